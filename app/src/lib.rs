@@ -1,0 +1,138 @@
+//! ballotchain's pages: Leptos components rendered on the server and hydrated in the browser.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::StaticSegment;
+use serde::{Deserialize, Serialize};
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: header, routes, footer.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/ballotchain.css" />
+        <Title text="ballotchain" />
+        <Router>
+            <header class="site-header">
+                <a class="brand" href="/">"ballotchain"</a>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
+                    <Route path=StaticSegment("") view=HomePage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// An election as the home page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ElectionRow {
+    /// Election id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// setup, open or closed.
+    pub state: String,
+    /// Registered voters.
+    pub voters: i64,
+    /// Votes accepted.
+    pub votes: i64,
+}
+
+/// Lists every election, newest first.
+#[server(prefix = "/sfn")]
+pub async fn list_elections() -> Result<Vec<ElectionRow>, ServerFnError> {
+    let node = use_context::<engine::Node>()
+        .ok_or_else(|| ServerFnError::new("the election database is not available"))?;
+    let list = node
+        .list_elections()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    Ok(list
+        .into_iter()
+        .map(|e| ElectionRow {
+            id: e.id,
+            title: e.title,
+            state: match e.state {
+                engine::ElectionState::Setup => "setup",
+                engine::ElectionState::Open => "open",
+                engine::ElectionState::Closed => "closed",
+            }
+            .to_owned(),
+            voters: e.voters,
+            votes: e.votes,
+        })
+        .collect())
+}
+
+fn state_label(state: &str) -> &'static str {
+    match state {
+        "open" => "Voting open",
+        "closed" => "Voting closed",
+        _ => "In preparation",
+    }
+}
+
+/// The home page: every election with its state and turnout.
+#[component]
+fn HomePage() -> impl IntoView {
+    let elections = Resource::new(|| (), |_| list_elections());
+    view! {
+        <h1>"Elections"</h1>
+        <p class="lead">
+            "Every vote is a signed transaction on a proof-of-work chain, appended only after validators approve it."
+        </p>
+        <Suspense fallback=|| view! { <p class="notice">"Loading elections…"</p> }>
+            {move || Suspend::new(async move {
+                match elections.await {
+                    Ok(list) if list.is_empty() => {
+                        view! { <p class="notice">"No elections yet."</p> }.into_any()
+                    }
+                    Ok(list) => {
+                        view! {
+                            <ul class="election-list">
+                                {list
+                                    .into_iter()
+                                    .map(|e| {
+                                        view! {
+                                            <li class="election-card" data-state=e.state.clone()>
+                                                <h2>{e.title}</h2>
+                                                <p class="state">{state_label(&e.state)}</p>
+                                                <p class="counts">
+                                                    {format!("{} registered voters · {} votes cast", e.voters, e.votes)}
+                                                </p>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

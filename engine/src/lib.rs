@@ -1,0 +1,130 @@
+//! The ballotchain node: the state behind the web server, on SQLite.
+//!
+//! It keeps accounts, elections and their registries, the pending pool of votes, the
+//! blocks miners submit and the validators' decisions, and appends a block once a quorum
+//! of validators has approved it. It speaks no HTTP; the server crate does.
+
+mod accounts;
+mod blocks;
+mod elections;
+mod error;
+mod integrity;
+mod store;
+mod votes;
+
+pub use accounts::{Account, Role};
+pub use blocks::{
+    BlockDetail, BlockSummary, Decision, DecisionRecord, SubmitOutcome, WorkTemplate,
+};
+pub use elections::{
+    CandidateInfo, ElectionDetail, ElectionState, ElectionSummary, IssuedCode, NewElection,
+    NewVoter,
+};
+pub use error::EngineError;
+pub use integrity::IntegrityReport;
+pub use votes::{Ballot, ReceiptStatus};
+
+use ledger::{ChainState, ElectionId};
+use sqlx::sqlite::SqlitePool;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Result type of the engine.
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// An election's appended chain as validation sees it, or why it could not be trusted.
+#[derive(Clone)]
+enum ChainSlot {
+    Verified(Arc<ChainState>),
+    Tampered(String),
+}
+
+/// The node. Cheap to clone; clones share the database and the in-memory chains.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Readers: any number, concurrent with the writer thanks to WAL.
+    read: SqlitePool,
+    /// The single writer connection: SQLite allows one writer, and queueing here avoids
+    /// SQLITE_BUSY on lock upgrades.
+    write: SqlitePool,
+    /// The appended chain of every sealed election, kept for validation.
+    chains: Mutex<HashMap<ElectionId, ChainSlot>>,
+    /// Serialises appends so the tip moves one block at a time.
+    append_lock: tokio::sync::Mutex<()>,
+    votes: votes::VoteWriter,
+}
+
+impl Node {
+    /// Opens (creating if needed) the database at `path`, applies migrations and
+    /// re-verifies every stored chain. The report lists anything found altered.
+    pub async fn open(path: &Path) -> Result<(Self, IntegrityReport)> {
+        let (read, write) = store::connect(path).await?;
+        let votes = votes::VoteWriter::start(write.clone());
+        let node = Self {
+            inner: Arc::new(Inner {
+                read,
+                write,
+                chains: Mutex::new(HashMap::new()),
+                append_lock: tokio::sync::Mutex::new(()),
+                votes,
+            }),
+        };
+        let report = node.verify_stored_chains().await?;
+        Ok((node, report))
+    }
+
+    /// The pool for reads (also used by the session store).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.inner.read
+    }
+
+    /// The writer pool (for components that must write, such as sessions).
+    pub fn write_pool(&self) -> &SqlitePool {
+        &self.inner.write
+    }
+
+    fn chain(&self, id: ElectionId) -> Result<Arc<ChainState>> {
+        let chains = self.inner.chains.lock().expect("chain map poisoned");
+        match chains.get(&id) {
+            Some(ChainSlot::Verified(c)) => Ok(c.clone()),
+            Some(ChainSlot::Tampered(why)) => Err(EngineError::Integrity(why.clone())),
+            None => Err(EngineError::WrongState(
+                "the election is not open: its genesis block is not sealed yet".into(),
+            )),
+        }
+    }
+
+    fn set_chain(&self, id: ElectionId, slot: ChainSlot) {
+        self.inner
+            .chains
+            .lock()
+            .expect("chain map poisoned")
+            .insert(id, slot);
+    }
+
+    fn integrity_problem(&self, id: ElectionId) -> Option<String> {
+        match self
+            .inner
+            .chains
+            .lock()
+            .expect("chain map poisoned")
+            .get(&id)
+        {
+            Some(ChainSlot::Tampered(why)) => Some(why.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,236 @@
+//! A whole chain as exported for offline verification, and its verification.
+
+use crate::approval::Approval;
+use crate::block::Block;
+use crate::genesis::Genesis;
+use crate::hash::{BlockHash, PublicKey};
+use crate::tally::Tally;
+use crate::validate::{ChainState, RuleError};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// An appended block with the approvals that let it in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovedBlock {
+    /// The block.
+    pub block: Block,
+    /// Validator approvals (at least the genesis quorum).
+    pub approvals: Vec<Approval>,
+}
+
+/// Everything needed to re-verify an election offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainExport {
+    /// Block 0.
+    pub genesis: Genesis,
+    /// Hash of block 0, as the exporter saw it.
+    pub genesis_hash: BlockHash,
+    /// Appended blocks, by index from 1.
+    pub blocks: Vec<ApprovedBlock>,
+}
+
+/// Why an exported chain does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    /// The stated genesis hash is not the hash of the genesis block.
+    #[error("the genesis hash does not match the genesis block")]
+    GenesisHashMismatch,
+    /// A block breaks a consensus rule.
+    #[error("block {index}: {rule}")]
+    Rule {
+        /// Height of the block.
+        index: u64,
+        /// The rule broken.
+        rule: RuleError,
+    },
+    /// An approval that is not a valid signature of a listed validator over the block.
+    #[error("block {index}: approval by {validator} is not valid")]
+    BadApproval {
+        /// Height of the block.
+        index: u64,
+        /// Claimed validator key.
+        validator: PublicKey,
+    },
+    /// Fewer distinct valid approvals than the quorum.
+    #[error("block {index}: {have} approvals, quorum is {need}")]
+    NotEnoughApprovals {
+        /// Height of the block.
+        index: u64,
+        /// Distinct valid approvals.
+        have: usize,
+        /// The quorum.
+        need: u16,
+    },
+}
+
+/// Checks the approvals of `block` against the chain's validator list and quorum.
+pub fn check_approvals(
+    chain: &ChainState,
+    block: &BlockHash,
+    index: u64,
+    approvals: &[Approval],
+) -> Result<(), ExportError> {
+    let mut distinct = HashSet::new();
+    for a in approvals {
+        if a.block != *block || !chain.is_validator(&a.validator) || !a.signature_is_valid() {
+            return Err(ExportError::BadApproval {
+                index,
+                validator: a.validator,
+            });
+        }
+        distinct.insert(a.validator);
+    }
+    let need = chain.genesis().quorum;
+    if distinct.len() < usize::from(need) {
+        return Err(ExportError::NotEnoughApprovals {
+            index,
+            have: distinct.len(),
+            need,
+        });
+    }
+    Ok(())
+}
+
+/// Re-verifies an exported chain from its genesis block: every block rule, every
+/// approval and the quorum. Returns the tally the chain yields.
+pub fn verify_export(export: &ChainExport) -> Result<Tally, ExportError> {
+    if export.genesis.hash() != export.genesis_hash {
+        return Err(ExportError::GenesisHashMismatch);
+    }
+    let mut chain = ChainState::new(export.genesis.clone());
+    for ab in &export.blocks {
+        let index = ab.block.header.index;
+        chain
+            .append(&ab.block)
+            .map_err(|rule| ExportError::Rule { index, rule })?;
+        check_approvals(&chain, &ab.block.hash(), index, &ab.approvals)?;
+    }
+    Ok(chain.tally().clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genesis::CandidateId;
+    use crate::validate::tests::{fixture, mine, vote};
+    use ed25519_dalek::SigningKey;
+    use proptest::prelude::*;
+
+    fn validators() -> Vec<SigningKey> {
+        (1..=3u8)
+            .map(|i| SigningKey::from_bytes(&[i; 32]))
+            .collect()
+    }
+
+    /// A chain of blocks, each approved by the first `approvers` validators.
+    fn export_with(choices: &[u32], per_block: usize, approvers: usize) -> ChainExport {
+        let keys = validators();
+        let mut f = fixture(choices.len() as u8);
+        let mut genesis = f.chain.genesis().clone();
+        genesis.validators = keys
+            .iter()
+            .map(|k| PublicKey(k.verifying_key().to_bytes()))
+            .collect();
+        f.chain = ChainState::new(genesis.clone());
+        let mut blocks = Vec::new();
+        let votes: Vec<_> = f
+            .codes
+            .iter()
+            .zip(choices)
+            .map(|(c, &choice)| vote(c, choice))
+            .collect();
+        for chunk in votes.chunks(per_block.max(1)) {
+            let block = mine(&f.chain, chunk.to_vec());
+            f.chain.append(&block).unwrap();
+            let approvals = keys[..approvers]
+                .iter()
+                .map(|k| Approval::sign(k, block.hash()))
+                .collect();
+            blocks.push(ApprovedBlock { block, approvals });
+        }
+        ChainExport {
+            genesis_hash: genesis.hash(),
+            genesis,
+            blocks,
+        }
+    }
+
+    #[test]
+    fn approved_chain_verifies_and_tallies() {
+        let export = export_with(&[1, 2, 2, 3, 2], 2, 2);
+        let tally = verify_export(&export).unwrap();
+        assert_eq!(tally.total, 5);
+        assert_eq!(tally.counts[&CandidateId(2)], 3);
+        let json = serde_json::to_string(&export).unwrap();
+        let back: ChainExport = serde_json::from_str(&json).unwrap();
+        assert_eq!(verify_export(&back).unwrap(), tally);
+    }
+
+    #[test]
+    fn missing_or_forged_approvals_fail() {
+        let export = export_with(&[1, 2], 1, 1);
+        assert_eq!(
+            verify_export(&export),
+            Err(ExportError::NotEnoughApprovals {
+                index: 1,
+                have: 1,
+                need: 2
+            })
+        );
+        let mut export = export_with(&[1, 2], 1, 2);
+        let outsider = SigningKey::from_bytes(&[50; 32]);
+        let forged = Approval::sign(&outsider, export.blocks[1].block.hash());
+        export.blocks[1].approvals[1] = forged;
+        assert!(matches!(
+            verify_export(&export),
+            Err(ExportError::BadApproval { index: 2, .. })
+        ));
+        let mut export = export_with(&[1, 2], 1, 2);
+        let dup = export.blocks[0].approvals[0].clone();
+        export.blocks[0].approvals[1] = dup;
+        assert!(matches!(
+            verify_export(&export),
+            Err(ExportError::NotEnoughApprovals { have: 1, .. })
+        ));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn a_valid_chain_tallies_to_the_votes_cast(
+            choices in proptest::collection::vec(1u32..=3, 1..12),
+            per_block in 1usize..5,
+        ) {
+            let export = export_with(&choices, per_block, 2);
+            let tally = verify_export(&export).unwrap();
+            prop_assert_eq!(tally.total as usize, choices.len());
+            for c in 1..=3u32 {
+                let cast = choices.iter().filter(|&&x| x == c).count() as u64;
+                prop_assert_eq!(tally.counts[&CandidateId(c)], cast);
+            }
+        }
+
+        /// Approvals sign the block hash and the hash covers the Merkle root of the votes,
+        /// so flipping any byte of an approved block (even to another nonce that happens
+        /// to meet the difficulty) must be caught.
+        #[test]
+        fn any_change_to_a_valid_blocks_bytes_is_rejected(
+            position in any::<prop::sample::Index>(),
+            flip in 1u8..=255,
+        ) {
+            let export = export_with(&[1, 2, 3], 3, 2);
+            let mut bytes = export.blocks[0].block.encode();
+            let i = position.index(bytes.len());
+            bytes[i] ^= flip;
+            match Block::decode(&bytes) {
+                Err(_) => {}
+                Ok(changed) => {
+                    let mut tampered = export.clone();
+                    tampered.blocks[0].block = changed;
+                    prop_assert!(verify_export(&tampered).is_err());
+                }
+            }
+        }
+    }
+}

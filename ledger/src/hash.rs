@@ -1,0 +1,118 @@
+//! Newtypes for hashes, keys and signatures: raw bytes inside, hex at the edges.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// A hex string that does not decode to the expected number of bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected {expected} bytes of hex")]
+pub struct HexError {
+    /// How many bytes the hex string had to decode to.
+    pub expected: usize,
+}
+
+macro_rules! byte_newtype {
+    ($(#[$meta:meta])* $name:ident, $len:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub [u8; $len]);
+
+        impl $name {
+            /// Number of bytes in this value.
+            pub const LEN: usize = $len;
+
+            /// The raw bytes.
+            pub fn as_bytes(&self) -> &[u8; $len] {
+                &self.0
+            }
+
+            /// Lower-case hex, as used in the API and the explorer.
+            pub fn to_hex(&self) -> String {
+                hex::encode(self.0)
+            }
+
+            /// Builds the value from a slice of exactly the right length.
+            pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+                <[u8; $len]>::try_from(bytes).ok().map(Self)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.to_hex())
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.to_hex())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = HexError;
+            fn from_str(s: &str) -> Result<Self, HexError> {
+                let mut out = [0u8; $len];
+                hex::decode_to_slice(s.trim(), &mut out).map_err(|_| HexError { expected: $len })?;
+                Ok(Self(out))
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_hex())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+byte_newtype!(
+    /// SHA-256 of a block header (or of the genesis encoding for block 0).
+    BlockHash, 32
+);
+byte_newtype!(
+    /// SHA-256 of a vote's encoding: the voter's receipt.
+    TxId, 32
+);
+byte_newtype!(
+    /// Root of the Merkle tree over a block's vote receipts.
+    MerkleRoot, 32
+);
+byte_newtype!(
+    /// An Ed25519 public key (a voter's or a validator's).
+    PublicKey, 32
+);
+byte_newtype!(
+    /// An Ed25519 signature.
+    Signature, 64
+);
+
+/// SHA-256 of some bytes.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_rejects_wrong_length() {
+        let h = BlockHash([7; 32]);
+        let text = h.to_string();
+        assert_eq!(text.parse::<BlockHash>().unwrap(), h);
+        assert_eq!("abcd".parse::<BlockHash>(), Err(HexError { expected: 32 }));
+        assert!("zz".repeat(32).parse::<BlockHash>().is_err());
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(serde_json::from_str::<BlockHash>(&json).unwrap(), h);
+    }
+}

@@ -1,0 +1,34 @@
+//! The chain rules of ballotchain, with no I/O: the types of an election's chain, their one
+//! canonical binary encoding, proof of work, signatures, block validation and the tally.
+//!
+//! The same code runs on the server (block intake), in the browser (WebAssembly) and in
+//! the `verify` command, so that everyone applies exactly the same rules.
+
+pub mod approval;
+pub mod block;
+pub mod code;
+pub mod encoding;
+pub mod export;
+pub mod genesis;
+pub mod hash;
+pub mod merkle;
+pub mod pow;
+pub mod tally;
+pub mod validate;
+pub mod vote;
+
+pub use approval::Approval;
+pub use block::{Block, BlockHeader, HEADER_LEN, MAX_VOTES_PER_BLOCK, MINER_TAG_LEN};
+pub use code::{CodeError, VotingCode};
+pub use encoding::DecodeError;
+pub use export::{verify_export, ApprovedBlock, ChainExport, ExportError};
+pub use genesis::{Candidate, CandidateId, ElectionId, Genesis};
+pub use hash::{BlockHash, MerkleRoot, PublicKey, Signature, TxId};
+pub use merkle::{merkle_root, MerkleProof};
+pub use pow::{leading_zero_bits, meets_difficulty, PowSearch};
+pub use tally::Tally;
+pub use validate::{validate_block, ChainState, RuleError};
+pub use vote::Vote;
+
+/// Version of the block and transaction format defined by this crate.
+pub const FORMAT_VERSION: u32 = 1;

@@ -1,0 +1,602 @@
+//! Block validation: every consensus rule, as one function over (chain so far, block).
+
+use crate::block::{Block, MAX_VOTES_PER_BLOCK};
+use crate::genesis::{CandidateId, Genesis};
+use crate::hash::{BlockHash, PublicKey};
+use crate::merkle::merkle_root;
+use crate::pow::leading_zero_bits;
+use crate::tally::Tally;
+use crate::vote::Vote;
+use crate::FORMAT_VERSION;
+use std::collections::HashSet;
+
+/// The rule a block or vote breaks. `code()` gives a stable machine-readable name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// Unknown format version.
+    #[error("block version {found} is not supported")]
+    WrongVersion {
+        /// Version in the block.
+        found: u32,
+    },
+    /// The block or vote names another election.
+    #[error("the block belongs to another election")]
+    WrongElection,
+    /// The block's height is not one above the tip.
+    #[error("block index {found} does not follow the tip (expected {expected})")]
+    WrongIndex {
+        /// Tip height + 1.
+        expected: u64,
+        /// Height in the block.
+        found: u64,
+    },
+    /// The block does not build on the current tip.
+    #[error("block's parent {found} is not the tip {expected}")]
+    WrongParent {
+        /// The tip.
+        expected: BlockHash,
+        /// The block's parent.
+        found: BlockHash,
+    },
+    /// The difficulty field differs from the genesis rule.
+    #[error("difficulty {found} differs from the election's {expected}")]
+    WrongDifficulty {
+        /// Difficulty in the genesis block.
+        expected: u8,
+        /// Difficulty in the header.
+        found: u8,
+    },
+    /// The hash has too few leading zero bits.
+    #[error("proof of work too weak: {found} leading zero bits, {required} required")]
+    InsufficientWork {
+        /// Bits required.
+        required: u8,
+        /// Bits the hash has.
+        found: u32,
+    },
+    /// The block claims to be older than its parent.
+    #[error("block timestamp is earlier than its parent's")]
+    TimestampBeforeParent,
+    /// A block must carry at least one vote.
+    #[error("block has no votes")]
+    EmptyBlock,
+    /// More votes than a block may carry.
+    #[error("block has {0} votes, more than {MAX_VOTES_PER_BLOCK}")]
+    TooManyVotes(usize),
+    /// The header's Merkle root does not match the votes.
+    #[error("Merkle root does not match the votes")]
+    BadMerkleRoot,
+    /// A vote for a candidate not on the ballot.
+    #[error("vote {index} is for unknown candidate {candidate}")]
+    UnknownCandidate {
+        /// Position in the block.
+        index: usize,
+        /// The candidate named.
+        candidate: u32,
+    },
+    /// A vote from a key not in the voter registry.
+    #[error("vote {index} is from a voter not in the registry")]
+    IneligibleVoter {
+        /// Position in the block.
+        index: usize,
+    },
+    /// A vote whose signature does not verify.
+    #[error("vote {index} has an invalid signature")]
+    BadSignature {
+        /// Position in the block.
+        index: usize,
+    },
+    /// Two votes of one voter in the same block.
+    #[error("vote {index} repeats a voter already in this block")]
+    DuplicateVoteInBlock {
+        /// Position of the second vote.
+        index: usize,
+    },
+    /// The voter's vote is already on the chain.
+    #[error("vote {index} is from a voter who already voted on chain")]
+    AlreadyVoted {
+        /// Position in the block.
+        index: usize,
+    },
+}
+
+impl RuleError {
+    /// Stable snake_case name of the rule, used in API errors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::WrongVersion { .. } => "wrong_version",
+            Self::WrongElection => "wrong_election",
+            Self::WrongIndex { .. } => "wrong_index",
+            Self::WrongParent { .. } => "wrong_parent",
+            Self::WrongDifficulty { .. } => "wrong_difficulty",
+            Self::InsufficientWork { .. } => "insufficient_work",
+            Self::TimestampBeforeParent => "timestamp_before_parent",
+            Self::EmptyBlock => "empty_block",
+            Self::TooManyVotes(_) => "too_many_votes",
+            Self::BadMerkleRoot => "bad_merkle_root",
+            Self::UnknownCandidate { .. } => "unknown_candidate",
+            Self::IneligibleVoter { .. } => "ineligible_voter",
+            Self::BadSignature { .. } => "bad_signature",
+            Self::DuplicateVoteInBlock { .. } => "duplicate_vote_in_block",
+            Self::AlreadyVoted { .. } => "already_voted",
+        }
+    }
+}
+
+/// Everything validation needs to know about the appended chain so far.
+#[derive(Debug, Clone)]
+pub struct ChainState {
+    genesis: Genesis,
+    genesis_hash: BlockHash,
+    tip: BlockHash,
+    height: u64,
+    tip_timestamp: u64,
+    voters: HashSet<PublicKey>,
+    validators: HashSet<PublicKey>,
+    voted: HashSet<PublicKey>,
+    tally: Tally,
+}
+
+impl ChainState {
+    /// The chain holding only its genesis block.
+    pub fn new(genesis: Genesis) -> Self {
+        let genesis_hash = genesis.hash();
+        Self {
+            tip: genesis_hash,
+            genesis_hash,
+            height: 0,
+            tip_timestamp: genesis.opened_at,
+            voters: genesis.voters.iter().copied().collect(),
+            validators: genesis.validators.iter().copied().collect(),
+            voted: HashSet::new(),
+            tally: Tally::new(&genesis),
+            genesis,
+        }
+    }
+
+    /// The genesis block.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+    /// Hash of the genesis block, the chain's identity.
+    pub fn genesis_hash(&self) -> BlockHash {
+        self.genesis_hash
+    }
+    /// Hash of the last appended block.
+    pub fn tip(&self) -> BlockHash {
+        self.tip
+    }
+    /// Height of the last appended block (0 = genesis only).
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+    /// Timestamp of the last appended block.
+    pub fn tip_timestamp(&self) -> u64 {
+        self.tip_timestamp
+    }
+    /// The tally over the appended chain.
+    pub fn tally(&self) -> &Tally {
+        &self.tally
+    }
+    /// Whether `key` is a validator of this election.
+    pub fn is_validator(&self, key: &PublicKey) -> bool {
+        self.validators.contains(key)
+    }
+    /// Whether this voter's vote is already on the chain.
+    pub fn has_voted(&self, voter: &PublicKey) -> bool {
+        self.voted.contains(voter)
+    }
+
+    /// The rules one vote must meet on its own, before it can enter a pool or a block:
+    /// right election, known candidate, registered voter, valid signature, not yet on chain.
+    pub fn check_vote(&self, vote: &Vote) -> Result<(), RuleError> {
+        self.check_vote_fields(0, vote)?;
+        if !vote.signature_is_valid() {
+            return Err(RuleError::BadSignature { index: 0 });
+        }
+        Ok(())
+    }
+
+    fn check_vote_fields(&self, index: usize, vote: &Vote) -> Result<(), RuleError> {
+        if vote.election != self.genesis.election {
+            return Err(RuleError::WrongElection);
+        }
+        if self.genesis.candidate(vote.candidate).is_none() {
+            let CandidateId(candidate) = vote.candidate;
+            return Err(RuleError::UnknownCandidate { index, candidate });
+        }
+        if !self.voters.contains(&vote.voter) {
+            return Err(RuleError::IneligibleVoter { index });
+        }
+        if self.voted.contains(&vote.voter) {
+            return Err(RuleError::AlreadyVoted { index });
+        }
+        Ok(())
+    }
+
+    /// Validates `block` and, if it passes, makes it the new tip.
+    pub fn append(&mut self, block: &Block) -> Result<(), RuleError> {
+        validate_block(self, block)?;
+        self.tip = block.hash();
+        self.height = block.header.index;
+        self.tip_timestamp = block.header.timestamp;
+        self.voted.extend(block.votes.iter().map(|v| v.voter));
+        self.tally.add(&block.votes);
+        Ok(())
+    }
+}
+
+/// Checks every rule for appending `block` to `chain`, cheapest first:
+/// version, election, index = tip + 1, parent = tip, difficulty = genesis rule, proof of
+/// work, timestamp not before the parent's, 1..=1000 votes, Merkle root, then each vote
+/// (election, known candidate, registered voter, not already on chain, not twice in the
+/// block) and finally all signatures (batch-verified).
+pub fn validate_block(chain: &ChainState, block: &Block) -> Result<(), RuleError> {
+    let h = &block.header;
+    let g = &chain.genesis;
+    if h.version != FORMAT_VERSION {
+        return Err(RuleError::WrongVersion { found: h.version });
+    }
+    if h.election != g.election {
+        return Err(RuleError::WrongElection);
+    }
+    if h.index != chain.height + 1 {
+        return Err(RuleError::WrongIndex {
+            expected: chain.height + 1,
+            found: h.index,
+        });
+    }
+    if h.prev != chain.tip {
+        return Err(RuleError::WrongParent {
+            expected: chain.tip,
+            found: h.prev,
+        });
+    }
+    if h.difficulty != g.difficulty {
+        return Err(RuleError::WrongDifficulty {
+            expected: g.difficulty,
+            found: h.difficulty,
+        });
+    }
+    let zeros = leading_zero_bits(&block.hash().0);
+    if zeros < u32::from(g.difficulty) {
+        return Err(RuleError::InsufficientWork {
+            required: g.difficulty,
+            found: zeros,
+        });
+    }
+    if h.timestamp < chain.tip_timestamp {
+        return Err(RuleError::TimestampBeforeParent);
+    }
+    if block.votes.is_empty() {
+        return Err(RuleError::EmptyBlock);
+    }
+    if block.votes.len() > MAX_VOTES_PER_BLOCK {
+        return Err(RuleError::TooManyVotes(block.votes.len()));
+    }
+    let receipts: Vec<_> = block.votes.iter().map(Vote::tx_id).collect();
+    if merkle_root(&receipts) != h.merkle_root {
+        return Err(RuleError::BadMerkleRoot);
+    }
+    let mut in_block = HashSet::with_capacity(block.votes.len());
+    for (index, vote) in block.votes.iter().enumerate() {
+        chain.check_vote_fields(index, vote)?;
+        if !in_block.insert(vote.voter) {
+            return Err(RuleError::DuplicateVoteInBlock { index });
+        }
+    }
+    signatures::verify_all(&block.votes)
+}
+
+mod signatures {
+    use super::RuleError;
+    use crate::vote::Vote;
+    use ed25519_dalek::{Signature, VerifyingKey};
+
+    /// Size of one batch: large enough for batching to pay, small enough to spread
+    /// a 1000-vote block over several cores.
+    const CHUNK: usize = 128;
+
+    pub fn verify_all(votes: &[Vote]) -> Result<(), RuleError> {
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            let failed = votes
+                .par_chunks(CHUNK)
+                .enumerate()
+                .map(|(i, chunk)| verify_chunk(i * CHUNK, chunk))
+                .filter_map(Result::err)
+                .min_by_key(|e| match e {
+                    RuleError::BadSignature { index } => *index,
+                    _ => usize::MAX,
+                });
+            failed.map_or(Ok(()), Err)
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            votes
+                .chunks(CHUNK)
+                .enumerate()
+                .try_for_each(|(i, chunk)| verify_chunk(i * CHUNK, chunk))
+        }
+    }
+
+    /// Batch verification says only "some signature failed"; then each is checked alone
+    /// to name the first bad one.
+    fn verify_chunk(offset: usize, votes: &[Vote]) -> Result<(), RuleError> {
+        let messages: Vec<Vec<u8>> = votes.iter().map(Vote::message).collect();
+        let msg_refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+        let sigs: Vec<Signature> = votes
+            .iter()
+            .map(|v| Signature::from_bytes(&v.signature.0))
+            .collect();
+        let keys: Option<Vec<VerifyingKey>> = votes
+            .iter()
+            .map(|v| VerifyingKey::from_bytes(&v.voter.0).ok())
+            .collect();
+        if let Some(keys) = keys {
+            if ed25519_dalek::verify_batch(&msg_refs, &sigs, &keys).is_ok() {
+                return Ok(());
+            }
+        }
+        let index = votes
+            .iter()
+            .position(|v| !v.signature_is_valid())
+            .unwrap_or(0);
+        Err(RuleError::BadSignature {
+            index: offset + index,
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::block::{BlockHeader, MinerTag};
+    use crate::code::VotingCode;
+    use crate::genesis::{Candidate, ElectionId};
+    use crate::hash::{MerkleRoot, Signature};
+    use crate::pow::PowSearch;
+
+    pub const DIFFICULTY: u8 = 6;
+
+    pub struct Fixture {
+        pub chain: ChainState,
+        pub codes: Vec<VotingCode>,
+    }
+
+    pub fn fixture(voters: u8) -> Fixture {
+        let election = ElectionId(1);
+        let codes: Vec<_> = (0..voters)
+            .map(|i| VotingCode::from_entropy([i; 15]))
+            .collect();
+        let mut keys: Vec<_> = codes.iter().map(|c| c.public_key(election)).collect();
+        keys.sort();
+        let genesis = Genesis {
+            version: 1,
+            election,
+            title: "Test".into(),
+            candidates: (1..=3)
+                .map(|i| Candidate {
+                    id: CandidateId(i),
+                    name: format!("C{i}"),
+                    description: String::new(),
+                })
+                .collect(),
+            voters: keys,
+            validators: vec![],
+            quorum: 2,
+            difficulty: DIFFICULTY,
+            opened_at: 1000,
+        };
+        Fixture {
+            chain: ChainState::new(genesis),
+            codes,
+        }
+    }
+
+    pub fn vote(code: &VotingCode, candidate: u32) -> Vote {
+        Vote::sign(
+            &code.signing_key(ElectionId(1)),
+            ElectionId(1),
+            CandidateId(candidate),
+            2000,
+        )
+    }
+
+    /// A block on the chain's tip, with the proof of work done.
+    pub fn mine(chain: &ChainState, votes: Vec<Vote>) -> Block {
+        let receipts: Vec<_> = votes.iter().map(Vote::tx_id).collect();
+        let mut header = BlockHeader {
+            version: 1,
+            election: chain.genesis().election,
+            index: chain.height() + 1,
+            prev: chain.tip(),
+            merkle_root: merkle_root(&receipts),
+            timestamp: chain.tip_timestamp() + 1,
+            difficulty: chain.genesis().difficulty,
+            miner_tag: MinerTag::from_text("t"),
+            nonce: 0,
+        };
+        remine(&mut header);
+        Block { header, votes }
+    }
+
+    pub fn remine(header: &mut BlockHeader) {
+        header.nonce = PowSearch::new(header)
+            .search(0..u64::MAX, header.difficulty)
+            .solution
+            .expect("low difficulty");
+    }
+
+    #[test]
+    fn a_valid_block_is_appended_and_counted() {
+        let mut f = fixture(3);
+        let block = mine(&f.chain, vec![vote(&f.codes[0], 1), vote(&f.codes[1], 2)]);
+        f.chain.append(&block).unwrap();
+        assert_eq!(f.chain.height(), 1);
+        assert_eq!(f.chain.tip(), block.hash());
+        assert_eq!(f.chain.tally().total, 2);
+        assert_eq!(f.chain.tally().counts[&CandidateId(1)], 1);
+        assert_eq!(f.chain.tally().counts[&CandidateId(3)], 0);
+    }
+
+    #[test]
+    fn block_with_weak_proof_of_work_is_rejected() {
+        let f = fixture(1);
+        let mut block = mine(&f.chain, vec![vote(&f.codes[0], 1)]);
+        // Find a nonce whose hash misses the target.
+        while crate::pow::meets_difficulty(&block.hash(), DIFFICULTY) {
+            block.header.nonce += 1;
+        }
+        assert!(matches!(
+            validate_block(&f.chain, &block),
+            Err(RuleError::InsufficientWork {
+                required: DIFFICULTY,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn block_on_wrong_parent_or_index_is_rejected() {
+        let f = fixture(1);
+        let mut block = mine(&f.chain, vec![vote(&f.codes[0], 1)]);
+        block.header.prev = BlockHash([9; 32]);
+        remine(&mut block.header);
+        assert_eq!(
+            validate_block(&f.chain, &block).unwrap_err().code(),
+            "wrong_parent"
+        );
+        let mut block = mine(&f.chain, vec![vote(&f.codes[0], 1)]);
+        block.header.index = 2;
+        remine(&mut block.header);
+        assert_eq!(
+            validate_block(&f.chain, &block).unwrap_err().code(),
+            "wrong_index"
+        );
+    }
+
+    #[test]
+    fn wrong_difficulty_or_version_or_election_is_rejected() {
+        let f = fixture(1);
+        let base = mine(&f.chain, vec![vote(&f.codes[0], 1)]);
+        let mut b = base.clone();
+        b.header.difficulty = DIFFICULTY + 1;
+        remine(&mut b.header);
+        assert_eq!(
+            validate_block(&f.chain, &b).unwrap_err().code(),
+            "wrong_difficulty"
+        );
+        let mut b = base.clone();
+        b.header.version = 2;
+        remine(&mut b.header);
+        assert_eq!(
+            validate_block(&f.chain, &b).unwrap_err().code(),
+            "wrong_version"
+        );
+        let mut b = base;
+        b.header.election = ElectionId(77);
+        remine(&mut b.header);
+        assert_eq!(
+            validate_block(&f.chain, &b).unwrap_err().code(),
+            "wrong_election"
+        );
+    }
+
+    #[test]
+    fn bad_merkle_root_is_rejected() {
+        let f = fixture(1);
+        let mut block = mine(&f.chain, vec![vote(&f.codes[0], 1)]);
+        block.header.merkle_root = MerkleRoot([1; 32]);
+        remine(&mut block.header);
+        assert_eq!(
+            validate_block(&f.chain, &block),
+            Err(RuleError::BadMerkleRoot)
+        );
+    }
+
+    #[test]
+    fn empty_block_and_old_timestamp_are_rejected() {
+        let f = fixture(1);
+        let block = mine(&f.chain, vec![]);
+        assert_eq!(validate_block(&f.chain, &block), Err(RuleError::EmptyBlock));
+        let mut block = mine(&f.chain, vec![vote(&f.codes[0], 1)]);
+        block.header.timestamp = 10;
+        remine(&mut block.header);
+        assert_eq!(
+            validate_block(&f.chain, &block),
+            Err(RuleError::TimestampBeforeParent)
+        );
+    }
+
+    #[test]
+    fn tampered_vote_with_recomputed_root_fails_its_signature() {
+        let f = fixture(2);
+        let mut votes = vec![vote(&f.codes[0], 1), vote(&f.codes[1], 1)];
+        votes[1].candidate = CandidateId(2);
+        let block = mine(&f.chain, votes);
+        assert_eq!(
+            validate_block(&f.chain, &block),
+            Err(RuleError::BadSignature { index: 1 })
+        );
+        let mut votes = vec![vote(&f.codes[0], 1)];
+        votes[0].signature = Signature([0; 64]);
+        let block = mine(&f.chain, votes);
+        assert_eq!(
+            validate_block(&f.chain, &block),
+            Err(RuleError::BadSignature { index: 0 })
+        );
+    }
+
+    #[test]
+    fn unknown_candidate_and_unregistered_voter_are_rejected() {
+        let f = fixture(1);
+        let block = mine(&f.chain, vec![vote(&f.codes[0], 42)]);
+        assert_eq!(
+            validate_block(&f.chain, &block),
+            Err(RuleError::UnknownCandidate {
+                index: 0,
+                candidate: 42
+            })
+        );
+        let stranger = VotingCode::from_entropy([200; 15]);
+        let block = mine(&f.chain, vec![vote(&stranger, 1)]);
+        assert_eq!(
+            validate_block(&f.chain, &block),
+            Err(RuleError::IneligibleVoter { index: 0 })
+        );
+    }
+
+    #[test]
+    fn same_voter_twice_in_a_block_is_rejected() {
+        let f = fixture(1);
+        let first = vote(&f.codes[0], 1);
+        let mut second = vote(&f.codes[0], 2);
+        second.timestamp += 1;
+        let block = mine(&f.chain, vec![first, second]);
+        assert_eq!(
+            validate_block(&f.chain, &block),
+            Err(RuleError::DuplicateVoteInBlock { index: 1 })
+        );
+    }
+
+    #[test]
+    fn vote_already_on_chain_is_rejected_in_a_later_block() {
+        let mut f = fixture(2);
+        let b1 = mine(&f.chain, vec![vote(&f.codes[0], 1)]);
+        f.chain.append(&b1).unwrap();
+        let mut again = vote(&f.codes[0], 3);
+        again.timestamp += 5;
+        let b2 = mine(&f.chain, vec![vote(&f.codes[1], 1), again.clone()]);
+        assert_eq!(
+            validate_block(&f.chain, &b2),
+            Err(RuleError::AlreadyVoted { index: 1 })
+        );
+        assert_eq!(
+            f.chain.check_vote(&again),
+            Err(RuleError::AlreadyVoted { index: 0 })
+        );
+        assert!(f.chain.check_vote(&vote(&f.codes[1], 1)).is_ok());
+    }
+}

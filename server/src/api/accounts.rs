@@ -1,0 +1,67 @@
+//! `/api/session` and `/api/accounts`.
+
+use super::extract::{current_account, require, sign_in, ApiJson};
+use super::ApiError;
+use crate::serve::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use engine::{Account, Role};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/session", post(login).delete(logout).get(whoami))
+        .route("/accounts", post(create_account))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(c): ApiJson<Credentials>,
+) -> Result<Json<Account>, ApiError> {
+    let account = state.node.authenticate(&c.username, &c.password).await?;
+    sign_in(&session, &account).await?;
+    tracing::info!(username = %account.username, "signed in");
+    Ok(Json(account))
+}
+
+async fn logout(session: Session) -> Result<StatusCode, ApiError> {
+    session.flush().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn whoami(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<Account>, ApiError> {
+    Ok(Json(current_account(&state, &session).await?))
+}
+
+#[derive(Deserialize)]
+struct NewAccount {
+    username: String,
+    password: String,
+    role: Role,
+}
+
+async fn create_account(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(new): ApiJson<NewAccount>,
+) -> Result<(StatusCode, Json<Account>), ApiError> {
+    require(&state, &session, Role::Admin).await?;
+    let account = state
+        .node
+        .create_account(&new.username, &new.password, new.role)
+        .await?;
+    Ok((StatusCode::CREATED, Json(account)))
+}

@@ -1,0 +1,208 @@
+//! Votes, receipts, mining work, block submission, validators' decisions, chain queries.
+
+use super::extract::{require, ApiJson, ApiPath, ApiQuery};
+use super::ApiError;
+use crate::serve::AppState;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use engine::{
+    Ballot, BlockDetail, BlockSummary, Decision, ReceiptStatus, Role, SubmitOutcome, WorkTemplate,
+};
+use ledger::{Block, BlockHash, ChainExport, TxId};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+/// A ballot is small; anything larger is not a ballot.
+const VOTE_LIMIT: usize = 4 * 1024;
+/// A block of 1000 votes in JSON is about 400 KB.
+const BLOCK_LIMIT: usize = 2 * 1024 * 1024;
+/// Other requests.
+const DEFAULT_LIMIT: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/elections/{id}/votes",
+            post(cast).layer(DefaultBodyLimit::max(VOTE_LIMIT)),
+        )
+        .route("/elections/{id}/receipts/{receipt}", get(receipt))
+        .route("/elections/{id}/work", get(work))
+        .route(
+            "/elections/{id}/blocks",
+            get(blocks)
+                .post(submit)
+                .layer(DefaultBodyLimit::max(BLOCK_LIMIT)),
+        )
+        .route("/elections/{id}/blocks/{block}", get(block))
+        .route("/elections/{id}/blocks/{block}/approve", post(approve))
+        .route("/elections/{id}/blocks/{block}/reject", post(reject))
+        .route("/elections/{id}/tally", get(tally))
+        .route("/elections/{id}/export", get(export))
+        .layer(DefaultBodyLimit::max(DEFAULT_LIMIT))
+}
+
+#[derive(Serialize)]
+struct Receipt {
+    receipt: TxId,
+}
+
+async fn cast(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(ballot): ApiJson<Ballot>,
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    let receipt = state.node.cast_vote(id, ballot).await?;
+    Ok((StatusCode::ACCEPTED, Json(Receipt { receipt })))
+}
+
+async fn receipt(
+    State(state): State<AppState>,
+    ApiPath((id, receipt)): ApiPath<(i64, String)>,
+) -> Result<Json<ReceiptStatus>, ApiError> {
+    let tx: TxId = receipt.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "a receipt is 64 hex digits",
+        )
+    })?;
+    Ok(Json(state.node.receipt(id, &tx).await?))
+}
+
+async fn work(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<WorkTemplate>, ApiError> {
+    Ok(Json(state.node.work(id).await?))
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(block): ApiJson<Block>,
+) -> Result<(StatusCode, Json<SubmitOutcome>), ApiError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.node.submit_block(id, block).await?),
+    ))
+}
+
+#[derive(Deserialize)]
+struct BlockQuery {
+    status: Option<String>,
+    from: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn blocks(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<BlockQuery>,
+) -> Result<Json<Vec<BlockSummary>>, ApiError> {
+    state.node.election(id).await?;
+    match q.status.as_deref() {
+        Some("awaiting") => Ok(Json(state.node.awaiting_blocks(id).await?)),
+        None | Some("appended") => Ok(Json(
+            state
+                .node
+                .chain_page(id, q.from, q.limit.unwrap_or(20))
+                .await?,
+        )),
+        Some(other) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!("status must be 'awaiting' or 'appended', not {other:?}"),
+        )),
+    }
+}
+
+async fn block(
+    State(state): State<AppState>,
+    ApiPath((id, block)): ApiPath<(i64, String)>,
+) -> Result<Json<BlockDetail>, ApiError> {
+    Ok(Json(state.node.block_detail(id, &block).await?))
+}
+
+fn parse_hash(text: &str) -> Result<BlockHash, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "a block hash is 64 hex digits",
+        )
+    })
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    session: Session,
+    ApiPath((id, block)): ApiPath<(i64, String)>,
+) -> Result<Json<BlockSummary>, ApiError> {
+    let account = require(&state, &session, Role::Validator).await?;
+    let hash = parse_hash(&block)?;
+    Ok(Json(
+        state
+            .node
+            .decide(id, &hash, account.id, Decision::Approve)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct Rejection {
+    reason: String,
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    session: Session,
+    ApiPath((id, block)): ApiPath<(i64, String)>,
+    ApiJson(r): ApiJson<Rejection>,
+) -> Result<Json<BlockSummary>, ApiError> {
+    let account = require(&state, &session, Role::Validator).await?;
+    let hash = parse_hash(&block)?;
+    Ok(Json(
+        state
+            .node
+            .decide(id, &hash, account.id, Decision::Reject { reason: r.reason })
+            .await?,
+    ))
+}
+
+#[derive(Serialize)]
+struct TallyRow {
+    id: u32,
+    name: String,
+    votes: u64,
+}
+
+#[derive(Serialize)]
+struct Tally {
+    candidates: Vec<TallyRow>,
+    total: u64,
+}
+
+async fn tally(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Tally>, ApiError> {
+    state.node.election(id).await?;
+    let (rows, total) = state.node.tally(id).await?;
+    Ok(Json(Tally {
+        candidates: rows
+            .into_iter()
+            .map(|(id, name, votes)| TallyRow { id, name, votes })
+            .collect(),
+        total,
+    }))
+}
+
+async fn export(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ChainExport>, ApiError> {
+    state.node.election(id).await?;
+    Ok(Json(state.node.export(id).await?))
+}

@@ -1,0 +1,171 @@
+//! `/api/elections`: creation, ballot, registries, opening and closing.
+
+use super::extract::{require, ApiJson, ApiPath};
+use super::ApiError;
+use crate::serve::AppState;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use engine::{
+    CandidateInfo, ElectionDetail, ElectionSummary, IssuedCode, NewElection, NewVoter, Role,
+};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+/// Voter imports may carry thousands of rows.
+const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/elections", get(list).post(create))
+        .route("/elections/{id}", get(detail))
+        .route("/elections/{id}/candidates", post(add_candidate))
+        .route(
+            "/elections/{id}/voters",
+            post(register_voters).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route("/elections/{id}/validators", post(enrol_validator))
+        .route("/elections/{id}/open", post(open))
+        .route("/elections/{id}/close", post(close))
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<Vec<ElectionSummary>>, ApiError> {
+    Ok(Json(state.node.list_elections().await?))
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ElectionDetail>, ApiError> {
+    Ok(Json(state.node.election(id).await?))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(new): ApiJson<NewElection>,
+) -> Result<(StatusCode, Json<ElectionDetail>), ApiError> {
+    require(&state, &session, Role::Admin).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.node.create_election(new).await?),
+    ))
+}
+
+#[derive(Deserialize)]
+struct NewCandidate {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+async fn add_candidate(
+    State(state): State<AppState>,
+    session: Session,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(c): ApiJson<NewCandidate>,
+) -> Result<(StatusCode, Json<CandidateInfo>), ApiError> {
+    require(&state, &session, Role::Admin).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            state
+                .node
+                .add_candidate(id, &c.name, &c.description)
+                .await?,
+        ),
+    ))
+}
+
+#[derive(Serialize)]
+struct Issued {
+    voters: Vec<IssuedCode>,
+}
+
+/// One voter as JSON (`{name, external_id?}`), a JSON list of them, or a CSV file
+/// (`Content-Type: text/csv`, header row with `name` and optionally `external_id`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum VoterBody {
+    One(NewVoter),
+    Many(Vec<NewVoter>),
+}
+
+async fn register_voters(
+    State(state): State<AppState>,
+    session: Session,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Issued>), ApiError> {
+    require(&state, &session, Role::Admin).await?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let voters = if content_type.starts_with("text/csv") {
+        let text = std::str::from_utf8(&body).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                "the CSV file is not UTF-8 text",
+            )
+        })?;
+        state.node.import_voters_csv(id, text).await?
+    } else if content_type.starts_with("application/json") {
+        let parsed: VoterBody = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("expected {{name, external_id?}} or a list of them: {e}"),
+            )
+        })?;
+        let list = match parsed {
+            VoterBody::One(v) => vec![v],
+            VoterBody::Many(v) => v,
+        };
+        state.node.register_voters(id, list).await?
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json or text/csv",
+        ));
+    };
+    Ok((StatusCode::CREATED, Json(Issued { voters })))
+}
+
+#[derive(Deserialize)]
+struct Enrolment {
+    username: String,
+}
+
+async fn enrol_validator(
+    State(state): State<AppState>,
+    session: Session,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(e): ApiJson<Enrolment>,
+) -> Result<(StatusCode, Json<ElectionDetail>), ApiError> {
+    require(&state, &session, Role::Admin).await?;
+    state.node.enrol_validator(id, &e.username).await?;
+    Ok((StatusCode::CREATED, Json(state.node.election(id).await?)))
+}
+
+async fn open(
+    State(state): State<AppState>,
+    session: Session,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ElectionDetail>, ApiError> {
+    require(&state, &session, Role::Admin).await?;
+    Ok(Json(state.node.open_election(id).await?))
+}
+
+async fn close(
+    State(state): State<AppState>,
+    session: Session,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ElectionDetail>, ApiError> {
+    require(&state, &session, Role::Admin).await?;
+    Ok(Json(state.node.close_election(id).await?))
+}

@@ -1,0 +1,107 @@
+//! Extractors whose rejections are JSON API errors rather than axum's plain text.
+
+use super::ApiError;
+use crate::serve::AppState;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use engine::{Account, Role};
+use serde::de::DeserializeOwned;
+use tower_sessions::Session;
+
+/// JSON body: 400 when malformed or of the wrong shape, 413 when too large, 415 when not JSON.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "the request body is too large",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send JSON with Content-Type: application/json",
+        ),
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed", r.body_text()),
+    }
+}
+
+/// Path parameters: 400 when they do not parse.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|r: PathRejection| {
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed", r.body_text())
+            })
+    }
+}
+
+/// Query string: 400 when it does not parse.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|r: QueryRejection| {
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed", r.body_text())
+            })
+    }
+}
+
+const ACCOUNT_KEY: &str = "account_id";
+
+/// Remembers the signed-in account in the session (with a fresh session id).
+pub async fn sign_in(session: &Session, account: &Account) -> Result<(), ApiError> {
+    session.cycle_id().await?;
+    session.insert(ACCOUNT_KEY, account.id).await?;
+    Ok(())
+}
+
+/// The signed-in account, or 401.
+pub async fn current_account(state: &AppState, session: &Session) -> Result<Account, ApiError> {
+    let id: Option<i64> = session.get(ACCOUNT_KEY).await?;
+    let id = id.ok_or_else(ApiError::unauthenticated)?;
+    state
+        .node
+        .account(id)
+        .await
+        .map_err(|_| ApiError::unauthenticated())
+}
+
+/// The signed-in account if it has `role`: 401 when signed out, 403 for another role.
+pub async fn require(state: &AppState, session: &Session, role: Role) -> Result<Account, ApiError> {
+    let account = current_account(state, session).await?;
+    if account.role != role {
+        let what = match role {
+            Role::Admin => "an admin",
+            Role::Validator => "a validator",
+        };
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this needs {what} account"),
+        ));
+    }
+    Ok(account)
+}

@@ -1,0 +1,27 @@
+//! The JSON API under `/api/`. One file per resource; each exports `router()`.
+
+mod accounts;
+mod chain;
+mod elections;
+mod error;
+mod extract;
+
+pub use error::ApiError;
+
+use crate::serve::AppState;
+use axum::Router;
+
+/// All API routes; unknown paths get a JSON 404.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(accounts::router())
+        .merge(elections::router())
+        .merge(chain::router())
+        .fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "no such API endpoint",
+            )
+        })
+}

@@ -1,0 +1,120 @@
+//! Command-line interface.
+
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Elections on a proof-of-work chain, mined by volunteers and approved by validators.
+#[derive(Parser)]
+#[command(name = "ballotchain", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (the default).
+    Serve(ServeArgs),
+    /// Mine blocks for an election on a server, using every core.
+    Mine(MineArgs),
+    /// Re-verify an exported chain (a file or an export URL) and print its tally.
+    Verify {
+        /// Path to an export file, or the URL of `/api/elections/{id}/export`.
+        source: String,
+    },
+    /// Manage accounts directly in the database.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// SQLite database file (created if missing).
+    #[arg(long, default_value = "ballotchain.db")]
+    pub db: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// On an empty database, create a demo election to try the whole flow.
+    #[arg(long)]
+    pub demo: bool,
+    /// Where the demo writes its voters' codes.
+    #[arg(long, default_value = "demo-voter-codes.csv")]
+    pub demo_codes: PathBuf,
+    /// Mark session cookies Secure (set this when served over HTTPS).
+    #[arg(long)]
+    pub secure_cookies: bool,
+}
+
+#[derive(clap::Args)]
+pub struct MineArgs {
+    /// Base URL of the server, e.g. http://127.0.0.1:3000
+    #[arg(long)]
+    pub server: String,
+    /// Election id.
+    #[arg(long)]
+    pub election: i64,
+    /// Mine one block, submit it and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// A label (up to 16 bytes) shown with your blocks in the explorer.
+    #[arg(long, default_value = "")]
+    pub tag: String,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin account; the password is read from standard input.
+    Create {
+        /// SQLite database file.
+        #[arg(long, default_value = "ballotchain.db")]
+        db: PathBuf,
+        /// Login name.
+        #[arg(long)]
+        username: String,
+    },
+}
+
+/// Runs the chosen command.
+pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let command = match cli.command {
+        Some(c) => c,
+        // No subcommand: `serve` with its defaults.
+        None => Cli::parse_from(["ballotchain", "serve"])
+            .command
+            .ok_or("no command")?,
+    };
+    match command {
+        Command::Serve(args) => runtime()?.block_on(crate::serve::serve(args)),
+        Command::Mine(args) => crate::miner::run(args),
+        Command::Verify { source } => crate::verify::run(&source),
+        Command::Admin {
+            command: AdminCommand::Create { db, username },
+        } => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            runtime()?.block_on(async {
+                let (node, _) = engine::Node::open(&db).await?;
+                let account = node
+                    .create_account(&username, password, engine::Role::Admin)
+                    .await?;
+                println!("admin account {:?} created", account.username);
+                Ok(())
+            })
+        }
+    }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}

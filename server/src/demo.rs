@@ -1,0 +1,83 @@
+//! `serve --demo`: a ready election on an empty database, so a newcomer can try every role.
+
+use engine::{NewElection, NewVoter, Node, Role};
+use rand::Rng;
+use std::path::Path;
+
+fn password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..16)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Creates the demo (admin, 3 validators, 3 candidates, 20 voters, open) when the
+/// database has no election and no account; otherwise leaves it alone.
+pub async fn seed_if_empty(
+    node: &Node,
+    codes_path: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if !node.list_elections().await?.is_empty() || node.has_admin().await? {
+        println!("--demo: the database already has data; nothing was added");
+        return Ok(());
+    }
+    let admin_password = password();
+    node.create_account("admin", &admin_password, Role::Admin)
+        .await?;
+    let mut validators = Vec::new();
+    for i in 1..=3 {
+        let name = format!("validator{i}");
+        let pw = password();
+        node.create_account(&name, &pw, Role::Validator).await?;
+        validators.push((name, pw));
+    }
+    let election = node
+        .create_election(NewElection {
+            title: "Demo election".into(),
+            description: "A demonstration election with twenty registered voters.".into(),
+            difficulty_bits: Some(16),
+            quorum: Some(2),
+        })
+        .await?;
+    for (name, party) in [
+        ("Ada Lovelace", "Analytical Party"),
+        ("Grace Hopper", "Compiler Alliance"),
+        ("Alan Turing", "Computable Union"),
+    ] {
+        node.add_candidate(election.id, name, party).await?;
+    }
+    let voters = (1..=20)
+        .map(|i| NewVoter {
+            name: format!("Demo voter {i}"),
+            external_id: Some(format!("D{i:03}")),
+        })
+        .collect();
+    let issued = node.register_voters(election.id, voters).await?;
+    for (name, _) in &validators {
+        node.enrol_validator(election.id, name).await?;
+    }
+    node.open_election(election.id).await?;
+
+    let mut out = csv::Writer::from_path(codes_path)?;
+    out.write_record(["voter_id", "name", "external_id", "code"])?;
+    for c in &issued {
+        out.write_record([
+            c.voter_id.to_string(),
+            c.name.clone(),
+            c.external_id.clone().unwrap_or_default(),
+            c.code.clone(),
+        ])?;
+    }
+    out.flush()?;
+    println!(
+        "Demo election {} is open (difficulty 16 bits, quorum 2).",
+        election.id
+    );
+    println!("  admin password:      admin / {admin_password}");
+    for (name, pw) in &validators {
+        println!("  validator password:  {name} / {pw}");
+    }
+    println!("  20 voting codes written to {}", codes_path.display());
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! `ballotchain mine`: fetch work, search nonces on every core with ledger's PoW, submit.
+
+use crate::cli::MineArgs;
+use ledger::block::MinerTag;
+use ledger::{merkle_root, Block, BlockHash, BlockHeader, Vote};
+use serde::Deserialize;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Deserialize)]
+struct Work {
+    index: u64,
+    min_timestamp: u64,
+    votes: Vec<Vote>,
+    header: BlockHeader,
+}
+
+#[derive(Deserialize)]
+struct ApiErrorBody {
+    error: String,
+    message: String,
+}
+
+/// Nonces a thread takes at a time: large enough to keep the atomic off the hot path.
+const CHUNK: u64 = 1 << 16;
+
+/// Searches nonces on `threads` threads; returns the winning nonce and hashes tried.
+pub fn search(header: &BlockHeader, threads: usize) -> (u64, u64) {
+    let search = ledger::PowSearch::new(header);
+    let next = AtomicU64::new(0);
+    let tried = AtomicU64::new(0);
+    let found = AtomicBool::new(false);
+    let solution = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| {
+                while !found.load(Ordering::Relaxed) {
+                    let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+                    let end = start.saturating_add(CHUNK);
+                    let r = search.search(start..end, header.difficulty);
+                    tried.fetch_add(r.tried, Ordering::Relaxed);
+                    if let Some(n) = r.solution {
+                        found.store(true, Ordering::Relaxed);
+                        let mut best = solution.lock().expect("solution lock");
+                        // Keep the lowest nonce among threads that hit at once.
+                        if best.is_none_or(|b| n < b) {
+                            *best = Some(n);
+                        }
+                    }
+                    if end == u64::MAX {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let nonce = solution.into_inner().expect("solution lock").unwrap_or(0);
+    (nonce, tried.load(Ordering::Relaxed))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+enum Fetched {
+    Work(Box<Work>),
+    Nothing(String),
+}
+
+fn fetch_work(base: &str, election: i64) -> Result<Fetched, Box<dyn std::error::Error>> {
+    match ureq::get(&format!("{base}/api/elections/{election}/work")).call() {
+        Ok(r) => Ok(Fetched::Work(Box::new(r.into_json()?))),
+        Err(ureq::Error::Status(409, r)) => {
+            let body: ApiErrorBody = r.into_json()?;
+            if body.error == "nothing_to_mine" {
+                Ok(Fetched::Nothing(body.message))
+            } else {
+                Err(body.message.into())
+            }
+        }
+        Err(ureq::Error::Status(code, r)) => {
+            let text = r.into_string().unwrap_or_default();
+            Err(format!("server answered {code}: {text}").into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs the miner until interrupted (or for one block with `--once`).
+pub fn run(args: MineArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let base = args.server.trim_end_matches('/').to_owned();
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut last: Option<(BlockHash, ledger::MerkleRoot)> = None;
+    loop {
+        let work = match fetch_work(&base, args.election)? {
+            Fetched::Work(w) => w,
+            Fetched::Nothing(msg) => {
+                if args.once {
+                    return Err(msg.into());
+                }
+                std::thread::sleep(Duration::from_secs(2));
+                continue;
+            }
+        };
+        let mut header = work.header;
+        // Do not trust the template blindly: the root must match the votes sent.
+        let receipts: Vec<_> = work.votes.iter().map(Vote::tx_id).collect();
+        if merkle_root(&receipts) != header.merkle_root {
+            return Err(
+                "the server's template has a Merkle root that does not match its votes".into(),
+            );
+        }
+        if last == Some((header.prev, header.merkle_root)) {
+            // Same tip and votes as the block we already submitted: wait for validators.
+            std::thread::sleep(Duration::from_secs(2));
+            continue;
+        }
+        header.miner_tag = MinerTag::from_text(&args.tag);
+        header.timestamp = now_ms().max(work.min_timestamp);
+        let started = Instant::now();
+        let (nonce, tried) = search(&header, threads);
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        header.nonce = nonce;
+        let hash = header.hash();
+        println!(
+            "found block {} ({} votes) nonce {nonce}: {tried} hashes in {secs:.2} s, {:.2} MH/s on {threads} threads",
+            work.index,
+            work.votes.len(),
+            tried as f64 / secs / 1e6
+        );
+        let block = Block {
+            header,
+            votes: work.votes,
+        };
+        let url = format!("{base}/api/elections/{}/blocks", args.election);
+        match ureq::post(&url).send_json(&block) {
+            Ok(_) => println!(
+                "submitted block {} {hash}: awaiting approval",
+                block.header.index
+            ),
+            Err(ureq::Error::Status(code, r)) => {
+                let body: ApiErrorBody = r.into_json()?;
+                eprintln!(
+                    "block {hash} refused ({code} {}): {}",
+                    body.error, body.message
+                );
+                if args.once {
+                    return Err(body.message.into());
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if args.once {
+            return Ok(());
+        }
+        last = Some((block.header.prev, block.header.merkle_root));
+    }
+}

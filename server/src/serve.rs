@@ -1,0 +1,100 @@
+//! `ballotchain serve`: open the database, verify the chains, serve pages and the API.
+
+use crate::api;
+use crate::cli::ServeArgs;
+use app::{shell, App};
+use axum::extract::FromRef;
+use axum::Router;
+use engine::Node;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_sessions::cookie::time::Duration;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The node.
+    pub node: Node,
+    /// Leptos settings (site root, output name).
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let (node, report) = Node::open(&args.db).await?;
+    for (id, problem) in &report.problems {
+        eprintln!("WARNING: TAMPERING DETECTED in election {id}: {problem}. Its chain is not served for writes.");
+    }
+    for (id, height) in &report.verified {
+        tracing::info!(election = id, height, "stored chain verified");
+    }
+    if args.demo {
+        crate::demo::seed_if_empty(&node, &args.demo_codes).await?;
+    }
+    if !node.has_admin().await? {
+        println!(
+            "No admin account yet. Create the first one with:\n  ballotchain admin create --db {} --username NAME   (the password is read from standard input)",
+            args.db.display()
+        );
+    }
+
+    let store = SqliteStore::new(node.pool().clone());
+    store.migrate().await?;
+    let sessions = SessionManagerLayer::new(store)
+        .with_secure(args.secure_cookies)
+        .with_same_site(SameSite::Lax)
+        .with_http_only(true)
+        .with_expiry(Expiry::OnInactivity(Duration::hours(8)));
+
+    let mut leptos_options = get_configuration(None)?.leptos_options;
+    leptos_options.site_addr = args.addr;
+    let state = AppState {
+        node: node.clone(),
+        leptos_options: leptos_options.clone(),
+    };
+    let routes = generate_route_list(App);
+    let app = Router::new()
+        .nest("/api", api::router())
+        .leptos_routes_with_context(&state, routes, move || provide_context(node.clone()), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .with_state(state);
+
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    println!("ballotchain listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
