@@ -1,6 +1,6 @@
 //! `/api/session` and `/api/accounts`.
 
-use super::extract::{current_account, require, sign_in, ApiJson};
+use super::extract::{current_account, sign_in, AdminAccount, ApiJson};
 use super::ApiError;
 use crate::serve::AppState;
 use axum::extract::State;
@@ -55,10 +55,9 @@ struct NewAccount {
 
 async fn create_account(
     State(state): State<AppState>,
-    session: Session,
+    _admin: AdminAccount,
     ApiJson(new): ApiJson<NewAccount>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
-    require(&state, &session, Role::Admin).await?;
     let account = state
         .node
         .create_account(&new.username, &new.password, new.role)

@@ -1,6 +1,6 @@
 //! Votes, receipts, mining work, block submission, validators' decisions, chain queries.
 
-use super::extract::{require, ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, ValidatorAccount};
 use super::ApiError;
 use crate::serve::AppState;
 use axum::extract::{DefaultBodyLimit, State};
@@ -8,11 +8,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use engine::{
-    Ballot, BlockDetail, BlockSummary, Decision, ReceiptStatus, Role, SubmitOutcome, WorkTemplate,
+    Ballot, BlockDetail, BlockSummary, Decision, ReceiptStatus, SubmitOutcome, WorkTemplate,
 };
 use ledger::{Block, BlockHash, ChainExport, TxId};
 use serde::{Deserialize, Serialize};
-use tower_sessions::Session;
 
 /// A ballot is small; anything larger is not a ballot.
 const VOTE_LIMIT: usize = 4 * 1024;
@@ -137,10 +136,9 @@ fn parse_hash(text: &str) -> Result<BlockHash, ApiError> {
 
 async fn approve(
     State(state): State<AppState>,
-    session: Session,
+    ValidatorAccount(account): ValidatorAccount,
     ApiPath((id, block)): ApiPath<(i64, String)>,
 ) -> Result<Json<BlockSummary>, ApiError> {
-    let account = require(&state, &session, Role::Validator).await?;
     let hash = parse_hash(&block)?;
     Ok(Json(
         state
@@ -157,11 +155,10 @@ struct Rejection {
 
 async fn reject(
     State(state): State<AppState>,
-    session: Session,
+    ValidatorAccount(account): ValidatorAccount,
     ApiPath((id, block)): ApiPath<(i64, String)>,
     ApiJson(r): ApiJson<Rejection>,
 ) -> Result<Json<BlockSummary>, ApiError> {
-    let account = require(&state, &session, Role::Validator).await?;
     let hash = parse_hash(&block)?;
     Ok(Json(
         state

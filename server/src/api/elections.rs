@@ -1,17 +1,14 @@
 //! `/api/elections`: creation, ballot, registries, opening and closing.
 
-use super::extract::{require, ApiJson, ApiPath};
+use super::extract::{AdminAccount, ApiJson, ApiPath};
 use super::ApiError;
 use crate::serve::AppState;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use engine::{
-    CandidateInfo, ElectionDetail, ElectionSummary, IssuedCode, NewElection, NewVoter, Role,
-};
+use engine::{CandidateInfo, ElectionDetail, ElectionSummary, IssuedCode, NewElection, NewVoter};
 use serde::{Deserialize, Serialize};
-use tower_sessions::Session;
 
 /// Voter imports may carry thousands of rows.
 const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
@@ -43,10 +40,9 @@ async fn detail(
 
 async fn create(
     State(state): State<AppState>,
-    session: Session,
+    _admin: AdminAccount,
     ApiJson(new): ApiJson<NewElection>,
 ) -> Result<(StatusCode, Json<ElectionDetail>), ApiError> {
-    require(&state, &session, Role::Admin).await?;
     Ok((
         StatusCode::CREATED,
         Json(state.node.create_election(new).await?),
@@ -62,11 +58,10 @@ struct NewCandidate {
 
 async fn add_candidate(
     State(state): State<AppState>,
-    session: Session,
+    _admin: AdminAccount,
     ApiPath(id): ApiPath<i64>,
     ApiJson(c): ApiJson<NewCandidate>,
 ) -> Result<(StatusCode, Json<CandidateInfo>), ApiError> {
-    require(&state, &session, Role::Admin).await?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -94,12 +89,11 @@ enum VoterBody {
 
 async fn register_voters(
     State(state): State<AppState>,
-    session: Session,
+    _admin: AdminAccount,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Issued>), ApiError> {
-    require(&state, &session, Role::Admin).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -143,29 +137,26 @@ struct Enrolment {
 
 async fn enrol_validator(
     State(state): State<AppState>,
-    session: Session,
+    _admin: AdminAccount,
     ApiPath(id): ApiPath<i64>,
     ApiJson(e): ApiJson<Enrolment>,
 ) -> Result<(StatusCode, Json<ElectionDetail>), ApiError> {
-    require(&state, &session, Role::Admin).await?;
     state.node.enrol_validator(id, &e.username).await?;
     Ok((StatusCode::CREATED, Json(state.node.election(id).await?)))
 }
 
 async fn open(
     State(state): State<AppState>,
-    session: Session,
+    _admin: AdminAccount,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ElectionDetail>, ApiError> {
-    require(&state, &session, Role::Admin).await?;
     Ok(Json(state.node.open_election(id).await?))
 }
 
 async fn close(
     State(state): State<AppState>,
-    session: Session,
+    _admin: AdminAccount,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ElectionDetail>, ApiError> {
-    require(&state, &session, Role::Admin).await?;
     Ok(Json(state.node.close_election(id).await?))
 }

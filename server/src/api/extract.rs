@@ -90,7 +90,7 @@ pub async fn current_account(state: &AppState, session: &Session) -> Result<Acco
 }
 
 /// The signed-in account if it has `role`: 401 when signed out, 403 for another role.
-pub async fn require(state: &AppState, session: &Session, role: Role) -> Result<Account, ApiError> {
+async fn require(state: &AppState, session: &Session, role: Role) -> Result<Account, ApiError> {
     let account = current_account(state, session).await?;
     if account.role != role {
         let what = match role {
@@ -104,4 +104,40 @@ pub async fn require(state: &AppState, session: &Session, role: Role) -> Result<
         ));
     }
     Ok(account)
+}
+
+async fn account_with_role(
+    parts: &mut Parts,
+    state: &AppState,
+    role: Role,
+) -> Result<Account, ApiError> {
+    let session = Session::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::unauthenticated())?;
+    require(state, &session, role).await
+}
+
+/// A signed-in admin. Checked before the body is read, so an anonymous caller gets 401
+/// whatever it sent.
+pub struct AdminAccount;
+
+impl FromRequestParts<AppState> for AdminAccount {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        account_with_role(parts, state, Role::Admin)
+            .await
+            .map(|_| Self)
+    }
+}
+
+/// A signed-in validator, checked before the body is read.
+pub struct ValidatorAccount(pub Account);
+
+impl FromRequestParts<AppState> for ValidatorAccount {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        account_with_role(parts, state, Role::Validator)
+            .await
+            .map(Self)
+    }
 }

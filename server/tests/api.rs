@@ -1,0 +1,591 @@
+//! The JSON API and the CLI against the real binary, each test with its own database.
+
+mod common;
+
+use common::*;
+use ledger::{BlockHash, CandidateId, MerkleRoot, Signature};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_flow_from_registration_to_verified_tally() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Board election", 0, false).await;
+    let id = e.election;
+    // Voters by CSV, with a header row and an optional external id.
+    let csv = "name,external_id\nAlice,A1\nBob,B2\nCarol,\nDan,D4\n";
+    let r = admin
+        .post(s.url(&format!("/api/elections/{id}/voters")))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let issued: Value = r.json().await.unwrap();
+    let codes: Vec<String> = issued["voters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 4);
+    let (st, detail) = post(
+        &admin,
+        s.url(&format!("/api/elections/{id}/open")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(detail["state"], "open");
+    assert_eq!(detail["voters"], 4);
+
+    let mut receipts = Vec::new();
+    for (code, cand) in codes.iter().zip([0usize, 1, 1]) {
+        let (st, r) = vote(&s, id, code, e.candidates[cand]).await;
+        assert_eq!(st, StatusCode::ACCEPTED, "{r}");
+        receipts.push(r["receipt"].as_str().unwrap().to_owned());
+    }
+    let (_, rec) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/receipts/{}", receipts[0])),
+    )
+    .await;
+    assert_eq!(rec["status"], "pending");
+
+    let out = mine_once(&s, id);
+    assert!(out.contains("awaiting approval"), "{out}");
+    let (_, awaiting) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/blocks?status=awaiting")),
+    )
+    .await;
+    let awaiting = awaiting.as_array().unwrap().clone();
+    assert_eq!(awaiting.len(), 1);
+    assert_eq!(awaiting[0]["votes"], 3);
+    assert_eq!(awaiting[0]["miner_tag"], "cli-test");
+    let hash = awaiting[0]["hash"].as_str().unwrap().to_owned();
+    let (_, rec) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/receipts/{}", receipts[1])),
+    )
+    .await;
+    assert_eq!(rec["status"], "awaiting_approval");
+
+    let v1 = login(&s, "validator1", VALIDATOR_PASSWORD).await;
+    let v2 = login(&s, "validator2", VALIDATOR_PASSWORD).await;
+    let (st, b) = post(
+        &v1,
+        s.url(&format!("/api/elections/{id}/blocks/{hash}/approve")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["status"], "awaiting");
+    assert_eq!(b["approvals"], 1);
+    let (st, b) = post(
+        &v2,
+        s.url(&format!("/api/elections/{id}/blocks/{hash}/approve")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["status"], "appended");
+
+    let (_, rec) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/receipts/{}", receipts[2])),
+    )
+    .await;
+    assert_eq!(rec["status"], "appended");
+    assert_eq!(rec["block_index"], 1);
+    let proof: ledger::MerkleProof = serde_json::from_value(rec["proof"].clone()).unwrap();
+    let (_, block) = get(&client(), s.url(&format!("/api/elections/{id}/blocks/1"))).await;
+    let root: MerkleRoot = serde_json::from_value(block["header"]["merkle_root"].clone()).unwrap();
+    assert!(proof.verify(&receipts[2].parse().unwrap(), &root));
+    assert_eq!(block["decisions"].as_array().unwrap().len(), 2);
+
+    let (_, tally) = get(&client(), s.url(&format!("/api/elections/{id}/tally"))).await;
+    assert_eq!(tally["total"], 3);
+    assert_eq!(tally["candidates"][0]["votes"], 1);
+    assert_eq!(tally["candidates"][1]["votes"], 2);
+    assert_eq!(tally["candidates"][2]["votes"], 0);
+    let (_, chain) = get(&client(), s.url(&format!("/api/elections/{id}/blocks"))).await;
+    assert_eq!(chain.as_array().unwrap().len(), 1);
+
+    // The export re-verifies offline, from a file and from the URL, with the same tally.
+    let (_, export) = get(&client(), s.url(&format!("/api/elections/{id}/export"))).await;
+    let parsed: ledger::ChainExport = serde_json::from_value(export.clone()).unwrap();
+    let t = ledger::verify_export(&parsed).unwrap();
+    assert_eq!(t.counts[&CandidateId(e.candidates[1] as u32)], 2);
+    let file = dir.path().join("export.json");
+    std::fs::write(&file, export.to_string()).unwrap();
+    for source in [
+        file.to_str().unwrap().to_owned(),
+        s.url(&format!("/api/elections/{id}/export")),
+    ] {
+        let out = std::process::Command::new(BIN)
+            .args(["verify", &source])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("chain verified") && text.contains("3 votes"),
+            "{text}"
+        );
+    }
+    // A tampered export does not verify.
+    let mut bad = export.clone();
+    bad["blocks"][0]["block"]["votes"][0]["candidate"] = json!(e.candidates[2]);
+    std::fs::write(&file, bad.to_string()).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["verify", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does NOT verify"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_vote_per_voter_even_under_concurrency() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Concurrency", 2, true).await;
+    let (st, _) = vote(&s, e.election, &e.codes[0], e.candidates[0]).await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    let (st, body) = vote(&s, e.election, &e.codes[0], e.candidates[1]).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert_eq!(body["error"], "already_voted");
+
+    let code = e.codes[1].clone();
+    let base = s.base.clone();
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let (code, base) = (code.clone(), base.clone());
+            let cand = e.candidates[i % 3];
+            tokio::spawn(async move {
+                let r = client()
+                    .post(format!("{base}/api/elections/{}/votes", e.election))
+                    .json(&json!({"code": code, "candidate_id": cand}))
+                    .send()
+                    .await
+                    .unwrap();
+                r.status()
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    let mut conflicts = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::CONFLICT => conflicts += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!((accepted, conflicts), (1, 63));
+    let counts = table_counts(&s.db).await;
+    assert!(counts.contains(&("votes".into(), 2)), "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_error_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Main", 6, true).await;
+    let id = e.election;
+    let setup_only = open_election(&s, &admin, "Still in setup", 1, false).await;
+    let closed = open_election(&s, &admin, "Closed", 1, true).await;
+    let (st, _) = post(
+        &admin,
+        s.url(&format!("/api/elections/{}/close", closed.election)),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+
+    // Block 1 appended with voter 0; voters 1 and 2 pending; a second block awaiting with v1's approval.
+    vote(&s, id, &e.codes[0], e.candidates[0]).await;
+    mine_once(&s, id);
+    let v1 = login(&s, "validator1", VALIDATOR_PASSWORD).await;
+    let v2 = login(&s, "validator2", VALIDATOR_PASSWORD).await;
+    let (_, aw) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/blocks?status=awaiting")),
+    )
+    .await;
+    let first = aw[0]["hash"].as_str().unwrap().to_owned();
+    for v in [&v1, &v2] {
+        let (st, _) = post(
+            v,
+            s.url(&format!("/api/elections/{id}/blocks/{first}/approve")),
+            json!({}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+    }
+    let (_, first_block) = get(&client(), s.url(&format!("/api/elections/{id}/blocks/1"))).await;
+    let on_chain_vote: ledger::Vote = {
+        let export: ledger::ChainExport = serde_json::from_value(
+            get(&client(), s.url(&format!("/api/elections/{id}/export")))
+                .await
+                .1,
+        )
+        .unwrap();
+        export.blocks[0].block.votes[0].clone()
+    };
+    assert_eq!(first_block["status"], "appended");
+    vote(&s, id, &e.codes[1], e.candidates[1]).await;
+    vote(&s, id, &e.codes[2], e.candidates[2]).await;
+    mine_once(&s, id);
+    let (_, aw) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/blocks?status=awaiting")),
+    )
+    .await;
+    let second = aw[0]["hash"].as_str().unwrap().to_owned();
+    let (st, _) = post(
+        &v1,
+        s.url(&format!("/api/elections/{id}/blocks/{second}/approve")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    // Voter 3 pending so that the template has votes for the block cases below.
+    vote(&s, id, &e.codes[3], e.candidates[0]).await;
+
+    let before = table_counts(&s.db).await;
+    let anon = client();
+    let votes_url = s.url(&format!("/api/elections/{id}/votes"));
+    let raw = |body: &'static str| {
+        let (c, url) = (anon.clone(), votes_url.clone());
+        async move {
+            let r = c
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let st = r.status();
+            (st, r.json::<Value>().await.unwrap())
+        }
+    };
+    let mut cases: Vec<(&str, StatusCode, Value)> = Vec::new();
+    let (st, b) = raw("{\"code\": ").await;
+    cases.push(("malformed JSON", st, b));
+    let (st, b) = raw("{\"code\": 5, \"candidate_id\": \"one\"}").await;
+    cases.push(("wrong types", st, b));
+    let (st, b) = post(
+        &anon,
+        s.url("/api/elections/999/votes"),
+        json!({"code": e.codes[4], "candidate_id": e.candidates[0]}),
+    )
+    .await;
+    cases.push(("unknown election", st, b));
+    let (st, b) = vote(&s, id, &e.codes[4], 999_999).await;
+    cases.push(("unknown candidate", st, b));
+    let (st, b) = vote(&s, id, "0000-0000-0000-0000-0000-0000", e.candidates[0]).await;
+    cases.push(("wrong code", st, b));
+    let (st, b) = vote(&s, id, "not a code", e.candidates[0]).await;
+    cases.push(("malformed code", st, b));
+    let (st, b) = vote(&s, id, &e.codes[0], e.candidates[1]).await;
+    cases.push(("reused code (on chain)", st, b));
+    let (st, b) = vote(&s, id, &e.codes[1], e.candidates[0]).await;
+    cases.push(("reused code (pending)", st, b));
+    let (st, b) = vote(
+        &s,
+        setup_only.election,
+        &setup_only.codes[0],
+        setup_only.candidates[0],
+    )
+    .await;
+    cases.push(("vote in setup", st, b));
+    let (st, b) = vote(&s, closed.election, &closed.codes[0], closed.candidates[0]).await;
+    cases.push(("vote when closed", st, b));
+    let big = "x".repeat(10_000);
+    let (st, b) = post(
+        &anon,
+        votes_url.clone(),
+        json!({"code": big, "candidate_id": 1}),
+    )
+    .await;
+    cases.push(("body over the limit", st, b));
+
+    let blocks_url = s.url(&format!("/api/elections/{id}/blocks"));
+    let submit = |block: ledger::Block| {
+        let (c, url) = (anon.clone(), blocks_url.clone());
+        async move { post(&c, url, serde_json::to_value(&block).unwrap()).await }
+    };
+    let base = template(&s, id).await;
+    // The tip is block 1; block 2 awaits approval, so the template builds on block 1 too.
+    let mut b = base.clone();
+    mine(&mut b);
+    while ledger::meets_difficulty(&b.hash(), b.header.difficulty) {
+        b.header.nonce += 1;
+    }
+    let (st, r) = submit(b).await;
+    cases.push(("bad proof of work", st, r));
+    let mut b = base.clone();
+    b.header.prev = BlockHash([7; 32]);
+    mine(&mut b);
+    let (st, r) = submit(b).await;
+    cases.push(("unknown parent", st, r));
+    let mut b = base.clone();
+    b.header.index = 5;
+    mine(&mut b);
+    let (st, r) = submit(b).await;
+    cases.push(("wrong index", st, r));
+    let mut b = base.clone();
+    b.header.merkle_root = MerkleRoot([1; 32]);
+    mine(&mut b);
+    let (st, r) = submit(b).await;
+    cases.push(("bad Merkle root", st, r));
+    let mut b = base.clone();
+    b.votes[0].candidate = CandidateId(e.candidates[2] as u32);
+    b.header.merkle_root =
+        ledger::merkle_root(&b.votes.iter().map(|v| v.tx_id()).collect::<Vec<_>>());
+    mine(&mut b);
+    let (st, r) = submit(b).await;
+    cases.push(("tampered vote", st, r));
+    let mut b = base.clone();
+    b.votes[0].signature = Signature([3; 64]);
+    b.header.merkle_root =
+        ledger::merkle_root(&b.votes.iter().map(|v| v.tx_id()).collect::<Vec<_>>());
+    mine(&mut b);
+    let (st, r) = submit(b).await;
+    cases.push(("forged signature", st, r));
+    let mut b = base.clone();
+    b.votes.push(b.votes[0].clone());
+    b.header.merkle_root =
+        ledger::merkle_root(&b.votes.iter().map(|v| v.tx_id()).collect::<Vec<_>>());
+    mine(&mut b);
+    let (st, r) = submit(b).await;
+    cases.push(("same vote twice in a block", st, r));
+    let mut b = base.clone();
+    b.votes.push(on_chain_vote);
+    b.header.merkle_root =
+        ledger::merkle_root(&b.votes.iter().map(|v| v.tx_id()).collect::<Vec<_>>());
+    mine(&mut b);
+    let (st, r) = submit(b).await;
+    cases.push(("vote already on chain", st, r));
+    let mut b = base.clone();
+    let (_, detail) = get(&client(), s.url(&format!("/api/elections/{id}"))).await;
+    b.header.prev = detail["genesis_hash"].as_str().unwrap().parse().unwrap();
+    b.header.index = 1;
+    mine(&mut b);
+    let (st, r) = submit(b).await;
+    cases.push(("stale parent", st, r));
+
+    let approve_second = s.url(&format!("/api/elections/{id}/blocks/{second}/approve"));
+    let (st, r) = post(&admin, approve_second.clone(), json!({})).await;
+    cases.push(("approval by an admin", st, r));
+    let (st, r) = post(&anon, approve_second.clone(), json!({})).await;
+    cases.push(("approval without session", st, r));
+    let (st, r) = post(&v1, approve_second.clone(), json!({})).await;
+    cases.push(("same validator approving twice", st, r));
+    let (st, r) = post(
+        &v2,
+        s.url(&format!("/api/elections/{id}/blocks/{second}/reject")),
+        json!({"reason": "  "}),
+    )
+    .await;
+    cases.push(("rejection without reason", st, r));
+    let (st, r) = post(&anon, s.url("/api/elections"), json!({"title": "sneaky"})).await;
+    cases.push(("admin call without session", st, r));
+    let (st, r) = post(&v1, s.url("/api/elections"), json!({"title": "sneaky"})).await;
+    cases.push(("admin call by a validator", st, r));
+    let (st, r) = post(
+        &admin,
+        s.url(&format!("/api/elections/{id}/candidates")),
+        json!({"name": "Late"}),
+    )
+    .await;
+    cases.push(("candidate after sealing", st, r));
+    let (st, r) = post(
+        &admin,
+        s.url(&format!(
+            "/api/elections/{}/candidates",
+            setup_only.election
+        )),
+        json!({"name": "Ada"}),
+    )
+    .await;
+    cases.push(("duplicate candidate", st, r));
+    let (st, r) = post(
+        &admin,
+        s.url(&format!(
+            "/api/elections/{}/candidates",
+            setup_only.election
+        )),
+        json!({"name": "   "}),
+    )
+    .await;
+    cases.push(("empty candidate name", st, r));
+    let r = admin
+        .post(s.url(&format!("/api/elections/{}/voters", setup_only.election)))
+        .header("content-type", "text/csv")
+        .body("name,external_id\nEve,E1\n,E2\nFay,E1\n")
+        .send()
+        .await
+        .unwrap();
+    let st = r.status();
+    cases.push(("CSV with bad rows", st, r.json().await.unwrap()));
+
+    let expected = [
+        ("malformed JSON", 400, "malformed"),
+        ("wrong types", 400, "malformed"),
+        ("unknown election", 404, "not_found"),
+        ("unknown candidate", 404, "not_found"),
+        ("wrong code", 403, "invalid_code"),
+        ("malformed code", 400, "invalid_input"),
+        ("reused code (on chain)", 409, "already_voted"),
+        ("reused code (pending)", 409, "already_voted"),
+        ("vote in setup", 409, "wrong_state"),
+        ("vote when closed", 409, "wrong_state"),
+        ("body over the limit", 413, "too_large"),
+        ("bad proof of work", 422, "insufficient_work"),
+        ("unknown parent", 422, "wrong_parent"),
+        ("wrong index", 422, "wrong_index"),
+        ("bad Merkle root", 422, "bad_merkle_root"),
+        ("tampered vote", 422, "bad_signature"),
+        ("forged signature", 422, "bad_signature"),
+        ("same vote twice in a block", 422, "duplicate_vote_in_block"),
+        ("vote already on chain", 422, "already_voted"),
+        ("stale parent", 409, "stale"),
+        ("approval by an admin", 403, "forbidden"),
+        ("approval without session", 401, "unauthenticated"),
+        ("same validator approving twice", 409, "duplicate"),
+        ("rejection without reason", 400, "invalid_input"),
+        ("admin call without session", 401, "unauthenticated"),
+        ("admin call by a validator", 403, "forbidden"),
+        ("candidate after sealing", 409, "wrong_state"),
+        ("duplicate candidate", 409, "duplicate"),
+        ("empty candidate name", 400, "invalid_input"),
+        ("CSV with bad rows", 400, "bad_rows"),
+    ];
+    assert_eq!(cases.len(), expected.len());
+    for ((name, st, body), (ename, code, error)) in cases.iter().zip(expected) {
+        assert_eq!(*name, ename);
+        assert_eq!(st.as_u16(), code, "{name}: {body}");
+        assert_eq!(body["error"], error, "{name}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{name}: {body}"
+        );
+    }
+    let csv_case = &cases.last().unwrap().2;
+    let details = csv_case["details"].to_string();
+    assert!(
+        details.contains("line 3") && details.contains("line 4"),
+        "{details}"
+    );
+    assert_eq!(
+        table_counts(&s.db).await,
+        before,
+        "a refused request changed the database"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_vote_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Durable", 1, true).await;
+    let (st, r) = vote(&s, e.election, &e.codes[0], e.candidates[0]).await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    s.kill();
+    let s = Server::start(dir.path());
+    let (st, rec) = get(
+        &client(),
+        s.url(&format!(
+            "/api/elections/{}/receipts/{}",
+            e.election,
+            r["receipt"].as_str().unwrap()
+        )),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(rec["status"], "pending");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_chain_and_pool_and_reports_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Restart", 3, true).await;
+    let id = e.election;
+    vote(&s, id, &e.codes[0], e.candidates[0]).await;
+    mine_once(&s, id);
+    let (_, aw) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/blocks?status=awaiting")),
+    )
+    .await;
+    let hash = aw[0]["hash"].as_str().unwrap().to_owned();
+    for v in ["validator1", "validator2"] {
+        let c = login(&s, v, VALIDATOR_PASSWORD).await;
+        post(
+            &c,
+            s.url(&format!("/api/elections/{id}/blocks/{hash}/approve")),
+            json!({}),
+        )
+        .await;
+    }
+    vote(&s, id, &e.codes[1], e.candidates[1]).await;
+    let (_, before) = get(&client(), s.url(&format!("/api/elections/{id}"))).await;
+    assert_eq!(before["height"], 1);
+    assert_eq!(before["pending_votes"], 1);
+    s.kill();
+
+    let s = Server::start(dir.path());
+    let (_, after) = get(&client(), s.url(&format!("/api/elections/{id}"))).await;
+    assert_eq!(after["height"], 1);
+    assert_eq!(after["tip"], before["tip"]);
+    assert_eq!(after["pending_votes"], 1);
+    assert_eq!(after["chain_verified"], true);
+    let (_, tally) = get(&client(), s.url(&format!("/api/elections/{id}/tally"))).await;
+    assert_eq!(tally["total"], 1);
+    s.kill();
+
+    // Change the candidate of the vote on chain, directly in SQLite.
+    let db = dir.path().join("test.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let changed = sqlx::query("UPDATE votes SET candidate_id = ? WHERE block_hash IS NOT NULL")
+        .bind(e.candidates[2])
+        .execute(&pool)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(changed, 1);
+    pool.close().await;
+
+    let s = Server::start(dir.path());
+    let (_, detail) = get(&client(), s.url(&format!("/api/elections/{id}"))).await;
+    assert_eq!(detail["chain_verified"], false);
+    assert!(
+        detail["integrity_problem"]
+            .as_str()
+            .unwrap()
+            .contains("block 1"),
+        "{detail}"
+    );
+    let (st, body) = vote(&s, id, &e.codes[2], e.candidates[0]).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert_eq!(body["error"], "chain_integrity");
+    let (st, _) = get(&client(), s.url(&format!("/api/elections/{id}/tally"))).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(
+        s.stderr_text().contains("TAMPERING DETECTED"),
+        "{}",
+        s.stderr_text()
+    );
+}
