@@ -1,7 +1,7 @@
 //! ballotchain's pages: Leptos components rendered on the server and hydrated in the browser.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::StaticSegment;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
+                <link rel="stylesheet" id="leptos" href="/pkg/ballotchain.css" />
+                <title>"ballotchain"</title>
                 <MetaTags />
             </head>
             <body>
@@ -29,9 +31,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // The stylesheet and title live in the server-rendered shell's <head>, which is not
+    // hydrated, so the hydrated tree is only the body.
     view! {
-        <Stylesheet id="leptos" href="/pkg/ballotchain.css" />
-        <Title text="ballotchain" />
         <Router>
             <header class="site-header">
                 <a class="brand" href="/">"ballotchain"</a>

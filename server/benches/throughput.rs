@@ -1,1 +1,331 @@
-fn main() {}
+//! `cargo bench -p server`: prints figures, asserts nothing about speed.
+//!
+//! 1. proof of work: SHA-256 of the 117-byte header plain vs. with the midstate, one core
+//!    and all cores;
+//! 2. verification of a 100,000-vote chain (100 blocks of 1000 votes, two approvals each);
+//! 3. votes per second cast over HTTP into the real server with durable commits, at 1, 8
+//!    and 64 concurrent clients.
+
+use ed25519_dalek::SigningKey;
+use ledger::block::MinerTag;
+use ledger::{
+    merkle_root, Approval, ApprovedBlock, Block, BlockHash, BlockHeader, Candidate, CandidateId,
+    ChainExport, ChainState, ElectionId, Genesis, MerkleRoot, PowSearch, PublicKey, Vote,
+    VotingCode,
+};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ballotchain");
+
+fn header() -> BlockHeader {
+    BlockHeader {
+        version: 1,
+        election: ElectionId(1),
+        index: 1,
+        prev: BlockHash([1; 32]),
+        merkle_root: MerkleRoot([2; 32]),
+        timestamp: 1,
+        difficulty: 255,
+        miner_tag: MinerTag::from_text("bench"),
+        nonce: 0,
+    }
+}
+
+fn pow() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut h = header();
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed() < Duration::from_secs(2) {
+        for _ in 0..10_000 {
+            h.nonce = n;
+            std::hint::black_box(h.hash());
+            n += 1;
+        }
+    }
+    let plain = n as f64 / started.elapsed().as_secs_f64() / 1e6;
+    let search = PowSearch::new(&header());
+    let per = 20_000_000u64;
+    let started = Instant::now();
+    std::hint::black_box(search.search(0..per, 255));
+    let mid = per as f64 / started.elapsed().as_secs_f64() / 1e6;
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..cores as u64 {
+            let search = search.clone();
+            s.spawn(move || std::hint::black_box(search.search(t * per..(t + 1) * per, 255)));
+        }
+    });
+    let all = (per * cores as u64) as f64 / started.elapsed().as_secs_f64() / 1e6;
+    println!("pow: plain sha256(header) 1 core      {plain:8.2} MH/s");
+    println!(
+        "pow: midstate 1 core                  {mid:8.2} MH/s  ({:.2}x plain)",
+        mid / plain
+    );
+    println!(
+        "pow: midstate {cores} cores                 {all:8.2} MH/s  ({:.2}x one core)",
+        all / mid
+    );
+}
+
+fn verification() {
+    let election = ElectionId(1);
+    let blocks_n = 100usize;
+    let per_block = 1000usize;
+    let started = Instant::now();
+    let keys: Vec<SigningKey> = (0..blocks_n * per_block)
+        .map(|i| {
+            let mut e = [0u8; 15];
+            e[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            VotingCode::from_entropy(e).signing_key(election)
+        })
+        .collect();
+    let validators: Vec<SigningKey> = (1..=3u8)
+        .map(|i| SigningKey::from_bytes(&[i; 32]))
+        .collect();
+    let mut voters: Vec<PublicKey> = keys
+        .iter()
+        .map(|k| PublicKey(k.verifying_key().to_bytes()))
+        .collect();
+    voters.sort();
+    let genesis = Genesis {
+        version: 1,
+        election,
+        title: "bench".into(),
+        candidates: (1..=4)
+            .map(|i| Candidate {
+                id: CandidateId(i),
+                name: format!("C{i}"),
+                description: String::new(),
+            })
+            .collect(),
+        voters,
+        validators: validators
+            .iter()
+            .map(|k| PublicKey(k.verifying_key().to_bytes()))
+            .collect(),
+        quorum: 2,
+        difficulty: 0,
+        opened_at: 0,
+    };
+    let mut chain = ChainState::new(genesis.clone());
+    let mut blocks = Vec::new();
+    for (b, chunk) in keys.chunks(per_block).enumerate() {
+        let votes: Vec<Vote> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Vote::sign(k, election, CandidateId((i % 4) as u32 + 1), 10))
+            .collect();
+        let receipts: Vec<_> = votes.iter().map(Vote::tx_id).collect();
+        let header = BlockHeader {
+            version: 1,
+            election,
+            index: b as u64 + 1,
+            prev: chain.tip(),
+            merkle_root: merkle_root(&receipts),
+            timestamp: 10,
+            difficulty: 0,
+            miner_tag: MinerTag::default(),
+            nonce: 0,
+        };
+        let block = Block { header, votes };
+        chain.append(&block).expect("valid bench block");
+        let approvals = validators[..2]
+            .iter()
+            .map(|k| Approval::sign(k, block.hash()))
+            .collect();
+        blocks.push(ApprovedBlock { block, approvals });
+    }
+    let export = ChainExport {
+        genesis_hash: genesis.hash(),
+        genesis,
+        blocks,
+    };
+    println!(
+        "verify: built a {}-vote chain in {:.1} s",
+        blocks_n * per_block,
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let tally = ledger::verify_export(&export).expect("chain verifies");
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "verify: {} votes in {secs:.2} s = {:.0} votes/s (batch signatures on all cores)",
+        tally.total,
+        tally.total as f64 / secs
+    );
+}
+
+async fn http_votes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    let mut admin = Command::new(BIN)
+        .args(["admin", "create", "--username", "admin", "--db"])
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    admin
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"bench password")
+        .unwrap();
+    assert!(admin.wait().unwrap().success());
+    let mut server = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(a) = line.strip_prefix("ballotchain listening on ") {
+            break a.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let post = |url: String, body: Value| {
+        let c = c.clone();
+        async move {
+            c.post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    post(
+        format!("{base}/api/session"),
+        json!({"username": "admin", "password": "bench password"}),
+    )
+    .await;
+    let e = post(
+        format!("{base}/api/elections"),
+        json!({"title": "bench", "difficulty_bits": 8}),
+    )
+    .await;
+    let id = e["id"].as_i64().unwrap();
+    for n in ["A", "B", "C"] {
+        post(
+            format!("{base}/api/elections/{id}/candidates"),
+            json!({"name": n}),
+        )
+        .await;
+    }
+    let runs = [(1usize, 500usize), (8, 2000), (64, 8000)];
+    let total: usize = runs.iter().map(|r| r.1).sum();
+    let voters: Vec<Value> = (0..total)
+        .map(|i| json!({"name": format!("v{i}")}))
+        .collect();
+    let issued = post(
+        format!("{base}/api/elections/{id}/voters"),
+        Value::Array(voters),
+    )
+    .await;
+    let mut codes: Vec<String> = issued["voters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["code"].as_str().unwrap().to_owned())
+        .collect();
+    for v in ["bench1", "bench2"] {
+        post(
+            format!("{base}/api/accounts"),
+            json!({"username": v, "password": "bench password", "role": "validator"}),
+        )
+        .await;
+        post(
+            format!("{base}/api/elections/{id}/validators"),
+            json!({"username": v}),
+        )
+        .await;
+    }
+    post(format!("{base}/api/elections/{id}/open"), json!({})).await;
+    let url = format!("{base}/api/elections/{id}/votes");
+    for (clients, n) in runs {
+        let queue = Arc::new(Mutex::new(codes.split_off(codes.len() - n)));
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let (queue, url) = (queue.clone(), url.clone());
+                let c = reqwest::Client::new();
+                tokio::spawn(async move {
+                    let mut ok = 0;
+                    loop {
+                        let Some(code) = queue.lock().unwrap().pop() else {
+                            break;
+                        };
+                        let r = c
+                            .post(&url)
+                            .json(&json!({"code": code, "candidate_id": 1}))
+                            .send()
+                            .await
+                            .unwrap();
+                        if r.status() == reqwest::StatusCode::ACCEPTED {
+                            ok += 1;
+                        }
+                    }
+                    ok
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            ok += t.await.unwrap();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "http votes: {clients:>2} clients: {ok} accepted of {n} in {secs:.2} s = {:.0} votes/s",
+            ok as f64 / secs
+        );
+    }
+    server.kill().unwrap();
+    let _ = server.wait();
+}
+
+fn main() {
+    // `cargo test --benches` runs this with --bench absent; only measure under `cargo bench`.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    println!(
+        "machine: {} cores; {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpu_name()
+    );
+    pow();
+    verification();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(http_votes());
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what building and testing ballotchain needs, skipping what is already there at
+# the right version. `--test` adds the browser-test tools (Debian's Chromium, npm packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+CARGO_LEPTOS_VERSION=0.3.10
+# Must equal the wasm-bindgen version in Cargo.lock.
+WASM_BINDGEN_VERSION=0.2.130
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+if ! cargo leptos --version 2>/dev/null | grep -q " ${CARGO_LEPTOS_VERSION}$"; then
+  echo "installing cargo-leptos ${CARGO_LEPTOS_VERSION} (slow on 2 cores, done once)"
+  cargo install cargo-leptos --locked --version "${CARGO_LEPTOS_VERSION}" --features no_downloads
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}$"; then
+  cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  if [[ ! -x /usr/bin/chromium ]]; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  fi
+  (cd end2end && npm ci --no-audit --no-fund)
+fi
