@@ -178,7 +178,7 @@ impl Node {
                     .ok_or(EngineError::NotFound("candidate"))?;
                 let key = code.signing_key(eid);
                 let vote = Vote::sign(&key, eid, candidate, now_ms());
-                if !chain.genesis().voters.binary_search(&vote.voter).is_ok() {
+                if chain.genesis().voters.binary_search(&vote.voter).is_err() {
                     return Err(EngineError::UnknownCode);
                 }
                 if chain.has_voted(&vote.voter) {

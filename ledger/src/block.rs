@@ -17,6 +17,10 @@ pub const HEADER_LEN: usize = 4 + 8 + 8 + 32 + 32 + 8 + 1 + MINER_TAG_LEN + 8;
 /// Offset of the nonce in the encoded header: its last eight bytes.
 pub const NONCE_OFFSET: usize = HEADER_LEN - 8;
 
+// Checked at compile time: the tail after the first 64 bytes, plus SHA-256 padding (9
+// bytes), fits one block, and the nonce lies in that tail.
+const _: () = assert!(HEADER_LEN % 64 + 9 <= 64 && NONCE_OFFSET >= 64);
+
 /// Most votes one block may carry, bounding the work of validating a block.
 pub const MAX_VOTES_PER_BLOCK: usize = 1000;
 
@@ -182,11 +186,6 @@ mod tests {
     #[test]
     fn header_tail_fits_one_compression() {
         assert_eq!(HEADER_LEN, 117);
-        assert!(HEADER_LEN % 64 + 9 <= 64);
-        assert!(
-            NONCE_OFFSET >= 64,
-            "the nonce must sit in the last SHA-256 block"
-        );
     }
 
     #[test]
