@@ -165,6 +165,39 @@ const SUMMARY_SELECT: &str =
     (SELECT count(*) FROM decisions d WHERE d.block_hash = b.hash AND d.approve = 0) AS rejections
     FROM blocks b";
 
+/// Stores a validator's decision (an approval when `signature` is given, otherwise a
+/// rejection with `reason`) and returns how many decisions of that kind the block has.
+async fn record_decision(
+    tx: &mut sqlx::SqliteConnection,
+    hash: &BlockHash,
+    account: i64,
+    signature: Option<&[u8]>,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<i64> {
+    let approve = signature.is_some();
+    sqlx::query(
+        "INSERT INTO decisions (block_hash, account_id, approve, signature, reason, decided_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(hash.0.as_slice())
+    .bind(account)
+    .bind(approve)
+    .bind(signature)
+    .bind(reason)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| EngineError::on_unique(e, "you have already decided on this block"))?;
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM decisions WHERE block_hash = ? AND approve = ?")
+            .bind(hash.0.as_slice())
+            .bind(approve)
+            .fetch_one(&mut *tx)
+            .await?,
+    )
+}
+
 impl Node {
     pub(crate) async fn load_block(&self, hash: &BlockHash) -> Result<Block> {
         let header: Vec<u8> = sqlx::query_scalar("SELECT header FROM blocks WHERE hash = ?")
@@ -189,7 +222,7 @@ impl Node {
 
     /// A block template on the current tip with up to 1000 pending votes.
     pub async fn work(&self, election: i64) -> Result<WorkTemplate> {
-        let chain = self.chain(ElectionId(election as u64))?;
+        let chain = self.chain(election).await?;
         let rows = sqlx::query(&format!(
             "SELECT {VOTE_COLUMNS} FROM votes v WHERE v.election_id = ? AND v.block_hash IS NULL
              ORDER BY v.received_at, v.rowid LIMIT {MAX_VOTES_PER_BLOCK}"
@@ -228,7 +261,7 @@ impl Node {
     /// breaks if invalid, otherwise stored to await validators.
     pub async fn submit_block(&self, election: i64, block: Block) -> Result<SubmitOutcome> {
         let eid = ElectionId(election as u64);
-        let chain = self.chain(eid)?;
+        let chain = self.chain(election).await?;
         let hash = block.hash();
         let known: Option<String> = sqlx::query_scalar("SELECT status FROM blocks WHERE hash = ?")
             .bind(hash.0.as_slice())
@@ -335,7 +368,7 @@ impl Node {
         }
         let eid = ElectionId(election as u64);
         let _guard = self.inner.append_lock.lock().await;
-        let chain = self.chain(eid)?;
+        let chain = self.chain(election).await?;
         let public = PublicKey(key.verifying_key().to_bytes());
         if !chain.is_validator(&public) {
             return Err(EngineError::Forbidden(
@@ -392,21 +425,14 @@ impl Node {
                 checked?;
                 let approval = Approval::sign(&key, *hash);
                 let mut tx = self.inner.write.begin().await?;
-                sqlx::query(
-                    "INSERT INTO decisions (block_hash, account_id, approve, signature, decided_at) VALUES (?, ?, 1, ?, ?)",
+                let approvals = record_decision(
+                    &mut tx,
+                    hash,
+                    account,
+                    Some(approval.signature.0.as_slice()),
+                    None,
+                    now,
                 )
-                .bind(hash.0.as_slice())
-                .bind(account)
-                .bind(approval.signature.0.as_slice())
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| EngineError::on_unique(e, "you have already decided on this block"))?;
-                let approvals: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM decisions WHERE block_hash = ? AND approve = 1",
-                )
-                .bind(hash.0.as_slice())
-                .fetch_one(&mut *tx)
                 .await?;
                 let appended = approvals >= i64::from(chain.genesis().quorum);
                 if appended {
@@ -446,22 +472,8 @@ impl Node {
             }
             Decision::Reject { reason } => {
                 let mut tx = self.inner.write.begin().await?;
-                sqlx::query(
-                    "INSERT INTO decisions (block_hash, account_id, approve, reason, decided_at) VALUES (?, ?, 0, ?, ?)",
-                )
-                .bind(hash.0.as_slice())
-                .bind(account)
-                .bind(reason.trim())
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| EngineError::on_unique(e, "you have already decided on this block"))?;
-                let rejections: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM decisions WHERE block_hash = ? AND approve = 0",
-                )
-                .bind(hash.0.as_slice())
-                .fetch_one(&mut *tx)
-                .await?;
+                let rejections =
+                    record_decision(&mut tx, hash, account, None, Some(reason.trim()), now).await?;
                 let validators = chain.genesis().validators.len() as i64;
                 // Once quorum is out of reach the block can never be appended.
                 if rejections > validators - i64::from(chain.genesis().quorum) {
@@ -493,6 +505,7 @@ impl Node {
 
     /// Blocks awaiting validators, oldest first.
     pub async fn awaiting_blocks(&self, election: i64) -> Result<Vec<BlockSummary>> {
+        self.state_of(election).await?;
         let rows = sqlx::query(&format!(
             "{SUMMARY_SELECT} WHERE b.election_id = ? AND b.status = 'awaiting' ORDER BY b.idx, b.submitted_at"
         ))
@@ -509,6 +522,7 @@ impl Node {
         from: Option<i64>,
         limit: i64,
     ) -> Result<Vec<BlockSummary>> {
+        self.state_of(election).await?;
         let limit = limit.clamp(1, 100);
         let rows = sqlx::query(&format!(
             "{SUMMARY_SELECT} WHERE b.election_id = ? AND b.status = 'appended' AND b.idx <= ?
@@ -647,7 +661,7 @@ impl Node {
 
     /// The whole appended chain with approvals, for offline verification.
     pub async fn export(&self, election: i64) -> Result<ChainExport> {
-        self.chain(ElectionId(election as u64))?;
+        self.chain(election).await?;
         let genesis = self
             .genesis(election)
             .await?
@@ -668,7 +682,7 @@ impl Node {
 
     /// Votes per candidate on the appended chain, with candidate names.
     pub async fn tally(&self, election: i64) -> Result<(Vec<(u32, String, u64)>, u64)> {
-        let chain = self.chain(ElectionId(election as u64))?;
+        let chain = self.chain(election).await?;
         let t = chain.tally();
         let rows = chain
             .genesis()

@@ -213,7 +213,7 @@ impl Node {
             .collect()
     }
 
-    async fn state_of(&self, id: i64) -> Result<ElectionState> {
+    pub(crate) async fn state_of(&self, id: i64) -> Result<ElectionState> {
         let s: String = sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.inner.read)
@@ -256,7 +256,7 @@ impl Node {
         let state = ElectionState::parse(&row.try_get::<String, _>("state")?)?;
         let chain = match state {
             ElectionState::Setup => None,
-            _ => self.chain(ElectionId(id as u64)).ok(),
+            _ => self.chain(id).await.ok(),
         };
         let problem = self.integrity_problem(ElectionId(id as u64));
         let genesis_hash: Option<Vec<u8>> = row.try_get("genesis_hash")?;

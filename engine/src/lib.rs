@@ -88,14 +88,26 @@ impl Node {
         &self.inner.write
     }
 
-    fn chain(&self, id: ElectionId) -> Result<Arc<ChainState>> {
-        let chains = self.inner.chains.lock().expect("chain map poisoned");
-        match chains.get(&id) {
-            Some(ChainSlot::Verified(c)) => Ok(c.clone()),
-            Some(ChainSlot::Tampered(why)) => Err(EngineError::Integrity(why.clone())),
-            None => Err(EngineError::WrongState(
-                "the election is not open: its genesis block is not sealed yet".into(),
-            )),
+    /// The sealed chain of an election: `NotFound` when there is no such election,
+    /// `WrongState` while it is in set-up, `Integrity` when its stored chain failed
+    /// re-verification. Sealed chains are in memory; only a miss reads the database.
+    async fn chain(&self, id: i64) -> Result<Arc<ChainState>> {
+        let slot = self
+            .inner
+            .chains
+            .lock()
+            .expect("chain map poisoned")
+            .get(&ElectionId(id as u64))
+            .cloned();
+        match slot {
+            Some(ChainSlot::Verified(c)) => Ok(c),
+            Some(ChainSlot::Tampered(why)) => Err(EngineError::Integrity(why)),
+            None => {
+                self.state_of(id).await?;
+                Err(EngineError::WrongState(
+                    "the election is not open: its genesis block is not sealed yet".into(),
+                ))
+            }
         }
     }
 

@@ -166,7 +166,7 @@ impl Node {
             )));
         }
         let eid = ElectionId(election as u64);
-        let chain = self.chain(eid)?;
+        let chain = self.chain(election).await?;
         let vote = match ballot {
             Ballot::Code { code, candidate_id } => {
                 let code = VotingCode::parse(&code)

@@ -13,13 +13,13 @@ use ledger::{
     ChainExport, ChainState, ElectionId, Genesis, MerkleRoot, PowSearch, PublicKey, Vote,
     VotingCode,
 };
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ballotchain");
+/// The integration tests' harness: a real server process on 127.0.0.1 with a temp database.
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 fn header() -> BlockHeader {
     BlockHeader {
@@ -162,103 +162,13 @@ fn verification() {
 
 async fn http_votes() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bench.db");
-    let mut admin = Command::new(BIN)
-        .args(["admin", "create", "--username", "admin", "--db"])
-        .arg(&db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    admin
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"bench password")
-        .unwrap();
-    assert!(admin.wait().unwrap().success());
-    let mut server = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-        .arg(&db)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().unwrap().unwrap();
-        if let Some(a) = line.strip_prefix("ballotchain listening on ") {
-            break a.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let post = |url: String, body: Value| {
-        let c = c.clone();
-        async move {
-            c.post(url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
-    post(
-        format!("{base}/api/session"),
-        json!({"username": "admin", "password": "bench password"}),
-    )
-    .await;
-    let e = post(
-        format!("{base}/api/elections"),
-        json!({"title": "bench", "difficulty_bits": 8}),
-    )
-    .await;
-    let id = e["id"].as_i64().unwrap();
-    for n in ["A", "B", "C"] {
-        post(
-            format!("{base}/api/elections/{id}/candidates"),
-            json!({"name": n}),
-        )
-        .await;
-    }
+    let (server, admin) = common::server_with_admin(dir.path()).await;
     let runs = [(1usize, 500usize), (8, 2000), (64, 8000)];
     let total: usize = runs.iter().map(|r| r.1).sum();
-    let voters: Vec<Value> = (0..total)
-        .map(|i| json!({"name": format!("v{i}")}))
-        .collect();
-    let issued = post(
-        format!("{base}/api/elections/{id}/voters"),
-        Value::Array(voters),
-    )
-    .await;
-    let mut codes: Vec<String> = issued["voters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["code"].as_str().unwrap().to_owned())
-        .collect();
-    for v in ["bench1", "bench2"] {
-        post(
-            format!("{base}/api/accounts"),
-            json!({"username": v, "password": "bench password", "role": "validator"}),
-        )
-        .await;
-        post(
-            format!("{base}/api/elections/{id}/validators"),
-            json!({"username": v}),
-        )
-        .await;
-    }
-    post(format!("{base}/api/elections/{id}/open"), json!({})).await;
-    let url = format!("{base}/api/elections/{id}/votes");
+    let election = common::open_election(&server, &admin, "bench", total, true).await;
+    let mut codes = election.codes;
+    let url = server.url(&format!("/api/elections/{}/votes", election.election));
+    let candidate = election.candidates[0];
     for (clients, n) in runs {
         let queue = Arc::new(Mutex::new(codes.split_off(codes.len() - n)));
         let started = Instant::now();
@@ -274,7 +184,7 @@ async fn http_votes() {
                         };
                         let r = c
                             .post(&url)
-                            .json(&json!({"code": code, "candidate_id": 1}))
+                            .json(&json!({"code": code, "candidate_id": candidate}))
                             .send()
                             .await
                             .unwrap();
@@ -296,8 +206,6 @@ async fn http_votes() {
             ok as f64 / secs
         );
     }
-    server.kill().unwrap();
-    let _ = server.wait();
 }
 
 fn main() {

@@ -349,30 +349,22 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     cases.push(("bad Merkle root", st, r));
     let mut b = base.clone();
     b.votes[0].candidate = CandidateId(e.candidates[2] as u32);
-    b.header.merkle_root =
-        ledger::merkle_root(&b.votes.iter().map(|v| v.tx_id()).collect::<Vec<_>>());
-    mine(&mut b);
+    mine_with_votes(&mut b);
     let (st, r) = submit(b).await;
     cases.push(("tampered vote", st, r));
     let mut b = base.clone();
     b.votes[0].signature = Signature([3; 64]);
-    b.header.merkle_root =
-        ledger::merkle_root(&b.votes.iter().map(|v| v.tx_id()).collect::<Vec<_>>());
-    mine(&mut b);
+    mine_with_votes(&mut b);
     let (st, r) = submit(b).await;
     cases.push(("forged signature", st, r));
     let mut b = base.clone();
     b.votes.push(b.votes[0].clone());
-    b.header.merkle_root =
-        ledger::merkle_root(&b.votes.iter().map(|v| v.tx_id()).collect::<Vec<_>>());
-    mine(&mut b);
+    mine_with_votes(&mut b);
     let (st, r) = submit(b).await;
     cases.push(("same vote twice in a block", st, r));
     let mut b = base.clone();
     b.votes.push(on_chain_vote);
-    b.header.merkle_root =
-        ledger::merkle_root(&b.votes.iter().map(|v| v.tx_id()).collect::<Vec<_>>());
-    mine(&mut b);
+    mine_with_votes(&mut b);
     let (st, r) = submit(b).await;
     cases.push(("vote already on chain", st, r));
     let mut b = base.clone();
@@ -428,6 +420,27 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     )
     .await;
     cases.push(("empty candidate name", st, r));
+    for (name, path) in [
+        (
+            "tally of an unknown election",
+            "/api/elections/999/tally".to_owned(),
+        ),
+        (
+            "work for an unknown election",
+            "/api/elections/999/work".to_owned(),
+        ),
+        (
+            "blocks of an unknown election",
+            "/api/elections/999/blocks?status=awaiting".to_owned(),
+        ),
+        (
+            "work while in setup",
+            format!("/api/elections/{}/work", setup_only.election),
+        ),
+    ] {
+        let (st, r) = get(&anon, s.url(&path)).await;
+        cases.push((name, st, r));
+    }
     let r = admin
         .post(s.url(&format!("/api/elections/{}/voters", setup_only.election)))
         .header("content-type", "text/csv")
@@ -468,6 +481,10 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
         ("candidate after sealing", 409, "wrong_state"),
         ("duplicate candidate", 409, "duplicate"),
         ("empty candidate name", 400, "invalid_input"),
+        ("tally of an unknown election", 404, "not_found"),
+        ("work for an unknown election", 404, "not_found"),
+        ("blocks of an unknown election", 404, "not_found"),
+        ("work while in setup", 409, "wrong_state"),
         ("CSV with bad rows", 400, "bad_rows"),
     ];
     assert_eq!(cases.len(), expected.len());

@@ -90,8 +90,16 @@ pub async fn current_account(state: &AppState, session: &Session) -> Result<Acco
 }
 
 /// The signed-in account if it has `role`: 401 when signed out, 403 for another role.
-async fn require(state: &AppState, session: &Session, role: Role) -> Result<Account, ApiError> {
-    let account = current_account(state, session).await?;
+/// Runs on the request head, so it answers before any body is read.
+async fn account_with_role(
+    parts: &mut Parts,
+    state: &AppState,
+    role: Role,
+) -> Result<Account, ApiError> {
+    let session = Session::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::unauthenticated())?;
+    let account = current_account(state, &session).await?;
     if account.role != role {
         let what = match role {
             Role::Admin => "an admin",
@@ -104,17 +112,6 @@ async fn require(state: &AppState, session: &Session, role: Role) -> Result<Acco
         ));
     }
     Ok(account)
-}
-
-async fn account_with_role(
-    parts: &mut Parts,
-    state: &AppState,
-    role: Role,
-) -> Result<Account, ApiError> {
-    let session = Session::from_request_parts(parts, state)
-        .await
-        .map_err(|_| ApiError::unauthenticated())?;
-    require(state, &session, role).await
 }
 
 /// A signed-in admin. Checked before the body is read, so an anonymous caller gets 401
