@@ -20,6 +20,12 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}$"; t
   cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
 fi
 
+# wasm-opt shrinks the release WebAssembly; cargo-leptos takes it from PATH (scripts put
+# .tools/node_modules/.bin first) and may not download it itself.
+if ! .tools/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "version 123"; then
+  npm install --prefix .tools --no-save --no-audit --no-fund binaryen@123.0.0
+fi
+
 if [[ "${1:-}" == "--test" ]]; then
   if [[ ! -x /usr/bin/chromium ]]; then
     apt-get update

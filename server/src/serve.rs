@@ -1,6 +1,7 @@
 //! `ballotchain serve`: open the database, verify the chains, serve pages and the API.
 
 use crate::api;
+use crate::api::limit::FailureLimit;
 use crate::cli::ServeArgs;
 use app::{shell, App};
 use axum::extract::FromRef;
@@ -8,6 +9,7 @@ use axum::Router;
 use engine::Node;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -20,6 +22,10 @@ pub struct AppState {
     pub node: Node,
     /// Leptos settings (site root, output name).
     pub leptos_options: LeptosOptions,
+    /// Failed sign-ins per address.
+    pub login_limit: Arc<FailureLimit>,
+    /// Invalid voting codes per address.
+    pub code_limit: Arc<FailureLimit>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -59,6 +65,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState {
         node: node.clone(),
         leptos_options: leptos_options.clone(),
+        login_limit: Arc::new(FailureLimit::new(
+            "failed sign-ins",
+            10,
+            std::time::Duration::from_secs(60),
+        )),
+        code_limit: Arc::new(FailureLimit::new(
+            "invalid voting codes",
+            20,
+            std::time::Duration::from_secs(60),
+        )),
     };
     let routes = generate_route_list(App);
     let app = Router::new()
@@ -73,9 +89,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     println!("ballotchain listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // Client addresses feed the failure rate limits.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

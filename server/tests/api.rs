@@ -606,3 +606,47 @@ async fn restart_keeps_chain_and_pool_and_reports_tampering() {
         s.stderr_text()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_passwords_or_codes_is_rate_limited_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Limits", 1, true).await;
+    let before = table_counts(&s.db).await;
+
+    let guesser = client();
+    for _ in 0..10 {
+        let (st, r) = post(
+            &guesser,
+            s.url("/api/session"),
+            json!({"username": "admin", "password": "not the password"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{r}");
+    }
+    let (st, r) = post(
+        &guesser,
+        s.url("/api/session"),
+        json!({"username": "admin", "password": ADMIN_PASSWORD}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{r}");
+    assert_eq!(r["error"], "rate_limited");
+    let (st, _) = get(&guesser, s.url("/api/session")).await;
+    assert_eq!(
+        st,
+        StatusCode::UNAUTHORIZED,
+        "a limited sign-in must not open a session"
+    );
+
+    for i in 0..20 {
+        let wrong = format!("{:0>24}", i);
+        let (st, r) = vote(&s, e.election, &wrong, e.candidates[0]).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{r}");
+    }
+    let (st, r) = vote(&s, e.election, &e.codes[0], e.candidates[0]).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{r}");
+    assert_eq!(r["error"], "rate_limited");
+    assert!(r["message"].as_str().unwrap().contains("try again"));
+    assert_eq!(table_counts(&s.db).await, before);
+}

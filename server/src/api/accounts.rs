@@ -3,12 +3,13 @@
 use super::extract::{current_account, sign_in, AdminAccount, ApiJson};
 use super::ApiError;
 use crate::serve::AppState;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use engine::{Account, Role};
+use engine::{Account, EngineError, Role};
 use serde::Deserialize;
+use std::net::SocketAddr;
 use tower_sessions::Session;
 
 pub fn router() -> Router<AppState> {
@@ -25,10 +26,21 @@ struct Credentials {
 
 async fn login(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     session: Session,
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<Json<Account>, ApiError> {
-    let account = state.node.authenticate(&c.username, &c.password).await?;
+    state.login_limit.check(client.ip())?;
+    let account = match state.node.authenticate(&c.username, &c.password).await {
+        Ok(a) => a,
+        Err(e) => {
+            if matches!(e, EngineError::BadCredentials) {
+                state.login_limit.record_failure(client.ip());
+                tracing::warn!(client = %client.ip(), "failed sign-in");
+            }
+            return Err(e.into());
+        }
+    };
     sign_in(&session, &account).await?;
     tracing::info!(username = %account.username, "signed in");
     Ok(Json(account))

@@ -3,15 +3,17 @@
 use super::extract::{ApiJson, ApiPath, ApiQuery, ValidatorAccount};
 use super::ApiError;
 use crate::serve::AppState;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use engine::{
-    Ballot, BlockDetail, BlockSummary, Decision, ReceiptStatus, SubmitOutcome, WorkTemplate,
+    Ballot, BlockDetail, BlockSummary, Decision, EngineError, ReceiptStatus, SubmitOutcome,
+    WorkTemplate,
 };
 use ledger::{Block, BlockHash, ChainExport, TxId};
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 
 /// A ballot is small; anything larger is not a ballot.
 const VOTE_LIMIT: usize = 4 * 1024;
@@ -49,10 +51,21 @@ struct Receipt {
 
 async fn cast(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(ballot): ApiJson<Ballot>,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
-    let receipt = state.node.cast_vote(id, ballot).await?;
+    state.code_limit.check(client.ip())?;
+    let receipt = match state.node.cast_vote(id, ballot).await {
+        Ok(r) => r,
+        Err(e) => {
+            // Guessing codes shows up as unknown or malformed codes.
+            if matches!(e, EngineError::UnknownCode | EngineError::Invalid(_)) {
+                state.code_limit.record_failure(client.ip());
+            }
+            return Err(e.into());
+        }
+    };
     Ok((StatusCode::ACCEPTED, Json(Receipt { receipt })))
 }
 

@@ -5,6 +5,7 @@ mod chain;
 mod elections;
 mod error;
 mod extract;
+pub mod limit;
 
 pub use error::ApiError;
 
