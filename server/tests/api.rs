@@ -650,3 +650,116 @@ async fn guessing_passwords_or_codes_is_rate_limited_and_changes_nothing() {
     assert!(r["message"].as_str().unwrap().contains("try again"));
     assert_eq!(table_counts(&s.db).await, before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn competing_blocks_go_stale_and_rejected_blocks_return_votes_to_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Races", 3, true).await;
+    let id = e.election;
+    let receipt = |r: Value| r["receipt"].as_str().unwrap().to_owned();
+    let a = receipt(vote(&s, id, &e.codes[0], e.candidates[0]).await.1);
+    mine_once(&s, id); // block X: [a]
+    let b = receipt(vote(&s, id, &e.codes[1], e.candidates[1]).await.1);
+    let mut y = template(&s, id).await; // same parent, [a, b]
+    assert_eq!(y.votes.len(), 2);
+    y.header.miner_tag = ledger::block::MinerTag::from_text("rival");
+    mine(&mut y);
+    let (st, r) = post(
+        &client(),
+        s.url(&format!("/api/elections/{id}/blocks")),
+        serde_json::to_value(&y).unwrap(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{r}");
+    let (_, aw) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/blocks?status=awaiting")),
+    )
+    .await;
+    assert_eq!(aw.as_array().unwrap().len(), 2);
+    let x = aw
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|blk| blk["miner_tag"] == "cli-test")
+        .unwrap()["hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let y_hash = y.hash().to_hex();
+
+    let v1 = login(&s, "validator1", VALIDATOR_PASSWORD).await;
+    let v2 = login(&s, "validator2", VALIDATOR_PASSWORD).await;
+    for v in [&v1, &v2] {
+        let (st, r) = post(
+            v,
+            s.url(&format!("/api/elections/{id}/blocks/{x}/approve")),
+            json!({}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+    }
+    let (_, rival) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/blocks/{y_hash}")),
+    )
+    .await;
+    assert_eq!(rival["status"], "stale");
+    let (st, r) = post(
+        &v1,
+        s.url(&format!("/api/elections/{id}/blocks/{y_hash}/approve")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{r}");
+    let (_, ra) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/receipts/{a}")),
+    )
+    .await;
+    assert_eq!(ra["status"], "appended");
+    let (_, rb) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/receipts/{b}")),
+    )
+    .await;
+    assert_eq!(
+        rb["status"], "pending",
+        "the stale block's other vote is back in the pool"
+    );
+
+    // Block Z carries b; one rejection with quorum 2 of 2 validators discards it.
+    mine_once(&s, id);
+    let (_, aw) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/blocks?status=awaiting")),
+    )
+    .await;
+    let z = aw[0]["hash"].as_str().unwrap().to_owned();
+    let (_, rb) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/receipts/{b}")),
+    )
+    .await;
+    assert_eq!(rb["status"], "awaiting_approval");
+    let (st, r) = post(
+        &v2,
+        s.url(&format!("/api/elections/{id}/blocks/{z}/reject")),
+        json!({"reason": "I could not check it"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["status"], "rejected");
+    assert_eq!(r["rejections"], 1);
+    let (_, rb) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/receipts/{b}")),
+    )
+    .await;
+    assert_eq!(rb["status"], "pending");
+    let (_, detail) = get(&client(), s.url(&format!("/api/elections/{id}/blocks/{z}"))).await;
+    assert_eq!(detail["decisions"][0]["reason"], "I could not check it");
+    let (_, tally) = get(&client(), s.url(&format!("/api/elections/{id}/tally"))).await;
+    assert_eq!(tally["total"], 1);
+}
