@@ -17,6 +17,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <link rel="stylesheet" id="leptos" href="/pkg/ballotchain.css" />
+                // No icon yet: an empty one keeps browsers from requesting /favicon.ico.
+                <link rel="icon" href="data:," />
                 <title>"ballotchain"</title>
                 <MetaTags />
             </head>

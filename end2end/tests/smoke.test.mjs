@@ -56,6 +56,8 @@ for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['pho
     const page = await browser.newPage({ viewport });
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    const failed = [];
+    page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
     const wasm = page.waitForResponse((r) => r.url().endsWith('/pkg/ballotchain.wasm'));
     await page.goto(base + '/');
     assert.equal((await wasm).status(), 200, 'the hydration bundle is served');
@@ -65,6 +67,7 @@ for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['pho
     assert.match(await card.innerText(), /20 registered voters/);
     await page.waitForLoadState('networkidle');
     assert.deepEqual(errors, [], 'no script errors while hydrating');
+    assert.deepEqual(failed, [], 'every request of the page succeeds');
     await page.screenshot({ path: join(ARTIFACTS, `home-${name}.png`), fullPage: true });
     await page.close();
   });
