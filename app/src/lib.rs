@@ -3,7 +3,10 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::StaticSegment;
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
+
+mod explorer;
+pub use explorer::{BlockPage, ExplorerPage};
 use serde::{Deserialize, Serialize};
 
 /// The HTML document around the app.
@@ -34,7 +37,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     // The stylesheet and title live in the server-rendered shell's <head>, which is not
-    // hydrated, so the hydrated tree is only the body.
+    // hydrated, so the hydrated tree is only the body. Pages render in `SsrMode::Async`:
+    // the HTML is sent once its data is there, so it reads complete without JavaScript.
     view! {
         <Router>
             <header class="site-header">
@@ -42,7 +46,22 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=HomePage />
+                    <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
+                    <Route
+                        path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("chain"))
+                        view=ExplorerPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(
+                            StaticSegment("e"),
+                            ParamSegment("election"),
+                            StaticSegment("block"),
+                            ParamSegment("block"),
+                        )
+                        view=BlockPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>
@@ -78,16 +97,20 @@ pub async fn list_elections() -> Result<Vec<ElectionRow>, ServerFnError> {
         .map(|e| ElectionRow {
             id: e.id,
             title: e.title,
-            state: match e.state {
-                engine::ElectionState::Setup => "setup",
-                engine::ElectionState::Open => "open",
-                engine::ElectionState::Closed => "closed",
-            }
-            .to_owned(),
+            state: state_name(e.state).to_owned(),
             voters: e.voters,
             votes: e.votes,
         })
         .collect())
+}
+
+#[cfg(feature = "ssr")]
+fn state_name(state: engine::ElectionState) -> &'static str {
+    match state {
+        engine::ElectionState::Setup => "setup",
+        engine::ElectionState::Open => "open",
+        engine::ElectionState::Closed => "closed",
+    }
 }
 
 fn state_label(state: &str) -> &'static str {
@@ -121,7 +144,9 @@ fn HomePage() -> impl IntoView {
                                     .map(|e| {
                                         view! {
                                             <li class="election-card" data-state=e.state.clone()>
-                                                <h2>{e.title}</h2>
+                                                <h2>
+                                                    <a href=format!("/e/{}/chain", e.id)>{e.title}</a>
+                                                </h2>
                                                 <p class="state">{state_label(&e.state)}</p>
                                                 <p class="counts">
                                                     {format!("{} registered voters · {} votes cast", e.voters, e.votes)}

@@ -1,8 +1,8 @@
 // Smoke test: the real server with a demo election, opened in Debian's Chromium.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -14,6 +14,8 @@ const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
 let server;
 let base;
 let browser;
+let dir;
+let serverOut = '';
 
 function startServer(dir) {
   return new Promise((resolve, reject) => {
@@ -24,6 +26,7 @@ function startServer(dir) {
     let out = '';
     child.stdout.on('data', (chunk) => {
       out += chunk;
+      serverOut = out;
       const m = out.match(/listening on (http:\/\/\S+)/);
       if (m) resolve({ child, url: m[1] });
     });
@@ -33,7 +36,7 @@ function startServer(dir) {
 
 before(async () => {
   assert.ok(BIN, 'BALLOTCHAIN_BIN must name the built binary');
-  const dir = mkdtempSync(join(tmpdir(), 'ballotchain-e2e-'));
+  dir = mkdtempSync(join(tmpdir(), 'ballotchain-e2e-'));
   ({ child: server, url: base } = await startServer(dir));
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -72,3 +75,75 @@ for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['pho
     await page.close();
   });
 }
+
+/** Signs in through the JSON API and returns the session cookie. */
+async function signIn(username, password) {
+  const r = await fetch(`${base}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  assert.equal(r.status, 200, `sign in ${username}`);
+  return r.headers.get('set-cookie').split(';')[0];
+}
+
+test('a vote mined and approved shows in the explorer, with and without JavaScript', async () => {
+  const code = readFileSync(join(dir, 'codes.csv'), 'utf8').split('\n')[1].split(',')[3];
+  const cast = await fetch(`${base}/api/elections/1/votes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code, candidate_id: 2 }),
+  });
+  assert.equal(cast.status, 202);
+  const { receipt } = await cast.json();
+  execFileSync(BIN, ['mine', '--server', base, '--election', '1', '--once', '--tag', 'e2e-miner']);
+  const awaiting = await (await fetch(`${base}/api/elections/1/blocks?status=awaiting`)).json();
+  assert.equal(awaiting.length, 1);
+  for (const v of ['validator1', 'validator2']) {
+    const password = serverOut.match(new RegExp(`${v} / (\\S+)`))[1];
+    const cookie = await signIn(v, password);
+    const r = await fetch(`${base}/api/elections/1/blocks/${awaiting[0].hash}/approve`, { method: 'POST', headers: { cookie } });
+    assert.equal(r.status, 200);
+  }
+
+  for (const [name, javaScriptEnabled] of [['js', true], ['nojs', false]]) {
+    for (const [size, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 360, height: 740 }]]) {
+      const context = await browser.newContext({ javaScriptEnabled, viewport });
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${base}/e/1/chain`);
+      await page.locator('.block-list a', { hasText: 'Block 1' }).waitFor();
+      assert.match(await page.locator('.block-list').innerText(), /mined by e2e-miner/);
+      const bar = page.locator('.tally g[data-candidate="Grace Hopper"]');
+      assert.equal(await bar.getAttribute('data-votes'), '1');
+      if (javaScriptEnabled) await page.waitForLoadState('networkidle');
+      await page.screenshot({ path: join(ARTIFACTS, `explorer-${name}-${size}.png`), fullPage: true });
+
+      await page.getByRole('textbox', { name: 'Receipt' }).fill(receipt);
+      await page.getByRole('button', { name: 'Look up' }).click();
+      const card = page.locator('.receipt');
+      await card.waitFor();
+      assert.equal(await card.getAttribute('data-status'), 'appended');
+      assert.match(await card.innerText(), /Appended to the chain in block 1/);
+
+      await card.getByRole('link', { name: 'See the block' }).click();
+      await page.locator('h1', { hasText: 'Block 1' }).waitFor();
+      const text = await page.locator('main').innerText();
+      assert.match(text, /appended · 2 of 2 approvals/);
+      assert.match(text, /validator1 approved/);
+      assert.match(text, /e2e-miner/);
+      assert.match(text, new RegExp(receipt));
+      await page.screenshot({ path: join(ARTIFACTS, `block-${name}-${size}.png`), fullPage: true });
+      assert.deepEqual(errors, []);
+      await context.close();
+    }
+  }
+
+  const page = await browser.newPage();
+  await page.goto(`${base}/e/1/chain?receipt=not-a-receipt`);
+  assert.match(await page.locator('[role=alert]').innerText(), /64 hexadecimal digits/);
+  await page.goto(`${base}/e/999/chain`);
+  assert.match(await page.locator('main .error').innerText(), /not found/);
+  await page.close();
+});

@@ -1,0 +1,573 @@
+//! The chain explorer, `/e/{election}/chain` and `/e/{election}/block/{hash or height}`:
+//! the appended blocks newest first, the tally as a bar chart, receipt lookup, block
+//! details, and the export for offline verification. Read-only; works without JavaScript.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+
+/// Appended blocks shown per page.
+pub const PAGE: i64 = 20;
+
+/// A candidate's bar in the tally.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TallyBar {
+    /// Candidate name.
+    pub name: String,
+    /// Party or description.
+    pub description: String,
+    /// Votes on the appended chain.
+    pub votes: u64,
+}
+
+/// A row of the block list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockRow {
+    /// Block hash (hex).
+    pub hash: String,
+    /// Height.
+    pub index: i64,
+    /// Votes carried.
+    pub votes: i64,
+    /// Approvals received.
+    pub approvals: i64,
+    /// Miner's label.
+    pub miner_tag: String,
+}
+
+/// Everything the explorer's main page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainOverview {
+    /// Election id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// setup, open or closed.
+    pub state: String,
+    /// Height of the chain, once sealed.
+    pub height: Option<u64>,
+    /// Genesis hash, once sealed.
+    pub genesis_hash: Option<String>,
+    /// Whether the stored chain passed re-verification.
+    pub chain_verified: bool,
+    /// What re-verification found.
+    pub integrity_problem: Option<String>,
+    /// Proof-of-work difficulty.
+    pub difficulty_bits: u8,
+    /// Approvals per block.
+    pub quorum: u16,
+    /// Registered voters.
+    pub voters: i64,
+    /// Enrolled validators.
+    pub validators: Vec<String>,
+    /// Votes not yet on chain.
+    pub pending_votes: i64,
+    /// Blocks awaiting validators.
+    pub awaiting_blocks: i64,
+    /// The tally (empty before sealing).
+    pub tally: Vec<TallyBar>,
+    /// Votes counted.
+    pub total: u64,
+    /// This page of appended blocks, newest first.
+    pub blocks: Vec<BlockRow>,
+}
+
+/// Where a receipt's vote is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptInfo {
+    /// The receipt.
+    pub receipt: String,
+    /// pending, awaiting_approval or appended.
+    pub status: String,
+    /// Block height, once in a block.
+    pub block_index: Option<i64>,
+    /// Block hash, once in a block.
+    pub block: Option<String>,
+}
+
+/// A vote as a block shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoteRow {
+    /// Receipt.
+    pub receipt: String,
+    /// Voter's public key.
+    pub voter: String,
+    /// Candidate chosen.
+    pub candidate: String,
+}
+
+/// A validator's decision as a block shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRow {
+    /// Validator username.
+    pub validator: String,
+    /// Approved or rejected.
+    pub approve: bool,
+    /// Signature (approval) or reason (rejection).
+    pub evidence: String,
+}
+
+/// One block in full.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockInfo {
+    /// Election title.
+    pub election_title: String,
+    /// Header fields, as label/value pairs in header order.
+    pub header: Vec<(String, String)>,
+    /// Block hash.
+    pub hash: String,
+    /// Height.
+    pub index: i64,
+    /// awaiting, appended, stale or rejected.
+    pub status: String,
+    /// Approvals needed.
+    pub quorum: u16,
+    /// The votes.
+    pub votes: Vec<VoteRow>,
+    /// Validators' decisions.
+    pub decisions: Vec<DecisionRow>,
+}
+
+#[cfg(feature = "ssr")]
+fn node() -> Result<engine::Node, ServerFnError> {
+    use_context::<engine::Node>()
+        .ok_or_else(|| ServerFnError::new("the election database is not available"))
+}
+
+#[cfg(feature = "ssr")]
+fn fail(e: engine::EngineError) -> ServerFnError {
+    ServerFnError::new(e.to_string())
+}
+
+/// The explorer's data for one page of the chain.
+#[server(prefix = "/sfn")]
+pub async fn chain_view(election: i64, from: Option<i64>) -> Result<ChainOverview, ServerFnError> {
+    let node = node()?;
+    let d = node.election(election).await.map_err(fail)?;
+    let (tally, total) = if d.height.is_some() {
+        let (rows, total) = node.tally(election).await.map_err(fail)?;
+        let bars = rows
+            .into_iter()
+            .map(|(id, name, votes)| TallyBar {
+                description: d
+                    .candidates
+                    .iter()
+                    .find(|c| c.id == i64::from(id))
+                    .map(|c| c.description.clone())
+                    .unwrap_or_default(),
+                name,
+                votes,
+            })
+            .collect();
+        (bars, total)
+    } else {
+        (Vec::new(), 0)
+    };
+    let blocks = node
+        .chain_page(election, from, PAGE)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|b| BlockRow {
+            hash: b.hash,
+            index: b.index,
+            votes: b.votes,
+            approvals: b.approvals,
+            miner_tag: b.miner_tag,
+        })
+        .collect();
+    Ok(ChainOverview {
+        id: d.id,
+        title: d.title,
+        state: crate::state_name(d.state).to_owned(),
+        height: d.height,
+        genesis_hash: d.genesis_hash,
+        chain_verified: d.chain_verified,
+        integrity_problem: d.integrity_problem,
+        difficulty_bits: d.difficulty_bits,
+        quorum: d.quorum,
+        voters: d.voters,
+        validators: d.validators,
+        pending_votes: d.pending_votes,
+        awaiting_blocks: d.awaiting_blocks,
+        tally,
+        total,
+        blocks,
+    })
+}
+
+/// Where the vote with this receipt is.
+#[server(prefix = "/sfn")]
+pub async fn receipt_view(election: i64, receipt: String) -> Result<ReceiptInfo, ServerFnError> {
+    let tx: ledger::TxId = receipt
+        .trim()
+        .parse()
+        .map_err(|_| ServerFnError::new("a receipt is 64 hexadecimal digits"))?;
+    let r = node()?.receipt(election, &tx).await.map_err(fail)?;
+    Ok(ReceiptInfo {
+        receipt: r.receipt,
+        status: r.status.to_owned(),
+        block_index: r.block_index,
+        block: r.block,
+    })
+}
+
+/// One block by hash or height.
+#[server(prefix = "/sfn")]
+pub async fn block_view(election: i64, block: String) -> Result<BlockInfo, ServerFnError> {
+    let node = node()?;
+    let d = node.block_detail(election, &block).await.map_err(fail)?;
+    let e = node.election(election).await.map_err(fail)?;
+    let name = |id: u32| {
+        e.candidates
+            .iter()
+            .find(|c| c.id == i64::from(id))
+            .map_or_else(|| format!("#{id}"), |c| c.name.clone())
+    };
+    let h = &d.header;
+    Ok(BlockInfo {
+        election_title: e.title.clone(),
+        header: vec![
+            ("Version".into(), h.version.to_string()),
+            ("Election".into(), h.election.0.to_string()),
+            ("Height".into(), h.index.to_string()),
+            ("Parent".into(), h.prev.to_hex()),
+            ("Merkle root".into(), h.merkle_root.to_hex()),
+            ("Timestamp (ms)".into(), h.timestamp.to_string()),
+            ("Difficulty (bits)".into(), h.difficulty.to_string()),
+            ("Miner tag".into(), h.miner_tag.to_text()),
+            ("Nonce".into(), h.nonce.to_string()),
+        ],
+        hash: d.summary.hash,
+        index: d.summary.index,
+        status: d.summary.status,
+        quorum: d.quorum,
+        votes: d
+            .vote_list
+            .into_iter()
+            .map(|v| VoteRow {
+                receipt: v.receipt,
+                voter: v.voter,
+                candidate: name(v.candidate_id),
+            })
+            .collect(),
+        decisions: d
+            .decisions
+            .into_iter()
+            .map(|x| DecisionRow {
+                validator: x.validator,
+                approve: x.approve,
+                evidence: if x.approve {
+                    x.signature.unwrap_or_default()
+                } else {
+                    x.reason.unwrap_or_default()
+                },
+            })
+            .collect(),
+    })
+}
+
+fn election_param() -> Memo<i64> {
+    let params = use_params_map();
+    Memo::new(move |_| {
+        params
+            .read()
+            .get("election")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    })
+}
+
+/// Horizontal bars, one per candidate, scaled to the leader; plain SVG.
+#[component]
+fn TallyChart(bars: Vec<TallyBar>, total: u64) -> impl IntoView {
+    let max = bars.iter().map(|b| b.votes).max().unwrap_or(0).max(1);
+    // Name on its own line above each bar, so long names and narrow phones both fit.
+    let row = 46;
+    let height = (bars.len() as i64 * row).max(row);
+    let label = format!(
+        "Tally: {}",
+        bars.iter()
+            .map(|b| format!("{} {}", b.name, b.votes))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    view! {
+        <figure class="tally">
+            <svg
+                viewBox=format!("0 0 320 {height}")
+                role="img"
+                aria-label=label
+                preserveAspectRatio="xMinYMin meet"
+            >
+                {bars
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        let y = i as i64 * row;
+                        let width = (b.votes as f64 / max as f64 * 260.0).round();
+                        view! {
+                            <g class="bar" data-candidate=b.name.clone() data-votes=b.votes>
+                                <text x="0" y=y + 15 class="bar-name">
+                                    {b.name.clone()}
+                                </text>
+                                <rect x="0" y=y + 21 width=width.max(2.0) height="18" rx="3"></rect>
+                                <text x=width.max(2.0) + 6.0 y=y + 35 class="bar-votes">
+                                    {b.votes.to_string()}
+                                </text>
+                            </g>
+                        }
+                    })
+                    .collect_view()}
+            </svg>
+            <figcaption>
+                {format!(
+                    "{total} {} counted on the appended chain",
+                    if total == 1 { "vote" } else { "votes" },
+                )}
+            </figcaption>
+        </figure>
+    }
+}
+
+/// `/e/{election}/chain`
+#[component]
+pub fn ExplorerPage() -> impl IntoView {
+    let election = election_param();
+    let query = use_query_map();
+    let from = Memo::new(move |_| query.read().get("from").and_then(|s| s.parse::<i64>().ok()));
+    let asked = Memo::new(move |_| query.read().get("receipt").filter(|r| !r.trim().is_empty()));
+    let data = Resource::new(
+        move || (election.get(), from.get()),
+        |(e, f)| chain_view(e, f),
+    );
+    let receipt = Resource::new(
+        move || (election.get(), asked.get()),
+        |(e, r)| async move {
+            match r {
+                Some(r) => receipt_view(e, r).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="notice">"Loading the chain…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Ok(v) => explorer_body(v, receipt).into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn explorer_body(
+    v: ChainOverview,
+    receipt: Resource<Result<Option<ReceiptInfo>, ServerFnError>>,
+) -> impl IntoView {
+    let id = v.id;
+    let older = v
+        .blocks
+        .last()
+        .filter(|b| b.index > 1 && v.blocks.len() as i64 == PAGE)
+        .map(|b| format!("/e/{id}/chain?from={}", b.index - 1));
+    let verified = if v.chain_verified {
+        "Chain verified at server start".to_owned()
+    } else {
+        format!(
+            "Chain FAILED verification: {}",
+            v.integrity_problem.clone().unwrap_or_default()
+        )
+    };
+    view! {
+        <h1>{v.title.clone()}</h1>
+        <p class="lead">
+            {format!(
+                "{} · height {} · {} registered voters · {} pending votes · {} blocks awaiting approval",
+                crate::state_label(&v.state),
+                v.height.map_or_else(|| "not sealed".to_owned(), |h| h.to_string()),
+                v.voters,
+                v.pending_votes,
+                v.awaiting_blocks,
+            )}
+        </p>
+        <p class=if v.chain_verified { "ok" } else { "error" }>{verified}</p>
+
+        <section aria-labelledby="receipt-h">
+            <h2 id="receipt-h">"Look up a receipt"</h2>
+            <form method="get" action=format!("/e/{id}/chain") class="inline-form">
+                <label for="receipt">"Receipt"</label>
+                <input id="receipt" name="receipt" type="text" inputmode="text" autocomplete="off"
+                    spellcheck="false" placeholder="64 hexadecimal digits" required />
+                <button type="submit">"Look up"</button>
+            </form>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match receipt.await {
+                        Ok(None) => ().into_any(),
+                        Ok(Some(r)) => receipt_card(id, r).into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+
+        <section aria-labelledby="tally-h">
+            <h2 id="tally-h">"Tally"</h2>
+            {if v.tally.is_empty() {
+                view! { <p class="notice">"The ballot is not sealed yet."</p> }.into_any()
+            } else {
+                view! { <TallyChart bars=v.tally.clone() total=v.total /> }.into_any()
+            }}
+        </section>
+
+        <section aria-labelledby="blocks-h">
+            <h2 id="blocks-h">"Blocks, newest first"</h2>
+            {if v.blocks.is_empty() {
+                view! { <p class="notice">"No block has been appended yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="block-list">
+                        {v.blocks
+                            .iter()
+                            .map(|b| {
+                                view! {
+                                    <li>
+                                        <a href=format!("/e/{id}/block/{}", b.hash)>
+                                            {format!("Block {}", b.index)}
+                                        </a>
+                                        <span class="hash">{b.hash.clone()}</span>
+                                        <span class="meta">
+                                            {format!(
+                                                "{} vote{} · {} approval{}{}",
+                                                b.votes,
+                                                if b.votes == 1 { "" } else { "s" },
+                                                b.approvals,
+                                                if b.approvals == 1 { "" } else { "s" },
+                                                if b.miner_tag.is_empty() {
+                                                    String::new()
+                                                } else {
+                                                    format!(" · mined by {}", b.miner_tag)
+                                                },
+                                            )}
+                                        </span>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ol>
+                }
+                    .into_any()
+            }}
+            {older.map(|href| view! { <a class="pager" href=href>"Older blocks"</a> })}
+        </section>
+
+        <section aria-labelledby="rules-h">
+            <h2 id="rules-h">"Genesis and rules"</h2>
+            <dl class="facts">
+                <dt>"Genesis hash"</dt>
+                <dd class="hash">{v.genesis_hash.clone().unwrap_or_else(|| "not sealed".into())}</dd>
+                <dt>"Proof of work"</dt>
+                <dd>{format!("{} leading zero bits", v.difficulty_bits)}</dd>
+                <dt>"Quorum"</dt>
+                <dd>{format!("{} of {} validators: {}", v.quorum, v.validators.len(), v.validators.join(", "))}</dd>
+            </dl>
+            <p>
+                <a href=format!("/api/elections/{id}/export") download=format!("election-{id}-chain.json")>
+                    "Download the chain"
+                </a>
+                " and re-check it offline with "
+                <code>{format!("ballotchain verify election-{id}-chain.json")}</code>
+            </p>
+        </section>
+    }
+}
+
+fn receipt_card(election: i64, r: ReceiptInfo) -> impl IntoView {
+    let text = match (r.status.as_str(), r.block_index) {
+        ("appended", Some(i)) => format!("Appended to the chain in block {i}."),
+        ("awaiting_approval", Some(i)) => {
+            format!("In block {i}, awaiting validators' approval.")
+        }
+        _ => "Pending: received and stored, waiting to be mined into a block.".to_owned(),
+    };
+    view! {
+        <div class="receipt" data-status=r.status.clone() role="status">
+            <p>{text}</p>
+            <p class="hash">{r.receipt.clone()}</p>
+            {r.block.map(|b| view! { <a href=format!("/e/{election}/block/{b}")>"See the block"</a> })}
+        </div>
+    }
+}
+
+/// `/e/{election}/block/{hash or height}`
+#[component]
+pub fn BlockPage() -> impl IntoView {
+    let election = election_param();
+    let params = use_params_map();
+    let key = Memo::new(move |_| params.read().get("block").unwrap_or_default());
+    let data = Resource::new(
+        move || (election.get(), key.get()),
+        |(e, k)| block_view(e, k),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="notice">"Loading the block…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Ok(b) => block_body(election.get_untracked(), b).into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn block_body(election: i64, b: BlockInfo) -> impl IntoView {
+    let approvals = b.decisions.iter().filter(|d| d.approve).count();
+    view! {
+        <p><a href=format!("/e/{election}/chain")>{format!("← {}", b.election_title)}</a></p>
+        <h1>{format!("Block {}", b.index)}</h1>
+        <p class="lead">{format!("{} · {approvals} of {} approvals", b.status, b.quorum)}</p>
+        <p class="hash">{b.hash.clone()}</p>
+        <h2>"Header"</h2>
+        <dl class="facts">
+            {b.header
+                .into_iter()
+                .map(|(k, v)| view! { <dt>{k}</dt><dd class="hash">{v}</dd> })
+                .collect_view()}
+        </dl>
+        <h2>"Validators"</h2>
+        <ul class="decisions">
+            {b.decisions
+                .into_iter()
+                .map(|d| {
+                    view! {
+                        <li>
+                            <strong>{d.validator}</strong>
+                            {if d.approve { " approved, signature " } else { " rejected: " }}
+                            <span class="hash">{d.evidence}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+        <h2>{format!("Votes ({})", b.votes.len())}</h2>
+        <ol class="votes">
+            {b.votes
+                .into_iter()
+                .map(|v| {
+                    view! {
+                        <li>
+                            <span>{v.candidate}</span>
+                            " · receipt "
+                            <span class="hash">{v.receipt}</span>
+                            " · voter key "
+                            <span class="hash">{v.voter}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ol>
+    }
+}
