@@ -484,7 +484,7 @@ fn explorer_body(
     }
 }
 
-fn receipt_card(election: i64, r: ReceiptInfo) -> impl IntoView {
+pub(crate) fn receipt_card(election: i64, r: ReceiptInfo) -> impl IntoView {
     let text = match (r.status.as_str(), r.block_index) {
         ("appended", Some(i)) => format!("Appended to the chain in block {i}."),
         ("awaiting_approval", Some(i)) => {

@@ -6,8 +6,10 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 mod explorer;
+mod voter;
 pub use explorer::{BlockPage, ExplorerPage};
 use serde::{Deserialize, Serialize};
+pub use voter::{BallotPage, ReceiptPage};
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -47,6 +49,21 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
+                    <Route
+                        path=(StaticSegment("e"), ParamSegment("election"))
+                        view=BallotPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(
+                            StaticSegment("e"),
+                            ParamSegment("election"),
+                            StaticSegment("receipt"),
+                            ParamSegment("receipt"),
+                        )
+                        view=ReceiptPage
+                        ssr=SsrMode::Async
+                    />
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("chain"))
                         view=ExplorerPage
@@ -145,9 +162,14 @@ fn HomePage() -> impl IntoView {
                                         view! {
                                             <li class="election-card" data-state=e.state.clone()>
                                                 <h2>
-                                                    <a href=format!("/e/{}/chain", e.id)>{e.title}</a>
+                                                    <a href=format!("/e/{}", e.id)>{e.title}</a>
                                                 </h2>
                                                 <p class="state">{state_label(&e.state)}</p>
+                                                <p class="links">
+                                                    <a href=format!("/e/{}", e.id)>"Vote"</a>
+                                                    " · "
+                                                    <a href=format!("/e/{}/chain", e.id)>"Explore the chain"</a>
+                                                </p>
                                                 <p class="counts">
                                                     {format!("{} registered voters · {} votes cast", e.voters, e.votes)}
                                                 </p>

@@ -76,6 +76,84 @@ for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['pho
   });
 }
 
+function voterCode(line) {
+  return readFileSync(join(dir, 'codes.csv'), 'utf8').split('\n')[line].split(',')[3];
+}
+
+async function voteCount() {
+  return (await (await fetch(`${base}/api/elections/1`)).json()).votes;
+}
+
+test('a voter votes through the ballot page and gets a receipt, with and without JavaScript', async () => {
+  for (const [name, javaScriptEnabled, line] of [['js', true, 2], ['nojs', false, 3]]) {
+    for (const [size, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 360, height: 740 }]]) {
+      const context = await browser.newContext({ javaScriptEnabled, viewport });
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${base}/e/1`);
+      if (javaScriptEnabled) await page.waitForLoadState('networkidle');
+      await page.screenshot({ path: join(ARTIFACTS, `ballot-${name}-${size}.png`), fullPage: true });
+
+      // A code of the right shape that is not registered changes nothing.
+      const before = await voteCount();
+      await page.getByLabel('Your voting code').fill('0000-0000-0000-0000-0000-0001');
+      await page.getByRole('radio', { name: /Ada Lovelace/ }).check();
+      await page.getByRole('checkbox').check();
+      await page.getByRole('button', { name: 'Cast my vote' }).click();
+      await page.waitForURL(/error=invalid_code/);
+      assert.match(await page.getByRole('alert').innerText(), /not valid for this election/);
+      assert.equal(await voteCount(), before);
+
+      if (size === 'desktop') {
+        await page.getByLabel('Your voting code').fill(voterCode(line));
+        await page.getByRole('radio', { name: /Ada Lovelace/ }).check();
+        await page.getByRole('checkbox').check();
+        await page.getByRole('button', { name: 'Cast my vote' }).click();
+        await page.waitForURL(/\/e\/1\/receipt\/[0-9a-f]{64}$/);
+        const card = page.locator('.receipt');
+        assert.equal(await card.getAttribute('data-status'), 'pending');
+        const receipt = page.url().split('/').pop();
+        assert.equal(await page.getByLabel('Receipt').inputValue(), receipt);
+        assert.equal(await voteCount(), before + 1);
+        await page.screenshot({ path: join(ARTIFACTS, `receipt-${name}-${size}.png`), fullPage: true });
+
+        // The same code again is refused and nothing is added.
+        await page.goto(`${base}/e/1`);
+        await page.getByLabel('Your voting code').fill(voterCode(line));
+        await page.getByRole('radio', { name: /Grace Hopper/ }).check();
+        await page.getByRole('checkbox').check();
+        await page.getByRole('button', { name: 'Cast my vote' }).click();
+        await page.waitForURL(/error=already_voted/);
+        assert.match(await page.getByRole('alert').innerText(), /already been used/);
+        assert.equal(await voteCount(), before + 1);
+      }
+      assert.deepEqual(errors, []);
+      await context.close();
+    }
+  }
+
+  // Without the confirmation box (a browser enforces it; a raw post is refused too).
+  const before = await voteCount();
+  const r = await fetch(`${base}/e/1/vote`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ code: voterCode(4), candidate_id: '1' }),
+  });
+  assert.equal(r.status, 303);
+  assert.match(r.headers.get('location'), /error=unconfirmed/);
+  const r2 = await fetch(`${base}/e/1/vote`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ code: voterCode(4), confirm: 'yes' }),
+  });
+  assert.equal(r2.status, 303);
+  assert.match(r2.headers.get('location'), /error=no_candidate/);
+  assert.equal(await voteCount(), before);
+});
+
 /** Signs in through the JSON API and returns the session cookie. */
 async function signIn(username, password) {
   const r = await fetch(`${base}/api/session`, {
@@ -88,7 +166,7 @@ async function signIn(username, password) {
 }
 
 test('a vote mined and approved shows in the explorer, with and without JavaScript', async () => {
-  const code = readFileSync(join(dir, 'codes.csv'), 'utf8').split('\n')[1].split(',')[3];
+  const code = voterCode(1);
   const cast = await fetch(`${base}/api/elections/1/votes`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -3,6 +3,7 @@
 mod api;
 mod cli;
 mod demo;
+mod forms;
 mod miner;
 mod serve;
 mod verify;

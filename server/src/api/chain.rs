@@ -55,18 +55,26 @@ async fn cast(
     ApiPath(id): ApiPath<i64>,
     ApiJson(ballot): ApiJson<Ballot>,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
-    state.code_limit.check(client.ip())?;
-    let receipt = match state.node.cast_vote(id, ballot).await {
-        Ok(r) => r,
-        Err(e) => {
-            // Guessing codes shows up as unknown or malformed codes.
-            if matches!(e, EngineError::UnknownCode | EngineError::Invalid(_)) {
-                state.code_limit.record_failure(client.ip());
-            }
-            return Err(e.into());
-        }
-    };
+    let receipt = cast_limited(&state, client, id, ballot).await?;
     Ok((StatusCode::ACCEPTED, Json(Receipt { receipt })))
+}
+
+/// Casts a ballot under the per-address limit on invalid codes; the JSON API and the
+/// voter's HTML form both go through here.
+pub async fn cast_limited(
+    state: &AppState,
+    client: SocketAddr,
+    election: i64,
+    ballot: Ballot,
+) -> Result<TxId, ApiError> {
+    state.code_limit.check(client.ip())?;
+    state.node.cast_vote(election, ballot).await.map_err(|e| {
+        // Guessing codes shows up as unknown or malformed codes.
+        if matches!(e, EngineError::UnknownCode | EngineError::Invalid(_)) {
+            state.code_limit.record_failure(client.ip());
+        }
+        e.into()
+    })
 }
 
 async fn receipt(

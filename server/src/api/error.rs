@@ -27,6 +27,11 @@ impl ApiError {
         }
     }
 
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
     /// 401: no valid session.
     pub fn unauthenticated() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first")

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod chain;
+pub use chain::cast_limited;
 mod elections;
 mod error;
 mod extract;
