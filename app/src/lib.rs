@@ -6,9 +6,12 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 mod explorer;
+pub mod session;
+mod validator;
 mod voter;
 pub use explorer::{BlockPage, ExplorerPage};
 use serde::{Deserialize, Serialize};
+pub use validator::{LoginPage, ValidatorPage};
 pub use voter::{BallotPage, ReceiptPage};
 
 /// The HTML document around the app.
@@ -49,6 +52,8 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("validator") view=ValidatorPage ssr=SsrMode::Async />
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"))
                         view=BallotPage

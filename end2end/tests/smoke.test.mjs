@@ -225,3 +225,75 @@ test('a vote mined and approved shows in the explorer, with and without JavaScri
   assert.match(await page.locator('main .error').innerText(), /not found/);
   await page.close();
 });
+
+test('two validators approve a block in their dashboards; forms refuse strangers and forged posts', async () => {
+  const code = voterCode(5);
+  const cast = await fetch(`${base}/api/elections/1/votes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code, candidate_id: 3 }),
+  });
+  assert.equal(cast.status, 202);
+  execFileSync(BIN, ['mine', '--server', base, '--election', '1', '--once', '--tag', 'e2e-dash']);
+  const [block] = await (await fetch(`${base}/api/elections/1/blocks?status=awaiting`)).json();
+  const password = (who) => serverOut.match(new RegExp(`${who} / (\\S+)`))[1];
+
+  // Nobody signed in, and an admin, are both turned away from the dashboard.
+  const anon = await browser.newPage();
+  await anon.goto(`${base}/validator`);
+  assert.match(await anon.getByRole('alert').innerText(), /Sign in as a validator/);
+  await anon.goto(`${base}/login`);
+  await anon.getByLabel('Username').fill('admin');
+  await anon.getByLabel('Password').fill('wrong password!');
+  await anon.getByRole('button', { name: 'Sign in' }).click();
+  await anon.waitForURL(/error=bad_credentials/);
+  assert.match(await anon.getByRole('alert').innerText(), /Wrong username or password/);
+  await anon.getByLabel('Username').fill('admin');
+  await anon.getByLabel('Password').fill(password('admin'));
+  await anon.getByRole('button', { name: 'Sign in' }).click();
+  await anon.waitForURL(`${base}/`);
+  await anon.goto(`${base}/validator`);
+  assert.match(await anon.getByRole('alert').innerText(), /for validators/);
+  await anon.close();
+
+  for (const [i, who] of ['validator1', 'validator2'].entries()) {
+    const context = await browser.newContext({ javaScriptEnabled: i === 0, viewport: i === 0 ? { width: 1280, height: 900 } : { width: 360, height: 740 } });
+    const page = await context.newPage();
+    await page.goto(`${base}/login`);
+    await page.getByLabel('Username').fill(who);
+    await page.getByLabel('Password').fill(password(who));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/validator$/);
+    const card = page.locator(`article[data-block="${block.hash}"]`);
+    await card.waitFor();
+    const rows = card.locator('table.checks tbody tr');
+    assert.equal(await rows.count(), 15);
+    assert.equal(await card.locator('tr.fail').count(), 0);
+    assert.match(await card.innerText(), new RegExp(`${i} of 2 approvals`));
+    await page.screenshot({ path: join(ARTIFACTS, `validator-${who}.png`), fullPage: true });
+
+    if (i === 0) {
+      // A forged post without the session's token changes nothing.
+      const cookies = await context.cookies();
+      const cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+      const forged = await fetch(`${base}/validator/decide`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+        body: new URLSearchParams({ csrf: 'forged', election: '1', block: block.hash, decision: 'approve' }),
+      });
+      assert.match(forged.headers.get('location'), /error=csrf/);
+      const after = await (await fetch(`${base}/api/elections/1/blocks/${block.hash}`)).json();
+      assert.equal(after.approvals, 0);
+    }
+
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL(/done=approved/);
+    assert.match(await page.getByRole('status').first().innerText(), /Block approved/);
+    assert.match(await page.locator('.history').innerText(), /approved/);
+    await context.close();
+  }
+  const done = await (await fetch(`${base}/api/elections/1/blocks/${block.hash}`)).json();
+  assert.equal(done.status, 'appended');
+  assert.equal(done.approvals, 2);
+});

@@ -158,12 +158,25 @@ fn summary(r: &SqliteRow) -> Result<BlockSummary> {
     })
 }
 
-const SUMMARY_SELECT: &str =
-    "SELECT b.hash, b.idx, b.prev_hash, b.status, b.miner_tag, b.submitted_at,
+fn decision_record(r: &SqliteRow) -> Result<DecisionRecord> {
+    Ok(DecisionRecord {
+        validator: r.try_get("username")?,
+        validator_key: r
+            .try_get::<Option<Vec<u8>>, _>("public_key")?
+            .map(hex::encode),
+        approve: r.try_get::<i64, _>("approve")? == 1,
+        signature: r
+            .try_get::<Option<Vec<u8>>, _>("signature")?
+            .map(hex::encode),
+        reason: r.try_get("reason")?,
+        decided_at: r.try_get("decided_at")?,
+    })
+}
+
+const SUMMARY_COLUMNS: &str = "b.hash, b.idx, b.prev_hash, b.status, b.miner_tag, b.submitted_at,
     (SELECT count(*) FROM block_votes bv WHERE bv.block_hash = b.hash) AS n_votes,
     (SELECT count(*) FROM decisions d WHERE d.block_hash = b.hash AND d.approve = 1) AS approvals,
-    (SELECT count(*) FROM decisions d WHERE d.block_hash = b.hash AND d.approve = 0) AS rejections
-    FROM blocks b";
+    (SELECT count(*) FROM decisions d WHERE d.block_hash = b.hash AND d.approve = 0) AS rejections";
 
 /// Stores a validator's decision (an approval when `signature` is given, otherwise a
 /// rejection with `reason`) and returns how many decisions of that kind the block has.
@@ -493,7 +506,7 @@ impl Node {
 
     async fn block_summary(&self, election: i64, hash: &BlockHash) -> Result<BlockSummary> {
         let row = sqlx::query(&format!(
-            "{SUMMARY_SELECT} WHERE b.hash = ? AND b.election_id = ?"
+            "SELECT {SUMMARY_COLUMNS} FROM blocks b WHERE b.hash = ? AND b.election_id = ?"
         ))
         .bind(hash.0.as_slice())
         .bind(election)
@@ -503,11 +516,65 @@ impl Node {
         summary(&row)
     }
 
+    /// Every rule checked on its own for an awaiting block, against the current tip.
+    pub async fn block_checks(
+        &self,
+        election: i64,
+        hash: &BlockHash,
+    ) -> Result<Vec<ledger::Check>> {
+        let chain = self.chain(election).await?;
+        let block = self.load_block(hash).await?;
+        tokio::task::spawn_blocking(move || ledger::check_block(&chain, &block))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))
+    }
+
+    /// Blocks awaiting approval in the elections this validator is enrolled in, with the
+    /// election id and title, oldest first.
+    pub async fn validator_queue(&self, account: i64) -> Result<Vec<(i64, String, BlockSummary)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT b.election_id, e.title, {SUMMARY_COLUMNS} FROM blocks b JOIN elections e ON e.id = b.election_id
+             JOIN election_validators ev ON ev.election_id = b.election_id AND ev.account_id = ?
+             WHERE b.status = 'awaiting' ORDER BY b.election_id, b.idx, b.submitted_at"
+        ))
+        .bind(account)
+        .fetch_all(&self.inner.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("election_id")?, r.try_get("title")?, summary(r)?)))
+            .collect()
+    }
+
+    /// This validator's past decisions, newest first: (election, block height, block hash, record).
+    pub async fn validator_history(
+        &self,
+        account: i64,
+    ) -> Result<Vec<(i64, i64, String, DecisionRecord)>> {
+        let rows = sqlx::query(
+            "SELECT b.election_id, b.idx, b.hash, a.username, a.public_key, d.approve, d.signature, d.reason, d.decided_at
+             FROM decisions d JOIN blocks b ON b.hash = d.block_hash JOIN accounts a ON a.id = d.account_id
+             WHERE d.account_id = ? ORDER BY d.decided_at DESC LIMIT 100",
+        )
+        .bind(account)
+        .fetch_all(&self.inner.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("election_id")?,
+                    r.try_get("idx")?,
+                    hex::encode(r.try_get::<Vec<u8>, _>("hash")?),
+                    decision_record(r)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Blocks awaiting validators, oldest first.
     pub async fn awaiting_blocks(&self, election: i64) -> Result<Vec<BlockSummary>> {
         self.state_of(election).await?;
         let rows = sqlx::query(&format!(
-            "{SUMMARY_SELECT} WHERE b.election_id = ? AND b.status = 'awaiting' ORDER BY b.idx, b.submitted_at"
+            "SELECT {SUMMARY_COLUMNS} FROM blocks b WHERE b.election_id = ? AND b.status = 'awaiting' ORDER BY b.idx, b.submitted_at"
         ))
         .bind(election)
         .fetch_all(&self.inner.read)
@@ -525,7 +592,7 @@ impl Node {
         self.state_of(election).await?;
         let limit = limit.clamp(1, 100);
         let rows = sqlx::query(&format!(
-            "{SUMMARY_SELECT} WHERE b.election_id = ? AND b.status = 'appended' AND b.idx <= ?
+            "SELECT {SUMMARY_COLUMNS} FROM blocks b WHERE b.election_id = ? AND b.status = 'appended' AND b.idx <= ?
              ORDER BY b.idx DESC LIMIT ?"
         ))
         .bind(election)
@@ -590,22 +657,7 @@ impl Node {
         .bind(hash.0.as_slice())
         .fetch_all(&self.inner.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DecisionRecord {
-                    validator: r.try_get("username")?,
-                    validator_key: r
-                        .try_get::<Option<Vec<u8>>, _>("public_key")?
-                        .map(hex::encode),
-                    approve: r.try_get::<i64, _>("approve")? == 1,
-                    signature: r
-                        .try_get::<Option<Vec<u8>>, _>("signature")?
-                        .map(hex::encode),
-                    reason: r.try_get("reason")?,
-                    decided_at: r.try_get("decided_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(decision_record).collect()
     }
 
     pub(crate) async fn approvals(&self, hash: &BlockHash) -> Result<Vec<Approval>> {

@@ -182,6 +182,10 @@ impl ChainState {
     pub fn is_validator(&self, key: &PublicKey) -> bool {
         self.validators.contains(key)
     }
+    /// Whether `key` is in the voter registry.
+    pub fn is_voter(&self, key: &PublicKey) -> bool {
+        self.voters.contains(key)
+    }
     /// Whether this voter's vote is already on the chain.
     pub fn has_voted(&self, voter: &PublicKey) -> bool {
         self.voted.contains(voter)

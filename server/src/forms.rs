@@ -1,19 +1,25 @@
 //! Form posts of the HTML pages, for browsers with or without JavaScript. Each answers
 //! with a redirect (303) to a page that shows the outcome.
 
-use crate::api::cast_limited;
+use crate::api::{cast_limited, current_account, login_limited};
 use crate::serve::AppState;
+use app::session::CSRF_KEY;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::response::Redirect;
 use axum::routing::post;
 use axum::{Form, Router};
-use engine::Ballot;
+use engine::{Ballot, Decision, Role};
 use serde::Deserialize;
 use std::net::SocketAddr;
+use tower_sessions::Session;
 
 /// Routes for form posts.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/e/{election}/vote", post(vote))
+    Router::new()
+        .route("/e/{election}/vote", post(vote))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/validator/decide", post(decide))
 }
 
 /// The voter's ballot form.
@@ -50,5 +56,87 @@ async fn vote(
     match cast_limited(&state, client, election, ballot).await {
         Ok(receipt) => Redirect::to(&format!("/e/{election}/receipt/{receipt}")),
         Err(e) => back(e.code()),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Signs in and goes to the account's page: validators to their dashboard, admins home.
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    session: Session,
+    Form(form): Form<LoginForm>,
+) -> Redirect {
+    match login_limited(&state, client, &session, &form.username, &form.password).await {
+        Ok(account) if account.role == Role::Validator => Redirect::to("/validator"),
+        Ok(_) => Redirect::to("/"),
+        Err(e) => Redirect::to(&format!("/login?error={}", e.code())),
+    }
+}
+
+async fn logout(session: Session) -> Redirect {
+    if let Err(e) = session.flush().await {
+        tracing::error!(error = %e, "could not end a session");
+    }
+    Redirect::to("/")
+}
+
+#[derive(Deserialize)]
+struct DecideForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    election: i64,
+    #[serde(default)]
+    block: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A validator's approve or reject button. Needs the validator's session and the
+/// session's CSRF token, so another site cannot make a signed-in validator decide.
+async fn decide(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<DecideForm>,
+) -> Redirect {
+    let back = |key: &str, value: &str| Redirect::to(&format!("/validator?{key}={value}"));
+    let account = match current_account(&state, &session).await {
+        Ok(a) if a.role == Role::Validator => a,
+        _ => return Redirect::to("/login"),
+    };
+    let token: Option<String> = session.get(CSRF_KEY).await.ok().flatten();
+    if token.is_none_or(|t| t.is_empty() || t != form.csrf) {
+        return back("error", "csrf");
+    }
+    let Ok(hash) = form.block.parse::<ledger::BlockHash>() else {
+        return back("error", "invalid_input");
+    };
+    let (decision, done) = match form.decision.as_str() {
+        "approve" => (Decision::Approve, "approved"),
+        "reject" => (
+            Decision::Reject {
+                reason: form.reason,
+            },
+            "rejected",
+        ),
+        _ => return back("error", "invalid_input"),
+    };
+    match state
+        .node
+        .decide(form.election, &hash, account.id, decision)
+        .await
+    {
+        Ok(_) => back("done", done),
+        Err(e) => back("error", crate::api::ApiError::from(e).code()),
     }
 }

@@ -30,20 +30,34 @@ async fn login(
     session: Session,
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<Json<Account>, ApiError> {
+    let account = login_limited(&state, client, &session, &c.username, &c.password).await?;
+    Ok(Json(account))
+}
+
+/// Signs in under the per-address limit on failed attempts; the JSON API and the
+/// sign-in form both go through here.
+pub async fn login_limited(
+    state: &AppState,
+    client: SocketAddr,
+    session: &Session,
+    username: &str,
+    password: &str,
+) -> Result<Account, ApiError> {
     state.login_limit.check(client.ip())?;
-    let account = match state.node.authenticate(&c.username, &c.password).await {
-        Ok(a) => a,
-        Err(e) => {
+    let account = state
+        .node
+        .authenticate(username, password)
+        .await
+        .map_err(|e| {
             if matches!(e, EngineError::BadCredentials) {
                 state.login_limit.record_failure(client.ip());
                 tracing::warn!(client = %client.ip(), "failed sign-in");
             }
-            return Err(e.into());
-        }
-    };
-    sign_in(&session, &account).await?;
+            ApiError::from(e)
+        })?;
+    sign_in(session, &account).await?;
     tracing::info!(username = %account.username, "signed in");
-    Ok(Json(account))
+    Ok(account)
 }
 
 async fn logout(session: Session) -> Result<StatusCode, ApiError> {

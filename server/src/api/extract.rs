@@ -69,12 +69,16 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
     }
 }
 
-const ACCOUNT_KEY: &str = "account_id";
+use app::session::{ACCOUNT_KEY, CSRF_KEY};
 
-/// Remembers the signed-in account in the session (with a fresh session id).
+/// Remembers the signed-in account in the session (with a fresh session id) and gives the
+/// session a fresh CSRF token for its forms.
 pub async fn sign_in(session: &Session, account: &Account) -> Result<(), ApiError> {
     session.cycle_id().await?;
     session.insert(ACCOUNT_KEY, account.id).await?;
+    let mut token = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut token);
+    session.insert(CSRF_KEY, hex::encode(token)).await?;
     Ok(())
 }
 

@@ -1,0 +1,358 @@
+//! Sign-in (`/login`) and the validator's dashboard (`/validator`): the blocks awaiting
+//! approval in the validator's elections, every check with its result, approve or reject
+//! with a reason, quorum progress and the validator's own history. Forms post to the
+//! server (`/login`, `/logout`, `/validator/decide`) and work without JavaScript.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+/// One check on a block and its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckRow {
+    /// What is checked.
+    pub name: String,
+    /// Passed or not.
+    pub passed: bool,
+    /// The figures behind it.
+    pub detail: String,
+}
+
+/// A block awaiting the validator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueBlock {
+    /// Election id.
+    pub election: i64,
+    /// Election title.
+    pub election_title: String,
+    /// Block hash.
+    pub hash: String,
+    /// Height.
+    pub index: i64,
+    /// Votes carried.
+    pub votes: i64,
+    /// Approvals needed.
+    pub quorum: u16,
+    /// Validators who approved so far.
+    pub approved_by: Vec<String>,
+    /// Validators who rejected so far.
+    pub rejected_by: Vec<String>,
+    /// Whether this validator has already decided.
+    pub decided_by_me: bool,
+    /// Every check, run by the server against the current tip.
+    pub checks: Vec<CheckRow>,
+}
+
+/// A past decision of this validator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    /// Election id.
+    pub election: i64,
+    /// Block height.
+    pub index: i64,
+    /// Block hash.
+    pub hash: String,
+    /// Approved or rejected.
+    pub approve: bool,
+    /// Reason, for rejections.
+    pub reason: Option<String>,
+}
+
+/// Everything the dashboard shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// Signed-in validator.
+    pub username: String,
+    /// Token the decision forms echo back.
+    pub csrf: String,
+    /// Blocks awaiting this validator's elections.
+    pub queue: Vec<QueueBlock>,
+    /// This validator's decisions, newest first.
+    pub history: Vec<HistoryRow>,
+}
+
+/// The dashboard of the signed-in validator; refuses anyone else.
+#[server(prefix = "/sfn")]
+pub async fn validator_dashboard() -> Result<Dashboard, ServerFnError> {
+    let (account, csrf) = crate::session::signed_in()
+        .await?
+        .ok_or_else(|| ServerFnError::new("Sign in as a validator to see this page."))?;
+    if account.role != engine::Role::Validator {
+        return Err(ServerFnError::new(
+            "This page is for validators; you are signed in as an admin.",
+        ));
+    }
+    let node = use_context::<engine::Node>()
+        .ok_or_else(|| ServerFnError::new("the election database is not available"))?;
+    let fail = |e: engine::EngineError| ServerFnError::new(e.to_string());
+    let mut queue = Vec::new();
+    for (election, title, b) in node.validator_queue(account.id).await.map_err(fail)? {
+        let hash: ledger::BlockHash = b
+            .hash
+            .parse()
+            .map_err(|_| ServerFnError::new("malformed block hash"))?;
+        let detail = node.block_detail(election, &b.hash).await.map_err(fail)?;
+        let checks = node.block_checks(election, &hash).await.map_err(fail)?;
+        let by = |approve: bool| {
+            detail
+                .decisions
+                .iter()
+                .filter(|d| d.approve == approve)
+                .map(|d| d.validator.clone())
+                .collect::<Vec<_>>()
+        };
+        queue.push(QueueBlock {
+            election,
+            election_title: title,
+            hash: b.hash,
+            index: b.index,
+            votes: b.votes,
+            quorum: detail.quorum,
+            approved_by: by(true),
+            rejected_by: by(false),
+            decided_by_me: detail
+                .decisions
+                .iter()
+                .any(|d| d.validator == account.username),
+            checks: checks
+                .into_iter()
+                .map(|c| CheckRow {
+                    name: c.name,
+                    passed: c.passed,
+                    detail: c.detail,
+                })
+                .collect(),
+        });
+    }
+    let history = node
+        .validator_history(account.id)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|(election, index, hash, d)| HistoryRow {
+            election,
+            index,
+            hash,
+            approve: d.approve,
+            reason: d.reason,
+        })
+        .collect();
+    Ok(Dashboard {
+        username: account.username,
+        csrf,
+        queue,
+        history,
+    })
+}
+
+fn message(code: &str) -> &'static str {
+    match code {
+        "bad_credentials" => "Wrong username or password.",
+        "rate_limited" => {
+            "Too many failed sign-ins from this connection. Wait a minute, then try again."
+        }
+        "csrf" => "The form expired. Reload the page and try again.",
+        "duplicate" => "You have already decided on this block.",
+        "wrong_state" | "stale" => "This block is no longer awaiting approval.",
+        "invalid_input" => "A rejection needs a reason.",
+        "forbidden" => "You are not a validator of this election.",
+        "approved" => "Block approved.",
+        "rejected" => "Block rejected.",
+        _ => "Something went wrong; please try again.",
+    }
+}
+
+/// `/login`
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let error = move || query.read().get("error");
+    view! {
+        <h1>"Sign in"</h1>
+        <p class="lead">"For election officers and validators. Voters need no account: they use their voting code."</p>
+        {move || error().map(|e| view! { <p class="error" role="alert">{message(&e)}</p> })}
+        <form method="post" action="/login" class="ballot">
+            <label for="username">"Username"</label>
+            <input id="username" name="username" type="text" autocomplete="username" required />
+            <label for="password">"Password"</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required />
+            <button type="submit">"Sign in"</button>
+        </form>
+    }
+}
+
+/// `/validator`
+#[component]
+pub fn ValidatorPage() -> impl IntoView {
+    let query = use_query_map();
+    let notice = Memo::new(move |_| {
+        query
+            .read()
+            .get("done")
+            .or_else(|| query.read().get("error"))
+    });
+    let data = Resource::new(|| (), |_| validator_dashboard());
+    view! {
+        <Suspense fallback=|| view! { <p class="notice">"Loading your queue…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => {
+                        view! {
+                            <h1>"Validator dashboard"</h1>
+                            <p class="error" role="alert">{server_message(&e)}</p>
+                            <p><a href="/login">"Sign in"</a></p>
+                        }
+                            .into_any()
+                    }
+                    Ok(d) => dashboard(d, notice.get_untracked()).into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn server_message(e: &ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn dashboard(d: Dashboard, notice: Option<String>) -> impl IntoView {
+    let csrf = d.csrf.clone();
+    view! {
+        <h1>"Validator dashboard"</h1>
+        <form method="post" action="/logout" class="inline-form">
+            <span>{format!("Signed in as {}", d.username)}</span>
+            <button type="submit" class="secondary">"Sign out"</button>
+        </form>
+        {notice.map(|n| view! { <p class="notice" role="status">{message(&n)}</p> })}
+        <section aria-labelledby="queue-h">
+            <h2 id="queue-h">{format!("Blocks awaiting approval ({})", d.queue.len())}</h2>
+            {if d.queue.is_empty() {
+                view! { <p class="notice">"Nothing to check right now."</p> }.into_any()
+            } else {
+                d.queue
+                    .into_iter()
+                    .map(|b| queue_block(b, csrf.clone()))
+                    .collect_view()
+                    .into_any()
+            }}
+        </section>
+        <section aria-labelledby="history-h">
+            <h2 id="history-h">"Your decisions"</h2>
+            {if d.history.is_empty() {
+                view! { <p class="notice">"None yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="history">
+                        {d.history
+                            .into_iter()
+                            .map(|h| {
+                                view! {
+                                    <li>
+                                        <a href=format!("/e/{}/block/{}", h.election, h.hash)>
+                                            {format!("Election {} · block {}", h.election, h.index)}
+                                        </a>
+                                        {if h.approve {
+                                            " · approved".to_owned()
+                                        } else {
+                                            format!(" · rejected: {}", h.reason.unwrap_or_default())
+                                        }}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+fn queue_block(b: QueueBlock, csrf: String) -> impl IntoView {
+    let all_pass = b.checks.iter().all(|c| c.passed);
+    let progress = format!(
+        "{} of {} approvals{}{}",
+        b.approved_by.len(),
+        b.quorum,
+        if b.approved_by.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", b.approved_by.join(", "))
+        },
+        if b.rejected_by.is_empty() {
+            String::new()
+        } else {
+            format!(" · rejected by {}", b.rejected_by.join(", "))
+        },
+    );
+    let hidden = {
+        let (csrf, election, hash) = (csrf.clone(), b.election, b.hash.clone());
+        move || {
+            view! {
+                <input type="hidden" name="csrf" value=csrf.clone() />
+                <input type="hidden" name="election" value=election.to_string() />
+                <input type="hidden" name="block" value=hash.clone() />
+            }
+        }
+    };
+    view! {
+        <article class="queue-block" data-block=b.hash.clone()>
+            <h3>
+                <a href=format!("/e/{}/block/{}", b.election, b.hash)>
+                    {format!("{} · block {}", b.election_title, b.index)}
+                </a>
+            </h3>
+            <p class="hash">{b.hash.clone()}</p>
+            <p>{format!("{} vote{} · {progress}", b.votes, if b.votes == 1 { "" } else { "s" })}</p>
+            <table class="checks">
+                <caption>"Checks run against the current tip"</caption>
+                <thead>
+                    <tr><th scope="col">"Check"</th><th scope="col">"Result"</th><th scope="col">"Details"</th></tr>
+                </thead>
+                <tbody>
+                    {b.checks
+                        .into_iter()
+                        .map(|c| {
+                            view! {
+                                <tr class=if c.passed { "pass" } else { "fail" }>
+                                    <td>{c.name}</td>
+                                    <td>{if c.passed { "✓ pass" } else { "✗ fail" }}</td>
+                                    <td class="detail">{c.detail}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+            {if b.decided_by_me {
+                view! { <p class="notice">"You have decided on this block."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="decide">
+                        {all_pass
+                            .then(|| {
+                                view! {
+                                    <form method="post" action="/validator/decide">
+                                        {hidden()}
+                                        <input type="hidden" name="decision" value="approve" />
+                                        <button type="submit">"Approve"</button>
+                                    </form>
+                                }
+                            })}
+                        <form method="post" action="/validator/decide" class="inline-form">
+                            {hidden()}
+                            <input type="hidden" name="decision" value="reject" />
+                            <label for=format!("reason-{}", b.hash)>"Reason"</label>
+                            <input id=format!("reason-{}", b.hash) name="reason" type="text" required maxlength="500" />
+                            <button type="submit" class="danger">"Reject"</button>
+                        </form>
+                    </div>
+                }
+                    .into_any()
+            }}
+        </article>
+    }
+}
