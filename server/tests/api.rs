@@ -763,3 +763,109 @@ async fn competing_blocks_go_stale_and_rejected_blocks_return_votes_to_the_pool(
     let (_, tally) = get(&client(), s.url(&format!("/api/elections/{id}/tally"))).await;
     assert_eq!(tally["total"], 1);
 }
+
+/// A client that keeps cookies but does not follow redirects, to read where a form sends it.
+fn form_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn form_post(
+    c: &reqwest::Client,
+    url: String,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let r = c.post(url).form(form).send().await.unwrap();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (r.status(), location)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validator_forms_refuse_strangers_other_roles_and_forged_posts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Forms", 1, true).await;
+    vote(&s, e.election, &e.codes[0], e.candidates[0]).await;
+    mine_once(&s, e.election);
+    let (_, aw) = get(
+        &client(),
+        s.url(&format!(
+            "/api/elections/{}/blocks?status=awaiting",
+            e.election
+        )),
+    )
+    .await;
+    let hash = aw[0]["hash"].as_str().unwrap().to_owned();
+    let election = e.election.to_string();
+    let before = table_counts(&s.db).await;
+
+    let anonymous = form_client();
+    let as_admin = form_client();
+    let (st, to) = form_post(
+        &as_admin,
+        s.url("/login"),
+        &[("username", "admin"), ("password", ADMIN_PASSWORD)],
+    )
+    .await;
+    assert_eq!((st, to.as_str()), (StatusCode::SEE_OTHER, "/"));
+    let as_validator = form_client();
+    let (_, to) = form_post(
+        &as_validator,
+        s.url("/login"),
+        &[("username", "validator1"), ("password", VALIDATOR_PASSWORD)],
+    )
+    .await;
+    assert_eq!(to, "/validator");
+    let bad = form_client();
+    let (_, to) = form_post(
+        &bad,
+        s.url("/login"),
+        &[("username", "validator1"), ("password", "wrong password")],
+    )
+    .await;
+    assert_eq!(to, "/login?error=bad_credentials");
+
+    let decide_url = s.url("/validator/decide");
+    let cases = [
+        ("anonymous", &anonymous, "/login"),
+        ("admin", &as_admin, "/login"),
+        (
+            "validator without the session's token",
+            &as_validator,
+            "/validator?error=csrf",
+        ),
+    ];
+    for (who, c, expected) in cases {
+        let (_, to) = form_post(
+            c,
+            decide_url.clone(),
+            &[
+                ("csrf", "forged"),
+                ("election", &election),
+                ("block", &hash),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+        assert_eq!(to, expected, "{who}");
+    }
+    let (_, to) = form_post(
+        &as_validator,
+        s.url("/validator/decide"),
+        &[("decision", "approve")],
+    )
+    .await;
+    assert_eq!(to, "/validator?error=csrf", "no token at all");
+    assert_eq!(
+        table_counts(&s.db).await,
+        before,
+        "a refused form changed the database"
+    );
+}
