@@ -11,7 +11,7 @@ mod validator;
 mod voter;
 pub use explorer::{BlockPage, ExplorerPage};
 use serde::{Deserialize, Serialize};
-pub use validator::{LoginPage, ValidatorPage};
+pub use validator::{LoginPage, SetupPage, ValidatorPage};
 pub use voter::{BallotPage, ReceiptPage};
 
 /// The HTML document around the app.
@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("setup") view=SetupPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("validator") view=ValidatorPage ssr=SsrMode::Async />
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"))

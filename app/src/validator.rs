@@ -154,9 +154,12 @@ fn message(code: &str) -> &'static str {
         "csrf" => "The form expired. Reload the page and try again.",
         "duplicate" => "You have already decided on this block.",
         "wrong_state" | "stale" => "This block is no longer awaiting approval.",
-        "invalid_input" => "A rejection needs a reason.",
+        "invalid_input" => {
+            "Check the form: a rejection needs a reason; a username has 3 to 40 letters, digits, '.', '_' or '-'; a password has at least 10 characters."
+        }
         "forbidden" => "You are not a validator of this election.",
         "approved" => "Block approved.",
+        "invalid_token" => "This set-up link is not valid (it works once, until the first admin exists).",
         "rejected" => "Block rejected.",
         _ => "Something went wrong; please try again.",
     }
@@ -177,6 +180,27 @@ pub fn LoginPage() -> impl IntoView {
             <label for="password">"Password"</label>
             <input id="password" name="password" type="password" autocomplete="current-password" required />
             <button type="submit">"Sign in"</button>
+        </form>
+    }
+}
+
+/// `/setup?token=…`: the first-run link printed by the server creates the first admin.
+#[component]
+pub fn SetupPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let error = move || query.read().get("error");
+    view! {
+        <h1>"Create the first admin account"</h1>
+        <p class="lead">"This link was printed by the server at its first start and works once."</p>
+        {move || error().map(|e| view! { <p class="error" role="alert">{message(&e)}</p> })}
+        <form method="post" action="/setup" class="ballot">
+            <input type="hidden" name="token" value=token />
+            <label for="username">"Username"</label>
+            <input id="username" name="username" type="text" autocomplete="username" required minlength="3" maxlength="40" />
+            <label for="password">"Password (at least 10 characters)"</label>
+            <input id="password" name="password" type="password" autocomplete="new-password" required minlength="10" />
+            <button type="submit">"Create admin account"</button>
         </form>
     }
 }

@@ -17,18 +17,19 @@ let browser;
 let dir;
 let serverOut = '';
 
-function startServer(dir) {
+function startServer(dir, demo = true) {
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN, ['serve', '--demo', '--db', join(dir, 'e2e.db'), '--demo-codes', join(dir, 'codes.csv'), '--addr', '127.0.0.1:0'], {
+    const extra = demo ? ['--demo', '--demo-codes', join(dir, 'codes.csv')] : [];
+    const child = spawn(BIN, ['serve', ...extra, '--db', join(dir, 'e2e.db'), '--addr', '127.0.0.1:0'], {
       env: { ...process.env, LEPTOS_SITE_ROOT: SITE },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
     child.stdout.on('data', (chunk) => {
       out += chunk;
-      serverOut = out;
+      if (demo) serverOut = out;
       const m = out.match(/listening on (http:\/\/\S+)/);
-      if (m) resolve({ child, url: m[1] });
+      if (m) resolve({ child, url: m[1], out });
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
   });
@@ -296,4 +297,27 @@ test('two validators approve a block in their dashboards; forms refuse strangers
   const done = await (await fetch(`${base}/api/elections/1/blocks/${block.hash}`)).json();
   assert.equal(done.status, 'appended');
   assert.equal(done.approvals, 2);
+});
+
+test('the first-run link creates the first admin in the browser', async () => {
+  const fresh = await startServer(mkdtempSync(join(tmpdir(), 'ballotchain-e2e-fresh-')), false);
+  try {
+    const link = fresh.out.match(/(http:\/\/\S+\/setup\?token=[0-9a-f]+)/)[1];
+    const page = await browser.newPage({ viewport: { width: 360, height: 740 } });
+    await page.goto(link);
+    await page.getByLabel('Username').fill('chief');
+    await page.getByLabel(/Password/).fill('a long enough password');
+    await page.screenshot({ path: join(ARTIFACTS, 'setup-phone.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Create admin account' }).click();
+    await page.waitForURL(`${fresh.url}/`);
+    await page.goto(link);
+    await page.getByLabel('Username').fill('intruder');
+    await page.getByLabel(/Password/).fill('another long password');
+    await page.getByRole('button', { name: 'Create admin account' }).click();
+    await page.waitForURL(/error=invalid_token/);
+    assert.match(await page.getByRole('alert').innerText(), /works once/);
+    await page.close();
+  } finally {
+    fresh.child.kill('SIGTERM');
+  }
 });

@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/validator/decide", post(decide))
+        .route("/setup", post(setup))
 }
 
 /// The voter's ballot form.
@@ -138,5 +139,60 @@ async fn decide(
     {
         Ok(_) => back("done", done),
         Err(e) => back("error", crate::api::ApiError::from(e).code()),
+    }
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// The first-run link: creates the first admin once, with the token printed at start.
+async fn setup(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<SetupForm>,
+) -> Redirect {
+    let back = |error: &str| {
+        Redirect::to(&format!(
+            "/setup?token={}&error={error}",
+            form.token
+                .chars()
+                .filter(char::is_ascii_hexdigit)
+                .collect::<String>()
+        ))
+    };
+    // Taking the token out makes it single-use even under concurrent posts.
+    let taken = {
+        let mut slot = state.setup_token.lock().expect("setup token lock");
+        match slot.as_deref() {
+            Some(t) if !form.token.is_empty() && t == form.token => slot.take(),
+            _ => None,
+        }
+    };
+    if taken.is_none() || state.node.has_admin().await.unwrap_or(true) {
+        return Redirect::to("/setup?error=invalid_token");
+    }
+    match state
+        .node
+        .create_account(&form.username, &form.password, Role::Admin)
+        .await
+    {
+        Ok(account) => {
+            if let Err(e) = crate::api::sign_in(&session, &account).await {
+                tracing::error!(error = ?e, "could not sign in the new admin");
+            }
+            Redirect::to("/")
+        }
+        Err(e) => {
+            // Bad username or password: give the token back so the officer can retry.
+            *state.setup_token.lock().expect("setup token lock") = taken;
+            back(crate::api::ApiError::from(e).code())
+        }
     }
 }

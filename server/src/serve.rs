@@ -26,6 +26,9 @@ pub struct AppState {
     pub login_limit: Arc<FailureLimit>,
     /// Invalid voting codes per address.
     pub code_limit: Arc<FailureLimit>,
+    /// One-time token of the first-run link that creates the first admin; `None` once
+    /// an admin exists.
+    pub setup_token: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -45,13 +48,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     if args.demo {
         crate::demo::seed_if_empty(&node, &args.demo_codes).await?;
     }
-    if !node.has_admin().await? {
-        println!(
-            "No admin account yet. Create the first one with:\n  ballotchain admin create --db {} --username NAME   (the password is read from standard input)",
-            args.db.display()
-        );
-    }
-
+    let node_has_admin = node.has_admin().await?;
     let store = SqliteStore::new(node.pool().clone());
     store.migrate().await?;
     let sessions = SessionManagerLayer::new(store)
@@ -75,7 +72,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             20,
             std::time::Duration::from_secs(60),
         )),
+        setup_token: Arc::new(std::sync::Mutex::new(None)),
     };
+    let setup_token = state.setup_token.clone();
     let routes = generate_route_list(App);
     let app = Router::new()
         .nest("/api", api::router())
@@ -89,7 +88,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         .with_state(state);
 
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    println!("ballotchain listening on http://{}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
+    if !node_has_admin {
+        let mut bytes = [0u8; 24];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        let token = hex::encode(bytes);
+        println!("No admin account yet. Create it (this link works once) at:\n  http://{addr}/setup?token={token}");
+        println!(
+            "or with: ballotchain admin create --db {} --username NAME   (password on standard input)",
+            args.db.display()
+        );
+        *setup_token.lock().expect("setup token lock") = Some(token);
+    }
+    println!("ballotchain listening on http://{addr}");
     // Client addresses feed the failure rate limits.
     axum::serve(
         listener,

@@ -869,3 +869,55 @@ async fn validator_forms_refuse_strangers_other_roles_and_forged_posts() {
         "a refused form changed the database"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_link_creates_the_first_admin_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let prefix = format!("{}/setup?token=", s.base);
+    let token = s
+        .startup
+        .iter()
+        .find_map(|l| l.trim().strip_prefix(prefix.as_str()))
+        .expect("the first start prints a set-up link")
+        .to_owned();
+    let c = form_client();
+    let setup = |token: &str, password: &str| {
+        let (c, url) = (c.clone(), s.url("/setup"));
+        let form = [
+            ("token", token.to_owned()),
+            ("username", "chief".to_owned()),
+            ("password", password.to_owned()),
+        ];
+        async move {
+            let r = c.post(url).form(&form).send().await.unwrap();
+            r.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    let accounts = || async { table_counts(&s.db).await[0].1 };
+
+    assert_eq!(
+        setup("00ff", ADMIN_PASSWORD).await,
+        "/setup?error=invalid_token"
+    );
+    assert_eq!(
+        setup(&token, "short").await,
+        format!("/setup?token={token}&error=invalid_input")
+    );
+    assert_eq!(accounts().await, 0, "refused set-ups create nobody");
+    assert_eq!(setup(&token, ADMIN_PASSWORD).await, "/");
+    let (st, me) = get(&c, s.url("/api/session")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(me["role"], "admin");
+    assert_eq!(
+        setup(&token, ADMIN_PASSWORD).await,
+        "/setup?error=invalid_token",
+        "the link works once"
+    );
+    assert_eq!(accounts().await, 1);
+
+    // Once an admin exists, a restart prints no link.
+    s.kill();
+    let s = Server::start(dir.path());
+    assert!(!s.startup.iter().any(|l| l.contains("/setup?token=")));
+}

@@ -7,7 +7,7 @@ pub use chain::cast_limited;
 mod elections;
 mod error;
 mod extract;
-pub use extract::current_account;
+pub use extract::{current_account, sign_in};
 pub mod limit;
 
 pub use error::ApiError;

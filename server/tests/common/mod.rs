@@ -14,6 +14,8 @@ pub const VALIDATOR_PASSWORD: &str = "validator password 1";
 
 pub struct Server {
     child: Child,
+    /// What the server printed before it listened (first-run link, demo passwords).
+    pub startup: Vec<String>,
     pub base: String,
     pub db: PathBuf,
     pub stderr: PathBuf,
@@ -41,6 +43,7 @@ impl Server {
             .expect("start ballotchain");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
+        let mut startup = Vec::new();
         let base = loop {
             let line = lines
                 .next()
@@ -49,11 +52,13 @@ impl Server {
             if let Some(addr) = line.strip_prefix("ballotchain listening on ") {
                 break addr.trim().to_owned();
             }
+            startup.push(line);
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Server {
             child,
+            startup,
             base,
             db,
             stderr,
