@@ -5,10 +5,12 @@ use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
+mod admin;
 mod explorer;
 pub mod session;
 mod validator;
 mod voter;
+pub use admin::{AdminElectionPage, AdminPage};
 pub use explorer::{BlockPage, ExplorerPage};
 use serde::{Deserialize, Serialize};
 pub use validator::{LoginPage, SetupPage, ValidatorPage};
@@ -55,6 +57,12 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("setup") view=SetupPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("validator") view=ValidatorPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async />
+                    <Route
+                        path=(StaticSegment("admin"), StaticSegment("e"), ParamSegment("election"))
+                        view=AdminElectionPage
+                        ssr=SsrMode::Async
+                    />
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"))
                         view=BallotPage

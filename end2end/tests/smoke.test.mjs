@@ -252,7 +252,7 @@ test('two validators approve a block in their dashboards; forms refuse strangers
   await anon.getByLabel('Username').fill('admin');
   await anon.getByLabel('Password').fill(password('admin'));
   await anon.getByRole('button', { name: 'Sign in' }).click();
-  await anon.waitForURL(`${base}/`);
+  await anon.waitForURL(`${base}/admin`);
   await anon.goto(`${base}/validator`);
   assert.match(await anon.getByRole('alert').innerText(), /for validators/);
   await anon.close();
@@ -309,7 +309,7 @@ test('the first-run link creates the first admin in the browser', async () => {
     await page.getByLabel(/Password/).fill('a long enough password');
     await page.screenshot({ path: join(ARTIFACTS, 'setup-phone.png'), fullPage: true });
     await page.getByRole('button', { name: 'Create admin account' }).click();
-    await page.waitForURL(`${fresh.url}/`);
+    await page.waitForURL(`${fresh.url}/admin`);
     await page.goto(link);
     await page.getByLabel('Username').fill('intruder');
     await page.getByLabel(/Password/).fill('another long password');
@@ -320,4 +320,102 @@ test('the first-run link creates the first admin in the browser', async () => {
   } finally {
     fresh.child.kill('SIGTERM');
   }
+});
+
+test('an officer sets up an election in the browser: ballot, voters by hand and by CSV, validators, open', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const admin = serverOut.match(/admin \/ (\S+)/)[1];
+  await page.goto(`${base}/admin`);
+  assert.match(await page.getByRole('alert').innerText(), /Sign in as an election officer/);
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(admin);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/admin`);
+
+  await page.getByLabel('Title').fill('Board 2026');
+  await page.getByLabel(/difficulty/).fill('8');
+  await page.getByRole('button', { name: 'Create election' }).click();
+  await page.waitForURL(/\/admin\/e\/\d+\?done=created/);
+  const id = page.url().match(/\/admin\/e\/(\d+)/)[1];
+  const count = async (what) => (await (await fetch(`${base}/api/elections/${id}`)).json())[what];
+
+  for (const name of ['Ada', 'Grace']) {
+    await page.getByLabel('Candidate name').fill(name);
+    await page.getByRole('button', { name: 'Add candidate' }).click();
+    await page.waitForURL(/done=candidate_added/);
+  }
+  // Bad input through the forms: a duplicate and a blank name are refused, nothing added.
+  await page.getByLabel('Candidate name').fill('Ada');
+  await page.getByRole('button', { name: 'Add candidate' }).click();
+  await page.waitForURL(/error=duplicate/);
+  assert.match(await page.getByRole('alert').innerText(), /already taken/);
+  await page.getByLabel('Candidate name').fill('   ');
+  await page.getByRole('button', { name: 'Add candidate' }).click();
+  await page.waitForURL(/error=invalid_input/);
+  assert.equal((await count('candidates')).length, 2);
+
+  await page.getByLabel('Voter name').fill('Alice Example');
+  await page.getByLabel(/External id/).fill('R-001');
+  await page.getByRole('button', { name: 'Register voter' }).click();
+  await page.locator('h1', { hasText: '1 voter(s) registered' }).waitFor();
+  const aliceCode = (await page.locator('table.codes td.hash').first().innerText()).trim();
+  assert.match(aliceCode, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){5}$/);
+  await page.getByRole('link', { name: 'Back to the election' }).click();
+
+  await page.setInputFiles('#voter-file', { name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from('name,external_id\nBob,R-002\n,R-003\nCarol,R-001\n') });
+  await page.getByRole('button', { name: 'Import voters' }).click();
+  await page.locator('h1', { hasText: 'Nothing was registered' }).waitFor();
+  const problems = await page.locator('.problems').innerText();
+  assert.match(problems, /line 3: the name is empty/);
+  assert.match(problems, /line 4: external id "R-001" is already registered/);
+  assert.equal(await count('voters'), 1);
+  await page.getByRole('link', { name: 'Back to the election' }).click();
+
+  const rows = Array.from({ length: 300 }, (_, i) => `Voter ${i},X-${i}`).join('\n');
+  await page.setInputFiles('#voter-file', { name: 'voters.csv', mimeType: 'text/csv', buffer: Buffer.from(`name,external_id\n${rows}\n`) });
+  await page.getByRole('button', { name: 'Import voters' }).click();
+  await page.locator('h1', { hasText: '300 voter(s) registered' }).waitFor();
+  assert.equal(await page.locator('table.codes tbody tr').count(), 300);
+  const href = await page.getByRole('link', { name: 'Download the codes as CSV' }).getAttribute('href');
+  assert.equal(decodeURIComponent(href.split(',').slice(1).join(',')).trim().split('\n').length, 301);
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-codes.png') });
+  await page.getByRole('link', { name: 'Back to the election' }).click();
+  assert.equal(await count('voters'), 301);
+
+  // Opening too early is refused with a reason.
+  await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();
+  await page.waitForURL(/error=wrong_state/);
+  await page.getByLabel('Enrol an existing validator').selectOption('validator1');
+  await page.getByRole('button', { name: 'Enrol', exact: true }).click();
+  await page.waitForURL(/done=validator_enrolled/);
+  await page.getByLabel('New validator username').fill('officer.val');
+  await page.getByLabel(/Their password/).fill('validator password 9');
+  await page.getByRole('button', { name: 'Create and enrol validator' }).click();
+  await page.waitForURL(/done=validator_enrolled/);
+  assert.deepEqual((await count('validators')).sort(), ['officer.val', 'validator1']);
+  await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();
+  await page.waitForURL(/done=opened/);
+  assert.equal(await count('state'), 'open');
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-election.png'), fullPage: true });
+
+  // The code shown once really votes.
+  await page.goto(`${base}/e/${id}`);
+  await page.getByLabel('Your voting code').fill(aliceCode);
+  await page.getByRole('radio', { name: /Grace/ }).check();
+  await page.getByRole('checkbox').check();
+  await page.getByRole('button', { name: 'Cast my vote' }).click();
+  await page.waitForURL(new RegExp(`/e/${id}/receipt/[0-9a-f]{64}$`));
+
+  // A validator is not an officer.
+  const v = await browser.newPage();
+  await v.goto(`${base}/login`);
+  await v.getByLabel('Username').fill('officer.val');
+  await v.getByLabel('Password').fill('validator password 9');
+  await v.getByRole('button', { name: 'Sign in' }).click();
+  await v.waitForURL(/\/validator$/);
+  await v.goto(`${base}/admin/e/${id}`);
+  assert.match(await v.getByRole('alert').innerText(), /for election officers/);
+  await v.close();
+  await page.close();
 });

@@ -301,6 +301,70 @@ impl Node {
             .collect()
     }
 
+    /// Renames or redescribes a candidate of an election still in set-up.
+    pub async fn update_candidate(
+        &self,
+        election: i64,
+        candidate: i64,
+        name: &str,
+        description: &str,
+    ) -> Result<CandidateInfo> {
+        let name = clean_text("name", name, 200)?;
+        let description = description.trim().to_owned();
+        if description.chars().count() > 1000 {
+            return Err(EngineError::Invalid(
+                "description is longer than 1000 characters".into(),
+            ));
+        }
+        self.require_setup(election).await?;
+        let done = sqlx::query(
+            "UPDATE candidates SET name = ?, description = ? WHERE id = ? AND election_id = ?",
+        )
+        .bind(&name)
+        .bind(&description)
+        .bind(candidate)
+        .bind(election)
+        .execute(&self.inner.write)
+        .await
+        .map_err(|e| {
+            EngineError::on_unique(
+                e,
+                format!("a candidate named {name:?} is already on the ballot"),
+            )
+        })?;
+        if done.rows_affected() != 1 {
+            return Err(EngineError::NotFound("candidate"));
+        }
+        Ok(CandidateInfo {
+            id: candidate,
+            name,
+            description,
+        })
+    }
+
+    /// Takes a candidate off the ballot of an election still in set-up.
+    pub async fn remove_candidate(&self, election: i64, candidate: i64) -> Result<()> {
+        self.require_setup(election).await?;
+        let done = sqlx::query("DELETE FROM candidates WHERE id = ? AND election_id = ?")
+            .bind(candidate)
+            .bind(election)
+            .execute(&self.inner.write)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(EngineError::NotFound("candidate"));
+        }
+        Ok(())
+    }
+
+    /// Usernames of every validator account, for enrolment.
+    pub async fn validator_accounts(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT username FROM accounts WHERE role = 'validator' ORDER BY username",
+        )
+        .fetch_all(&self.inner.read)
+        .await?)
+    }
+
     /// Adds a candidate to an election still in set-up.
     pub async fn add_candidate(
         &self,

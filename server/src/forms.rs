@@ -68,7 +68,7 @@ struct LoginForm {
     password: String,
 }
 
-/// Signs in and goes to the account's page: validators to their dashboard, admins home.
+/// Signs in and goes to the account's page: validators to their dashboard, admins to the office.
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -77,7 +77,7 @@ async fn login(
 ) -> Redirect {
     match login_limited(&state, client, &session, &form.username, &form.password).await {
         Ok(account) if account.role == Role::Validator => Redirect::to("/validator"),
-        Ok(_) => Redirect::to("/"),
+        Ok(_) => Redirect::to("/admin"),
         Err(e) => Redirect::to(&format!("/login?error={}", e.code())),
     }
 }
@@ -187,7 +187,7 @@ async fn setup(
             if let Err(e) = crate::api::sign_in(&session, &account).await {
                 tracing::error!(error = ?e, "could not sign in the new admin");
             }
-            Redirect::to("/")
+            Redirect::to("/admin")
         }
         Err(e) => {
             // Bad username or password: give the token back so the officer can retry.

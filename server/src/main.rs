@@ -1,5 +1,6 @@
 //! `ballotchain`: the web server, the native miner, the chain verifier and admin tools.
 
+mod admin_forms;
 mod api;
 mod cli;
 mod demo;

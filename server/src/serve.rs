@@ -79,6 +79,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .nest("/api", api::router())
         .merge(crate::forms::router())
+        .merge(crate::admin_forms::router())
         .leptos_routes_with_context(&state, routes, move || provide_context(node.clone()), {
             let options = leptos_options.clone();
             move || shell(options.clone())

@@ -814,7 +814,7 @@ async fn validator_forms_refuse_strangers_other_roles_and_forged_posts() {
         &[("username", "admin"), ("password", ADMIN_PASSWORD)],
     )
     .await;
-    assert_eq!((st, to.as_str()), (StatusCode::SEE_OTHER, "/"));
+    assert_eq!((st, to.as_str()), (StatusCode::SEE_OTHER, "/admin"));
     let as_validator = form_client();
     let (_, to) = form_post(
         &as_validator,
@@ -905,7 +905,7 @@ async fn first_run_link_creates_the_first_admin_once() {
         format!("/setup?token={token}&error=invalid_input")
     );
     assert_eq!(accounts().await, 0, "refused set-ups create nobody");
-    assert_eq!(setup(&token, ADMIN_PASSWORD).await, "/");
+    assert_eq!(setup(&token, ADMIN_PASSWORD).await, "/admin");
     let (st, me) = get(&c, s.url("/api/session")).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(me["role"], "admin");
