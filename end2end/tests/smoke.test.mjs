@@ -406,6 +406,28 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   await page.getByRole('checkbox').check();
   await page.getByRole('button', { name: 'Cast my vote' }).click();
   await page.waitForURL(new RegExp(`/e/${id}/receipt/[0-9a-f]{64}$`));
+  const receiptUrl = page.url();
+
+  // Mined with the CLI miner, approved by both enrolled validators in their dashboards.
+  execFileSync(BIN, ['mine', '--server', base, '--election', id, '--once', '--tag', 'board-miner']);
+  for (const [who, pw] of [['validator1', serverOut.match(/validator1 \/ (\S+)/)[1]], ['officer.val', 'validator password 9']]) {
+    const ctx = await browser.newContext();
+    const vp = await ctx.newPage();
+    await vp.goto(`${base}/login`);
+    await vp.getByLabel('Username').fill(who);
+    await vp.getByLabel('Password').fill(pw);
+    await vp.getByRole('button', { name: 'Sign in' }).click();
+    await vp.waitForURL(/\/validator$/);
+    const card = vp.locator('article', { hasText: 'Board 2026' });
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await vp.waitForURL(/done=approved/);
+    await ctx.close();
+  }
+  await page.goto(`${base}/e/${id}/chain`);
+  assert.match(await page.locator('.block-list').innerText(), /Block 1[\s\S]*mined by board-miner/);
+  assert.equal(await page.locator('.tally g[data-candidate="Grace"]').getAttribute('data-votes'), '1');
+  await page.goto(receiptUrl);
+  assert.equal(await page.locator('.receipt').getAttribute('data-status'), 'appended');
 
   // A validator is not an officer.
   const v = await browser.newPage();

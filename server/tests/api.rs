@@ -921,3 +921,132 @@ async fn first_run_link_creates_the_first_admin_once() {
     let s = Server::start(dir.path());
     assert!(!s.startup.iter().any(|l| l.contains("/setup?token=")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officer_and_validator_pages_and_forms_refuse_anyone_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Roles", 1, false).await;
+    let id = e.election;
+    let before = table_counts(&s.db).await;
+
+    let anonymous = form_client();
+    let as_admin = form_client();
+    form_post(
+        &as_admin,
+        s.url("/login"),
+        &[("username", "admin"), ("password", ADMIN_PASSWORD)],
+    )
+    .await;
+    let as_validator = form_client();
+    form_post(
+        &as_validator,
+        s.url("/login"),
+        &[("username", "validator1"), ("password", VALIDATOR_PASSWORD)],
+    )
+    .await;
+
+    // Pages: rendered on the server, so the refusal is in the HTML itself.
+    let pages = [
+        (
+            "/admin",
+            "Sign in as an election officer",
+            "This page is for election officers",
+            "Election office",
+        ),
+        (
+            &*format!("/admin/e/{id}"),
+            "Sign in as an election officer",
+            "This page is for election officers",
+            "Roles",
+        ),
+        (
+            "/validator",
+            "Sign in as a validator",
+            "Validator dashboard",
+            "This page is for validators",
+        ),
+    ];
+    for (path, anon_sees, validator_sees, admin_sees) in pages {
+        for (who, c, expected) in [
+            ("anonymous", &anonymous, anon_sees),
+            ("validator", &as_validator, validator_sees),
+            ("admin", &as_admin, admin_sees),
+        ] {
+            let html = c
+                .get(s.url(path))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(
+                html.contains(expected),
+                "{path} as {who}: expected {expected:?}"
+            );
+        }
+    }
+    // The validator dashboard refuses the admin, and the office refuses the validator.
+    let html = as_admin
+        .get(s.url("/validator"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("Blocks awaiting approval"));
+
+    // Forms: anonymous users and validators are sent to sign in; nothing changes.
+    let csrf_less = [
+        ("csrf", "x"),
+        ("title", "Sneaky"),
+        ("name", "Sneaky"),
+        ("action", "open"),
+        ("username", "validator1"),
+    ];
+    let forms = [
+        "/admin/elections".to_owned(),
+        format!("/admin/e/{id}/candidates"),
+        format!("/admin/e/{id}/candidates/{}", e.candidates[0]),
+        format!("/admin/e/{id}/validators"),
+        format!("/admin/e/{id}/state"),
+    ];
+    for path in &forms {
+        for (who, c) in [("anonymous", &anonymous), ("validator", &as_validator)] {
+            let (st, to) = form_post(c, s.url(path), &csrf_less).await;
+            assert_eq!(
+                (st, to.as_str()),
+                (StatusCode::SEE_OTHER, "/login"),
+                "{path} as {who}"
+            );
+        }
+        let (_, to) = form_post(&as_admin, s.url(path), &csrf_less).await;
+        assert_eq!(
+            to, "/admin?error=csrf",
+            "{path} as admin without the session's token"
+        );
+    }
+    for (who, c, expected) in [
+        ("anonymous", &anonymous, "/login"),
+        ("validator", &as_validator, "/login"),
+        ("admin without token", &as_admin, "/admin?error=csrf"),
+    ] {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", "x")
+            .text("name", "Sneaky");
+        let r = c
+            .post(s.url(&format!("/admin/e/{id}/voters")))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["location"], expected, "voters as {who}");
+    }
+    assert_eq!(
+        table_counts(&s.db).await,
+        before,
+        "a refused form changed the database"
+    );
+}
