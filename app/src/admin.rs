@@ -244,7 +244,14 @@ fn overview(o: OfficeOverview, notice: Option<(bool, &'static str)>) -> impl Int
                                 view! {
                                     <li>
                                         <a href=format!("/admin/e/{}", e.id)>{e.title}</a>
-                                        {format!(" · {} · {} voters · {} votes", crate::state_label(&e.state), e.voters, e.votes)}
+                                        {format!(
+                                            " · {} · {} voter{} · {} vote{}",
+                                            crate::state_label(&e.state),
+                                            e.voters,
+                                            if e.voters == 1 { "" } else { "s" },
+                                            e.votes,
+                                            if e.votes == 1 { "" } else { "s" },
+                                        )}
                                     </li>
                                 }
                             })

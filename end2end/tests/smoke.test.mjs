@@ -345,6 +345,19 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
     await page.getByRole('button', { name: 'Add candidate' }).click();
     await page.waitForURL(/done=candidate_added/);
   }
+  // Edit and remove while in set-up.
+  await page.getByLabel('Candidate name').fill('Zed');
+  await page.getByRole('button', { name: 'Add candidate' }).click();
+  await page.waitForURL(/done=candidate_added/);
+  const zed = page.locator('form', { has: page.locator('input[value="Zed"]') });
+  await zed.locator('input[name="name"]').fill('Zed Jones');
+  await zed.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/done=candidate_saved/);
+  assert.ok((await count('candidates')).some((c) => c.name === 'Zed Jones'));
+  await page.locator('form', { has: page.locator('input[value="Zed Jones"]') }).getByRole('button', { name: 'Remove' }).click();
+  await page.waitForURL(/done=candidate_removed/);
+  assert.deepEqual((await count('candidates')).map((c) => c.name), ['Ada', 'Grace']);
+
   // Bad input through the forms: a duplicate and a blank name are refused, nothing added.
   await page.getByLabel('Candidate name').fill('Ada');
   await page.getByRole('button', { name: 'Add candidate' }).click();
@@ -428,6 +441,31 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   assert.equal(await page.locator('.tally g[data-candidate="Grace"]').getAttribute('data-votes'), '1');
   await page.goto(receiptUrl);
   assert.equal(await page.locator('.receipt').getAttribute('data-status'), 'appended');
+
+  // Closing voting: the ballot says so and refuses votes.
+  await page.goto(`${base}/admin/e/${id}`);
+  await page.getByRole('button', { name: 'Close voting' }).click();
+  await page.waitForURL(/done=closed/);
+  await page.goto(`${base}/e/${id}`);
+  assert.match(await page.getByRole('status').innerText(), /Voting has closed/);
+
+  // Every page at desktop and phone width, for a person to look at.
+  for (const [size, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 360, height: 740 }]]) {
+    const ctx = await browser.newContext({ viewport });
+    const p = await ctx.newPage();
+    await p.goto(`${base}/login`);
+    await p.screenshot({ path: join(ARTIFACTS, `login-${size}.png`), fullPage: true });
+    await p.getByLabel('Username').fill('admin');
+    await p.getByLabel('Password').fill(admin);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL(`${base}/admin`);
+    await p.screenshot({ path: join(ARTIFACTS, `admin-${size}.png`), fullPage: true });
+    await p.goto(`${base}/admin/e/${id}`);
+    await p.screenshot({ path: join(ARTIFACTS, `admin-election-${size}.png`), fullPage: true });
+    await p.goto(receiptUrl);
+    await p.screenshot({ path: join(ARTIFACTS, `receipt-appended-${size}.png`), fullPage: true });
+    await ctx.close();
+  }
 
   // A validator is not an officer.
   const v = await browser.newPage();
