@@ -3,7 +3,7 @@
 //! session's CSRF token and work without JavaScript.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 /// A row of the officer's election list.
@@ -282,14 +282,7 @@ fn overview(o: OfficeOverview, notice: Option<(bool, &'static str)>) -> impl Int
 /// `/admin/e/{election}`
 #[component]
 pub fn AdminElectionPage() -> impl IntoView {
-    let params = use_params_map();
-    let election = Memo::new(move |_| {
-        params
-            .read()
-            .get("election")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
-    });
+    let election = crate::explorer::election_param();
     let data = Resource::new(move || election.get(), admin_election);
     let notice = flash();
     view! {

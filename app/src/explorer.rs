@@ -267,7 +267,8 @@ pub async fn block_view(election: i64, block: String) -> Result<BlockInfo, Serve
     })
 }
 
-fn election_param() -> Memo<i64> {
+/// The `{election}` path parameter (0, which matches no election, when it is not a number).
+pub(crate) fn election_param() -> Memo<i64> {
     let params = use_params_map();
     Memo::new(move |_| {
         params

@@ -2,7 +2,7 @@
 //! `/e/{election}/receipt/{receipt}`. The ballot is a plain HTML form posted to
 //! `/e/{election}/vote`, so it works the same with JavaScript off.
 
-use crate::explorer::{receipt_view, ReceiptInfo};
+use crate::explorer::{election_param, receipt_view, ReceiptInfo};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
@@ -73,21 +73,10 @@ fn error_message(code: &str) -> &'static str {
     }
 }
 
-fn election_id() -> Memo<i64> {
-    let params = use_params_map();
-    Memo::new(move |_| {
-        params
-            .read()
-            .get("election")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
-    })
-}
-
 /// `/e/{election}`: enter the code, choose, confirm, cast.
 #[component]
 pub fn BallotPage() -> impl IntoView {
-    let election = election_id();
+    let election = election_param();
     let query = use_query_map();
     let error = Memo::new(move |_| query.read().get("error"));
     let data = Resource::new(move || election.get(), ballot);
@@ -164,7 +153,7 @@ fn ballot_form(id: i64, b: BallotInfo, error: Option<String>) -> impl IntoView {
 /// `/e/{election}/receipt/{receipt}`: where the vote is now.
 #[component]
 pub fn ReceiptPage() -> impl IntoView {
-    let election = election_id();
+    let election = election_param();
     let params = use_params_map();
     let receipt = Memo::new(move |_| params.read().get("receipt").unwrap_or_default());
     let data = Resource::new(

@@ -153,6 +153,18 @@ fn clean_text(field: &str, value: &str, max: usize) -> Result<String> {
     Ok(v.to_owned())
 }
 
+/// A candidate's name (required, at most 200 characters) and description (at most 1000).
+fn clean_candidate(name: &str, description: &str) -> Result<(String, String)> {
+    let name = clean_text("name", name, 200)?;
+    let description = description.trim().to_owned();
+    if description.chars().count() > 1000 {
+        return Err(EngineError::Invalid(
+            "description is longer than 1000 characters".into(),
+        ));
+    }
+    Ok((name, description))
+}
+
 impl Node {
     /// Creates an election in the set-up state.
     pub async fn create_election(&self, new: NewElection) -> Result<ElectionDetail> {
@@ -309,13 +321,7 @@ impl Node {
         name: &str,
         description: &str,
     ) -> Result<CandidateInfo> {
-        let name = clean_text("name", name, 200)?;
-        let description = description.trim().to_owned();
-        if description.chars().count() > 1000 {
-            return Err(EngineError::Invalid(
-                "description is longer than 1000 characters".into(),
-            ));
-        }
+        let (name, description) = clean_candidate(name, description)?;
         self.require_setup(election).await?;
         let done = sqlx::query(
             "UPDATE candidates SET name = ?, description = ? WHERE id = ? AND election_id = ?",
@@ -372,13 +378,7 @@ impl Node {
         name: &str,
         description: &str,
     ) -> Result<CandidateInfo> {
-        let name = clean_text("name", name, 200)?;
-        let description = description.trim().to_owned();
-        if description.chars().count() > 1000 {
-            return Err(EngineError::Invalid(
-                "description is longer than 1000 characters".into(),
-            ));
-        }
+        let (name, description) = clean_candidate(name, description)?;
         self.require_setup(election).await?;
         let id =
             sqlx::query("INSERT INTO candidates (election_id, name, description) VALUES (?, ?, ?)")

@@ -2,9 +2,9 @@
 //! session's CSRF token; each answers with a redirect back to the page, except voter
 //! registration, which answers with the one-time page of new voting codes.
 
-use crate::api::{current_account, ApiError};
+use crate::api::ApiError;
+use crate::forms::form_account;
 use crate::serve::AppState;
-use app::session::CSRF_KEY;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::post;
@@ -35,15 +35,9 @@ pub fn router() -> Router<AppState> {
 
 /// Admin session and matching CSRF token, or where to send the browser instead.
 async fn guard(state: &AppState, session: &Session, csrf: &str) -> Result<(), Redirect> {
-    match current_account(state, session).await {
-        Ok(a) if a.role == Role::Admin => {}
-        _ => return Err(Redirect::to("/login")),
-    }
-    let token: Option<String> = session.get(CSRF_KEY).await.ok().flatten();
-    if token.is_none_or(|t| t.is_empty() || t != csrf) {
-        return Err(Redirect::to("/admin?error=csrf"));
-    }
-    Ok(())
+    form_account(state, session, Role::Admin, csrf, "/admin")
+        .await
+        .map(|_| ())
 }
 
 fn back(election: i64, outcome: Result<&str, EngineError>) -> Redirect {

@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::response::Redirect;
 use axum::routing::post;
 use axum::{Form, Router};
-use engine::{Ballot, Decision, Role};
+use engine::{Account, Ballot, Decision, Role};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use tower_sessions::Session;
@@ -58,6 +58,27 @@ async fn vote(
         Ok(receipt) => Redirect::to(&format!("/e/{election}/receipt/{receipt}")),
         Err(e) => back(e.code()),
     }
+}
+
+/// The signed-in account behind a state-changing form: it must have `role` (otherwise
+/// the browser goes to sign in) and the form must echo the session's CSRF token
+/// (otherwise back to `page` with `error=csrf`), so another site cannot post it.
+pub async fn form_account(
+    state: &AppState,
+    session: &Session,
+    role: Role,
+    csrf: &str,
+    page: &str,
+) -> Result<Account, Redirect> {
+    let account = match current_account(state, session).await {
+        Ok(a) if a.role == role => a,
+        _ => return Err(Redirect::to("/login")),
+    };
+    let token: Option<String> = session.get(CSRF_KEY).await.ok().flatten();
+    if token.is_none_or(|t| t.is_empty() || t != csrf) {
+        return Err(Redirect::to(&format!("{page}?error=csrf")));
+    }
+    Ok(account)
 }
 
 #[derive(Deserialize)]
@@ -111,14 +132,11 @@ async fn decide(
     Form(form): Form<DecideForm>,
 ) -> Redirect {
     let back = |key: &str, value: &str| Redirect::to(&format!("/validator?{key}={value}"));
-    let account = match current_account(&state, &session).await {
-        Ok(a) if a.role == Role::Validator => a,
-        _ => return Redirect::to("/login"),
-    };
-    let token: Option<String> = session.get(CSRF_KEY).await.ok().flatten();
-    if token.is_none_or(|t| t.is_empty() || t != form.csrf) {
-        return back("error", "csrf");
-    }
+    let account =
+        match form_account(&state, &session, Role::Validator, &form.csrf, "/validator").await {
+            Ok(a) => a,
+            Err(to) => return to,
+        };
     let Ok(hash) = form.block.parse::<ledger::BlockHash>() else {
         return back("error", "invalid_input");
     };
