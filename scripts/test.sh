@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 export PATH="$HOME/.cargo/bin:$PATH"
 
+echo "== mining worker bundles (wasm, SIMD and scalar)"
+scripts/build-miner.sh
 echo "== site (server binary + hydrated frontend), debug profile"
 cargo leptos build
 echo "== ledger builds for wasm32"

@@ -7,11 +7,13 @@ use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 mod admin;
 mod explorer;
+mod miner;
 pub mod session;
 mod validator;
 mod voter;
 pub use admin::{AdminElectionPage, AdminPage};
 pub use explorer::{BlockPage, ExplorerPage};
+pub use miner::MinerPage;
 use serde::{Deserialize, Serialize};
 pub use validator::{LoginPage, SetupPage, ValidatorPage};
 pub use voter::{BallotPage, ReceiptPage};
@@ -76,6 +78,11 @@ pub fn App() -> impl IntoView {
                             ParamSegment("receipt"),
                         )
                         view=ReceiptPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("mine"))
+                        view=MinerPage
                         ssr=SsrMode::Async
                     />
                     <Route
@@ -183,6 +190,8 @@ fn HomePage() -> impl IntoView {
                                                     <a href=format!("/e/{}", e.id)>"Vote"</a>
                                                     " · "
                                                     <a href=format!("/e/{}/chain", e.id)>"Explore the chain"</a>
+                                                    " · "
+                                                    <a href=format!("/e/{}/mine", e.id)>"Mine"</a>
                                                 </p>
                                                 <p class="counts">
                                                     {format!("{} registered voters · {} votes cast", e.voters, e.votes)}

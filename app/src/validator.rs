@@ -295,8 +295,66 @@ fn dashboard(d: Dashboard, notice: Option<String>) -> impl IntoView {
     }
 }
 
+/// What the validator's own browser concluded about a block (decided only in the browser).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum BrowserVerdict {
+    Checking,
+    Passed(String),
+    Failed(String),
+}
+
+/// Fetches the chain and the block, replays the chain from its genesis (every block and
+/// approval) and runs `ledger::validate_block` on the block, all in WebAssembly.
+#[cfg(feature = "hydrate")]
+async fn check_in_browser(election: i64, hash: String) -> Result<String, String> {
+    use gloo_net::http::Request;
+    async fn get<T: serde::de::DeserializeOwned>(url: String) -> Result<T, String> {
+        let resp = Request::get(&url).send().await.map_err(|e| e.to_string())?;
+        if !resp.ok() {
+            return Err(format!("{url} answered {}", resp.status()));
+        }
+        resp.json::<T>().await.map_err(|e| format!("{url}: {e}"))
+    }
+    let export: ledger::ChainExport = get(format!("/api/elections/{election}/export")).await?;
+    let block: ledger::Block = get(format!("/api/elections/{election}/blocks/{hash}/raw")).await?;
+    if block.hash().to_string() != hash {
+        return Err(format!(
+            "the server sent a block whose hash is {}, not {hash}",
+            block.hash()
+        ));
+    }
+    let chain = ledger::replay(&export).map_err(|e| format!("the chain does not verify: {e}"))?;
+    ledger::validate_block(&chain, &block).map_err(|e| format!("{e} [{}]", e.code()))?;
+    Ok(format!(
+        "every rule holds: {} vote{} with valid signatures, eligible and not voted before; proof of work {} zero bits (≥ {}); parent is the tip at height {} (chain of {} block{} re-verified with its approvals)",
+        block.votes.len(),
+        if block.votes.len() == 1 { "" } else { "s" },
+        ledger::leading_zero_bits(&block.hash().0),
+        block.header.difficulty,
+        chain.height(),
+        export.blocks.len() + 1,
+        if export.blocks.is_empty() { "" } else { "s" },
+    ))
+}
+
 fn queue_block(b: QueueBlock, csrf: String) -> impl IntoView {
     let all_pass = b.checks.iter().all(|c| c.passed);
+    let verdict = RwSignal::new(BrowserVerdict::Checking);
+    #[cfg(feature = "hydrate")]
+    {
+        let (election, hash) = (b.election, b.hash.clone());
+        Effect::new(move |_| {
+            let hash = hash.clone();
+            leptos::task::spawn_local(async move {
+                verdict.set(match check_in_browser(election, hash).await {
+                    Ok(m) => BrowserVerdict::Passed(m),
+                    Err(m) => BrowserVerdict::Failed(m),
+                });
+            });
+        });
+    }
+    let browser_ok = move || matches!(verdict.get(), BrowserVerdict::Passed(_));
     let progress = format!(
         "{} of {} approvals{}{}",
         b.approved_by.len(),
@@ -351,6 +409,20 @@ fn queue_block(b: QueueBlock, csrf: String) -> impl IntoView {
                         .collect_view()}
                 </tbody>
             </table>
+            <p class="browser-check" data-verdict=move || match verdict.get() {
+                BrowserVerdict::Checking => "checking",
+                BrowserVerdict::Passed(_) => "passed",
+                BrowserVerdict::Failed(_) => "failed",
+            }>
+                <strong>"Your browser's own check (WebAssembly): "</strong>
+                {move || match verdict.get() {
+                    BrowserVerdict::Checking => {
+                        "checking the chain and this block… (needs JavaScript)".to_owned()
+                    }
+                    BrowserVerdict::Passed(m) => format!("✓ passed: {m}."),
+                    BrowserVerdict::Failed(m) => format!("✗ failed: {m}."),
+                }}
+            </p>
             {if b.decided_by_me {
                 view! { <p class="notice">"You have decided on this block."</p> }.into_any()
             } else {
@@ -362,7 +434,10 @@ fn queue_block(b: QueueBlock, csrf: String) -> impl IntoView {
                                     <form method="post" action="/validator/decide">
                                         {hidden()}
                                         <input type="hidden" name="decision" value="approve" />
-                                        <button type="submit">"Approve"</button>
+                                        // Offered only once this browser's own check passed.
+                                        <button type="submit" class="approve" disabled=move || !browser_ok()>
+                                            "Approve"
+                                        </button>
                                     </form>
                                 }
                             })}

@@ -233,6 +233,21 @@ impl Node {
         })
     }
 
+    /// A stored block (any status) of `election`, votes in Merkle order: what a validator's
+    /// browser re-checks on its own.
+    pub async fn raw_block(&self, election: i64, hash: &BlockHash) -> Result<Block> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM blocks WHERE hash = ? AND election_id = ?")
+                .bind(hash.0.as_slice())
+                .bind(election)
+                .fetch_optional(&self.inner.read)
+                .await?;
+        if found.is_none() {
+            return Err(EngineError::NotFound("block"));
+        }
+        self.load_block(hash).await
+    }
+
     /// A block template on the current tip with up to 1000 pending votes.
     pub async fn work(&self, election: i64) -> Result<WorkTemplate> {
         let chain = self.chain(election).await?;

@@ -94,6 +94,12 @@ pub fn check_approvals(
 /// Re-verifies an exported chain from its genesis block: every block rule, every
 /// approval and the quorum. Returns the tally the chain yields.
 pub fn verify_export(export: &ChainExport) -> Result<Tally, ExportError> {
+    replay(export).map(|chain| chain.tally().clone())
+}
+
+/// Re-verifies an exported chain like [`verify_export`] and returns the chain state at
+/// its tip, against which a new block can be validated (the validator's browser does).
+pub fn replay(export: &ChainExport) -> Result<ChainState, ExportError> {
     if export.genesis.hash() != export.genesis_hash {
         return Err(ExportError::GenesisHashMismatch);
     }
@@ -105,7 +111,7 @@ pub fn verify_export(export: &ChainExport) -> Result<Tally, ExportError> {
             .map_err(|rule| ExportError::Rule { index, rule })?;
         check_approvals(&chain, &ab.block.hash(), index, &ab.approvals)?;
     }
-    Ok(chain.tally().clone())
+    Ok(chain)
 }
 
 #[cfg(test)]

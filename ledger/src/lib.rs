@@ -22,7 +22,7 @@ pub use approval::Approval;
 pub use block::{Block, BlockHeader, HEADER_LEN, MAX_VOTES_PER_BLOCK, MINER_TAG_LEN};
 pub use code::{CodeError, VotingCode};
 pub use encoding::DecodeError;
-pub use export::{verify_export, ApprovedBlock, ChainExport, ExportError};
+pub use export::{replay, verify_export, ApprovedBlock, ChainExport, ExportError};
 pub use genesis::{Candidate, CandidateId, ElectionId, Genesis};
 pub use hash::{BlockHash, MerkleRoot, PublicKey, Signature, TxId};
 pub use merkle::{merkle_root, MerkleProof};

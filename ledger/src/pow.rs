@@ -31,7 +31,8 @@ pub fn meets_difficulty(hash: &BlockHash, difficulty: u8) -> bool {
     leading_zero_bits(&hash.0) >= u32::from(difficulty)
 }
 
-fn state_leading_zero_bits(state: &[u32; 8]) -> u32 {
+/// Leading zero bits of a hash given as SHA-256 state words (before byte serialisation).
+pub fn state_leading_zero_bits(state: &[u32; 8]) -> u32 {
     let mut bits = 0;
     for &w in state {
         if w == 0 {
@@ -79,6 +80,21 @@ impl PowSearch {
         tail[rest] = 0x80;
         tail[56..].copy_from_slice(&((HEADER_LEN as u64) * 8).to_be_bytes());
         Self { midstate, tail }
+    }
+
+    /// SHA-256 state after the header's first 64 bytes, which the nonce does not touch.
+    pub fn midstate(&self) -> [u32; 8] {
+        self.midstate
+    }
+
+    /// The padded last block with a zero nonce, as 16 big-endian message words; the
+    /// nonce's little-endian bytes occupy bytes 45..53 (words 11 to 13).
+    pub fn tail_words(&self) -> [u32; 16] {
+        let mut words = [0u32; 16];
+        for (word, chunk) in words.iter_mut().zip(self.tail.chunks_exact(4)) {
+            *word = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+        words
     }
 
     #[inline]

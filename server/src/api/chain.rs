@@ -4,7 +4,8 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, ValidatorAccount};
 use super::ApiError;
 use crate::serve::AppState;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use engine::{
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(BLOCK_LIMIT)),
         )
         .route("/elections/{id}/blocks/{block}", get(block))
+        .route("/elections/{id}/blocks/{block}/raw", get(raw_block))
         .route("/elections/{id}/blocks/{block}/approve", post(approve))
         .route("/elections/{id}/blocks/{block}/reject", post(reject))
         .route("/elections/{id}/tally", get(tally))
@@ -91,11 +93,35 @@ async fn receipt(
     Ok(Json(state.node.receipt(id, &tx).await?))
 }
 
+/// The entity tag of a template: it changes exactly when a miner must start over, that
+/// is when the tip or the votes to include change (not with the template's timestamp).
+pub fn work_etag(work: &WorkTemplate) -> String {
+    let prev = work.prev.to_string();
+    let root = work.header.merkle_root.to_string();
+    format!("\"{}-{}-{}\"", &prev[..24], &root[..24], work.difficulty)
+}
+
+/// `GET /work`. Miner pages poll it with `If-None-Match`: an unchanged template costs a
+/// bodiless 304, a new tip or new votes give the new template at the next poll.
 async fn work(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<WorkTemplate>, ApiError> {
-    Ok(Json(state.node.work(id).await?))
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let work = state.node.work(id).await?;
+    let etag = work_etag(&work);
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+    ];
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    Ok((cache, Json(work)).into_response())
 }
 
 async fn submit(
@@ -142,6 +168,14 @@ async fn block(
     ApiPath((id, block)): ApiPath<(i64, String)>,
 ) -> Result<Json<BlockDetail>, ApiError> {
     Ok(Json(state.node.block_detail(id, &block).await?))
+}
+
+async fn raw_block(
+    State(state): State<AppState>,
+    ApiPath((id, block)): ApiPath<(i64, String)>,
+) -> Result<Json<Block>, ApiError> {
+    let hash = parse_hash(&block)?;
+    Ok(Json(state.node.raw_block(id, &hash).await?))
 }
 
 fn parse_hash(text: &str) -> Result<BlockHash, ApiError> {

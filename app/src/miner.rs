@@ -1,0 +1,342 @@
+//! The volunteer's miner page, `/e/{election}/mine`.
+//!
+//! The page runs a pool of web workers (the `miner` crate's bundle, loaded through
+//! `/miner/worker.js`), each searching its own nonce range of the current block
+//! template. It polls `GET /api/elections/{id}/work` every second with `If-None-Match`:
+//! an unchanged template costs a bodiless 304; a new tip or new votes give a new template
+//! and every worker restarts on it. A solution is submitted only if the template it
+//! solves is still the server's (checked again right before submitting).
+
+use crate::explorer::election_param;
+use crate::voter::ballot;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Most workers the page runs, whatever the device reports.
+pub const MAX_WORKERS: u32 = 32;
+
+/// One worker's line in the table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct WorkerLine {
+    /// Kernel and self-check, once the worker is ready.
+    pub kernel: String,
+    /// Hashes per second at the last report.
+    pub rate: f64,
+    /// Whether the self-check passed.
+    pub ok: bool,
+}
+
+/// A block this page found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoundBlock {
+    /// Block hash.
+    pub hash: String,
+    /// Height.
+    pub index: u64,
+    /// awaiting, appended, stale, rejected, or not submitted.
+    pub status: String,
+    /// Why, for rejected or unsubmitted blocks.
+    pub reason: String,
+}
+
+/// What the page shows; every field is a signal the workers' messages update.
+#[derive(Clone, Copy)]
+pub struct MinerUi {
+    /// Mining or speed test in progress.
+    pub running: RwSignal<bool>,
+    /// One sentence on what is happening.
+    pub status: RwSignal<String>,
+    /// A problem the volunteer must know about.
+    pub problem: RwSignal<Option<String>>,
+    /// Per worker.
+    pub workers: RwSignal<Vec<WorkerLine>>,
+    /// Hashes tried since start.
+    pub tried: RwSignal<u64>,
+    /// Best leading zero bits since the template changed.
+    pub best: RwSignal<u32>,
+    /// Difficulty of the current template.
+    pub difficulty: RwSignal<Option<u8>>,
+    /// Blocks found.
+    pub found: RwSignal<Vec<FoundBlock>>,
+    /// Result of the last speed test.
+    pub speed: RwSignal<Option<(f64, usize, String)>>,
+    /// The workers field.
+    pub worker_count: RwSignal<String>,
+    /// The miner tag field.
+    pub tag: RwSignal<String>,
+}
+
+impl MinerUi {
+    fn new() -> Self {
+        Self {
+            running: RwSignal::new(false),
+            status: RwSignal::new("Not mining.".to_owned()),
+            problem: RwSignal::new(None),
+            workers: RwSignal::new(Vec::new()),
+            tried: RwSignal::new(0),
+            best: RwSignal::new(0),
+            difficulty: RwSignal::new(None),
+            found: RwSignal::new(Vec::new()),
+            speed: RwSignal::new(None),
+            worker_count: RwSignal::new(String::new()),
+            tag: RwSignal::new(String::new()),
+        }
+    }
+
+    /// Total hashes per second over all workers.
+    pub fn rate(&self) -> f64 {
+        self.workers
+            .with(|w| w.iter().fold(0.0, |sum, l| sum + l.rate))
+    }
+}
+
+/// "12.3 MH/s"
+pub fn format_rate(rate: f64) -> String {
+    if rate >= 1e6 {
+        format!("{:.2} MH/s", rate / 1e6)
+    } else if rate >= 1e3 {
+        format!("{:.1} kH/s", rate / 1e3)
+    } else {
+        format!("{rate:.0} H/s")
+    }
+}
+
+/// Expected time to find a block: 2^difficulty hashes at `rate`.
+pub fn expected_time(difficulty: u8, rate: f64) -> String {
+    if rate <= 0.0 {
+        return "—".to_owned();
+    }
+    let secs = 2f64.powi(i32::from(difficulty)) / rate;
+    if secs < 1.0 {
+        "under a second".to_owned()
+    } else if secs < 120.0 {
+        format!("about {secs:.0} s")
+    } else if secs < 7200.0 {
+        format!("about {:.0} min", secs / 60.0)
+    } else if secs < 172_800.0 {
+        format!("about {:.0} h", secs / 3600.0)
+    } else {
+        format!("about {:.0} days", secs / 86_400.0)
+    }
+}
+
+fn fate_label(status: &str) -> &'static str {
+    match status {
+        "awaiting" => "awaiting approval",
+        "appended" => "appended to the chain",
+        "stale" => "stale (another block was appended first)",
+        "rejected" => "rejected by validators",
+        "discarded" => "not submitted (the template changed)",
+        "refused" => "refused by the server",
+        _ => "",
+    }
+}
+
+/// `/e/{election}/mine`
+#[component]
+pub fn MinerPage() -> impl IntoView {
+    let election = election_param();
+    let info = Resource::new(move || election.get(), ballot);
+    view! {
+        <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match info.await {
+                    Err(e) => {
+                        view! {
+                            <h1>"Mine"</h1>
+                            <p class="error" role="alert">{e.to_string()}</p>
+                        }
+                            .into_any()
+                    }
+                    Ok(b) => {
+                        let id = election.get_untracked();
+                        view! {
+                            <h1>{format!("Mine for {}", b.title)}</h1>
+                            <p class="lead">
+                                "Lend this device's processor to the election: it searches for the proof of work that seals the next block of votes. Validators then check the block before it joins the chain. No account needed; mining stops when you close the tab."
+                            </p>
+                            <p class="links">
+                                <a href=format!("/e/{id}/chain")>"Explore the chain"</a>
+                            </p>
+                            <MinerPanel election=id />
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn MinerPanel(election: i64) -> impl IntoView {
+    let ui = MinerUi::new();
+    #[cfg(feature = "hydrate")]
+    let controller = {
+        let kernel = leptos_router::hooks::use_query_map()
+            .get_untracked()
+            .get("kernel");
+        client::Controller::new(election, ui, kernel)
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let _ = election;
+    let start = move |_| {
+        #[cfg(feature = "hydrate")]
+        client::Controller::start(&controller);
+    };
+    let stop = move |_| {
+        #[cfg(feature = "hydrate")]
+        client::Controller::stop(&controller, "Stopped.");
+    };
+    let speed_test = move |_| {
+        #[cfg(feature = "hydrate")]
+        client::Controller::speed_test(&controller);
+    };
+    let rate = move || ui.rate();
+    view! {
+        <noscript>
+            <p class="error">"Mining runs in your browser: it needs JavaScript and WebAssembly."</p>
+        </noscript>
+        <form class="miner-controls" on:submit=|ev| ev.prevent_default()>
+            <label for="miner-workers">"Workers (threads)"</label>
+            <input
+                id="miner-workers"
+                type="number"
+                min="1"
+                max=MAX_WORKERS.to_string()
+                placeholder="one per processor core"
+                prop:value=move || ui.worker_count.get()
+                on:input=move |ev| ui.worker_count.set(event_target_value(&ev))
+                prop:disabled=move || ui.running.get()
+            />
+            <label for="miner-tag">"Miner tag (optional, shown in the explorer, up to 16 bytes)"</label>
+            <input
+                id="miner-tag"
+                type="text"
+                maxlength="16"
+                prop:value=move || ui.tag.get()
+                on:input=move |ev| ui.tag.set(event_target_value(&ev))
+                prop:disabled=move || ui.running.get()
+            />
+            <div class="button-row">
+                <button id="miner-start" type="button" on:click=start prop:disabled=move || ui.running.get()>
+                    "Start mining"
+                </button>
+                <button id="miner-stop" type="button" class="secondary" on:click=stop prop:disabled=move || !ui.running.get()>
+                    "Stop"
+                </button>
+                <button id="speed-test" type="button" class="secondary" on:click=speed_test prop:disabled=move || ui.running.get()>
+                    "Speed test (5 s)"
+                </button>
+            </div>
+        </form>
+        <p id="miner-status" class="notice" role="status">{move || ui.status.get()}</p>
+        {move || ui.problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
+        {move || {
+            ui.speed
+                .get()
+                .map(|(r, n, kernel)| {
+                    view! {
+                        <p id="speed-result" class="notice" data-rate=r.to_string() data-workers=n.to_string() data-kernel=kernel.clone()>
+                            {format!(
+                                "Speed test: {} with {n} worker{} ({kernel}).",
+                                format_rate(r),
+                                if n == 1 { "" } else { "s" },
+                            )}
+                        </p>
+                    }
+                })
+        }}
+        <dl class="miner-stats">
+            <dt>"Hashrate"</dt>
+            <dd id="miner-rate" data-rate=move || rate().to_string()>{move || format_rate(rate())}</dd>
+            <dt>"Hashes tried"</dt>
+            <dd id="miner-tried" data-tried=move || ui.tried.get().to_string()>
+                {move || ui.tried.get().to_string()}
+            </dd>
+            <dt>"Difficulty"</dt>
+            <dd>
+                {move || {
+                    ui.difficulty
+                        .get()
+                        .map(|d| format!("{d} leading zero bits (best so far: {})", ui.best.get()))
+                        .unwrap_or_else(|| "—".to_owned())
+                }}
+            </dd>
+            <dt>"Expected time to a block"</dt>
+            <dd id="miner-eta">
+                {move || {
+                    ui.difficulty
+                        .get()
+                        .filter(|_| ui.running.get())
+                        .map(|d| expected_time(d, rate()))
+                        .unwrap_or_else(|| "—".to_owned())
+                }}
+            </dd>
+        </dl>
+        <section aria-labelledby="workers-h">
+            <h2 id="workers-h">"Workers"</h2>
+            {move || {
+                let lines = ui.workers.get();
+                if lines.is_empty() {
+                    view! { <p class="notice">"None running."</p> }.into_any()
+                } else {
+                    view! {
+                        <ol id="worker-list" class="worker-list">
+                            {lines
+                                .into_iter()
+                                .map(|l| {
+                                    view! {
+                                        <li data-rate=l.rate.to_string() data-ok=l.ok.to_string()>
+                                            {format!(
+                                                "{} · {}",
+                                                format_rate(l.rate),
+                                                if l.kernel.is_empty() { "starting…" } else { l.kernel.as_str() },
+                                            )}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ol>
+                    }
+                        .into_any()
+                }
+            }}
+        </section>
+        <section aria-labelledby="found-h">
+            <h2 id="found-h">"Blocks found here"</h2>
+            {move || {
+                let found = ui.found.get();
+                if found.is_empty() {
+                    view! { <p class="notice">"None yet."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul id="found-list" class="history">
+                            {found
+                                .into_iter()
+                                .rev()
+                                .map(|f| {
+                                    let label = fate_label(&f.status);
+                                    let text = if f.reason.is_empty() {
+                                        format!("Block {} · {label}", f.index)
+                                    } else {
+                                        format!("Block {} · {label}: {}", f.index, f.reason)
+                                    };
+                                    view! {
+                                        <li data-hash=f.hash.clone() data-status=f.status.clone()>
+                                            <a href=format!("/e/{election}/block/{}", f.hash)>{text}</a>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                        .into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod client;
