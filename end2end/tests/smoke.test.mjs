@@ -1,15 +1,11 @@
 // Smoke test: the real server with a demo election, opened in Debian's Chromium.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-
-const BIN = process.env.BALLOTCHAIN_BIN;
-const SITE = process.env.LEPTOS_SITE_ROOT;
-const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
+import { ARTIFACTS, BIN, apiSession, launchBrowser, signIn, startServer } from './support.mjs';
 
 let server;
 let base;
@@ -17,36 +13,11 @@ let browser;
 let dir;
 let serverOut = '';
 
-function startServer(dir, demo = true) {
-  return new Promise((resolve, reject) => {
-    const extra = demo ? ['--demo', '--demo-codes', join(dir, 'codes.csv')] : [];
-    const child = spawn(BIN, ['serve', ...extra, '--db', join(dir, 'e2e.db'), '--addr', '127.0.0.1:0'], {
-      env: { ...process.env, LEPTOS_SITE_ROOT: SITE },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      if (demo) serverOut = out;
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (m) resolve({ child, url: m[1], out });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
-
 before(async () => {
   assert.ok(BIN, 'BALLOTCHAIN_BIN must name the built binary');
   dir = mkdtempSync(join(tmpdir(), 'ballotchain-e2e-'));
-  ({ child: server, url: base } = await startServer(dir));
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      // Playwright gives every launch a fresh temporary profile (user data dir).
-    ],
-  });
+  ({ child: server, url: base, out: serverOut } = await startServer(dir));
+  browser = await launchBrowser();
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 
@@ -155,17 +126,6 @@ test('a voter votes through the ballot page and gets a receipt, with and without
   assert.equal(await voteCount(), before);
 });
 
-/** Signs in through the JSON API and returns the session cookie. */
-async function signIn(username, password) {
-  const r = await fetch(`${base}/api/session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  assert.equal(r.status, 200, `sign in ${username}`);
-  return r.headers.get('set-cookie').split(';')[0];
-}
-
 test('a vote mined and approved shows in the explorer, with and without JavaScript', async () => {
   const code = voterCode(1);
   const cast = await fetch(`${base}/api/elections/1/votes`, {
@@ -180,7 +140,7 @@ test('a vote mined and approved shows in the explorer, with and without JavaScri
   assert.equal(awaiting.length, 1);
   for (const v of ['validator1', 'validator2']) {
     const password = serverOut.match(new RegExp(`${v} / (\\S+)`))[1];
-    const cookie = await signIn(v, password);
+    const cookie = await apiSession(base, v, password);
     const r = await fetch(`${base}/api/elections/1/blocks/${awaiting[0].hash}/approve`, { method: 'POST', headers: { cookie } });
     assert.equal(r.status, 200);
   }
@@ -258,15 +218,25 @@ test('two validators approve a block in their dashboards; forms refuse strangers
   await anon.close();
 
   for (const [i, who] of ['validator1', 'validator2'].entries()) {
-    const context = await browser.newContext({ javaScriptEnabled: i === 0, viewport: i === 0 ? { width: 1280, height: 900 } : { width: 360, height: 740 } });
+    const viewport = i === 0 ? { width: 1280, height: 900 } : { width: 360, height: 740 };
+    if (i === 1) {
+      // Without JavaScript the browser cannot check the block itself: no Approve.
+      const nojs = await browser.newContext({ javaScriptEnabled: false, viewport });
+      const p = await nojs.newPage();
+      await signIn(p, base, who, password(who), /\/validator$/);
+      const c = p.locator(`article[data-block="${block.hash}"]`);
+      assert.equal(await c.getByRole('button', { name: 'Approve' }).isDisabled(), true);
+      assert.match(await c.locator('.browser-check').innerText(), /needs JavaScript/);
+      await nojs.close();
+    }
+    const context = await browser.newContext({ viewport });
     const page = await context.newPage();
-    await page.goto(`${base}/login`);
-    await page.getByLabel('Username').fill(who);
-    await page.getByLabel('Password').fill(password(who));
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(/\/validator$/);
+    await signIn(page, base, who, password(who), /\/validator$/);
     const card = page.locator(`article[data-block="${block.hash}"]`);
     await card.waitFor();
+    // The dashboard re-verified the chain and the block in this browser (WebAssembly).
+    await card.locator('.browser-check[data-verdict="passed"]').waitFor();
+    assert.match(await card.locator('.browser-check').innerText(), /passed: every rule holds: 1 vote/);
     const rows = card.locator('table.checks tbody tr');
     assert.equal(await rows.count(), 15);
     assert.equal(await card.locator('tr.fail').count(), 0);

@@ -1050,3 +1050,103 @@ async fn officer_and_validator_pages_and_forms_refuse_anyone_else() {
         "a refused form changed the database"
     );
 }
+
+/// `If-None-Match` on the template: 304 while nothing changed, 200 with a new tag once a
+/// vote arrives or the tip moves. And the raw block a validator's browser re-checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn miners_poll_the_template_by_etag_and_validators_fetch_raw_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Polling", 3, true).await;
+    let id = e.election;
+    let work = s.url(&format!("/api/elections/{id}/work"));
+    let poll = |etag: Option<String>| {
+        let (c, url) = (client(), work.clone());
+        async move {
+            let mut req = c.get(url);
+            if let Some(tag) = etag {
+                req = req.header("if-none-match", tag);
+            }
+            let r = req.send().await.unwrap();
+            let tag = r
+                .headers()
+                .get("etag")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (r.status(), tag, r.text().await.unwrap())
+        }
+    };
+    // Nothing to mine: a JSON 409, no tag.
+    let (st, tag, body) = poll(None).await;
+    assert_eq!((st, tag), (StatusCode::CONFLICT, None), "{body}");
+    assert_eq!(
+        vote(&s, id, &e.codes[0], e.candidates[0]).await.0,
+        StatusCode::ACCEPTED
+    );
+    let (st, tag, _) = poll(None).await;
+    assert_eq!(st, StatusCode::OK);
+    let tag = tag.expect("a template carries an ETag");
+    // Unchanged: 304 with no body, however often the page asks (the timestamp moves on).
+    for stale_first in [false, true] {
+        let offered = if stale_first {
+            format!("\"old\", {tag}")
+        } else {
+            tag.clone()
+        };
+        let (st, again, body) = poll(Some(offered)).await;
+        assert_eq!(st, StatusCode::NOT_MODIFIED);
+        assert_eq!(again.as_deref(), Some(tag.as_str()));
+        assert!(body.is_empty());
+    }
+    // A wrong tag gets the template.
+    assert_eq!(poll(Some("\"x\"".into())).await.0, StatusCode::OK);
+    // A new vote changes the template, so the tag.
+    assert_eq!(
+        vote(&s, id, &e.codes[1], e.candidates[1]).await.0,
+        StatusCode::ACCEPTED
+    );
+    let (st, tag2, _) = poll(Some(tag.clone())).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_ne!(tag2.as_deref(), Some(tag.as_str()));
+
+    // The raw block is the block as mined: its hash is the one asked for.
+    let out = mine_once(&s, id);
+    let (_, awaiting) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/blocks?status=awaiting")),
+    )
+    .await;
+    let hash = awaiting[0]["hash"].as_str().unwrap().to_owned();
+    assert!(out.contains(&hash[..16]), "{out}");
+    let (st, raw) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/blocks/{hash}/raw")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{raw}");
+    let block: ledger::Block = serde_json::from_value(raw).unwrap();
+    assert_eq!(block.hash().to_string(), hash);
+    assert_eq!(block.votes.len(), 2);
+    // While that block waits, the template is unchanged; once it is appended, the tip
+    // moved and the remaining pool is empty.
+    assert_eq!(poll(tag2.clone()).await.0, StatusCode::NOT_MODIFIED);
+    // Bad requests: malformed hash, unknown block, block of another election.
+    let other = open_election(&s, &admin, "Other", 1, true).await.election;
+    for (url, want) in [
+        (
+            format!("/api/elections/{id}/blocks/xyz/raw"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/elections/{id}/blocks/{}/raw", "0".repeat(64)),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("/api/elections/{other}/blocks/{hash}/raw"),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (st, body) = get(&client(), s.url(&url)).await;
+        assert_eq!(st, want, "{url}: {body}");
+        assert!(body["error"].is_string(), "{body}");
+    }
+}

@@ -1,0 +1,214 @@
+// The volunteer's miner page: WebAssembly workers in Debian's Chromium against the real
+// server. Kernels are checked against native vectors, a block is mined, approved in the
+// validators' dashboards and shown in the explorer; stop terminates the workers; a tip
+// that moves while mining makes the page start over without submitting anything stale.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ARTIFACTS, BIN, apiSession, demoPassword, launchBrowser, signIn, startServer } from './support.mjs';
+
+let server;
+let base;
+let out;
+let browser;
+let adminCookie;
+
+async function api(path, { method = 'GET', body, cookie } = {}) {
+  const res = await fetch(`${base}/api${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, res };
+}
+
+const session = (who) => apiSession(base, who, demoPassword(out, who));
+
+/** An open election with the demo's validators, two candidates and `voters` voters. */
+async function election(title, difficulty, voters) {
+  const cookie = adminCookie;
+  const e = await api('/elections', { method: 'POST', cookie, body: { title, difficulty_bits: difficulty, quorum: 2 } });
+  assert.equal(e.status, 201);
+  const id = e.body.id;
+  const candidates = [];
+  for (const name of ['Ada', 'Grace']) {
+    candidates.push((await api(`/elections/${id}/candidates`, { method: 'POST', cookie, body: { name } })).body.id);
+  }
+  const list = Array.from({ length: voters }, (_, i) => ({ name: `Voter ${i}` }));
+  const codes = (await api(`/elections/${id}/voters`, { method: 'POST', cookie, body: list })).body.voters.map((v) => v.code);
+  for (const username of ['validator1', 'validator2']) {
+    assert.equal((await api(`/elections/${id}/validators`, { method: 'POST', cookie, body: { username } })).status < 300, true);
+  }
+  assert.equal((await api(`/elections/${id}/open`, { method: 'POST', cookie })).status, 200);
+  return { id, candidates, codes };
+}
+
+async function vote(e, i) {
+  const r = await api(`/elections/${e.id}/votes`, { method: 'POST', body: { code: e.codes[i], candidate_id: e.candidates[i % 2] } });
+  assert.equal(r.status, 202);
+}
+
+/** The miner page with `workers` workers, started; every block submission is recorded. */
+async function openMiner(path, workers, tag) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const submissions = [];
+  page.on('response', (r) => {
+    if (r.request().method() === 'POST' && /\/blocks$/.test(new URL(r.url()).pathname)) submissions.push(r.status());
+  });
+  await page.goto(`${base}${path}`);
+  await page.waitForLoadState('networkidle');
+  await page.getByLabel('Workers (threads)').fill(String(workers));
+  if (tag) await page.getByLabel(/Miner tag/).fill(tag);
+  await page.getByRole('button', { name: 'Start mining' }).click();
+  return { page, errors, submissions };
+}
+
+const rate = (page) => page.locator('#miner-rate').getAttribute('data-rate').then(Number);
+const tried = (page) => page.locator('#miner-tried').getAttribute('data-tried').then(Number);
+
+before(async () => {
+  assert.ok(BIN, 'BALLOTCHAIN_BIN must name the built binary');
+  const dir = mkdtempSync(join(tmpdir(), 'ballotchain-e2e-miner-'));
+  ({ child: server, url: base, out } = await startServer(dir));
+  browser = await launchBrowser();
+  adminCookie = await session('admin');
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+});
+
+test('both worker kernels hash the fixed vectors exactly as the native ledger does', async () => {
+  // The demo election has no pending votes: the page explains, the workers still start
+  // and report their self-check (13 fixed hashes plus a 16-bit search, see miner/src/vectors.rs).
+  for (const [query, kernel] of [['', /simd128, 8 lanes, self-check passed \(14 vectors\)/], ['?kernel=scalar', /scalar, 2 lanes, self-check passed \(14 vectors\)/]]) {
+    const { page, errors } = await openMiner(`/e/1/mine${query}`, 2);
+    await page.locator('#worker-list li[data-ok="true"]').nth(1).waitFor();
+    for (const line of await page.locator('#worker-list li').allInnerTexts()) assert.match(line, kernel);
+    await page.getByText(/Nothing to mine right now: no votes are waiting/).waitFor();
+    assert.equal(await rate(page), 0);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+});
+
+test('a block mined in the browser is approved in two dashboards and shown with its tag', async () => {
+  // 24 bits: a few seconds for two workers, so the hashrate is seen before the block.
+  const e = await election('Browser mining', 24, 4);
+  await vote(e, 0);
+  await vote(e, 1);
+  const { page, errors, submissions } = await openMiner(`/e/${e.id}/mine`, 2, 'e2e-browser');
+  await page.waitForFunction(() => Number(document.querySelector('#miner-rate')?.dataset.rate) > 0);
+  assert.equal(await page.locator('#worker-list li').count(), 2);
+  assert.match(await page.locator('#miner-status').innerText(), /Mining block 1 with 2 votes/);
+  assert.doesNotMatch(await page.locator('#miner-eta').innerText(), /—/);
+  await page.screenshot({ path: join(ARTIFACTS, 'miner-running.png'), fullPage: true });
+  const found = page.locator('#found-list li[data-status="awaiting"]');
+  await found.waitFor({ timeout: 120_000 });
+  const hash = await found.getAttribute('data-hash');
+  assert.deepEqual(submissions, [202]);
+  // Submitted: the workers wait for the validators (no competing block on the same votes).
+  await page.waitForFunction(() => Number(document.querySelector('#miner-rate')?.dataset.rate) === 0);
+
+  // A dashboard whose server lies about the block (a vote switched) sees it fail in the
+  // browser's own check and gets no Approve.
+  const liar = await browser.newContext();
+  const lp = await liar.newPage();
+  await lp.route('**/blocks/*/raw', async (route) => {
+    // Edited as text: JSON.parse would round the 64-bit nonce.
+    const text = await (await route.fetch()).text();
+    const [ada, grace] = e.candidates;
+    const lie = text.replace(/"candidate":(\d+)/, (_, c) => `"candidate":${Number(c) === ada ? grace : ada}`);
+    assert.notEqual(lie, text);
+    await route.fulfill({ body: lie, contentType: 'application/json' });
+  });
+  await signIn(lp, base, 'validator1', demoPassword(out, 'validator1'), /\/validator$/);
+  const lied = lp.locator(`article[data-block="${hash}"]`);
+  await lied.locator('.browser-check[data-verdict="failed"]').waitFor();
+  assert.match(await lied.locator('.browser-check').innerText(), /failed: .*(merkle|signature)/i);
+  assert.equal(await lied.getByRole('button', { name: 'Approve' }).isDisabled(), true);
+  await liar.close();
+
+  for (const who of ['validator1', 'validator2']) {
+    const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    const vp = await ctx.newPage();
+    await signIn(vp, base, who, demoPassword(out, who), /\/validator$/);
+    const card = vp.locator(`article[data-block="${hash}"]`);
+    await card.locator('.browser-check[data-verdict="passed"]').waitFor();
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await vp.waitForURL(/done=approved/);
+    await ctx.close();
+  }
+  // The page follows its block to the chain, then has nothing left to mine.
+  await page.locator(`#found-list li[data-hash="${hash}"][data-status="appended"]`).waitFor();
+  await page.getByText(/Nothing to mine right now/).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'miner-appended.png'), fullPage: true });
+  const explorer = await browser.newPage();
+  await explorer.goto(`${base}/e/${e.id}/chain`);
+  assert.match(await explorer.locator('.block-list').innerText(), /Block 1[\s\S]*mined by e2e-browser/);
+  await explorer.close();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('stop really stops: the hashrate drops to zero and the workers are gone', async () => {
+  // 40 bits is out of reach: the workers hash until told to stop.
+  const e = await election('Unreachable work', 40, 1);
+  await vote(e, 0);
+  const { page, errors, submissions } = await openMiner(`/e/${e.id}/mine`, 2);
+  await page.waitForFunction(() => Number(document.querySelector('#miner-rate')?.dataset.rate) > 0);
+  assert.equal(page.workers().length, 2);
+  const before = await tried(page);
+  await page.waitForTimeout(500);
+  assert.ok((await tried(page)) > before, 'hashes are counted while mining');
+  await page.getByRole('button', { name: 'Stop' }).click();
+  assert.equal(await rate(page), 0);
+  await page.waitForFunction(() => true);
+  const stopped = await tried(page);
+  await page.waitForTimeout(1500);
+  assert.equal(await tried(page), stopped, 'no hash is counted after stop');
+  assert.equal(page.workers().length, 0, 'the worker threads were terminated');
+  assert.deepEqual(submissions, []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('when the tip moves while mining, the page restarts on it and submits nothing stale', async () => {
+  const e = await election('Moving tip', 22, 3);
+  await vote(e, 0);
+  // Someone else's block with that vote waits for approval...
+  execFileSync(BIN, ['mine', '--server', base, '--election', String(e.id), '--once', '--tag', 'cli-miner']);
+  const [theirs] = (await api(`/elections/${e.id}/blocks?status=awaiting`)).body;
+  await vote(e, 1);
+  // ...while the page mines on the genesis tip.
+  const { page, errors, submissions } = await openMiner(`/e/${e.id}/mine`, 2, 'e2e-restart');
+  await page.getByText(/Mining block 1 with 2 votes/).or(page.locator('#found-list li')).first().waitFor();
+  // The other block is appended: the tip moves under the page.
+  for (const who of ['validator1', 'validator2']) {
+    const r = await api(`/elections/${e.id}/blocks/${theirs.hash}/approve`, { method: 'POST', cookie: await session(who) });
+    assert.equal(r.status, 200);
+  }
+  // The page notices within a poll, restarts on the new tip and mines block 2 on it.
+  const second = page.locator('#found-list li[data-status="awaiting"]', { hasText: 'Block 2' });
+  await second.waitFor({ timeout: 120_000 });
+  const mined = (await api(`/elections/${e.id}/blocks/${await second.getAttribute('data-hash')}`)).body;
+  assert.equal(mined.prev, theirs.hash, 'built on the new tip');
+  assert.equal(mined.votes, 1, 'only the vote not yet in the chain');
+  // Any block the page found on the old tip was submitted before the tip moved (and is
+  // now marked stale) or discarded; the server never answered 409 stale.
+  assert.ok(submissions.every((s) => s === 202), `submissions: ${submissions}`);
+  const fates = await page.locator('#found-list li').evaluateAll((lis) => lis.map((li) => li.dataset.status));
+  assert.ok(fates.every((f) => ['awaiting', 'stale', 'discarded'].includes(f)), `fates: ${fates}`);
+  await page.screenshot({ path: join(ARTIFACTS, 'miner-restarted.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
