@@ -394,6 +394,14 @@ fn explorer_body(
             )}
         </p>
         <p class=if v.chain_verified { "ok" } else { "error" }>{verified}</p>
+        {(v.pending_votes > 0)
+            .then(|| {
+                view! {
+                    <p class="links">
+                        <a href=format!("/e/{id}/mine")>"Help mine the pending votes in your browser"</a>
+                    </p>
+                }
+            })}
 
         <section aria-labelledby="receipt-h">
             <h2 id="receipt-h">"Look up a receipt"</h2>

@@ -35,7 +35,8 @@ fn header() -> BlockHeader {
     }
 }
 
-fn pow() {
+/// Native proof-of-work figures; returns the midstate search's MH/s on 1 core and on all.
+fn pow() -> (f64, f64) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut h = header();
     let started = Instant::now();
@@ -89,6 +90,65 @@ fn pow() {
         "pow: midstate {cores} cores                 {all:8.2} MH/s  ({:.2}x one core)",
         all / mid
     );
+    (mid, all)
+}
+
+/// The miner page's web workers in headless Chromium (end2end/bench/browser-pow.mjs),
+/// against the native figures measured just before in the same run.
+fn browser_pow(native_one: f64, native_all: f64) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new("node")
+        .arg(root.join("end2end/bench/browser-pow.mjs"))
+        .env("BALLOTCHAIN_BIN", env!("CARGO_BIN_EXE_ballotchain"))
+        .env("LEPTOS_SITE_ROOT", root.join("target/site"))
+        .output();
+    let text = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Ok(o) => {
+            println!(
+                "pow in Chromium: not measured, the browser run failed:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            return;
+        }
+        Err(e) => {
+            println!("pow in Chromium: not measured, node did not start: {e}");
+            return;
+        }
+    };
+    let Some(json) = text
+        .lines()
+        .find_map(|l| l.strip_prefix("BROWSER_POW "))
+        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+    else {
+        println!("pow in Chromium: no figures in the output:\n{text}");
+        return;
+    };
+    let hash_wasm = json["hashWasm"]["mhs"].as_f64().unwrap_or(f64::NAN);
+    let rate = |kernel: &str, workers: u64| {
+        json["workers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["kernel"] == kernel && r["workers"] == workers)
+            .and_then(|r| r["mhs"].as_f64())
+            .unwrap_or(f64::NAN)
+    };
+    for kernel in ["simd128", "scalar"] {
+        let one = rate(kernel, 1);
+        let two = rate(kernel, 2);
+        println!(
+            "pow in Chromium: {kernel:<7} 1 worker  {one:8.2} MH/s  ({:.2}x native 1 core, {:.1}x hash-wasm)",
+            one / native_one,
+            one / hash_wasm
+        );
+        println!(
+            "pow in Chromium: {kernel:<7} 2 workers {two:8.2} MH/s  ({:.2}x 1 worker, {:.2}x native all cores)",
+            two / one,
+            two / native_all
+        );
+    }
+    println!("pow in Chromium: hash-wasm sha256(header), main thread {hash_wasm:8.2} MH/s");
 }
 
 fn verification() {
@@ -237,7 +297,8 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         cpu_name()
     );
-    pow();
+    let (one, all) = pow();
+    browser_pow(one, all);
     verification();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Sets up what the benchmarks need (Chromium, npm packages, the site with the mining
+# worker) and prints every figure of one run: native proof of work on 1 and all cores,
+# the browser miner's workers in headless Chromium (SIMD and scalar, 1 and 2 workers)
+# against hash-wasm, chain verification, votes per second over HTTP.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+export PATH="$HOME/.cargo/bin:$PATH"
+scripts/build-miner.sh
+cargo leptos build
+cargo bench -p server --bench throughput
