@@ -158,7 +158,15 @@ pub fn MinerPage() -> impl IntoView {
                             <p class="links">
                                 <a href=format!("/e/{id}/chain")>"Explore the chain"</a>
                             </p>
-                            <MinerPanel election=id />
+                            {(b.state == "setup")
+                                .then(|| {
+                                    view! {
+                                        <p class="notice" role="status">
+                                            "Voting has not opened in this election yet, so there is nothing to mine. Come back once it opens."
+                                        </p>
+                                    }
+                                })}
+                            <MinerPanel election=id closed=b.state == "closed" />
                         }
                             .into_any()
                     }
@@ -169,17 +177,17 @@ pub fn MinerPage() -> impl IntoView {
 }
 
 #[component]
-fn MinerPanel(election: i64) -> impl IntoView {
+fn MinerPanel(election: i64, closed: bool) -> impl IntoView {
     let ui = MinerUi::new();
     #[cfg(feature = "hydrate")]
     let controller = {
         let kernel = leptos_router::hooks::use_query_map()
             .get_untracked()
             .get("kernel");
-        client::Controller::new(election, ui, kernel)
+        client::Controller::new(election, ui, kernel, closed)
     };
     #[cfg(not(feature = "hydrate"))]
-    let _ = election;
+    let _ = (election, closed);
     let start = move |_| {
         #[cfg(feature = "hydrate")]
         client::Controller::start(&controller);
@@ -340,3 +348,22 @@ fn MinerPanel(election: i64) -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 mod client;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_and_expected_times_read_naturally() {
+        assert_eq!(format_rate(0.0), "0 H/s");
+        assert_eq!(format_rate(12_345.0), "12.3 kH/s");
+        assert_eq!(format_rate(8_770_000.0), "8.77 MH/s");
+        // 2^24 hashes at 8 MH/s: about 2 s; at 0 H/s there is no estimate.
+        assert_eq!(expected_time(24, 8e6), "about 2 s");
+        assert_eq!(expected_time(24, 0.0), "—");
+        assert_eq!(expected_time(16, 8e6), "under a second");
+        assert_eq!(expected_time(32, 8e6), "about 9 min");
+        assert_eq!(expected_time(40, 8e6), "about 38 h");
+        assert_eq!(expected_time(48, 8e6), "about 407 days");
+    }
+}

@@ -244,6 +244,22 @@ fn server_message(e: &ServerFnError) -> String {
 
 fn dashboard(d: Dashboard, notice: Option<String>) -> impl IntoView {
     let csrf = d.csrf.clone();
+    let verdicts: Vec<RwSignal<BrowserVerdict>> = d
+        .queue
+        .iter()
+        .map(|_| RwSignal::new(BrowserVerdict::Checking))
+        .collect();
+    #[cfg(feature = "hydrate")]
+    {
+        let blocks: Vec<_> = d
+            .queue
+            .iter()
+            .zip(&verdicts)
+            .map(|(b, v)| (b.election, b.hash.clone(), *v))
+            .collect();
+        // Effects run only in the browser, once the page is hydrated.
+        Effect::new(move |_| check_in_browser(blocks.clone()));
+    }
     view! {
         <h1>"Validator dashboard"</h1>
         <form method="post" action="/logout" class="inline-form">
@@ -258,7 +274,8 @@ fn dashboard(d: Dashboard, notice: Option<String>) -> impl IntoView {
             } else {
                 d.queue
                     .into_iter()
-                    .map(|b| queue_block(b, csrf.clone()))
+                    .zip(verdicts)
+                    .map(|(b, v)| queue_block(b, csrf.clone(), v))
                     .collect_view()
                     .into_any()
             }}
@@ -304,56 +321,79 @@ enum BrowserVerdict {
     Failed(String),
 }
 
-/// Fetches the chain and the block, replays the chain from its genesis (every block and
-/// approval) and runs `ledger::validate_block` on the block, all in WebAssembly.
 #[cfg(feature = "hydrate")]
-async fn check_in_browser(election: i64, hash: String) -> Result<String, String> {
-    use gloo_net::http::Request;
-    async fn get<T: serde::de::DeserializeOwned>(url: String) -> Result<T, String> {
-        let resp = Request::get(&url).send().await.map_err(|e| e.to_string())?;
-        if !resp.ok() {
-            return Err(format!("{url} answered {}", resp.status()));
-        }
-        resp.json::<T>().await.map_err(|e| format!("{url}: {e}"))
+async fn fetch_json<T: serde::de::DeserializeOwned>(url: String) -> Result<T, String> {
+    let resp = gloo_net::http::Request::get(&url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !resp.ok() {
+        return Err(format!("{url} answered {}", resp.status()));
     }
-    let export: ledger::ChainExport = get(format!("/api/elections/{election}/export")).await?;
-    let block: ledger::Block = get(format!("/api/elections/{election}/blocks/{hash}/raw")).await?;
+    resp.json::<T>().await.map_err(|e| format!("{url}: {e}"))
+}
+
+/// The validator's own check, in WebAssembly: per election, fetches the export once and
+/// replays the chain from its genesis (every block and approval); then, per awaiting
+/// block, fetches the raw block and runs `ledger::validate_block` against that tip.
+#[cfg(feature = "hydrate")]
+fn check_in_browser(blocks: Vec<(i64, String, RwSignal<BrowserVerdict>)>) {
+    leptos::task::spawn_local(async move {
+        let mut elections: Vec<i64> = blocks.iter().map(|b| b.0).collect();
+        elections.dedup();
+        for election in elections {
+            let chain =
+                fetch_json::<ledger::ChainExport>(format!("/api/elections/{election}/export"))
+                    .await
+                    .and_then(|export| {
+                        let n = export.blocks.len() + 1;
+                        ledger::replay(&export)
+                            .map(|chain| (chain, n))
+                            .map_err(|e| format!("the chain does not verify: {e}"))
+                    });
+            for (_, hash, verdict) in blocks.iter().filter(|b| b.0 == election) {
+                let result = match &chain {
+                    Err(e) => Err(e.clone()),
+                    Ok((chain, n)) => check_block(election, hash, chain, *n).await,
+                };
+                verdict.set(match result {
+                    Ok(m) => BrowserVerdict::Passed(m),
+                    Err(m) => BrowserVerdict::Failed(m),
+                });
+            }
+        }
+    });
+}
+
+#[cfg(feature = "hydrate")]
+async fn check_block(
+    election: i64,
+    hash: &str,
+    chain: &ledger::ChainState,
+    chain_blocks: usize,
+) -> Result<String, String> {
+    let block: ledger::Block =
+        fetch_json(format!("/api/elections/{election}/blocks/{hash}/raw")).await?;
     if block.hash().to_string() != hash {
         return Err(format!(
             "the server sent a block whose hash is {}, not {hash}",
             block.hash()
         ));
     }
-    let chain = ledger::replay(&export).map_err(|e| format!("the chain does not verify: {e}"))?;
-    ledger::validate_block(&chain, &block).map_err(|e| format!("{e} [{}]", e.code()))?;
+    ledger::validate_block(chain, &block).map_err(|e| format!("{e} [{}]", e.code()))?;
     Ok(format!(
-        "every rule holds: {} vote{} with valid signatures, eligible and not voted before; proof of work {} zero bits (≥ {}); parent is the tip at height {} (chain of {} block{} re-verified with its approvals)",
+        "every rule holds: {} vote{} with valid signatures, eligible and not voted before; proof of work {} zero bits (≥ {}); parent is the tip at height {} (chain of {chain_blocks} block{} re-verified with its approvals)",
         block.votes.len(),
         if block.votes.len() == 1 { "" } else { "s" },
         ledger::leading_zero_bits(&block.hash().0),
         block.header.difficulty,
         chain.height(),
-        export.blocks.len() + 1,
-        if export.blocks.is_empty() { "" } else { "s" },
+        if chain_blocks == 1 { "" } else { "s" },
     ))
 }
 
-fn queue_block(b: QueueBlock, csrf: String) -> impl IntoView {
+fn queue_block(b: QueueBlock, csrf: String, verdict: RwSignal<BrowserVerdict>) -> impl IntoView {
     let all_pass = b.checks.iter().all(|c| c.passed);
-    let verdict = RwSignal::new(BrowserVerdict::Checking);
-    #[cfg(feature = "hydrate")]
-    {
-        let (election, hash) = (b.election, b.hash.clone());
-        Effect::new(move |_| {
-            let hash = hash.clone();
-            leptos::task::spawn_local(async move {
-                verdict.set(match check_in_browser(election, hash).await {
-                    Ok(m) => BrowserVerdict::Passed(m),
-                    Err(m) => BrowserVerdict::Failed(m),
-                });
-            });
-        });
-    }
     let browser_ok = move || matches!(verdict.get(), BrowserVerdict::Passed(_));
     let progress = format!(
         "{} of {} approvals{}{}",

@@ -70,6 +70,8 @@ enum Mode {
 
 struct State {
     election: i64,
+    /// Voting has closed: once the pool is empty nothing more will come.
+    closed: bool,
     worker_url: String,
     ui: MinerUi,
     mode: Mode,
@@ -132,8 +134,9 @@ async fn fetch_work(election: i64, etag: Option<&str>) -> Result<Fetched, String
     }
 }
 
-fn refusal_text(f: &ApiFailure) -> String {
+fn refusal_text(f: &ApiFailure, closed: bool) -> String {
     match f.error.as_str() {
+        "nothing_to_mine" if closed => "Voting has closed and every vote is already in a block: nothing is left to mine. Thank you for helping.".to_owned(),
         "nothing_to_mine" => "Nothing to mine right now: no votes are waiting for a block. This page checks every second and starts again as soon as votes arrive.".to_owned(),
         "wrong_state" => "Voting has not opened in this election yet, so there is no chain to mine. This page keeps checking.".to_owned(),
         "not_found" => "There is no such election.".to_owned(),
@@ -143,13 +146,14 @@ fn refusal_text(f: &ApiFailure) -> String {
 
 impl Controller {
     /// A controller for the page; `kernel` ("scalar") forces the fallback build.
-    pub fn new(election: i64, ui: MinerUi, kernel: Option<String>) -> Self {
+    pub fn new(election: i64, ui: MinerUi, kernel: Option<String>, closed: bool) -> Self {
         let worker_url = match kernel.as_deref() {
             Some("scalar") => "/miner/worker.js?kernel=scalar".to_owned(),
             _ => "/miner/worker.js".to_owned(),
         };
         let state = State {
             election,
+            closed,
             worker_url,
             ui,
             mode: Mode::Idle,
@@ -393,7 +397,7 @@ fn poll(weak: &Weak<RefCell<State>>) {
                 st.header = None;
                 pause(&mut st);
                 zero_rates(&st);
-                st.ui.status.set(refusal_text(&f));
+                st.ui.status.set(refusal_text(&f, st.closed));
             }
             Err(e) => st.ui.status.set(format!(
                 "Cannot reach the server ({e}); trying again every second."
