@@ -101,6 +101,19 @@ pub fn format_rate(rate: f64) -> String {
     }
 }
 
+/// "1,234,567"
+pub fn format_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Expected time to find a block: 2^difficulty hashes at `rate`.
 pub fn expected_time(difficulty: u8, rate: f64) -> String {
     if rate <= 0.0 {
@@ -260,7 +273,7 @@ fn MinerPanel(election: i64, closed: bool) -> impl IntoView {
             <dd id="miner-rate" data-rate=move || rate().to_string()>{move || format_rate(rate())}</dd>
             <dt>"Hashes tried"</dt>
             <dd id="miner-tried" data-tried=move || ui.tried.get().to_string()>
-                {move || ui.tried.get().to_string()}
+                {move || format_count(ui.tried.get())}
             </dd>
             <dt>"Difficulty"</dt>
             <dd>
@@ -356,6 +369,11 @@ mod tests {
     #[test]
     fn rates_and_expected_times_read_naturally() {
         assert_eq!(format_rate(0.0), "0 H/s");
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(1_000), "1,000");
+        assert_eq!(format_count(901_120), "901,120");
+        assert_eq!(format_count(12_345_678), "12,345,678");
         assert_eq!(format_rate(12_345.0), "12.3 kH/s");
         assert_eq!(format_rate(8_770_000.0), "8.77 MH/s");
         // 2^24 hashes at 8 MH/s: about 2 s; at 0 H/s there is no estimate.

@@ -181,6 +181,8 @@ test('stop really stops: the hashrate drops to zero and the workers are gone', a
   assert.equal(page.workers().length, 2);
   assert.match(await page.locator('#miner-eta').innerText(), /about \d+ (h|days)/);
   await page.screenshot({ path: join(ARTIFACTS, 'miner-running.png'), fullPage: true });
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.screenshot({ path: join(ARTIFACTS, 'miner-running-phone.png'), fullPage: true });
   const before = await tried(page);
   await page.waitForTimeout(500);
   assert.ok((await tried(page)) > before, 'hashes are counted while mining');
