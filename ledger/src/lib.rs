@@ -13,6 +13,7 @@ pub mod genesis;
 pub mod hash;
 pub mod merkle;
 pub mod pow;
+pub mod pow_vectors;
 pub mod report;
 pub mod tally;
 pub mod validate;

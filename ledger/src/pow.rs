@@ -150,23 +150,7 @@ impl PowSearch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::block::MinerTag;
-    use crate::genesis::ElectionId;
-    use crate::hash::MerkleRoot;
-
-    fn header() -> BlockHeader {
-        BlockHeader {
-            version: 1,
-            election: ElectionId(3),
-            index: 1,
-            prev: BlockHash([5; 32]),
-            merkle_root: MerkleRoot([6; 32]),
-            timestamp: 123,
-            difficulty: 8,
-            miner_tag: MinerTag::from_text("test"),
-            nonce: 0,
-        }
-    }
+    use crate::pow_vectors::sample_header as header;
 
     #[test]
     fn midstate_hash_equals_plain_sha256_of_the_header() {

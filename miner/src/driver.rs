@@ -27,6 +27,10 @@ pub enum Slice {
         nonce: u64,
         /// The block hash with it.
         hash: BlockHash,
+        /// Nonces tried in the job, the solution included.
+        tried: u64,
+        /// Most leading zero bits seen in the job.
+        best_zero_bits: u32,
     },
     /// The range is used up; the job is over.
     Exhausted {
@@ -115,6 +119,8 @@ impl Driver {
                     job: job.id,
                     nonce,
                     hash: BlockHash(job.search.hash_with_nonce::<u32>(nonce)),
+                    tried: job.tried,
+                    best_zero_bits: job.best,
                 };
                 self.job = None;
                 return found;
@@ -170,13 +176,22 @@ mod tests {
                 other => break other,
             }
         };
-        let Slice::Found { job, nonce, hash } = found else {
+        let Slice::Found {
+            job,
+            nonce,
+            hash,
+            tried,
+            best_zero_bits,
+        } = found
+        else {
             panic!("expected a solution, got {found:?}");
         };
         assert_eq!(job, 7);
         header.nonce = nonce;
         assert_eq!(header.hash(), hash);
         assert!(ledger::meets_difficulty(&hash, 14));
+        assert!(best_zero_bits >= 14);
+        assert!(tried > 0);
         // The job ends with the solution: the next slice is idle.
         assert_eq!(d.run_slice::<Pair<X4>>(ticking(), 5.0), Slice::Idle);
         assert_eq!(d.job(), None);

@@ -59,12 +59,16 @@ impl MinerWorker {
             .forget();
     }
 
-    fn report(&mut self, scope: &WorkerScope<Self>, at: f64) {
-        let (Some(client), Some(job), Some((tried, best))) =
-            (self.client, self.driver.job(), self.driver.progress())
-        else {
-            return;
-        };
+    /// Sends the hashes done since the last report, and the job's totals.
+    fn report(
+        &mut self,
+        scope: &WorkerScope<Self>,
+        client: HandlerId,
+        job: u64,
+        tried: u64,
+        best: u32,
+    ) {
+        let at = now();
         let hashes = self.driver.take_unreported();
         scope.respond(
             client,
@@ -113,26 +117,21 @@ impl Worker for MinerWorker {
         match self.driver.run_slice::<Kernel>(now, SLICE_MS) {
             Slice::Idle => {}
             Slice::Continue => {
-                let at = now();
-                if at - self.last_report >= REPORT_MS {
-                    self.report(scope, at);
+                if let (Some(job), Some((tried, best))) = (job, self.driver.progress()) {
+                    if now() - self.last_report >= REPORT_MS {
+                        self.report(scope, client, job, tried, best);
+                    }
                 }
                 self.schedule(scope);
             }
-            Slice::Found { job, nonce, hash } => {
-                let at = now();
-                let hashes = self.driver.take_unreported();
-                scope.respond(
-                    client,
-                    FromMiner::Progress {
-                        job,
-                        hashes,
-                        millis: at - self.last_report,
-                        tried: 0,
-                        best_zero_bits: 0,
-                    },
-                );
-                self.last_report = at;
+            Slice::Found {
+                job,
+                nonce,
+                hash,
+                tried,
+                best_zero_bits,
+            } => {
+                self.report(scope, client, job, tried, best_zero_bits);
                 scope.respond(client, FromMiner::Found { job, nonce, hash });
             }
             Slice::Exhausted { job: done } => {

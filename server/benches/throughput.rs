@@ -9,9 +9,8 @@
 use ed25519_dalek::SigningKey;
 use ledger::block::MinerTag;
 use ledger::{
-    merkle_root, Approval, ApprovedBlock, Block, BlockHash, BlockHeader, Candidate, CandidateId,
-    ChainExport, ChainState, ElectionId, Genesis, MerkleRoot, PowSearch, PublicKey, Vote,
-    VotingCode,
+    merkle_root, Approval, ApprovedBlock, Block, BlockHeader, Candidate, CandidateId, ChainExport,
+    ChainState, ElectionId, Genesis, PowSearch, PublicKey, Vote, VotingCode,
 };
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -21,17 +20,11 @@ use std::time::{Duration, Instant};
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+/// The shared sample header with a difficulty nobody meets: every nonce is tried.
 fn header() -> BlockHeader {
     BlockHeader {
-        version: 1,
-        election: ElectionId(1),
-        index: 1,
-        prev: BlockHash([1; 32]),
-        merkle_root: MerkleRoot([2; 32]),
-        timestamp: 1,
         difficulty: 255,
-        miner_tag: MinerTag::from_text("bench"),
-        nonce: 0,
+        ..ledger::pow_vectors::sample_header()
     }
 }
 
