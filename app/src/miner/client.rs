@@ -86,6 +86,8 @@ struct State {
     waiting: bool,
     poll: Option<Interval>,
     polling: bool,
+    /// When the last poll started (ms, page clock).
+    last_poll: f64,
     timers: Vec<Timeout>,
     /// Hashes tried (all workers) at the start of the speed test's window, and when.
     speed_mark: Option<(u64, f64)>,
@@ -164,6 +166,7 @@ impl Controller {
             waiting: false,
             poll: None,
             polling: false,
+            last_poll: 0.0,
             timers: Vec::new(),
             speed_mark: None,
         };
@@ -366,6 +369,7 @@ fn poll(weak: &Weak<RefCell<State>>) {
             return;
         }
         st.polling = true;
+        st.last_poll = now_ms();
         let awaiting: Vec<String> = st.ui.found.with_untracked(|f| {
             f.iter()
                 .filter(|b| b.status == "awaiting")
@@ -452,6 +456,20 @@ fn apply_fates(st: &State, fates: Vec<(String, String, String)>) {
 }
 
 fn on_message(weak: &Weak<RefCell<State>>, worker: usize, msg: FromMiner) {
+    let progress = matches!(msg, FromMiner::Progress { .. });
+    handle(weak, worker, msg);
+    // Browsers slow down timers in background tabs (to once a minute after a while), but
+    // not workers' messages: while hashing, the workers' reports keep the polls going.
+    let due = progress
+        && weak
+            .upgrade()
+            .is_some_and(|rc| now_ms() - rc.borrow().last_poll >= f64::from(POLL_MS));
+    if due {
+        poll(weak);
+    }
+}
+
+fn handle(weak: &Weak<RefCell<State>>, worker: usize, msg: FromMiner) {
     let Some(rc) = weak.upgrade() else { return };
     let mut st = rc.borrow_mut();
     match msg {
