@@ -36,6 +36,7 @@ for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['pho
     const wasm = page.waitForResponse((r) => r.url().endsWith('/pkg/ballotchain.wasm'));
     await page.goto(base + '/');
     assert.equal((await wasm).status(), 200, 'the hydration bundle is served');
+    assert.equal((await wasm).headers()['content-encoding'], 'gzip', 'and compressed');
     const card = page.locator('.election-card', { hasText: 'Demo election' });
     await card.waitFor();
     assert.match(await card.innerText(), /Voting open/);

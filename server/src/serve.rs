@@ -86,6 +86,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
+        // gzip for clients that ask: the hydration bundle (which carries the ledger's
+        // rules for the validator's own check) shrinks to about a third.
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state);
 
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
