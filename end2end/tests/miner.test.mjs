@@ -172,7 +172,7 @@ test('a block mined in the browser is approved in two dashboards and shown with 
   await page.close();
 });
 
-test('stop really stops: the hashrate drops to zero and the workers are gone', async () => {
+test('stop really stops: the hashrate drops to zero and the workers are gone, as they are when leaving the page', async () => {
   // 40 bits is out of reach: the workers hash until told to stop.
   const e = await election('Unreachable work', 40, 1);
   await vote(e, 0);
@@ -192,6 +192,16 @@ test('stop really stops: the hashrate drops to zero and the workers are gone', a
   await page.waitForTimeout(1500);
   assert.equal(await tried(page), stopped, 'no hash is counted after stop');
   assert.equal(page.workers().length, 0, 'the worker threads were terminated');
+  // Leaving the page (a client-side navigation) ends mining too.
+  await page.getByRole('button', { name: 'Start mining' }).click();
+  await page.waitForFunction(() => Number(document.querySelector('#miner-rate')?.dataset.rate) > 0);
+  assert.equal(page.workers().length, 2);
+  await page.getByRole('link', { name: 'Explore the chain' }).click();
+  await page.waitForURL(new RegExp(`/e/${e.id}/chain$`));
+  await page.locator('.block-list, main h1').first().waitFor();
+  await page.waitForFunction(() => !document.querySelector('#miner-rate'));
+  for (let i = 0; i < 20 && page.workers().length > 0; i++) await page.waitForTimeout(100);
+  assert.equal(page.workers().length, 0, 'leaving the miner page terminated its workers');
   assert.deepEqual(submissions, []);
   assert.deepEqual(errors, []);
   await page.close();
