@@ -55,7 +55,7 @@ pub enum FromMiner {
     Stopped,
     /// Which kernel this worker runs and its self-check, sent once it is ready.
     Ready {
-        /// "simd128, 8 lanes" or "scalar, 2 lanes".
+        /// "simd128, 8 lanes" or "scalar, 1 lane".
         kernel: String,
         /// The fixed test vectors hashed by this kernel in this browser: how many matched
         /// `ledger`'s native hashes, or the first mismatch. A worker that fails must not

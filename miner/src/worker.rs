@@ -14,12 +14,13 @@ pub const SLICE_MS: f64 = 50.0;
 pub const REPORT_MS: f64 = 100.0;
 
 /// The kernel this build uses: two interleaved groups of four SIMD lanes where the build
-/// has `simd128`, two interleaved scalar lanes otherwise.
+/// has `simd128`, one plain `u32` lane otherwise (measured in Chromium: 3.6 MH/s, against
+/// 3.0 for two interleaved scalar lanes and 2.5 for the sha2 crate's compression).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub type Kernel = crate::lanes::Pair<crate::lanes::V128>;
-/// The kernel this build uses: two interleaved scalar lanes (no `simd128`).
+/// The kernel this build uses: one scalar lane (no `simd128`).
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub type Kernel = crate::lanes::Pair<u32>;
+pub type Kernel = u32;
 
 /// A short description of [`Kernel`] for the page.
 pub fn kernel_name() -> String {
@@ -28,7 +29,8 @@ pub fn kernel_name() -> String {
     } else {
         "scalar"
     };
-    format!("{kind}, {} lanes", <Kernel as crate::lanes::Lanes>::LANES)
+    let lanes = <Kernel as crate::lanes::Lanes>::LANES;
+    format!("{kind}, {lanes} lane{}", if lanes == 1 { "" } else { "s" })
 }
 
 /// Internal messages: the timer's tick.
