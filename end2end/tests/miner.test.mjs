@@ -103,10 +103,20 @@ test('both worker kernels hash the fixed vectors exactly as the native ledger do
   // and report their self-check (13 fixed hashes plus a 16-bit search, see ledger/src/pow_vectors.rs and miner/src/vectors.rs).
   for (const [query, kernel] of [['', /simd128, 8 lanes, self-check passed \(14 vectors\)/], ['?kernel=scalar', /scalar, 1 lane, self-check passed \(14 vectors\)/]]) {
     const { page, errors } = await openMiner(`/e/1/mine${query}`, 2);
+    const polls = [];
+    page.on('response', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (path.startsWith('/api/elections/1')) polls.push(`${r.status()} ${path}`);
+    });
     await page.locator('#worker-list li[data-ok="true"]').nth(1).waitFor();
     for (const line of await page.locator('#worker-list li').allInnerTexts()) assert.match(line, kernel);
     await page.getByText(/Nothing to mine right now: no votes are waiting/).waitFor();
     assert.equal(await rate(page), 0);
+    // While it waits, the page watches the pool's size instead of being refused work
+    // (and logging a failed request) every second.
+    await page.waitForTimeout(2500);
+    assert.ok(polls.filter((p) => p === '409 /api/elections/1/work').length <= 1, polls.join(', '));
+    assert.ok(polls.filter((p) => p === '200 /api/elections/1').length >= 2, polls.join(', '));
     await page.getByRole('button', { name: 'Stop' }).click();
     assert.deepEqual(errors, []);
     await page.close();
@@ -164,6 +174,9 @@ test('a block mined in the browser is approved in two dashboards and shown with 
   await page.locator(`#found-list li[data-hash="${hash}"][data-status="appended"]`).waitFor();
   await page.getByText(/Nothing to mine right now/).waitFor();
   await page.screenshot({ path: join(ARTIFACTS, 'miner-appended.png'), fullPage: true });
+  // A new vote while the page waits: it notices and mines block 2 on the new tip.
+  await vote(e, 2);
+  await page.waitForFunction(() => window.statuses.some((s) => /Mining block 2 with 1 vote/.test(s)));
   const explorer = await browser.newPage();
   await explorer.goto(`${base}/e/${e.id}/chain`);
   assert.match(await explorer.locator('.block-list').innerText(), /Block 1[\s\S]*mined by e2e-browser/);

@@ -54,6 +54,11 @@ struct Decided {
     reason: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+struct Pool {
+    pending_votes: i64,
+}
+
 /// What a poll of the template found.
 enum Fetched {
     Unchanged,
@@ -88,6 +93,9 @@ struct State {
     polling: bool,
     /// When the last poll started (ms, page clock).
     last_poll: f64,
+    /// The server said there is nothing to mine: watch the pool's size (a plain 200)
+    /// instead of asking for work and being refused every second.
+    idle: bool,
     timers: Vec<Timeout>,
     /// Hashes tried (all workers) at the start of the speed test's window, and when.
     speed_mark: Option<(u64, f64)>,
@@ -136,6 +144,19 @@ async fn fetch_work(election: i64, etag: Option<&str>) -> Result<Fetched, String
     }
 }
 
+/// Votes waiting for a block, from the election's public detail.
+async fn fetch_pool(election: i64) -> Result<i64, String> {
+    let resp = Request::get(&format!("/api/elections/{election}"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !resp.ok() {
+        return Err(failure(resp).await.message);
+    }
+    let pool = resp.json::<Pool>().await.map_err(|e| e.to_string())?;
+    Ok(pool.pending_votes)
+}
+
 fn refusal_text(f: &ApiFailure, closed: bool) -> String {
     match f.error.as_str() {
         "nothing_to_mine" if closed => "Voting has closed and every vote is already in a block: nothing is left to mine. Thank you for helping.".to_owned(),
@@ -167,6 +188,7 @@ impl Controller {
             poll: None,
             polling: false,
             last_poll: 0.0,
+            idle: false,
             timers: Vec::new(),
             speed_mark: None,
         };
@@ -281,6 +303,7 @@ fn halt(st: &mut State) {
     st.work = None;
     st.header = None;
     st.waiting = false;
+    st.idle = false;
     st.speed_mark = None;
     st.ui.running.set(false);
     st.ui.workers.set(Vec::new());
@@ -358,12 +381,13 @@ fn adopt(st: &mut State, work: Work, etag: String) {
     st.header = Some(header);
     st.work = Some((work, etag));
     st.waiting = false;
+    st.idle = false;
     assign(st);
 }
 
 fn poll(weak: &Weak<RefCell<State>>) {
     let Some(rc) = weak.upgrade() else { return };
-    let (election, etag, awaiting) = {
+    let (election, etag, awaiting, idle) = {
         let mut st = rc.borrow_mut();
         if st.mode != Mode::Mining || st.polling {
             return;
@@ -380,11 +404,20 @@ fn poll(weak: &Weak<RefCell<State>>) {
             st.election,
             st.work.as_ref().map(|(_, tag)| tag.clone()),
             awaiting,
+            st.idle,
         )
     };
     let weak = weak.clone();
     spawn_local(async move {
-        let fetched = fetch_work(election, etag.as_deref()).await;
+        let fetched = if idle {
+            match fetch_pool(election).await {
+                Ok(0) => Ok(Fetched::Unchanged),
+                Ok(_) => fetch_work(election, None).await,
+                Err(e) => Err(e),
+            }
+        } else {
+            fetch_work(election, etag.as_deref()).await
+        };
         let fates = refresh_fates(election, awaiting).await;
         let Some(rc) = weak.upgrade() else { return };
         let mut st = rc.borrow_mut();
@@ -397,6 +430,7 @@ fn poll(weak: &Weak<RefCell<State>>) {
             Ok(Fetched::Unchanged) => {}
             Ok(Fetched::New(work, tag)) => adopt(&mut st, *work, tag),
             Ok(Fetched::Refused(f)) => {
+                st.idle = matches!(f.error.as_str(), "nothing_to_mine" | "wrong_state");
                 st.work = None;
                 st.header = None;
                 pause(&mut st);
