@@ -18,6 +18,20 @@ use serde::{Deserialize, Serialize};
 pub use validator::{LoginPage, SetupPage, ValidatorPage};
 pub use voter::{BallotPage, ReceiptPage};
 
+/// GETs JSON from this server in the browser; an answer other than 2xx is an error
+/// naming the URL and status.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn fetch_json<T: serde::de::DeserializeOwned>(url: String) -> Result<T, String> {
+    let resp = gloo_net::http::Request::get(&url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !resp.ok() {
+        return Err(format!("{url} answered {}", resp.status()));
+    }
+    resp.json::<T>().await.map_err(|e| format!("{url}: {e}"))
+}
+
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

@@ -321,18 +321,6 @@ enum BrowserVerdict {
     Failed(String),
 }
 
-#[cfg(feature = "hydrate")]
-async fn fetch_json<T: serde::de::DeserializeOwned>(url: String) -> Result<T, String> {
-    let resp = gloo_net::http::Request::get(&url)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !resp.ok() {
-        return Err(format!("{url} answered {}", resp.status()));
-    }
-    resp.json::<T>().await.map_err(|e| format!("{url}: {e}"))
-}
-
 /// The validator's own check, in WebAssembly: per election, fetches the export once and
 /// replays the chain from its genesis (every block and approval); then, per awaiting
 /// block, fetches the raw block and runs `ledger::validate_block` against that tip.
@@ -342,15 +330,16 @@ fn check_in_browser(blocks: Vec<(i64, String, RwSignal<BrowserVerdict>)>) {
         let mut elections: Vec<i64> = blocks.iter().map(|b| b.0).collect();
         elections.dedup();
         for election in elections {
-            let chain =
-                fetch_json::<ledger::ChainExport>(format!("/api/elections/{election}/export"))
-                    .await
-                    .and_then(|export| {
-                        let n = export.blocks.len() + 1;
-                        ledger::replay(&export)
-                            .map(|chain| (chain, n))
-                            .map_err(|e| format!("the chain does not verify: {e}"))
-                    });
+            let chain = crate::fetch_json::<ledger::ChainExport>(format!(
+                "/api/elections/{election}/export"
+            ))
+            .await
+            .and_then(|export| {
+                let n = export.blocks.len() + 1;
+                ledger::replay(&export)
+                    .map(|chain| (chain, n))
+                    .map_err(|e| format!("the chain does not verify: {e}"))
+            });
             for (_, hash, verdict) in blocks.iter().filter(|b| b.0 == election) {
                 let result = match &chain {
                     Err(e) => Err(e.clone()),
@@ -373,7 +362,7 @@ async fn check_block(
     chain_blocks: usize,
 ) -> Result<String, String> {
     let block: ledger::Block =
-        fetch_json(format!("/api/elections/{election}/blocks/{hash}/raw")).await?;
+        crate::fetch_json(format!("/api/elections/{election}/blocks/{hash}/raw")).await?;
     if block.hash().to_string() != hash {
         return Err(format!(
             "the server sent a block whose hash is {}, not {hash}",

@@ -146,14 +146,7 @@ async fn fetch_work(election: i64, etag: Option<&str>) -> Result<Fetched, String
 
 /// Votes waiting for a block, from the election's public detail.
 async fn fetch_pool(election: i64) -> Result<i64, String> {
-    let resp = Request::get(&format!("/api/elections/{election}"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !resp.ok() {
-        return Err(failure(resp).await.message);
-    }
-    let pool = resp.json::<Pool>().await.map_err(|e| e.to_string())?;
+    let pool: Pool = crate::fetch_json(format!("/api/elections/{election}")).await?;
     Ok(pool.pending_votes)
 }
 
@@ -357,9 +350,13 @@ fn assign(st: &mut State) {
     st.ui.best.set(0);
 }
 
-/// Pauses the workers without ending the session (nothing to mine, or waiting).
+/// Pauses the workers without ending the session (nothing to mine, or waiting); their
+/// rates show zero.
 fn pause(st: &mut State) {
     st.job += 1;
+    st.ui
+        .workers
+        .update(|w| w.iter_mut().for_each(|l| l.rate = 0.0));
     for b in &st.bridges {
         b.send(ToMiner::Stop);
     }
@@ -434,7 +431,6 @@ fn poll(weak: &Weak<RefCell<State>>) {
                 st.work = None;
                 st.header = None;
                 pause(&mut st);
-                zero_rates(&st);
                 st.ui.status.set(refusal_text(&f, st.closed));
             }
             Err(e) => st.ui.status.set(format!(
@@ -444,22 +440,11 @@ fn poll(weak: &Weak<RefCell<State>>) {
     });
 }
 
-fn zero_rates(st: &State) {
-    st.ui
-        .workers
-        .update(|w| w.iter_mut().for_each(|l| l.rate = 0.0));
-}
-
 async fn refresh_fates(election: i64, hashes: Vec<String>) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for hash in hashes {
-        let Ok(resp) = Request::get(&format!("/api/elections/{election}/blocks/{hash}"))
-            .send()
-            .await
-        else {
-            continue;
-        };
-        if let Ok(b) = resp.json::<BlockState>().await {
+        let url = format!("/api/elections/{election}/blocks/{hash}");
+        if let Ok(b) = crate::fetch_json::<BlockState>(url).await {
             let reason = b
                 .decisions
                 .iter()
@@ -567,7 +552,6 @@ fn handle(weak: &Weak<RefCell<State>>, worker: usize, msg: FromMiner) {
                 return;
             }
             pause(&mut st);
-            zero_rates(&st);
             st.waiting = true;
             st.ui.status.set(format!(
                 "Found block {}; checking the tip before submitting…",
