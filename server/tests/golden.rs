@@ -1,0 +1,817 @@
+//! Golden JSON of every API response: one scripted session against the real binary, each
+//! answer's status and body compared with `tests/golden/api.json`.
+//!
+//! The test reads raw JSON only (never the crates' own types), so it proves that the wire
+//! format did not change while the code behind it did. Masked, because they differ from
+//! run to run: times and nonces (by field name), voting codes, and every run of 32 or more
+//! hex digits (keys, hashes, signatures, receipts), in values and inside messages.
+//!
+//! After an intended change of the API: `GOLDEN_UPDATE=1 cargo test -p server --test
+//! golden`, then review the diff of `api.json` like code.
+
+mod common;
+
+use common::*;
+use ledger::{Block, BlockHeader};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Map, Value};
+
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/api.json");
+
+/// Fields whose numbers are clock readings or proof-of-work nonces.
+const VOLATILE_NUMBERS: &[&str] = &[
+    "opened_at",
+    "closed_at",
+    "created_at",
+    "submitted_at",
+    "decided_at",
+    "received_at",
+    "timestamp",
+    "min_timestamp",
+    "nonce",
+];
+
+fn mask_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 32 {
+            out.push_str(&format!("<hex{}>", run.len()));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() || ('a'..='f').contains(&c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    // "try again in 59 s": the wait depends on how long the test took.
+    if let Some(at) = out.find("try again in ") {
+        let tail = &out[at + "try again in ".len()..];
+        let digits = tail.chars().take_while(char::is_ascii_digit).count();
+        out = format!("{}try again in <secs>{}", &out[..at], &tail[digits..]);
+    }
+    out
+}
+
+fn mask(value: &Value, key: Option<&str>) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), mask(v, Some(k))))
+                .collect::<Map<_, _>>(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| mask(v, key)).collect()),
+        Value::Number(_) if key.is_some_and(|k| VOLATILE_NUMBERS.contains(&k)) => {
+            json!(format!("<{}>", key.unwrap_or_default()))
+        }
+        Value::String(_) if key == Some("code") => json!("<code>"),
+        Value::String(s) => json!(mask_text(s)),
+        other => other.clone(),
+    }
+}
+
+/// The session's answers, in order.
+#[derive(Default)]
+struct Transcript {
+    entries: Vec<Value>,
+}
+
+impl Transcript {
+    fn record(&mut self, step: &str, status: StatusCode, body: &Value) {
+        self.entries.push(json!({
+            "step": step,
+            "status": status.as_u16(),
+            "body": mask(body, None),
+        }));
+    }
+
+    async fn get(&mut self, c: &Client, step: &str, url: String) -> Value {
+        let (status, body) = get(c, url).await;
+        self.record(step, status, &body);
+        body
+    }
+
+    async fn post(&mut self, c: &Client, step: &str, url: String, body: Value) -> Value {
+        let (status, answer) = post(c, url, body).await;
+        self.record(step, status, &answer);
+        answer
+    }
+
+    async fn send(&mut self, step: &str, request: reqwest::RequestBuilder) -> Value {
+        let r = request.send().await.unwrap();
+        let status = r.status();
+        let body = r.json().await.unwrap_or(Value::Null);
+        self.record(step, status, &body);
+        body
+    }
+}
+
+fn header_of(work: &Value) -> BlockHeader {
+    serde_json::from_value(work["header"].clone()).unwrap()
+}
+
+/// The server's template as a mined block with this miner tag.
+fn mined(work: &Value, tag: &str) -> Value {
+    let mut block = Block {
+        header: header_of(work),
+        votes: serde_json::from_value(work["votes"].clone()).unwrap(),
+    };
+    block.header.miner_tag = ledger::block::MinerTag::from_text(tag);
+    mine(&mut block);
+    serde_json::to_value(&block).unwrap()
+}
+
+fn hash_of(block: &Value) -> String {
+    let header: BlockHeader = serde_json::from_value(block["header"].clone()).unwrap();
+    header.hash().to_hex()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_response_matches_the_golden_json() {
+    let dir = tempfile::tempdir().unwrap();
+    create_admin(&dir.path().join("test.db"), "admin");
+    let s = Server::start(dir.path());
+    let anon = client();
+    let admin = client();
+    let mut t = Transcript::default();
+    let api = |path: &str| s.url(&format!("/api{path}"));
+
+    // Accounts and sessions.
+    t.post(
+        &admin,
+        "sign in, wrong password",
+        api("/session"),
+        json!({"username": "admin", "password": "not the password"}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "sign in",
+        api("/session"),
+        json!({"username": "admin", "password": ADMIN_PASSWORD}),
+    )
+    .await;
+    t.get(&admin, "who am I", api("/session")).await;
+    t.get(&anon, "who am I, signed out", api("/session")).await;
+    for name in ["validator1", "validator2", "validator3"] {
+        t.post(
+            &admin,
+            "create validator",
+            api("/accounts"),
+            json!({"username": name, "password": VALIDATOR_PASSWORD, "role": "validator"}),
+        )
+        .await;
+    }
+    t.post(
+        &admin,
+        "create account, taken name",
+        api("/accounts"),
+        json!({"username": "validator1", "password": VALIDATOR_PASSWORD, "role": "validator"}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "create account, bad name",
+        api("/accounts"),
+        json!({"username": "a b", "password": VALIDATOR_PASSWORD, "role": "admin"}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "create account, unknown role",
+        api("/accounts"),
+        json!({"username": "someone", "password": VALIDATOR_PASSWORD, "role": "king"}),
+    )
+    .await;
+    t.post(
+        &anon,
+        "create account, signed out",
+        api("/accounts"),
+        json!({"username": "someone", "password": VALIDATOR_PASSWORD, "role": "admin"}),
+    )
+    .await;
+    let v1 = login(&s, "validator1", VALIDATOR_PASSWORD).await;
+    let v2 = login(&s, "validator2", VALIDATOR_PASSWORD).await;
+    let v3 = login(&s, "validator3", VALIDATOR_PASSWORD).await;
+    t.post(
+        &v1,
+        "create election, as a validator",
+        api("/elections"),
+        json!({"title": "Nope"}),
+    )
+    .await;
+
+    // Set-up.
+    t.post(&admin, "create election", api("/elections"),
+        json!({"title": "Golden election", "description": "For the record", "difficulty_bits": 8, "quorum": 2})).await;
+    t.post(
+        &admin,
+        "create election, difficulty too high",
+        api("/elections"),
+        json!({"title": "Too hard", "difficulty_bits": 99}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "create election, empty title",
+        api("/elections"),
+        json!({"title": "  "}),
+    )
+    .await;
+    t.send(
+        "create election, malformed JSON",
+        admin
+            .post(api("/elections"))
+            .header("content-type", "application/json")
+            .body("{\"title\":"),
+    )
+    .await;
+    t.send(
+        "create election, not JSON",
+        admin
+            .post(api("/elections"))
+            .header("content-type", "text/plain")
+            .body("title"),
+    )
+    .await;
+    for name in ["Ada", "Grace", "Alan"] {
+        t.post(
+            &admin,
+            "add candidate",
+            api("/elections/1/candidates"),
+            json!({"name": name, "description": format!("{name}'s party")}),
+        )
+        .await;
+    }
+    t.post(
+        &admin,
+        "add candidate, same name",
+        api("/elections/1/candidates"),
+        json!({"name": "Ada"}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "add candidate, unknown election",
+        api("/elections/99/candidates"),
+        json!({"name": "Ada"}),
+    )
+    .await;
+    let one = t
+        .post(
+            &admin,
+            "register one voter",
+            api("/elections/1/voters"),
+            json!({"name": "Alice", "external_id": "A1"}),
+        )
+        .await;
+    let many = t
+        .post(
+            &admin,
+            "register voters",
+            api("/elections/1/voters"),
+            json!([{"name": "Bob"}, {"name": "Carol", "external_id": "C3"}]),
+        )
+        .await;
+    let csv = t
+        .send(
+            "register voters by CSV",
+            admin
+                .post(api("/elections/1/voters"))
+                .header("content-type", "text/csv")
+                .body("name,external_id\nDan,D4\nEve,\n"),
+        )
+        .await;
+    t.send(
+        "register voters by CSV, bad rows",
+        admin
+            .post(api("/elections/1/voters"))
+            .header("content-type", "text/csv")
+            .body("name,external_id\n,X1\nFay,A1\nGus,G7\nHal,G7\n"),
+    )
+    .await;
+    t.send(
+        "register voters, wrong content type",
+        admin
+            .post(api("/elections/1/voters"))
+            .header("content-type", "text/plain")
+            .body("Ivy"),
+    )
+    .await;
+    t.post(
+        &admin,
+        "register voters, none",
+        api("/elections/1/voters"),
+        json!([]),
+    )
+    .await;
+    for name in ["validator1", "validator2", "validator3"] {
+        t.post(
+            &admin,
+            "enrol validator",
+            api("/elections/1/validators"),
+            json!({"username": name}),
+        )
+        .await;
+    }
+    t.post(
+        &admin,
+        "enrol validator, twice",
+        api("/elections/1/validators"),
+        json!({"username": "validator1"}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "enrol validator, unknown",
+        api("/elections/1/validators"),
+        json!({"username": "nobody"}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "enrol validator, an admin",
+        api("/elections/1/validators"),
+        json!({"username": "admin"}),
+    )
+    .await;
+    t.get(&anon, "work before opening", api("/elections/1/work"))
+        .await;
+    t.post(
+        &admin,
+        "create second election",
+        api("/elections"),
+        json!({"title": "Empty election"}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "open election without candidates",
+        api("/elections/2/open"),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "close election in set-up",
+        api("/elections/2/close"),
+        json!({}),
+    )
+    .await;
+    t.get(&anon, "tally before opening", api("/elections/2/tally"))
+        .await;
+    t.get(&anon, "export before opening", api("/elections/2/export"))
+        .await;
+    t.post(&admin, "open election", api("/elections/1/open"), json!({}))
+        .await;
+    t.post(
+        &admin,
+        "open election, twice",
+        api("/elections/1/open"),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "add candidate after opening",
+        api("/elections/1/candidates"),
+        json!({"name": "Late"}),
+    )
+    .await;
+    t.get(&anon, "list elections", api("/elections")).await;
+    t.get(&anon, "election detail", api("/elections/1")).await;
+    t.get(&anon, "election detail, unknown", api("/elections/99"))
+        .await;
+    t.get(
+        &anon,
+        "election detail, malformed id",
+        api("/elections/abc"),
+    )
+    .await;
+    t.get(&anon, "unknown endpoint", api("/nothing/here")).await;
+
+    // Voting.
+    let mut codes: Vec<String> = Vec::new();
+    for issued in [&one, &many, &csv] {
+        for v in issued["voters"].as_array().unwrap() {
+            codes.push(v["code"].as_str().unwrap().to_owned());
+        }
+    }
+    let cast = |code: &str, candidate: i64| json!({"code": code, "candidate_id": candidate});
+    t.get(&anon, "work with nothing to mine", api("/elections/1/work"))
+        .await;
+    let first = t
+        .post(&anon, "cast", api("/elections/1/votes"), cast(&codes[0], 1))
+        .await;
+    t.post(
+        &anon,
+        "cast, same voter again",
+        api("/elections/1/votes"),
+        cast(&codes[0], 2),
+    )
+    .await;
+    t.post(
+        &anon,
+        "cast, malformed code",
+        api("/elections/1/votes"),
+        cast("not a code", 1),
+    )
+    .await;
+    t.post(
+        &anon,
+        "cast, unknown code",
+        api("/elections/1/votes"),
+        cast("ABCD-EFGH-JKMN-PQRS-TVWX-YZ12", 1),
+    )
+    .await;
+    t.post(
+        &anon,
+        "cast, unknown candidate",
+        api("/elections/1/votes"),
+        cast(&codes[1], 77),
+    )
+    .await;
+    t.post(
+        &anon,
+        "cast, in an election in set-up",
+        api("/elections/2/votes"),
+        cast(&codes[1], 1),
+    )
+    .await;
+    t.post(
+        &anon,
+        "cast, wrong shape",
+        api("/elections/1/votes"),
+        json!({"candidate": 1}),
+    )
+    .await;
+    t.send(
+        "cast, too large",
+        anon.post(api("/elections/1/votes"))
+            .header("content-type", "application/json")
+            .body(format!(
+                "{{\"code\":\"{}\",\"candidate_id\":1}}",
+                "A".repeat(8000)
+            )),
+    )
+    .await;
+    let receipt = first["receipt"].as_str().unwrap().to_owned();
+    t.get(
+        &anon,
+        "receipt, pending",
+        api(&format!("/elections/1/receipts/{receipt}")),
+    )
+    .await;
+    t.get(
+        &anon,
+        "receipt, malformed",
+        api("/elections/1/receipts/xyz"),
+    )
+    .await;
+    t.get(
+        &anon,
+        "receipt, unknown",
+        api(&format!("/elections/1/receipts/{}", "0".repeat(64))),
+    )
+    .await;
+    t.post(&anon, "cast", api("/elections/1/votes"), cast(&codes[1], 2))
+        .await;
+
+    // Mining and validating block 1.
+    let work = t.get(&anon, "work", api("/elections/1/work")).await;
+    let block1 = mined(&work, "golden-1");
+    let hash1 = hash_of(&block1);
+    let mut weak = block1.clone();
+    let mut header = header_of(&work);
+    header.miner_tag = ledger::block::MinerTag::from_text("golden-1");
+    header.nonce = (0..)
+        .find(|&n| {
+            header.nonce = n;
+            ledger::leading_zero_bits(&header.hash().0) == 0
+        })
+        .unwrap();
+    weak["header"] = serde_json::to_value(&header).unwrap();
+    t.post(
+        &anon,
+        "submit block, weak proof of work",
+        api("/elections/1/blocks"),
+        weak,
+    )
+    .await;
+    let mut forged = block1.clone();
+    forged["votes"][0]["candidate"] = json!(3);
+    t.post(
+        &anon,
+        "submit block, altered vote",
+        api("/elections/1/blocks"),
+        forged,
+    )
+    .await;
+    t.post(
+        &anon,
+        "submit block, wrong shape",
+        api("/elections/1/blocks"),
+        json!({"header": 1}),
+    )
+    .await;
+    t.post(
+        &anon,
+        "submit block",
+        api("/elections/1/blocks"),
+        block1.clone(),
+    )
+    .await;
+    t.post(
+        &anon,
+        "submit block, twice",
+        api("/elections/1/blocks"),
+        block1.clone(),
+    )
+    .await;
+    t.get(
+        &anon,
+        "blocks awaiting",
+        api("/elections/1/blocks?status=awaiting"),
+    )
+    .await;
+    t.get(
+        &anon,
+        "blocks, unknown status",
+        api("/elections/1/blocks?status=lost"),
+    )
+    .await;
+    t.get(
+        &anon,
+        "receipt, awaiting approval",
+        api(&format!("/elections/1/receipts/{receipt}")),
+    )
+    .await;
+    t.get(
+        &anon,
+        "block detail, awaiting",
+        api(&format!("/elections/1/blocks/{hash1}")),
+    )
+    .await;
+    t.get(
+        &anon,
+        "raw block",
+        api(&format!("/elections/1/blocks/{hash1}/raw")),
+    )
+    .await;
+    t.get(
+        &anon,
+        "raw block, malformed hash",
+        api("/elections/1/blocks/abc/raw"),
+    )
+    .await;
+    t.get(
+        &anon,
+        "block detail, malformed",
+        api("/elections/1/blocks/abc"),
+    )
+    .await;
+    t.get(
+        &anon,
+        "block detail, unknown height",
+        api("/elections/1/blocks/9"),
+    )
+    .await;
+    t.post(
+        &anon,
+        "approve, signed out",
+        api(&format!("/elections/1/blocks/{hash1}/approve")),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "approve, as an admin",
+        api(&format!("/elections/1/blocks/{hash1}/approve")),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &v1,
+        "approve",
+        api(&format!("/elections/1/blocks/{hash1}/approve")),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &v1,
+        "approve, twice",
+        api(&format!("/elections/1/blocks/{hash1}/approve")),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &v3,
+        "reject, empty reason",
+        api(&format!("/elections/1/blocks/{hash1}/reject")),
+        json!({"reason": " "}),
+    )
+    .await;
+    t.post(
+        &v2,
+        "approve, reaching quorum",
+        api(&format!("/elections/1/blocks/{hash1}/approve")),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &v3,
+        "reject, appended block",
+        api(&format!("/elections/1/blocks/{hash1}/reject")),
+        json!({"reason": "too late"}),
+    )
+    .await;
+    t.get(
+        &anon,
+        "receipt, appended",
+        api(&format!("/elections/1/receipts/{receipt}")),
+    )
+    .await;
+    t.get(
+        &anon,
+        "block detail, by height",
+        api("/elections/1/blocks/1"),
+    )
+    .await;
+    t.get(&anon, "chain page", api("/elections/1/blocks")).await;
+    t.get(
+        &anon,
+        "chain page, from and limit",
+        api("/elections/1/blocks?from=1&limit=1"),
+    )
+    .await;
+    t.get(&anon, "tally", api("/elections/1/tally")).await;
+    t.get(&anon, "election detail, one block", api("/elections/1"))
+        .await;
+
+    // Block 2 is rejected; its vote returns to the pool.
+    let third = t
+        .post(&anon, "cast", api("/elections/1/votes"), cast(&codes[2], 3))
+        .await;
+    let work = t
+        .get(&anon, "work on block 1", api("/elections/1/work"))
+        .await;
+    let block2 = mined(&work, "golden-2");
+    let hash2 = hash_of(&block2);
+    t.post(&anon, "submit block", api("/elections/1/blocks"), block2)
+        .await;
+    t.post(
+        &v1,
+        "reject",
+        api(&format!("/elections/1/blocks/{hash2}/reject")),
+        json!({"reason": "I could not check it"}),
+    )
+    .await;
+    t.post(
+        &v3,
+        "reject, out of quorum's reach",
+        api(&format!("/elections/1/blocks/{hash2}/reject")),
+        json!({"reason": "Nor could I"}),
+    )
+    .await;
+    t.get(
+        &anon,
+        "block detail, rejected",
+        api(&format!("/elections/1/blocks/{hash2}")),
+    )
+    .await;
+    let third = third["receipt"].as_str().unwrap().to_owned();
+    t.get(
+        &anon,
+        "receipt, back in the pool",
+        api(&format!("/elections/1/receipts/{third}")),
+    )
+    .await;
+
+    // Two rivals on one parent: the first to reach quorum wins, the other goes stale.
+    let work = t
+        .get(&anon, "work on block 1 again", api("/elections/1/work"))
+        .await;
+    let rival_a = mined(&work, "rival-a");
+    let rival_b = mined(&work, "rival-b");
+    let (hash_a, hash_b) = (hash_of(&rival_a), hash_of(&rival_b));
+    t.post(&anon, "submit rival a", api("/elections/1/blocks"), rival_a)
+        .await;
+    t.post(&anon, "submit rival b", api("/elections/1/blocks"), rival_b)
+        .await;
+    t.post(
+        &v1,
+        "approve rival a",
+        api(&format!("/elections/1/blocks/{hash_a}/approve")),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &v2,
+        "approve rival a, reaching quorum",
+        api(&format!("/elections/1/blocks/{hash_a}/approve")),
+        json!({}),
+    )
+    .await;
+    t.get(
+        &anon,
+        "block detail, stale",
+        api(&format!("/elections/1/blocks/{hash_b}")),
+    )
+    .await;
+    t.post(
+        &v3,
+        "approve stale rival",
+        api(&format!("/elections/1/blocks/{hash_b}/approve")),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &anon,
+        "submit block on an old tip",
+        api("/elections/1/blocks"),
+        mined(&work, "late"),
+    )
+    .await;
+
+    // Closing.
+    t.post(&anon, "cast", api("/elections/1/votes"), cast(&codes[3], 1))
+        .await;
+    t.post(
+        &admin,
+        "close election",
+        api("/elections/1/close"),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "close election, twice",
+        api("/elections/1/close"),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &anon,
+        "cast after closing",
+        api("/elections/1/votes"),
+        cast(&codes[4], 1),
+    )
+    .await;
+    t.get(&anon, "work after closing", api("/elections/1/work"))
+        .await;
+    t.get(&anon, "tally", api("/elections/1/tally")).await;
+    t.get(&anon, "export", api("/elections/1/export")).await;
+    t.get(&anon, "list elections", api("/elections")).await;
+    t.get(&anon, "election detail, closed", api("/elections/1"))
+        .await;
+
+    // Rate limit, then sign out.
+    for _ in 0..10 {
+        post(
+            &anon,
+            api("/session"),
+            json!({"username": "admin", "password": "guess guess"}),
+        )
+        .await;
+    }
+    t.post(
+        &anon,
+        "sign in, rate limited",
+        api("/session"),
+        json!({"username": "admin", "password": "guess guess"}),
+    )
+    .await;
+    t.send("sign out", admin.delete(api("/session"))).await;
+    t.get(&admin, "who am I, after signing out", api("/session"))
+        .await;
+
+    let actual = serde_json::to_string_pretty(&Value::Array(t.entries)).unwrap() + "\n";
+    if std::env::var_os("GOLDEN_UPDATE").is_some() {
+        std::fs::create_dir_all(std::path::Path::new(GOLDEN).parent().unwrap()).unwrap();
+        std::fs::write(GOLDEN, &actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(GOLDEN)
+        .expect("tests/golden/api.json is missing: run with GOLDEN_UPDATE=1 once");
+    if expected != actual {
+        let (want, got): (Vec<Value>, Vec<Value>) = (
+            serde_json::from_str(&expected).unwrap(),
+            serde_json::from_str(&actual).unwrap(),
+        );
+        for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+            assert_eq!(
+                g, w,
+                "entry {i} ({}) differs from the golden JSON",
+                w["step"]
+            );
+        }
+        assert_eq!(got.len(), want.len(), "the number of entries differs");
+    }
+}
