@@ -2,24 +2,11 @@
 //! (status, ballot, voters, validators, open and close). Forms post to `/admin/…` with the
 //! session's CSRF token and work without JavaScript.
 
+use ledger::{Candidate, ElectionId};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
-
-/// A row of the officer's election list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AdminRow {
-    /// Election id.
-    pub id: i64,
-    /// Title.
-    pub title: String,
-    /// setup, open or closed.
-    pub state: String,
-    /// Registered voters.
-    pub voters: i64,
-    /// Votes cast.
-    pub votes: i64,
-}
+use wire::{ElectionState, ElectionSummary};
 
 /// The officer's overview.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,18 +16,7 @@ pub struct OfficeOverview {
     /// Token the forms echo back.
     pub csrf: String,
     /// Every election.
-    pub elections: Vec<AdminRow>,
-}
-
-/// A candidate as the officer edits it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AdminCandidate {
-    /// Candidate id.
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Party or description.
-    pub description: String,
+    pub elections: Vec<ElectionSummary>,
 }
 
 /// One election as the officer manages it.
@@ -49,27 +25,27 @@ pub struct ManagedElection {
     /// Token the forms echo back.
     pub csrf: String,
     /// Election id.
-    pub id: i64,
+    pub id: ElectionId,
     /// Title.
     pub title: String,
-    /// setup, open or closed.
-    pub state: String,
+    /// Where the election is.
+    pub state: ElectionState,
     /// Difficulty in bits.
     pub difficulty_bits: u8,
     /// Approvals per block.
     pub quorum: u16,
     /// The ballot.
-    pub candidates: Vec<AdminCandidate>,
+    pub candidates: Vec<Candidate>,
     /// Registered voters.
-    pub voters: i64,
+    pub voters: u64,
     /// Votes cast.
-    pub votes: i64,
+    pub votes: u64,
     /// Votes not yet on chain.
-    pub pending: i64,
+    pub pending: u64,
     /// Chain height.
     pub height: Option<u64>,
     /// Blocks awaiting approval.
-    pub awaiting: i64,
+    pub awaiting: u64,
     /// Enrolled validators.
     pub validators: Vec<String>,
     /// Validator accounts not enrolled yet.
@@ -81,7 +57,7 @@ async fn admin_context() -> Result<(engine::Node, String), ServerFnError> {
     let (account, csrf) = crate::session::signed_in().await?.ok_or_else(|| {
         ServerFnError::new("Sign in as an election officer (admin) to see this page.")
     })?;
-    if account.role != engine::Role::Admin {
+    if account.role != wire::Role::Admin {
         return Err(ServerFnError::new(
             "This page is for election officers; you are signed in as a validator.",
         ));
@@ -101,16 +77,7 @@ pub async fn admin_overview() -> Result<OfficeOverview, ServerFnError> {
     let elections = node
         .list_elections()
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?
-        .into_iter()
-        .map(|e| AdminRow {
-            id: e.id,
-            title: e.title,
-            state: crate::state_name(e.state).to_owned(),
-            voters: e.voters,
-            votes: e.votes,
-        })
-        .collect();
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
     Ok(OfficeOverview {
         username: account.username,
         csrf,
@@ -120,7 +87,7 @@ pub async fn admin_overview() -> Result<OfficeOverview, ServerFnError> {
 
 /// One election, for a signed-in admin only.
 #[server(prefix = "/sfn")]
-pub async fn admin_election(election: i64) -> Result<ManagedElection, ServerFnError> {
+pub async fn admin_election(election: ElectionId) -> Result<ManagedElection, ServerFnError> {
     let (node, csrf) = admin_context().await?;
     let fail = |e: engine::EngineError| ServerFnError::new(e.to_string());
     let d = node.election(election).await.map_err(fail)?;
@@ -129,18 +96,10 @@ pub async fn admin_election(election: i64) -> Result<ManagedElection, ServerFnEr
         csrf,
         id: d.id,
         title: d.title,
-        state: crate::state_name(d.state).to_owned(),
+        state: d.state,
         difficulty_bits: d.difficulty_bits,
         quorum: d.quorum,
-        candidates: d
-            .candidates
-            .into_iter()
-            .map(|c| AdminCandidate {
-                id: c.id,
-                name: c.name,
-                description: c.description,
-            })
-            .collect(),
+        candidates: d.candidates,
         voters: d.voters,
         votes: d.votes,
         pending: d.pending_votes,
@@ -246,7 +205,7 @@ fn overview(o: OfficeOverview, notice: Option<(bool, &'static str)>) -> impl Int
                                         <a href=format!("/admin/e/{}", e.id)>{e.title}</a>
                                         {format!(
                                             " · {} · {} voter{} · {} vote{}",
-                                            crate::state_label(&e.state),
+                                            e.state.label(),
                                             e.voters,
                                             if e.voters == 1 { "" } else { "s" },
                                             e.votes,
@@ -299,7 +258,7 @@ pub fn AdminElectionPage() -> impl IntoView {
 
 fn manage(e: ManagedElection, notice: Option<(bool, &'static str)>) -> impl IntoView {
     let id = e.id;
-    let setup = e.state == "setup";
+    let setup = e.state == ElectionState::Setup;
     let csrf = e.csrf.clone();
     let token = move || view! { <input type="hidden" name="csrf" value=csrf.clone() /> };
     view! {
@@ -309,7 +268,7 @@ fn manage(e: ManagedElection, notice: Option<(bool, &'static str)>) -> impl Into
         <section aria-labelledby="status-h">
             <h2 id="status-h">"Status"</h2>
             <dl class="facts">
-                <dt>"State"</dt><dd>{crate::state_label(&e.state)}</dd>
+                <dt>"State"</dt><dd>{e.state.label()}</dd>
                 <dt>"Registered voters"</dt><dd>{e.voters}</dd>
                 <dt>"Votes cast"</dt><dd>{e.votes}</dd>
                 <dt>"Pending votes"</dt><dd>{e.pending}</dd>
@@ -317,22 +276,22 @@ fn manage(e: ManagedElection, notice: Option<(bool, &'static str)>) -> impl Into
                 <dt>"Awaiting approval"</dt><dd>{e.awaiting}</dd>
                 <dt>"Rules"</dt><dd>{format!("{} bits of work, {} approvals per block", e.difficulty_bits, e.quorum)}</dd>
             </dl>
-            {match e.state.as_str() {
-                "setup" => view! {
+            {match e.state {
+                ElectionState::Setup => view! {
                     <form method="post" action=format!("/admin/e/{id}/state")>
                         {token()}
                         <input type="hidden" name="action" value="open" />
                         <button type="submit">"Seal the genesis block and open voting"</button>
                     </form>
                 }.into_any(),
-                "open" => view! {
+                ElectionState::Open => view! {
                     <form method="post" action=format!("/admin/e/{id}/state")>
                         {token()}
                         <input type="hidden" name="action" value="close" />
                         <button type="submit" class="danger">"Close voting"</button>
                     </form>
                 }.into_any(),
-                _ => ().into_any(),
+                ElectionState::Closed => ().into_any(),
             }}
             <p><a href=format!("/e/{id}/chain")>"Explorer"</a>" · "<a href=format!("/e/{id}")>"Ballot"</a></p>
         </section>

@@ -2,12 +2,14 @@
 //! the appended blocks newest first, the tally as a bar chart, receipt lookup, block
 //! details, and the export for offline verification. Read-only; works without JavaScript.
 
+use ledger::{BlockHash, ElectionId, TxId};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
+use wire::{BlockStatus, ElectionState, ReceiptStatus};
 
 /// Appended blocks shown per page.
-pub const PAGE: i64 = 20;
+pub const PAGE: u32 = 20;
 
 /// A candidate's bar in the tally.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,34 +22,19 @@ pub struct TallyBar {
     pub votes: u64,
 }
 
-/// A row of the block list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BlockRow {
-    /// Block hash (hex).
-    pub hash: String,
-    /// Height.
-    pub index: i64,
-    /// Votes carried.
-    pub votes: i64,
-    /// Approvals received.
-    pub approvals: i64,
-    /// Miner's label.
-    pub miner_tag: String,
-}
-
 /// Everything the explorer's main page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChainOverview {
     /// Election id.
-    pub id: i64,
+    pub id: ElectionId,
     /// Title.
     pub title: String,
-    /// setup, open or closed.
-    pub state: String,
+    /// Where the election is.
+    pub state: ElectionState,
     /// Height of the chain, once sealed.
     pub height: Option<u64>,
     /// Genesis hash, once sealed.
-    pub genesis_hash: Option<String>,
+    pub genesis_hash: Option<BlockHash>,
     /// Whether the stored chain passed re-verification.
     pub chain_verified: bool,
     /// What re-verification found.
@@ -57,41 +44,41 @@ pub struct ChainOverview {
     /// Approvals per block.
     pub quorum: u16,
     /// Registered voters.
-    pub voters: i64,
+    pub voters: u64,
     /// Enrolled validators.
     pub validators: Vec<String>,
     /// Votes not yet on chain.
-    pub pending_votes: i64,
+    pub pending_votes: u64,
     /// Blocks awaiting validators.
-    pub awaiting_blocks: i64,
+    pub awaiting_blocks: u64,
     /// The tally (empty before sealing).
     pub tally: Vec<TallyBar>,
     /// Votes counted.
     pub total: u64,
     /// This page of appended blocks, newest first.
-    pub blocks: Vec<BlockRow>,
+    pub blocks: Vec<wire::BlockSummary>,
 }
 
 /// Where a receipt's vote is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReceiptInfo {
     /// The receipt.
-    pub receipt: String,
-    /// pending, awaiting_approval or appended.
-    pub status: String,
+    pub receipt: TxId,
+    /// Where the vote is.
+    pub status: ReceiptStatus,
     /// Block height, once in a block.
-    pub block_index: Option<i64>,
+    pub block_index: Option<u64>,
     /// Block hash, once in a block.
-    pub block: Option<String>,
+    pub block: Option<BlockHash>,
 }
 
 /// A vote as a block shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VoteRow {
     /// Receipt.
-    pub receipt: String,
+    pub receipt: TxId,
     /// Voter's public key.
-    pub voter: String,
+    pub voter: ledger::PublicKey,
     /// Candidate chosen.
     pub candidate: String,
 }
@@ -115,11 +102,11 @@ pub struct BlockInfo {
     /// Header fields, as label/value pairs in header order.
     pub header: Vec<(String, String)>,
     /// Block hash.
-    pub hash: String,
+    pub hash: BlockHash,
     /// Height.
-    pub index: i64,
-    /// awaiting, appended, stale or rejected.
-    pub status: String,
+    pub index: u64,
+    /// Where the block is.
+    pub status: BlockStatus,
     /// Approvals needed.
     pub quorum: u16,
     /// The votes.
@@ -141,45 +128,35 @@ fn fail(e: engine::EngineError) -> ServerFnError {
 
 /// The explorer's data for one page of the chain.
 #[server(prefix = "/sfn")]
-pub async fn chain_view(election: i64, from: Option<i64>) -> Result<ChainOverview, ServerFnError> {
+pub async fn chain_view(
+    election: ElectionId,
+    from: Option<u64>,
+) -> Result<ChainOverview, ServerFnError> {
     let node = node()?;
     let d = node.election(election).await.map_err(fail)?;
     let (tally, total) = if d.height.is_some() {
-        let (rows, total) = node.tally(election).await.map_err(fail)?;
-        let bars = rows
+        let tally = node.tally(election).await.map_err(fail)?;
+        let bars = tally
+            .candidates
             .into_iter()
-            .map(|(id, name, votes)| TallyBar {
+            .map(|c| TallyBar {
                 description: d
-                    .candidates
-                    .iter()
-                    .find(|c| c.id == i64::from(id))
+                    .candidate(c.id)
                     .map(|c| c.description.clone())
                     .unwrap_or_default(),
-                name,
-                votes,
+                name: c.name,
+                votes: c.votes,
             })
             .collect();
-        (bars, total)
+        (bars, tally.total)
     } else {
         (Vec::new(), 0)
     };
-    let blocks = node
-        .chain_page(election, from, PAGE)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|b| BlockRow {
-            hash: b.hash,
-            index: b.index,
-            votes: b.votes,
-            approvals: b.approvals,
-            miner_tag: b.miner_tag,
-        })
-        .collect();
+    let blocks = node.chain_page(election, from, PAGE).await.map_err(fail)?;
     Ok(ChainOverview {
         id: d.id,
         title: d.title,
-        state: crate::state_name(d.state).to_owned(),
+        state: d.state,
         height: d.height,
         genesis_hash: d.genesis_hash,
         chain_verified: d.chain_verified,
@@ -198,15 +175,18 @@ pub async fn chain_view(election: i64, from: Option<i64>) -> Result<ChainOvervie
 
 /// Where the vote with this receipt is.
 #[server(prefix = "/sfn")]
-pub async fn receipt_view(election: i64, receipt: String) -> Result<ReceiptInfo, ServerFnError> {
-    let tx: ledger::TxId = receipt
+pub async fn receipt_view(
+    election: ElectionId,
+    receipt: String,
+) -> Result<ReceiptInfo, ServerFnError> {
+    let tx: TxId = receipt
         .trim()
         .parse()
         .map_err(|_| ServerFnError::new("a receipt is 64 hexadecimal digits"))?;
     let r = node()?.receipt(election, &tx).await.map_err(fail)?;
     Ok(ReceiptInfo {
         receipt: r.receipt,
-        status: r.status.to_owned(),
+        status: r.status,
         block_index: r.block_index,
         block: r.block,
     })
@@ -214,14 +194,15 @@ pub async fn receipt_view(election: i64, receipt: String) -> Result<ReceiptInfo,
 
 /// One block by hash or height.
 #[server(prefix = "/sfn")]
-pub async fn block_view(election: i64, block: String) -> Result<BlockInfo, ServerFnError> {
+pub async fn block_view(election: ElectionId, block: String) -> Result<BlockInfo, ServerFnError> {
     let node = node()?;
-    let d = node.block_detail(election, &block).await.map_err(fail)?;
+    let block: wire::BlockRef = block
+        .parse()
+        .map_err(|e: wire::BadBlockRef| ServerFnError::new(e.to_string()))?;
+    let d = node.block_detail(election, block).await.map_err(fail)?;
     let e = node.election(election).await.map_err(fail)?;
-    let name = |id: u32| {
-        e.candidates
-            .iter()
-            .find(|c| c.id == i64::from(id))
+    let name = |id: ledger::CandidateId| {
+        e.candidate(id)
             .map_or_else(|| format!("#{id}"), |c| c.name.clone())
     };
     let h = &d.header;
@@ -258,7 +239,7 @@ pub async fn block_view(election: i64, block: String) -> Result<BlockInfo, Serve
                 validator: x.validator,
                 approve: x.approve,
                 evidence: if x.approve {
-                    x.signature.unwrap_or_default()
+                    x.signature.map(|s| s.to_hex()).unwrap_or_default()
                 } else {
                     x.reason.unwrap_or_default()
                 },
@@ -268,14 +249,16 @@ pub async fn block_view(election: i64, block: String) -> Result<BlockInfo, Serve
 }
 
 /// The `{election}` path parameter (0, which matches no election, when it is not a number).
-pub(crate) fn election_param() -> Memo<i64> {
+pub(crate) fn election_param() -> Memo<ElectionId> {
     let params = use_params_map();
     Memo::new(move |_| {
-        params
-            .read()
-            .get("election")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
+        ElectionId(
+            params
+                .read()
+                .get("election")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+        )
     })
 }
 
@@ -336,7 +319,7 @@ fn TallyChart(bars: Vec<TallyBar>, total: u64) -> impl IntoView {
 pub fn ExplorerPage() -> impl IntoView {
     let election = election_param();
     let query = use_query_map();
-    let from = Memo::new(move |_| query.read().get("from").and_then(|s| s.parse::<i64>().ok()));
+    let from = Memo::new(move |_| query.read().get("from").and_then(|s| s.parse::<u64>().ok()));
     let asked = Memo::new(move |_| query.read().get("receipt").filter(|r| !r.trim().is_empty()));
     let data = Resource::new(
         move || (election.get(), from.get()),
@@ -371,7 +354,7 @@ fn explorer_body(
     let older = v
         .blocks
         .last()
-        .filter(|b| b.index > 1 && v.blocks.len() as i64 == PAGE)
+        .filter(|b| b.index > 1 && v.blocks.len() == PAGE as usize)
         .map(|b| format!("/e/{id}/chain?from={}", b.index - 1));
     let verified = if v.chain_verified {
         "Chain verified at server start".to_owned()
@@ -386,7 +369,7 @@ fn explorer_body(
         <p class="lead">
             {format!(
                 "{} · height {} · {} registered voters · {} pending votes · {} blocks awaiting approval",
-                crate::state_label(&v.state),
+                v.state.label(),
                 v.height.map_or_else(|| "not sealed".to_owned(), |h| h.to_string()),
                 v.voters,
                 v.pending_votes,
@@ -446,7 +429,7 @@ fn explorer_body(
                                         <a href=format!("/e/{id}/block/{}", b.hash)>
                                             {format!("Block {}", b.index)}
                                         </a>
-                                        <span class="hash">{b.hash.clone()}</span>
+                                        <span class="hash">{b.hash.to_hex()}</span>
                                         <span class="meta">
                                             {format!(
                                                 "{} vote{} · {} approval{}{}",
@@ -476,7 +459,7 @@ fn explorer_body(
             <h2 id="rules-h">"Genesis and rules"</h2>
             <dl class="facts">
                 <dt>"Genesis hash"</dt>
-                <dd class="hash">{v.genesis_hash.clone().unwrap_or_else(|| "not sealed".into())}</dd>
+                <dd class="hash">{v.genesis_hash.map_or_else(|| "not sealed".into(), |h| h.to_hex())}</dd>
                 <dt>"Proof of work"</dt>
                 <dd>{format!("{} leading zero bits", v.difficulty_bits)}</dd>
                 <dt>"Quorum"</dt>
@@ -493,18 +476,18 @@ fn explorer_body(
     }
 }
 
-pub(crate) fn receipt_card(election: i64, r: ReceiptInfo) -> impl IntoView {
-    let text = match (r.status.as_str(), r.block_index) {
-        ("appended", Some(i)) => format!("Appended to the chain in block {i}."),
-        ("awaiting_approval", Some(i)) => {
+pub(crate) fn receipt_card(election: ElectionId, r: ReceiptInfo) -> impl IntoView {
+    let text = match (r.status, r.block_index) {
+        (ReceiptStatus::Appended, Some(i)) => format!("Appended to the chain in block {i}."),
+        (ReceiptStatus::AwaitingApproval, Some(i)) => {
             format!("In block {i}, awaiting validators' approval.")
         }
         _ => "Pending: received and stored, waiting to be mined into a block.".to_owned(),
     };
     view! {
-        <div class="receipt" data-status=r.status.clone() role="status">
+        <div class="receipt" data-status=r.status.as_str() role="status">
             <p>{text}</p>
-            <p class="hash">{r.receipt.clone()}</p>
+            <p class="hash">{r.receipt.to_hex()}</p>
             {r.block.map(|b| view! { <a href=format!("/e/{election}/block/{b}")>"See the block"</a> })}
         </div>
     }
@@ -532,13 +515,13 @@ pub fn BlockPage() -> impl IntoView {
     }
 }
 
-fn block_body(election: i64, b: BlockInfo) -> impl IntoView {
+fn block_body(election: ElectionId, b: BlockInfo) -> impl IntoView {
     let approvals = b.decisions.iter().filter(|d| d.approve).count();
     view! {
         <p><a href=format!("/e/{election}/chain")>{format!("← {}", b.election_title)}</a></p>
         <h1>{format!("Block {}", b.index)}</h1>
         <p class="lead">{format!("{} · {approvals} of {} approvals", b.status, b.quorum)}</p>
-        <p class="hash">{b.hash.clone()}</p>
+        <p class="hash">{b.hash.to_hex()}</p>
         <h2>"Header"</h2>
         <dl class="facts">
             {b.header
@@ -570,9 +553,9 @@ fn block_body(election: i64, b: BlockInfo) -> impl IntoView {
                         <li>
                             <span>{v.candidate}</span>
                             " · receipt "
-                            <span class="hash">{v.receipt}</span>
+                            <span class="hash">{v.receipt.to_hex()}</span>
                             " · voter key "
-                            <span class="hash">{v.voter}</span>
+                            <span class="hash">{v.voter.to_hex()}</span>
                         </li>
                     }
                 })

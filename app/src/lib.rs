@@ -14,9 +14,9 @@ mod voter;
 pub use admin::{AdminElectionPage, AdminPage};
 pub use explorer::{BlockPage, ExplorerPage};
 pub use miner::MinerPage;
-use serde::{Deserialize, Serialize};
 pub use validator::{LoginPage, SetupPage, ValidatorPage};
 pub use voter::{BallotPage, ReceiptPage};
+use wire::ElectionSummary;
 
 /// GETs JSON from this server in the browser; an answer other than 2xx is an error
 /// naming the URL and status.
@@ -120,57 +120,14 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// An election as the home page lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ElectionRow {
-    /// Election id.
-    pub id: i64,
-    /// Title.
-    pub title: String,
-    /// setup, open or closed.
-    pub state: String,
-    /// Registered voters.
-    pub voters: i64,
-    /// Votes accepted.
-    pub votes: i64,
-}
-
 /// Lists every election, newest first.
 #[server(prefix = "/sfn")]
-pub async fn list_elections() -> Result<Vec<ElectionRow>, ServerFnError> {
+pub async fn list_elections() -> Result<Vec<ElectionSummary>, ServerFnError> {
     let node = use_context::<engine::Node>()
         .ok_or_else(|| ServerFnError::new("the election database is not available"))?;
-    let list = node
-        .list_elections()
+    node.list_elections()
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    Ok(list
-        .into_iter()
-        .map(|e| ElectionRow {
-            id: e.id,
-            title: e.title,
-            state: state_name(e.state).to_owned(),
-            voters: e.voters,
-            votes: e.votes,
-        })
-        .collect())
-}
-
-#[cfg(feature = "ssr")]
-fn state_name(state: engine::ElectionState) -> &'static str {
-    match state {
-        engine::ElectionState::Setup => "setup",
-        engine::ElectionState::Open => "open",
-        engine::ElectionState::Closed => "closed",
-    }
-}
-
-fn state_label(state: &str) -> &'static str {
-    match state {
-        "open" => "Voting open",
-        "closed" => "Voting closed",
-        _ => "In preparation",
-    }
+        .map_err(|e| ServerFnError::new(e.to_string()))
 }
 
 /// The home page: every election with its state and turnout.
@@ -195,11 +152,11 @@ fn HomePage() -> impl IntoView {
                                     .into_iter()
                                     .map(|e| {
                                         view! {
-                                            <li class="election-card" data-state=e.state.clone()>
+                                            <li class="election-card" data-state=e.state.as_str()>
                                                 <h2>
                                                     <a href=format!("/e/{}", e.id)>{e.title}</a>
                                                 </h2>
-                                                <p class="state">{state_label(&e.state)}</p>
+                                                <p class="state">{e.state.label()}</p>
                                                 <p class="links">
                                                     <a href=format!("/e/{}", e.id)>"Vote"</a>
                                                     " · "

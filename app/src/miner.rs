@@ -9,8 +9,10 @@
 
 use crate::explorer::election_param;
 use crate::voter::ballot;
+use ledger::{BlockHash, ElectionId};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use wire::{BlockStatus, ElectionState};
 
 /// Most workers the page runs, whatever the device reports.
 pub const MAX_WORKERS: u32 = 32;
@@ -26,15 +28,46 @@ pub struct WorkerLine {
     pub ok: bool,
 }
 
+/// What became of a block this page found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fate {
+    /// The server has it (or, when stale, refused it for building on an old tip).
+    Block(BlockStatus),
+    /// Found on a template that changed before it could be sent: never submitted.
+    Discarded,
+    /// The server refused it for another reason.
+    Refused,
+}
+
+impl Fate {
+    /// The fate as the page's `data-status` names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Block(status) => status.as_str(),
+            Self::Discarded => "discarded",
+            Self::Refused => "refused",
+        }
+    }
+
+    /// The fate in words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Block(status) => status.label(),
+            Self::Discarded => "not submitted (the template changed)",
+            Self::Refused => "refused by the server",
+        }
+    }
+}
+
 /// A block this page found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FoundBlock {
     /// Block hash.
-    pub hash: String,
+    pub hash: BlockHash,
     /// Height.
     pub index: u64,
-    /// awaiting, appended, stale, rejected, or not submitted.
-    pub status: String,
+    /// What became of it.
+    pub fate: Fate,
     /// Why, for rejected or unsubmitted blocks.
     pub reason: String,
 }
@@ -133,18 +166,6 @@ pub fn expected_time(difficulty: u8, rate: f64) -> String {
     }
 }
 
-fn fate_label(status: &str) -> &'static str {
-    match status {
-        "awaiting" => "awaiting approval",
-        "appended" => "appended to the chain",
-        "stale" => "stale (another block was appended first)",
-        "rejected" => "rejected by validators",
-        "discarded" => "not submitted (the template changed)",
-        "refused" => "refused by the server",
-        _ => "",
-    }
-}
-
 /// `/e/{election}/mine`
 #[component]
 pub fn MinerPage() -> impl IntoView {
@@ -171,7 +192,7 @@ pub fn MinerPage() -> impl IntoView {
                             <p class="links">
                                 <a href=format!("/e/{id}/chain")>"Explore the chain"</a>
                             </p>
-                            {(b.state == "setup")
+                            {(b.state == ElectionState::Setup)
                                 .then(|| {
                                     view! {
                                         <p class="notice" role="status">
@@ -179,7 +200,7 @@ pub fn MinerPage() -> impl IntoView {
                                         </p>
                                     }
                                 })}
-                            <MinerPanel election=id closed=b.state == "closed" />
+                            <MinerPanel election=id closed=b.state == ElectionState::Closed />
                         }
                             .into_any()
                     }
@@ -190,7 +211,7 @@ pub fn MinerPage() -> impl IntoView {
 }
 
 #[component]
-fn MinerPanel(election: i64, closed: bool) -> impl IntoView {
+fn MinerPanel(election: ElectionId, closed: bool) -> impl IntoView {
     let ui = MinerUi::new();
     #[cfg(feature = "hydrate")]
     let controller = {
@@ -337,14 +358,14 @@ fn MinerPanel(election: i64, closed: bool) -> impl IntoView {
                                 .into_iter()
                                 .rev()
                                 .map(|f| {
-                                    let label = fate_label(&f.status);
+                                    let label = f.fate.label();
                                     let text = if f.reason.is_empty() {
                                         format!("Block {} · {label}", f.index)
                                     } else {
                                         format!("Block {} · {label}: {}", f.index, f.reason)
                                     };
                                     view! {
-                                        <li data-hash=f.hash.clone() data-status=f.status.clone()>
+                                        <li data-hash=f.hash.to_hex() data-status=f.fate.name()>
                                             <a href=format!("/e/{election}/block/{}", f.hash)>{text}</a>
                                         </li>
                                     }

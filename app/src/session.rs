@@ -7,12 +7,16 @@ pub const CSRF_KEY: &str = "csrf";
 
 /// The signed-in account and the session's CSRF token, if anyone is signed in.
 #[cfg(feature = "ssr")]
-pub async fn signed_in() -> Result<Option<(engine::Account, String)>, leptos::prelude::ServerFnError>
+pub async fn signed_in() -> Result<Option<(wire::Account, String)>, leptos::prelude::ServerFnError>
 {
     use leptos::prelude::*;
     let session = leptos_axum::extract::<tower_sessions::Session>().await?;
     let fail = |e: tower_sessions::session::Error| ServerFnError::new(e.to_string());
-    let Some(id) = session.get::<i64>(ACCOUNT_KEY).await.map_err(fail)? else {
+    let Some(id) = session
+        .get::<wire::AccountId>(ACCOUNT_KEY)
+        .await
+        .map_err(fail)?
+    else {
         return Ok(None);
     };
     let csrf: String = session

@@ -3,6 +3,7 @@
 //! with a reason, quorum progress and the validator's own history. Forms post to the
 //! server (`/login`, `/logout`, `/validator/decide`) and work without JavaScript.
 
+use ledger::{BlockHash, ElectionId};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -22,15 +23,15 @@ pub struct CheckRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueueBlock {
     /// Election id.
-    pub election: i64,
+    pub election: ElectionId,
     /// Election title.
     pub election_title: String,
     /// Block hash.
-    pub hash: String,
+    pub hash: BlockHash,
     /// Height.
-    pub index: i64,
+    pub index: u64,
     /// Votes carried.
-    pub votes: i64,
+    pub votes: u64,
     /// Approvals needed.
     pub quorum: u16,
     /// Validators who approved so far.
@@ -43,21 +44,6 @@ pub struct QueueBlock {
     pub checks: Vec<CheckRow>,
 }
 
-/// A past decision of this validator.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistoryRow {
-    /// Election id.
-    pub election: i64,
-    /// Block height.
-    pub index: i64,
-    /// Block hash.
-    pub hash: String,
-    /// Approved or rejected.
-    pub approve: bool,
-    /// Reason, for rejections.
-    pub reason: Option<String>,
-}
-
 /// Everything the dashboard shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
@@ -68,7 +54,7 @@ pub struct Dashboard {
     /// Blocks awaiting this validator's elections.
     pub queue: Vec<QueueBlock>,
     /// This validator's decisions, newest first.
-    pub history: Vec<HistoryRow>,
+    pub history: Vec<wire::PastDecision>,
 }
 
 /// The dashboard of the signed-in validator; refuses anyone else.
@@ -77,7 +63,7 @@ pub async fn validator_dashboard() -> Result<Dashboard, ServerFnError> {
     let (account, csrf) = crate::session::signed_in()
         .await?
         .ok_or_else(|| ServerFnError::new("Sign in as a validator to see this page."))?;
-    if account.role != engine::Role::Validator {
+    if account.role != wire::Role::Validator {
         return Err(ServerFnError::new(
             "This page is for validators; you are signed in as an admin.",
         ));
@@ -86,13 +72,13 @@ pub async fn validator_dashboard() -> Result<Dashboard, ServerFnError> {
         .ok_or_else(|| ServerFnError::new("the election database is not available"))?;
     let fail = |e: engine::EngineError| ServerFnError::new(e.to_string());
     let mut queue = Vec::new();
-    for (election, title, b) in node.validator_queue(account.id).await.map_err(fail)? {
-        let hash: ledger::BlockHash = b
-            .hash
-            .parse()
-            .map_err(|_| ServerFnError::new("malformed block hash"))?;
-        let detail = node.block_detail(election, &b.hash).await.map_err(fail)?;
-        let checks = node.block_checks(election, &hash).await.map_err(fail)?;
+    for queued in node.validator_queue(account.id).await.map_err(fail)? {
+        let (election, b) = (queued.election, queued.block);
+        let detail = node
+            .block_detail(election, wire::BlockRef::Hash(b.hash))
+            .await
+            .map_err(fail)?;
+        let checks = node.block_checks(election, &b.hash).await.map_err(fail)?;
         let by = |approve: bool| {
             detail
                 .decisions
@@ -103,7 +89,7 @@ pub async fn validator_dashboard() -> Result<Dashboard, ServerFnError> {
         };
         queue.push(QueueBlock {
             election,
-            election_title: title,
+            election_title: queued.election_title,
             hash: b.hash,
             index: b.index,
             votes: b.votes,
@@ -124,19 +110,7 @@ pub async fn validator_dashboard() -> Result<Dashboard, ServerFnError> {
                 .collect(),
         });
     }
-    let history = node
-        .validator_history(account.id)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|(election, index, hash, d)| HistoryRow {
-            election,
-            index,
-            hash,
-            approve: d.approve,
-            reason: d.reason,
-        })
-        .collect();
+    let history = node.validator_history(account.id).await.map_err(fail)?;
     Ok(Dashboard {
         username: account.username,
         csrf,
@@ -255,7 +229,7 @@ fn dashboard(d: Dashboard, notice: Option<String>) -> impl IntoView {
             .queue
             .iter()
             .zip(&verdicts)
-            .map(|(b, v)| (b.election, b.hash.clone(), *v))
+            .map(|(b, v)| (b.election, b.hash, *v))
             .collect();
         // Effects run only in the browser, once the page is hydrated.
         Effect::new(move |_| check_in_browser(blocks.clone()));
@@ -295,10 +269,10 @@ fn dashboard(d: Dashboard, notice: Option<String>) -> impl IntoView {
                                         <a href=format!("/e/{}/block/{}", h.election, h.hash)>
                                             {format!("Election {} · block {}", h.election, h.index)}
                                         </a>
-                                        {if h.approve {
+                                        {if h.decision.approve {
                                             " · approved".to_owned()
                                         } else {
-                                            format!(" · rejected: {}", h.reason.unwrap_or_default())
+                                            format!(" · rejected: {}", h.decision.reason.unwrap_or_default())
                                         }}
                                     </li>
                                 }
@@ -325,9 +299,9 @@ enum BrowserVerdict {
 /// replays the chain from its genesis (every block and approval); then, per awaiting
 /// block, fetches the raw block and runs `ledger::validate_block` against that tip.
 #[cfg(feature = "hydrate")]
-fn check_in_browser(blocks: Vec<(i64, String, RwSignal<BrowserVerdict>)>) {
+fn check_in_browser(blocks: Vec<(ElectionId, BlockHash, RwSignal<BrowserVerdict>)>) {
     leptos::task::spawn_local(async move {
-        let mut elections: Vec<i64> = blocks.iter().map(|b| b.0).collect();
+        let mut elections: Vec<ElectionId> = blocks.iter().map(|b| b.0).collect();
         elections.dedup();
         for election in elections {
             let chain = crate::fetch_json::<ledger::ChainExport>(format!(
@@ -356,14 +330,14 @@ fn check_in_browser(blocks: Vec<(i64, String, RwSignal<BrowserVerdict>)>) {
 
 #[cfg(feature = "hydrate")]
 async fn check_block(
-    election: i64,
-    hash: &str,
+    election: ElectionId,
+    hash: &BlockHash,
     chain: &ledger::ChainState,
     chain_blocks: usize,
 ) -> Result<String, String> {
     let block: ledger::Block =
         crate::fetch_json(format!("/api/elections/{election}/blocks/{hash}/raw")).await?;
-    if block.hash().to_string() != hash {
+    if block.hash() != *hash {
         return Err(format!(
             "the server sent a block whose hash is {}, not {hash}",
             block.hash()
@@ -400,7 +374,7 @@ fn queue_block(b: QueueBlock, csrf: String, verdict: RwSignal<BrowserVerdict>) -
         },
     );
     let hidden = {
-        let (csrf, election, hash) = (csrf.clone(), b.election, b.hash.clone());
+        let (csrf, election, hash) = (csrf.clone(), b.election, b.hash.to_hex());
         move || {
             view! {
                 <input type="hidden" name="csrf" value=csrf.clone() />
@@ -410,13 +384,13 @@ fn queue_block(b: QueueBlock, csrf: String, verdict: RwSignal<BrowserVerdict>) -
         }
     };
     view! {
-        <article class="queue-block" data-block=b.hash.clone()>
+        <article class="queue-block" data-block=b.hash.to_hex()>
             <h3>
                 <a href=format!("/e/{}/block/{}", b.election, b.hash)>
                     {format!("{} · block {}", b.election_title, b.index)}
                 </a>
             </h3>
-            <p class="hash">{b.hash.clone()}</p>
+            <p class="hash">{b.hash.to_hex()}</p>
             <p>{format!("{} vote{} · {progress}", b.votes, if b.votes == 1 { "" } else { "s" })}</p>
             <table class="checks">
                 <caption>"Checks run against the current tip"</caption>

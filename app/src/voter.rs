@@ -3,20 +3,11 @@
 //! `/e/{election}/vote`, so it works the same with JavaScript off.
 
 use crate::explorer::{election_param, receipt_view, ReceiptInfo};
+use ledger::{Candidate, ElectionId};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
-
-/// A candidate as the ballot shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BallotCandidate {
-    /// Candidate id (the form's value).
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Party or description.
-    pub description: String,
-}
+use wire::ElectionState;
 
 /// What the ballot page needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,15 +16,15 @@ pub struct BallotInfo {
     pub title: String,
     /// Description.
     pub description: String,
-    /// setup, open or closed.
-    pub state: String,
+    /// Where the election is.
+    pub state: ElectionState,
     /// The ballot.
-    pub candidates: Vec<BallotCandidate>,
+    pub candidates: Vec<Candidate>,
 }
 
 /// The ballot of an election.
 #[server(prefix = "/sfn")]
-pub async fn ballot(election: i64) -> Result<BallotInfo, ServerFnError> {
+pub async fn ballot(election: ElectionId) -> Result<BallotInfo, ServerFnError> {
     let node = use_context::<engine::Node>()
         .ok_or_else(|| ServerFnError::new("the election database is not available"))?;
     let d = node
@@ -43,16 +34,8 @@ pub async fn ballot(election: i64) -> Result<BallotInfo, ServerFnError> {
     Ok(BallotInfo {
         title: d.title,
         description: d.description,
-        state: crate::state_name(d.state).to_owned(),
-        candidates: d
-            .candidates
-            .into_iter()
-            .map(|c| BallotCandidate {
-                id: c.id,
-                name: c.name,
-                description: c.description,
-            })
-            .collect(),
+        state: d.state,
+        candidates: d.candidates,
     })
 }
 
@@ -93,8 +76,8 @@ pub fn BallotPage() -> impl IntoView {
     }
 }
 
-fn ballot_form(id: i64, b: BallotInfo, error: Option<String>) -> impl IntoView {
-    let open = b.state == "open";
+fn ballot_form(id: ElectionId, b: BallotInfo, error: Option<String>) -> impl IntoView {
+    let open = b.state == ElectionState::Open;
     view! {
         <h1>{b.title.clone()}</h1>
         {(!b.description.is_empty()).then(|| view! { <p class="lead">{b.description.clone()}</p> })}
@@ -103,7 +86,7 @@ fn ballot_form(id: i64, b: BallotInfo, error: Option<String>) -> impl IntoView {
         {if !open {
             view! {
                 <p class="notice" role="status">
-                    {if b.state == "closed" {
+                    {if b.state == ElectionState::Closed {
                         "Voting has closed in this election."
                     } else {
                         "Voting has not opened yet in this election."
@@ -173,7 +156,7 @@ pub fn ReceiptPage() -> impl IntoView {
     }
 }
 
-fn receipt_body(id: i64, r: ReceiptInfo) -> impl IntoView {
+fn receipt_body(id: ElectionId, r: ReceiptInfo) -> impl IntoView {
     let link = format!("/e/{id}/receipt/{}", r.receipt);
     view! {
         <h1>"Your receipt"</h1>
@@ -181,7 +164,7 @@ fn receipt_body(id: i64, r: ReceiptInfo) -> impl IntoView {
             "Keep this receipt: it shows your vote is counted without revealing it to anyone else."
         </p>
         <label for="receipt-text">"Receipt"</label>
-        <input id="receipt-text" class="hash receipt-text" type="text" readonly value=r.receipt.clone() />
+        <input id="receipt-text" class="hash receipt-text" type="text" readonly value=r.receipt.to_hex() />
         <p>
             <a href=link.clone()>"Link to this receipt"</a>
             " (bookmark it to check later)"

@@ -1,6 +1,6 @@
 //! Admin and validator accounts: argon2 passwords, and a key pair for each validator.
 
-use crate::{now_ms, EngineError, Node, Result};
+use crate::{db_time, now_ms, EngineError, Node, Result};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -8,50 +8,7 @@ use argon2::Argon2;
 use ed25519_dalek::SigningKey;
 use ledger::PublicKey;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
-use sqlx::Row;
-
-/// What an account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Runs elections.
-    Admin,
-    /// Checks and approves blocks.
-    Validator,
-}
-
-impl Role {
-    fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Validator => "validator",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self> {
-        match s {
-            "admin" => Ok(Role::Admin),
-            "validator" => Ok(Role::Validator),
-            other => Err(EngineError::Internal(format!(
-                "unknown role {other:?} in database"
-            ))),
-        }
-    }
-}
-
-/// A signed-in person's account.
-#[derive(Debug, Clone, Serialize)]
-pub struct Account {
-    /// Database id.
-    pub id: i64,
-    /// Login name.
-    pub username: String,
-    /// Admin or validator.
-    pub role: Role,
-    /// The validator's public key (validators only).
-    pub public_key: Option<PublicKey>,
-}
+use wire::{Account, AccountId, Role};
 
 /// Usernames are shown to others (approvals list validators by name): keep them plain.
 fn check_username(username: &str) -> Result<()> {
@@ -77,6 +34,14 @@ fn check_password(password: &str) -> Result<()> {
     Ok(())
 }
 
+/// An account with its password hash, as sign-in reads it.
+#[derive(sqlx::FromRow)]
+struct StoredAccount {
+    #[sqlx(flatten)]
+    account: Account,
+    password_hash: String,
+}
+
 /// A hash of a random password, checked against when the username is unknown.
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -88,15 +53,8 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-fn row_to_account(row: &sqlx::sqlite::SqliteRow) -> Result<Account> {
-    let key: Option<Vec<u8>> = row.try_get("public_key")?;
-    Ok(Account {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        role: Role::parse(&row.try_get::<String, _>("role")?)?,
-        public_key: key.as_deref().and_then(PublicKey::from_slice),
-    })
-}
+/// The columns of an [`Account`].
+const ACCOUNT_COLUMNS: &str = "id, username, role, public_key";
 
 impl Node {
     /// Creates an account. Validators get a fresh Ed25519 key pair.
@@ -117,7 +75,7 @@ impl Node {
                 .map(|h| h.to_string())
         })
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::join)?
         .map_err(|e| EngineError::Internal(format!("password hashing failed: {e}")))?;
         let (public, secret) = match role {
             Role::Validator => {
@@ -125,7 +83,7 @@ impl Node {
                 rand::rngs::OsRng.fill_bytes(&mut seed);
                 let key = SigningKey::from_bytes(&seed);
                 (
-                    Some(key.verifying_key().to_bytes().to_vec()),
+                    Some(PublicKey(key.verifying_key().to_bytes())),
                     Some(seed.to_vec()),
                 )
             }
@@ -137,37 +95,34 @@ impl Node {
         )
         .bind(username)
         .bind(hash)
-        .bind(role.as_str())
-        .bind(&public)
+        .bind(role)
+        .bind(public)
         .bind(secret)
-        .bind(now_ms() as i64)
+        .bind(db_time(now_ms()))
         .execute(&self.inner.write)
         .await
         .map_err(|e| EngineError::on_unique(e, format!("the username {username:?} is taken")))?
         .last_insert_rowid();
-        tracing::info!(username, role = role.as_str(), "account created");
+        tracing::info!(username, %role, "account created");
         Ok(Account {
-            id,
+            id: AccountId(id),
             username: username.to_owned(),
             role,
-            public_key: public.as_deref().and_then(PublicKey::from_slice),
+            public_key: public,
         })
     }
 
     /// Checks a username and password; the same error whichever is wrong.
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<Account> {
-        let row = sqlx::query(
-            "SELECT id, username, role, public_key, password_hash FROM accounts WHERE username = ?",
-        )
+        let row: Option<StoredAccount> = sqlx::query_as(&format!(
+            "SELECT {ACCOUNT_COLUMNS}, password_hash FROM accounts WHERE username = ?"
+        ))
         .bind(username.trim())
         .fetch_optional(&self.inner.read)
         .await?;
         // Hash even for an unknown user so timing does not reveal which usernames exist.
-        let (stored, account) = match &row {
-            Some(r) => (
-                r.try_get::<String, _>("password_hash")?,
-                Some(row_to_account(r)?),
-            ),
+        let (stored, account) = match row {
+            Some(r) => (r.password_hash, Some(r.account)),
             None => (String::new(), None),
         };
         let password = password.to_owned();
@@ -186,7 +141,7 @@ impl Node {
                 .unwrap_or(false)
         })
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?;
+        .map_err(EngineError::join)?;
         match account {
             Some(a) if ok => Ok(a),
             _ => Err(EngineError::BadCredentials),
@@ -194,31 +149,33 @@ impl Node {
     }
 
     /// The account with this id.
-    pub async fn account(&self, id: i64) -> Result<Account> {
-        let row = sqlx::query("SELECT id, username, role, public_key FROM accounts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.inner.read)
-            .await?
-            .ok_or(EngineError::NotFound("account"))?;
-        row_to_account(&row)
+    pub async fn account(&self, id: AccountId) -> Result<Account> {
+        sqlx::query_as(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.inner.read)
+        .await?
+        .ok_or(EngineError::NotFound("account"))
     }
 
     /// Whether any admin account exists (first-run set-up is needed when not).
     pub async fn has_admin(&self) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE role = 'admin'")
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE role = ?")
+            .bind(Role::Admin)
             .fetch_one(&self.inner.read)
             .await?;
         Ok(n > 0)
     }
 
-    pub(crate) async fn validator_key(&self, account_id: i64) -> Result<SigningKey> {
-        let secret: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT secret_key FROM accounts WHERE id = ? AND role = 'validator'",
-        )
-        .bind(account_id)
-        .fetch_optional(&self.inner.read)
-        .await?
-        .flatten();
+    pub(crate) async fn validator_key(&self, account_id: AccountId) -> Result<SigningKey> {
+        let secret: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT secret_key FROM accounts WHERE id = ? AND role = ?")
+                .bind(account_id)
+                .bind(Role::Validator)
+                .fetch_optional(&self.inner.read)
+                .await?
+                .flatten();
         let secret = secret
             .ok_or_else(|| EngineError::Forbidden("only validators can decide on blocks".into()))?;
         let seed: [u8; 32] = secret

@@ -1,144 +1,40 @@
 //! Elections, their ballots and registries, and sealing the genesis block.
 
-use crate::{now_ms, ChainSlot, EngineError, Node, Result};
+use crate::{db_time, now_ms, stored_u64, ChainSlot, EngineError, Node, Result};
 use ledger::{Candidate, CandidateId, ChainState, ElectionId, Genesis, PublicKey, VotingCode};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use std::collections::HashSet;
 use std::sync::Arc;
-
-/// Where an election is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ElectionState {
-    /// Registering candidates, voters and validators.
-    Setup,
-    /// Genesis sealed; votes accepted.
-    Open,
-    /// No more votes; pending votes may still be mined and approved.
-    Closed,
-}
-
-impl ElectionState {
-    fn parse(s: &str) -> Result<Self> {
-        match s {
-            "setup" => Ok(Self::Setup),
-            "open" => Ok(Self::Open),
-            "closed" => Ok(Self::Closed),
-            other => Err(EngineError::Internal(format!("unknown state {other:?}"))),
-        }
-    }
-}
-
-/// What an admin fills in to create an election.
-#[derive(Debug, Clone, Deserialize)]
-pub struct NewElection {
-    /// Title shown to voters.
-    pub title: String,
-    /// Longer text for voters.
-    #[serde(default)]
-    pub description: String,
-    /// Proof-of-work difficulty in leading zero bits (default 16).
-    pub difficulty_bits: Option<u8>,
-    /// Approvals needed per block (default 2).
-    pub quorum: Option<u16>,
-}
-
-/// A row of the election list.
-#[derive(Debug, Clone, Serialize)]
-pub struct ElectionSummary {
-    /// Election id.
-    pub id: i64,
-    /// Title.
-    pub title: String,
-    /// State.
-    pub state: ElectionState,
-    /// Registered voters.
-    pub voters: i64,
-    /// Votes accepted (pending or on chain).
-    pub votes: i64,
-}
-
-/// A candidate as the API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct CandidateInfo {
-    /// Candidate id (the id votes name).
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Party or description.
-    pub description: String,
-}
-
-/// Everything about one election.
-#[derive(Debug, Clone, Serialize)]
-pub struct ElectionDetail {
-    /// Election id.
-    pub id: i64,
-    /// Title.
-    pub title: String,
-    /// Description.
-    pub description: String,
-    /// State.
-    pub state: ElectionState,
-    /// Proof-of-work difficulty in bits.
-    pub difficulty_bits: u8,
-    /// Approvals needed per block.
-    pub quorum: u16,
-    /// The ballot.
-    pub candidates: Vec<CandidateInfo>,
-    /// Registered voters.
-    pub voters: i64,
-    /// Enrolled validators' usernames.
-    pub validators: Vec<String>,
-    /// Votes accepted.
-    pub votes: i64,
-    /// Votes not yet on chain.
-    pub pending_votes: i64,
-    /// Blocks awaiting validators.
-    pub awaiting_blocks: i64,
-    /// Height of the chain (0 = genesis only); absent before sealing.
-    pub height: Option<u64>,
-    /// Hash of the last appended block.
-    pub tip: Option<String>,
-    /// Hash of the genesis block, the chain's identity.
-    pub genesis_hash: Option<String>,
-    /// When voting opened (ms since epoch).
-    pub opened_at: Option<i64>,
-    /// When voting closed (ms since epoch).
-    pub closed_at: Option<i64>,
-    /// Whether the stored chain passed re-verification at start.
-    pub chain_verified: bool,
-    /// What re-verification found, if anything.
-    pub integrity_problem: Option<String>,
-}
-
-/// A voter to register.
-#[derive(Debug, Clone, Deserialize)]
-pub struct NewVoter {
-    /// The voter's name (kept off the chain).
-    pub name: String,
-    /// The office's identifier for the voter, unique in the election.
-    #[serde(default)]
-    pub external_id: Option<String>,
-}
-
-/// A registered voter's new code, shown this once.
-#[derive(Debug, Clone, Serialize)]
-pub struct IssuedCode {
-    /// Voter id.
-    pub voter_id: i64,
-    /// Name given.
-    pub name: String,
-    /// External id given.
-    pub external_id: Option<String>,
-    /// The voting code.
-    pub code: String,
-}
+use wire::{
+    AccountId, ElectionDetail, ElectionState, ElectionSummary, IssuedCode, NewElection, NewVoter,
+    Role, VoterId,
+};
 
 /// Most voters one request may register.
 pub const MAX_VOTERS_PER_IMPORT: usize = 100_000;
+
+/// An `elections` row with the counts an election's page shows.
+#[derive(sqlx::FromRow)]
+struct ElectionRow {
+    title: String,
+    description: String,
+    state: ElectionState,
+    #[sqlx(try_from = "i64")]
+    difficulty_bits: u8,
+    #[sqlx(try_from = "i64")]
+    quorum: u16,
+    opened_at: Option<i64>,
+    closed_at: Option<i64>,
+    genesis_hash: Option<ledger::BlockHash>,
+    #[sqlx(try_from = "i64")]
+    voters: u64,
+    #[sqlx(try_from = "i64")]
+    votes: u64,
+    #[sqlx(try_from = "i64")]
+    pending: u64,
+    #[sqlx(try_from = "i64")]
+    awaiting: u64,
+}
 
 fn clean_text(field: &str, value: &str, max: usize) -> Result<String> {
     let v = value.trim();
@@ -163,6 +59,17 @@ fn clean_candidate(name: &str, description: &str) -> Result<(String, String)> {
         ));
     }
     Ok((name, description))
+}
+
+/// A voter's name: required, at most 200 characters. `None` when fine, else the problem.
+fn voter_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("the name is empty")
+    } else if name.chars().count() > 200 {
+        Some("the name is longer than 200 characters")
+    } else {
+        None
+    }
 }
 
 impl Node {
@@ -194,47 +101,37 @@ impl Node {
         .bind(&description)
         .bind(i64::from(difficulty))
         .bind(i64::from(quorum))
-        .bind(now_ms() as i64)
+        .bind(db_time(now_ms()))
         .execute(&self.inner.write)
         .await?
         .last_insert_rowid();
-        tracing::info!(election = id, "election created");
+        let id = ElectionId(stored_u64("election id", id)?);
+        tracing::info!(election = id.0, "election created");
         self.election(id).await
     }
 
     /// All elections, newest first.
     pub async fn list_elections(&self) -> Result<Vec<ElectionSummary>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT e.id, e.title, e.state,
                     (SELECT count(*) FROM voters v WHERE v.election_id = e.id) AS voters,
                     (SELECT count(*) FROM votes x WHERE x.election_id = e.id) AS votes
              FROM elections e ORDER BY e.id DESC",
         )
         .fetch_all(&self.inner.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ElectionSummary {
-                    id: r.try_get("id")?,
-                    title: r.try_get("title")?,
-                    state: ElectionState::parse(&r.try_get::<String, _>("state")?)?,
-                    voters: r.try_get("voters")?,
-                    votes: r.try_get("votes")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
-    pub(crate) async fn state_of(&self, id: i64) -> Result<ElectionState> {
-        let s: String = sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
+    /// The election's state; `NotFound` when there is no such election.
+    pub(crate) async fn state_of(&self, id: ElectionId) -> Result<ElectionState> {
+        sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.inner.read)
             .await?
-            .ok_or(EngineError::NotFound("election"))?;
-        ElectionState::parse(&s)
+            .ok_or(EngineError::NotFound("election"))
     }
 
-    async fn require_setup(&self, id: i64) -> Result<()> {
+    async fn require_setup(&self, id: ElectionId) -> Result<()> {
         match self.state_of(id).await? {
             ElectionState::Setup => Ok(()),
             _ => Err(EngineError::WrongState(
@@ -244,9 +141,9 @@ impl Node {
     }
 
     /// One election with its ballot, counts and chain tip.
-    pub async fn election(&self, id: i64) -> Result<ElectionDetail> {
-        let row = sqlx::query(
-            "SELECT id, title, description, state, difficulty_bits, quorum, opened_at, closed_at, genesis_hash,
+    pub async fn election(&self, id: ElectionId) -> Result<ElectionDetail> {
+        let row: ElectionRow = sqlx::query_as(
+            "SELECT title, description, state, difficulty_bits, quorum, opened_at, closed_at, genesis_hash,
                     (SELECT count(*) FROM voters v WHERE v.election_id = e.id) AS voters,
                     (SELECT count(*) FROM votes x WHERE x.election_id = e.id) AS votes,
                     (SELECT count(*) FROM votes x WHERE x.election_id = e.id AND x.block_hash IS NULL) AS pending,
@@ -265,62 +162,89 @@ impl Node {
         .bind(id)
         .fetch_all(&self.inner.read)
         .await?;
-        let state = ElectionState::parse(&row.try_get::<String, _>("state")?)?;
-        let chain = match state {
+        let chain = match row.state {
             ElectionState::Setup => None,
             _ => self.chain(id).await.ok(),
         };
-        let problem = self.integrity_problem(ElectionId(id as u64));
-        let genesis_hash: Option<Vec<u8>> = row.try_get("genesis_hash")?;
+        let problem = self.integrity_problem(id);
         Ok(ElectionDetail {
             id,
-            title: row.try_get("title")?,
-            description: row.try_get("description")?,
-            state,
-            difficulty_bits: row.try_get::<i64, _>("difficulty_bits")? as u8,
-            quorum: row.try_get::<i64, _>("quorum")? as u16,
+            title: row.title,
+            description: row.description,
+            state: row.state,
+            difficulty_bits: row.difficulty_bits,
+            quorum: row.quorum,
             candidates,
-            voters: row.try_get("voters")?,
+            voters: row.voters,
             validators,
-            votes: row.try_get("votes")?,
-            pending_votes: row.try_get("pending")?,
-            awaiting_blocks: row.try_get("awaiting")?,
+            votes: row.votes,
+            pending_votes: row.pending,
+            awaiting_blocks: row.awaiting,
             height: chain.as_ref().map(|c| c.height()),
-            tip: chain.as_ref().map(|c| c.tip().to_hex()),
-            genesis_hash: genesis_hash.map(hex::encode),
-            opened_at: row.try_get("opened_at")?,
-            closed_at: row.try_get("closed_at")?,
+            tip: chain.as_ref().map(|c| c.tip()),
+            genesis_hash: row.genesis_hash,
+            opened_at: row
+                .opened_at
+                .map(|t| stored_u64("opening time", t))
+                .transpose()?,
+            closed_at: row
+                .closed_at
+                .map(|t| stored_u64("closing time", t))
+                .transpose()?,
             chain_verified: problem.is_none(),
             integrity_problem: problem,
         })
     }
 
-    async fn candidates(&self, id: i64) -> Result<Vec<CandidateInfo>> {
-        let rows = sqlx::query(
+    async fn candidates(&self, id: ElectionId) -> Result<Vec<Candidate>> {
+        Ok(sqlx::query_as(
             "SELECT id, name, description FROM candidates WHERE election_id = ? ORDER BY id",
         )
         .bind(id)
         .fetch_all(&self.inner.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CandidateInfo {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    description: r.try_get("description")?,
-                })
-            })
-            .collect()
+        .await?)
+    }
+
+    /// Adds a candidate to an election still in set-up.
+    pub async fn add_candidate(
+        &self,
+        election: ElectionId,
+        name: &str,
+        description: &str,
+    ) -> Result<Candidate> {
+        let (name, description) = clean_candidate(name, description)?;
+        self.require_setup(election).await?;
+        let id =
+            sqlx::query("INSERT INTO candidates (election_id, name, description) VALUES (?, ?, ?)")
+                .bind(election)
+                .bind(&name)
+                .bind(&description)
+                .execute(&self.inner.write)
+                .await
+                .map_err(|e| {
+                    EngineError::on_unique(
+                        e,
+                        format!("a candidate named {name:?} is already on the ballot"),
+                    )
+                })?
+                .last_insert_rowid();
+        let id = u32::try_from(id)
+            .map_err(|_| EngineError::Internal(format!("candidate id {id} out of range")))?;
+        Ok(Candidate {
+            id: CandidateId(id),
+            name,
+            description,
+        })
     }
 
     /// Renames or redescribes a candidate of an election still in set-up.
     pub async fn update_candidate(
         &self,
-        election: i64,
-        candidate: i64,
+        election: ElectionId,
+        candidate: CandidateId,
         name: &str,
         description: &str,
-    ) -> Result<CandidateInfo> {
+    ) -> Result<Candidate> {
         let (name, description) = clean_candidate(name, description)?;
         self.require_setup(election).await?;
         let done = sqlx::query(
@@ -341,7 +265,7 @@ impl Node {
         if done.rows_affected() != 1 {
             return Err(EngineError::NotFound("candidate"));
         }
-        Ok(CandidateInfo {
+        Ok(Candidate {
             id: candidate,
             name,
             description,
@@ -349,7 +273,11 @@ impl Node {
     }
 
     /// Takes a candidate off the ballot of an election still in set-up.
-    pub async fn remove_candidate(&self, election: i64, candidate: i64) -> Result<()> {
+    pub async fn remove_candidate(
+        &self,
+        election: ElectionId,
+        candidate: CandidateId,
+    ) -> Result<()> {
         self.require_setup(election).await?;
         let done = sqlx::query("DELETE FROM candidates WHERE id = ? AND election_id = ?")
             .bind(candidate)
@@ -364,47 +292,18 @@ impl Node {
 
     /// Usernames of every validator account, for enrolment.
     pub async fn validator_accounts(&self) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT username FROM accounts WHERE role = 'validator' ORDER BY username",
+        Ok(
+            sqlx::query_scalar("SELECT username FROM accounts WHERE role = ? ORDER BY username")
+                .bind(Role::Validator)
+                .fetch_all(&self.inner.read)
+                .await?,
         )
-        .fetch_all(&self.inner.read)
-        .await?)
-    }
-
-    /// Adds a candidate to an election still in set-up.
-    pub async fn add_candidate(
-        &self,
-        election: i64,
-        name: &str,
-        description: &str,
-    ) -> Result<CandidateInfo> {
-        let (name, description) = clean_candidate(name, description)?;
-        self.require_setup(election).await?;
-        let id =
-            sqlx::query("INSERT INTO candidates (election_id, name, description) VALUES (?, ?, ?)")
-                .bind(election)
-                .bind(&name)
-                .bind(&description)
-                .execute(&self.inner.write)
-                .await
-                .map_err(|e| {
-                    EngineError::on_unique(
-                        e,
-                        format!("a candidate named {name:?} is already on the ballot"),
-                    )
-                })?
-                .last_insert_rowid();
-        Ok(CandidateInfo {
-            id,
-            name,
-            description,
-        })
     }
 
     /// Registers voters in one transaction: all of them or none. Each gets a fresh code.
     pub async fn register_voters(
         &self,
-        election: i64,
+        election: ElectionId,
         voters: Vec<NewVoter>,
     ) -> Result<Vec<IssuedCode>> {
         if voters.is_empty() {
@@ -424,13 +323,8 @@ impl Node {
                 .external_id
                 .map(|x| x.trim().to_owned())
                 .filter(|x| !x.is_empty());
-            if name.is_empty() {
-                problems.push(format!("voter {}: the name is empty", i + 1));
-            } else if name.chars().count() > 200 {
-                problems.push(format!(
-                    "voter {}: the name is longer than 200 characters",
-                    i + 1
-                ));
+            if let Some(problem) = voter_name_problem(&name) {
+                problems.push(format!("voter {}: {problem}", i + 1));
             }
             if let Some(x) = &external {
                 if !seen.insert(x.clone()) {
@@ -447,7 +341,7 @@ impl Node {
     /// `external_id`. Any bad row is reported with its line number and nothing is stored.
     pub async fn import_voters_csv(
         &self,
-        election: i64,
+        election: ElectionId,
         csv_text: &str,
     ) -> Result<Vec<IssuedCode>> {
         let mut reader = csv::ReaderBuilder::new()
@@ -484,12 +378,8 @@ impl Node {
                 .and_then(|c| record.get(c))
                 .map(str::to_owned)
                 .filter(|x| !x.is_empty());
-            if name.is_empty() {
-                problems.push(format!("line {line}: the name is empty"));
-            } else if name.chars().count() > 200 {
-                problems.push(format!(
-                    "line {line}: the name is longer than 200 characters"
-                ));
+            if let Some(problem) = voter_name_problem(&name) {
+                problems.push(format!("line {line}: {problem}"));
             }
             if let Some(x) = &external {
                 if !seen.insert(x.clone()) {
@@ -515,7 +405,7 @@ impl Node {
 
     async fn insert_voters(
         &self,
-        election: i64,
+        election: ElectionId,
         rows: Vec<(String, Option<String>)>,
         mut problems: Vec<String>,
         label: impl Fn(usize) -> String,
@@ -542,7 +432,6 @@ impl Node {
         if !problems.is_empty() {
             return Err(EngineError::BadRows(problems));
         }
-        let eid = ElectionId(election as u64);
         let issued = tokio::task::spawn_blocking(move || {
             let mut rng = rand::rngs::OsRng;
             rows.into_iter()
@@ -550,12 +439,12 @@ impl Node {
                     let mut bytes = [0u8; ledger::code::CODE_BYTES];
                     rng.fill_bytes(&mut bytes);
                     let code = VotingCode::from_entropy(bytes);
-                    (name, ext, code.public_key(eid), code.to_string())
+                    (name, ext, code.public_key(election), code.to_string())
                 })
                 .collect::<Vec<_>>()
         })
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?;
+        .map_err(EngineError::join)?;
         let mut tx = self.inner.write.begin().await?;
         let mut out = Vec::with_capacity(issued.len());
         for (name, external_id, key, code) in issued {
@@ -563,43 +452,47 @@ impl Node {
                 .bind(election)
                 .bind(&name)
                 .bind(&external_id)
-                .bind(key.0.as_slice())
+                .bind(key)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| EngineError::on_unique(e, "a voter with this external id is already registered"))?
                 .last_insert_rowid();
             out.push(IssuedCode {
-                voter_id,
+                voter_id: VoterId(voter_id),
                 name,
                 external_id,
                 code,
             });
         }
         // Re-check inside the write transaction: the election may have been sealed meanwhile.
-        let state: String = sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
+        let state: ElectionState = sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
             .bind(election)
             .fetch_one(&mut *tx)
             .await?;
-        if state != "setup" {
+        if state != ElectionState::Setup {
             return Err(EngineError::WrongState(
                 "the election was sealed during the import".into(),
             ));
         }
         tx.commit().await?;
-        tracing::info!(election, count = out.len(), "voters registered");
+        tracing::info!(
+            election = election.0,
+            count = out.len(),
+            "voters registered"
+        );
         Ok(out)
     }
 
     /// Enrols a validator account in an election still in set-up.
-    pub async fn enrol_validator(&self, election: i64, username: &str) -> Result<()> {
+    pub async fn enrol_validator(&self, election: ElectionId, username: &str) -> Result<()> {
         self.require_setup(election).await?;
-        let account: Option<(i64, String)> =
+        let account: Option<(AccountId, Role)> =
             sqlx::query_as("SELECT id, role FROM accounts WHERE username = ?")
                 .bind(username.trim())
                 .fetch_optional(&self.inner.read)
                 .await?;
         let (id, role) = account.ok_or(EngineError::NotFound("validator account"))?;
-        if role != "validator" {
+        if role != Role::Validator {
             return Err(EngineError::Invalid(format!(
                 "{username:?} is not a validator account"
             )));
@@ -614,45 +507,33 @@ impl Node {
     }
 
     /// Seals the genesis block (ballot, voter keys, validator keys, rules) and opens voting.
-    pub async fn open_election(&self, election: i64) -> Result<ElectionDetail> {
+    pub async fn open_election(&self, election: ElectionId) -> Result<ElectionDetail> {
         self.require_setup(election).await?;
         let (title, difficulty, quorum): (String, i64, i64) =
             sqlx::query_as("SELECT title, difficulty_bits, quorum FROM elections WHERE id = ?")
                 .bind(election)
                 .fetch_one(&self.inner.read)
                 .await?;
-        let candidates: Vec<Candidate> = self
-            .candidates(election)
-            .await?
-            .into_iter()
-            .map(|c| Candidate {
-                id: CandidateId(c.id as u32),
-                name: c.name,
-                description: c.description,
-            })
-            .collect();
+        let candidates = self.candidates(election).await?;
         if candidates.len() < 2 {
             return Err(EngineError::WrongState(
                 "a ballot needs at least two candidates".into(),
             ));
         }
-        let keys = |sql: &'static str| async move {
-            let blobs: Vec<Vec<u8>> = sqlx::query_scalar(sql)
+        // A key that does not decode is an error here, never a voter silently left out.
+        let mut voters: Vec<PublicKey> =
+            sqlx::query_scalar("SELECT public_key FROM voters WHERE election_id = ?")
                 .bind(election)
                 .fetch_all(&self.inner.read)
                 .await?;
-            let mut keys: Vec<PublicKey> = blobs
-                .iter()
-                .filter_map(|b| PublicKey::from_slice(b))
-                .collect();
-            keys.sort();
-            Ok::<_, EngineError>(keys)
-        };
-        let voters = keys("SELECT public_key FROM voters WHERE election_id = ?").await?;
-        let validators = keys(
+        let mut validators: Vec<PublicKey> = sqlx::query_scalar(
             "SELECT a.public_key FROM election_validators ev JOIN accounts a ON a.id = ev.account_id WHERE ev.election_id = ?",
         )
+        .bind(election)
+        .fetch_all(&self.inner.read)
         .await?;
+        voters.sort();
+        validators.sort();
         if voters.is_empty() {
             return Err(EngineError::WrongState(
                 "register at least one voter before opening".into(),
@@ -667,23 +548,27 @@ impl Node {
         let opened_at = now_ms();
         let genesis = Genesis {
             version: ledger::FORMAT_VERSION,
-            election: ElectionId(election as u64),
+            election,
             title,
             candidates,
             voters,
             validators,
-            quorum: quorum as u16,
-            difficulty: difficulty as u8,
+            quorum: u16::try_from(quorum)
+                .map_err(|_| EngineError::Internal(format!("stored quorum {quorum}")))?,
+            difficulty: u8::try_from(difficulty)
+                .map_err(|_| EngineError::Internal(format!("stored difficulty {difficulty}")))?,
             opened_at,
         };
         let hash = genesis.hash();
         let done = sqlx::query(
-            "UPDATE elections SET state = 'open', opened_at = ?, genesis = ?, genesis_hash = ? WHERE id = ? AND state = 'setup'",
+            "UPDATE elections SET state = ?, opened_at = ?, genesis = ?, genesis_hash = ? WHERE id = ? AND state = ?",
         )
-        .bind(opened_at as i64)
+        .bind(ElectionState::Open)
+        .bind(db_time(opened_at))
         .bind(genesis.encode())
-        .bind(hash.0.as_slice())
+        .bind(hash)
         .bind(election)
+        .bind(ElectionState::Setup)
         .execute(&self.inner.write)
         .await?;
         if done.rows_affected() != 1 {
@@ -692,34 +577,35 @@ impl Node {
             ));
         }
         self.set_chain(
-            genesis.election,
+            election,
             ChainSlot::Verified(Arc::new(ChainState::new(genesis))),
         );
-        tracing::info!(election, genesis = %hash, "genesis sealed, voting open");
+        tracing::info!(election = election.0, genesis = %hash, "genesis sealed, voting open");
         self.election(election).await
     }
 
     /// Closes voting. Votes already accepted can still be mined and approved.
-    pub async fn close_election(&self, election: i64) -> Result<ElectionDetail> {
-        let done = sqlx::query(
-            "UPDATE elections SET state = 'closed', closed_at = ? WHERE id = ? AND state = 'open'",
-        )
-        .bind(now_ms() as i64)
-        .bind(election)
-        .execute(&self.inner.write)
-        .await?;
+    pub async fn close_election(&self, election: ElectionId) -> Result<ElectionDetail> {
+        let done =
+            sqlx::query("UPDATE elections SET state = ?, closed_at = ? WHERE id = ? AND state = ?")
+                .bind(ElectionState::Closed)
+                .bind(db_time(now_ms()))
+                .bind(election)
+                .bind(ElectionState::Open)
+                .execute(&self.inner.write)
+                .await?;
         if done.rows_affected() != 1 {
             self.state_of(election).await?;
             return Err(EngineError::WrongState(
                 "only an open election can be closed".into(),
             ));
         }
-        tracing::info!(election, "voting closed");
+        tracing::info!(election = election.0, "voting closed");
         self.election(election).await
     }
 
     /// Whether a validator account is enrolled in an election.
-    pub async fn is_enrolled(&self, election: i64, account: i64) -> Result<bool> {
+    pub async fn is_enrolled(&self, election: ElectionId, account: AccountId) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM election_validators WHERE election_id = ? AND account_id = ?",
         )

@@ -2,27 +2,21 @@
 //!
 //! It keeps accounts, elections and their registries, the pending pool of votes, the
 //! blocks miners submit and the validators' decisions, and appends a block once a quorum
-//! of validators has approved it. It speaks no HTTP; the server crate does.
+//! of validators has approved it. It speaks no HTTP; the server crate does. What it returns
+//! is the `wire` crate's vocabulary; the chain rules it applies are `ledger`'s.
 
 mod accounts;
 mod blocks;
+mod decisions;
 mod elections;
 mod error;
 mod integrity;
 mod store;
 mod votes;
 
-pub use accounts::{Account, Role};
-pub use blocks::{
-    BlockDetail, BlockSummary, Decision, DecisionRecord, SubmitOutcome, WorkTemplate,
-};
-pub use elections::{
-    CandidateInfo, ElectionDetail, ElectionState, ElectionSummary, IssuedCode, NewElection,
-    NewVoter,
-};
+pub use elections::MAX_VOTERS_PER_IMPORT;
 pub use error::EngineError;
 pub use integrity::IntegrityReport;
-pub use votes::{Ballot, ReceiptStatus};
 
 use ledger::{ChainState, ElectionId};
 use sqlx::sqlite::SqlitePool;
@@ -54,7 +48,7 @@ struct Inner {
     write: SqlitePool,
     /// The appended chain of every sealed election, kept for validation.
     chains: Mutex<HashMap<ElectionId, ChainSlot>>,
-    /// Serialises appends so the tip moves one block at a time.
+    /// Serialises decisions so the tip moves one block at a time.
     append_lock: tokio::sync::Mutex<()>,
     votes: votes::VoteWriter,
 }
@@ -91,14 +85,8 @@ impl Node {
     /// The sealed chain of an election: `NotFound` when there is no such election,
     /// `WrongState` while it is in set-up, `Integrity` when its stored chain failed
     /// re-verification. Sealed chains are in memory; only a miss reads the database.
-    async fn chain(&self, id: i64) -> Result<Arc<ChainState>> {
-        let slot = self
-            .inner
-            .chains
-            .lock()
-            .expect("chain map poisoned")
-            .get(&ElectionId(id as u64))
-            .cloned();
+    async fn chain(&self, id: ElectionId) -> Result<Arc<ChainState>> {
+        let slot = self.chains().get(&id).cloned();
         match slot {
             Some(ChainSlot::Verified(c)) => Ok(c),
             Some(ChainSlot::Tampered(why)) => Err(EngineError::Integrity(why)),
@@ -111,22 +99,21 @@ impl Node {
         }
     }
 
-    fn set_chain(&self, id: ElectionId, slot: ChainSlot) {
+    fn chains(&self) -> std::sync::MutexGuard<'_, HashMap<ElectionId, ChainSlot>> {
+        // A panic while the map was held cannot leave it half-written (inserts and reads
+        // only), so a poisoned lock is still safe to use.
         self.inner
             .chains
             .lock()
-            .expect("chain map poisoned")
-            .insert(id, slot);
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn set_chain(&self, id: ElectionId, slot: ChainSlot) {
+        self.chains().insert(id, slot);
     }
 
     fn integrity_problem(&self, id: ElectionId) -> Option<String> {
-        match self
-            .inner
-            .chains
-            .lock()
-            .expect("chain map poisoned")
-            .get(&id)
-        {
+        match self.chains().get(&id) {
             Some(ChainSlot::Tampered(why)) => Some(why.clone()),
             _ => None,
         }
@@ -139,4 +126,15 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// A height, id or time read from the database, which stores it as a signed integer.
+fn stored_u64(what: &str, value: i64) -> Result<u64> {
+    u64::try_from(value)
+        .map_err(|_| EngineError::Internal(format!("stored {what} {value} is negative")))
+}
+
+/// A time to store.
+fn db_time(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
 }

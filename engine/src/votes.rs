@@ -1,49 +1,47 @@
 //! Casting votes into the pending pool, with group commit, and tracking receipts.
 
-use crate::{now_ms, EngineError, Node, Result};
-use ledger::{CandidateId, ElectionId, MerkleProof, TxId, Vote, VotingCode};
-use serde::{Deserialize, Serialize};
+use crate::{db_time, now_ms, stored_u64, EngineError, Node, Result};
+use ledger::{
+    BlockHash, CandidateId, ElectionId, MerkleProof, PublicKey, RuleError, Signature, TxId, Vote,
+    VotingCode,
+};
 use sqlx::sqlite::SqlitePool;
-use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
+use wire::{Ballot, ElectionState, ReceiptReport, ReceiptStatus};
 
-/// A ballot as a voter submits it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum Ballot {
-    /// Signed in the voter's browser with the key derived from the code.
-    Signed {
-        /// The signed vote.
-        vote: Vote,
-    },
-    /// The voting code itself; the server derives the key, signs, and forgets the code.
-    Code {
-        /// The voting code.
-        code: String,
-        /// The chosen candidate.
-        candidate_id: i64,
-    },
+/// A vote as the `votes` table stores it; select it with [`VOTE_COLUMNS`].
+#[derive(sqlx::FromRow)]
+pub(crate) struct StoredVote {
+    election_id: ElectionId,
+    voter_key: PublicKey,
+    candidate_id: CandidateId,
+    timestamp: i64,
+    signature: Signature,
 }
 
-/// Where a receipt's vote is.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReceiptStatus {
-    /// "pending", "awaiting_approval" or "appended".
-    pub status: &'static str,
-    /// The receipt.
-    pub receipt: String,
-    /// The candidate voted for.
-    pub candidate_id: i64,
-    /// Hash of the block holding the vote (awaiting or appended).
-    pub block: Option<String>,
-    /// Height of that block.
-    pub block_index: Option<i64>,
-    /// Merkle proof of inclusion, once in a block.
-    pub proof: Option<MerkleProof>,
+/// The columns of a [`StoredVote`], from the `votes` table aliased `v`.
+pub(crate) const VOTE_COLUMNS: &str =
+    "v.election_id, v.voter_key, v.candidate_id, v.timestamp, v.signature";
+
+impl StoredVote {
+    pub(crate) fn into_vote(self) -> Result<Vote> {
+        Ok(Vote {
+            election: self.election_id,
+            voter: self.voter_key,
+            candidate: self.candidate_id,
+            timestamp: stored_u64("vote time", self.timestamp)?,
+            signature: self.signature,
+        })
+    }
+}
+
+/// Stored votes as the chain's votes.
+pub(crate) fn into_votes(rows: Vec<StoredVote>) -> Result<Vec<Vote>> {
+    rows.into_iter().map(StoredVote::into_vote).collect()
 }
 
 struct Pending {
-    election: i64,
+    election: ElectionId,
     vote: Vote,
     reply: oneshot::Sender<Result<()>>,
 }
@@ -90,8 +88,9 @@ impl VoteWriter {
         Self { tx }
     }
 
-    async fn submit(&self, election: i64, vote: Vote) -> Result<()> {
+    async fn submit(&self, election: ElectionId, vote: Vote) -> Result<()> {
         let (reply, rx) = oneshot::channel();
+        let stopped = || EngineError::Internal("the vote writer stopped".into());
         self.tx
             .send(Pending {
                 election,
@@ -99,9 +98,8 @@ impl VoteWriter {
                 reply,
             })
             .await
-            .map_err(|_| EngineError::Internal("the vote writer stopped".into()))?;
-        rx.await
-            .map_err(|_| EngineError::Internal("the vote writer stopped".into()))?
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 }
 
@@ -113,34 +111,35 @@ async fn commit_group(
 ) -> std::result::Result<Vec<Result<()>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut results = Vec::with_capacity(group.len());
-    let now = now_ms() as i64;
+    let now = db_time(now_ms());
     for p in group {
         let v = &p.vote;
         let inserted = sqlx::query(
             "INSERT INTO votes (tx_id, election_id, voter_key, candidate_id, timestamp, signature, received_at)
-             SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM elections WHERE id = ? AND state = 'open')
+             SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM elections WHERE id = ? AND state = ?)
              ON CONFLICT DO NOTHING",
         )
-        .bind(v.tx_id().0.as_slice())
+        .bind(v.tx_id())
         .bind(p.election)
-        .bind(v.voter.0.as_slice())
-        .bind(i64::from(v.candidate.0))
-        .bind(v.timestamp as i64)
-        .bind(v.signature.0.as_slice())
+        .bind(v.voter)
+        .bind(v.candidate)
+        .bind(db_time(v.timestamp))
+        .bind(v.signature)
         .bind(now)
         .bind(p.election)
+        .bind(ElectionState::Open)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         results.push(if inserted == 1 {
             Ok(())
         } else {
-            let open: Option<String> =
+            let state: Option<ElectionState> =
                 sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
                     .bind(p.election)
                     .fetch_optional(&mut *tx)
                     .await?;
-            if open.as_deref() == Some("open") {
+            if state == Some(ElectionState::Open) {
                 Err(EngineError::AlreadyVoted)
             } else {
                 Err(EngineError::WrongState("voting is closed".into()))
@@ -152,117 +151,96 @@ async fn commit_group(
 }
 
 impl Node {
-    /// Casts a ballot: checks it against the sealed registry and the chain, then stores it
-    /// durably in the pending pool. Returns the receipt once the commit is on disk.
-    pub async fn cast_vote(&self, election: i64, ballot: Ballot) -> Result<TxId> {
-        let state: String = sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
-            .bind(election)
-            .fetch_optional(&self.inner.read)
-            .await?
-            .ok_or(EngineError::NotFound("election"))?;
-        if state != "open" {
+    /// Casts a ballot: checks it with the chain's vote rules against the sealed registry,
+    /// then stores it durably in the pending pool. Returns the receipt once the commit is
+    /// on disk.
+    pub async fn cast_vote(&self, election: ElectionId, ballot: Ballot) -> Result<TxId> {
+        let state = self.state_of(election).await?;
+        if state != ElectionState::Open {
             return Err(EngineError::WrongState(format!(
                 "the election is {state}, not open for voting"
             )));
         }
-        let eid = ElectionId(election as u64);
         let chain = self.chain(election).await?;
-        let vote = match ballot {
+        // A key outside the registry means a wrong code when the server derived it, and a
+        // stranger's key when the browser signed.
+        let (vote, not_registered) = match ballot {
             Ballot::Code { code, candidate_id } => {
                 let code = VotingCode::parse(&code)
                     .map_err(|e| EngineError::Invalid(format!("voting code: {e}")))?;
-                let candidate = u32::try_from(candidate_id)
-                    .ok()
-                    .map(CandidateId)
-                    .filter(|c| chain.genesis().candidate(*c).is_some())
-                    .ok_or(EngineError::NotFound("candidate"))?;
-                let key = code.signing_key(eid);
-                let vote = Vote::sign(&key, eid, candidate, now_ms());
-                if chain.genesis().voters.binary_search(&vote.voter).is_err() {
-                    return Err(EngineError::UnknownCode);
-                }
-                if chain.has_voted(&vote.voter) {
-                    return Err(EngineError::AlreadyVoted);
-                }
-                vote
+                let key = code.signing_key(election);
+                let vote = Vote::sign(&key, election, candidate_id, now_ms());
+                (vote, EngineError::UnknownCode)
             }
-            Ballot::Signed { vote } => {
-                chain.check_vote(&vote).map_err(|e| match e {
-                    ledger::RuleError::AlreadyVoted { .. } => EngineError::AlreadyVoted,
-                    ledger::RuleError::UnknownCandidate { .. } => {
-                        EngineError::NotFound("candidate")
-                    }
-                    ledger::RuleError::IneligibleVoter { .. } => {
-                        EngineError::Forbidden("this key is not in the voter registry".into())
-                    }
-                    other => EngineError::Rule(other),
-                })?;
-                vote
-            }
+            Ballot::Signed { vote } => (
+                vote,
+                EngineError::Forbidden("this key is not in the voter registry".into()),
+            ),
         };
+        chain.check_vote(&vote).map_err(|rule| match rule {
+            RuleError::AlreadyVoted { .. } => EngineError::AlreadyVoted,
+            RuleError::UnknownCandidate { .. } => EngineError::NotFound("candidate"),
+            RuleError::IneligibleVoter { .. } => not_registered,
+            other => EngineError::Rule(other),
+        })?;
         let receipt = vote.tx_id();
         self.inner.votes.submit(election, vote).await?;
         Ok(receipt)
     }
 
     /// Where the vote with this receipt is: pending, in a block awaiting approval, or appended.
-    pub async fn receipt(&self, election: i64, receipt: &TxId) -> Result<ReceiptStatus> {
-        let row = sqlx::query(
+    pub async fn receipt(&self, election: ElectionId, receipt: &TxId) -> Result<ReceiptReport> {
+        let (candidate_id, appended): (CandidateId, Option<BlockHash>) = sqlx::query_as(
             "SELECT candidate_id, block_hash FROM votes WHERE tx_id = ? AND election_id = ?",
         )
-        .bind(receipt.0.as_slice())
+        .bind(receipt)
         .bind(election)
         .fetch_optional(&self.inner.read)
         .await?
         .ok_or(EngineError::NotFound("receipt"))?;
-        let candidate_id: i64 = row.try_get("candidate_id")?;
-        let appended: Option<Vec<u8>> = row.try_get("block_hash")?;
-        let block: Option<(Vec<u8>, i64, &'static str)> = match appended {
-            Some(h) => {
+        let block: Option<(BlockHash, i64, ReceiptStatus)> = match appended {
+            Some(hash) => {
                 let idx: i64 = sqlx::query_scalar("SELECT idx FROM blocks WHERE hash = ?")
-                    .bind(&h)
+                    .bind(hash)
                     .fetch_one(&self.inner.read)
                     .await?;
-                Some((h, idx, "appended"))
+                Some((hash, idx, ReceiptStatus::Appended))
             }
-            None => sqlx::query_as::<_, (Vec<u8>, i64)>(
+            None => sqlx::query_as::<_, (BlockHash, i64)>(
                 "SELECT b.hash, b.idx FROM block_votes bv JOIN blocks b ON b.hash = bv.block_hash
                  WHERE bv.tx_id = ? AND b.status = 'awaiting' ORDER BY b.submitted_at LIMIT 1",
             )
-            .bind(receipt.0.as_slice())
+            .bind(receipt)
             .fetch_optional(&self.inner.read)
             .await?
-            .map(|(h, i)| (h, i, "awaiting_approval")),
+            .map(|(hash, idx)| (hash, idx, ReceiptStatus::AwaitingApproval)),
         };
         let Some((hash, idx, status)) = block else {
-            return Ok(ReceiptStatus {
-                status: "pending",
-                receipt: receipt.to_hex(),
+            return Ok(ReceiptReport {
+                status: ReceiptStatus::Pending,
+                receipt: *receipt,
                 candidate_id,
                 block: None,
                 block_index: None,
                 proof: None,
             });
         };
-        let leaves: Vec<Vec<u8>> =
-            sqlx::query("SELECT tx_id FROM block_votes WHERE block_hash = ? ORDER BY position")
-                .bind(&hash)
-                .fetch_all(&self.inner.read)
-                .await?
-                .iter()
-                .map(|r| r.try_get("tx_id"))
-                .collect::<std::result::Result<_, _>>()?;
-        let leaves: Vec<TxId> = leaves.iter().filter_map(|b| TxId::from_slice(b)).collect();
+        let leaves: Vec<TxId> = sqlx::query_scalar(
+            "SELECT tx_id FROM block_votes WHERE block_hash = ? ORDER BY position",
+        )
+        .bind(hash)
+        .fetch_all(&self.inner.read)
+        .await?;
         let proof = leaves
             .iter()
             .position(|t| t == receipt)
             .and_then(|i| MerkleProof::new(&leaves, i));
-        Ok(ReceiptStatus {
+        Ok(ReceiptReport {
             status,
-            receipt: receipt.to_hex(),
+            receipt: *receipt,
             candidate_id,
-            block: Some(hex::encode(hash)),
-            block_index: Some(idx),
+            block: Some(hash),
+            block_index: Some(stored_u64("height", idx)?),
             proof,
         })
     }

@@ -14,8 +14,21 @@ pub struct ElectionId(pub u64);
 #[serde(transparent)]
 pub struct CandidateId(pub u32);
 
+impl std::fmt::Display for ElectionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for CandidateId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A candidate on the ballot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct Candidate {
     /// Ballot identifier.
     pub id: CandidateId,

@@ -15,6 +15,8 @@ pub mod merkle;
 pub mod pow;
 pub mod pow_vectors;
 pub mod report;
+#[cfg(feature = "sqlx")]
+pub mod sql;
 pub mod tally;
 pub mod validate;
 pub mod vote;

@@ -9,9 +9,11 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Form, Router};
-use engine::{EngineError, IssuedCode, NewElection, NewVoter, Role};
+use engine::EngineError;
+use ledger::{CandidateId, ElectionId};
 use serde::Deserialize;
 use tower_sessions::Session;
+use wire::{IssuedCode, NewElection, NewVoter, Role};
 
 /// Voter files may hold many thousands of rows.
 const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
@@ -40,7 +42,7 @@ async fn guard(state: &AppState, session: &Session, csrf: &str) -> Result<(), Re
         .map(|_| ())
 }
 
-fn back(election: i64, outcome: Result<&str, EngineError>) -> Redirect {
+fn back(election: ElectionId, outcome: Result<&str, EngineError>) -> Redirect {
     match outcome {
         Ok(done) => Redirect::to(&format!("/admin/e/{election}?done={done}")),
         Err(e) => Redirect::to(&format!(
@@ -109,7 +111,7 @@ struct CandidateForm {
 async fn add_candidate(
     State(state): State<AppState>,
     session: Session,
-    Path(election): Path<i64>,
+    Path(election): Path<ElectionId>,
     Form(f): Form<CandidateForm>,
 ) -> Redirect {
     if let Err(to) = guard(&state, &session, &f.csrf).await {
@@ -125,9 +127,10 @@ async fn add_candidate(
 async fn change_candidate(
     State(state): State<AppState>,
     session: Session,
-    Path((election, candidate)): Path<(i64, i64)>,
+    Path((election, candidate)): Path<(ElectionId, u32)>,
     Form(f): Form<CandidateForm>,
 ) -> Redirect {
+    let candidate = CandidateId(candidate);
     if let Err(to) = guard(&state, &session, &f.csrf).await {
         return to;
     }
@@ -161,7 +164,7 @@ struct ValidatorForm {
 async fn validators(
     State(state): State<AppState>,
     session: Session,
-    Path(election): Path<i64>,
+    Path(election): Path<ElectionId>,
     Form(f): Form<ValidatorForm>,
 ) -> Redirect {
     if let Err(to) = guard(&state, &session, &f.csrf).await {
@@ -191,7 +194,7 @@ struct StateForm {
 async fn change_state(
     State(state): State<AppState>,
     session: Session,
-    Path(election): Path<i64>,
+    Path(election): Path<ElectionId>,
     Form(f): Form<StateForm>,
 ) -> Redirect {
     if let Err(to) = guard(&state, &session, &f.csrf).await {
@@ -209,7 +212,7 @@ async fn change_state(
 async fn register_voters(
     State(state): State<AppState>,
     session: Session,
-    Path(election): Path<i64>,
+    Path(election): Path<ElectionId>,
     mut form: Multipart,
 ) -> Response {
     let (mut csrf, mut name, mut external_id, mut file) =
@@ -281,7 +284,7 @@ async fn register_voters(
 }
 
 /// The only time the new codes are shown: a table and the same as a CSV download.
-fn codes_page(election: i64, codes: &[IssuedCode]) -> Response {
+fn codes_page(election: ElectionId, codes: &[IssuedCode]) -> Response {
     let mut csv = String::from("voter_id,name,external_id,code\n");
     let mut rows = String::new();
     for c in codes {
@@ -314,7 +317,7 @@ fn codes_page(election: i64, codes: &[IssuedCode]) -> Response {
     )
 }
 
-fn page(election: i64, title: &str, body: &str) -> Response {
+fn page(election: ElectionId, title: &str, body: &str) -> Response {
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <link rel=\"stylesheet\" href=\"/pkg/ballotchain.css\"><link rel=\"icon\" href=\"data:,\"><title>{t} · ballotchain</title></head>\

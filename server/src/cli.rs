@@ -57,7 +57,7 @@ pub struct MineArgs {
     pub server: String,
     /// Election id.
     #[arg(long)]
-    pub election: i64,
+    pub election: u64,
     /// Mine one block, submit it and exit.
     #[arg(long)]
     pub once: bool,
@@ -104,7 +104,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             runtime()?.block_on(async {
                 let (node, _) = engine::Node::open(&db).await?;
                 let account = node
-                    .create_account(&username, password, engine::Role::Admin)
+                    .create_account(&username, password, wire::Role::Admin)
                     .await?;
                 println!("admin account {:?} created", account.username);
                 Ok(())

@@ -1,8 +1,9 @@
 //! `serve --demo`: a ready election on an empty database, so a newcomer can try every role.
 
-use engine::{NewElection, NewVoter, Node, Role};
+use engine::Node;
 use rand::Rng;
 use std::path::Path;
+use wire::{NewElection, NewVoter, Role};
 
 fn password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";

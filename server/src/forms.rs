@@ -8,10 +8,11 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::response::Redirect;
 use axum::routing::post;
 use axum::{Form, Router};
-use engine::{Account, Ballot, Decision, Role};
+use ledger::{CandidateId, ElectionId};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use tower_sessions::Session;
+use wire::{Account, Ballot, Role};
 
 /// Routes for form posts.
 pub fn router() -> Router<AppState> {
@@ -40,14 +41,14 @@ struct VoteForm {
 async fn vote(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    Path(election): Path<i64>,
+    Path(election): Path<ElectionId>,
     Form(form): Form<VoteForm>,
 ) -> Redirect {
     let back = |error: &str| Redirect::to(&format!("/e/{election}?error={error}"));
     if form.confirm.is_none() {
         return back("unconfirmed");
     }
-    let Ok(candidate_id) = form.candidate_id.parse::<i64>() else {
+    let Ok(candidate_id) = form.candidate_id.parse().map(CandidateId) else {
         return back("no_candidate");
     };
     let ballot = Ballot::Code {
@@ -56,7 +57,7 @@ async fn vote(
     };
     match cast_limited(&state, client, election, ballot).await {
         Ok(receipt) => Redirect::to(&format!("/e/{election}/receipt/{receipt}")),
-        Err(e) => back(e.code()),
+        Err(e) => back(e.code().as_str()),
     }
 }
 
@@ -115,7 +116,7 @@ struct DecideForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
-    election: i64,
+    election: u64,
     #[serde(default)]
     block: String,
     #[serde(default)]
@@ -140,23 +141,24 @@ async fn decide(
     let Ok(hash) = form.block.parse::<ledger::BlockHash>() else {
         return back("error", "invalid_input");
     };
-    let (decision, done) = match form.decision.as_str() {
-        "approve" => (Decision::Approve, "approved"),
+    let election = ElectionId(form.election);
+    let (outcome, done) = match form.decision.as_str() {
+        "approve" => (
+            state.node.approve(election, &hash, account.id).await,
+            "approved",
+        ),
         "reject" => (
-            Decision::Reject {
-                reason: form.reason,
-            },
+            state
+                .node
+                .reject(election, &hash, account.id, &form.reason)
+                .await,
             "rejected",
         ),
         _ => return back("error", "invalid_input"),
     };
-    match state
-        .node
-        .decide(form.election, &hash, account.id, decision)
-        .await
-    {
+    match outcome {
         Ok(_) => back("done", done),
-        Err(e) => back("error", crate::api::ApiError::from(e).code()),
+        Err(e) => back("error", crate::api::ApiError::from(e).code().as_str()),
     }
 }
 
@@ -210,7 +212,7 @@ async fn setup(
         Err(e) => {
             // Bad username or password: give the token back so the officer can retry.
             *state.setup_token.lock().expect("setup token lock") = taken;
-            back(crate::api::ApiError::from(e).code())
+            back(crate::api::ApiError::from(e).code().as_str())
         }
     }
 }

@@ -2,25 +2,11 @@
 
 use crate::cli::MineArgs;
 use ledger::block::MinerTag;
-use ledger::{merkle_root, Block, BlockHash, BlockHeader, Vote};
-use serde::Deserialize;
+use ledger::{merkle_root, Block, BlockHash, BlockHeader, ElectionId, Vote};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-#[derive(Deserialize)]
-struct Work {
-    index: u64,
-    min_timestamp: u64,
-    votes: Vec<Vote>,
-    header: BlockHeader,
-}
-
-#[derive(Deserialize)]
-struct ApiErrorBody {
-    error: String,
-    message: String,
-}
+use wire::{ErrorBody, ErrorCode, WorkTemplate};
 
 /// Nonces a thread takes at a time: large enough to keep the atomic off the hot path.
 const CHUNK: u64 = 1 << 16;
@@ -67,16 +53,16 @@ fn now_ms() -> u64 {
 }
 
 enum Fetched {
-    Work(Box<Work>),
+    Work(Box<WorkTemplate>),
     Nothing(String),
 }
 
-fn fetch_work(base: &str, election: i64) -> Result<Fetched, Box<dyn std::error::Error>> {
+fn fetch_work(base: &str, election: ElectionId) -> Result<Fetched, Box<dyn std::error::Error>> {
     match ureq::get(&format!("{base}/api/elections/{election}/work")).call() {
         Ok(r) => Ok(Fetched::Work(Box::new(r.into_json()?))),
         Err(ureq::Error::Status(409, r)) => {
-            let body: ApiErrorBody = r.into_json()?;
-            if body.error == "nothing_to_mine" {
+            let body: ErrorBody = r.into_json()?;
+            if body.error == ErrorCode::NothingToMine {
                 Ok(Fetched::Nothing(body.message))
             } else {
                 Err(body.message.into())
@@ -98,7 +84,7 @@ pub fn run(args: MineArgs) -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut last: Option<(BlockHash, ledger::MerkleRoot)> = None;
     loop {
-        let work = match fetch_work(&base, args.election)? {
+        let work = match fetch_work(&base, ElectionId(args.election))? {
             Fetched::Work(w) => w,
             Fetched::Nothing(msg) => {
                 if args.once {
@@ -145,7 +131,7 @@ pub fn run(args: MineArgs) -> Result<(), Box<dyn std::error::Error>> {
                 block.header.index
             ),
             Err(ureq::Error::Status(code, r)) => {
-                let body: ApiErrorBody = r.into_json()?;
+                let body: ErrorBody = r.into_json()?;
                 eprintln!(
                     "block {hash} refused ({code} {}): {}",
                     body.error, body.message

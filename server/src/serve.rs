@@ -43,7 +43,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("WARNING: TAMPERING DETECTED in election {id}: {problem}. Its chain is not served for writes.");
     }
     for (id, height) in &report.verified {
-        tracing::info!(election = id, height, "stored chain verified");
+        tracing::info!(election = id.0, height, "stored chain verified");
     }
     if args.demo {
         crate::demo::seed_if_empty(&node, &args.demo_codes).await?;

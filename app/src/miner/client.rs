@@ -1,18 +1,19 @@
 //! The browser side of the miner page: the worker pool, template polling and submission.
 
-use super::{FoundBlock, MinerUi, WorkerLine, MAX_WORKERS};
+use super::{Fate, FoundBlock, MinerUi, WorkerLine, MAX_WORKERS};
 use gloo_net::http::{Request, Response};
 use gloo_timers::callback::{Interval, Timeout};
 use ledger::block::MinerTag;
-use ledger::{Block, BlockHash, BlockHeader, Vote};
+use ledger::{Block, BlockHash, BlockHeader, ElectionId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use miner::driver::nonce_range;
 use miner::gloo_worker::{Spawnable, WorkerBridge};
 use miner::{FromMiner, MinerWorker, ToMiner};
-use serde::Deserialize;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
+use wire::WorkTemplate as Work;
+use wire::{BlockDetail, BlockStatus, ElectionDetail, ErrorBody, ErrorCode, SubmitOutcome};
 
 /// How often the page asks whether the template changed.
 const POLL_MS: u32 = 1000;
@@ -20,50 +21,11 @@ const POLL_MS: u32 = 1000;
 const SPEED_WARMUP_MS: u32 = 1000;
 const SPEED_WINDOW_MS: u32 = 5000;
 
-#[derive(Debug, Clone, Deserialize)]
-struct Work {
-    index: u64,
-    prev: BlockHash,
-    difficulty: u8,
-    votes: Vec<Vote>,
-    header: BlockHeader,
-}
-
-#[derive(Debug, Deserialize)]
-struct ApiFailure {
-    error: String,
-    message: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Submitted {
-    hash: BlockHash,
-    index: u64,
-}
-
-#[derive(Debug, Deserialize)]
-struct BlockState {
-    status: String,
-    decisions: Vec<Decided>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Decided {
-    validator: String,
-    approve: bool,
-    reason: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Pool {
-    pending_votes: i64,
-}
-
 /// What a poll of the template found.
 enum Fetched {
     Unchanged,
     New(Box<Work>, String),
-    Refused(ApiFailure),
+    Refused(ErrorBody),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +36,7 @@ enum Mode {
 }
 
 struct State {
-    election: i64,
+    election: ElectionId,
     /// Voting has closed: once the pool is empty nothing more will come.
     closed: bool,
     worker_url: String,
@@ -119,15 +81,16 @@ fn default_workers() -> u32 {
         .clamp(1, MAX_WORKERS)
 }
 
-async fn failure(resp: Response) -> ApiFailure {
+async fn failure(resp: Response) -> ErrorBody {
     let status = resp.status();
-    resp.json::<ApiFailure>().await.unwrap_or(ApiFailure {
-        error: "http".into(),
+    resp.json::<ErrorBody>().await.unwrap_or(ErrorBody {
+        error: ErrorCode::Internal,
         message: format!("the server answered {status}"),
+        details: Vec::new(),
     })
 }
 
-async fn fetch_work(election: i64, etag: Option<&str>) -> Result<Fetched, String> {
+async fn fetch_work(election: ElectionId, etag: Option<&str>) -> Result<Fetched, String> {
     let mut req = Request::get(&format!("/api/elections/{election}/work"));
     if let Some(tag) = etag {
         req = req.header("If-None-Match", tag);
@@ -145,24 +108,24 @@ async fn fetch_work(election: i64, etag: Option<&str>) -> Result<Fetched, String
 }
 
 /// Votes waiting for a block, from the election's public detail.
-async fn fetch_pool(election: i64) -> Result<i64, String> {
-    let pool: Pool = crate::fetch_json(format!("/api/elections/{election}")).await?;
-    Ok(pool.pending_votes)
+async fn fetch_pool(election: ElectionId) -> Result<u64, String> {
+    let detail: ElectionDetail = crate::fetch_json(format!("/api/elections/{election}")).await?;
+    Ok(detail.pending_votes)
 }
 
-fn refusal_text(f: &ApiFailure, closed: bool) -> String {
-    match f.error.as_str() {
-        "nothing_to_mine" if closed => "Voting has closed and every vote is already in a block: nothing is left to mine. Thank you for helping.".to_owned(),
-        "nothing_to_mine" => "Nothing to mine right now: no votes are waiting for a block. This page checks every second and starts again as soon as votes arrive.".to_owned(),
-        "wrong_state" => "Voting has not opened in this election yet, so there is no chain to mine. This page keeps checking.".to_owned(),
-        "not_found" => "There is no such election.".to_owned(),
+fn refusal_text(f: &ErrorBody, closed: bool) -> String {
+    match f.error {
+        ErrorCode::NothingToMine if closed => "Voting has closed and every vote is already in a block: nothing is left to mine. Thank you for helping.".to_owned(),
+        ErrorCode::NothingToMine => "Nothing to mine right now: no votes are waiting for a block. This page checks every second and starts again as soon as votes arrive.".to_owned(),
+        ErrorCode::WrongState => "Voting has not opened in this election yet, so there is no chain to mine. This page keeps checking.".to_owned(),
+        ErrorCode::NotFound => "There is no such election.".to_owned(),
         _ => f.message.clone(),
     }
 }
 
 impl Controller {
     /// A controller for the page; `kernel` ("scalar") forces the fallback build.
-    pub fn new(election: i64, ui: MinerUi, kernel: Option<String>, closed: bool) -> Self {
+    pub fn new(election: ElectionId, ui: MinerUi, kernel: Option<String>, closed: bool) -> Self {
         let worker_url = match kernel.as_deref() {
             Some("scalar") => "/miner/worker.js?kernel=scalar".to_owned(),
             _ => "/miner/worker.js".to_owned(),
@@ -391,10 +354,10 @@ fn poll(weak: &Weak<RefCell<State>>) {
         }
         st.polling = true;
         st.last_poll = now_ms();
-        let awaiting: Vec<String> = st.ui.found.with_untracked(|f| {
+        let awaiting: Vec<BlockHash> = st.ui.found.with_untracked(|f| {
             f.iter()
-                .filter(|b| b.status == "awaiting")
-                .map(|b| b.hash.clone())
+                .filter(|b| b.fate == Fate::Block(BlockStatus::Awaiting))
+                .map(|b| b.hash)
                 .collect()
         });
         (
@@ -427,7 +390,7 @@ fn poll(weak: &Weak<RefCell<State>>) {
             Ok(Fetched::Unchanged) => {}
             Ok(Fetched::New(work, tag)) => adopt(&mut st, *work, tag),
             Ok(Fetched::Refused(f)) => {
-                st.idle = matches!(f.error.as_str(), "nothing_to_mine" | "wrong_state");
+                st.idle = matches!(f.error, ErrorCode::NothingToMine | ErrorCode::WrongState);
                 st.work = None;
                 st.header = None;
                 pause(&mut st);
@@ -440,11 +403,14 @@ fn poll(weak: &Weak<RefCell<State>>) {
     });
 }
 
-async fn refresh_fates(election: i64, hashes: Vec<String>) -> Vec<(String, String, String)> {
+async fn refresh_fates(
+    election: ElectionId,
+    hashes: Vec<BlockHash>,
+) -> Vec<(BlockHash, BlockStatus, String)> {
     let mut out = Vec::new();
     for hash in hashes {
         let url = format!("/api/elections/{election}/blocks/{hash}");
-        if let Ok(b) = crate::fetch_json::<BlockState>(url).await {
+        if let Ok(b) = crate::fetch_json::<BlockDetail>(url).await {
             let reason = b
                 .decisions
                 .iter()
@@ -452,21 +418,21 @@ async fn refresh_fates(election: i64, hashes: Vec<String>) -> Vec<(String, Strin
                 .map(|d| format!("{}: {}", d.validator, d.reason.clone().unwrap_or_default()))
                 .collect::<Vec<_>>()
                 .join("; ");
-            out.push((hash, b.status, reason));
+            out.push((hash, b.summary.status, reason));
         }
     }
     out
 }
 
-fn apply_fates(st: &State, fates: Vec<(String, String, String)>) {
+fn apply_fates(st: &State, fates: Vec<(BlockHash, BlockStatus, String)>) {
     if fates.is_empty() {
         return;
     }
     st.ui.found.update(|found| {
         for (hash, status, reason) in fates {
             if let Some(f) = found.iter_mut().find(|f| f.hash == hash) {
-                f.status = status;
-                if f.status == "rejected" {
+                f.fate = Fate::Block(status);
+                if status == BlockStatus::Rejected {
                     f.reason = reason;
                 }
             }
@@ -568,12 +534,12 @@ async fn submit(weak: Weak<RefCell<State>>, work: Work, etag: String, header: Bl
     let Some(election) = weak.upgrade().map(|rc| rc.borrow().election) else {
         return;
     };
-    let hash = header.hash().to_string();
+    let hash = header.hash();
     let index = work.index;
-    let record = |status: &str, reason: String| FoundBlock {
-        hash: hash.clone(),
+    let record = |fate: Fate, reason: String| FoundBlock {
+        hash,
         index,
-        status: status.to_owned(),
+        fate,
         reason,
     };
     match fetch_work(election, Some(&etag)).await {
@@ -582,9 +548,12 @@ async fn submit(weak: Weak<RefCell<State>>, work: Work, etag: String, header: Bl
             // The tip or the votes moved on: the solution is stale, do not send it.
             let Some(rc) = weak.upgrade() else { return };
             let mut st = rc.borrow_mut();
-            st.ui
-                .found
-                .update(|f| f.push(record("discarded", "a newer template replaced it".into())));
+            st.ui.found.update(|f| {
+                f.push(record(
+                    Fate::Discarded,
+                    "a newer template replaced it".into(),
+                ))
+            });
             if st.mode == Mode::Mining {
                 match fresh {
                     Ok(Fetched::New(w, tag)) => adopt(&mut st, *w, tag),
@@ -607,9 +576,9 @@ async fn submit(weak: Weak<RefCell<State>>, work: Work, etag: String, header: Bl
     };
     // Read the answer before touching the state: worker messages need it meanwhile.
     let outcome = match sent {
-        Ok(resp) if resp.status() == 202 => match resp.json::<Submitted>().await {
-            Ok(s) => Ok((s.hash.to_string(), s.index)),
-            Err(_) => Ok((hash.clone(), index)),
+        Ok(resp) if resp.status() == 202 => match resp.json::<SubmitOutcome>().await {
+            Ok(s) => Ok((s.hash, s.index)),
+            Err(_) => Ok((hash, index)),
         },
         Ok(resp) => {
             let code = resp.status();
@@ -625,7 +594,7 @@ async fn submit(weak: Weak<RefCell<State>>, work: Work, etag: String, header: Bl
                 f.push(FoundBlock {
                     hash,
                     index,
-                    status: "awaiting".into(),
+                    fate: Fate::Block(BlockStatus::Awaiting),
                     reason: String::new(),
                 })
             });
@@ -641,10 +610,12 @@ async fn submit(weak: Weak<RefCell<State>>, work: Work, etag: String, header: Bl
             st.waiting = false;
         }
         Err((code, message)) => {
-            let status = if code == 409 { "stale" } else { "refused" };
-            st.ui
-                .found
-                .update(|list| list.push(record(status, message)));
+            let fate = if code == 409 {
+                Fate::Block(BlockStatus::Stale)
+            } else {
+                Fate::Refused
+            };
+            st.ui.found.update(|list| list.push(record(fate, message)));
             // Start over on whatever the server now offers.
             st.work = None;
             st.waiting = false;

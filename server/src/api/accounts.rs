@@ -7,21 +7,15 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use engine::{Account, EngineError, Role};
-use serde::Deserialize;
+use engine::EngineError;
 use std::net::SocketAddr;
 use tower_sessions::Session;
+use wire::{Account, Credentials, NewAccount};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/session", post(login).delete(logout).get(whoami))
         .route("/accounts", post(create_account))
-}
-
-#[derive(Deserialize)]
-struct Credentials {
-    username: String,
-    password: String,
 }
 
 async fn login(
@@ -70,13 +64,6 @@ async fn whoami(
     session: Session,
 ) -> Result<Json<Account>, ApiError> {
     Ok(Json(current_account(&state, &session).await?))
-}
-
-#[derive(Deserialize)]
-struct NewAccount {
-    username: String,
-    password: String,
-    role: Role,
 }
 
 async fn create_account(

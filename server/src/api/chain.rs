@@ -1,6 +1,6 @@
 //! Votes, receipts, mining work, block submission, validators' decisions, chain queries.
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, ValidatorAccount};
+use super::extract::{ApiJson, ApiQuery, ElectionItemPath, ElectionPath, ValidatorAccount};
 use super::ApiError;
 use crate::serve::AppState;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
@@ -8,13 +8,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use engine::{
-    Ballot, BlockDetail, BlockSummary, Decision, EngineError, ReceiptStatus, SubmitOutcome,
-    WorkTemplate,
-};
-use ledger::{Block, BlockHash, ChainExport, TxId};
-use serde::{Deserialize, Serialize};
+use engine::EngineError;
+use ledger::{Block, BlockHash, ChainExport, ElectionId, TxId};
+use serde::Deserialize;
 use std::net::SocketAddr;
+use wire::{
+    Ballot, BlockDetail, BlockRef, BlockStatus, BlockSummary, CastReceipt, ReceiptReport,
+    Rejection, SubmitOutcome, TallyReport, WorkTemplate,
+};
 
 /// A ballot is small; anything larger is not a ballot.
 const VOTE_LIMIT: usize = 4 * 1024;
@@ -46,19 +47,14 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(DEFAULT_LIMIT))
 }
 
-#[derive(Serialize)]
-struct Receipt {
-    receipt: TxId,
-}
-
 async fn cast(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    ApiPath(id): ApiPath<i64>,
+    ElectionPath(id): ElectionPath,
     ApiJson(ballot): ApiJson<Ballot>,
-) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+) -> Result<(StatusCode, Json<CastReceipt>), ApiError> {
     let receipt = cast_limited(&state, client, id, ballot).await?;
-    Ok((StatusCode::ACCEPTED, Json(Receipt { receipt })))
+    Ok((StatusCode::ACCEPTED, Json(CastReceipt { receipt })))
 }
 
 /// Casts a ballot under the per-address limit on invalid codes; the JSON API and the
@@ -66,7 +62,7 @@ async fn cast(
 pub async fn cast_limited(
     state: &AppState,
     client: SocketAddr,
-    election: i64,
+    election: ElectionId,
     ballot: Ballot,
 ) -> Result<TxId, ApiError> {
     state.code_limit.check(client.ip())?;
@@ -81,15 +77,11 @@ pub async fn cast_limited(
 
 async fn receipt(
     State(state): State<AppState>,
-    ApiPath((id, receipt)): ApiPath<(i64, String)>,
-) -> Result<Json<ReceiptStatus>, ApiError> {
-    let tx: TxId = receipt.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            "a receipt is 64 hex digits",
-        )
-    })?;
+    ElectionItemPath(id, receipt): ElectionItemPath,
+) -> Result<Json<ReceiptReport>, ApiError> {
+    let tx: TxId = receipt
+        .parse()
+        .map_err(|_| ApiError::malformed("a receipt is 64 hex digits"))?;
     Ok(Json(state.node.receipt(id, &tx).await?))
 }
 
@@ -105,7 +97,7 @@ pub fn work_etag(work: &WorkTemplate) -> String {
 /// bodiless 304, a new tip or new votes give the new template at the next poll.
 async fn work(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ElectionPath(id): ElectionPath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let work = state.node.work(id).await?;
@@ -126,7 +118,7 @@ async fn work(
 
 async fn submit(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ElectionPath(id): ElectionPath,
     ApiJson(block): ApiJson<Block>,
 ) -> Result<(StatusCode, Json<SubmitOutcome>), ApiError> {
     Ok((
@@ -138,120 +130,90 @@ async fn submit(
 #[derive(Deserialize)]
 struct BlockQuery {
     status: Option<String>,
-    from: Option<i64>,
-    limit: Option<i64>,
+    from: Option<u64>,
+    limit: Option<u32>,
 }
 
 async fn blocks(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ElectionPath(id): ElectionPath,
     ApiQuery(q): ApiQuery<BlockQuery>,
 ) -> Result<Json<Vec<BlockSummary>>, ApiError> {
-    match q.status.as_deref() {
-        Some("awaiting") => Ok(Json(state.node.awaiting_blocks(id).await?)),
-        None | Some("appended") => Ok(Json(
+    let status = match q.status.as_deref().map(str::parse) {
+        None => BlockStatus::Appended,
+        Some(Ok(s @ (BlockStatus::Awaiting | BlockStatus::Appended))) => s,
+        Some(_) => {
+            return Err(ApiError::malformed(format!(
+                "status must be 'awaiting' or 'appended', not {:?}",
+                q.status.unwrap_or_default()
+            )))
+        }
+    };
+    Ok(Json(match status {
+        BlockStatus::Awaiting => state.node.awaiting_blocks(id).await?,
+        _ => {
             state
                 .node
                 .chain_page(id, q.from, q.limit.unwrap_or(20))
-                .await?,
-        )),
-        Some(other) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            format!("status must be 'awaiting' or 'appended', not {other:?}"),
-        )),
-    }
+                .await?
+        }
+    }))
 }
 
 async fn block(
     State(state): State<AppState>,
-    ApiPath((id, block)): ApiPath<(i64, String)>,
+    ElectionItemPath(id, block): ElectionItemPath,
 ) -> Result<Json<BlockDetail>, ApiError> {
-    Ok(Json(state.node.block_detail(id, &block).await?))
+    let block: BlockRef = block
+        .parse()
+        .map_err(|e: wire::BadBlockRef| ApiError::from(EngineError::Invalid(e.to_string())))?;
+    Ok(Json(state.node.block_detail(id, block).await?))
 }
 
 async fn raw_block(
     State(state): State<AppState>,
-    ApiPath((id, block)): ApiPath<(i64, String)>,
+    ElectionItemPath(id, block): ElectionItemPath,
 ) -> Result<Json<Block>, ApiError> {
     let hash = parse_hash(&block)?;
     Ok(Json(state.node.raw_block(id, &hash).await?))
 }
 
 fn parse_hash(text: &str) -> Result<BlockHash, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            "a block hash is 64 hex digits",
-        )
-    })
+    text.parse()
+        .map_err(|_| ApiError::malformed("a block hash is 64 hex digits"))
 }
 
 async fn approve(
     State(state): State<AppState>,
     ValidatorAccount(account): ValidatorAccount,
-    ApiPath((id, block)): ApiPath<(i64, String)>,
+    ElectionItemPath(id, block): ElectionItemPath,
 ) -> Result<Json<BlockSummary>, ApiError> {
     let hash = parse_hash(&block)?;
-    Ok(Json(
-        state
-            .node
-            .decide(id, &hash, account.id, Decision::Approve)
-            .await?,
-    ))
-}
-
-#[derive(Deserialize)]
-struct Rejection {
-    reason: String,
+    Ok(Json(state.node.approve(id, &hash, account.id).await?))
 }
 
 async fn reject(
     State(state): State<AppState>,
     ValidatorAccount(account): ValidatorAccount,
-    ApiPath((id, block)): ApiPath<(i64, String)>,
+    ElectionItemPath(id, block): ElectionItemPath,
     ApiJson(r): ApiJson<Rejection>,
 ) -> Result<Json<BlockSummary>, ApiError> {
     let hash = parse_hash(&block)?;
     Ok(Json(
-        state
-            .node
-            .decide(id, &hash, account.id, Decision::Reject { reason: r.reason })
-            .await?,
+        state.node.reject(id, &hash, account.id, &r.reason).await?,
     ))
-}
-
-#[derive(Serialize)]
-struct TallyRow {
-    id: u32,
-    name: String,
-    votes: u64,
-}
-
-#[derive(Serialize)]
-struct Tally {
-    candidates: Vec<TallyRow>,
-    total: u64,
 }
 
 async fn tally(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Tally>, ApiError> {
-    let (rows, total) = state.node.tally(id).await?;
-    Ok(Json(Tally {
-        candidates: rows
-            .into_iter()
-            .map(|(id, name, votes)| TallyRow { id, name, votes })
-            .collect(),
-        total,
-    }))
+    ElectionPath(id): ElectionPath,
+) -> Result<Json<TallyReport>, ApiError> {
+    Ok(Json(state.node.tally(id).await?))
 }
 
 async fn export(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ElectionPath(id): ElectionPath,
 ) -> Result<Json<ChainExport>, ApiError> {
     Ok(Json(state.node.export(id).await?))
 }

@@ -1,14 +1,18 @@
 //! `/api/elections`: creation, ballot, registries, opening and closing.
 
-use super::extract::{AdminAccount, ApiJson, ApiPath};
+use super::extract::{AdminAccount, ApiJson, ElectionPath};
 use super::ApiError;
 use crate::serve::AppState;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use engine::{CandidateInfo, ElectionDetail, ElectionSummary, IssuedCode, NewElection, NewVoter};
-use serde::{Deserialize, Serialize};
+use ledger::Candidate;
+use serde::Deserialize;
+use wire::{
+    ElectionDetail, ElectionSummary, Enrolment, ErrorCode, IssuedCodes, NewCandidate, NewElection,
+    NewVoter,
+};
 
 /// Voter imports may carry thousands of rows.
 const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
@@ -33,7 +37,7 @@ async fn list(State(state): State<AppState>) -> Result<Json<Vec<ElectionSummary>
 
 async fn detail(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ElectionPath(id): ElectionPath,
 ) -> Result<Json<ElectionDetail>, ApiError> {
     Ok(Json(state.node.election(id).await?))
 }
@@ -49,19 +53,12 @@ async fn create(
     ))
 }
 
-#[derive(Deserialize)]
-struct NewCandidate {
-    name: String,
-    #[serde(default)]
-    description: String,
-}
-
 async fn add_candidate(
     State(state): State<AppState>,
     _admin: AdminAccount,
-    ApiPath(id): ApiPath<i64>,
+    ElectionPath(id): ElectionPath,
     ApiJson(c): ApiJson<NewCandidate>,
-) -> Result<(StatusCode, Json<CandidateInfo>), ApiError> {
+) -> Result<(StatusCode, Json<Candidate>), ApiError> {
     Ok((
         StatusCode::CREATED,
         Json(
@@ -71,11 +68,6 @@ async fn add_candidate(
                 .await?,
         ),
     ))
-}
-
-#[derive(Serialize)]
-struct Issued {
-    voters: Vec<IssuedCode>,
 }
 
 /// One voter as JSON (`{name, external_id?}`), a JSON list of them, or a CSV file
@@ -90,30 +82,23 @@ enum VoterBody {
 async fn register_voters(
     State(state): State<AppState>,
     _admin: AdminAccount,
-    ApiPath(id): ApiPath<i64>,
+    ElectionPath(id): ElectionPath,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Issued>), ApiError> {
+) -> Result<(StatusCode, Json<IssuedCodes>), ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let voters = if content_type.starts_with("text/csv") {
-        let text = std::str::from_utf8(&body).map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed",
-                "the CSV file is not UTF-8 text",
-            )
-        })?;
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::malformed("the CSV file is not UTF-8 text"))?;
         state.node.import_voters_csv(id, text).await?
     } else if content_type.starts_with("application/json") {
         let parsed: VoterBody = serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed",
-                format!("expected {{name, external_id?}} or a list of them: {e}"),
-            )
+            ApiError::malformed(format!(
+                "expected {{name, external_id?}} or a list of them: {e}"
+            ))
         })?;
         let list = match parsed {
             VoterBody::One(v) => vec![v],
@@ -123,22 +108,17 @@ async fn register_voters(
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send application/json or text/csv",
         ));
     };
-    Ok((StatusCode::CREATED, Json(Issued { voters })))
-}
-
-#[derive(Deserialize)]
-struct Enrolment {
-    username: String,
+    Ok((StatusCode::CREATED, Json(IssuedCodes { voters })))
 }
 
 async fn enrol_validator(
     State(state): State<AppState>,
     _admin: AdminAccount,
-    ApiPath(id): ApiPath<i64>,
+    ElectionPath(id): ElectionPath,
     ApiJson(e): ApiJson<Enrolment>,
 ) -> Result<(StatusCode, Json<ElectionDetail>), ApiError> {
     state.node.enrol_validator(id, &e.username).await?;
@@ -148,7 +128,7 @@ async fn enrol_validator(
 async fn open(
     State(state): State<AppState>,
     _admin: AdminAccount,
-    ApiPath(id): ApiPath<i64>,
+    ElectionPath(id): ElectionPath,
 ) -> Result<Json<ElectionDetail>, ApiError> {
     Ok(Json(state.node.open_election(id).await?))
 }
@@ -156,7 +136,7 @@ async fn open(
 async fn close(
     State(state): State<AppState>,
     _admin: AdminAccount,
-    ApiPath(id): ApiPath<i64>,
+    ElectionPath(id): ElectionPath,
 ) -> Result<Json<ElectionDetail>, ApiError> {
     Ok(Json(state.node.close_election(id).await?))
 }

@@ -1,46 +1,73 @@
-//! API errors: JSON `{error, message}` with the right status. Internal details are logged,
-//! never sent.
+//! API errors: JSON `{error, message}` with the right status. The one place where an
+//! engine error becomes an HTTP status. Internal details are logged, never sent.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::EngineError;
-use serde_json::json;
+use wire::{ErrorBody, ErrorCode};
 
 /// An error response.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
-    message: String,
-    details: Vec<String>,
+    body: ErrorBody,
 }
 
 impl ApiError {
     /// An error with a status, a stable code and a human message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
-            code,
-            message: message.into(),
-            details: Vec::new(),
+            body: ErrorBody {
+                error: code,
+                message: message.into(),
+                details: Vec::new(),
+            },
         }
     }
 
     /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        self.code
+    pub fn code(&self) -> ErrorCode {
+        self.body.error
     }
 
     /// 401: no valid session.
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "sign in first",
+        )
+    }
+
+    /// 400: the request does not parse.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::Malformed, message)
+    }
+}
+
+/// The HTTP status of each engine error.
+fn status_of(e: &EngineError) -> StatusCode {
+    match e {
+        EngineError::Invalid(_) | EngineError::BadRows(_) => StatusCode::BAD_REQUEST,
+        EngineError::BadCredentials => StatusCode::UNAUTHORIZED,
+        EngineError::UnknownCode | EngineError::Forbidden(_) => StatusCode::FORBIDDEN,
+        EngineError::NotFound(_) => StatusCode::NOT_FOUND,
+        EngineError::AlreadyVoted
+        | EngineError::WrongState(_)
+        | EngineError::Duplicate(_)
+        | EngineError::Stale(_)
+        | EngineError::NothingToMine
+        | EngineError::Integrity(_) => StatusCode::CONFLICT,
+        EngineError::Rule(_) | EngineError::UnknownVote(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        EngineError::Database(_) | EngineError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = status_of(&e);
         if status.is_server_error() {
             tracing::error!(error = ?e, "request failed");
             return Self::new(
@@ -49,16 +76,11 @@ impl From<EngineError> for ApiError {
                 "something went wrong on the server; it has been logged",
             );
         }
-        let details = match &e {
-            EngineError::BadRows(rows) => rows.clone(),
-            _ => Vec::new(),
-        };
-        Self {
-            status,
-            code: e.code(),
-            message: e.to_string(),
-            details,
+        let mut error = Self::new(status, e.code(), e.to_string());
+        if let EngineError::BadRows(rows) = e {
+            error.body.details = rows;
         }
+        error
     }
 }
 
@@ -67,7 +89,7 @@ impl From<tower_sessions::session::Error> for ApiError {
         tracing::error!(error = %e, "session store failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "session",
+            ErrorCode::Session,
             "the session store failed",
         )
     }
@@ -75,10 +97,6 @@ impl From<tower_sessions::session::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.code, "message": self.message });
-        if !self.details.is_empty() {
-            body["details"] = json!(self.details);
-        }
-        (self.status, Json(body)).into_response()
+        (self.status, Json(self.body)).into_response()
     }
 }

@@ -6,9 +6,10 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use engine::{Account, Role};
+use ledger::ElectionId;
 use serde::de::DeserializeOwned;
 use tower_sessions::Session;
+use wire::{Account, AccountId, ErrorCode, Role};
 
 /// JSON body: 400 when malformed or of the wrong shape, 413 when too large, 415 when not JSON.
 pub struct ApiJson<T>(pub T);
@@ -27,15 +28,15 @@ fn json_rejection(r: JsonRejection) -> ApiError {
     match r.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ErrorCode::TooLarge,
             "the request body is too large",
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send JSON with Content-Type: application/json",
         ),
-        _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed", r.body_text()),
+        _ => ApiError::malformed(r.body_text()),
     }
 }
 
@@ -48,9 +49,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Self(p.0))
-            .map_err(|r: PathRejection| {
-                ApiError::new(StatusCode::BAD_REQUEST, "malformed", r.body_text())
-            })
+            .map_err(|r: PathRejection| ApiError::malformed(r.body_text()))
     }
 }
 
@@ -63,9 +62,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
-            .map_err(|r: QueryRejection| {
-                ApiError::new(StatusCode::BAD_REQUEST, "malformed", r.body_text())
-            })
+            .map_err(|r: QueryRejection| ApiError::malformed(r.body_text()))
     }
 }
 
@@ -84,7 +81,7 @@ pub async fn sign_in(session: &Session, account: &Account) -> Result<(), ApiErro
 
 /// The signed-in account, or 401.
 pub async fn current_account(state: &AppState, session: &Session) -> Result<Account, ApiError> {
-    let id: Option<i64> = session.get(ACCOUNT_KEY).await?;
+    let id: Option<AccountId> = session.get(ACCOUNT_KEY).await?;
     let id = id.ok_or_else(ApiError::unauthenticated)?;
     state
         .node
@@ -111,7 +108,7 @@ async fn account_with_role(
         };
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
             format!("this needs {what} account"),
         ));
     }
@@ -140,5 +137,36 @@ impl FromRequestParts<AppState> for ValidatorAccount {
         account_with_role(parts, state, Role::Validator)
             .await
             .map(Self)
+    }
+}
+
+/// The election of an `/elections/{id}` path. Ids are read as signed numbers, as they
+/// always were on the wire: a negative one names no election (404) and text is malformed
+/// (400), with the same words as before ids had a type of their own.
+pub struct ElectionPath(pub ElectionId);
+
+fn election(id: i64) -> Result<ElectionId, ApiError> {
+    u64::try_from(id)
+        .map(ElectionId)
+        .map_err(|_| engine::EngineError::NotFound("election").into())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ElectionPath {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let ApiPath(id) = ApiPath::<i64>::from_request_parts(parts, state).await?;
+        election(id).map(Self)
+    }
+}
+
+/// An `/elections/{id}/…/{item}` path: the election and the item as written.
+pub struct ElectionItemPath(pub ElectionId, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ElectionItemPath {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let ApiPath((id, item)) =
+            ApiPath::<(i64, String)>::from_request_parts(parts, state).await?;
+        Ok(Self(election(id)?, item))
     }
 }

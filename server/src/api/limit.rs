@@ -39,7 +39,7 @@ impl FailureLimit {
                 let wait = (self.window - elapsed).as_secs().max(1);
                 return Err(ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
+                    wire::ErrorCode::RateLimited,
                     format!(
                         "too many {} from this address; try again in {wait} s",
                         self.what

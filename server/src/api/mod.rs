@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,
-                "not_found",
+                wire::ErrorCode::NotFound,
                 "no such API endpoint",
             )
         })

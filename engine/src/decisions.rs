@@ -1,0 +1,225 @@
+//! Validators' decisions on awaiting blocks: approving (which appends the block at
+//! quorum) and rejecting (which discards it once quorum is out of reach).
+
+use crate::{db_time, now_ms, ChainSlot, EngineError, Node, Result};
+use ed25519_dalek::SigningKey;
+use ledger::{Approval, BlockHash, ChainState, ElectionId, PublicKey};
+use std::sync::Arc;
+use wire::{AccountId, BlockStatus, BlockSummary};
+
+/// Longest reason a rejection may give.
+const MAX_REASON: usize = 500;
+
+/// A validator allowed to decide on a block, and the chain it decides against.
+struct Decider {
+    chain: Arc<ChainState>,
+    key: SigningKey,
+}
+
+impl Node {
+    /// What approving and rejecting both require, cheapest first: the account is a
+    /// validator, enrolled in the election, whose key is in the genesis block; the block
+    /// exists, still awaits approval, and this validator has not decided on it yet.
+    /// Called with the append lock held, so nothing moves between the check and the write.
+    async fn decider(
+        &self,
+        election: ElectionId,
+        hash: &BlockHash,
+        account: AccountId,
+    ) -> Result<Decider> {
+        let key = self.validator_key(account).await?;
+        if !self.is_enrolled(election, account).await? {
+            return Err(EngineError::Forbidden(
+                "you are not a validator of this election".into(),
+            ));
+        }
+        let chain = self.chain(election).await?;
+        if !chain.is_validator(&PublicKey(key.verifying_key().to_bytes())) {
+            return Err(EngineError::Forbidden(
+                "your key is not in this election's genesis block".into(),
+            ));
+        }
+        let status: BlockStatus =
+            sqlx::query_scalar("SELECT status FROM blocks WHERE hash = ? AND election_id = ?")
+                .bind(hash)
+                .bind(election)
+                .fetch_optional(&self.inner.read)
+                .await?
+                .ok_or(EngineError::NotFound("block"))?;
+        if status != BlockStatus::Awaiting {
+            return Err(EngineError::WrongState(format!(
+                "the block is {status}, no longer awaiting approval"
+            )));
+        }
+        let already: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM decisions WHERE block_hash = ? AND account_id = ?",
+        )
+        .bind(hash)
+        .bind(account)
+        .fetch_one(&self.inner.read)
+        .await?;
+        if already > 0 {
+            return Err(EngineError::Duplicate(
+                "you have already decided on this block".into(),
+            ));
+        }
+        Ok(Decider { chain, key })
+    }
+
+    /// Approves an awaiting block: re-validates it against the tip, signs its hash with
+    /// the validator's key, and at quorum appends it, in one transaction that also marks
+    /// competing blocks of the same height stale (their votes stay in the pool). A block
+    /// whose parent is no longer the tip is marked stale instead.
+    pub async fn approve(
+        &self,
+        election: ElectionId,
+        hash: &BlockHash,
+        account: AccountId,
+    ) -> Result<BlockSummary> {
+        let _guard = self.inner.append_lock.lock().await;
+        let Decider { chain, key } = self.decider(election, hash, account).await?;
+        let block = self.load_block(hash).await?;
+        let now = db_time(now_ms());
+        if block.header.prev != chain.tip() {
+            self.set_status(hash, BlockStatus::Stale, now).await?;
+            return Err(EngineError::Stale(
+                "another block was appended at this height".into(),
+            ));
+        }
+        // Re-check against the tip: what is approved is what is stored now.
+        let checked = {
+            let (chain, block) = (chain.clone(), block.clone());
+            tokio::task::spawn_blocking(move || ledger::validate_block(&chain, &block))
+                .await
+                .map_err(EngineError::join)?
+        };
+        checked?;
+        let approval = Approval::sign(&key, *hash);
+        let mut tx = self.inner.write.begin().await?;
+        record_decision(&mut tx, hash, account, Some(&approval), None, now).await?;
+        let approvals = decisions_of_kind(&mut tx, hash, true).await?;
+        let appended = approvals >= i64::from(chain.genesis().quorum);
+        if appended {
+            sqlx::query("UPDATE blocks SET status = ?, decided_at = ? WHERE hash = ?")
+                .bind(BlockStatus::Appended)
+                .bind(now)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE votes SET block_hash = ? WHERE tx_id IN (SELECT tx_id FROM block_votes WHERE block_hash = ?)",
+            )
+            .bind(hash)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+            // Competitors at this height lose; their votes are still pending.
+            sqlx::query(
+                "UPDATE blocks SET status = ?, decided_at = ?
+                 WHERE election_id = ? AND idx = ? AND status = ? AND hash <> ?",
+            )
+            .bind(BlockStatus::Stale)
+            .bind(now)
+            .bind(election)
+            .bind(db_time(block.header.index))
+            .bind(BlockStatus::Awaiting)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        if appended {
+            let mut next = ChainState::clone(&chain);
+            next.append(&block)?;
+            self.set_chain(election, ChainSlot::Verified(Arc::new(next)));
+            tracing::info!(election = election.0, block = %hash, index = block.header.index, "block appended");
+        }
+        self.block_summary(election, hash).await
+    }
+
+    /// Rejects an awaiting block with a reason (1 to 500 characters). Once so many
+    /// validators have rejected it that quorum is out of reach, the block is discarded
+    /// and its votes stay in the pool.
+    pub async fn reject(
+        &self,
+        election: ElectionId,
+        hash: &BlockHash,
+        account: AccountId,
+        reason: &str,
+    ) -> Result<BlockSummary> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > MAX_REASON {
+            return Err(EngineError::Invalid(format!(
+                "a rejection needs a reason of 1 to {MAX_REASON} characters"
+            )));
+        }
+        let _guard = self.inner.append_lock.lock().await;
+        let Decider { chain, .. } = self.decider(election, hash, account).await?;
+        let now = db_time(now_ms());
+        let mut tx = self.inner.write.begin().await?;
+        record_decision(&mut tx, hash, account, None, Some(reason), now).await?;
+        let rejections = decisions_of_kind(&mut tx, hash, false).await?;
+        let validators = chain.genesis().validators.len() as i64;
+        if rejections > validators - i64::from(chain.genesis().quorum) {
+            sqlx::query("UPDATE blocks SET status = ?, decided_at = ? WHERE hash = ?")
+                .bind(BlockStatus::Rejected)
+                .bind(now)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.block_summary(election, hash).await
+    }
+
+    async fn set_status(&self, hash: &BlockHash, status: BlockStatus, now: i64) -> Result<()> {
+        sqlx::query("UPDATE blocks SET status = ?, decided_at = ? WHERE hash = ?")
+            .bind(status)
+            .bind(now)
+            .bind(hash)
+            .execute(&self.inner.write)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Stores a validator's decision: an approval with its signature, or a rejection with
+/// its reason. The database's UNIQUE (block, account) has the last word on deciding twice.
+async fn record_decision(
+    tx: &mut sqlx::SqliteConnection,
+    hash: &BlockHash,
+    account: AccountId,
+    approval: Option<&Approval>,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO decisions (block_hash, account_id, approve, signature, reason, decided_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(hash)
+    .bind(account)
+    .bind(approval.is_some())
+    .bind(approval.map(|a| a.signature))
+    .bind(reason)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| EngineError::on_unique(e, "you have already decided on this block"))?;
+    Ok(())
+}
+
+/// How many approvals (or rejections) the block has.
+async fn decisions_of_kind(
+    tx: &mut sqlx::SqliteConnection,
+    hash: &BlockHash,
+    approve: bool,
+) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM decisions WHERE block_hash = ? AND approve = ?")
+            .bind(hash)
+            .bind(approve)
+            .fetch_one(&mut *tx)
+            .await?,
+    )
+}

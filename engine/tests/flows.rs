@@ -1,0 +1,663 @@
+//! Each flow of the node against a temporary SQLite file: register, seal, cast, submit,
+//! approve, reject, stale and the integrity check. Every refusal is shown to leave the
+//! database's row counts as they were.
+
+use engine::{EngineError, Node};
+use ledger::block::MinerTag;
+use ledger::{
+    Block, CandidateId, ElectionId, PowSearch, RuleError, Signature, TxId, Vote, VotingCode,
+};
+use std::path::PathBuf;
+use wire::{
+    AccountId, Ballot, BlockRef, BlockStatus, ElectionState, NewElection, NewVoter, ReceiptStatus,
+    Role, WorkTemplate,
+};
+
+const PASSWORD: &str = "a long enough password";
+
+/// Row counts of every table, block statuses and pending votes.
+async fn counts(node: &Node) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for table in [
+        "accounts",
+        "elections",
+        "candidates",
+        "voters",
+        "election_validators",
+        "votes",
+        "blocks",
+        "block_votes",
+        "decisions",
+    ] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(node.pool())
+            .await
+            .unwrap();
+        out.push((table.to_owned(), n));
+    }
+    let statuses: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM blocks GROUP BY status ORDER BY status")
+            .fetch_all(node.pool())
+            .await
+            .unwrap();
+    out.extend(
+        statuses
+            .into_iter()
+            .map(|(s, n)| (format!("blocks:{s}"), n)),
+    );
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM votes WHERE block_hash IS NULL")
+        .fetch_one(node.pool())
+        .await
+        .unwrap();
+    out.push(("votes:pending".into(), pending));
+    let states: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, count(*) FROM elections GROUP BY state ORDER BY state")
+            .fetch_all(node.pool())
+            .await
+            .unwrap();
+    out.extend(
+        states
+            .into_iter()
+            .map(|(s, n)| (format!("elections:{s}"), n)),
+    );
+    out
+}
+
+/// Awaits the call, expects an error matching the pattern, and shows the database unchanged.
+macro_rules! refused {
+    ($node:expr, $call:expr, $pattern:pat) => {{
+        let before = counts($node).await;
+        let result = $call.await;
+        assert!(
+            matches!(result, Err($pattern)),
+            "expected {}, got {:?}",
+            stringify!($pattern),
+            result.as_ref().map(|_| "success")
+        );
+        assert_eq!(
+            counts($node).await,
+            before,
+            "a refused call changed the database"
+        );
+    }};
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    node: Node,
+    election: ElectionId,
+    candidates: Vec<CandidateId>,
+    codes: Vec<String>,
+    validators: Vec<AccountId>,
+}
+
+/// An election in set-up with three candidates, `voters` voters and `validators`
+/// enrolled validators (quorum 2, 8 bits of work).
+async fn setup(voters: usize, validators: usize) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.db");
+    let (node, report) = Node::open(&path).await.unwrap();
+    assert!(report.is_clean());
+    let election = node
+        .create_election(NewElection {
+            title: "Flows".into(),
+            description: String::new(),
+            difficulty_bits: Some(8),
+            quorum: Some(2),
+        })
+        .await
+        .unwrap()
+        .id;
+    let mut candidates = Vec::new();
+    for name in ["Ada", "Grace", "Alan"] {
+        candidates.push(node.add_candidate(election, name, "").await.unwrap().id);
+    }
+    let codes = if voters == 0 {
+        Vec::new()
+    } else {
+        let list = (0..voters)
+            .map(|i| NewVoter {
+                name: format!("Voter {i}"),
+                external_id: Some(format!("V{i}")),
+            })
+            .collect();
+        node.register_voters(election, list)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.code)
+            .collect()
+    };
+    let mut accounts = Vec::new();
+    for i in 0..validators {
+        let name = format!("validator{i}");
+        let account = node
+            .create_account(&name, PASSWORD, Role::Validator)
+            .await
+            .unwrap();
+        node.enrol_validator(election, &name).await.unwrap();
+        accounts.push(account.id);
+    }
+    Fixture {
+        _dir: dir,
+        path,
+        node,
+        election,
+        candidates,
+        codes,
+        validators: accounts,
+    }
+}
+
+/// An open election.
+async fn opened(voters: usize, validators: usize) -> Fixture {
+    let f = setup(voters, validators).await;
+    f.node.open_election(f.election).await.unwrap();
+    f
+}
+
+fn by_code(code: &str, candidate: CandidateId) -> Ballot {
+    Ballot::Code {
+        code: code.to_owned(),
+        candidate_id: candidate,
+    }
+}
+
+/// The template as a mined block with this miner tag.
+fn mined(work: &WorkTemplate, tag: &str) -> Block {
+    let mut block = Block {
+        header: work.header.clone(),
+        votes: work.votes.clone(),
+    };
+    block.header.miner_tag = MinerTag::from_text(tag);
+    block.header.nonce = PowSearch::new(&block.header)
+        .search(0..u64::MAX, block.header.difficulty)
+        .solution
+        .unwrap();
+    block
+}
+
+/// Casts the voters' votes (voter i for candidate i mod 3) and returns the receipts.
+async fn cast_all(f: &Fixture, voters: std::ops::Range<usize>) -> Vec<TxId> {
+    let mut receipts = Vec::new();
+    for i in voters {
+        let ballot = by_code(&f.codes[i], f.candidates[i % 3]);
+        receipts.push(f.node.cast_vote(f.election, ballot).await.unwrap());
+    }
+    receipts
+}
+
+#[tokio::test]
+async fn registering_voters_is_all_or_nothing_and_ends_at_sealing() {
+    let f = setup(2, 2).await;
+    let (node, e) = (&f.node, f.election);
+    let bad = vec![
+        NewVoter {
+            name: "Fine".into(),
+            external_id: Some("F1".into()),
+        },
+        NewVoter {
+            name: "  ".into(),
+            external_id: Some("F1".into()),
+        },
+    ];
+    let before = counts(node).await;
+    match node.register_voters(e, bad).await {
+        Err(EngineError::BadRows(rows)) => assert_eq!(
+            rows,
+            [
+                "voter 2: the name is empty",
+                "voter 2: external id \"F1\" appears twice"
+            ]
+        ),
+        other => panic!("expected bad rows, got {:?}", other.map(|v| v.len())),
+    }
+    assert_eq!(counts(node).await, before);
+    refused!(
+        node,
+        node.import_voters_csv(e, "name,external_id\nNew,N1\nAgain,V0\n"),
+        EngineError::BadRows(_)
+    );
+    refused!(
+        node,
+        node.import_voters_csv(e, "who\nNobody\n"),
+        EngineError::Invalid(_)
+    );
+    refused!(
+        node,
+        node.register_voters(e, Vec::new()),
+        EngineError::Invalid(_)
+    );
+    refused!(
+        node,
+        node.register_voters(
+            ElectionId(99),
+            vec![NewVoter {
+                name: "X".into(),
+                external_id: None
+            }]
+        ),
+        EngineError::NotFound("election")
+    );
+
+    let issued = node
+        .import_voters_csv(e, "name,external_id\nCarol,C3\n\"Dan, Jr.\",\n")
+        .await
+        .unwrap();
+    assert_eq!(issued.len(), 2);
+    assert_eq!(issued[1].name, "Dan, Jr.");
+    assert_eq!(node.election(e).await.unwrap().voters, 4);
+
+    node.open_election(e).await.unwrap();
+    refused!(
+        node,
+        node.register_voters(
+            e,
+            vec![NewVoter {
+                name: "Late".into(),
+                external_id: None
+            }]
+        ),
+        EngineError::WrongState(_)
+    );
+}
+
+#[tokio::test]
+async fn sealing_puts_the_registry_into_the_genesis_block_once() {
+    let f = setup(3, 1).await;
+    let (node, e) = (&f.node, f.election);
+    // Quorum 2 with one validator cannot be sealed.
+    refused!(node, node.open_election(e), EngineError::WrongState(_));
+    node.create_account("validator9", PASSWORD, Role::Validator)
+        .await
+        .unwrap();
+    node.enrol_validator(e, "validator9").await.unwrap();
+    refused!(
+        node,
+        node.enrol_validator(e, "validator9"),
+        EngineError::Duplicate(_)
+    );
+    refused!(
+        node,
+        node.enrol_validator(e, "nobody"),
+        EngineError::NotFound(_)
+    );
+
+    let detail = node.open_election(e).await.unwrap();
+    assert_eq!(detail.state, ElectionState::Open);
+    assert_eq!(detail.height, Some(0));
+    assert_eq!(detail.tip, detail.genesis_hash);
+    let export = node.export(e).await.unwrap();
+    let mut keys: Vec<_> = f
+        .codes
+        .iter()
+        .map(|c| VotingCode::parse(c).unwrap().public_key(e))
+        .collect();
+    keys.sort();
+    assert_eq!(
+        export.genesis.voters, keys,
+        "the genesis block lists every voter's key"
+    );
+    assert_eq!(export.genesis.validators.len(), 2);
+    assert_eq!(export.genesis_hash, export.genesis.hash());
+
+    refused!(node, node.open_election(e), EngineError::WrongState(_));
+    refused!(
+        node,
+        node.add_candidate(e, "Late", ""),
+        EngineError::WrongState(_)
+    );
+    refused!(
+        node,
+        node.remove_candidate(e, f.candidates[0]),
+        EngineError::WrongState(_)
+    );
+}
+
+#[tokio::test]
+async fn a_stored_key_that_does_not_decode_stops_sealing_instead_of_dropping_a_voter() {
+    let f = setup(2, 2).await;
+    // The schema's CHECK refuses such a key: this is an edit made behind the node's back.
+    use sqlx::Connection;
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", f.path.display()))
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA ignore_check_constraints = ON")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE voters SET public_key = x'0102' WHERE external_id = 'V1'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    refused!(
+        &f.node,
+        f.node.open_election(f.election),
+        EngineError::Database(_)
+    );
+    assert_eq!(
+        f.node.election(f.election).await.unwrap().state,
+        ElectionState::Setup
+    );
+}
+
+#[tokio::test]
+async fn a_code_votes_once_and_a_wrong_code_never() {
+    let f = opened(3, 2).await;
+    let (node, e, c) = (&f.node, f.election, &f.candidates);
+    let receipt = node.cast_vote(e, by_code(&f.codes[0], c[0])).await.unwrap();
+    let report = node.receipt(e, &receipt).await.unwrap();
+    assert_eq!(report.status, ReceiptStatus::Pending);
+    assert_eq!(report.candidate_id, c[0]);
+
+    refused!(
+        node,
+        node.cast_vote(e, by_code(&f.codes[0], c[1])),
+        EngineError::AlreadyVoted
+    );
+    refused!(
+        node,
+        node.cast_vote(e, by_code("ABCD-EFGH-JKMN-PQRS-TVWX-YZ12", c[0])),
+        EngineError::UnknownCode
+    );
+    refused!(
+        node,
+        node.cast_vote(e, by_code("not a code", c[0])),
+        EngineError::Invalid(_)
+    );
+    refused!(
+        node,
+        node.cast_vote(e, by_code(&f.codes[1], CandidateId(999))),
+        EngineError::NotFound("candidate")
+    );
+    // Signed in a browser: a stranger's key, and a registered key with a forged signature.
+    let stranger = VotingCode::from_entropy([7; ledger::code::CODE_BYTES]);
+    let vote = Vote::sign(&stranger.signing_key(e), e, c[0], 1);
+    refused!(
+        node,
+        node.cast_vote(e, Ballot::Signed { vote }),
+        EngineError::Forbidden(_)
+    );
+    let key = VotingCode::parse(&f.codes[1]).unwrap().signing_key(e);
+    let mut vote = Vote::sign(&key, e, c[0], 1);
+    vote.signature = Signature([1; 64]);
+    refused!(
+        node,
+        node.cast_vote(e, Ballot::Signed { vote }),
+        EngineError::Rule(RuleError::BadSignature { .. })
+    );
+    let signed = Vote::sign(&key, e, c[2], 1);
+    let receipt = node
+        .cast_vote(
+            e,
+            Ballot::Signed {
+                vote: signed.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(receipt, signed.tx_id());
+
+    node.close_election(e).await.unwrap();
+    refused!(
+        node,
+        node.cast_vote(e, by_code(&f.codes[2], c[0])),
+        EngineError::WrongState(_)
+    );
+    refused!(node, node.close_election(e), EngineError::WrongState(_));
+    refused!(
+        node,
+        node.receipt(e, &TxId([0; 32])),
+        EngineError::NotFound("receipt")
+    );
+}
+
+#[tokio::test]
+async fn a_mined_block_awaits_validators_and_a_bad_one_is_refused_with_its_rule() {
+    let f = opened(3, 2).await;
+    let (node, e) = (&f.node, f.election);
+    refused!(node, node.work(e), EngineError::NothingToMine);
+    let receipts = cast_all(&f, 0..2).await;
+    let work = node.work(e).await.unwrap();
+    assert_eq!(work.index, 1);
+    assert_eq!(work.votes.len(), 2);
+
+    let good = mined(&work, "flows");
+    let mut weak = good.clone();
+    while ledger::meets_difficulty(&weak.header.hash(), 1) {
+        weak.header.nonce += 1;
+    }
+    refused!(
+        node,
+        node.submit_block(e, weak),
+        EngineError::Rule(RuleError::InsufficientWork { .. })
+    );
+    // A registered voter's vote that never went through the pool.
+    let mut extra = work.clone();
+    let key = VotingCode::parse(&f.codes[2]).unwrap().signing_key(e);
+    extra.votes.push(Vote::sign(&key, e, f.candidates[0], 1));
+    let ids: Vec<TxId> = extra.votes.iter().map(Vote::tx_id).collect();
+    extra.header.merkle_root = ledger::merkle_root(&ids);
+    refused!(
+        node,
+        node.submit_block(e, mined(&extra, "flows")),
+        EngineError::UnknownVote(2)
+    );
+
+    let outcome = node.submit_block(e, good.clone()).await.unwrap();
+    assert_eq!(outcome.status, BlockStatus::Awaiting);
+    assert_eq!(outcome.hash, good.hash());
+    refused!(
+        node,
+        node.submit_block(e, good.clone()),
+        EngineError::Duplicate(_)
+    );
+    let report = node.receipt(e, &receipts[1]).await.unwrap();
+    assert_eq!(report.status, ReceiptStatus::AwaitingApproval);
+    assert_eq!(report.block, Some(good.hash()));
+    let awaiting = node.awaiting_blocks(e).await.unwrap();
+    assert_eq!(awaiting.len(), 1);
+    assert_eq!(awaiting[0].votes, 2);
+    assert_eq!(awaiting[0].miner_tag, "flows");
+}
+
+#[tokio::test]
+async fn a_quorum_of_approvals_appends_the_block() {
+    let f = opened(3, 3).await;
+    let (node, e, v) = (&f.node, f.election, &f.validators);
+    let receipts = cast_all(&f, 0..3).await;
+    let block = mined(&node.work(e).await.unwrap(), "flows");
+    let hash = block.hash();
+    node.submit_block(e, block).await.unwrap();
+
+    let one = node.approve(e, &hash, v[0]).await.unwrap();
+    assert_eq!((one.status, one.approvals), (BlockStatus::Awaiting, 1));
+    refused!(
+        node,
+        node.approve(e, &hash, v[0]),
+        EngineError::Duplicate(_)
+    );
+    let outsider = node
+        .create_account("outsider", PASSWORD, Role::Validator)
+        .await
+        .unwrap();
+    refused!(
+        node,
+        node.approve(e, &hash, outsider.id),
+        EngineError::Forbidden(_)
+    );
+    let admin = node
+        .create_account("officer", PASSWORD, Role::Admin)
+        .await
+        .unwrap();
+    refused!(
+        node,
+        node.approve(e, &hash, admin.id),
+        EngineError::Forbidden(_)
+    );
+
+    let two = node.approve(e, &hash, v[1]).await.unwrap();
+    assert_eq!((two.status, two.approvals), (BlockStatus::Appended, 2));
+    refused!(
+        node,
+        node.approve(e, &hash, v[2]),
+        EngineError::WrongState(_)
+    );
+    for (receipt, i) in receipts.iter().zip(0..) {
+        let report = node.receipt(e, receipt).await.unwrap();
+        assert_eq!(report.status, ReceiptStatus::Appended);
+        assert_eq!(report.block_index, Some(1));
+        let detail = node.block_detail(e, BlockRef::Height(1)).await.unwrap();
+        assert!(report
+            .proof
+            .unwrap()
+            .verify(receipt, &detail.header.merkle_root));
+        assert_eq!(detail.vote_list[i].receipt, *receipt);
+    }
+    let tally = node.tally(e).await.unwrap();
+    assert_eq!(tally.total, 3);
+    assert!(tally.candidates.iter().all(|c| c.votes == 1));
+    let detail = node.election(e).await.unwrap();
+    assert_eq!((detail.height, detail.tip), (Some(1), Some(hash)));
+    assert!(ledger::verify_export(&node.export(e).await.unwrap()).is_ok());
+    let history = node.validator_history(v[1]).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert!(history[0].decision.approve);
+}
+
+#[tokio::test]
+async fn rejections_beyond_reach_of_quorum_discard_the_block_and_free_its_votes() {
+    let f = opened(2, 3).await;
+    let (node, e, v) = (&f.node, f.election, &f.validators);
+    let receipts = cast_all(&f, 0..2).await;
+    let block = mined(&node.work(e).await.unwrap(), "flows");
+    let hash = block.hash();
+    node.submit_block(e, block).await.unwrap();
+    assert_eq!(node.validator_queue(v[0]).await.unwrap().len(), 1);
+
+    refused!(
+        node,
+        node.reject(e, &hash, v[0], "   "),
+        EngineError::Invalid(_)
+    );
+    refused!(
+        node,
+        node.reject(e, &hash, v[0], &"x".repeat(501)),
+        EngineError::Invalid(_)
+    );
+    // Three validators, quorum two: one rejection leaves two who could still approve.
+    let one = node.reject(e, &hash, v[0], "bad feeling").await.unwrap();
+    assert_eq!((one.status, one.rejections), (BlockStatus::Awaiting, 1));
+    refused!(
+        node,
+        node.reject(e, &hash, v[0], "again"),
+        EngineError::Duplicate(_)
+    );
+    let two = node.reject(e, &hash, v[1], "agreed").await.unwrap();
+    assert_eq!((two.status, two.rejections), (BlockStatus::Rejected, 2));
+    refused!(
+        node,
+        node.approve(e, &hash, v[2]),
+        EngineError::WrongState(_)
+    );
+    for receipt in &receipts {
+        let report = node.receipt(e, receipt).await.unwrap();
+        assert_eq!(report.status, ReceiptStatus::Pending);
+    }
+    assert!(node.validator_queue(v[2]).await.unwrap().is_empty());
+    let detail = node.block_detail(e, BlockRef::Hash(hash)).await.unwrap();
+    assert_eq!(detail.decisions[0].reason.as_deref(), Some("bad feeling"));
+    assert_eq!(node.work(e).await.unwrap().votes.len(), 2);
+}
+
+#[tokio::test]
+async fn the_first_block_to_reach_quorum_wins_and_its_rivals_go_stale() {
+    let f = opened(3, 2).await;
+    let (node, e, v) = (&f.node, f.election, &f.validators);
+    cast_all(&f, 0..1).await;
+    let work = node.work(e).await.unwrap();
+    let (a, b) = (mined(&work, "rival-a"), mined(&work, "rival-b"));
+    node.submit_block(e, a.clone()).await.unwrap();
+    node.submit_block(e, b.clone()).await.unwrap();
+    node.approve(e, &a.hash(), v[0]).await.unwrap();
+    node.approve(e, &b.hash(), v[1]).await.unwrap();
+    let won = node.approve(e, &a.hash(), v[1]).await.unwrap();
+    assert_eq!(won.status, BlockStatus::Appended);
+    let lost = node
+        .block_detail(e, BlockRef::Hash(b.hash()))
+        .await
+        .unwrap();
+    assert_eq!(lost.summary.status, BlockStatus::Stale);
+    refused!(
+        node,
+        node.approve(e, &b.hash(), v[0]),
+        EngineError::WrongState(_)
+    );
+
+    // A block mined on the old tip after the chain moved on.
+    cast_all(&f, 1..2).await;
+    let late = mined(&work, "late");
+    refused!(node, node.submit_block(e, late), EngineError::Stale(_));
+    assert_eq!(node.work(e).await.unwrap().index, 2);
+}
+
+#[tokio::test]
+async fn an_altered_database_is_caught_when_the_node_opens_and_takes_no_writes() {
+    let f = opened(3, 2).await;
+    let (e, v) = (f.election, &f.validators);
+    cast_all(&f, 0..2).await;
+    let block = mined(&f.node.work(e).await.unwrap(), "flows");
+    f.node.submit_block(e, block.clone()).await.unwrap();
+    f.node.approve(e, &block.hash(), v[0]).await.unwrap();
+    f.node.approve(e, &block.hash(), v[1]).await.unwrap();
+    cast_all(&f, 2..3).await;
+
+    // Reopened untouched: clean, with the chain's height.
+    let (again, report) = Node::open(&f.path).await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.verified, vec![(e, 1)]);
+    drop(again);
+
+    // A vote inside an appended block switched to another candidate.
+    sqlx::query(
+        "UPDATE votes SET candidate_id = candidate_id % 3 + 1 WHERE block_hash IS NOT NULL AND rowid = (SELECT min(rowid) FROM votes)",
+    )
+    .execute(f.node.write_pool())
+    .await
+    .unwrap();
+    let (tampered, report) = Node::open(&f.path).await.unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.verified);
+    assert_eq!(report.problems[0].0, e);
+    assert!(
+        report.problems[0].1.contains("block 1"),
+        "{}",
+        report.problems[0].1
+    );
+    let detail = tampered.election(e).await.unwrap();
+    assert!(!detail.chain_verified);
+    refused!(&tampered, tampered.work(e), EngineError::Integrity(_));
+    refused!(
+        &tampered,
+        tampered.cast_vote(e, by_code(&f.codes[2], f.candidates[0])),
+        EngineError::Integrity(_)
+    );
+}
+
+#[tokio::test]
+async fn a_pending_vote_altered_in_the_pool_is_caught_too() {
+    let f = opened(2, 2).await;
+    cast_all(&f, 0..1).await;
+    sqlx::query("UPDATE votes SET timestamp = timestamp + 1")
+        .execute(f.node.write_pool())
+        .await
+        .unwrap();
+    let (_node, report) = Node::open(&f.path).await.unwrap();
+    assert_eq!(report.problems.len(), 1);
+    assert!(
+        report.problems[0].1.contains("pending vote"),
+        "{}",
+        report.problems[0].1
+    );
+}

@@ -1,0 +1,274 @@
+//! Votes, receipts, mining work, blocks, validators' decisions and the tally, as the API
+//! carries them.
+
+use crate::state::{BlockStatus, ReceiptStatus};
+use ledger::{
+    BlockHash, BlockHeader, CandidateId, ElectionId, MerkleProof, PublicKey, Signature, TxId, Vote,
+};
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/elections/{id}/votes`: a ballot as a voter submits it. No `Debug`: it may
+/// carry a voting code.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Ballot {
+    /// Signed in the voter's browser with the key derived from the code.
+    Signed {
+        /// The signed vote.
+        vote: Vote,
+    },
+    /// The voting code itself; the server derives the key, signs, and forgets the code.
+    Code {
+        /// The voting code.
+        code: String,
+        /// The chosen candidate.
+        candidate_id: CandidateId,
+    },
+}
+
+/// `202` of a cast: the receipt, which is the vote's transaction hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CastReceipt {
+    /// The receipt.
+    pub receipt: TxId,
+}
+
+/// Where a receipt's vote is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptReport {
+    /// Pending, awaiting approval or appended.
+    pub status: ReceiptStatus,
+    /// The receipt.
+    pub receipt: TxId,
+    /// The candidate voted for.
+    pub candidate_id: CandidateId,
+    /// Hash of the block holding the vote (awaiting or appended).
+    pub block: Option<BlockHash>,
+    /// Height of that block.
+    pub block_index: Option<u64>,
+    /// Merkle proof of inclusion, once in a block.
+    pub proof: Option<MerkleProof>,
+}
+
+/// What a miner needs to build a block: the tip, the rules and the votes to include.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkTemplate {
+    /// The election.
+    pub election: ElectionId,
+    /// Height of the block to mine.
+    pub index: u64,
+    /// The tip to build on.
+    pub prev: BlockHash,
+    /// Leading zero bits required.
+    pub difficulty: u8,
+    /// The block timestamp must not be below this (the tip's timestamp).
+    pub min_timestamp: u64,
+    /// Pending votes to include, in order.
+    pub votes: Vec<Vote>,
+    /// A ready header (nonce 0, empty tag); a miner may set its tag and timestamp.
+    pub header: BlockHeader,
+}
+
+/// `202` of a block submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitOutcome {
+    /// The block hash.
+    pub hash: BlockHash,
+    /// Its height.
+    pub index: u64,
+    /// Always `awaiting`: a new block waits for validators.
+    pub status: BlockStatus,
+}
+
+/// A row of a block list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct BlockSummary {
+    /// Block hash.
+    pub hash: BlockHash,
+    /// Height.
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "idx", try_from = "i64"))]
+    pub index: u64,
+    /// Parent hash.
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "prev_hash"))]
+    pub prev: BlockHash,
+    /// Where the block is.
+    pub status: BlockStatus,
+    /// Votes carried.
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "n_votes", try_from = "i64"))]
+    pub votes: u64,
+    /// Approvals received.
+    #[cfg_attr(feature = "sqlx", sqlx(try_from = "i64"))]
+    pub approvals: u64,
+    /// Rejections received.
+    #[cfg_attr(feature = "sqlx", sqlx(try_from = "i64"))]
+    pub rejections: u64,
+    /// The miner's label.
+    pub miner_tag: String,
+    /// When the block was submitted (ms since epoch).
+    #[cfg_attr(feature = "sqlx", sqlx(try_from = "i64"))]
+    pub submitted_at: u64,
+}
+
+/// A validator's recorded decision on a block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct DecisionRecord {
+    /// Validator username.
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "username"))]
+    pub validator: String,
+    /// Validator public key.
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "public_key"))]
+    pub validator_key: Option<PublicKey>,
+    /// Approved (true) or rejected.
+    pub approve: bool,
+    /// Signature over the block hash, for approvals.
+    pub signature: Option<Signature>,
+    /// Reason, for rejections.
+    pub reason: Option<String>,
+    /// When (ms since epoch).
+    #[cfg_attr(feature = "sqlx", sqlx(try_from = "i64"))]
+    pub decided_at: u64,
+}
+
+/// A vote as a block shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteInfo {
+    /// The receipt.
+    pub receipt: TxId,
+    /// The voter's public key (never a name).
+    pub voter: PublicKey,
+    /// Candidate chosen.
+    pub candidate_id: CandidateId,
+    /// Signing time (ms since epoch).
+    pub timestamp: u64,
+    /// The voter's signature.
+    pub signature: Signature,
+}
+
+impl From<&Vote> for VoteInfo {
+    fn from(v: &Vote) -> Self {
+        Self {
+            receipt: v.tx_id(),
+            voter: v.voter,
+            candidate_id: v.candidate,
+            timestamp: v.timestamp,
+            signature: v.signature,
+        }
+    }
+}
+
+/// Everything about one block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockDetail {
+    /// Summary fields.
+    #[serde(flatten)]
+    pub summary: BlockSummary,
+    /// The full header.
+    pub header: BlockHeader,
+    /// The votes, in Merkle order.
+    pub vote_list: Vec<VoteInfo>,
+    /// Validators' decisions, oldest first.
+    pub decisions: Vec<DecisionRecord>,
+    /// Approvals needed.
+    pub quorum: u16,
+}
+
+/// A block awaiting approval in one of a validator's elections.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct QueuedBlock {
+    /// The election.
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "election_id"))]
+    pub election: ElectionId,
+    /// Its title.
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "title"))]
+    pub election_title: String,
+    /// The block.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "sqlx", sqlx(flatten))]
+    pub block: BlockSummary,
+}
+
+/// One of a validator's past decisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct PastDecision {
+    /// The election.
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "election_id"))]
+    pub election: ElectionId,
+    /// Height of the block decided on.
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "idx", try_from = "i64"))]
+    pub index: u64,
+    /// Its hash.
+    pub hash: BlockHash,
+    /// The decision.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "sqlx", sqlx(flatten))]
+    pub decision: DecisionRecord,
+}
+
+/// `POST /api/elections/{id}/blocks/{hash}/reject`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// Why, for the record (1 to 500 characters).
+    pub reason: String,
+}
+
+/// A block named by its height on the chain or by its hash (any status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockRef {
+    /// The appended block at this height.
+    Height(u64),
+    /// The block with this hash.
+    Hash(BlockHash),
+}
+
+/// A block reference that is neither a height nor a 64-hex-digit hash.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a block is named by its height or its 64-hex-digit hash")]
+pub struct BadBlockRef;
+
+impl std::str::FromStr for BlockRef {
+    type Err = BadBlockRef;
+    fn from_str(s: &str) -> Result<Self, BadBlockRef> {
+        if let Ok(height) = s.parse() {
+            return Ok(Self::Height(height));
+        }
+        s.parse().map(Self::Hash).map_err(|_| BadBlockRef)
+    }
+}
+
+/// `GET /api/elections/{id}/tally`: votes per candidate on the appended chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TallyReport {
+    /// Every candidate on the ballot, in ballot order.
+    pub candidates: Vec<CandidateVotes>,
+    /// Votes counted.
+    pub total: u64,
+}
+
+/// One candidate's line of the tally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateVotes {
+    /// Candidate id.
+    pub id: CandidateId,
+    /// Name.
+    pub name: String,
+    /// Votes on the appended chain.
+    pub votes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_is_named_by_height_or_hash() {
+        assert_eq!("7".parse(), Ok(BlockRef::Height(7)));
+        let hash = BlockHash([0xab; 32]);
+        assert_eq!(hash.to_hex().parse(), Ok(BlockRef::Hash(hash)));
+        assert_eq!("abc".parse::<BlockRef>(), Err(BadBlockRef));
+        assert_eq!("-1".parse::<BlockRef>(), Err(BadBlockRef));
+    }
+}

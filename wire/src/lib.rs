@@ -1,0 +1,29 @@
+//! The wire vocabulary of ballotchain: every state, status and error code as an enum, and
+//! every body the JSON API sends or takes, defined once.
+//!
+//! The node (`engine`) returns these types, the server serialises them, and the pages, the
+//! CLI and the browser miner read them. Strings appear only where serde or SQL meet them:
+//! each enum's names are written once, in [`names!`] below. The crate builds for wasm32;
+//! the `sqlx` feature adds the database encodings the engine needs.
+
+#[macro_use]
+mod names;
+pub mod account;
+pub mod chain;
+pub mod election;
+pub mod error;
+pub mod state;
+
+pub use account::{Account, AccountId, Credentials, NewAccount};
+pub use chain::{
+    BadBlockRef, Ballot, BlockDetail, BlockRef, BlockSummary, CandidateVotes, CastReceipt,
+    DecisionRecord, PastDecision, QueuedBlock, ReceiptReport, Rejection, SubmitOutcome,
+    TallyReport, VoteInfo, WorkTemplate,
+};
+pub use election::{
+    ElectionDetail, ElectionSummary, Enrolment, IssuedCode, IssuedCodes, NewCandidate, NewElection,
+    NewVoter, VoterId,
+};
+pub use error::{ErrorBody, ErrorCode};
+pub use names::UnknownName;
+pub use state::{BlockStatus, ElectionState, ReceiptStatus, Role};
