@@ -1,11 +1,16 @@
-//! The election officer's pages: `/admin` (elections, create one) and `/admin/e/{id}`
-//! (status, ballot, voters, validators, open and close). Forms post to `/admin/…` with the
-//! session's CSRF token and work without JavaScript.
+//! The election officer's pages and their actions: `/admin` (elections, create one) and
+//! `/admin/e/{id}` (status, ballot, voters, validators, open and close). Every form
+//! carries the session's CSRF token and works without JavaScript: the `ActionForm`s post
+//! to server functions, and the voter upload (multipart, which server functions' forms do
+//! not take) to the plain handler [`register_voters`] at `/admin/e/{id}/voters`, which
+//! answers with the one page that ever shows the new voting codes.
 
-use ledger::{Candidate, ElectionId};
+use crate::notice::{self, Notice};
+use ledger::{Candidate, CandidateId, ElectionId};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use wire::Role;
 use wire::{ElectionState, ElectionSummary};
 
 /// The officer's overview.
@@ -113,53 +118,184 @@ pub async fn admin_election(election: ElectionId) -> Result<ManagedElection, Ser
     })
 }
 
-fn message(code: &str) -> &'static str {
-    match code {
-        "created" => "Election created.",
-        "candidate_added" => "Candidate added.",
-        "candidate_saved" => "Candidate saved.",
-        "candidate_removed" => "Candidate removed.",
-        "validator_enrolled" => "Validator enrolled.",
-        "opened" => "The genesis block is sealed and voting is open.",
-        "closed" => "Voting is closed.",
-        "csrf" => "The form expired. Reload the page and try again.",
-        "invalid_input" => "Check the form: names and titles cannot be empty, difficulty is 0 to 48 bits, quorum 1 to 100; usernames have 3 to 40 letters, digits, '.', '_' or '-', passwords at least 10 characters.",
-        "duplicate" => "That name is already taken.",
-        "wrong_state" => "Not possible in the election's current state (the registry is frozen once voting opens; opening needs two candidates, a voter and enough validators).",
-        "not_found" => "Not found.",
-        _ => "Something went wrong; please try again.",
-    }
-}
-
-fn server_message(e: &ServerFnError) -> String {
-    match e {
-        ServerFnError::ServerError(m) => m.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn flash() -> Option<(bool, &'static str)> {
-    let query = use_query_map();
-    let q = query.read_untracked();
-    q.get("error")
-        .map(|e| (true, message(&e)))
-        .or_else(|| q.get("done").map(|d| (false, message(&d))))
-}
-
-fn flash_view(f: Option<(bool, &'static str)>) -> impl IntoView {
-    f.map(|(is_error, text)| {
-        if is_error {
-            view! { <p class="error" role="alert">{text}</p> }.into_any()
-        } else {
-            view! { <p class="ok" role="status">{text}</p> }.into_any()
+/// Creates an election in set-up and goes to its page.
+#[server(prefix = "/sfn", endpoint = "admin/elections")]
+pub async fn create_election(
+    #[server(default)] csrf: String,
+    #[server(default)] title: String,
+    #[server(default)] description: String,
+    #[server(default)] difficulty_bits: String,
+    #[server(default)] quorum: String,
+) -> Result<(), ServerFnError> {
+    let (node, _) = match crate::guard::guard(Role::Admin, &csrf, "/admin").await {
+        Ok(allowed) => allowed,
+        Err(to) => return crate::guard::go(&to),
+    };
+    // Blank means the default; anything unreadable is sent on out of range, so the
+    // node's rule about the allowed range is what refuses it.
+    let difficulty_bits = match difficulty_bits.trim() {
+        "" => None,
+        t => Some(t.parse::<u8>().unwrap_or(u8::MAX)),
+    };
+    let quorum = match quorum.trim() {
+        "" => None,
+        t => Some(t.parse::<u16>().unwrap_or(0)),
+    };
+    let new = wire::NewElection {
+        title,
+        description,
+        difficulty_bits,
+        quorum,
+    };
+    match node.create_election(new).await {
+        Ok(e) => crate::guard::go(&Notice::Created.on(&format!("/admin/e/{}", e.id))),
+        Err(e) => {
+            crate::guard::go(&crate::guard::outcome::<()>(Err(e), Notice::Created).on("/admin"))
         }
-    })
+    }
+}
+
+/// Adds a candidate to the ballot of an election in set-up.
+#[server(prefix = "/sfn", endpoint = "admin/candidates/add")]
+pub async fn add_candidate(
+    #[server(default)] csrf: String,
+    election: ElectionId,
+    #[server(default)] name: String,
+    #[server(default)] description: String,
+) -> Result<(), ServerFnError> {
+    let page = format!("/admin/e/{election}");
+    let (node, _) = match crate::guard::guard(Role::Admin, &csrf, &page).await {
+        Ok(allowed) => allowed,
+        Err(to) => return crate::guard::go(&to),
+    };
+    let result = node.add_candidate(election, &name, &description).await;
+    crate::guard::go(&crate::guard::outcome(result, Notice::CandidateAdded).on(&page))
+}
+
+/// Saves a candidate's name and description, or (the Remove button) takes the
+/// candidate off the ballot.
+#[server(prefix = "/sfn", endpoint = "admin/candidates/change")]
+pub async fn change_candidate(
+    #[server(default)] csrf: String,
+    election: ElectionId,
+    candidate: CandidateId,
+    #[server(default)] name: String,
+    #[server(default)] description: String,
+    #[server(default)] remove: Option<String>,
+) -> Result<(), ServerFnError> {
+    let page = format!("/admin/e/{election}");
+    let (node, _) = match crate::guard::guard(Role::Admin, &csrf, &page).await {
+        Ok(allowed) => allowed,
+        Err(to) => return crate::guard::go(&to),
+    };
+    let notice = if remove.is_some() {
+        let result = node.remove_candidate(election, candidate).await;
+        crate::guard::outcome(result, Notice::CandidateRemoved)
+    } else {
+        let result = node
+            .update_candidate(election, candidate, &name, &description)
+            .await;
+        crate::guard::outcome(result, Notice::CandidateSaved)
+    };
+    crate::guard::go(&notice.on(&page))
+}
+
+/// Enrols a validator account; with a password, creates that account first.
+#[server(prefix = "/sfn", endpoint = "admin/validators")]
+pub async fn enrol_validator(
+    #[server(default)] csrf: String,
+    election: ElectionId,
+    #[server(default)] username: String,
+    #[server(default)] password: String,
+) -> Result<(), ServerFnError> {
+    let page = format!("/admin/e/{election}");
+    let (node, _) = match crate::guard::guard(Role::Admin, &csrf, &page).await {
+        Ok(allowed) => allowed,
+        Err(to) => return crate::guard::go(&to),
+    };
+    if !password.is_empty() {
+        let created = node
+            .create_account(&username, &password, Role::Validator)
+            .await;
+        if created.is_err() {
+            return crate::guard::go(
+                &crate::guard::outcome(created, Notice::ValidatorEnrolled).on(&page),
+            );
+        }
+    }
+    let result = node.enrol_validator(election, &username).await;
+    crate::guard::go(&crate::guard::outcome(result, Notice::ValidatorEnrolled).on(&page))
+}
+
+/// Seals the genesis block and opens voting.
+#[server(prefix = "/sfn", endpoint = "admin/open")]
+pub async fn open_election(
+    #[server(default)] csrf: String,
+    election: ElectionId,
+) -> Result<(), ServerFnError> {
+    let page = format!("/admin/e/{election}");
+    let (node, _) = match crate::guard::guard(Role::Admin, &csrf, &page).await {
+        Ok(allowed) => allowed,
+        Err(to) => return crate::guard::go(&to),
+    };
+    let result = node.open_election(election).await;
+    crate::guard::go(&crate::guard::outcome(result, Notice::Opened).on(&page))
+}
+
+/// Closes voting; votes already cast can still be mined and approved.
+#[server(prefix = "/sfn", endpoint = "admin/close")]
+pub async fn close_election(
+    #[server(default)] csrf: String,
+    election: ElectionId,
+) -> Result<(), ServerFnError> {
+    let page = format!("/admin/e/{election}");
+    let (node, _) = match crate::guard::guard(Role::Admin, &csrf, &page).await {
+        Ok(allowed) => allowed,
+        Err(to) => return crate::guard::go(&to),
+    };
+    let result = node.close_election(election).await;
+    crate::guard::go(&crate::guard::outcome(result, Notice::Closed).on(&page))
+}
+
+/// The officer's actions, created once per page so that finishing any of them (with
+/// JavaScript) reloads the page's data.
+#[derive(Clone, Copy)]
+struct OfficeActions {
+    create: ServerAction<CreateElection>,
+    add_candidate: ServerAction<AddCandidate>,
+    change_candidate: ServerAction<ChangeCandidate>,
+    enrol: ServerAction<EnrolValidator>,
+    open: ServerAction<OpenElection>,
+    close: ServerAction<CloseElection>,
+}
+
+impl OfficeActions {
+    fn new() -> Self {
+        Self {
+            create: ServerAction::new(),
+            add_candidate: ServerAction::new(),
+            change_candidate: ServerAction::new(),
+            enrol: ServerAction::new(),
+            open: ServerAction::new(),
+            close: ServerAction::new(),
+        }
+    }
+
+    /// Changes whenever any of them finishes.
+    fn version(&self) -> usize {
+        self.create.version().get()
+            + self.add_candidate.version().get()
+            + self.change_candidate.version().get()
+            + self.enrol.version().get()
+            + self.open.version().get()
+            + self.close.version().get()
+    }
 }
 
 fn refused(e: ServerFnError) -> AnyView {
     view! {
         <h1>"Election office"</h1>
-        <p class="error" role="alert">{server_message(&e)}</p>
+        <p class="error" role="alert">{notice::server_error_text(&e)}</p>
         <p><a href="/login">"Sign in"</a></p>
     }
     .into_any()
@@ -168,28 +304,30 @@ fn refused(e: ServerFnError) -> AnyView {
 /// `/admin`
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| admin_overview());
-    let notice = flash();
+    let actions = OfficeActions::new();
+    let data = Resource::new(move || actions.version(), |_| admin_overview());
+    let notice = notice::from_query();
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Err(e) => refused(e),
-                    Ok(o) => overview(o, notice).into_any(),
+                    Ok(o) => overview(o, notice, actions).into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
-fn overview(o: OfficeOverview, notice: Option<(bool, &'static str)>) -> impl IntoView {
+fn overview(
+    o: OfficeOverview,
+    notice: Memo<Option<Notice>>,
+    actions: OfficeActions,
+) -> impl IntoView {
     view! {
         <h1>"Election office"</h1>
-        <form method="post" action="/logout" class="inline-form">
-            <span>{format!("Signed in as {}", o.username)}</span>
-            <button type="submit" class="secondary">"Sign out"</button>
-        </form>
-        {flash_view(notice)}
+        <crate::signin::SignOutButton username=o.username.clone() />
+        {move || notice::view(notice.get())}
         <section aria-labelledby="list-h">
             <h2 id="list-h">"Elections"</h2>
             {if o.elections.is_empty() {
@@ -222,7 +360,7 @@ fn overview(o: OfficeOverview, notice: Option<(bool, &'static str)>) -> impl Int
         </section>
         <section aria-labelledby="new-h">
             <h2 id="new-h">"New election"</h2>
-            <form method="post" action="/admin/elections" class="ballot">
+            <ActionForm action=actions.create attr:class="ballot">
                 <input type="hidden" name="csrf" value=o.csrf />
                 <label for="title">"Title"</label>
                 <input id="title" name="title" type="text" required maxlength="200" />
@@ -233,7 +371,7 @@ fn overview(o: OfficeOverview, notice: Option<(bool, &'static str)>) -> impl Int
                 <label for="quorum">"Approvals needed per block (2 if blank)"</label>
                 <input id="quorum" name="quorum" type="number" min="1" max="100" inputmode="numeric" />
                 <button type="submit">"Create election"</button>
-            </form>
+            </ActionForm>
         </section>
     }
 }
@@ -242,29 +380,44 @@ fn overview(o: OfficeOverview, notice: Option<(bool, &'static str)>) -> impl Int
 #[component]
 pub fn AdminElectionPage() -> impl IntoView {
     let election = crate::explorer::election_param();
-    let data = Resource::new(move || election.get(), admin_election);
-    let notice = flash();
+    let actions = OfficeActions::new();
+    let data = Resource::new(
+        move || (election.get(), actions.version()),
+        |(election, _)| admin_election(election),
+    );
+    let notice = notice::from_query();
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Err(e) => refused(e),
-                    Ok(e) => manage(e, notice).into_any(),
+                    Ok(e) => manage(e, notice, actions).into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
-fn manage(e: ManagedElection, notice: Option<(bool, &'static str)>) -> impl IntoView {
+fn manage(
+    e: ManagedElection,
+    notice: Memo<Option<Notice>>,
+    actions: OfficeActions,
+) -> impl IntoView {
     let id = e.id;
     let setup = e.state == ElectionState::Setup;
-    let csrf = e.csrf.clone();
-    let token = move || view! { <input type="hidden" name="csrf" value=csrf.clone() /> };
+    let csrf = StoredValue::new(e.csrf.clone());
+    // Every form of the page names the election and echoes the session's token. Copy,
+    // so each form's children can take their own.
+    let token = move || {
+        view! {
+            <input type="hidden" name="csrf" value=csrf.get_value() />
+            <input type="hidden" name="election" value=id.to_string() />
+        }
+    };
     view! {
         <p><a href="/admin">"← All elections"</a></p>
         <h1>{e.title.clone()}</h1>
-        {flash_view(notice)}
+        {move || notice::view(notice.get())}
         <section aria-labelledby="status-h">
             <h2 id="status-h">"Status"</h2>
             <dl class="facts">
@@ -278,18 +431,16 @@ fn manage(e: ManagedElection, notice: Option<(bool, &'static str)>) -> impl Into
             </dl>
             {match e.state {
                 ElectionState::Setup => view! {
-                    <form method="post" action=format!("/admin/e/{id}/state")>
+                    <ActionForm action=actions.open>
                         {token()}
-                        <input type="hidden" name="action" value="open" />
                         <button type="submit">"Seal the genesis block and open voting"</button>
-                    </form>
+                    </ActionForm>
                 }.into_any(),
                 ElectionState::Open => view! {
-                    <form method="post" action=format!("/admin/e/{id}/state")>
+                    <ActionForm action=actions.close>
                         {token()}
-                        <input type="hidden" name="action" value="close" />
                         <button type="submit" class="danger">"Close voting"</button>
-                    </form>
+                    </ActionForm>
                 }.into_any(),
                 ElectionState::Closed => ().into_any(),
             }}
@@ -298,20 +449,20 @@ fn manage(e: ManagedElection, notice: Option<(bool, &'static str)>) -> impl Into
         <section aria-labelledby="cand-h">
             <h2 id="cand-h">"Candidates"</h2>
             <ul class="history">
-                {e.candidates.iter().map(|c| {
-                    let action = format!("/admin/e/{id}/candidates/{}", c.id);
+                {e.candidates.iter().cloned().map(|c| {
                     if setup {
                         view! {
                             <li>
-                                <form method="post" action=action.clone() class="inline-form">
+                                <ActionForm action=actions.change_candidate attr:class="inline-form">
                                     {token()}
+                                    <input type="hidden" name="candidate" value=c.id.to_string() />
                                     <label for=format!("cn-{}", c.id) class="visually-hidden">"Name"</label>
-                                    <input id=format!("cn-{}", c.id) name="name" type="text" required value=c.name.clone() />
+                                    <input id=format!("cn-{}", c.id) name="name" type="text" required value=c.name />
                                     <label for=format!("cd-{}", c.id) class="visually-hidden">"Description"</label>
-                                    <input id=format!("cd-{}", c.id) name="description" type="text" value=c.description.clone() />
-                                    <button type="submit" name="action" value="update" class="secondary">"Save"</button>
-                                    <button type="submit" name="action" value="remove" class="danger" formnovalidate>"Remove"</button>
-                                </form>
+                                    <input id=format!("cd-{}", c.id) name="description" type="text" value=c.description />
+                                    <button type="submit" class="secondary">"Save"</button>
+                                    <button type="submit" name="remove" value="yes" class="danger" formnovalidate>"Remove"</button>
+                                </ActionForm>
                             </li>
                         }.into_any()
                     } else {
@@ -329,14 +480,14 @@ fn manage(e: ManagedElection, notice: Option<(bool, &'static str)>) -> impl Into
                 }).collect_view()}
             </ul>
             {setup.then(|| view! {
-                <form method="post" action=format!("/admin/e/{id}/candidates") class="ballot">
+                <ActionForm action=actions.add_candidate attr:class="ballot">
                     {token()}
                     <label for="cand-name">"Candidate name"</label>
                     <input id="cand-name" name="name" type="text" required maxlength="200" />
                     <label for="cand-desc">"Party or description"</label>
                     <input id="cand-desc" name="description" type="text" maxlength="1000" />
                     <button type="submit">"Add candidate"</button>
-                </form>
+                </ActionForm>
             })}
         </section>
         <section aria-labelledby="voters-h">
@@ -368,24 +519,220 @@ fn manage(e: ManagedElection, notice: Option<(bool, &'static str)>) -> impl Into
             <p>{if e.validators.is_empty() { "None enrolled yet.".to_owned() } else { format!("Enrolled: {}", e.validators.join(", ")) }}</p>
             {setup.then(|| view! {
                 {(!e.other_validators.is_empty()).then(|| view! {
-                    <form method="post" action=format!("/admin/e/{id}/validators") class="inline-form">
+                    <ActionForm action=actions.enrol attr:class="inline-form">
                         {token()}
                         <label for="enrol">"Enrol an existing validator"</label>
                         <select id="enrol" name="username">
                             {e.other_validators.iter().map(|v| view! { <option value=v.clone()>{v.clone()}</option> }).collect_view()}
                         </select>
                         <button type="submit">"Enrol"</button>
-                    </form>
+                    </ActionForm>
                 })}
-                <form method="post" action=format!("/admin/e/{id}/validators") class="ballot">
+                <ActionForm action=actions.enrol attr:class="ballot">
                     {token()}
                     <label for="val-name">"New validator username"</label>
                     <input id="val-name" name="username" type="text" required minlength="3" maxlength="40" />
                     <label for="val-pass">"Their password (at least 10 characters)"</label>
                     <input id="val-pass" name="password" type="password" required minlength="10" autocomplete="new-password" />
                     <button type="submit">"Create and enrol validator"</button>
-                </form>
+                </ActionForm>
             })}
         </section>
     }
+}
+
+/// Voter files may hold many thousands of rows.
+#[cfg(feature = "ssr")]
+const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The plain handlers of the officer's pages, for the server's router: the voter upload.
+#[cfg(feature = "ssr")]
+pub fn upload_routes<S>() -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    engine::Node: axum::extract::FromRef<S>,
+{
+    axum::Router::new().route(
+        "/admin/e/{election}/voters",
+        axum::routing::post(register_voters)
+            .layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)),
+    )
+}
+
+/// `POST /admin/e/{election}/voters`, multipart: one voter (`name`, `external_id`) or a
+/// CSV file (`file`). Answers with the new codes, shown this once; a bad file with its
+/// bad rows; anything else back on the election's page with the reason.
+#[cfg(feature = "ssr")]
+pub async fn register_voters(
+    axum::extract::State(node): axum::extract::State<engine::Node>,
+    session: tower_sessions::Session,
+    axum::extract::Path(election): axum::extract::Path<ElectionId>,
+    mut form: axum::extract::Multipart,
+) -> axum::response::Response {
+    use axum::response::{IntoResponse, Redirect};
+    let page = format!("/admin/e/{election}");
+    let (mut csrf, mut name, mut external_id, mut file) =
+        (String::new(), String::new(), String::new(), Vec::new());
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(_) => return upload_failed(election),
+        };
+        let key = field.name().unwrap_or("").to_owned();
+        let Ok(bytes) = field.bytes().await else {
+            return upload_failed(election);
+        };
+        let text = || String::from_utf8_lossy(&bytes).into_owned();
+        match key.as_str() {
+            "csrf" => csrf = text(),
+            "name" => name = text(),
+            "external_id" => external_id = text(),
+            "file" => file = bytes.to_vec(),
+            _ => {}
+        }
+    }
+    if let Err(to) = crate::guard::check(&node, &session, Role::Admin, &csrf, &page).await {
+        return Redirect::to(&to).into_response();
+    }
+    let outcome = if !file.is_empty() {
+        match std::str::from_utf8(&file) {
+            Ok(text) => node.import_voters_csv(election, text).await,
+            Err(_) => Err(engine::EngineError::Invalid(
+                "the file is not UTF-8 text (save it as CSV UTF-8)".into(),
+            )),
+        }
+    } else {
+        let external_id = Some(external_id).filter(|x| !x.trim().is_empty());
+        node.register_voters(election, vec![wire::NewVoter { name, external_id }])
+            .await
+    };
+    match outcome {
+        Ok(codes) => codes_page(election, &codes),
+        Err(engine::EngineError::BadRows(rows)) => standalone_page(
+            election,
+            "Nothing was registered",
+            view! {
+                <p class="error" role="alert">
+                    {format!("The file has {} bad row(s); fix them and upload it again.", rows.len())}
+                </p>
+                <ul class="problems">{rows.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
+            },
+        ),
+        Err(e) => Redirect::to(&crate::guard::outcome::<()>(Err(e), Notice::Failed).on(&page))
+            .into_response(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn upload_failed(election: ElectionId) -> axum::response::Response {
+    standalone_page(
+        election,
+        "The upload could not be read",
+        view! { <p>"Nothing was registered. Please try again."</p> },
+    )
+}
+
+/// The only time new codes are shown: a table, and the same as a CSV download. The
+/// server keeps no copy, so the answer must not be cached either.
+#[cfg(feature = "ssr")]
+fn codes_page(election: ElectionId, codes: &[wire::IssuedCode]) -> axum::response::Response {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let written = csv
+        .write_record(["voter_id", "name", "external_id", "code"])
+        .and_then(|()| {
+            codes.iter().try_for_each(|c| {
+                csv.write_record([
+                    c.voter_id.to_string().as_str(),
+                    &c.name,
+                    c.external_id.as_deref().unwrap_or(""),
+                    &c.code,
+                ])
+            })
+        });
+    let data = match (written, csv.into_inner()) {
+        (Ok(()), Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => {
+            tracing::error!("could not write the codes CSV");
+            String::new()
+        }
+    };
+    let href = format!(
+        "data:text/csv;charset=utf-8,{}",
+        utf8_percent_encode(&data, NON_ALPHANUMERIC)
+    );
+    let rows = codes
+        .iter()
+        .map(|c| {
+            view! {
+                <tr>
+                    <td>{c.name.clone()}</td>
+                    <td>{c.external_id.clone().unwrap_or_default()}</td>
+                    <td class="hash">{c.code.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    standalone_page(
+        election,
+        &format!("{} voter(s) registered", codes.len()),
+        view! {
+            <p class="error" role="alert">
+                {format!(
+                    "These {} voting code(s) are shown only now: the server keeps only the voters' public keys. Download them before leaving this page.",
+                    codes.len(),
+                )}
+            </p>
+            <p>
+                <a class="button" download=format!("voting-codes-election-{election}.csv") href=href>
+                    "Download the codes as CSV"
+                </a>
+            </p>
+            <table class="checks codes">
+                <thead>
+                    <tr><th scope="col">"Name"</th><th scope="col">"External id"</th><th scope="col">"Voting code"</th></tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        },
+    )
+}
+
+/// A page of its own (not hydrated, never cached) around `body`.
+#[cfg(feature = "ssr")]
+fn standalone_page(
+    election: ElectionId,
+    title: &str,
+    body: impl IntoView + 'static,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let title = title.to_owned();
+    let html = view! {
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="stylesheet" href="/pkg/ballotchain.css" />
+                <link rel="icon" href="data:," />
+                <title>{format!("{title} · ballotchain")}</title>
+            </head>
+            <body>
+                <header class="site-header">
+                    <a class="brand" href="/">"ballotchain"</a>
+                </header>
+                <main>
+                    <h1>{title.clone()}</h1>
+                    {body}
+                    <p><a href=format!("/admin/e/{election}")>"Back to the election"</a></p>
+                </main>
+            </body>
+        </html>
+    }
+    .to_html();
+    (
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::response::Html(format!("<!DOCTYPE html>{html}")),
+    )
+        .into_response()
 }

@@ -5,16 +5,23 @@ use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
-mod admin;
+pub mod admin;
 mod explorer;
+#[cfg(feature = "ssr")]
+mod guard;
+#[cfg(feature = "ssr")]
+pub mod limit;
 mod miner;
+mod notice;
 pub mod session;
+pub mod signin;
 mod validator;
 mod voter;
 pub use admin::{AdminElectionPage, AdminPage};
 pub use explorer::{BlockPage, ExplorerPage};
 pub use miner::MinerPage;
-pub use validator::{LoginPage, SetupPage, ValidatorPage};
+pub use signin::{LoginPage, SetupPage};
+pub use validator::ValidatorPage;
 pub use voter::{BallotPage, ReceiptPage};
 use wire::ElectionSummary;
 

@@ -1,11 +1,12 @@
-//! Sign-in (`/login`) and the validator's dashboard (`/validator`): the blocks awaiting
-//! approval in the validator's elections, every check with its result, approve or reject
-//! with a reason, quorum progress and the validator's own history. Forms post to the
-//! server (`/login`, `/logout`, `/validator/decide`) and work without JavaScript.
+//! The validator's dashboard (`/validator`) and its actions: the blocks awaiting approval
+//! in the validator's elections, every check with its result, approve or reject with a
+//! reason, quorum progress and the validator's own history. The decision forms are
+//! `ActionForm`s and post without JavaScript too (approving waits for the browser's own
+//! check, so it needs JavaScript in practice).
 
+use crate::notice::{self, Notice};
 use ledger::{BlockHash, ElectionId};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 /// One check on a block and its outcome.
@@ -119,77 +120,60 @@ pub async fn validator_dashboard() -> Result<Dashboard, ServerFnError> {
     })
 }
 
-fn message(code: &str) -> &'static str {
-    match code {
-        "bad_credentials" => "Wrong username or password.",
-        "rate_limited" => {
-            "Too many failed sign-ins from this connection. Wait a minute, then try again."
-        }
-        "csrf" => "The form expired. Reload the page and try again.",
-        "duplicate" => "You have already decided on this block.",
-        "wrong_state" | "stale" => "This block is no longer awaiting approval.",
-        "invalid_input" => {
-            "Check the form: a rejection needs a reason; a username has 3 to 40 letters, digits, '.', '_' or '-'; a password has at least 10 characters."
-        }
-        "forbidden" => "You are not a validator of this election.",
-        "approved" => "Block approved.",
-        "invalid_token" => "This set-up link is not valid (it works once, until the first admin exists).",
-        "rejected" => "Block rejected.",
-        _ => "Something went wrong; please try again.",
-    }
+/// Approves an awaiting block: the server signs its hash with this validator's key (the
+/// key still lives on the server; see the issue on validators' keys).
+#[server(prefix = "/sfn", endpoint = "validator/approve")]
+pub async fn approve_block(
+    #[server(default)] csrf: String,
+    election: ElectionId,
+    block: BlockHash,
+) -> Result<(), ServerFnError> {
+    let (node, account) =
+        match crate::guard::guard(wire::Role::Validator, &csrf, "/validator").await {
+            Ok(allowed) => allowed,
+            Err(to) => return crate::guard::go(&to),
+        };
+    let result = node.approve(election, &block, account.id).await;
+    crate::guard::go(&decided(result, Notice::Approved).on("/validator"))
 }
 
-/// `/login`
-#[component]
-pub fn LoginPage() -> impl IntoView {
-    let query = use_query_map();
-    let error = move || query.read().get("error");
-    view! {
-        <h1>"Sign in"</h1>
-        <p class="lead">"For election officers and validators. Voters need no account: they use their voting code."</p>
-        {move || error().map(|e| view! { <p class="error" role="alert">{message(&e)}</p> })}
-        <form method="post" action="/login" class="ballot">
-            <label for="username">"Username"</label>
-            <input id="username" name="username" type="text" autocomplete="username" required />
-            <label for="password">"Password"</label>
-            <input id="password" name="password" type="password" autocomplete="current-password" required />
-            <button type="submit">"Sign in"</button>
-        </form>
-    }
+/// Rejects an awaiting block with a reason for the record.
+#[server(prefix = "/sfn", endpoint = "validator/reject")]
+pub async fn reject_block(
+    #[server(default)] csrf: String,
+    election: ElectionId,
+    block: BlockHash,
+    #[server(default)] reason: String,
+) -> Result<(), ServerFnError> {
+    let (node, account) =
+        match crate::guard::guard(wire::Role::Validator, &csrf, "/validator").await {
+            Ok(allowed) => allowed,
+            Err(to) => return crate::guard::go(&to),
+        };
+    let result = node.reject(election, &block, account.id, &reason).await;
+    crate::guard::go(&decided(result, Notice::Rejected).on("/validator"))
 }
 
-/// `/setup?token=…`: the first-run link printed by the server creates the first admin.
-#[component]
-pub fn SetupPage() -> impl IntoView {
-    let query = use_query_map();
-    let token = move || query.read().get("token").unwrap_or_default();
-    let error = move || query.read().get("error");
-    view! {
-        <h1>"Create the first admin account"</h1>
-        <p class="lead">"This link was printed by the server at its first start and works once."</p>
-        {move || error().map(|e| view! { <p class="error" role="alert">{message(&e)}</p> })}
-        <form method="post" action="/setup" class="ballot">
-            <input type="hidden" name="token" value=token />
-            <label for="username">"Username"</label>
-            <input id="username" name="username" type="text" autocomplete="username" required minlength="3" maxlength="40" />
-            <label for="password">"Password (at least 10 characters)"</label>
-            <input id="password" name="password" type="password" autocomplete="new-password" required minlength="10" />
-            <button type="submit">"Create admin account"</button>
-        </form>
+/// A decision's notice: a block decided or gone stale meanwhile is no longer awaiting.
+#[cfg(feature = "ssr")]
+fn decided(result: Result<wire::BlockSummary, engine::EngineError>, done: Notice) -> Notice {
+    match crate::guard::outcome(result, done) {
+        Notice::WrongState => Notice::NoLongerAwaiting,
+        other => other,
     }
 }
 
 /// `/validator`
 #[component]
 pub fn ValidatorPage() -> impl IntoView {
-    let query = use_query_map();
-    let notice = Memo::new(move |_| {
-        query
-            .read()
-            .get("done")
-            .or_else(|| query.read().get("error"))
-    });
-    let data = Resource::new(|| (), |_| validator_dashboard());
+    let notice = notice::from_query();
+    let approve = ServerAction::<ApproveBlock>::new();
+    let reject = ServerAction::<RejectBlock>::new();
+    // With JavaScript, a decision refreshes the queue in place.
+    let data = Resource::new(
+        move || (approve.version().get(), reject.version().get()),
+        |_| validator_dashboard(),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading your queue…"</p> }>
             {move || Suspend::new(async move {
@@ -197,26 +181,24 @@ pub fn ValidatorPage() -> impl IntoView {
                     Err(e) => {
                         view! {
                             <h1>"Validator dashboard"</h1>
-                            <p class="error" role="alert">{server_message(&e)}</p>
+                            <p class="error" role="alert">{notice::server_error_text(&e)}</p>
                             <p><a href="/login">"Sign in"</a></p>
                         }
                             .into_any()
                     }
-                    Ok(d) => dashboard(d, notice.get_untracked()).into_any(),
+                    Ok(d) => dashboard(d, notice, approve, reject).into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
-fn server_message(e: &ServerFnError) -> String {
-    match e {
-        ServerFnError::ServerError(m) => m.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn dashboard(d: Dashboard, notice: Option<String>) -> impl IntoView {
+fn dashboard(
+    d: Dashboard,
+    notice: Memo<Option<Notice>>,
+    approve: ServerAction<ApproveBlock>,
+    reject: ServerAction<RejectBlock>,
+) -> impl IntoView {
     let csrf = d.csrf.clone();
     let verdicts: Vec<RwSignal<BrowserVerdict>> = d
         .queue
@@ -236,11 +218,8 @@ fn dashboard(d: Dashboard, notice: Option<String>) -> impl IntoView {
     }
     view! {
         <h1>"Validator dashboard"</h1>
-        <form method="post" action="/logout" class="inline-form">
-            <span>{format!("Signed in as {}", d.username)}</span>
-            <button type="submit" class="secondary">"Sign out"</button>
-        </form>
-        {notice.map(|n| view! { <p class="notice" role="status">{message(&n)}</p> })}
+        <crate::signin::SignOutButton username=d.username.clone() />
+        {move || notice::view(notice.get())}
         <section aria-labelledby="queue-h">
             <h2 id="queue-h">{format!("Blocks awaiting approval ({})", d.queue.len())}</h2>
             {if d.queue.is_empty() {
@@ -249,7 +228,7 @@ fn dashboard(d: Dashboard, notice: Option<String>) -> impl IntoView {
                 d.queue
                     .into_iter()
                     .zip(verdicts)
-                    .map(|(b, v)| queue_block(b, csrf.clone(), v))
+                    .map(|(b, v)| queue_block(b, csrf.clone(), v, approve, reject))
                     .collect_view()
                     .into_any()
             }}
@@ -355,7 +334,13 @@ async fn check_block(
     ))
 }
 
-fn queue_block(b: QueueBlock, csrf: String, verdict: RwSignal<BrowserVerdict>) -> impl IntoView {
+fn queue_block(
+    b: QueueBlock,
+    csrf: String,
+    verdict: RwSignal<BrowserVerdict>,
+    approve: ServerAction<ApproveBlock>,
+    reject: ServerAction<RejectBlock>,
+) -> impl IntoView {
     let all_pass = b.checks.iter().all(|c| c.passed);
     let browser_ok = move || matches!(verdict.get(), BrowserVerdict::Passed(_));
     let progress = format!(
@@ -373,13 +358,14 @@ fn queue_block(b: QueueBlock, csrf: String, verdict: RwSignal<BrowserVerdict>) -
             format!(" · rejected by {}", b.rejected_by.join(", "))
         },
     );
+    // Copy, so each form's children can take their own.
     let hidden = {
-        let (csrf, election, hash) = (csrf.clone(), b.election, b.hash.to_hex());
+        let (csrf, election, hash) = (StoredValue::new(csrf.clone()), b.election, b.hash);
         move || {
             view! {
-                <input type="hidden" name="csrf" value=csrf.clone() />
+                <input type="hidden" name="csrf" value=csrf.get_value() />
                 <input type="hidden" name="election" value=election.to_string() />
-                <input type="hidden" name="block" value=hash.clone() />
+                <input type="hidden" name="block" value=hash.to_hex() />
             }
         }
     };
@@ -434,23 +420,21 @@ fn queue_block(b: QueueBlock, csrf: String, verdict: RwSignal<BrowserVerdict>) -
                         {all_pass
                             .then(|| {
                                 view! {
-                                    <form method="post" action="/validator/decide">
+                                    <ActionForm action=approve>
                                         {hidden()}
-                                        <input type="hidden" name="decision" value="approve" />
                                         // Offered only once this browser's own check passed.
                                         <button type="submit" class="approve" disabled=move || !browser_ok()>
                                             "Approve"
                                         </button>
-                                    </form>
+                                    </ActionForm>
                                 }
                             })}
-                        <form method="post" action="/validator/decide" class="inline-form">
+                        <ActionForm action=reject attr:class="inline-form">
                             {hidden()}
-                            <input type="hidden" name="decision" value="reject" />
                             <label for=format!("reason-{}", b.hash)>"Reason"</label>
                             <input id=format!("reason-{}", b.hash) name="reason" type="text" required maxlength="500" />
                             <button type="submit" class="danger">"Reject"</button>
-                        </form>
+                        </ActionForm>
                     </div>
                 }
                     .into_any()

@@ -1,11 +1,12 @@
-//! The voter's pages: the ballot at `/e/{election}` and the receipt at
-//! `/e/{election}/receipt/{receipt}`. The ballot is a plain HTML form posted to
-//! `/e/{election}/vote`, so it works the same with JavaScript off.
+//! The voter's pages: the ballot at `/e/{election}` with its action, casting, and the
+//! receipt at `/e/{election}/receipt/{receipt}`. The ballot is an `ActionForm`, so it
+//! posts the same without JavaScript.
 
 use crate::explorer::{election_param, receipt_view, ReceiptInfo};
+use crate::notice::{self, Notice};
 use ledger::{Candidate, ElectionId};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 use wire::ElectionState;
 
@@ -25,9 +26,7 @@ pub struct BallotInfo {
 /// The ballot of an election.
 #[server(prefix = "/sfn")]
 pub async fn ballot(election: ElectionId) -> Result<BallotInfo, ServerFnError> {
-    let node = use_context::<engine::Node>()
-        .ok_or_else(|| ServerFnError::new("the election database is not available"))?;
-    let d = node
+    let d = crate::session::node()?
         .election(election)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?;
@@ -39,20 +38,42 @@ pub async fn ballot(election: ElectionId) -> Result<BallotInfo, ServerFnError> {
     })
 }
 
-/// The message for an error code the vote form redirects back with.
-fn error_message(code: &str) -> &'static str {
-    match code {
-        "invalid_code" => "This voting code is not valid for this election. Check it and try again.",
-        "invalid_input" => {
-            "That does not look like a voting code: it has 24 letters and digits, like ABCD-EFGH-JKMN-PQRS-TVWX-YZ12."
+/// Casts the ballot form's vote: the server derives the voter's key from the code, signs,
+/// and forgets the code. Then shows the receipt; on any refusal, the ballot again with
+/// the reason (never echoing the code into a URL). `confirm` is the "I have checked my
+/// choice" box: a vote cannot be changed afterwards.
+#[server(prefix = "/sfn", endpoint = "vote")]
+pub async fn cast_ballot(
+    election: ElectionId,
+    #[server(default)] code: String,
+    #[server(default)] candidate_id: String,
+    #[server(default)] confirm: Option<String>,
+) -> Result<(), ServerFnError> {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    let page = format!("/e/{election}");
+    if confirm.is_none() {
+        return crate::guard::go(&Notice::Unconfirmed.on(&page));
+    }
+    let Ok(candidate_id) = candidate_id.parse().map(ledger::CandidateId) else {
+        return crate::guard::go(&Notice::NoCandidate.on(&page));
+    };
+    let node = crate::session::node()?;
+    let limits = use_context::<std::sync::Arc<crate::limit::Limits>>()
+        .ok_or_else(|| ServerFnError::new("the rate limits are not available"))?;
+    let ConnectInfo(client) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await?;
+    let ballot = wire::Ballot::Code { code, candidate_id };
+    match limits.cast(&node, client.ip(), election, ballot).await {
+        Ok(receipt) => crate::guard::go(&format!("/e/{election}/receipt/{receipt}")),
+        Err(refused) => {
+            let notice = match refused.code() {
+                wire::ErrorCode::InvalidInput => Notice::MalformedCode,
+                wire::ErrorCode::WrongState => Notice::VotingClosed,
+                wire::ErrorCode::NotFound => Notice::NoCandidate,
+                code => Notice::for_code(code),
+            };
+            crate::guard::go(&notice.on(&page))
         }
-        "already_voted" => "This voting code has already been used. Each code votes once.",
-        "wrong_state" => "Voting is not open in this election.",
-        "unconfirmed" => "Tick the box to confirm your choice, then cast your vote.",
-        "no_candidate" | "not_found" => "Choose one candidate on the ballot.",
-        "rate_limited" => "Too many wrong codes from this connection. Wait a minute, then try again.",
-        "chain_integrity" => "This election's chain failed verification; voting is suspended.",
-        _ => "Your vote could not be recorded. Please try again.",
     }
 }
 
@@ -60,8 +81,8 @@ fn error_message(code: &str) -> &'static str {
 #[component]
 pub fn BallotPage() -> impl IntoView {
     let election = election_param();
-    let query = use_query_map();
-    let error = Memo::new(move |_| query.read().get("error"));
+    let notice = notice::from_query();
+    let cast = ServerAction::<CastBallot>::new();
     let data = Resource::new(move || election.get(), ballot);
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading the ballot…"</p> }>
@@ -69,20 +90,25 @@ pub fn BallotPage() -> impl IntoView {
                 let id = election.get_untracked();
                 match data.await {
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                    Ok(b) => ballot_form(id, b, error.get_untracked()).into_any(),
+                    Ok(b) => ballot_form(id, b, notice, cast).into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
-fn ballot_form(id: ElectionId, b: BallotInfo, error: Option<String>) -> impl IntoView {
+fn ballot_form(
+    id: ElectionId,
+    b: BallotInfo,
+    notice: Memo<Option<Notice>>,
+    cast: ServerAction<CastBallot>,
+) -> impl IntoView {
     let open = b.state == ElectionState::Open;
     view! {
         <h1>{b.title.clone()}</h1>
         {(!b.description.is_empty()).then(|| view! { <p class="lead">{b.description.clone()}</p> })}
         <p><a href=format!("/e/{id}/chain")>"Explore the chain and the tally"</a></p>
-        {error.map(|code| view! { <p class="error" role="alert">{error_message(&code)}</p> })}
+        {move || notice::view(notice.get())}
         {if !open {
             view! {
                 <p class="notice" role="status">
@@ -96,7 +122,8 @@ fn ballot_form(id: ElectionId, b: BallotInfo, error: Option<String>) -> impl Int
                 .into_any()
         } else {
             view! {
-                <form method="post" action=format!("/e/{id}/vote") class="ballot">
+                <ActionForm action=cast attr:class="ballot">
+                    <input type="hidden" name="election" value=id.to_string() />
                     <label for="code">"Your voting code"</label>
                     <input id="code" name="code" type="text" required autocomplete="off"
                         autocapitalize="characters" spellcheck="false"
@@ -126,7 +153,7 @@ fn ballot_form(id: ElectionId, b: BallotInfo, error: Option<String>) -> impl Int
                         <label for="confirm">"I have checked my choice. A vote cannot be changed once cast."</label>
                     </div>
                     <button type="submit">"Cast my vote"</button>
-                </form>
+                </ActionForm>
             }
                 .into_any()
         }}

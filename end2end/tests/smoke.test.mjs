@@ -106,23 +106,26 @@ test('a voter votes through the ballot page and gets a receipt, with and without
     }
   }
 
-  // Without the confirmation box (a browser enforces it; a raw post is refused too).
+  // Without the confirmation box (a browser enforces it; a raw post is refused too). The
+  // ballot's action answers a post that asks for HTML, as a browser without JavaScript
+  // does, with a redirect.
   const before = await voteCount();
-  const r = await fetch(`${base}/e/1/vote`, {
+  const html = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' };
+  const r = await fetch(`${base}/sfn/vote`, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ code: voterCode(4), candidate_id: '1' }),
+    headers: html,
+    body: new URLSearchParams({ election: '1', code: voterCode(4), candidate_id: '1' }),
   });
-  assert.equal(r.status, 303);
+  assert.equal(r.status, 302);
   assert.match(r.headers.get('location'), /error=unconfirmed/);
-  const r2 = await fetch(`${base}/e/1/vote`, {
+  const r2 = await fetch(`${base}/sfn/vote`, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ code: voterCode(4), confirm: 'yes' }),
+    headers: html,
+    body: new URLSearchParams({ election: '1', code: voterCode(4), confirm: 'yes' }),
   });
-  assert.equal(r2.status, 303);
+  assert.equal(r2.status, 302);
   assert.match(r2.headers.get('location'), /error=no_candidate/);
   assert.equal(await voteCount(), before);
 });
@@ -248,11 +251,11 @@ test('two validators approve a block in their dashboards; forms refuse strangers
       // A forged post without the session's token changes nothing.
       const cookies = await context.cookies();
       const cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-      const forged = await fetch(`${base}/validator/decide`, {
+      const forged = await fetch(`${base}/sfn/validator/approve`, {
         method: 'POST',
         redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-        body: new URLSearchParams({ csrf: 'forged', election: '1', block: block.hash, decision: 'approve' }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', cookie },
+        body: new URLSearchParams({ csrf: 'forged', election: '1', block: block.hash }),
       });
       assert.match(forged.headers.get('location'), /error=csrf/);
       const after = await (await fetch(`${base}/api/elections/1/blocks/${block.hash}`)).json();

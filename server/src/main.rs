@@ -1,10 +1,8 @@
 //! `ballotchain`: the web server, the native miner, the chain verifier and admin tools.
 
-mod admin_forms;
 mod api;
 mod cli;
 mod demo;
-mod forms;
 mod miner;
 mod serve;
 mod verify;

@@ -1,8 +1,9 @@
 //! `ballotchain serve`: open the database, verify the chains, serve pages and the API.
 
 use crate::api;
-use crate::api::limit::FailureLimit;
 use crate::cli::ServeArgs;
+use app::limit::Limits;
+use app::signin::SetupToken;
 use app::{shell, App};
 use axum::extract::FromRef;
 use axum::Router;
@@ -22,18 +23,22 @@ pub struct AppState {
     pub node: Node,
     /// Leptos settings (site root, output name).
     pub leptos_options: LeptosOptions,
-    /// Failed sign-ins per address.
-    pub login_limit: Arc<FailureLimit>,
-    /// Invalid voting codes per address.
-    pub code_limit: Arc<FailureLimit>,
+    /// Failed sign-ins and invalid voting codes per address, for the API and the forms.
+    pub limits: Arc<Limits>,
     /// One-time token of the first-run link that creates the first admin; `None` once
     /// an admin exists.
-    pub setup_token: Arc<std::sync::Mutex<Option<String>>>,
+    pub setup_token: SetupToken,
 }
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for Node {
+    fn from_ref(state: &AppState) -> Self {
+        state.node.clone()
     }
 }
 
@@ -62,25 +67,28 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState {
         node: node.clone(),
         leptos_options: leptos_options.clone(),
-        login_limit: Arc::new(FailureLimit::new(
-            "failed sign-ins",
-            10,
-            std::time::Duration::from_secs(60),
-        )),
-        code_limit: Arc::new(FailureLimit::new(
-            "invalid voting codes",
-            20,
-            std::time::Duration::from_secs(60),
-        )),
-        setup_token: Arc::new(std::sync::Mutex::new(None)),
+        limits: Arc::new(Limits::default()),
+        setup_token: SetupToken::default(),
     };
     let setup_token = state.setup_token.clone();
+    // What every page and every page's action reaches through its context.
+    let context = {
+        let (node, limits, token) = (
+            node.clone(),
+            state.limits.clone(),
+            state.setup_token.clone(),
+        );
+        move || {
+            provide_context(node.clone());
+            provide_context(limits.clone());
+            provide_context(token.clone());
+        }
+    };
     let routes = generate_route_list(App);
     let app = Router::new()
         .nest("/api", api::router())
-        .merge(crate::forms::router())
-        .merge(crate::admin_forms::router())
-        .leptos_routes_with_context(&state, routes, move || provide_context(node.clone()), {
+        .merge(app::admin::upload_routes())
+        .leptos_routes_with_context(&state, routes, context, {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
@@ -102,7 +110,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             "or with: ballotchain admin create --db {} --username NAME   (password on standard input)",
             args.db.display()
         );
-        *setup_token.lock().expect("setup token lock") = Some(token);
+        *setup_token.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
     }
     println!("ballotchain listening on http://{addr}");
     // Client addresses feed the failure rate limits.

@@ -764,10 +764,18 @@ async fn competing_blocks_go_stale_and_rejected_blocks_return_votes_to_the_pool(
     assert_eq!(tally["total"], 1);
 }
 
-/// A client that keeps cookies but does not follow redirects, to read where a form sends it.
+/// A client that keeps cookies but does not follow redirects, to read where a form sends
+/// it, and that asks for HTML as a browser does (a page's action then answers with a
+/// redirect, as it does for a browser without JavaScript).
 fn form_client() -> reqwest::Client {
+    let mut html = reqwest::header::HeaderMap::new();
+    html.insert(
+        reqwest::header::ACCEPT,
+        reqwest::header::HeaderValue::from_static("text/html,application/xhtml+xml"),
+    );
     reqwest::Client::builder()
         .cookie_store(true)
+        .default_headers(html)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
@@ -810,15 +818,15 @@ async fn validator_forms_refuse_strangers_other_roles_and_forged_posts() {
     let as_admin = form_client();
     let (st, to) = form_post(
         &as_admin,
-        s.url("/login"),
+        s.url("/sfn/login"),
         &[("username", "admin"), ("password", ADMIN_PASSWORD)],
     )
     .await;
-    assert_eq!((st, to.as_str()), (StatusCode::SEE_OTHER, "/admin"));
+    assert_eq!((st, to.as_str()), (StatusCode::FOUND, "/admin"));
     let as_validator = form_client();
     let (_, to) = form_post(
         &as_validator,
-        s.url("/login"),
+        s.url("/sfn/login"),
         &[("username", "validator1"), ("password", VALIDATOR_PASSWORD)],
     )
     .await;
@@ -826,13 +834,13 @@ async fn validator_forms_refuse_strangers_other_roles_and_forged_posts() {
     let bad = form_client();
     let (_, to) = form_post(
         &bad,
-        s.url("/login"),
+        s.url("/sfn/login"),
         &[("username", "validator1"), ("password", "wrong password")],
     )
     .await;
     assert_eq!(to, "/login?error=bad_credentials");
 
-    let decide_url = s.url("/validator/decide");
+    let decide_url = s.url("/sfn/validator/approve");
     let cases = [
         ("anonymous", &anonymous, "/login"),
         ("admin", &as_admin, "/login"),
@@ -850,7 +858,6 @@ async fn validator_forms_refuse_strangers_other_roles_and_forged_posts() {
                 ("csrf", "forged"),
                 ("election", &election),
                 ("block", &hash),
-                ("decision", "approve"),
             ],
         )
         .await;
@@ -858,8 +865,8 @@ async fn validator_forms_refuse_strangers_other_roles_and_forged_posts() {
     }
     let (_, to) = form_post(
         &as_validator,
-        s.url("/validator/decide"),
-        &[("decision", "approve")],
+        s.url("/sfn/validator/reject"),
+        &[("election", &election), ("block", &hash), ("reason", "no")],
     )
     .await;
     assert_eq!(to, "/validator?error=csrf", "no token at all");
@@ -883,7 +890,7 @@ async fn first_run_link_creates_the_first_admin_once() {
         .to_owned();
     let c = form_client();
     let setup = |token: &str, password: &str| {
-        let (c, url) = (c.clone(), s.url("/setup"));
+        let (c, url) = (c.clone(), s.url("/sfn/setup"));
         let form = [
             ("token", token.to_owned()),
             ("username", "chief".to_owned()),
@@ -891,6 +898,7 @@ async fn first_run_link_creates_the_first_admin_once() {
         ];
         async move {
             let r = c.post(url).form(&form).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::FOUND);
             r.headers()["location"].to_str().unwrap().to_owned()
         }
     };
@@ -934,14 +942,14 @@ async fn officer_and_validator_pages_and_forms_refuse_anyone_else() {
     let as_admin = form_client();
     form_post(
         &as_admin,
-        s.url("/login"),
+        s.url("/sfn/login"),
         &[("username", "admin"), ("password", ADMIN_PASSWORD)],
     )
     .await;
     let as_validator = form_client();
     form_post(
         &as_validator,
-        s.url("/login"),
+        s.url("/sfn/login"),
         &[("username", "validator1"), ("password", VALIDATOR_PASSWORD)],
     )
     .await;
@@ -999,39 +1007,42 @@ async fn officer_and_validator_pages_and_forms_refuse_anyone_else() {
     assert!(!html.contains("Blocks awaiting approval"));
 
     // Forms: anonymous users and validators are sent to sign in; nothing changes.
+    let (election, candidate) = (id.to_string(), e.candidates[0].to_string());
     let csrf_less = [
         ("csrf", "x"),
+        ("election", &election),
+        ("candidate", &candidate),
         ("title", "Sneaky"),
         ("name", "Sneaky"),
-        ("action", "open"),
+        ("remove", "yes"),
         ("username", "validator1"),
+        ("password", "a long enough password"),
     ];
+    let page = format!("/admin/e/{id}?error=csrf");
     let forms = [
-        "/admin/elections".to_owned(),
-        format!("/admin/e/{id}/candidates"),
-        format!("/admin/e/{id}/candidates/{}", e.candidates[0]),
-        format!("/admin/e/{id}/validators"),
-        format!("/admin/e/{id}/state"),
+        ("/sfn/admin/elections", "/admin?error=csrf"),
+        ("/sfn/admin/candidates/add", &*page),
+        ("/sfn/admin/candidates/change", &*page),
+        ("/sfn/admin/validators", &*page),
+        ("/sfn/admin/open", &*page),
+        ("/sfn/admin/close", &*page),
     ];
-    for path in &forms {
+    for (path, refused) in forms {
         for (who, c) in [("anonymous", &anonymous), ("validator", &as_validator)] {
             let (st, to) = form_post(c, s.url(path), &csrf_less).await;
             assert_eq!(
                 (st, to.as_str()),
-                (StatusCode::SEE_OTHER, "/login"),
+                (StatusCode::FOUND, "/login"),
                 "{path} as {who}"
             );
         }
         let (_, to) = form_post(&as_admin, s.url(path), &csrf_less).await;
-        assert_eq!(
-            to, "/admin?error=csrf",
-            "{path} as admin without the session's token"
-        );
+        assert_eq!(to, refused, "{path} as admin without the session's token");
     }
     for (who, c, expected) in [
         ("anonymous", &anonymous, "/login"),
         ("validator", &as_validator, "/login"),
-        ("admin without token", &as_admin, "/admin?error=csrf"),
+        ("admin without token", &as_admin, &*page),
     ] {
         let form = reqwest::multipart::Form::new()
             .text("csrf", "x")

@@ -1,13 +1,13 @@
 //! `/api/session` and `/api/accounts`.
 
-use super::extract::{current_account, sign_in, AdminAccount, ApiJson};
+use super::extract::{current_account, AdminAccount, ApiJson};
 use super::ApiError;
 use crate::serve::AppState;
+use app::session::sign_in;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use engine::EngineError;
 use std::net::SocketAddr;
 use tower_sessions::Session;
 use wire::{Account, Credentials, NewAccount};
@@ -24,34 +24,13 @@ async fn login(
     session: Session,
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<Json<Account>, ApiError> {
-    let account = login_limited(&state, client, &session, &c.username, &c.password).await?;
-    Ok(Json(account))
-}
-
-/// Signs in under the per-address limit on failed attempts; the JSON API and the
-/// sign-in form both go through here.
-pub async fn login_limited(
-    state: &AppState,
-    client: SocketAddr,
-    session: &Session,
-    username: &str,
-    password: &str,
-) -> Result<Account, ApiError> {
-    state.login_limit.check(client.ip())?;
     let account = state
-        .node
-        .authenticate(username, password)
-        .await
-        .map_err(|e| {
-            if matches!(e, EngineError::BadCredentials) {
-                state.login_limit.record_failure(client.ip());
-                tracing::warn!(client = %client.ip(), "failed sign-in");
-            }
-            ApiError::from(e)
-        })?;
-    sign_in(session, &account).await?;
+        .limits
+        .authenticate(&state.node, client.ip(), &c.username, &c.password)
+        .await?;
+    sign_in(&session, &account).await?;
     tracing::info!(username = %account.username, "signed in");
-    Ok(account)
+    Ok(Json(account))
 }
 
 async fn logout(session: Session) -> Result<StatusCode, ApiError> {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use engine::EngineError;
-use ledger::{Block, BlockHash, ChainExport, ElectionId, TxId};
+use ledger::{Block, BlockHash, ChainExport, TxId};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use wire::{
@@ -53,26 +53,11 @@ async fn cast(
     ElectionPath(id): ElectionPath,
     ApiJson(ballot): ApiJson<Ballot>,
 ) -> Result<(StatusCode, Json<CastReceipt>), ApiError> {
-    let receipt = cast_limited(&state, client, id, ballot).await?;
+    let receipt = state
+        .limits
+        .cast(&state.node, client.ip(), id, ballot)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(CastReceipt { receipt })))
-}
-
-/// Casts a ballot under the per-address limit on invalid codes; the JSON API and the
-/// voter's HTML form both go through here.
-pub async fn cast_limited(
-    state: &AppState,
-    client: SocketAddr,
-    election: ElectionId,
-    ballot: Ballot,
-) -> Result<TxId, ApiError> {
-    state.code_limit.check(client.ip())?;
-    state.node.cast_vote(election, ballot).await.map_err(|e| {
-        // Guessing codes shows up as unknown or malformed codes.
-        if matches!(e, EngineError::UnknownCode | EngineError::Invalid(_)) {
-            state.code_limit.record_failure(client.ip());
-        }
-        e.into()
-    })
 }
 
 async fn receipt(

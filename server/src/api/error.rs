@@ -27,11 +27,6 @@ impl ApiError {
         }
     }
 
-    /// The stable machine-readable code.
-    pub fn code(&self) -> ErrorCode {
-        self.body.error
-    }
-
     /// 401: no valid session.
     pub fn unauthenticated() -> Self {
         Self::new(
@@ -81,6 +76,25 @@ impl From<EngineError> for ApiError {
             error.body.details = rows;
         }
         error
+    }
+}
+
+impl From<app::limit::TooManyFailures> for ApiError {
+    fn from(e: app::limit::TooManyFailures) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            e.to_string(),
+        )
+    }
+}
+
+impl From<app::limit::Refused> for ApiError {
+    fn from(r: app::limit::Refused) -> Self {
+        match r {
+            app::limit::Refused::Limited(e) => e.into(),
+            app::limit::Refused::Engine(e) => e.into(),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use ledger::ElectionId;
 use serde::de::DeserializeOwned;
 use tower_sessions::Session;
-use wire::{Account, AccountId, ErrorCode, Role};
+use wire::{Account, ErrorCode, Role};
 
 /// JSON body: 400 when malformed or of the wrong shape, 413 when too large, 415 when not JSON.
 pub struct ApiJson<T>(pub T);
@@ -66,28 +66,11 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
     }
 }
 
-use app::session::{ACCOUNT_KEY, CSRF_KEY};
-
-/// Remembers the signed-in account in the session (with a fresh session id) and gives the
-/// session a fresh CSRF token for its forms.
-pub async fn sign_in(session: &Session, account: &Account) -> Result<(), ApiError> {
-    session.cycle_id().await?;
-    session.insert(ACCOUNT_KEY, account.id).await?;
-    let mut token = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut token);
-    session.insert(CSRF_KEY, hex::encode(token)).await?;
-    Ok(())
-}
-
 /// The signed-in account, or 401.
 pub async fn current_account(state: &AppState, session: &Session) -> Result<Account, ApiError> {
-    let id: Option<AccountId> = session.get(ACCOUNT_KEY).await?;
-    let id = id.ok_or_else(ApiError::unauthenticated)?;
-    state
-        .node
-        .account(id)
-        .await
-        .map_err(|_| ApiError::unauthenticated())
+    app::session::account_of(&state.node, session)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)
 }
 
 /// The signed-in account if it has `role`: 401 when signed out, 403 for another role.

@@ -1,14 +1,10 @@
 //! The JSON API under `/api/`. One file per resource; each exports `router()`.
 
 mod accounts;
-pub use accounts::login_limited;
 mod chain;
-pub use chain::cast_limited;
 mod elections;
 mod error;
 mod extract;
-pub use extract::{current_account, sign_in};
-pub mod limit;
 
 pub use error::ApiError;
 

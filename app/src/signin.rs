@@ -1,0 +1,150 @@
+//! Signing in (`/login`) and out, and the first-run page (`/setup?token=…`) that creates
+//! the first admin, each with its action.
+
+use crate::notice;
+#[cfg(feature = "ssr")]
+use crate::notice::Notice;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// The one-time token of the first-run link, `None` once an admin exists.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Default)]
+pub struct SetupToken(pub std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+/// Signs in and goes to the account's page: validators to their dashboard, admins to
+/// the office. Failed attempts count against the connection's address.
+#[server(prefix = "/sfn", endpoint = "login")]
+pub async fn sign_in(
+    #[server(default)] username: String,
+    #[server(default)] password: String,
+) -> Result<(), ServerFnError> {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    let node = crate::session::node()?;
+    let limits = use_context::<std::sync::Arc<crate::limit::Limits>>()
+        .ok_or_else(|| ServerFnError::new("the rate limits are not available"))?;
+    let ConnectInfo(client) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await?;
+    let account = match limits
+        .authenticate(&node, client.ip(), &username, &password)
+        .await
+    {
+        Ok(account) => account,
+        Err(refused) => return crate::guard::go(&Notice::for_code(refused.code()).on("/login")),
+    };
+    let session = leptos_axum::extract::<tower_sessions::Session>().await?;
+    if let Err(e) = crate::session::sign_in(&session, &account).await {
+        tracing::error!(error = %e, "could not start a session");
+        return crate::guard::go(&Notice::Failed.on("/login"));
+    }
+    tracing::info!(username = %account.username, "signed in");
+    crate::guard::go(match account.role {
+        wire::Role::Validator => "/validator",
+        wire::Role::Admin => "/admin",
+    })
+}
+
+/// Ends the session and goes home.
+#[server(prefix = "/sfn", endpoint = "logout")]
+pub async fn sign_out() -> Result<(), ServerFnError> {
+    let session = leptos_axum::extract::<tower_sessions::Session>().await?;
+    if let Err(e) = session.flush().await {
+        tracing::error!(error = %e, "could not end a session");
+    }
+    crate::guard::go("/")
+}
+
+/// The first-run link's action: creates the first admin, once, with the token the server
+/// printed at start, and signs them in.
+#[server(prefix = "/sfn", endpoint = "setup")]
+pub async fn create_first_admin(
+    #[server(default)] token: String,
+    #[server(default)] username: String,
+    #[server(default)] password: String,
+) -> Result<(), ServerFnError> {
+    let node = crate::session::node()?;
+    let SetupToken(slot) = use_context::<SetupToken>().unwrap_or_default();
+    // Taking the token out makes it single-use even under concurrent posts.
+    let taken = {
+        let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_deref() {
+            Some(t) if !token.is_empty() && t == token => slot.take(),
+            _ => None,
+        }
+    };
+    if taken.is_none() || node.has_admin().await.unwrap_or(true) {
+        return crate::guard::go(&Notice::InvalidToken.on("/setup"));
+    }
+    match node
+        .create_account(&username, &password, wire::Role::Admin)
+        .await
+    {
+        Ok(account) => {
+            let session = leptos_axum::extract::<tower_sessions::Session>().await?;
+            if let Err(e) = crate::session::sign_in(&session, &account).await {
+                tracing::error!(error = %e, "could not sign in the new admin");
+            }
+            crate::guard::go("/admin")
+        }
+        Err(e) => {
+            // A bad username or password: give the token back so the officer can retry.
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = taken;
+            let token: String = token.chars().filter(char::is_ascii_hexdigit).collect();
+            let notice = Notice::for_code(e.code());
+            crate::guard::go(&notice.on(&format!("/setup?token={token}")))
+        }
+    }
+}
+
+/// A sign-out button, for the pages of signed-in people.
+#[component]
+pub fn SignOutButton(username: String) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <ActionForm action=sign_out attr:class="inline-form">
+            <span>{format!("Signed in as {username}")}</span>
+            <button type="submit" class="secondary">"Sign out"</button>
+        </ActionForm>
+    }
+}
+
+/// `/login`
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let notice = notice::from_query();
+    let sign_in = ServerAction::<SignIn>::new();
+    view! {
+        <h1>"Sign in"</h1>
+        <p class="lead">"For election officers and validators. Voters need no account: they use their voting code."</p>
+        {move || notice::view(notice.get())}
+        <ActionForm action=sign_in attr:class="ballot">
+            <label for="username">"Username"</label>
+            <input id="username" name="username" type="text" autocomplete="username" required />
+            <label for="password">"Password"</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required />
+            <button type="submit">"Sign in"</button>
+        </ActionForm>
+    }
+}
+
+/// `/setup?token=…`: the first-run link printed by the server creates the first admin.
+#[component]
+pub fn SetupPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let notice = notice::from_query();
+    let create = ServerAction::<CreateFirstAdmin>::new();
+    view! {
+        <h1>"Create the first admin account"</h1>
+        <p class="lead">"This link was printed by the server at its first start and works once."</p>
+        {move || notice::view(notice.get())}
+        <ActionForm action=create attr:class="ballot">
+            <input type="hidden" name="token" value=token />
+            <label for="username">"Username"</label>
+            <input id="username" name="username" type="text" autocomplete="username" required minlength="3" maxlength="40" />
+            <label for="password">"Password (at least 10 characters)"</label>
+            <input id="password" name="password" type="password" autocomplete="new-password" required minlength="10" />
+            <button type="submit">"Create admin account"</button>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,100 @@
+// Accessibility audit: every page, at a phone's width and a desktop's, checked by axe-core
+// against WCAG 2 A and AA and axe's best practices, in Debian's Chromium.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, demoPassword, launchBrowser, signIn, startServer } from './support.mjs';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const WIDTHS = [['phone', { width: 390, height: 844 }], ['desktop', { width: 1280, height: 900 }]];
+
+let demo;
+let demoDir;
+let fresh;
+let browser;
+
+before(async () => {
+  demoDir = mkdtempSync(join(tmpdir(), 'ballotchain-a11y-'));
+  demo = await startServer(demoDir);
+  fresh = await startServer(mkdtempSync(join(tmpdir(), 'ballotchain-a11y-fresh-')), false);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  demo?.child.kill('SIGTERM');
+  fresh?.child.kill('SIGTERM');
+});
+
+/** The axe violations of the page as it is now, one readable line each. */
+async function violations(page) {
+  await page.addScriptTag({ path: AXE });
+  const found = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'best-practice'] },
+    });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  return found;
+}
+
+async function audit(page, url, ready) {
+  await page.goto(url);
+  await ready(page);
+  await page.waitForLoadState('networkidle');
+  return violations(page);
+}
+
+test('every page passes the axe audit at phone and desktop widths', async () => {
+  const base = demo.url;
+  const codes = readFileSync(join(demoDir, 'codes.csv'), 'utf8').split('\n');
+  const cast = await fetch(`${base}/api/elections/1/votes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code: codes[1].split(',')[3], candidate_id: 1 }),
+  });
+  assert.equal(cast.status, 202);
+  const { receipt } = await cast.json();
+  execFileSync(BIN, ['mine', '--server', base, '--election', '1', '--once', '--tag', 'a11y']);
+  const [block] = await (await fetch(`${base}/api/elections/1/blocks?status=awaiting`)).json();
+  const setupLink = fresh.out.match(/(http:\/\/\S+\/setup\?token=\w+)/)[1];
+
+  const heading = (text) => (page) => page.locator('h1', { hasText: text }).first().waitFor();
+  const pages = [
+    ['home', `${base}/`, heading('Elections')],
+    ['ballot', `${base}/e/1`, heading('Demo election')],
+    ['receipt', `${base}/e/1/receipt/${receipt}`, heading('Your receipt')],
+    ['explorer', `${base}/e/1/chain`, heading('Demo election')],
+    ['block', `${base}/e/1/block/${block.hash}`, heading('Block 1')],
+    ['miner', `${base}/e/1/mine`, heading('Mine for')],
+    ['login', `${base}/login`, heading('Sign in')],
+    ['setup link', setupLink, heading('Create the first admin')],
+  ];
+  const problems = [];
+  for (const [size, viewport] of WIDTHS) {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    for (const [name, url, ready] of pages) {
+      for (const v of await audit(page, url, ready)) problems.push(`${name} at ${size}: ${v}`);
+    }
+    for (const [who, landing, more] of [
+      ['validator1', /\/validator$/, []],
+      ['admin', /\/admin$/, [['office election', `${base}/admin/e/1`, heading('Demo election')]]],
+    ]) {
+      const signedIn = await browser.newContext({ viewport });
+      const p = await signedIn.newPage();
+      await signIn(p, base, who, demoPassword(demo.out, who), landing);
+      const own = [[who === 'admin' ? 'office' : 'validator dashboard', p.url(), (q) => q.locator('h1').first().waitFor()], ...more];
+      for (const [name, url, ready] of own) {
+        for (const v of await audit(p, url, ready)) problems.push(`${name} at ${size}: ${v}`);
+      }
+      await signedIn.close();
+    }
+    await context.close();
+  }
+  assert.deepEqual(problems, [], `axe found:\n${problems.join('\n')}`);
+});
