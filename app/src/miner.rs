@@ -5,7 +5,9 @@
 //! template. It polls `GET /api/elections/{id}/work` every second with `If-None-Match`:
 //! an unchanged template costs a bodiless 304; a new tip or new votes give a new template
 //! and every worker restarts on it. A solution is submitted only if the template it
-//! solves is still the server's (checked again right before submitting).
+//! solves is still the server's (checked again right before submitting). What the page
+//! does is one state machine (`machine.rs`, tested natively); `client.rs` carries out its
+//! effects in the browser.
 
 use crate::explorer::election_param;
 use crate::voter::ballot;
@@ -60,7 +62,7 @@ impl Fate {
 }
 
 /// A block this page found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FoundBlock {
     /// Block hash.
     pub hash: BlockHash,
@@ -228,7 +230,7 @@ fn MinerPanel(election: ElectionId, closed: bool) -> impl IntoView {
     };
     let stop = move |_| {
         #[cfg(feature = "hydrate")]
-        client::Controller::stop(&controller, "Stopped.");
+        client::Controller::stop(&controller);
     };
     let speed_test = move |_| {
         #[cfg(feature = "hydrate")]
@@ -382,6 +384,9 @@ fn MinerPanel(election: ElectionId, closed: bool) -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 mod client;
+// The page's logic; only the browser runs it, the tests check it natively.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+mod machine;
 
 #[cfg(test)]
 mod tests {
