@@ -3,23 +3,21 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, demoPassword, launchBrowser, signIn, startServer } from './support.mjs';
+import { BIN, apiSession, demoPassword, launchBrowser, openElection, signIn, startServer } from './support.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const WIDTHS = [['phone', { width: 390, height: 844 }], ['desktop', { width: 1280, height: 900 }]];
 
 let demo;
-let demoDir;
 let fresh;
 let browser;
 
 before(async () => {
-  demoDir = mkdtempSync(join(tmpdir(), 'ballotchain-a11y-'));
-  demo = await startServer(demoDir);
+  demo = await startServer(mkdtempSync(join(tmpdir(), 'ballotchain-a11y-')));
   fresh = await startServer(mkdtempSync(join(tmpdir(), 'ballotchain-a11y-fresh-')), false);
   browser = await launchBrowser();
 });
@@ -51,26 +49,27 @@ async function audit(page, url, ready) {
 
 test('every page passes the axe audit at phone and desktop widths', async () => {
   const base = demo.url;
-  const codes = readFileSync(join(demoDir, 'codes.csv'), 'utf8').split('\n');
-  const cast = await fetch(`${base}/api/elections/1/votes`, {
+  const admin = await apiSession(base, 'admin', demoPassword(demo.out, 'admin'));
+  const e = await openElection(base, admin, { title: 'Audited election', voters: 2 });
+  const cast = await fetch(`${base}/api/elections/${e.id}/votes`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ code: codes[1].split(',')[3], candidate_id: 1 }),
+    body: JSON.stringify({ code: e.codes[0], candidate_id: e.candidates[0] }),
   });
   assert.equal(cast.status, 202);
   const { receipt } = await cast.json();
-  execFileSync(BIN, ['mine', '--server', base, '--election', '1', '--once', '--tag', 'a11y']);
-  const [block] = await (await fetch(`${base}/api/elections/1/blocks?status=awaiting`)).json();
+  execFileSync(BIN, ['mine', '--server', base, '--election', String(e.id), '--once', '--tag', 'a11y']);
+  const [block] = await (await fetch(`${base}/api/elections/${e.id}/blocks?status=awaiting`)).json();
   const setupLink = fresh.out.match(/(http:\/\/\S+\/setup\?token=\w+)/)[1];
 
   const heading = (text) => (page) => page.locator('h1', { hasText: text }).first().waitFor();
   const pages = [
     ['home', `${base}/`, heading('Elections')],
-    ['ballot', `${base}/e/1`, heading('Demo election')],
-    ['receipt', `${base}/e/1/receipt/${receipt}`, heading('Your receipt')],
-    ['explorer', `${base}/e/1/chain`, heading('Demo election')],
-    ['block', `${base}/e/1/block/${block.hash}`, heading('Block 1')],
-    ['miner', `${base}/e/1/mine`, heading('Mine for')],
+    ['ballot', `${base}/e/${e.id}`, heading('Audited election')],
+    ['receipt', `${base}/e/${e.id}/receipt/${receipt}`, heading('Your receipt')],
+    ['explorer', `${base}/e/${e.id}/chain`, heading('Audited election')],
+    ['block', `${base}/e/${e.id}/block/${block.hash}`, heading('Block 1')],
+    ['miner', `${base}/e/${e.id}/mine`, heading('Mine for')],
     ['login', `${base}/login`, heading('Sign in')],
     ['setup link', setupLink, heading('Create the first admin')],
   ];
@@ -83,7 +82,7 @@ test('every page passes the axe audit at phone and desktop widths', async () => 
     }
     for (const [who, landing, more] of [
       ['validator1', /\/validator$/, []],
-      ['admin', /\/admin$/, [['office election', `${base}/admin/e/1`, heading('Demo election')]]],
+      ['admin', /\/admin$/, [['office election', `${base}/admin/e/${e.id}`, heading('Audited election')]]],
     ]) {
       const signedIn = await browser.newContext({ viewport });
       const p = await signedIn.newPage();

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, BIN, apiSession, demoPassword, launchBrowser, signIn, startServer } from './support.mjs';
+import { ARTIFACTS, BIN, api, apiSession, demoPassword, launchBrowser, openElection, signIn, startServer, until } from './support.mjs';
 
 let server;
 let base;
@@ -16,39 +16,13 @@ let out;
 let browser;
 let adminCookie;
 
-async function api(path, { method = 'GET', body, cookie } = {}) {
-  const res = await fetch(`${base}/api${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null, res };
-}
-
+const call = (path, options) => api(base, path, options);
 const session = (who) => apiSession(base, who, demoPassword(out, who));
-
-/** An open election with the demo's validators, two candidates and `voters` voters. */
-async function election(title, difficulty, voters) {
-  const cookie = adminCookie;
-  const e = await api('/elections', { method: 'POST', cookie, body: { title, difficulty_bits: difficulty, quorum: 2 } });
-  assert.equal(e.status, 201);
-  const id = e.body.id;
-  const candidates = [];
-  for (const name of ['Ada', 'Grace']) {
-    candidates.push((await api(`/elections/${id}/candidates`, { method: 'POST', cookie, body: { name } })).body.id);
-  }
-  const list = Array.from({ length: voters }, (_, i) => ({ name: `Voter ${i}` }));
-  const codes = (await api(`/elections/${id}/voters`, { method: 'POST', cookie, body: list })).body.voters.map((v) => v.code);
-  for (const username of ['validator1', 'validator2']) {
-    assert.equal((await api(`/elections/${id}/validators`, { method: 'POST', cookie, body: { username } })).status < 300, true);
-  }
-  assert.equal((await api(`/elections/${id}/open`, { method: 'POST', cookie })).status, 200);
-  return { id, candidates, codes };
-}
+const election = (title, difficulty, voters) =>
+  openElection(base, adminCookie, { title, difficulty, candidates: ['Ada', 'Grace'], voters });
 
 async function vote(e, i) {
-  const r = await api(`/elections/${e.id}/votes`, { method: 'POST', body: { code: e.codes[i], candidate_id: e.candidates[i % 2] } });
+  const r = await call(`/elections/${e.id}/votes`, { method: 'POST', body: { code: e.codes[i], candidate_id: e.candidates[i % 2] } });
   assert.equal(r.status, 202);
 }
 
@@ -99,14 +73,16 @@ after(async () => {
 });
 
 test('both worker kernels hash the fixed vectors exactly as the native ledger does', async () => {
-  // The demo election has no pending votes: the page explains, the workers still start
-  // and report their self-check (13 fixed hashes plus a 16-bit search, see ledger/src/pow_vectors.rs and miner/src/vectors.rs).
+  // An election with no vote yet: the page explains, the workers still start and report
+  // their self-check (13 fixed hashes plus a 16-bit search, see ledger/src/pow_vectors.rs
+  // and miner/src/vectors.rs).
+  const e = await election('Kernels', 16, 1);
   for (const [query, kernel] of [['', /simd128, 8 lanes, self-check passed \(14 vectors\)/], ['?kernel=scalar', /scalar, 1 lane, self-check passed \(14 vectors\)/]]) {
-    const { page, errors } = await openMiner(`/e/1/mine${query}`, 2);
+    const { page, errors } = await openMiner(`/e/${e.id}/mine${query}`, 2);
     const polls = [];
     page.on('response', (r) => {
       const path = new URL(r.url()).pathname;
-      if (path.startsWith('/api/elections/1')) polls.push(`${r.status()} ${path}`);
+      if (path.startsWith(`/api/elections/${e.id}`)) polls.push(`${r.status()} ${path}`);
     });
     await page.locator('#worker-list li[data-ok="true"]').nth(1).waitFor();
     for (const line of await page.locator('#worker-list li').allInnerTexts()) assert.match(line, kernel);
@@ -114,9 +90,8 @@ test('both worker kernels hash the fixed vectors exactly as the native ledger do
     assert.equal(await rate(page), 0);
     // While it waits, the page watches the pool's size instead of being refused work
     // (and logging a failed request) every second.
-    await page.waitForTimeout(2500);
-    assert.ok(polls.filter((p) => p === '409 /api/elections/1/work').length <= 1, polls.join(', '));
-    assert.ok(polls.filter((p) => p === '200 /api/elections/1').length >= 2, polls.join(', '));
+    await until(() => polls.filter((p) => p === `200 /api/elections/${e.id}`).length >= 2, 10_000, 'two looks at the pool');
+    assert.ok(polls.filter((p) => p === `409 /api/elections/${e.id}/work`).length <= 1, polls.join(', '));
     await page.getByRole('button', { name: 'Stop' }).click();
     assert.deepEqual(errors, []);
     await page.close();
@@ -197,14 +172,13 @@ test('stop really stops: the hashrate drops to zero and the workers are gone, as
   await page.setViewportSize({ width: 360, height: 740 });
   await page.screenshot({ path: join(ARTIFACTS, 'miner-running-phone.png'), fullPage: true });
   const before = await tried(page);
-  await page.waitForTimeout(500);
-  assert.ok((await tried(page)) > before, 'hashes are counted while mining');
+  await until(async () => (await tried(page)) > before, 10_000, 'hashes counted while mining');
   await page.getByRole('button', { name: 'Stop' }).click();
   assert.equal(await rate(page), 0);
   const stopped = await tried(page);
-  await page.waitForTimeout(1500);
+  // Terminated workers cannot report: once they are gone the count is final.
+  await until(() => page.workers().length === 0, 10_000, 'the worker threads to be terminated');
   assert.equal(await tried(page), stopped, 'no hash is counted after stop');
-  assert.equal(page.workers().length, 0, 'the worker threads were terminated');
   // Leaving the page (a client-side navigation) ends mining too.
   await page.getByRole('button', { name: 'Start mining' }).click();
   await page.waitForFunction(() => Number(document.querySelector('#miner-rate')?.dataset.rate) > 0);
@@ -213,8 +187,7 @@ test('stop really stops: the hashrate drops to zero and the workers are gone, as
   await page.waitForURL(new RegExp(`/e/${e.id}/chain$`));
   await page.locator('.block-list, main h1').first().waitFor();
   await page.waitForFunction(() => !document.querySelector('#miner-rate'));
-  for (let i = 0; i < 20 && page.workers().length > 0; i++) await page.waitForTimeout(100);
-  assert.equal(page.workers().length, 0, 'leaving the miner page terminated its workers');
+  await until(() => page.workers().length === 0, 10_000, 'leaving the miner page to terminate its workers');
   assert.deepEqual(submissions, []);
   assert.deepEqual(errors, []);
   await page.close();
@@ -225,20 +198,20 @@ test('when the tip moves while mining, the page restarts on it and submits nothi
   await vote(e, 0);
   // Someone else's block with that vote waits for approval...
   execFileSync(BIN, ['mine', '--server', base, '--election', String(e.id), '--once', '--tag', 'cli-miner']);
-  const [theirs] = (await api(`/elections/${e.id}/blocks?status=awaiting`)).body;
+  const [theirs] = (await call(`/elections/${e.id}/blocks?status=awaiting`)).body;
   await vote(e, 1);
   // ...while the page mines on the genesis tip.
   const { page, errors, submissions } = await openMiner(`/e/${e.id}/mine`, 2, 'e2e-restart');
   await page.getByText(/Mining block 1 with 2 votes/).or(page.locator('#found-list li')).first().waitFor();
   // The other block is appended: the tip moves under the page.
   for (const who of ['validator1', 'validator2']) {
-    const r = await api(`/elections/${e.id}/blocks/${theirs.hash}/approve`, { method: 'POST', cookie: await session(who) });
+    const r = await call(`/elections/${e.id}/blocks/${theirs.hash}/approve`, { method: 'POST', cookie: await session(who) });
     assert.equal(r.status, 200);
   }
   // The page notices within a poll, restarts on the new tip and mines block 2 on it.
   const second = page.locator('#found-list li[data-status="awaiting"]', { hasText: 'Block 2' });
   await second.waitFor({ timeout: 120_000 });
-  const mined = (await api(`/elections/${e.id}/blocks/${await second.getAttribute('data-hash')}`)).body;
+  const mined = (await call(`/elections/${e.id}/blocks/${await second.getAttribute('data-hash')}`)).body;
   assert.equal(mined.prev, theirs.hash, 'built on the new tip');
   assert.equal(mined.votes, 1, 'only the vote not yet in the chain');
   // Any block the page found on the old tip was submitted before the tip moved (and is

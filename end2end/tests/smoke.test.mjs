@@ -1,11 +1,12 @@
-// Smoke test: the real server with a demo election, opened in Debian's Chromium.
+// The pages in Debian's Chromium against the real server (started with its demo accounts).
+// Each test sets up its own election through the JSON API, so none depends on another.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, BIN, apiSession, launchBrowser, signIn, startServer } from './support.mjs';
+import { ARTIFACTS, BIN, apiSession, demoPassword, launchBrowser, openElection, signIn, startServer } from './support.mjs';
 
 let server;
 let base;
@@ -49,57 +50,60 @@ for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['pho
   });
 }
 
-function voterCode(line) {
-  return readFileSync(join(dir, 'codes.csv'), 'utf8').split('\n')[line].split(',')[3];
+/** This test's own open election (see support.mjs). */
+async function election(title, voters) {
+  const admin = await apiSession(base, 'admin', demoPassword(serverOut, 'admin'));
+  return openElection(base, admin, { title, voters, candidates: ['Ada Lovelace', 'Grace Hopper', 'Alan Turing'] });
 }
 
-async function voteCount() {
-  return (await (await fetch(`${base}/api/elections/1`)).json()).votes;
+async function voteCount(e) {
+  return (await (await fetch(`${base}/api/elections/${e.id}`)).json()).votes;
 }
 
 test('a voter votes through the ballot page and gets a receipt, with and without JavaScript', async () => {
-  for (const [name, javaScriptEnabled, line] of [['js', true, 2], ['nojs', false, 3]]) {
+  const e = await election('Ballot page', 3);
+  for (const [name, javaScriptEnabled, line] of [['js', true, 0], ['nojs', false, 1]]) {
     for (const [size, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 360, height: 740 }]]) {
       const context = await browser.newContext({ javaScriptEnabled, viewport });
       const page = await context.newPage();
       const errors = [];
       page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${base}/e/1`);
+      await page.goto(`${base}/e/${e.id}`);
       if (javaScriptEnabled) await page.waitForLoadState('networkidle');
       await page.screenshot({ path: join(ARTIFACTS, `ballot-${name}-${size}.png`), fullPage: true });
 
       // A code of the right shape that is not registered changes nothing.
-      const before = await voteCount();
+      const before = await voteCount(e);
       await page.getByLabel('Your voting code').fill('0000-0000-0000-0000-0000-0001');
       await page.getByRole('radio', { name: /Ada Lovelace/ }).check();
       await page.getByRole('checkbox').check();
       await page.getByRole('button', { name: 'Cast my vote' }).click();
       await page.waitForURL(/error=invalid_code/);
       assert.match(await page.getByRole('alert').innerText(), /not valid for this election/);
-      assert.equal(await voteCount(), before);
+      assert.equal(await voteCount(e), before);
 
       if (size === 'desktop') {
-        await page.getByLabel('Your voting code').fill(voterCode(line));
+        await page.getByLabel('Your voting code').fill(e.codes[line]);
         await page.getByRole('radio', { name: /Ada Lovelace/ }).check();
         await page.getByRole('checkbox').check();
         await page.getByRole('button', { name: 'Cast my vote' }).click();
-        await page.waitForURL(/\/e\/1\/receipt\/[0-9a-f]{64}$/);
+        await page.waitForURL(new RegExp(`/e/${e.id}/receipt/[0-9a-f]{64}$`));
         const card = page.locator('.receipt');
         assert.equal(await card.getAttribute('data-status'), 'pending');
         const receipt = page.url().split('/').pop();
         assert.equal(await page.getByLabel('Receipt').inputValue(), receipt);
-        assert.equal(await voteCount(), before + 1);
+        assert.equal(await voteCount(e), before + 1);
         await page.screenshot({ path: join(ARTIFACTS, `receipt-${name}-${size}.png`), fullPage: true });
 
         // The same code again is refused and nothing is added.
-        await page.goto(`${base}/e/1`);
-        await page.getByLabel('Your voting code').fill(voterCode(line));
+        await page.goto(`${base}/e/${e.id}`);
+        await page.getByLabel('Your voting code').fill(e.codes[line]);
         await page.getByRole('radio', { name: /Grace Hopper/ }).check();
         await page.getByRole('checkbox').check();
         await page.getByRole('button', { name: 'Cast my vote' }).click();
         await page.waitForURL(/error=already_voted/);
         assert.match(await page.getByRole('alert').innerText(), /already been used/);
-        assert.equal(await voteCount(), before + 1);
+        assert.equal(await voteCount(e), before + 1);
       }
       assert.deepEqual(errors, []);
       await context.close();
@@ -109,13 +113,13 @@ test('a voter votes through the ballot page and gets a receipt, with and without
   // Without the confirmation box (a browser enforces it; a raw post is refused too). The
   // ballot's action answers a post that asks for HTML, as a browser without JavaScript
   // does, with a redirect.
-  const before = await voteCount();
+  const before = await voteCount(e);
   const html = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' };
   const r = await fetch(`${base}/sfn/vote`, {
     method: 'POST',
     redirect: 'manual',
     headers: html,
-    body: new URLSearchParams({ election: '1', code: voterCode(4), candidate_id: '1' }),
+    body: new URLSearchParams({ election: String(e.id), code: e.codes[2], candidate_id: String(e.candidates[0]) }),
   });
   assert.equal(r.status, 302);
   assert.match(r.headers.get('location'), /error=unconfirmed/);
@@ -123,29 +127,29 @@ test('a voter votes through the ballot page and gets a receipt, with and without
     method: 'POST',
     redirect: 'manual',
     headers: html,
-    body: new URLSearchParams({ election: '1', code: voterCode(4), confirm: 'yes' }),
+    body: new URLSearchParams({ election: String(e.id), code: e.codes[2], confirm: 'yes' }),
   });
   assert.equal(r2.status, 302);
   assert.match(r2.headers.get('location'), /error=no_candidate/);
-  assert.equal(await voteCount(), before);
+  assert.equal(await voteCount(e), before);
 });
 
 test('a vote mined and approved shows in the explorer, with and without JavaScript', async () => {
-  const code = voterCode(1);
-  const cast = await fetch(`${base}/api/elections/1/votes`, {
+  const e = await election('Explorer', 1);
+  const cast = await fetch(`${base}/api/elections/${e.id}/votes`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ code, candidate_id: 2 }),
+    body: JSON.stringify({ code: e.codes[0], candidate_id: e.candidates[1] }),
   });
   assert.equal(cast.status, 202);
   const { receipt } = await cast.json();
-  execFileSync(BIN, ['mine', '--server', base, '--election', '1', '--once', '--tag', 'e2e-miner']);
-  const awaiting = await (await fetch(`${base}/api/elections/1/blocks?status=awaiting`)).json();
+  execFileSync(BIN, ['mine', '--server', base, '--election', String(e.id), '--once', '--tag', 'e2e-miner']);
+  const awaiting = await (await fetch(`${base}/api/elections/${e.id}/blocks?status=awaiting`)).json();
   assert.equal(awaiting.length, 1);
   for (const v of ['validator1', 'validator2']) {
     const password = serverOut.match(new RegExp(`${v} / (\\S+)`))[1];
     const cookie = await apiSession(base, v, password);
-    const r = await fetch(`${base}/api/elections/1/blocks/${awaiting[0].hash}/approve`, { method: 'POST', headers: { cookie } });
+    const r = await fetch(`${base}/api/elections/${e.id}/blocks/${awaiting[0].hash}/approve`, { method: 'POST', headers: { cookie } });
     assert.equal(r.status, 200);
   }
 
@@ -155,7 +159,7 @@ test('a vote mined and approved shows in the explorer, with and without JavaScri
       const page = await context.newPage();
       const errors = [];
       page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${base}/e/1/chain`);
+      await page.goto(`${base}/e/${e.id}/chain`);
       await page.locator('.block-list a', { hasText: 'Block 1' }).waitFor();
       assert.match(await page.locator('.block-list').innerText(), /mined by e2e-miner/);
       const bar = page.locator('.tally g[data-candidate="Grace Hopper"]');
@@ -184,7 +188,7 @@ test('a vote mined and approved shows in the explorer, with and without JavaScri
   }
 
   const page = await browser.newPage();
-  await page.goto(`${base}/e/1/chain?receipt=not-a-receipt`);
+  await page.goto(`${base}/e/${e.id}/chain?receipt=not-a-receipt`);
   assert.match(await page.locator('[role=alert]').innerText(), /64 hexadecimal digits/);
   await page.goto(`${base}/e/999/chain`);
   assert.match(await page.locator('main .error').innerText(), /not found/);
@@ -192,15 +196,15 @@ test('a vote mined and approved shows in the explorer, with and without JavaScri
 });
 
 test('two validators approve a block in their dashboards; forms refuse strangers and forged posts', async () => {
-  const code = voterCode(5);
-  const cast = await fetch(`${base}/api/elections/1/votes`, {
+  const e = await election('Dashboard', 1);
+  const cast = await fetch(`${base}/api/elections/${e.id}/votes`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ code, candidate_id: 3 }),
+    body: JSON.stringify({ code: e.codes[0], candidate_id: e.candidates[2] }),
   });
   assert.equal(cast.status, 202);
-  execFileSync(BIN, ['mine', '--server', base, '--election', '1', '--once', '--tag', 'e2e-dash']);
-  const [block] = await (await fetch(`${base}/api/elections/1/blocks?status=awaiting`)).json();
+  execFileSync(BIN, ['mine', '--server', base, '--election', String(e.id), '--once', '--tag', 'e2e-dash']);
+  const [block] = await (await fetch(`${base}/api/elections/${e.id}/blocks?status=awaiting`)).json();
   const password = (who) => serverOut.match(new RegExp(`${who} / (\\S+)`))[1];
 
   // Nobody signed in, and an admin, are both turned away from the dashboard.
@@ -255,10 +259,10 @@ test('two validators approve a block in their dashboards; forms refuse strangers
         method: 'POST',
         redirect: 'manual',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', cookie },
-        body: new URLSearchParams({ csrf: 'forged', election: '1', block: block.hash }),
+        body: new URLSearchParams({ csrf: 'forged', election: String(e.id), block: block.hash }),
       });
       assert.match(forged.headers.get('location'), /error=csrf/);
-      const after = await (await fetch(`${base}/api/elections/1/blocks/${block.hash}`)).json();
+      const after = await (await fetch(`${base}/api/elections/${e.id}/blocks/${block.hash}`)).json();
       assert.equal(after.approvals, 0);
     }
 
@@ -268,7 +272,7 @@ test('two validators approve a block in their dashboards; forms refuse strangers
     assert.match(await page.locator('.history').innerText(), /approved/);
     await context.close();
   }
-  const done = await (await fetch(`${base}/api/elections/1/blocks/${block.hash}`)).json();
+  const done = await (await fetch(`${base}/api/elections/${e.id}/blocks/${block.hash}`)).json();
   assert.equal(done.status, 'appended');
   assert.equal(done.approvals, 2);
 });
@@ -284,13 +288,19 @@ test('the first-run link creates the first admin in the browser', async () => {
     await page.screenshot({ path: join(ARTIFACTS, 'setup-phone.png'), fullPage: true });
     await page.getByRole('button', { name: 'Create admin account' }).click();
     await page.waitForURL(`${fresh.url}/admin`);
-    await page.goto(link);
-    await page.getByLabel('Username').fill('intruder');
-    await page.getByLabel(/Password/).fill('another long password');
-    await page.getByRole('button', { name: 'Create admin account' }).click();
-    await page.waitForURL(/error=invalid_token/);
-    assert.match(await page.getByRole('alert').innerText(), /works once/);
     await page.close();
+    // Used once, the link refuses anyone else, JavaScript or not.
+    for (const javaScriptEnabled of [true, false]) {
+      const context = await browser.newContext({ javaScriptEnabled });
+      const again = await context.newPage();
+      await again.goto(link);
+      await again.getByLabel('Username').fill('intruder');
+      await again.getByLabel(/Password/).fill('another long password');
+      await again.getByRole('button', { name: 'Create admin account' }).click();
+      await again.waitForURL(/error=invalid_token/);
+      assert.match(await again.getByRole('alert').innerText(), /works once/);
+      await context.close();
+    }
   } finally {
     fresh.child.kill('SIGTERM');
   }
@@ -452,4 +462,66 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   assert.match(await v.getByRole('alert').innerText(), /for election officers/);
   await v.close();
   await page.close();
+});
+
+test('every form refuses bad input with its reason, JavaScript off', async () => {
+  const e = await election('Bad input', 1);
+  const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  /** Sends the form the button belongs to and expects `error` in the URL and `words` in the alert. */
+  const refused = async (button, error, words) => {
+    await page.getByRole('button', { name: button, exact: true }).first().click();
+    await page.waitForURL(new RegExp(`error=${error}`));
+    assert.match(await page.getByRole('alert').first().innerText(), words, `${button} → ${error}`);
+  };
+
+  // The ballot: a code of the wrong shape.
+  await page.goto(`${base}/e/${e.id}`);
+  await page.getByLabel('Your voting code').fill('not a code');
+  await page.getByRole('radio', { name: /Ada Lovelace/ }).check();
+  await page.getByRole('checkbox').check();
+  await refused('Cast my vote', 'malformed_code', /does not look like a voting code/);
+
+  // Sign-in: a wrong password.
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('not the password');
+  await refused('Sign in', 'bad_credentials', /Wrong username or password/);
+
+  // The office: a blank title, a name already on the ballot, a username with a space,
+  // and sealing without the voters and validators a genesis block needs.
+  await signIn(page, base, 'admin', demoPassword(serverOut, 'admin'), `${base}/admin`);
+  await page.getByLabel('Title').fill('   ');
+  await refused('Create election', 'invalid_input', /titles cannot be empty/);
+  await page.getByLabel('Title').fill('Refusals');
+  await page.getByRole('button', { name: 'Create election' }).click();
+  await page.waitForURL(/\/admin\/e\/\d+\?done=created/);
+  await page.getByLabel('Candidate name').fill('Ada');
+  await page.getByRole('button', { name: 'Add candidate' }).click();
+  await page.waitForURL(/done=candidate_added/);
+  await page.getByLabel('Candidate name').fill('Ada');
+  await refused('Add candidate', 'duplicate', /already taken/);
+  await page.getByLabel('New validator username').fill('no spaces');
+  await page.getByLabel(/Their password/).fill('long enough password');
+  await refused('Create and enrol validator', 'invalid_input', /usernames have 3 to 40/);
+  await refused('Seal the genesis block and open voting', 'wrong_state', /current state/);
+
+  // The dashboard: a rejection without a reason (Approve waits for the browser's check).
+  await fetch(`${base}/api/elections/${e.id}/votes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code: e.codes[0], candidate_id: e.candidates[0] }),
+  });
+  execFileSync(BIN, ['mine', '--server', base, '--election', String(e.id), '--once', '--tag', 'nojs']);
+  const [block] = await (await fetch(`${base}/api/elections/${e.id}/blocks?status=awaiting`)).json();
+  await context.clearCookies();
+  await signIn(page, base, 'validator1', demoPassword(serverOut, 'validator1'), /\/validator$/);
+  const card = page.locator(`article[data-block="${block.hash}"]`);
+  await card.getByLabel('Reason').fill('   ');
+  await card.getByRole('button', { name: 'Reject' }).click();
+  await page.waitForURL(/error=invalid_input/);
+  assert.match(await page.getByRole('alert').first().innerText(), /a rejection needs a reason/);
+  const after = await (await fetch(`${base}/api/elections/${e.id}/blocks/${block.hash}`)).json();
+  assert.equal(after.rejections, 0);
+  await context.close();
 });

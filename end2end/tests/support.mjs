@@ -60,3 +60,45 @@ export async function apiSession(base, username, password) {
   if (r.status !== 200) throw new Error(`sign-in of ${username}: ${r.status}`);
   return r.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
 }
+
+/** A JSON API call; the answer's status and parsed body. */
+export async function api(base, path, { method = 'GET', body, cookie } = {}) {
+  const res = await fetch(`${base}/api${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/**
+ * A test's own open election, set up through the JSON API by a signed-in admin: the
+ * candidates named, `voters` voters (their codes come back from registration, in order),
+ * the demo's validator1 and validator2, quorum 2. Every set-up call is checked.
+ */
+export async function openElection(base, adminCookie, { title, difficulty = 8, candidates = ['Ada Lovelace', 'Grace Hopper'], voters = 1 }) {
+  const cookie = adminCookie;
+  const call = async (path, body, expected) => {
+    const r = await api(base, path, { method: 'POST', cookie, body });
+    if (r.status !== expected) throw new Error(`${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  const { id } = await call('/elections', { title, difficulty_bits: difficulty, quorum: 2 }, 201);
+  const ids = [];
+  for (const name of candidates) ids.push((await call(`/elections/${id}/candidates`, { name }, 201)).id);
+  const list = Array.from({ length: voters }, (_, i) => ({ name: `Voter ${i}` }));
+  const codes = (await call(`/elections/${id}/voters`, list, 201)).voters.map((v) => v.code);
+  for (const username of ['validator1', 'validator2']) await call(`/elections/${id}/validators`, { username }, 201);
+  await call(`/elections/${id}/open`, undefined, 200);
+  return { id, candidates: ids, codes };
+}
+
+/** Waits until `condition()` holds, checking every 50 ms, for at most `ms`. */
+export async function until(condition, ms = 10_000, what = 'the condition') {
+  const end = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

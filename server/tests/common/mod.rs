@@ -1,12 +1,18 @@
 //! A real `ballotchain` process on 127.0.0.1 with a temporary SQLite file, and helpers.
 #![allow(dead_code)]
 
-use ledger::{Block, BlockHeader, PowSearch, Vote};
-use reqwest::{Client, StatusCode};
+use ledger::{Block, BlockHash, BlockHeader, CandidateId, ElectionId, PowSearch, TxId, Vote};
+use reqwest::{Client, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use wire::{
+    Account, BlockDetail, BlockSummary, CastReceipt, ElectionDetail, ErrorBody, ErrorCode,
+    IssuedCode, NewAccount, NewElection, NewVoter, ReceiptReport, Role, SubmitOutcome, TallyReport,
+    WorkTemplate,
+};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ballotchain");
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
@@ -134,6 +140,245 @@ pub async fn get(c: &Client, url: String) -> (StatusCode, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// The JSON API as a test drives it, typed with the `wire` crate: one method per endpoint.
+/// Set-up methods check that the call succeeded (a failed set-up stops the test there,
+/// saying which call); the others return the refusal for the test to check.
+#[derive(Clone)]
+pub struct Api {
+    http: Client,
+    base: String,
+}
+
+/// An error answer: its status and body.
+#[derive(Debug)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl Refusal {
+    /// Checks the status and the code, and that the message says something.
+    pub fn is(&self, status: u16, code: ErrorCode) {
+        assert_eq!(
+            (self.status.as_u16(), self.body.error),
+            (status, code),
+            "{self:?}"
+        );
+        assert!(!self.body.message.is_empty(), "{self:?}");
+    }
+}
+
+impl Api {
+    /// Nobody signed in.
+    pub fn anonymous(s: &Server) -> Self {
+        Self {
+            http: client(),
+            base: format!("{}/api", s.base),
+        }
+    }
+
+    /// Signed in as `username` (checked).
+    pub async fn signed_in(s: &Server, username: &str, password: &str) -> Self {
+        Self {
+            http: login(s, username, password).await,
+            base: format!("{}/api", s.base),
+        }
+    }
+
+    async fn answer<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+        ok: u16,
+    ) -> Result<T, Refusal> {
+        let r = req.send().await.expect("the server answers");
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        if status.as_u16() == ok {
+            return Ok(serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{status} body does not parse ({e}): {text}")));
+        }
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{status} is not an error body ({e}): {text}"));
+        Err(Refusal { status, body })
+    }
+
+    async fn setup<T: DeserializeOwned>(&self, what: &str, req: RequestBuilder, ok: u16) -> T {
+        self.answer(req, ok)
+            .await
+            .unwrap_or_else(|r| panic!("set-up call {what} was refused: {r:?}"))
+    }
+
+    fn post(&self, path: &str, body: impl serde::Serialize) -> RequestBuilder {
+        self.http.post(format!("{}{path}", self.base)).json(&body)
+    }
+
+    fn get(&self, path: &str) -> RequestBuilder {
+        self.http.get(format!("{}{path}", self.base))
+    }
+
+    /// `POST /elections` (set-up).
+    pub async fn create_election(
+        &self,
+        title: &str,
+        difficulty: u8,
+        quorum: u16,
+    ) -> ElectionDetail {
+        let new = NewElection {
+            title: title.into(),
+            description: String::new(),
+            difficulty_bits: Some(difficulty),
+            quorum: Some(quorum),
+        };
+        self.setup("create election", self.post("/elections", new), 201)
+            .await
+    }
+
+    /// `POST /elections/{id}/candidates` (set-up).
+    pub async fn add_candidate(&self, id: ElectionId, name: &str) -> ledger::Candidate {
+        let path = format!("/elections/{id}/candidates");
+        self.setup(
+            "add candidate",
+            self.post(&path, json!({ "name": name })),
+            201,
+        )
+        .await
+    }
+
+    /// `POST /elections/{id}/voters` with `count` voters (set-up); their codes, in order.
+    pub async fn register_voters(&self, id: ElectionId, count: usize) -> Vec<IssuedCode> {
+        let voters: Vec<NewVoter> = (0..count)
+            .map(|i| NewVoter {
+                name: format!("Voter {i}"),
+                external_id: None,
+            })
+            .collect();
+        let issued: wire::IssuedCodes = self
+            .setup(
+                "register voters",
+                self.post(&format!("/elections/{id}/voters"), voters),
+                201,
+            )
+            .await;
+        issued.voters
+    }
+
+    /// `POST /accounts` for a validator; an existing one of that name is fine (set-up).
+    pub async fn ensure_validator(&self, username: &str, password: &str) -> Option<Account> {
+        let new = NewAccount {
+            username: username.into(),
+            password: password.into(),
+            role: Role::Validator,
+        };
+        match self.answer(self.post("/accounts", new), 201).await {
+            Ok(account) => Some(account),
+            Err(r) if r.body.error == ErrorCode::Duplicate => None,
+            Err(r) => panic!("set-up call create validator was refused: {r:?}"),
+        }
+    }
+
+    /// `POST /elections/{id}/validators` (set-up).
+    pub async fn enrol(&self, id: ElectionId, username: &str) -> ElectionDetail {
+        let path = format!("/elections/{id}/validators");
+        self.setup(
+            "enrol validator",
+            self.post(&path, json!({ "username": username })),
+            201,
+        )
+        .await
+    }
+
+    /// `POST /elections/{id}/open` (set-up).
+    pub async fn open(&self, id: ElectionId) -> ElectionDetail {
+        self.setup(
+            "open",
+            self.post(&format!("/elections/{id}/open"), json!({})),
+            200,
+        )
+        .await
+    }
+
+    /// `POST /elections/{id}/close`.
+    pub async fn close(&self, id: ElectionId) -> Result<ElectionDetail, Refusal> {
+        self.answer(self.post(&format!("/elections/{id}/close"), json!({})), 200)
+            .await
+    }
+
+    /// `POST /elections/{id}/votes` with a code.
+    pub async fn cast(
+        &self,
+        id: ElectionId,
+        code: &str,
+        candidate: CandidateId,
+    ) -> Result<CastReceipt, Refusal> {
+        let body = json!({ "code": code, "candidate_id": candidate });
+        self.answer(self.post(&format!("/elections/{id}/votes"), body), 202)
+            .await
+    }
+
+    /// `GET /elections/{id}/receipts/{receipt}`.
+    pub async fn receipt(&self, id: ElectionId, receipt: &TxId) -> Result<ReceiptReport, Refusal> {
+        self.answer(
+            self.get(&format!("/elections/{id}/receipts/{receipt}")),
+            200,
+        )
+        .await
+    }
+
+    /// `GET /elections/{id}/work`.
+    pub async fn work(&self, id: ElectionId) -> Result<WorkTemplate, Refusal> {
+        self.answer(self.get(&format!("/elections/{id}/work")), 200)
+            .await
+    }
+
+    /// `POST /elections/{id}/blocks`.
+    pub async fn submit(&self, id: ElectionId, block: &Block) -> Result<SubmitOutcome, Refusal> {
+        self.answer(self.post(&format!("/elections/{id}/blocks"), block), 202)
+            .await
+    }
+
+    /// `GET /elections/{id}/blocks?status=awaiting`.
+    pub async fn awaiting(&self, id: ElectionId) -> Vec<BlockSummary> {
+        let path = format!("/elections/{id}/blocks?status=awaiting");
+        self.setup("awaiting blocks", self.get(&path), 200).await
+    }
+
+    /// `POST /elections/{id}/blocks/{hash}/approve`.
+    pub async fn approve(&self, id: ElectionId, hash: &BlockHash) -> Result<BlockSummary, Refusal> {
+        let path = format!("/elections/{id}/blocks/{hash}/approve");
+        self.answer(self.post(&path, json!({})), 200).await
+    }
+
+    /// `POST /elections/{id}/blocks/{hash}/reject`.
+    pub async fn reject(
+        &self,
+        id: ElectionId,
+        hash: &BlockHash,
+        reason: &str,
+    ) -> Result<BlockSummary, Refusal> {
+        let path = format!("/elections/{id}/blocks/{hash}/reject");
+        self.answer(self.post(&path, json!({ "reason": reason })), 200)
+            .await
+    }
+
+    /// `GET /elections/{id}/blocks/{hash or height}`.
+    pub async fn block(&self, id: ElectionId, block: &str) -> Result<BlockDetail, Refusal> {
+        self.answer(self.get(&format!("/elections/{id}/blocks/{block}")), 200)
+            .await
+    }
+
+    /// `GET /elections/{id}/tally`.
+    pub async fn tally(&self, id: ElectionId) -> Result<TallyReport, Refusal> {
+        self.answer(self.get(&format!("/elections/{id}/tally")), 200)
+            .await
+    }
+
+    /// `GET /elections/{id}/export`.
+    pub async fn export(&self, id: ElectionId) -> Result<ledger::ChainExport, Refusal> {
+        self.answer(self.get(&format!("/elections/{id}/export")), 200)
+            .await
+    }
+}
+
 /// An open election with `voters` voters and validators v1, v2 (quorum 2), difficulty 8.
 pub struct Setup {
     pub admin: Client,
@@ -149,72 +394,34 @@ pub async fn open_election(
     voters: usize,
     open: bool,
 ) -> Setup {
-    let (st, e) = post(
-        admin,
-        s.url("/api/elections"),
-        json!({"title": title, "difficulty_bits": 8, "quorum": 2}),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CREATED, "{e}");
-    let id = e["id"].as_i64().unwrap();
+    let api = Api {
+        http: admin.clone(),
+        base: format!("{}/api", s.base),
+    };
+    let id = api.create_election(title, 8, 2).await.id;
     let mut candidates = Vec::new();
     for name in ["Ada", "Grace", "Alan"] {
-        let (st, c) = post(
-            admin,
-            s.url(&format!("/api/elections/{id}/candidates")),
-            json!({"name": name}),
-        )
-        .await;
-        assert_eq!(st, StatusCode::CREATED, "{c}");
-        candidates.push(c["id"].as_i64().unwrap());
+        candidates.push(i64::from(api.add_candidate(id, name).await.id.0));
     }
-    let mut codes = Vec::new();
-    if voters > 0 {
-        let list: Vec<Value> = (0..voters)
-            .map(|i| json!({"name": format!("Voter {i}")}))
-            .collect();
-        let (st, v) = post(
-            admin,
-            s.url(&format!("/api/elections/{id}/voters")),
-            Value::Array(list),
-        )
-        .await;
-        assert_eq!(st, StatusCode::CREATED, "{v}");
-        codes = v["voters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x["code"].as_str().unwrap().to_owned())
-            .collect();
-    }
+    let codes = if voters == 0 {
+        Vec::new()
+    } else {
+        api.register_voters(id, voters)
+            .await
+            .into_iter()
+            .map(|c| c.code)
+            .collect()
+    };
     for name in ["validator1", "validator2"] {
-        let (st, _) = post(
-            admin,
-            s.url("/api/accounts"),
-            json!({"username": name, "password": VALIDATOR_PASSWORD, "role": "validator"}),
-        )
-        .await;
-        assert!(st == StatusCode::CREATED || st == StatusCode::CONFLICT);
-        let (st, r) = post(
-            admin,
-            s.url(&format!("/api/elections/{id}/validators")),
-            json!({"username": name}),
-        )
-        .await;
-        assert_eq!(st, StatusCode::CREATED, "{r}");
+        api.ensure_validator(name, VALIDATOR_PASSWORD).await;
+        api.enrol(id, name).await;
     }
     if open {
-        let (st, r) = post(
-            admin,
-            s.url(&format!("/api/elections/{id}/open")),
-            json!({}),
-        )
-        .await;
-        assert_eq!(st, StatusCode::OK, "{r}");
+        api.open(id).await;
     }
     Setup {
         admin: admin.clone(),
-        election: id,
+        election: id.0 as i64,
         codes,
         candidates,
     }
