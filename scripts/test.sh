@@ -10,8 +10,8 @@ echo "== mining worker bundles (wasm, SIMD and scalar)"
 scripts/build-miner.sh
 echo "== site (server binary + hydrated frontend), debug profile"
 cargo leptos build
-echo "== ledger and wire build for wasm32"
-cargo build -p ledger -p wire --target wasm32-unknown-unknown
+echo "== ledger, wire and keyfile build for wasm32"
+cargo build -p ledger -p wire -p keyfile --target wasm32-unknown-unknown
 echo "== unit, property and HTTP integration tests"
 cargo test --workspace --exclude frontend
 echo "== browser tests (Debian Chromium)"

@@ -29,6 +29,36 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// A validator's signing key, in a passphrase-encrypted key file kept by its holder.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Make a new key and write its key file.
+    New {
+        /// Where to write the key file (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Whose key it is, for people.
+        #[arg(long, default_value = "validator")]
+        label: String,
+        /// Read the passphrase from this file's first line instead of a prompt.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Open a key file and print its label and public key.
+    Show {
+        /// The key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Read the passphrase from this file's first line instead of a prompt.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -95,6 +125,21 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Serve(args) => runtime()?.block_on(crate::serve::serve(args)),
         Command::Mine(args) => crate::miner::run(args),
         Command::Verify { source } => crate::verify::run(&source),
+        Command::Key {
+            command:
+                KeyCommand::New {
+                    out,
+                    label,
+                    passphrase_file,
+                },
+        } => crate::key::new(&out, &label, passphrase_file.as_deref()),
+        Command::Key {
+            command:
+                KeyCommand::Show {
+                    key,
+                    passphrase_file,
+                },
+        } => crate::key::show(&key, passphrase_file.as_deref()),
         Command::Admin {
             command: AdminCommand::Create { db, username },
         } => {

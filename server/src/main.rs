@@ -1,8 +1,10 @@
-//! `ballotchain`: the web server, the native miner, the chain verifier and admin tools.
+//! `ballotchain`: the web server, the native miner, the chain verifier, key files and admin
+//! tools.
 
 mod api;
 mod cli;
 mod demo;
+mod key;
 mod miner;
 mod serve;
 mod verify;
