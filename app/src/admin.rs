@@ -369,7 +369,7 @@ fn overview(
                 <label for="difficulty">"Proof-of-work difficulty (leading zero bits, 0–48; 16 if blank)"</label>
                 <input id="difficulty" name="difficulty_bits" type="number" min="0" max="48" inputmode="numeric" />
                 <label for="quorum">"Approvals needed per block (2 if blank)"</label>
-                <input id="quorum" name="quorum" type="number" min="1" max="100" inputmode="numeric" />
+                <input id="quorum" name="quorum" type="number" min="2" max="100" inputmode="numeric" />
                 <button type="submit">"Create election"</button>
             </ActionForm>
         </section>
@@ -517,6 +517,14 @@ fn manage(
         <section aria-labelledby="val-h">
             <h2 id="val-h">"Validators"</h2>
             <p>{if e.validators.is_empty() { "None enrolled yet.".to_owned() } else { format!("Enrolled: {}", e.validators.join(", ")) }}</p>
+            {(setup && e.validators.len() == usize::from(e.quorum)).then(|| view! {
+                <p class="notice" role="status">
+                    {format!(
+                        "Exactly {} validators for a quorum of {}: if one of them is absent, no block can be appended. Enrol at least one more.",
+                        e.quorum, e.quorum,
+                    )}
+                </p>
+            })}
             {setup.then(|| view! {
                 {(!e.other_validators.is_empty()).then(|| view! {
                     <ActionForm action=actions.enrol attr:class="inline-form">

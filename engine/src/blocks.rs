@@ -4,9 +4,10 @@ use crate::votes::{into_votes, StoredVote, VOTE_COLUMNS};
 use crate::{db_time, now_ms, EngineError, Node, Result};
 use ledger::block::MinerTag;
 use ledger::{
-    merkle_root, Approval, ApprovedBlock, Block, BlockHash, BlockHeader, ChainExport, ElectionId,
-    Genesis, PublicKey, Signature, TxId, Vote, MAX_VOTES_PER_BLOCK,
+    merkle_root, Approval, ApprovedBlock, Block, BlockHash, BlockHeader, ChainExport, ChainState,
+    ElectionId, Genesis, PublicKey, Signature, TxId, Vote, MAX_VOTES_PER_BLOCK,
 };
+use std::sync::Arc;
 use wire::{
     AccountId, BlockDetail, BlockRef, BlockStatus, BlockSummary, CandidateVotes, DecisionRecord,
     PastDecision, QueuedBlock, SubmitOutcome, TallyReport, VoteInfo, WorkTemplate,
@@ -22,6 +23,16 @@ pub(crate) const SUMMARY_COLUMNS: &str =
 /// The columns of a [`DecisionRecord`], from `decisions d` joined with `accounts a`.
 const DECISION_COLUMNS: &str =
     "a.username, a.public_key, d.approve, d.signature, d.reason, d.decided_at";
+
+/// `ledger::validate_block` on a blocking thread: a block of 1000 votes verifies 1000
+/// signatures, which must not stall the server's tasks.
+pub(crate) async fn validate_off_thread(chain: &Arc<ChainState>, block: &Block) -> Result<()> {
+    let (chain, block) = (chain.clone(), block.clone());
+    tokio::task::spawn_blocking(move || ledger::validate_block(&chain, &block))
+        .await
+        .map_err(EngineError::join)??;
+    Ok(())
+}
 
 impl Node {
     /// A stored block (any status) with its votes in Merkle order.
@@ -124,13 +135,7 @@ impl Node {
                 chain.height()
             )));
         }
-        let checked = {
-            let (chain, block) = (chain.clone(), block.clone());
-            tokio::task::spawn_blocking(move || ledger::validate_block(&chain, &block))
-                .await
-                .map_err(EngineError::join)?
-        };
-        checked?;
+        validate_off_thread(&chain, &block).await?;
         let mut tx = self.inner.write.begin().await?;
         for (i, v) in block.votes.iter().enumerate() {
             let pending: i64 = sqlx::query_scalar(

@@ -87,13 +87,7 @@ impl Node {
             ));
         }
         // Re-check against the tip: what is approved is what is stored now.
-        let checked = {
-            let (chain, block) = (chain.clone(), block.clone());
-            tokio::task::spawn_blocking(move || ledger::validate_block(&chain, &block))
-                .await
-                .map_err(EngineError::join)?
-        };
-        checked?;
+        crate::blocks::validate_off_thread(&chain, &block).await?;
         let approval = Approval::sign(&key, *hash);
         let mut tx = self.inner.write.begin().await?;
         record_decision(&mut tx, hash, account, Some(&approval), None, now).await?;

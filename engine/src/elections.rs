@@ -88,11 +88,12 @@ impl Node {
                 "difficulty_bits must be between 0 and 48".into(),
             ));
         }
-        let quorum = new.quorum.unwrap_or(2);
-        if !(1..=100).contains(&quorum) {
-            return Err(EngineError::Invalid(
-                "quorum must be between 1 and 100".into(),
-            ));
+        let quorum = new.quorum.unwrap_or(ledger::MIN_QUORUM);
+        if !(ledger::MIN_QUORUM..=100).contains(&quorum) {
+            return Err(EngineError::Invalid(format!(
+                "quorum must be between {} and 100: one approver alone could be the operator",
+                ledger::MIN_QUORUM
+            )));
         }
         let id = sqlx::query(
             "INSERT INTO elections (title, description, difficulty_bits, quorum, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -547,7 +548,7 @@ impl Node {
         }
         let opened_at = now_ms();
         let genesis = Genesis {
-            version: ledger::FORMAT_VERSION,
+            version: ledger::GENESIS_VERSION,
             election,
             title,
             candidates,

@@ -267,6 +267,14 @@ async fn registering_voters_is_all_or_nothing_and_ends_at_sealing() {
 async fn sealing_puts_the_registry_into_the_genesis_block_once() {
     let f = setup(3, 1).await;
     let (node, e) = (&f.node, f.election);
+    // One approver could be the operator alone: a quorum below two is refused outright.
+    let lone = NewElection {
+        title: "Alone".into(),
+        description: String::new(),
+        difficulty_bits: None,
+        quorum: Some(1),
+    };
+    refused!(node, node.create_election(lone), EngineError::Invalid(_));
     // Quorum 2 with one validator cannot be sealed.
     refused!(node, node.open_election(e), EngineError::WrongState(_));
     node.create_account("validator9", PASSWORD, Role::Validator)
@@ -301,6 +309,8 @@ async fn sealing_puts_the_registry_into_the_genesis_block_once() {
     );
     assert_eq!(export.genesis.validators.len(), 2);
     assert_eq!(export.genesis_hash, export.genesis.hash());
+    assert_eq!(export.genesis.version, ledger::GENESIS_VERSION);
+    assert_eq!(export.genesis.check_rules(), Ok(()));
 
     refused!(node, node.open_election(e), EngineError::WrongState(_));
     refused!(

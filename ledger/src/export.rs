@@ -35,6 +35,9 @@ pub enum ExportError {
     /// The stated genesis hash is not the hash of the genesis block.
     #[error("the genesis hash does not match the genesis block")]
     GenesisHashMismatch,
+    /// The genesis block breaks a genesis rule.
+    #[error("{0}")]
+    Genesis(#[from] crate::genesis::GenesisError),
     /// A block breaks a consensus rule.
     #[error("block {index}: {rule}")]
     Rule {
@@ -91,8 +94,8 @@ pub fn check_approvals(
     Ok(())
 }
 
-/// Re-verifies an exported chain from its genesis block: every block rule, every
-/// approval and the quorum. Returns the tally the chain yields.
+/// Re-verifies an exported chain from its genesis block: the genesis rules, every block
+/// rule, every approval and the quorum. Returns the tally the chain yields.
 pub fn verify_export(export: &ChainExport) -> Result<Tally, ExportError> {
     replay(export).map(|chain| chain.tally().clone())
 }
@@ -103,6 +106,7 @@ pub fn replay(export: &ChainExport) -> Result<ChainState, ExportError> {
     if export.genesis.hash() != export.genesis_hash {
         return Err(ExportError::GenesisHashMismatch);
     }
+    export.genesis.check_rules()?;
     let mut chain = ChainState::new(export.genesis.clone());
     for ab in &export.blocks {
         let index = ab.block.header.index;
@@ -170,6 +174,16 @@ mod tests {
         let json = serde_json::to_string(&export).unwrap();
         let back: ChainExport = serde_json::from_str(&json).unwrap();
         assert_eq!(verify_export(&back).unwrap(), tally);
+    }
+
+    #[test]
+    fn a_chain_of_the_old_genesis_version_is_refused_with_a_clear_message() {
+        let mut export = export_with(&[1], 1, 2);
+        export.genesis.version = 1;
+        export.genesis_hash = export.genesis.hash();
+        let err = verify_export(&export).unwrap_err();
+        assert!(matches!(err, ExportError::Genesis(_)));
+        assert!(err.to_string().contains("version 1"), "{err}");
     }
 
     #[test]

@@ -26,6 +26,36 @@ impl std::fmt::Display for CandidateId {
     }
 }
 
+/// Version of the genesis rules this crate applies. Version 2 made a quorum of at least
+/// [`MIN_QUORUM`] validators, all listed, a rule of the chain.
+pub const GENESIS_VERSION: u32 = 2;
+
+/// Fewest distinct validators that must approve each block: with one, the approver could
+/// be the server's operator alone.
+pub const MIN_QUORUM: u16 = 2;
+
+/// A genesis block this software does not accept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisError {
+    /// Made under other rules.
+    #[error("the genesis block has version {found}; this software checks chains of version {GENESIS_VERSION} only")]
+    WrongVersion {
+        /// The version in the block.
+        found: u32,
+    },
+    /// A quorum below [`MIN_QUORUM`].
+    #[error("the quorum is {0}; at least {MIN_QUORUM} validators must approve each block")]
+    QuorumTooSmall(u16),
+    /// Fewer validators than the quorum: no block could ever be appended.
+    #[error("the quorum is {quorum} but the genesis block lists {validators} validator(s)")]
+    TooFewValidators {
+        /// The quorum.
+        quorum: u16,
+        /// Validators listed.
+        validators: usize,
+    },
+}
+
 /// A candidate on the ballot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
@@ -129,6 +159,27 @@ impl Genesis {
     pub fn candidate(&self, id: CandidateId) -> Option<&Candidate> {
         self.candidates.iter().find(|c| c.id == id)
     }
+
+    /// The genesis rules: this version, a quorum of at least [`MIN_QUORUM`], and at least
+    /// as many distinct validators as the quorum.
+    pub fn check_rules(&self) -> Result<(), GenesisError> {
+        if self.version != GENESIS_VERSION {
+            return Err(GenesisError::WrongVersion {
+                found: self.version,
+            });
+        }
+        if self.quorum < MIN_QUORUM {
+            return Err(GenesisError::QuorumTooSmall(self.quorum));
+        }
+        let distinct: std::collections::HashSet<_> = self.validators.iter().collect();
+        if distinct.len() < usize::from(self.quorum) {
+            return Err(GenesisError::TooFewValidators {
+                quorum: self.quorum,
+                validators: distinct.len(),
+            });
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -137,7 +188,7 @@ pub(crate) mod tests {
 
     pub fn sample() -> Genesis {
         Genesis {
-            version: 1,
+            version: GENESIS_VERSION,
             election: ElectionId(9),
             title: "Board".into(),
             candidates: vec![
@@ -153,11 +204,40 @@ pub(crate) mod tests {
                 },
             ],
             voters: vec![PublicKey([1; 32]), PublicKey([2; 32])],
-            validators: vec![PublicKey([3; 32])],
+            validators: vec![PublicKey([3; 32]), PublicKey([4; 32])],
             quorum: 2,
             difficulty: 4,
             opened_at: 1_700_000_000_000,
         }
+    }
+
+    #[test]
+    fn a_genesis_needs_this_version_a_quorum_of_two_and_enough_validators() {
+        let g = sample();
+        assert_eq!(g.check_rules(), Ok(()));
+        let old = Genesis {
+            version: 1,
+            ..sample()
+        };
+        let err = old.check_rules().unwrap_err();
+        assert_eq!(err, GenesisError::WrongVersion { found: 1 });
+        assert!(err.to_string().contains("version 1"), "{err}");
+        let lone = Genesis {
+            quorum: 1,
+            ..sample()
+        };
+        assert_eq!(lone.check_rules(), Err(GenesisError::QuorumTooSmall(1)));
+        let twice = Genesis {
+            validators: vec![PublicKey([3; 32]), PublicKey([3; 32])],
+            ..sample()
+        };
+        assert_eq!(
+            twice.check_rules(),
+            Err(GenesisError::TooFewValidators {
+                quorum: 2,
+                validators: 1
+            })
+        );
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub use block::{Block, BlockHeader, HEADER_LEN, MAX_VOTES_PER_BLOCK, MINER_TAG_L
 pub use code::{CodeError, VotingCode};
 pub use encoding::DecodeError;
 pub use export::{replay, verify_export, ApprovedBlock, ChainExport, ExportError};
-pub use genesis::{Candidate, CandidateId, ElectionId, Genesis};
+pub use genesis::{
+    Candidate, CandidateId, ElectionId, Genesis, GenesisError, GENESIS_VERSION, MIN_QUORUM,
+};
 pub use hash::{BlockHash, MerkleRoot, PublicKey, Signature, TxId};
 pub use merkle::{merkle_root, MerkleProof};
 pub use pow::{leading_zero_bits, meets_difficulty, PowSearch};

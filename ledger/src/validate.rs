@@ -377,7 +377,7 @@ pub(crate) mod tests {
         let mut keys: Vec<_> = codes.iter().map(|c| c.public_key(election)).collect();
         keys.sort();
         let genesis = Genesis {
-            version: 1,
+            version: crate::GENESIS_VERSION,
             election,
             title: "Test".into(),
             candidates: (1..=3)

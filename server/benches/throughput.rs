@@ -165,7 +165,7 @@ fn verification() {
         .collect();
     voters.sort();
     let genesis = Genesis {
-        version: 1,
+        version: ledger::GENESIS_VERSION,
         election,
         title: "bench".into(),
         candidates: (1..=4)
