@@ -45,8 +45,8 @@ pub struct ChainOverview {
     pub quorum: u16,
     /// Registered voters.
     pub voters: u64,
-    /// Enrolled validators.
-    pub validators: Vec<String>,
+    /// Enrolled validators with their keys.
+    pub validators: Vec<wire::ValidatorInfo>,
     /// Votes not yet on chain.
     pub pending_votes: u64,
     /// Blocks awaiting validators.
@@ -88,6 +88,8 @@ pub struct VoteRow {
 pub struct DecisionRow {
     /// Validator username.
     pub validator: String,
+    /// The validator key's fingerprint.
+    pub key: String,
     /// Approved or rejected.
     pub approve: bool,
     /// Signature (approval) or reason (rejection).
@@ -164,7 +166,7 @@ pub async fn chain_view(
         difficulty_bits: d.difficulty_bits,
         quorum: d.quorum,
         voters: d.voters,
-        validators: d.validators,
+        validators: node.validators(election).await.map_err(fail)?,
         pending_votes: d.pending_votes,
         awaiting_blocks: d.awaiting_blocks,
         tally,
@@ -236,6 +238,10 @@ pub async fn block_view(election: ElectionId, block: String) -> Result<BlockInfo
             .decisions
             .into_iter()
             .map(|x| DecisionRow {
+                key: x
+                    .validator_key
+                    .as_ref()
+                    .map_or_else(String::new, wire::fingerprint),
                 validator: x.validator,
                 approve: x.approve,
                 evidence: if x.approve {
@@ -463,7 +469,30 @@ fn explorer_body(
                 <dt>"Proof of work"</dt>
                 <dd>{format!("{} leading zero bits", v.difficulty_bits)}</dd>
                 <dt>"Quorum"</dt>
-                <dd>{format!("{} of {} validators: {}", v.quorum, v.validators.len(), v.validators.join(", "))}</dd>
+                <dd>{format!("{} of {} validators", v.quorum, v.validators.len())}</dd>
+                <dt>"Validators"</dt>
+                <dd>
+                    <ul class="validators">
+                        {v.validators
+                            .iter()
+                            .map(|val| {
+                                let key = val
+                                    .public_key
+                                    .as_ref()
+                                    .map_or_else(|| "no key".to_owned(), wire::fingerprint);
+                                let sealed = if val.in_genesis { " (in the genesis block)" } else { "" };
+                                view! {
+                                    <li data-validator=val.username.clone()>
+                                        <strong>{val.username.clone()}</strong>
+                                        " · key "
+                                        <span class="fingerprint">{key}</span>
+                                        {sealed}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                </dd>
             </dl>
             <p>
                 <a href=format!("/api/elections/{id}/export") download=format!("election-{id}-chain.json")>
@@ -539,6 +568,10 @@ fn block_body(election: ElectionId, b: BlockInfo) -> impl IntoView {
                             <strong>{d.validator}</strong>
                             {if d.approve { " approved, signature " } else { " rejected: " }}
                             <span class="hash">{d.evidence}</span>
+                            {(!d.key.is_empty()).then(|| view! {
+                                " · key "
+                                <span class="fingerprint">{d.key.clone()}</span>
+                            })}
                         </li>
                     }
                 })

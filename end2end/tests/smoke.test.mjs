@@ -174,11 +174,15 @@ test('a vote mined and approved shows in the explorer, with and without JavaScri
       assert.equal(await card.getAttribute('data-status'), 'appended');
       assert.match(await card.innerText(), /Appended to the chain in block 1/);
 
+      // Anyone sees who the validators are and their keys' fingerprints.
+      const listed = page.locator('.validators li[data-validator="validator1"]');
+      assert.match(await listed.innerText(), /key [0-9a-f]{4}( [0-9a-f]{4}){3} \(in the genesis block\)/);
+
       await card.getByRole('link', { name: 'See the block' }).click();
       await page.locator('h1', { hasText: 'Block 1' }).waitFor();
       const text = await page.locator('main').innerText();
       assert.match(text, /appended · 2 of 2 approvals/);
-      assert.match(text, /validator1 approved/);
+      assert.match(text, /validator1 approved, signature [0-9a-f]+ · key [0-9a-f]{4}( [0-9a-f]{4}){3}/);
       assert.match(text, /e2e-miner/);
       assert.match(text, new RegExp(receipt));
       await page.screenshot({ path: join(ARTIFACTS, `block-${name}-${size}.png`), fullPage: true });

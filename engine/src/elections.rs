@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use wire::{
     AccountId, ElectionDetail, ElectionState, ElectionSummary, IssuedCode, NewElection, NewVoter,
-    Role, VoterId,
+    Role, ValidatorInfo, VoterId,
 };
 
 /// Most voters one request may register.
@@ -603,6 +603,33 @@ impl Node {
         }
         tracing::info!(election = election.0, "voting closed");
         self.election(election).await
+    }
+
+    /// The election's enrolled validators with their keys, by name; each marked if the
+    /// sealed genesis block lists its key.
+    pub async fn validators(&self, election: ElectionId) -> Result<Vec<ValidatorInfo>> {
+        let rows: Vec<(String, Option<PublicKey>)> = sqlx::query_as(
+            "SELECT a.username, a.public_key FROM election_validators ev JOIN accounts a ON a.id = ev.account_id
+             WHERE ev.election_id = ? ORDER BY a.username",
+        )
+        .bind(election)
+        .fetch_all(&self.inner.read)
+        .await?;
+        let sealed = match self.state_of(election).await? {
+            ElectionState::Setup => None,
+            _ => self.chain(election).await.ok(),
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(username, public_key)| ValidatorInfo {
+                in_genesis: match (&sealed, &public_key) {
+                    (Some(chain), Some(key)) => chain.is_validator(key),
+                    _ => false,
+                },
+                username,
+                public_key,
+            })
+            .collect())
     }
 
     /// Whether a validator account is enrolled in an election.

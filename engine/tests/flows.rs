@@ -292,8 +292,18 @@ async fn sealing_puts_the_registry_into_the_genesis_block_once() {
         EngineError::NotFound(_)
     );
 
+    let before = node.validators(e).await.unwrap();
+    assert_eq!(before.len(), 2);
+    assert!(before
+        .iter()
+        .all(|v| v.public_key.is_some() && !v.in_genesis));
     let detail = node.open_election(e).await.unwrap();
     assert_eq!(detail.state, ElectionState::Open);
+    let sealed = node.validators(e).await.unwrap();
+    assert!(
+        sealed.iter().all(|v| v.in_genesis),
+        "every enrolled key is in the genesis block"
+    );
     assert_eq!(detail.height, Some(0));
     assert_eq!(detail.tip, detail.genesis_hash);
     let export = node.export(e).await.unwrap();

@@ -49,3 +49,37 @@ pub struct NewAccount {
     /// Admin or validator.
     pub role: Role,
 }
+
+/// A validator of an election as anyone may see it: who, with which key, and whether
+/// that key is the one sealed in the genesis block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorInfo {
+    /// Login name, shown with every decision.
+    pub username: String,
+    /// The account's public key.
+    pub public_key: Option<PublicKey>,
+    /// Whether the genesis block lists this key (always false before sealing).
+    pub in_genesis: bool,
+}
+
+/// A short form of a public key for people to compare: its first 8 bytes, in groups of
+/// four hex digits ("1a2b 3c4d 5e6f 7a8b").
+pub fn fingerprint(key: &PublicKey) -> String {
+    let hex = key.to_hex();
+    hex.as_bytes()[..16]
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fingerprint_is_the_keys_first_eight_bytes_in_groups() {
+        let key = PublicKey([0xab; 32]);
+        assert_eq!(fingerprint(&key), "abab abab abab abab");
+    }
+}

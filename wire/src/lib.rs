@@ -14,7 +14,7 @@ pub mod election;
 pub mod error;
 pub mod state;
 
-pub use account::{Account, AccountId, Credentials, NewAccount};
+pub use account::{fingerprint, Account, AccountId, Credentials, NewAccount, ValidatorInfo};
 pub use chain::{
     BadBlockRef, Ballot, BlockDetail, BlockRef, BlockSummary, CandidateVotes, CastReceipt,
     DecisionRecord, PastDecision, QueuedBlock, ReceiptReport, Rejection, SubmitOutcome,
