@@ -540,8 +540,8 @@ fn manage(
                     {token()}
                     <label for="val-name">"New validator username"</label>
                     <input id="val-name" name="username" type="text" required minlength="3" maxlength="40" />
-                    <label for="val-pass">"Their password (at least 10 characters)"</label>
-                    <input id="val-pass" name="password" type="password" required minlength="10" autocomplete="new-password" />
+                    <label for="val-pass">"Their password (at least 12 characters)"</label>
+                    <input id="val-pass" name="password" type="password" required minlength="12" autocomplete="new-password" />
                     <button type="submit">"Create and enrol validator"</button>
                 </ActionForm>
             })}

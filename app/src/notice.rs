@@ -82,7 +82,7 @@ const TABLE: &[(Notice, &str, bool, &str)] = &[
         Notice::InvalidInput,
         "invalid_input",
         true,
-        "Check the form: names and titles cannot be empty, difficulty is 0 to 48 bits, quorum 2 to 100, a rejection needs a reason; usernames have 3 to 40 letters, digits, '.', '_' or '-', passwords at least 10 characters.",
+        "Check the form: names and titles cannot be empty, difficulty is 0 to 48 bits, quorum 2 to 100, a rejection needs a reason; usernames have 3 to 40 letters, digits, '.', '_' or '-', passwords at least 12 characters.",
     ),
     (Notice::Duplicate, "duplicate", true, "That is already done or the name is already taken."),
     (

@@ -142,8 +142,8 @@ pub fn SetupPage() -> impl IntoView {
             <input type="hidden" name="token" value=token />
             <label for="username">"Username"</label>
             <input id="username" name="username" type="text" autocomplete="username" required minlength="3" maxlength="40" />
-            <label for="password">"Password (at least 10 characters)"</label>
-            <input id="password" name="password" type="password" autocomplete="new-password" required minlength="10" />
+            <label for="password">"Password (at least 12 characters)"</label>
+            <input id="password" name="password" type="password" autocomplete="new-password" required minlength="12" />
             <button type="submit">"Create admin account"</button>
         </ActionForm>
     }

@@ -25,11 +25,15 @@ fn check_username(username: &str) -> Result<()> {
     }
 }
 
+/// Fewest characters in a password: the same rule for the first-run link, `admin
+/// create` and every account.
+pub const MIN_PASSWORD: usize = 12;
+
 fn check_password(password: &str) -> Result<()> {
-    if password.chars().count() < 10 || password.len() > 1024 {
-        return Err(EngineError::Invalid(
-            "a password needs at least 10 characters".into(),
-        ));
+    if password.chars().count() < MIN_PASSWORD || password.len() > 1024 {
+        return Err(EngineError::Invalid(format!(
+            "a password needs at least {MIN_PASSWORD} characters"
+        )));
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ mod integrity;
 mod store;
 mod votes;
 
+pub use accounts::MIN_PASSWORD;
 pub use elections::MAX_VOTERS_PER_IMPORT;
 pub use error::EngineError;
 pub use integrity::IntegrityReport;
