@@ -127,7 +127,7 @@ pub async fn create_election(
     #[server(default)] difficulty_bits: String,
     #[server(default)] quorum: String,
 ) -> Result<(), ServerFnError> {
-    let (node, _) = match crate::guard::guard(Role::Admin, &csrf, "/admin").await {
+    let (node, _) = match crate::guard::guard(Some(Role::Admin), &csrf, "/admin").await {
         Ok(allowed) => allowed,
         Err(to) => return crate::guard::go(&to),
     };
@@ -164,7 +164,7 @@ pub async fn add_candidate(
     #[server(default)] description: String,
 ) -> Result<(), ServerFnError> {
     let page = format!("/admin/e/{election}");
-    let (node, _) = match crate::guard::guard(Role::Admin, &csrf, &page).await {
+    let (node, _) = match crate::guard::guard(Some(Role::Admin), &csrf, &page).await {
         Ok(allowed) => allowed,
         Err(to) => return crate::guard::go(&to),
     };
@@ -184,7 +184,7 @@ pub async fn change_candidate(
     #[server(default)] remove: Option<String>,
 ) -> Result<(), ServerFnError> {
     let page = format!("/admin/e/{election}");
-    let (node, _) = match crate::guard::guard(Role::Admin, &csrf, &page).await {
+    let (node, _) = match crate::guard::guard(Some(Role::Admin), &csrf, &page).await {
         Ok(allowed) => allowed,
         Err(to) => return crate::guard::go(&to),
     };
@@ -209,7 +209,7 @@ pub async fn enrol_validator(
     #[server(default)] password: String,
 ) -> Result<(), ServerFnError> {
     let page = format!("/admin/e/{election}");
-    let (node, _) = match crate::guard::guard(Role::Admin, &csrf, &page).await {
+    let (node, _) = match crate::guard::guard(Some(Role::Admin), &csrf, &page).await {
         Ok(allowed) => allowed,
         Err(to) => return crate::guard::go(&to),
     };
@@ -234,7 +234,7 @@ pub async fn open_election(
     election: ElectionId,
 ) -> Result<(), ServerFnError> {
     let page = format!("/admin/e/{election}");
-    let (node, _) = match crate::guard::guard(Role::Admin, &csrf, &page).await {
+    let (node, _) = match crate::guard::guard(Some(Role::Admin), &csrf, &page).await {
         Ok(allowed) => allowed,
         Err(to) => return crate::guard::go(&to),
     };
@@ -249,7 +249,7 @@ pub async fn close_election(
     election: ElectionId,
 ) -> Result<(), ServerFnError> {
     let page = format!("/admin/e/{election}");
-    let (node, _) = match crate::guard::guard(Role::Admin, &csrf, &page).await {
+    let (node, _) = match crate::guard::guard(Some(Role::Admin), &csrf, &page).await {
         Ok(allowed) => allowed,
         Err(to) => return crate::guard::go(&to),
     };
@@ -600,7 +600,7 @@ pub async fn register_voters(
             _ => {}
         }
     }
-    if let Err(to) = crate::guard::check(&node, &session, Role::Admin, &csrf, &page).await {
+    if let Err(to) = crate::guard::check(&node, &session, Some(Role::Admin), &csrf, &page).await {
         return Redirect::to(&to).into_response();
     }
     let outcome = if !file.is_empty() {

@@ -26,13 +26,13 @@ pub fn outcome<T>(result: Result<T, engine::EngineError>, done: Notice) -> Notic
     }
 }
 
-/// Lets an action through only for a signed-in account of `role` whose form echoes the
-/// session's CSRF token (so another site cannot post it). Otherwise says where to send
-/// the browser: to sign in, or back to `page` with `error=csrf`.
+/// Lets an action through only for a signed-in account of `role` (any role if `None`)
+/// whose form echoes the session's CSRF token (so another site cannot post it). Otherwise
+/// says where to send the browser: to sign in, or back to `page` with `error=csrf`.
 pub async fn check(
     node: &engine::Node,
     session: &tower_sessions::Session,
-    role: wire::Role,
+    role: Option<wire::Role>,
     csrf: &str,
     page: &str,
 ) -> Result<wire::Account, String> {
@@ -40,7 +40,7 @@ pub async fn check(
         .await
         .ok()
         .flatten();
-    let Some(account) = account.filter(|a| a.role == role) else {
+    let Some(account) = account.filter(|a| role.is_none_or(|r| a.role == r)) else {
         return Err("/login".to_owned());
     };
     let token: Option<String> = session.get(crate::session::CSRF_KEY).await.ok().flatten();
@@ -52,7 +52,7 @@ pub async fn check(
 
 /// [`check`] for a server function: the node and the account, or where to go instead.
 pub async fn guard(
-    role: wire::Role,
+    role: Option<wire::Role>,
     csrf: &str,
     page: &str,
 ) -> Result<(engine::Node, wire::Account), String> {

@@ -20,7 +20,7 @@ mod voter;
 pub use admin::{AdminElectionPage, AdminPage};
 pub use explorer::{BlockPage, ExplorerPage};
 pub use miner::MinerPage;
-pub use signin::{LoginPage, SetupPage};
+pub use signin::{AccountPage, LoginPage, SetupPage};
 pub use validator::ValidatorPage;
 pub use voter::{BallotPage, ReceiptPage};
 use wire::ElectionSummary;
@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("setup") view=SetupPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("validator") view=ValidatorPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async />
                     <Route

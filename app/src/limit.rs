@@ -129,6 +129,27 @@ impl Limits {
         })
     }
 
+    /// Changes a signed-in account's password; a wrong current password counts as a
+    /// failed sign-in.
+    pub async fn change_password(
+        &self,
+        node: &Node,
+        client: IpAddr,
+        account: wire::AccountId,
+        current: &str,
+        new: &str,
+    ) -> Result<(), Refused> {
+        self.logins.check(client)?;
+        node.change_password(account, current, new)
+            .await
+            .map_err(|e| {
+                if matches!(e, EngineError::BadCredentials) {
+                    self.logins.record_failure(client);
+                }
+                e.into()
+            })
+    }
+
     /// Checks a username and password under the limit on failed sign-ins.
     pub async fn authenticate(
         &self,

@@ -28,6 +28,8 @@ pub enum Notice {
     Approved,
     /// A validator rejected a block.
     Rejected,
+    /// Someone changed their password.
+    PasswordChanged,
     /// The form's CSRF token did not match the session's.
     Csrf,
     /// A field is empty, too long or out of range.
@@ -77,6 +79,7 @@ const TABLE: &[(Notice, &str, bool, &str)] = &[
     (Notice::Closed, "closed", false, "Voting is closed."),
     (Notice::Approved, "approved", false, "Block approved."),
     (Notice::Rejected, "rejected", false, "Block rejected."),
+    (Notice::PasswordChanged, "password_changed", false, "Password changed."),
     (Notice::Csrf, "csrf", true, "The form expired. Reload the page and try again."),
     (
         Notice::InvalidInput,

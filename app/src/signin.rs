@@ -96,15 +96,93 @@ pub async fn create_first_admin(
     }
 }
 
-/// A sign-out button, for the pages of signed-in people.
+/// The signed-in person's new password, given the current one (a wrong one counts as a
+/// failed sign-in).
+#[server(prefix = "/sfn", endpoint = "account/password")]
+pub async fn change_password(
+    #[server(default)] csrf: String,
+    #[server(default)] current_password: String,
+    #[server(default)] new_password: String,
+) -> Result<(), ServerFnError> {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    let (node, account) = match crate::guard::guard(None, &csrf, "/account").await {
+        Ok(allowed) => allowed,
+        Err(to) => return crate::guard::go(&to),
+    };
+    let limits = use_context::<std::sync::Arc<crate::limit::Limits>>()
+        .ok_or_else(|| ServerFnError::new("the rate limits are not available"))?;
+    let ConnectInfo(client) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await?;
+    let notice = match limits
+        .change_password(
+            &node,
+            client.ip(),
+            account.id,
+            &current_password,
+            &new_password,
+        )
+        .await
+    {
+        Ok(()) => Notice::PasswordChanged,
+        Err(refused) => Notice::for_code(refused.code()),
+    };
+    crate::guard::go(&notice.on("/account"))
+}
+
+/// Who is signed in and the token their forms echo back.
+#[server(prefix = "/sfn")]
+pub async fn own_account() -> Result<(String, String), ServerFnError> {
+    let (account, csrf) = crate::session::signed_in()
+        .await?
+        .ok_or_else(|| ServerFnError::new("Sign in to change your password."))?;
+    Ok((account.username, csrf))
+}
+
+/// A sign-out button, for the pages of signed-in people, with a link to their account.
 #[component]
 pub fn SignOutButton(username: String) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     view! {
         <ActionForm action=sign_out attr:class="inline-form">
             <span>{format!("Signed in as {username}")}</span>
+            <a href="/account">"Change password"</a>
             <button type="submit" class="secondary">"Sign out"</button>
         </ActionForm>
+    }
+}
+
+/// `/account`: change the password, for anyone signed in.
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let notice = notice::from_query();
+    let change = ServerAction::<ChangePassword>::new();
+    let data = Resource::new(|| (), |_| own_account());
+    view! {
+        <h1>"Your account"</h1>
+        {move || notice::view(notice.get())}
+        <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! {
+                        <p class="error" role="alert">{notice::server_error_text(&e)}</p>
+                        <p><a href="/login">"Sign in"</a></p>
+                    }
+                        .into_any(),
+                    Ok((username, csrf)) => view! {
+                        <p class="lead">{format!("Signed in as {username}.")}</p>
+                        <ActionForm action=change attr:class="ballot">
+                            <input type="hidden" name="csrf" value=csrf />
+                            <label for="current">"Current password"</label>
+                            <input id="current" name="current_password" type="password" autocomplete="current-password" required />
+                            <label for="new">"New password (at least 12 characters)"</label>
+                            <input id="new" name="new_password" type="password" autocomplete="new-password" required minlength="12" />
+                            <button type="submit">"Change password"</button>
+                        </ActionForm>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

@@ -129,7 +129,7 @@ pub async fn approve_block(
     block: BlockHash,
 ) -> Result<(), ServerFnError> {
     let (node, account) =
-        match crate::guard::guard(wire::Role::Validator, &csrf, "/validator").await {
+        match crate::guard::guard(Some(wire::Role::Validator), &csrf, "/validator").await {
             Ok(allowed) => allowed,
             Err(to) => return crate::guard::go(&to),
         };
@@ -146,7 +146,7 @@ pub async fn reject_block(
     #[server(default)] reason: String,
 ) -> Result<(), ServerFnError> {
     let (node, account) =
-        match crate::guard::guard(wire::Role::Validator, &csrf, "/validator").await {
+        match crate::guard::guard(Some(wire::Role::Validator), &csrf, "/validator").await {
             Ok(allowed) => allowed,
             Err(to) => return crate::guard::go(&to),
         };

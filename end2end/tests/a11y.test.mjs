@@ -87,7 +87,11 @@ test('every page passes the axe audit at phone and desktop widths', async () => 
       const signedIn = await browser.newContext({ viewport });
       const p = await signedIn.newPage();
       await signIn(p, base, who, demoPassword(demo.out, who), landing);
-      const own = [[who === 'admin' ? 'office' : 'validator dashboard', p.url(), (q) => q.locator('h1').first().waitFor()], ...more];
+      const own = [
+        [who === 'admin' ? 'office' : 'validator dashboard', p.url(), (q) => q.locator('h1').first().waitFor()],
+        [`${who}'s account`, `${base}/account`, heading('Your account')],
+        ...more,
+      ];
       for (const [name, url, ready] of own) {
         for (const v of await audit(p, url, ready)) problems.push(`${name} at ${size}: ${v}`);
       }

@@ -510,6 +510,14 @@ test('every form refuses bad input with its reason, JavaScript off', async () =>
   await refused('Create and enrol validator', 'invalid_input', /usernames have 3 to 40/);
   await refused('Seal the genesis block and open voting', 'wrong_state', /current state/);
 
+  // The account page (linked beside "Sign out"): a wrong current password changes nothing.
+  await page.goto(`${base}/admin`);
+  await page.getByRole('link', { name: 'Change password' }).click();
+  await page.waitForURL(`${base}/account`);
+  await page.getByLabel('Current password').fill('not my password');
+  await page.getByLabel(/New password/).fill('a brand new passphrase');
+  await refused('Change password', 'bad_credentials', /Wrong username or password/);
+
   // The dashboard: a rejection without a reason (Approve waits for the browser's check).
   await fetch(`${base}/api/elections/${e.id}/votes`, {
     method: 'POST',

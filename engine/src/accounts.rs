@@ -46,6 +46,20 @@ struct StoredAccount {
     password_hash: String,
 }
 
+/// The argon2 hash of a password, computed off the async threads.
+async fn hash_password(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(EngineError::join)?
+    .map_err(|e| EngineError::Internal(format!("password hashing failed: {e}")))
+}
+
 /// A hash of a random password, checked against when the username is unknown.
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -71,16 +85,7 @@ impl Node {
         let username = username.trim();
         check_username(username)?;
         check_password(password)?;
-        let password = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-        })
-        .await
-        .map_err(EngineError::join)?
-        .map_err(|e| EngineError::Internal(format!("password hashing failed: {e}")))?;
+        let hash = hash_password(password).await?;
         let (public, secret) = match role {
             Role::Validator => {
                 let mut seed = [0u8; 32];
@@ -150,6 +155,22 @@ impl Node {
             Some(a) if ok => Ok(a),
             _ => Err(EngineError::BadCredentials),
         }
+    }
+
+    /// Replaces an account's password with one its holder chose; the current one must be
+    /// given (a session left open on a shared computer does not suffice).
+    pub async fn change_password(&self, id: AccountId, current: &str, new: &str) -> Result<()> {
+        check_password(new)?;
+        let account = self.account(id).await?;
+        self.authenticate(&account.username, current).await?;
+        let hash = hash_password(new).await?;
+        sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+            .bind(hash)
+            .bind(id)
+            .execute(&self.inner.write)
+            .await?;
+        tracing::info!(username = %account.username, "password changed");
+        Ok(())
     }
 
     /// The account with this id.

@@ -1111,3 +1111,47 @@ async fn miners_poll_the_template_by_etag_and_validators_fetch_raw_blocks() {
         assert!(body["error"].is_string(), "{body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_is_changed_by_its_holder_who_knows_the_current_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let url = s.url("/api/session/password");
+    let change = |c: &reqwest::Client, current: &str, new: &str| {
+        let body = json!({"current_password": current, "new_password": new});
+        let (c, url) = (c.clone(), url.clone());
+        async move {
+            let r = c.put(url).json(&body).send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let new_password = "a brand new passphrase";
+    let before = table_counts(&s.db).await;
+
+    let (st, body) = change(&client(), ADMIN_PASSWORD, new_password).await;
+    refusal("signed out", st, &body, 401, "unauthenticated");
+    let (st, body) = change(&admin, "not the password", new_password).await;
+    refusal("wrong current password", st, &body, 401, "bad_credentials");
+    let (st, body) = change(&admin, ADMIN_PASSWORD, "too short").await;
+    refusal("new password too short", st, &body, 400, "invalid_input");
+    assert_eq!(table_counts(&s.db).await, before);
+    login(&s, "admin", ADMIN_PASSWORD).await;
+
+    let (st, _) = change(&admin, ADMIN_PASSWORD, new_password).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, body) = post(
+        &client(),
+        s.url("/api/session"),
+        json!({"username": "admin", "password": ADMIN_PASSWORD}),
+    )
+    .await;
+    refusal(
+        "the old password after the change",
+        st,
+        &body,
+        401,
+        "bad_credentials",
+    );
+    login(&s, "admin", new_password).await;
+}

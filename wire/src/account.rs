@@ -50,6 +50,15 @@ pub struct NewAccount {
     pub role: Role,
 }
 
+/// `PUT /api/session/password`. No `Debug`: it carries passwords.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PasswordChange {
+    /// The password now.
+    pub current_password: String,
+    /// The password from now on (12 characters or more).
+    pub new_password: String,
+}
+
 /// A validator of an election as anyone may see it: who, with which key, and whether
 /// that key is the one sealed in the genesis block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

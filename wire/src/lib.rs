@@ -14,7 +14,9 @@ pub mod election;
 pub mod error;
 pub mod state;
 
-pub use account::{fingerprint, Account, AccountId, Credentials, NewAccount, ValidatorInfo};
+pub use account::{
+    fingerprint, Account, AccountId, Credentials, NewAccount, PasswordChange, ValidatorInfo,
+};
 pub use chain::{
     BadBlockRef, Ballot, BlockDetail, BlockRef, BlockSummary, CandidateVotes, CastReceipt,
     DecisionRecord, PastDecision, QueuedBlock, ReceiptReport, Rejection, SubmitOutcome,

@@ -10,11 +10,12 @@ use axum::routing::post;
 use axum::{Json, Router};
 use std::net::SocketAddr;
 use tower_sessions::Session;
-use wire::{Account, Credentials, NewAccount};
+use wire::{Account, Credentials, NewAccount, PasswordChange};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/session", post(login).delete(logout).get(whoami))
+        .route("/session/password", axum::routing::put(change_password))
         .route("/accounts", post(create_account))
 }
 
@@ -31,6 +32,26 @@ async fn login(
     sign_in(&session, &account).await?;
     tracing::info!(username = %account.username, "signed in");
     Ok(Json(account))
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    session: Session,
+    ApiJson(change): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let account = current_account(&state, &session).await?;
+    state
+        .limits
+        .change_password(
+            &state.node,
+            client.ip(),
+            account.id,
+            &change.current_password,
+            &change.new_password,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn logout(session: Session) -> Result<StatusCode, ApiError> {
