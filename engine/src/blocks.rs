@@ -128,7 +128,7 @@ impl Node {
         if block.header.election == election
             && block.header.prev != chain.tip()
             && block.header.index <= chain.height()
-            && self.is_on_chain(election, &block.header.prev).await?
+            && self.is_on_chain(&chain, &block.header.prev).await?
         {
             return Err(EngineError::Stale(format!(
                 "the chain has moved on to block {}",
@@ -180,9 +180,9 @@ impl Node {
         })
     }
 
-    /// Whether `hash` is the genesis or an appended block of `election`.
-    async fn is_on_chain(&self, election: ElectionId, hash: &BlockHash) -> Result<bool> {
-        let chain = self.chain(election).await?;
+    /// Whether `hash` is the genesis or an appended block of `chain`'s election.
+    async fn is_on_chain(&self, chain: &ChainState, hash: &BlockHash) -> Result<bool> {
+        let election = chain.genesis().election;
         if *hash == chain.genesis_hash() {
             return Ok(true);
         }
@@ -341,35 +341,31 @@ impl Node {
             .collect())
     }
 
-    /// The sealed genesis block, `None` while the election is in set-up.
-    pub(crate) async fn genesis(&self, election: ElectionId) -> Result<Option<Genesis>> {
-        let blob: Option<Option<Vec<u8>>> =
-            sqlx::query_scalar("SELECT genesis FROM elections WHERE id = ?")
-                .bind(election)
-                .fetch_optional(&self.inner.read)
-                .await?;
-        let blob = blob.ok_or(EngineError::NotFound("election"))?;
-        blob.map(|b| {
-            Genesis::decode(&b)
-                .map_err(|e| EngineError::Internal(format!("stored genesis does not decode: {e}")))
-        })
-        .transpose()
-    }
-
     /// The chain as stored: the genesis block with its recorded hash, and every block
     /// marked appended, by height, with its approvals. A block whose header does not hash
     /// to its recorded hash is an integrity error. Nothing here checks the chain's rules:
     /// `ledger::replay` does.
     pub(crate) async fn stored_chain(&self, election: ElectionId) -> Result<ChainExport> {
-        let genesis = self
-            .genesis(election)
-            .await?
-            .ok_or_else(|| EngineError::WrongState("the election is not sealed yet".into()))?;
-        let genesis_hash: BlockHash =
-            sqlx::query_scalar("SELECT genesis_hash FROM elections WHERE id = ?")
+        let sealed: Option<(Option<Vec<u8>>, Option<BlockHash>)> =
+            sqlx::query_as("SELECT genesis, genesis_hash FROM elections WHERE id = ?")
                 .bind(election)
-                .fetch_one(&self.inner.read)
+                .fetch_optional(&self.inner.read)
                 .await?;
+        let (genesis, genesis_hash) = match sealed.ok_or(EngineError::NotFound("election"))? {
+            (None, _) => {
+                return Err(EngineError::WrongState(
+                    "the election is not sealed yet".into(),
+                ))
+            }
+            (Some(_), None) => {
+                return Err(EngineError::Integrity(
+                    "the genesis block's hash is not recorded".into(),
+                ))
+            }
+            (Some(blob), Some(hash)) => (blob, hash),
+        };
+        let genesis = Genesis::decode(&genesis)
+            .map_err(|e| EngineError::Internal(format!("stored genesis does not decode: {e}")))?;
         let hashes: Vec<BlockHash> = sqlx::query_scalar(
             "SELECT hash FROM blocks WHERE election_id = ? AND status = ? ORDER BY idx",
         )
