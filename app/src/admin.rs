@@ -51,8 +51,8 @@ pub struct ManagedElection {
     pub height: Option<u64>,
     /// Blocks awaiting approval.
     pub awaiting: u64,
-    /// Enrolled validators.
-    pub validators: Vec<String>,
+    /// Enrolled validators, with their keys.
+    pub validators: Vec<wire::ValidatorInfo>,
     /// Validator accounts not enrolled yet.
     pub other_validators: Vec<String>,
 }
@@ -97,6 +97,7 @@ pub async fn admin_election(election: ElectionId) -> Result<ManagedElection, Ser
     let fail = |e: engine::EngineError| ServerFnError::new(e.to_string());
     let d = node.election(election).await.map_err(fail)?;
     let all = node.validator_accounts().await.map_err(fail)?;
+    let validators = node.validators(election).await.map_err(fail)?;
     Ok(ManagedElection {
         csrf,
         id: d.id,
@@ -112,9 +113,9 @@ pub async fn admin_election(election: ElectionId) -> Result<ManagedElection, Ser
         awaiting: d.awaiting_blocks,
         other_validators: all
             .into_iter()
-            .filter(|v| !d.validators.contains(v))
+            .filter(|v| !validators.iter().any(|e| &e.username == v))
             .collect(),
-        validators: d.validators,
+        validators,
     })
 }
 
@@ -200,29 +201,18 @@ pub async fn change_candidate(
     crate::guard::go(&notice.on(&page))
 }
 
-/// Enrols a validator account; with a password, creates that account first.
+/// Enrols an existing validator account (one made from an invitation).
 #[server(prefix = "/sfn", endpoint = "admin/validators")]
 pub async fn enrol_validator(
     #[server(default)] csrf: String,
     election: ElectionId,
     #[server(default)] username: String,
-    #[server(default)] password: String,
 ) -> Result<(), ServerFnError> {
     let page = format!("/admin/e/{election}");
     let (node, _) = match crate::guard::guard(Some(Role::Admin), &csrf, &page).await {
         Ok(allowed) => allowed,
         Err(to) => return crate::guard::go(&to),
     };
-    if !password.is_empty() {
-        let created = node
-            .create_account(&username, &password, Role::Validator)
-            .await;
-        if created.is_err() {
-            return crate::guard::go(
-                &crate::guard::outcome(created, Notice::ValidatorEnrolled).on(&page),
-            );
-        }
-    }
     let result = node.enrol_validator(election, &username).await;
     crate::guard::go(&crate::guard::outcome(result, Notice::ValidatorEnrolled).on(&page))
 }
@@ -324,6 +314,7 @@ fn overview(
     notice: Memo<Option<Notice>>,
     actions: OfficeActions,
 ) -> impl IntoView {
+    let invite_csrf = o.csrf.clone();
     view! {
         <h1>"Election office"</h1>
         <crate::signin::SignOutButton username=o.username.clone() />
@@ -372,6 +363,23 @@ fn overview(
                 <input id="quorum" name="quorum" type="number" min="2" max="100" inputmode="numeric" />
                 <button type="submit">"Create election"</button>
             </ActionForm>
+        </section>
+        <section aria-labelledby="invite-h">
+            <h2 id="invite-h">"Invite someone"</h2>
+            <p>
+                "An invitation is a one-time link, valid for 72 hours. The invitee chooses their own password; a validator also makes their signing key on their own device, so this office never holds it."
+            </p>
+            <form method="post" action="/admin/invitations" class="ballot">
+                <input type="hidden" name="csrf" value=invite_csrf />
+                <label for="invite-name">"Their username"</label>
+                <input id="invite-name" name="username" type="text" required minlength="3" maxlength="40" autocomplete="off" />
+                <label for="invite-role">"Role"</label>
+                <select id="invite-role" name="role">
+                    <option value="validator">"Validator"</option>
+                    <option value="admin">"Election officer (admin)"</option>
+                </select>
+                <button type="submit">"Create invitation link"</button>
+            </form>
         </section>
     }
 }
@@ -516,7 +524,32 @@ fn manage(
         </section>
         <section aria-labelledby="val-h">
             <h2 id="val-h">"Validators"</h2>
-            <p>{if e.validators.is_empty() { "None enrolled yet.".to_owned() } else { format!("Enrolled: {}", e.validators.join(", ")) }}</p>
+            {if e.validators.is_empty() {
+                view! { <p>"None enrolled yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="validators">
+                        {e.validators.iter().map(|v| {
+                            let name = v.username.clone();
+                            view! {
+                                <li data-validator=name.clone()>
+                                    <strong>{name.clone()}</strong>
+                                    {match &v.public_key {
+                                        Some(key) => format!(" · key {}", wire::fingerprint(key)),
+                                        None => " · no key: waiting for them to re-enrol".to_owned(),
+                                    }}
+                                    {(setup && v.public_key.is_some()).then(|| view! {
+                                        <form method="post" class="inline-form" action=format!("/admin/e/{id}/validators/{name}/rekey")>
+                                            {token()}
+                                            <button type="submit" class="danger" aria-label=format!("Replace {name}'s key")>"Replace key"</button>
+                                        </form>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
             {(setup && e.validators.len() == usize::from(e.quorum)).then(|| view! {
                 <p class="notice" role="status">
                     {format!(
@@ -526,24 +559,29 @@ fn manage(
                 </p>
             })}
             {setup.then(|| view! {
-                {(!e.other_validators.is_empty()).then(|| view! {
-                    <ActionForm action=actions.enrol attr:class="inline-form">
-                        {token()}
-                        <label for="enrol">"Enrol an existing validator"</label>
-                        <select id="enrol" name="username">
-                            {e.other_validators.iter().map(|v| view! { <option value=v.clone()>{v.clone()}</option> }).collect_view()}
-                        </select>
-                        <button type="submit">"Enrol"</button>
-                    </ActionForm>
-                })}
-                <ActionForm action=actions.enrol attr:class="ballot">
-                    {token()}
-                    <label for="val-name">"New validator username"</label>
-                    <input id="val-name" name="username" type="text" required minlength="3" maxlength="40" />
-                    <label for="val-pass">"Their password (at least 12 characters)"</label>
-                    <input id="val-pass" name="password" type="password" required minlength="12" autocomplete="new-password" />
-                    <button type="submit">"Create and enrol validator"</button>
-                </ActionForm>
+                {if e.other_validators.is_empty() {
+                    view! {
+                        <p class="notice">
+                            "Every validator account is enrolled. Invite another validator from "
+                            <a href="/admin#invite-h">"the office page"</a>
+                            "; once they have made their key, enrol them here."
+                        </p>
+                    }.into_any()
+                } else {
+                    view! {
+                        <ActionForm action=actions.enrol attr:class="inline-form">
+                            {token()}
+                            <label for="enrol">"Enrol a validator"</label>
+                            <select id="enrol" name="username">
+                                {e.other_validators.iter().map(|v| view! { <option value=v.clone()>{v.clone()}</option> }).collect_view()}
+                            </select>
+                            <button type="submit">"Enrol"</button>
+                        </ActionForm>
+                    }.into_any()
+                }}
+                <p class="hint">
+                    "Replacing a key withdraws it now and gives you a re-enrolment link for that validator; the election cannot be opened until they have enrolled a new key."
+                </p>
             })}
         </section>
     }
@@ -560,10 +598,126 @@ where
     S: Clone + Send + Sync + 'static,
     engine::Node: axum::extract::FromRef<S>,
 {
-    axum::Router::new().route(
-        "/admin/e/{election}/voters",
-        axum::routing::post(register_voters)
-            .layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)),
+    axum::Router::new()
+        .route(
+            "/admin/e/{election}/voters",
+            axum::routing::post(register_voters)
+                .layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route("/admin/invitations", axum::routing::post(invite))
+        .route(
+            "/admin/e/{election}/validators/{username}/rekey",
+            axum::routing::post(replace_key),
+        )
+}
+
+/// The fields of the invitation form.
+#[cfg(feature = "ssr")]
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /admin/invitations`: an officer invites someone. Answers with the link, shown
+/// this once (the server keeps only its hash); a refusal goes back to the office page.
+#[cfg(feature = "ssr")]
+pub async fn invite(
+    axum::extract::State(node): axum::extract::State<engine::Node>,
+    session: tower_sessions::Session,
+    headers: axum::http::HeaderMap,
+    axum::Form(form): axum::Form<InviteForm>,
+) -> axum::response::Response {
+    use axum::response::{IntoResponse, Redirect};
+    let admin =
+        match crate::guard::check(&node, &session, Some(Role::Admin), &form.csrf, "/admin").await {
+            Ok(account) => account,
+            Err(to) => return Redirect::to(&to).into_response(),
+        };
+    let issued = match form.role.parse::<Role>() {
+        Ok(role) => {
+            let new = wire::NewInvitation {
+                username: form.username,
+                role,
+            };
+            node.create_invitation(admin.id, &new).await
+        }
+        Err(_) => Err(engine::EngineError::Invalid("choose a role".into())),
+    };
+    match issued {
+        Ok(issued) => invitation_page(&headers, &issued, ("/admin".into(), "Back to the office")),
+        Err(e) => Redirect::to(&crate::guard::outcome::<()>(Err(e), Notice::Failed).on("/admin"))
+            .into_response(),
+    }
+}
+
+/// `POST /admin/e/{election}/validators/{username}/rekey`: withdraws a validator's key
+/// before sealing and answers with their re-enrolment link, shown this once.
+#[cfg(feature = "ssr")]
+pub async fn replace_key(
+    axum::extract::State(node): axum::extract::State<engine::Node>,
+    session: tower_sessions::Session,
+    headers: axum::http::HeaderMap,
+    axum::extract::Path((election, username)): axum::extract::Path<(ElectionId, String)>,
+    axum::Form(form): axum::Form<InviteForm>,
+) -> axum::response::Response {
+    use axum::response::{IntoResponse, Redirect};
+    let page = format!("/admin/e/{election}");
+    let admin =
+        match crate::guard::check(&node, &session, Some(Role::Admin), &form.csrf, &page).await {
+            Ok(account) => account,
+            Err(to) => return Redirect::to(&to).into_response(),
+        };
+    match node
+        .replace_validator_key(election, &username, admin.id)
+        .await
+    {
+        Ok(issued) => invitation_page(&headers, &issued, (page, "Back to the election")),
+        Err(e) => Redirect::to(&crate::guard::outcome::<()>(Err(e), Notice::Failed).on(&page))
+            .into_response(),
+    }
+}
+
+/// The only time an invitation link is shown. The link works once, within 72 hours.
+#[cfg(feature = "ssr")]
+fn invitation_page(
+    headers: &axum::http::HeaderMap,
+    issued: &wire::IssuedInvitation,
+    back: (String, &'static str),
+) -> axum::response::Response {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let link = format!("{scheme}://{host}{}", issued.path);
+    let what = match (issued.rekey, issued.role) {
+        (true, _) => format!("{}'s key was withdrawn. With this link they enrol a new one; the election cannot be opened until they have.", issued.username),
+        (false, Role::Validator) => format!("With this link {} chooses a password and makes a signing key on their own device (or enrols one from a key file). Then enrol them in an election.", issued.username),
+        (false, Role::Admin) => format!("With this link {} chooses a password and becomes an election officer.", issued.username),
+    };
+    standalone_page(
+        back,
+        &format!("Invitation for {}", issued.username),
+        view! {
+            <p>{what}</p>
+            <p class="error" role="alert">
+                "This link is shown only now and works once, for 72 hours. Send it to them privately."
+            </p>
+            <p><label for="invite-link">"Invitation link"</label></p>
+            <input id="invite-link" class="hash" type="text" readonly value=link.clone() />
+            <p><a href=link>"Open the link"</a></p>
+        },
     )
 }
 
@@ -618,7 +772,7 @@ pub async fn register_voters(
     match outcome {
         Ok(codes) => codes_page(election, &codes),
         Err(engine::EngineError::BadRows(rows)) => standalone_page(
-            election,
+            back_to(election),
             "Nothing was registered",
             view! {
                 <p class="error" role="alert">
@@ -635,7 +789,7 @@ pub async fn register_voters(
 #[cfg(feature = "ssr")]
 fn upload_failed(election: ElectionId) -> axum::response::Response {
     standalone_page(
-        election,
+        back_to(election),
         "The upload could not be read",
         view! { <p>"Nothing was registered. Please try again."</p> },
     )
@@ -683,7 +837,7 @@ fn codes_page(election: ElectionId, codes: &[wire::IssuedCode]) -> axum::respons
         })
         .collect_view();
     standalone_page(
-        election,
+        back_to(election),
         &format!("{} voter(s) registered", codes.len()),
         view! {
             <p class="error" role="alert">
@@ -707,10 +861,16 @@ fn codes_page(election: ElectionId, codes: &[wire::IssuedCode]) -> axum::respons
     )
 }
 
-/// A page of its own (not hydrated, never cached) around `body`.
+/// The way back to an election's page.
+#[cfg(feature = "ssr")]
+fn back_to(election: ElectionId) -> (String, &'static str) {
+    (format!("/admin/e/{election}"), "Back to the election")
+}
+
+/// A page of its own (not hydrated, never cached) around `body`, with a way back.
 #[cfg(feature = "ssr")]
 fn standalone_page(
-    election: ElectionId,
+    back: (String, &'static str),
     title: &str,
     body: impl IntoView + 'static,
 ) -> axum::response::Response {
@@ -732,7 +892,7 @@ fn standalone_page(
                 <main>
                     <h1>{title.clone()}</h1>
                     {body}
-                    <p><a href=format!("/admin/e/{election}")>"Back to the election"</a></p>
+                    <p><a href=back.0>{back.1}</a></p>
                 </main>
             </body>
         </html>

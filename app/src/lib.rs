@@ -6,9 +6,12 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 pub mod admin;
+#[cfg(feature = "hydrate")]
+mod custody;
 mod explorer;
 #[cfg(feature = "ssr")]
 mod guard;
+mod invite;
 #[cfg(feature = "ssr")]
 pub mod limit;
 mod miner;
@@ -19,6 +22,7 @@ mod validator;
 mod voter;
 pub use admin::{AdminElectionPage, AdminPage};
 pub use explorer::{BlockPage, ExplorerPage};
+pub use invite::InvitePage;
 pub use miner::MinerPage;
 pub use signin::{AccountPage, LoginPage, SetupPage};
 pub use validator::ValidatorPage;
@@ -80,6 +84,11 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("setup") view=SetupPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async />
+                    <Route
+                        path=(StaticSegment("invite"), ParamSegment("token"))
+                        view=InvitePage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=StaticSegment("validator") view=ValidatorPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async />
                     <Route

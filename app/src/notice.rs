@@ -30,6 +30,12 @@ pub enum Notice {
     Rejected,
     /// Someone changed their password.
     PasswordChanged,
+    /// An invitee's account was created.
+    AccountCreated,
+    /// The two passwords typed differ.
+    PasswordMismatch,
+    /// The invitation was used already or has expired.
+    Gone,
     /// The form's CSRF token did not match the session's.
     Csrf,
     /// A field is empty, too long or out of range.
@@ -80,6 +86,9 @@ const TABLE: &[(Notice, &str, bool, &str)] = &[
     (Notice::Approved, "approved", false, "Block approved."),
     (Notice::Rejected, "rejected", false, "Block rejected."),
     (Notice::PasswordChanged, "password_changed", false, "Password changed."),
+    (Notice::AccountCreated, "account_created", false, "Your account is ready: sign in with your username and the password you chose."),
+    (Notice::PasswordMismatch, "password_mismatch", true, "The two passwords differ; type the same one twice."),
+    (Notice::Gone, "gone", true, "This invitation has been used already or has expired; ask the election office for a new one."),
     (Notice::Csrf, "csrf", true, "The form expired. Reload the page and try again."),
     (
         Notice::InvalidInput,
@@ -92,7 +101,7 @@ const TABLE: &[(Notice, &str, bool, &str)] = &[
         Notice::WrongState,
         "wrong_state",
         true,
-        "Not possible in the election's current state (the registry is frozen once voting opens; opening needs two candidates, a voter and enough validators).",
+        "Not possible in the election's current state (the registry is frozen once voting opens; opening needs two candidates, a voter and enough validators, each with an enrolled key; a key can be replaced only before sealing).",
     ),
     (Notice::NotFound, "not_found", true, "Not found."),
     (Notice::BadCredentials, "bad_credentials", true, "Wrong username or password."),
@@ -194,6 +203,7 @@ impl Notice {
             ErrorCode::AlreadyVoted => Self::AlreadyVoted,
             ErrorCode::ChainIntegrity => Self::ChainIntegrity,
             ErrorCode::Stale => Self::NoLongerAwaiting,
+            ErrorCode::Gone => Self::Gone,
             ErrorCode::Database | ErrorCode::Internal | ErrorCode::Session => Self::Failed,
             _ => Self::InvalidInput,
         }

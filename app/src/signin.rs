@@ -75,10 +75,7 @@ pub async fn create_first_admin(
     if taken.is_none() || node.has_admin().await.unwrap_or(true) {
         return crate::guard::go(&Notice::InvalidToken.on("/setup"));
     }
-    match node
-        .create_account(&username, &password, wire::Role::Admin)
-        .await
-    {
+    match node.create_admin(&username, &password).await {
         Ok(account) => {
             let session = leptos_axum::extract::<tower_sessions::Session>().await?;
             if let Err(e) = crate::session::sign_in(&session, &account).await {

@@ -1,11 +1,13 @@
-//! The validator's dashboard (`/validator`) and its actions: the blocks awaiting approval
-//! in the validator's elections, every check with its result, approve or reject with a
-//! reason, quorum progress and the validator's own history. The decision forms are
-//! `ActionForm`s and post without JavaScript too (approving waits for the browser's own
-//! check, so it needs JavaScript in practice).
+//! The validator's dashboard (`/validator`): the blocks awaiting approval in the
+//! validator's elections, every check with its result, quorum progress and the validator's
+//! own history. Deciding happens here, in WebAssembly: the validator unlocks their key
+//! (from their key file, or the copy remembered in this browser), the page re-verifies the
+//! chain and the block, checks the genesis block lists the key, and only then signs the
+//! approval or rejection it sends. The server never holds the key, so without JavaScript
+//! the page points to the command line (`ballotchain approve|reject`).
 
-use crate::notice::{self, Notice};
-use ledger::{BlockHash, ElectionId};
+use crate::notice;
+use ledger::{BlockHash, ElectionId, PublicKey};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -50,8 +52,8 @@ pub struct QueueBlock {
 pub struct Dashboard {
     /// Signed-in validator.
     pub username: String,
-    /// Token the decision forms echo back.
-    pub csrf: String,
+    /// The key enrolled for this account (none while an officer's re-enrolment is pending).
+    pub public_key: Option<PublicKey>,
     /// Blocks awaiting this validator's elections.
     pub queue: Vec<QueueBlock>,
     /// This validator's decisions, newest first.
@@ -61,7 +63,7 @@ pub struct Dashboard {
 /// The dashboard of the signed-in validator; refuses anyone else.
 #[server(prefix = "/sfn")]
 pub async fn validator_dashboard() -> Result<Dashboard, ServerFnError> {
-    let (account, csrf) = crate::session::signed_in()
+    let (account, _) = crate::session::signed_in()
         .await?
         .ok_or_else(|| ServerFnError::new("Sign in as a validator to see this page."))?;
     if account.role != wire::Role::Validator {
@@ -114,66 +116,33 @@ pub async fn validator_dashboard() -> Result<Dashboard, ServerFnError> {
     let history = node.validator_history(account.id).await.map_err(fail)?;
     Ok(Dashboard {
         username: account.username,
-        csrf,
+        public_key: account.public_key,
         queue,
         history,
     })
 }
 
-/// Approves an awaiting block: the server signs its hash with this validator's key (the
-/// key still lives on the server; see the issue on validators' keys).
-#[server(prefix = "/sfn", endpoint = "validator/approve")]
-pub async fn approve_block(
-    #[server(default)] csrf: String,
-    election: ElectionId,
-    block: BlockHash,
-) -> Result<(), ServerFnError> {
-    let (node, account) =
-        match crate::guard::guard(Some(wire::Role::Validator), &csrf, "/validator").await {
-            Ok(allowed) => allowed,
-            Err(to) => return crate::guard::go(&to),
-        };
-    let result = node.approve(election, &block, account.id).await;
-    crate::guard::go(&decided(result, Notice::Approved).on("/validator"))
-}
-
-/// Rejects an awaiting block with a reason for the record.
-#[server(prefix = "/sfn", endpoint = "validator/reject")]
-pub async fn reject_block(
-    #[server(default)] csrf: String,
-    election: ElectionId,
-    block: BlockHash,
-    #[server(default)] reason: String,
-) -> Result<(), ServerFnError> {
-    let (node, account) =
-        match crate::guard::guard(Some(wire::Role::Validator), &csrf, "/validator").await {
-            Ok(allowed) => allowed,
-            Err(to) => return crate::guard::go(&to),
-        };
-    let result = node.reject(election, &block, account.id, &reason).await;
-    crate::guard::go(&decided(result, Notice::Rejected).on("/validator"))
-}
-
-/// A decision's notice: a block decided or gone stale meanwhile is no longer awaiting.
-#[cfg(feature = "ssr")]
-fn decided(result: Result<wire::BlockSummary, engine::EngineError>, done: Notice) -> Notice {
-    match crate::guard::outcome(result, done) {
-        Notice::WrongState => Notice::NoLongerAwaiting,
-        other => other,
-    }
+/// What happened to the last decision sent from this page.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum Outcome {
+    Sent(String),
+    Refused(String),
 }
 
 /// `/validator`
 #[component]
 pub fn ValidatorPage() -> impl IntoView {
     let notice = notice::from_query();
-    let approve = ServerAction::<ApproveBlock>::new();
-    let reject = ServerAction::<RejectBlock>::new();
-    // With JavaScript, a decision refreshes the queue in place.
-    let data = Resource::new(
-        move || (approve.version().get(), reject.version().get()),
-        |_| validator_dashboard(),
-    );
+    // Bumped after each decision: the queue reloads in place.
+    let refresh = RwSignal::new(0u32);
+    let data = Resource::new(move || refresh.get(), |_| validator_dashboard());
+    // Live for the page's lifetime, across reloads of the queue.
+    let desk = Desk {
+        key: RwSignal::new(None),
+        outcome: RwSignal::new(None),
+        refresh,
+    };
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading your queue…"</p> }>
             {move || Suspend::new(async move {
@@ -186,24 +155,162 @@ pub fn ValidatorPage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Ok(d) => dashboard(d, notice, approve, reject).into_any(),
+                    Ok(d) => view! {
+                        <h1>"Validator dashboard"</h1>
+                        <crate::signin::SignOutButton username=d.username.clone() />
+                        {move || notice::view(notice.get())}
+                        {key_panel(d.username.clone(), d.public_key, desk)}
+                        {dashboard(d, desk)}
+                    }
+                    .into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
-fn dashboard(
-    d: Dashboard,
-    notice: Memo<Option<Notice>>,
-    approve: ServerAction<ApproveBlock>,
-    reject: ServerAction<RejectBlock>,
-) -> impl IntoView {
-    let csrf = d.csrf.clone();
-    let verdicts: Vec<RwSignal<BrowserVerdict>> = d
+/// The signing key unlocked in this page, and what became of the last decision.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct Desk {
+    key: RwSignal<Option<Unlocked>>,
+    outcome: RwSignal<Option<Outcome>>,
+    refresh: RwSignal<u32>,
+}
+
+/// A key opened in this page (never sent anywhere; gone when the page closes).
+#[derive(Clone)]
+struct Unlocked {
+    #[cfg(feature = "hydrate")]
+    key: ed25519_dalek::SigningKey,
+    public: PublicKey,
+}
+
+/// Unlocking the key: from the copy remembered in this browser or from the key file.
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl IntoView {
+    let status = RwSignal::new(None::<Result<String, String>>);
+    let alive = RwSignal::new(false);
+    Effect::new(move |_| alive.set(true));
+    // Read after hydration (the server cannot know), so the first render matches.
+    let has_copy = RwSignal::new(false);
+    let name = StoredValue::new(username);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        has_copy.set(crate::custody::remembered(&name.get_value()).is_some());
+    });
+    let unlock = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let username = name.get_value();
+            let file = match crate::custody::remembered(&username) {
+                Some(file) => Ok(file),
+                None => crate::custody::chosen_file("key-file").await,
+            };
+            status.set(Some(Ok("Opening your key…".into())));
+            crate::custody::yield_to_page().await;
+            let opened = file.and_then(|file| {
+                file.open(&crate::custody::field("key-passphrase"))
+                    .map(|key| (file, key))
+                    .map_err(|e| e.to_string())
+            });
+            let (file, key) = match opened {
+                Ok(opened) => opened,
+                Err(e) => return status.set(Some(Err(e))),
+            };
+            let public = file.public_key;
+            let mut problems = Vec::new();
+            if enrolled != Some(public) {
+                problems.push(format!(
+                    "This key ({}) is not the one enrolled for your account.",
+                    wire::fingerprint(&public)
+                ));
+            }
+            if crate::custody::ticked("key-remember") {
+                match crate::custody::remember(&username, &file) {
+                    Ok(()) => has_copy.set(true),
+                    Err(e) => problems.push(e),
+                }
+            }
+            status.set((!problems.is_empty()).then(|| Err(problems.join(" "))));
+            desk.key.set(Some(Unlocked { key, public }));
+        });
+    };
+    let forget = move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::custody::forget(&name.get_value());
+        has_copy.set(false);
+        status.set(Some(Ok(
+            "The copy remembered in this browser is forgotten.".into(),
+        )));
+    };
+    view! {
+        <section aria-labelledby="key-h" class="key-panel">
+            <h2 id="key-h">"Your signing key"</h2>
+            <p>
+                {match enrolled {
+                    Some(key) => format!("Enrolled key: {}. ", wire::fingerprint(&key)),
+                    None => "No key is enrolled for your account: use the re-enrolment link the election office sent you. ".to_owned(),
+                }}
+                "Decisions are signed in this page with your key; the server never holds it."
+            </p>
+            {move || match desk.key.get() {
+                Some(k) => view! {
+                    <p class="ok" role="status" data-key="unlocked">
+                        {format!("Key {} is unlocked in this page.", wire::fingerprint(&k.public))}
+                    </p>
+                    <button type="button" class="secondary" on:click=move |_| desk.key.set(None)>"Lock"</button>
+                }
+                .into_any(),
+                None => view! {
+                    <form class="ballot" on:submit=unlock>
+                        {move || if has_copy.get() {
+                            view! { <p>"A copy of your key file is remembered in this browser (encrypted)."</p> }.into_any()
+                        } else {
+                            view! {
+                                <label for="key-file">"Key file"</label>
+                                <input id="key-file" type="file" accept=".key,.json,application/json" />
+                                <label class="choice">
+                                    <input id="key-remember" type="checkbox" />
+                                    "Remember it in this browser (encrypted under its passphrase)"
+                                </label>
+                            }
+                            .into_any()
+                        }}
+                        <label for="key-passphrase">"Key file passphrase"</label>
+                        <input id="key-passphrase" type="password" autocomplete="current-password" />
+                        <button type="submit" disabled=move || !alive.get()>"Unlock my key"</button>
+                    </form>
+                }
+                .into_any(),
+            }}
+            {move || has_copy.get().then(|| view! {
+                <button type="button" class="secondary" on:click=forget>"Forget the remembered copy"</button>
+            })}
+            {move || status.get().map(|s| match s {
+                Ok(text) => view! { <p class="notice" role="status">{text}</p> }.into_any(),
+                Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
+            })}
+            <p class="hint">
+                "Without JavaScript, decide from the command line with your key file: "
+                <code>"ballotchain approve --server <this site> --election <id> --block <hash> --key my.key"</code>
+                " (or "<code>"reject … --reason <text>"</code>")."
+            </p>
+        </section>
+    }
+}
+
+fn dashboard(d: Dashboard, desk: Desk) -> impl IntoView {
+    let verdicts: Vec<(RwSignal<BrowserVerdict>, RwSignal<Vec<PublicKey>>)> = d
         .queue
         .iter()
-        .map(|_| RwSignal::new(BrowserVerdict::Checking))
+        .map(|_| {
+            (
+                RwSignal::new(BrowserVerdict::Checking),
+                RwSignal::new(Vec::new()),
+            )
+        })
         .collect();
     #[cfg(feature = "hydrate")]
     {
@@ -211,15 +318,16 @@ fn dashboard(
             .queue
             .iter()
             .zip(&verdicts)
-            .map(|(b, v)| (b.election, b.hash, *v))
+            .map(|(b, (v, listed))| (b.election, b.hash, *v, *listed))
             .collect();
         // Effects run only in the browser, once the page is hydrated.
         Effect::new(move |_| check_in_browser(blocks.clone()));
     }
     view! {
-        <h1>"Validator dashboard"</h1>
-        <crate::signin::SignOutButton username=d.username.clone() />
-        {move || notice::view(notice.get())}
+        {move || desk.outcome.get().map(|o| match o {
+            Outcome::Sent(text) => view! { <p class="ok" role="status">{text}</p> }.into_any(),
+            Outcome::Refused(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
+        })}
         <section aria-labelledby="queue-h">
             <h2 id="queue-h">{format!("Blocks awaiting approval ({})", d.queue.len())}</h2>
             {if d.queue.is_empty() {
@@ -228,7 +336,7 @@ fn dashboard(
                 d.queue
                     .into_iter()
                     .zip(verdicts)
-                    .map(|(b, v)| queue_block(b, csrf.clone(), v, approve, reject))
+                    .map(|(b, (v, listed))| queue_block(b, v, listed, desk))
                     .collect_view()
                     .into_any()
             }}
@@ -265,6 +373,16 @@ fn dashboard(
     }
 }
 
+/// A block the browser checks: where it is, and the signals its verdict and the genesis
+/// block's validator keys go to.
+#[cfg(feature = "hydrate")]
+type Watched = (
+    ElectionId,
+    BlockHash,
+    RwSignal<BrowserVerdict>,
+    RwSignal<Vec<PublicKey>>,
+);
+
 /// What the validator's own browser concluded about a block (decided only in the browser).
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -275,10 +393,11 @@ enum BrowserVerdict {
 }
 
 /// The validator's own check, in WebAssembly: per election, fetches the export once and
-/// replays the chain from its genesis (every block and approval); then, per awaiting
-/// block, fetches the raw block and runs `ledger::validate_block` against that tip.
+/// replays the chain from its genesis (every block and approval) and notes the validator
+/// keys its genesis lists; then, per awaiting block, fetches the raw block and runs
+/// `ledger::validate_block` against that tip.
 #[cfg(feature = "hydrate")]
-fn check_in_browser(blocks: Vec<(ElectionId, BlockHash, RwSignal<BrowserVerdict>)>) {
+fn check_in_browser(blocks: Vec<Watched>) {
     leptos::task::spawn_local(async move {
         let mut elections: Vec<ElectionId> = blocks.iter().map(|b| b.0).collect();
         elections.dedup();
@@ -293,7 +412,10 @@ fn check_in_browser(blocks: Vec<(ElectionId, BlockHash, RwSignal<BrowserVerdict>
                     .map(|chain| (chain, n))
                     .map_err(|e| format!("the chain does not verify: {e}"))
             });
-            for (_, hash, verdict) in blocks.iter().filter(|b| b.0 == election) {
+            for (_, hash, verdict, listed) in blocks.iter().filter(|b| b.0 == election) {
+                if let Ok((chain, _)) = &chain {
+                    listed.set(chain.genesis().validators.clone());
+                }
                 let result = match &chain {
                     Err(e) => Err(e.clone()),
                     Ok((chain, n)) => check_block(election, hash, chain, *n).await,
@@ -334,15 +456,83 @@ async fn check_block(
     ))
 }
 
+/// Signs a decision on this block with the unlocked key, sends it, and reloads the queue:
+/// an approval, or a rejection with the reason typed in the field `reason_field`. Refused
+/// here, before signing, when no key is unlocked or the genesis does not list it.
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn decide(
+    desk: Desk,
+    election: ElectionId,
+    hash: BlockHash,
+    listed: RwSignal<Vec<PublicKey>>,
+    reason_field: Option<String>,
+) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        let reason = reason_field.map(|id| crate::custody::field(&id));
+        let Some(unlocked) = desk.key.get_untracked() else {
+            desk.outcome.set(Some(Outcome::Refused(
+                "Unlock your key first (above).".into(),
+            )));
+            return;
+        };
+        if !listed.get_untracked().contains(&unlocked.public) {
+            desk.outcome.set(Some(Outcome::Refused(format!(
+                "The genesis block of election {election} does not list your key ({}); nothing was signed.",
+                wire::fingerprint(&unlocked.public)
+            ))));
+            return;
+        }
+        let url = format!("/api/elections/{election}/blocks/{hash}");
+        let sent = match &reason {
+            None => {
+                let a = ledger::Approval::sign(&unlocked.key, hash);
+                let body = wire::SignedApproval {
+                    validator: a.validator,
+                    signature: a.signature,
+                };
+                crate::custody::post_json::<_, wire::BlockSummary>(&format!("{url}/approve"), &body)
+                    .await
+            }
+            Some(reason) => {
+                let r = ledger::Rejection::sign(&unlocked.key, hash, reason);
+                let body = wire::SignedRejection {
+                    validator: r.validator,
+                    signature: r.signature,
+                    reason: r.reason,
+                };
+                crate::custody::post_json::<_, wire::BlockSummary>(&format!("{url}/reject"), &body)
+                    .await
+            }
+        };
+        desk.outcome.set(Some(match sent {
+            Ok(b) => Outcome::Sent(format!(
+                "{} block {}: {} ({} approval{}).",
+                if reason.is_none() {
+                    "Approved"
+                } else {
+                    "Rejected"
+                },
+                b.index,
+                b.status.label(),
+                b.approvals,
+                if b.approvals == 1 { "" } else { "s" },
+            )),
+            Err(e) => Outcome::Refused(e),
+        }));
+        desk.refresh.update(|n| *n += 1);
+    });
+}
+
 fn queue_block(
     b: QueueBlock,
-    csrf: String,
     verdict: RwSignal<BrowserVerdict>,
-    approve: ServerAction<ApproveBlock>,
-    reject: ServerAction<RejectBlock>,
+    listed: RwSignal<Vec<PublicKey>>,
+    desk: Desk,
 ) -> impl IntoView {
     let all_pass = b.checks.iter().all(|c| c.passed);
     let browser_ok = move || matches!(verdict.get(), BrowserVerdict::Passed(_));
+    let unlocked = move || desk.key.with(|k| k.is_some());
     let progress = format!(
         "{} of {} approvals{}{}",
         b.approved_by.len(),
@@ -358,17 +548,8 @@ fn queue_block(
             format!(" · rejected by {}", b.rejected_by.join(", "))
         },
     );
-    // Copy, so each form's children can take their own.
-    let hidden = {
-        let (csrf, election, hash) = (StoredValue::new(csrf.clone()), b.election, b.hash);
-        move || {
-            view! {
-                <input type="hidden" name="csrf" value=csrf.get_value() />
-                <input type="hidden" name="election" value=election.to_string() />
-                <input type="hidden" name="block" value=hash.to_hex() />
-            }
-        }
-    };
+    let (election, hash) = (b.election, b.hash);
+    let reason_id = format!("reason-{}", b.hash);
     view! {
         <article class="queue-block" data-block=b.hash.to_hex()>
             <h3>
@@ -420,21 +601,23 @@ fn queue_block(
                         {all_pass
                             .then(|| {
                                 view! {
-                                    <ActionForm action=approve>
-                                        {hidden()}
-                                        // Offered only once this browser's own check passed.
-                                        <button type="submit" class="approve" disabled=move || !browser_ok()>
-                                            "Approve"
-                                        </button>
-                                    </ActionForm>
+                                    // Offered only once this browser's own check passed and
+                                    // the key is unlocked.
+                                    <button type="button" class="approve"
+                                        disabled=move || !browser_ok() || !unlocked()
+                                        on:click=move |_| decide(desk, election, hash, listed, None)>
+                                        "Approve"
+                                    </button>
                                 }
                             })}
-                        <ActionForm action=reject attr:class="inline-form">
-                            {hidden()}
+                        <form class="inline-form" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                            ev.prevent_default();
+                            decide(desk, election, hash, listed, Some(reason_id.clone()));
+                        }>
                             <label for=format!("reason-{}", b.hash)>"Reason"</label>
-                            <input id=format!("reason-{}", b.hash) name="reason" type="text" required maxlength="500" />
-                            <button type="submit" class="danger">"Reject"</button>
-                        </ActionForm>
+                            <input id=format!("reason-{}", b.hash) type="text" required maxlength="500" />
+                            <button type="submit" class="danger" disabled=move || !unlocked()>"Reject"</button>
+                        </form>
                     </div>
                 }
                     .into_any()

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, apiSession, demoPassword, launchBrowser, openElection, signIn, startServer } from './support.mjs';
+import { BIN, api, apiSession, demoPassword, launchBrowser, openElection, signIn, startServer } from './support.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const WIDTHS = [['phone', { width: 390, height: 844 }], ['desktop', { width: 1280, height: 900 }]];
@@ -61,6 +61,13 @@ test('every page passes the axe audit at phone and desktop widths', async () => 
   execFileSync(BIN, ['mine', '--server', base, '--election', String(e.id), '--once', '--tag', 'a11y']);
   const [block] = await (await fetch(`${base}/api/elections/${e.id}/blocks?status=awaiting`)).json();
   const setupLink = fresh.out.match(/(http:\/\/\S+\/setup\?token=\w+)/)[1];
+  const invite = async (username, role) => {
+    const r = await api(base, '/invitations', { method: 'POST', cookie: admin, body: { username, role } });
+    assert.equal(r.status, 201);
+    return `${base}${r.body.path}`;
+  };
+  const validatorInvite = await invite('a11y.validator', 'validator');
+  const officerInvite = await invite('a11y.officer', 'admin');
 
   const heading = (text) => (page) => page.locator('h1', { hasText: text }).first().waitFor();
   const pages = [
@@ -72,6 +79,8 @@ test('every page passes the axe audit at phone and desktop widths', async () => 
     ['miner', `${base}/e/${e.id}/mine`, heading('Mine for')],
     ['login', `${base}/login`, heading('Sign in')],
     ['setup link', setupLink, heading('Create the first admin')],
+    ['validator invitation', validatorInvite, heading('Welcome, a11y.validator')],
+    ['officer invitation', officerInvite, heading('Welcome, a11y.officer')],
   ];
   const problems = [];
   for (const [size, viewport] of WIDTHS) {

@@ -1,23 +1,23 @@
 // The volunteer's miner page: WebAssembly workers in Debian's Chromium against the real
 // server. Kernels are checked against native vectors, a block is mined, approved in the
-// validators' dashboards and shown in the explorer; stop terminates the workers; a tip
+// validators' dashboards (each unlocking their own key file) and shown in the explorer; stop terminates the workers; a tip
 // that moves while mining makes the page start over without submitting anything stale.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, BIN, api, apiSession, demoPassword, launchBrowser, openElection, signIn, startServer, until } from './support.mjs';
+import { ARTIFACTS, BIN, api, apiSession, decideWithCli, demoKey, demoPassword, launchBrowser, openElection, signIn, startServer, unlockKey, until } from './support.mjs';
 
 let server;
 let base;
 let out;
 let browser;
 let adminCookie;
+let dir;
 
 const call = (path, options) => api(base, path, options);
-const session = (who) => apiSession(base, who, demoPassword(out, who));
 const election = (title, difficulty, voters) =>
   openElection(base, adminCookie, { title, difficulty, candidates: ['Ada', 'Grace'], voters });
 
@@ -60,10 +60,10 @@ const tried = (page) => page.locator('#miner-tried').getAttribute('data-tried').
 
 before(async () => {
   assert.ok(BIN, 'BALLOTCHAIN_BIN must name the built binary');
-  const dir = mkdtempSync(join(tmpdir(), 'ballotchain-e2e-miner-'));
+  dir = mkdtempSync(join(tmpdir(), 'ballotchain-e2e-miner-'));
   ({ child: server, url: base, out } = await startServer(dir));
   browser = await launchBrowser();
-  adminCookie = await session('admin');
+  adminCookie = await apiSession(base, 'admin', demoPassword(out, 'admin'));
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 
@@ -139,10 +139,12 @@ test('a block mined in the browser is approved in two dashboards and shown with 
     const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
     const vp = await ctx.newPage();
     await signIn(vp, base, who, demoPassword(out, who), /\/validator$/);
+    const { key, passphraseFile } = demoKey(dir, who);
+    await unlockKey(vp, { key, passphrase: readFileSync(passphraseFile, 'utf8').trim() });
     const card = vp.locator(`article[data-block="${hash}"]`);
     await card.locator('.browser-check[data-verdict="passed"]').waitFor();
     await card.getByRole('button', { name: 'Approve' }).click();
-    await vp.waitForURL(/done=approved/);
+    await vp.getByRole('status').filter({ hasText: /Approved block 1/ }).waitFor();
     await ctx.close();
   }
   // The page follows its block to the chain, then has nothing left to mine.
@@ -205,8 +207,7 @@ test('when the tip moves while mining, the page restarts on it and submits nothi
   await page.getByText(/Mining block 1 with 2 votes/).or(page.locator('#found-list li')).first().waitFor();
   // The other block is appended: the tip moves under the page.
   for (const who of ['validator1', 'validator2']) {
-    const r = await call(`/elections/${e.id}/blocks/${theirs.hash}/approve`, { method: 'POST', cookie: await session(who) });
-    assert.equal(r.status, 200);
+    await decideWithCli(base, { election: e.id, block: theirs.hash, ...demoKey(dir, who) });
   }
   // The page notices within a poll, restarts on the new tip and mines block 2 on it.
   const second = page.locator('#found-list li[data-status="awaiting"]', { hasText: 'Block 2' });

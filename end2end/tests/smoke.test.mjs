@@ -3,10 +3,10 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, BIN, apiSession, demoPassword, launchBrowser, openElection, signIn, startServer } from './support.mjs';
+import { ARTIFACTS, BIN, api, apiSession, decideWithCli, demoKey, demoPassword, launchBrowser, openElection, signIn, startServer, unlockKey } from './support.mjs';
 
 let server;
 let base;
@@ -147,10 +147,7 @@ test('a vote mined and approved shows in the explorer, with and without JavaScri
   const awaiting = await (await fetch(`${base}/api/elections/${e.id}/blocks?status=awaiting`)).json();
   assert.equal(awaiting.length, 1);
   for (const v of ['validator1', 'validator2']) {
-    const password = serverOut.match(new RegExp(`${v} / (\\S+)`))[1];
-    const cookie = await apiSession(base, v, password);
-    const r = await fetch(`${base}/api/elections/${e.id}/blocks/${awaiting[0].hash}/approve`, { method: 'POST', headers: { cookie } });
-    assert.equal(r.status, 200);
+    await decideWithCli(base, { election: e.id, block: awaiting[0].hash, ...demoKey(dir, v) });
   }
 
   for (const [name, javaScriptEnabled] of [['js', true], ['nojs', false]]) {
@@ -199,7 +196,7 @@ test('a vote mined and approved shows in the explorer, with and without JavaScri
   await page.close();
 });
 
-test('two validators approve a block in their dashboards; forms refuse strangers and forged posts', async () => {
+test('two validators approve a block in their dashboards with their own keys; forged decisions change nothing', async () => {
   const e = await election('Dashboard', 1);
   const cast = await fetch(`${base}/api/elections/${e.id}/votes`, {
     method: 'POST',
@@ -210,6 +207,7 @@ test('two validators approve a block in their dashboards; forms refuse strangers
   execFileSync(BIN, ['mine', '--server', base, '--election', String(e.id), '--once', '--tag', 'e2e-dash']);
   const [block] = await (await fetch(`${base}/api/elections/${e.id}/blocks?status=awaiting`)).json();
   const password = (who) => serverOut.match(new RegExp(`${who} / (\\S+)`))[1];
+  const approvals = async () => (await (await fetch(`${base}/api/elections/${e.id}/blocks/${block.hash}`)).json()).approvals;
 
   // Nobody signed in, and an admin, are both turned away from the dashboard.
   const anon = await browser.newPage();
@@ -229,16 +227,31 @@ test('two validators approve a block in their dashboards; forms refuse strangers
   assert.match(await anon.getByRole('alert').innerText(), /for validators/);
   await anon.close();
 
+  // Forged decisions through the API: unsigned, by a key the genesis does not list, and
+  // with validator1's key but a signature that is not theirs. None counts.
+  const v1 = JSON.parse(readFileSync(demoKey(dir, 'validator1').key, 'utf8')).public_key;
+  const decision = (body) => api(base, `/elections/${e.id}/blocks/${block.hash}/approve`, { method: 'POST', body });
+  assert.equal((await decision({ validator: v1 })).status, 400);
+  const stranger = await decision({ validator: 'ab'.repeat(32), signature: 'cd'.repeat(64) });
+  assert.deepEqual([stranger.status, stranger.body.error], [403, 'forbidden']);
+  const forged = await decision({ validator: v1, signature: 'cd'.repeat(64) });
+  assert.deepEqual([forged.status, forged.body.error], [422, 'bad_signature']);
+  assert.equal(await approvals(), 0);
+
   for (const [i, who] of ['validator1', 'validator2'].entries()) {
     const viewport = i === 0 ? { width: 1280, height: 900 } : { width: 360, height: 740 };
+    const { key, passphraseFile } = demoKey(dir, who);
+    const passphrase = readFileSync(passphraseFile, 'utf8').trim();
     if (i === 1) {
-      // Without JavaScript the browser cannot check the block itself: no Approve.
+      // Without JavaScript the browser can neither check the block nor sign: no Approve,
+      // and the page points to the command line.
       const nojs = await browser.newContext({ javaScriptEnabled: false, viewport });
       const p = await nojs.newPage();
       await signIn(p, base, who, password(who), /\/validator$/);
       const c = p.locator(`article[data-block="${block.hash}"]`);
       assert.equal(await c.getByRole('button', { name: 'Approve' }).isDisabled(), true);
       assert.match(await c.locator('.browser-check').innerText(), /needs JavaScript/);
+      assert.match(await p.locator('.key-panel').innerText(), /ballotchain approve --server/);
       await nojs.close();
     }
     const context = await browser.newContext({ viewport });
@@ -253,27 +266,22 @@ test('two validators approve a block in their dashboards; forms refuse strangers
     assert.equal(await rows.count(), 15);
     assert.equal(await card.locator('tr.fail').count(), 0);
     assert.match(await card.innerText(), new RegExp(`${i} of 2 approvals`));
-    await page.screenshot({ path: join(ARTIFACTS, `validator-${who}.png`), fullPage: true });
-
+    // Nothing can be signed before the key is unlocked.
+    assert.equal(await card.getByRole('button', { name: 'Approve' }).isDisabled(), true);
     if (i === 0) {
-      // A forged post without the session's token changes nothing.
-      const cookies = await context.cookies();
-      const cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-      const forged = await fetch(`${base}/sfn/validator/approve`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', cookie },
-        body: new URLSearchParams({ csrf: 'forged', election: String(e.id), block: block.hash }),
-      });
-      assert.match(forged.headers.get('location'), /error=csrf/);
-      const after = await (await fetch(`${base}/api/elections/${e.id}/blocks/${block.hash}`)).json();
-      assert.equal(after.approvals, 0);
+      // A wrong passphrase is refused in words and unlocks nothing.
+      await page.locator('#key-file').setInputFiles(key);
+      await page.getByLabel('Key file passphrase').fill('not the passphrase');
+      await page.getByRole('button', { name: 'Unlock my key' }).click();
+      assert.match(await page.locator('.key-panel [role=alert]').innerText(), /wrong passphrase/);
+      assert.equal(await card.getByRole('button', { name: 'Approve' }).isDisabled(), true);
     }
-
+    await unlockKey(page, { key, passphrase });
+    await page.screenshot({ path: join(ARTIFACTS, `validator-${who}.png`), fullPage: true });
     await card.getByRole('button', { name: 'Approve' }).click();
-    await page.waitForURL(/done=approved/);
-    assert.match(await page.getByRole('status').first().innerText(), /Block approved/);
-    assert.match(await page.locator('.history').innerText(), /approved/);
+    await page.getByRole('status').filter({ hasText: /Approved block 1/ }).waitFor();
+    await page.locator('.history', { hasText: 'approved' }).waitFor();
+    assert.equal(await approvals(), i + 1);
     await context.close();
   }
   const done = await (await fetch(`${base}/api/elections/${e.id}/blocks/${block.hash}`)).json();
@@ -387,13 +395,65 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   // Opening too early is refused with a reason.
   await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();
   await page.waitForURL(/error=wrong_state/);
-  await page.getByLabel('Enrol an existing validator').selectOption('validator1');
-  await page.getByRole('button', { name: 'Enrol', exact: true }).click();
-  await page.waitForURL(/done=validator_enrolled/);
-  await page.getByLabel('New validator username').fill('officer.val');
-  await page.getByLabel(/Their password/).fill('validator password 9');
-  await page.getByRole('button', { name: 'Create and enrol validator' }).click();
-  await page.waitForURL(/done=validator_enrolled/);
+
+  // A new validator is invited: the officer gets a one-time link...
+  await page.goto(`${base}/admin`);
+  await page.getByLabel('Their username').fill('officer.val');
+  await page.getByLabel('Role').selectOption('validator');
+  await page.getByRole('button', { name: 'Create invitation link' }).click();
+  await page.locator('h1', { hasText: 'Invitation for officer.val' }).waitFor();
+  const link = await page.getByLabel('Invitation link').inputValue();
+  assert.match(link, /\/invite\/[0-9a-f]{64}$/);
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-invitation.png') });
+
+  // ...with which they choose a password, make their key in their browser and download
+  // the key file. Only the public key and a proof of possession reach the server.
+  const valPassword = 'validator password 9';
+  const passphrase = 'my own key passphrase';
+  const keyPath = join(dir, 'officer-val.key');
+  const invitee = await browser.newContext({ acceptDownloads: true, viewport: { width: 390, height: 844 } });
+  const ip = await invitee.newPage();
+  const sent = [];
+  ip.on('request', (r) => { if (r.method() === 'POST') sent.push(r.postData() ?? ''); });
+  await ip.goto(link);
+  await ip.locator('h1', { hasText: 'Welcome, officer.val' }).waitFor();
+  await ip.getByLabel('Sign-in password (at least 12 characters)').fill(valPassword);
+  await ip.getByLabel('The same password again').fill(valPassword);
+  await ip.getByLabel(/^Key file passphrase/).fill(passphrase);
+  await ip.getByLabel('The same passphrase again').fill(passphrase);
+  const create = ip.getByRole('button', { name: 'Create my account' });
+  await ip.getByRole('button', { name: 'Make my key' }).click();
+  await ip.getByText(/Your key is ready. Fingerprint: [0-9a-f]{4}/).waitFor();
+  // The account is offered only once the key file is downloaded.
+  assert.equal(await create.isDisabled(), true);
+  const [download] = await Promise.all([
+    ip.waitForEvent('download'),
+    ip.getByRole('link', { name: 'Download your key file' }).click(),
+  ]);
+  await download.saveAs(keyPath);
+  const keyFile = JSON.parse(readFileSync(keyPath, 'utf8'));
+  assert.equal(keyFile.format, 'ballotchain-key');
+  assert.equal(keyFile.kdf.algorithm, 'argon2id');
+  await ip.screenshot({ path: join(ARTIFACTS, 'invitation-validator.png'), fullPage: true });
+  await create.click();
+  await ip.getByText(/Your account is ready/).waitFor();
+  assert.equal(sent.length, 1, 'one request: the acceptance');
+  const accepted = JSON.parse(sent[0]);
+  assert.deepEqual(Object.keys(accepted.key).sort(), ['proof', 'public_key']);
+  assert.equal(accepted.key.public_key, keyFile.public_key);
+  assert.ok(!sent[0].includes(keyFile.sealed_seed), 'the sealed key file is not sent');
+  // The link works once.
+  await ip.goto(link);
+  assert.match(await ip.getByRole('alert').innerText(), /used already/);
+  await invitee.close();
+
+  // The officer enrols both validators and seals the genesis block.
+  await page.goto(`${base}/admin/e/${id}`);
+  for (const who of ['validator1', 'officer.val']) {
+    await page.getByLabel('Enrol a validator').selectOption(who);
+    await page.getByRole('button', { name: 'Enrol', exact: true }).click();
+    await page.waitForURL(/done=validator_enrolled/);
+  }
   assert.deepEqual((await count('validators')).sort(), ['officer.val', 'validator1']);
   await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();
   await page.waitForURL(/done=opened/);
@@ -409,21 +469,24 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   await page.waitForURL(new RegExp(`/e/${id}/receipt/[0-9a-f]{64}$`));
   const receiptUrl = page.url();
 
-  // Mined with the CLI miner, approved by both enrolled validators in their dashboards.
+  // Mined with the CLI miner. The new validator approves in a fresh browser profile, from
+  // the downloaded key file; validator1 approves the same block from the command line.
   execFileSync(BIN, ['mine', '--server', base, '--election', id, '--once', '--tag', 'board-miner']);
-  for (const [who, pw] of [['validator1', serverOut.match(/validator1 \/ (\S+)/)[1]], ['officer.val', 'validator password 9']]) {
-    const ctx = await browser.newContext();
-    const vp = await ctx.newPage();
-    await vp.goto(`${base}/login`);
-    await vp.getByLabel('Username').fill(who);
-    await vp.getByLabel('Password').fill(pw);
-    await vp.getByRole('button', { name: 'Sign in' }).click();
-    await vp.waitForURL(/\/validator$/);
+  const [mined] = await (await fetch(`${base}/api/elections/${id}/blocks?status=awaiting`)).json();
+  const fresh = await launchBrowser();
+  try {
+    const vp = await fresh.newPage();
+    await signIn(vp, base, 'officer.val', valPassword, /\/validator$/);
+    await unlockKey(vp, { key: keyPath, passphrase });
     const card = vp.locator('article', { hasText: 'Board 2026' });
+    await card.locator('.browser-check[data-verdict="passed"]').waitFor();
     await card.getByRole('button', { name: 'Approve' }).click();
-    await vp.waitForURL(/done=approved/);
-    await ctx.close();
+    await vp.getByRole('status').filter({ hasText: /Approved block 1: awaiting/ }).waitFor();
+  } finally {
+    await fresh.close();
   }
+  const said = await decideWithCli(base, { election: id, block: mined.hash, ...demoKey(dir, 'validator1') });
+  assert.match(said, /appended to the chain \(2 approval/);
   await page.goto(`${base}/e/${id}/chain`);
   assert.match(await page.locator('.block-list').innerText(), /Block 1[\s\S]*mined by board-miner/);
   assert.equal(await page.locator('.tally g[data-candidate="Grace"]').getAttribute('data-votes'), '1');
@@ -497,6 +560,10 @@ test('every form refuses bad input with its reason, JavaScript off', async () =>
   await signIn(page, base, 'admin', demoPassword(serverOut, 'admin'), `${base}/admin`);
   await page.getByLabel('Title').fill('   ');
   await refused('Create election', 'invalid_input', /titles cannot be empty/);
+  await page.getByLabel('Their username').fill('no spaces');
+  await refused('Create invitation link', 'invalid_input', /usernames have 3 to 40/);
+  await page.getByLabel('Their username').fill('admin');
+  await refused('Create invitation link', 'duplicate', /already taken/);
   await page.getByLabel('Title').fill('Refusals');
   await page.getByRole('button', { name: 'Create election' }).click();
   await page.waitForURL(/\/admin\/e\/\d+\?done=created/);
@@ -505,9 +572,6 @@ test('every form refuses bad input with its reason, JavaScript off', async () =>
   await page.waitForURL(/done=candidate_added/);
   await page.getByLabel('Candidate name').fill('Ada');
   await refused('Add candidate', 'duplicate', /already taken/);
-  await page.getByLabel('New validator username').fill('no spaces');
-  await page.getByLabel(/Their password/).fill('long enough password');
-  await refused('Create and enrol validator', 'invalid_input', /usernames have 3 to 40/);
   await refused('Seal the genesis block and open voting', 'wrong_state', /current state/);
 
   // The account page (linked beside "Sign out"): a wrong current password changes nothing.
@@ -518,7 +582,33 @@ test('every form refuses bad input with its reason, JavaScript off', async () =>
   await page.getByLabel(/New password/).fill('a brand new passphrase');
   await refused('Change password', 'bad_credentials', /Wrong username or password/);
 
-  // The dashboard: a rejection without a reason (Approve waits for the browser's check).
+  // An officer's invitation: two different passwords are refused, the right ones create
+  // the account, and the used link refuses anyone after.
+  const adminCookie = await apiSession(base, 'admin', demoPassword(serverOut, 'admin'));
+  const invited = await api(base, '/invitations', { method: 'POST', cookie: adminCookie, body: { username: 'clerk.nojs', role: 'admin' } });
+  assert.equal(invited.status, 201);
+  await context.clearCookies();
+  await page.goto(`${base}${invited.body.path}`);
+  await page.getByLabel(/^Password/).fill('a long enough password');
+  await page.getByLabel('The same password again').fill('another long password');
+  await refused('Create my account', 'password_mismatch', /differ/);
+  await page.getByLabel(/^Password/).fill('a long enough password');
+  await page.getByLabel('The same password again').fill('a long enough password');
+  await page.getByRole('button', { name: 'Create my account' }).click();
+  await page.waitForURL(/\/login\?done=account_created/);
+  await page.goto(`${base}${invited.body.path}`);
+  assert.match(await page.getByRole('alert').innerText(), /used already/);
+  await signIn(page, base, 'clerk.nojs', 'a long enough password', `${base}/admin`);
+
+  // A validator's invitation needs JavaScript or the command line: the page says how,
+  // and offers nothing to send.
+  const val = await api(base, '/invitations', { method: 'POST', cookie: adminCookie, body: { username: 'val.nojs', role: 'validator' } });
+  await page.goto(`${base}${val.body.path}`);
+  assert.match(await page.locator('main').innerText(), /ballotchain accept --server/);
+  assert.equal(await page.getByRole('button', { name: 'Create my account' }).isDisabled(), true);
+  assert.equal(await page.getByRole('button', { name: 'Make my key' }).isDisabled(), true);
+
+  // The dashboard without JavaScript cannot sign: Approve and Reject are not offered.
   await fetch(`${base}/api/elections/${e.id}/votes`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -529,10 +619,8 @@ test('every form refuses bad input with its reason, JavaScript off', async () =>
   await context.clearCookies();
   await signIn(page, base, 'validator1', demoPassword(serverOut, 'validator1'), /\/validator$/);
   const card = page.locator(`article[data-block="${block.hash}"]`);
-  await card.getByLabel('Reason').fill('   ');
-  await card.getByRole('button', { name: 'Reject' }).click();
-  await page.waitForURL(/error=invalid_input/);
-  assert.match(await page.getByRole('alert').first().innerText(), /a rejection needs a reason/);
+  assert.equal(await card.getByRole('button', { name: 'Reject' }).isDisabled(), true);
+  assert.equal(await card.getByRole('button', { name: 'Approve' }).isDisabled(), true);
   const after = await (await fetch(`${base}/api/elections/${e.id}/blocks/${block.hash}`)).json();
   assert.equal(after.rejections, 0);
   await context.close();

@@ -1,5 +1,5 @@
 // Shared by the browser tests: the real server on 127.0.0.1 and Debian's Chromium.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -39,6 +39,41 @@ export function launchBrowser() {
 /** A password the demo printed at start-up. */
 export function demoPassword(out, who) {
   return out.match(new RegExp(`${who} / (\\S+)`))[1];
+}
+
+/** The key file `serve --demo` wrote for one of its validators, and their passphrase's file. */
+export function demoKey(dir, who) {
+  return { key: join(dir, `demo-${who}.key`), passphraseFile: join(dir, 'demo-validator-passphrase.txt') };
+}
+
+/** Runs the `ballotchain` CLI; resolves with its exit code and output (never rejects). */
+export function cli(args) {
+  return new Promise((resolve) => {
+    execFile(BIN, args, { env: process.env }, (error, stdout, stderr) => {
+      resolve({ code: error ? (error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * A validator's decision from the command line with their key file: the CLI re-verifies
+ * the chain and the block, then signs. Throws with the CLI's words if it fails.
+ */
+export async function decideWithCli(base, { election, block, key, passphraseFile, reason }) {
+  const args = [reason === undefined ? 'approve' : 'reject', '--server', base, '--election', String(election),
+    '--block', block, '--key', key, '--passphrase-file', passphraseFile];
+  if (reason !== undefined) args.push('--reason', reason);
+  const r = await cli(args);
+  if (r.code !== 0) throw new Error(`ballotchain ${args[0]} failed: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** On the validator dashboard: loads a key file, types its passphrase and unlocks it. */
+export async function unlockKey(page, { key, passphrase }) {
+  await page.locator('#key-file').setInputFiles(key);
+  await page.getByLabel('Key file passphrase').fill(passphrase);
+  await page.getByRole('button', { name: 'Unlock my key' }).click();
+  await page.locator('[data-key="unlocked"]').waitFor();
 }
 
 /** Signs in through the login page. */

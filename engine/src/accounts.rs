@@ -1,17 +1,16 @@
-//! Admin and validator accounts: argon2 passwords, and a key pair for each validator.
+//! Admin and validator accounts: argon2 passwords chosen by their holders, and each
+//! validator's public key (the secret half never reaches the server).
 
 use crate::{db_time, now_ms, EngineError, Node, Result};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
-use ed25519_dalek::SigningKey;
 use ledger::PublicKey;
-use rand::RngCore;
 use wire::{Account, AccountId, Role};
 
 /// Usernames are shown to others (approvals list validators by name): keep them plain.
-fn check_username(username: &str) -> Result<()> {
+pub(crate) fn check_username(username: &str) -> Result<()> {
     let ok = (3..=40).contains(&username.chars().count())
         && username
             .chars()
@@ -29,7 +28,7 @@ fn check_username(username: &str) -> Result<()> {
 /// create` and every account.
 pub const MIN_PASSWORD: usize = 12;
 
-fn check_password(password: &str) -> Result<()> {
+pub(crate) fn check_password(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD || password.len() > 1024 {
         return Err(EngineError::Invalid(format!(
             "a password needs at least {MIN_PASSWORD} characters"
@@ -47,7 +46,7 @@ struct StoredAccount {
 }
 
 /// The argon2 hash of a password, computed off the async threads.
-async fn hash_password(password: &str) -> Result<String> {
+pub(crate) async fn hash_password(password: &str) -> Result<String> {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -74,51 +73,53 @@ fn dummy_hash() -> &'static str {
 /// The columns of an [`Account`].
 const ACCOUNT_COLUMNS: &str = "id, username, role, public_key";
 
+/// Stores a new account with an already hashed password; the database's UNIQUE
+/// constraints have the last word on a taken username or key.
+pub(crate) async fn insert_account(
+    conn: &mut sqlx::SqliteConnection,
+    username: &str,
+    password_hash: &str,
+    role: Role,
+    public_key: Option<PublicKey>,
+) -> Result<Account> {
+    let id = sqlx::query(
+        "INSERT INTO accounts (username, password_hash, role, public_key, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(username)
+    .bind(password_hash)
+    .bind(role)
+    .bind(public_key)
+    .bind(db_time(now_ms()))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| {
+        let message = match public_key {
+            None => format!("the username {username:?} is taken"),
+            Some(_) => format!("the username {username:?} or this key is another account's"),
+        };
+        EngineError::on_unique(e, message)
+    })?
+    .last_insert_rowid();
+    tracing::info!(username, %role, "account created");
+    Ok(Account {
+        id: AccountId(id),
+        username: username.to_owned(),
+        role,
+        public_key,
+    })
+}
+
 impl Node {
-    /// Creates an account. Validators get a fresh Ed25519 key pair.
-    pub async fn create_account(
-        &self,
-        username: &str,
-        password: &str,
-        role: Role,
-    ) -> Result<Account> {
+    /// Creates an admin account (first-run set-up and `ballotchain admin create`). Every
+    /// other account comes from an invitation, with a password its holder chose.
+    pub async fn create_admin(&self, username: &str, password: &str) -> Result<Account> {
         let username = username.trim();
         check_username(username)?;
         check_password(password)?;
         let hash = hash_password(password).await?;
-        let (public, secret) = match role {
-            Role::Validator => {
-                let mut seed = [0u8; 32];
-                rand::rngs::OsRng.fill_bytes(&mut seed);
-                let key = SigningKey::from_bytes(&seed);
-                (
-                    Some(PublicKey(key.verifying_key().to_bytes())),
-                    Some(seed.to_vec()),
-                )
-            }
-            Role::Admin => (None, None),
-        };
-        let id = sqlx::query(
-            "INSERT INTO accounts (username, password_hash, role, public_key, secret_key, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(username)
-        .bind(hash)
-        .bind(role)
-        .bind(public)
-        .bind(secret)
-        .bind(db_time(now_ms()))
-        .execute(&self.inner.write)
-        .await
-        .map_err(|e| EngineError::on_unique(e, format!("the username {username:?} is taken")))?
-        .last_insert_rowid();
-        tracing::info!(username, %role, "account created");
-        Ok(Account {
-            id: AccountId(id),
-            username: username.to_owned(),
-            role,
-            public_key: public,
-        })
+        let mut conn = self.inner.write.acquire().await?;
+        insert_account(&mut conn, username, &hash, Role::Admin, None).await
     }
 
     /// Checks a username and password; the same error whichever is wrong.
@@ -191,21 +192,5 @@ impl Node {
             .fetch_one(&self.inner.read)
             .await?;
         Ok(n > 0)
-    }
-
-    pub(crate) async fn validator_key(&self, account_id: AccountId) -> Result<SigningKey> {
-        let secret: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT secret_key FROM accounts WHERE id = ? AND role = ?")
-                .bind(account_id)
-                .bind(Role::Validator)
-                .fetch_optional(&self.inner.read)
-                .await?
-                .flatten();
-        let secret = secret
-            .ok_or_else(|| EngineError::Forbidden("only validators can decide on blocks".into()))?;
-        let seed: [u8; 32] = secret
-            .try_into()
-            .map_err(|_| EngineError::Internal("stored validator key has the wrong size".into()))?;
-        Ok(SigningKey::from_bytes(&seed))
     }
 }

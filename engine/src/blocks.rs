@@ -22,7 +22,7 @@ pub(crate) const SUMMARY_COLUMNS: &str =
 
 /// The columns of a [`DecisionRecord`], from `decisions d` joined with `accounts a`.
 const DECISION_COLUMNS: &str =
-    "a.username, a.public_key, d.approve, d.signature, d.reason, d.decided_at";
+    "a.username, d.validator_key AS public_key, d.approve, d.signature, d.reason, d.decided_at";
 
 /// `ledger::validate_block` on a blocking thread: a block of 1000 votes verifies 1000
 /// signatures, which must not stall the server's tasks.
@@ -325,7 +325,7 @@ impl Node {
     /// The validators' approvals of a block, oldest first.
     pub(crate) async fn approvals(&self, hash: &BlockHash) -> Result<Vec<Approval>> {
         let rows: Vec<(PublicKey, Signature)> = sqlx::query_as(
-            "SELECT a.public_key, d.signature FROM decisions d JOIN accounts a ON a.id = d.account_id
+            "SELECT d.validator_key, d.signature FROM decisions d JOIN accounts a ON a.id = d.account_id
              WHERE d.block_hash = ? AND d.approve = 1 ORDER BY d.decided_at",
         )
         .bind(hash)

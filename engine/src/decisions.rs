@@ -1,9 +1,10 @@
 //! Validators' decisions on awaiting blocks: approving (which appends the block at
-//! quorum) and rejecting (which discards it once quorum is out of reach).
+//! quorum) and rejecting (which discards it once quorum is out of reach). Each decision
+//! is signed by the validator's own key, on their device; that signature is the whole
+//! authority, checked against the keys the genesis block lists.
 
 use crate::{db_time, now_ms, ChainSlot, EngineError, Node, Result};
-use ed25519_dalek::SigningKey;
-use ledger::{Approval, BlockHash, ChainState, ElectionId, PublicKey};
+use ledger::{Approval, BlockHash, ChainState, ElectionId, PublicKey, Rejection, Signature};
 use std::sync::Arc;
 use wire::{AccountId, BlockStatus, BlockSummary};
 
@@ -13,32 +14,23 @@ const MAX_REASON: usize = 500;
 /// A validator allowed to decide on a block, and the chain it decides against.
 struct Decider {
     chain: Arc<ChainState>,
-    key: SigningKey,
+    account: AccountId,
 }
 
 impl Node {
-    /// What approving and rejecting both require, cheapest first: the account is a
-    /// validator, enrolled in the election, whose key is in the genesis block; the block
-    /// exists, still awaits approval, and this validator has not decided on it yet.
-    /// Called with the append lock held, so nothing moves between the check and the write.
+    /// What approving and rejecting both require, cheapest first: the block exists in
+    /// this election; the key is in its genesis block (403); the signature is that key's
+    /// over this decision (422); an account holds the key; the block still awaits
+    /// approval, and this validator has not decided on it yet (409). Called with the
+    /// append lock held, so nothing moves between the check and the write.
     async fn decider(
         &self,
         election: ElectionId,
         hash: &BlockHash,
-        account: AccountId,
+        key: &PublicKey,
+        signed: bool,
     ) -> Result<Decider> {
-        let key = self.validator_key(account).await?;
-        if !self.is_enrolled(election, account).await? {
-            return Err(EngineError::Forbidden(
-                "you are not a validator of this election".into(),
-            ));
-        }
         let chain = self.chain(election).await?;
-        if !chain.is_validator(&PublicKey(key.verifying_key().to_bytes())) {
-            return Err(EngineError::Forbidden(
-                "your key is not in this election's genesis block".into(),
-            ));
-        }
         let status: BlockStatus =
             sqlx::query_scalar("SELECT status FROM blocks WHERE hash = ? AND election_id = ?")
                 .bind(hash)
@@ -46,6 +38,25 @@ impl Node {
                 .fetch_optional(&self.inner.read)
                 .await?
                 .ok_or(EngineError::NotFound("block"))?;
+        if !chain.is_validator(key) {
+            return Err(EngineError::Forbidden(
+                "this key is not a validator's in this election's genesis block".into(),
+            ));
+        }
+        if !signed {
+            return Err(EngineError::BadSignature(
+                "the signature is not this validator's over this decision on this block".into(),
+            ));
+        }
+        let account: AccountId =
+            sqlx::query_scalar("SELECT id FROM accounts WHERE public_key = ? AND role = ?")
+                .bind(key)
+                .bind(wire::Role::Validator)
+                .fetch_optional(&self.inner.read)
+                .await?
+                .ok_or_else(|| {
+                    EngineError::Forbidden("no validator account holds this key".into())
+                })?;
         if status != BlockStatus::Awaiting {
             return Err(EngineError::WrongState(format!(
                 "the block is {status}, no longer awaiting approval"
@@ -63,21 +74,24 @@ impl Node {
                 "you have already decided on this block".into(),
             ));
         }
-        Ok(Decider { chain, key })
+        Ok(Decider { chain, account })
     }
 
-    /// Approves an awaiting block: re-validates it against the tip, signs its hash with
-    /// the validator's key, and at quorum appends it, in one transaction that also marks
+    /// Records a validator's signed approval of an awaiting block: re-validates the block
+    /// against the tip and at quorum appends it, in one transaction that also marks
     /// competing blocks of the same height stale (their votes stay in the pool). A block
     /// whose parent is no longer the tip is marked stale instead.
-    pub async fn approve(
-        &self,
-        election: ElectionId,
-        hash: &BlockHash,
-        account: AccountId,
-    ) -> Result<BlockSummary> {
+    pub async fn approve(&self, election: ElectionId, approval: &Approval) -> Result<BlockSummary> {
+        let hash = &approval.block;
         let _guard = self.inner.append_lock.lock().await;
-        let Decider { chain, key } = self.decider(election, hash, account).await?;
+        let Decider { chain, account } = self
+            .decider(
+                election,
+                hash,
+                &approval.validator,
+                approval.signature_is_valid(),
+            )
+            .await?;
         let block = self.load_block(hash).await?;
         let now = db_time(now_ms());
         if block.header.prev != chain.tip() {
@@ -88,9 +102,17 @@ impl Node {
         }
         // Re-check against the tip: what is approved is what is stored now.
         crate::blocks::validate_off_thread(&chain, &block).await?;
-        let approval = Approval::sign(&key, *hash);
         let mut tx = self.inner.write.begin().await?;
-        record_decision(&mut tx, hash, account, Some(&approval), None, now).await?;
+        record_decision(
+            &mut tx,
+            hash,
+            account,
+            &approval.validator,
+            &approval.signature,
+            None,
+            now,
+        )
+        .await?;
         let approvals = decisions_of_kind(&mut tx, hash, true).await?;
         let appended = approvals >= i64::from(chain.genesis().quorum);
         if appended {
@@ -131,27 +153,42 @@ impl Node {
         self.block_summary(election, hash).await
     }
 
-    /// Rejects an awaiting block with a reason (1 to 500 characters). Once so many
+    /// Records a validator's signed rejection of an awaiting block, with its reason (1 to
+    /// 500 characters, signed as given). Once so many
     /// validators have rejected it that quorum is out of reach, the block is discarded
     /// and its votes stay in the pool.
     pub async fn reject(
         &self,
         election: ElectionId,
-        hash: &BlockHash,
-        account: AccountId,
-        reason: &str,
+        rejection: &Rejection,
     ) -> Result<BlockSummary> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > MAX_REASON {
+        let (hash, reason) = (&rejection.block, rejection.reason.as_str());
+        if reason.trim().is_empty() || reason.chars().count() > MAX_REASON {
             return Err(EngineError::Invalid(format!(
                 "a rejection needs a reason of 1 to {MAX_REASON} characters"
             )));
         }
         let _guard = self.inner.append_lock.lock().await;
-        let Decider { chain, .. } = self.decider(election, hash, account).await?;
+        let Decider { chain, account } = self
+            .decider(
+                election,
+                hash,
+                &rejection.validator,
+                rejection.signature_is_valid(),
+            )
+            .await?;
         let now = db_time(now_ms());
         let mut tx = self.inner.write.begin().await?;
-        record_decision(&mut tx, hash, account, None, Some(reason), now).await?;
+        record_decision(
+            &mut tx,
+            hash,
+            account,
+            &rejection.validator,
+            &rejection.signature,
+            Some(reason),
+            now,
+        )
+        .await?;
         let rejections = decisions_of_kind(&mut tx, hash, false).await?;
         let validators = chain.genesis().validators.len() as i64;
         if rejections > validators - i64::from(chain.genesis().quorum) {
@@ -177,24 +214,26 @@ impl Node {
     }
 }
 
-/// Stores a validator's decision: an approval with its signature, or a rejection with
-/// its reason. The database's UNIQUE (block, account) has the last word on deciding twice.
+/// Stores a validator's signed decision: an approval, or a rejection with its reason.
+/// The database's UNIQUE (block, account) has the last word on deciding twice.
 async fn record_decision(
     tx: &mut sqlx::SqliteConnection,
     hash: &BlockHash,
     account: AccountId,
-    approval: Option<&Approval>,
+    key: &PublicKey,
+    signature: &Signature,
     reason: Option<&str>,
     now: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO decisions (block_hash, account_id, approve, signature, reason, decided_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO decisions (block_hash, account_id, validator_key, approve, signature, reason, decided_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(hash)
     .bind(account)
-    .bind(approval.is_some())
-    .bind(approval.map(|a| a.signature))
+    .bind(key)
+    .bind(reason.is_none())
+    .bind(signature)
     .bind(reason)
     .bind(now)
     .execute(&mut *tx)

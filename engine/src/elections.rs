@@ -527,12 +527,25 @@ impl Node {
                 .bind(election)
                 .fetch_all(&self.inner.read)
                 .await?;
-        let mut validators: Vec<PublicKey> = sqlx::query_scalar(
-            "SELECT a.public_key FROM election_validators ev JOIN accounts a ON a.id = ev.account_id WHERE ev.election_id = ?",
+        let enrolled: Vec<(String, Option<PublicKey>)> = sqlx::query_as(
+            "SELECT a.username, a.public_key FROM election_validators ev JOIN accounts a ON a.id = ev.account_id
+             WHERE ev.election_id = ? ORDER BY a.username",
         )
         .bind(election)
         .fetch_all(&self.inner.read)
         .await?;
+        let keyless: Vec<&str> = enrolled
+            .iter()
+            .filter(|(_, key)| key.is_none())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if !keyless.is_empty() {
+            return Err(EngineError::WrongState(format!(
+                "waiting for {} to enrol a new key (re-enrolment link)",
+                keyless.join(", ")
+            )));
+        }
+        let mut validators: Vec<PublicKey> = enrolled.into_iter().filter_map(|(_, k)| k).collect();
         voters.sort();
         validators.sort();
         if voters.is_empty() {

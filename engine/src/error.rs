@@ -34,6 +34,13 @@ pub enum EngineError {
     /// Would duplicate something that must be unique.
     #[error("{0}")]
     Duplicate(String),
+    /// The invitation was used already or has expired.
+    #[error("{0}")]
+    Gone(String),
+    /// A signature that does not verify: a decision or a proof of possession made with
+    /// another key, for another block or reason, or over another challenge.
+    #[error("{0}")]
+    BadSignature(String),
     /// The block no longer builds on the tip.
     #[error("the block is stale: {0}")]
     Stale(String),
@@ -70,6 +77,8 @@ impl EngineError {
             Self::AlreadyVoted => ErrorCode::AlreadyVoted,
             Self::WrongState(_) => ErrorCode::WrongState,
             Self::Duplicate(_) => ErrorCode::Duplicate,
+            Self::Gone(_) => ErrorCode::Gone,
+            Self::BadSignature(_) => ErrorCode::BadSignature,
             Self::Stale(_) => ErrorCode::Stale,
             Self::NothingToMine => ErrorCode::NothingToMine,
             Self::Integrity(_) => ErrorCode::ChainIntegrity,

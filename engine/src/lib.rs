@@ -11,6 +11,7 @@ mod decisions;
 mod elections;
 mod error;
 mod integrity;
+mod invitations;
 mod store;
 mod votes;
 
@@ -18,6 +19,7 @@ pub use accounts::MIN_PASSWORD;
 pub use elections::MAX_VOTERS_PER_IMPORT;
 pub use error::EngineError;
 pub use integrity::IntegrityReport;
+pub use invitations::INVITATION_HOURS;
 
 use ledger::{ChainState, ElectionId};
 use sqlx::sqlite::SqlitePool;

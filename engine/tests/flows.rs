@@ -2,15 +2,17 @@
 //! approve, reject, stale and the integrity check. Every refusal is shown to leave the
 //! database's row counts as they were.
 
+use ed25519_dalek::SigningKey;
 use engine::{EngineError, Node};
 use ledger::block::MinerTag;
 use ledger::{
-    Block, CandidateId, ElectionId, PowSearch, RuleError, Signature, TxId, Vote, VotingCode,
+    Approval, Block, CandidateId, ElectionId, PowSearch, Rejection, RuleError, Signature, TxId,
+    Vote, VotingCode,
 };
 use std::path::PathBuf;
 use wire::{
-    AccountId, Ballot, BlockRef, BlockStatus, ElectionState, NewElection, NewVoter, ReceiptStatus,
-    Role, WorkTemplate,
+    Acceptance, AccountId, Ballot, BlockRef, BlockStatus, ElectionState, KeyProof, NewElection,
+    NewInvitation, NewVoter, ReceiptStatus, Role, WorkTemplate,
 };
 
 const PASSWORD: &str = "a long enough password";
@@ -28,6 +30,7 @@ async fn counts(node: &Node) -> Vec<(String, i64)> {
         "blocks",
         "block_votes",
         "decisions",
+        "invitations",
     ] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(node.pool())
@@ -89,7 +92,59 @@ struct Fixture {
     election: ElectionId,
     candidates: Vec<CandidateId>,
     codes: Vec<String>,
-    validators: Vec<AccountId>,
+    admin: AccountId,
+    validators: Vec<Validator>,
+}
+
+/// A validator account and the key it holds (in a test, the test is its device).
+struct Validator {
+    id: AccountId,
+    key: SigningKey,
+}
+
+/// Invites a validator, who makes a key and accepts with a proof of possession.
+async fn validator(node: &Node, admin: AccountId, name: &str) -> Validator {
+    let key = SigningKey::from_bytes(&rand_seed());
+    let invited = node
+        .create_invitation(
+            admin,
+            &NewInvitation {
+                username: name.into(),
+                role: Role::Validator,
+            },
+        )
+        .await
+        .unwrap();
+    let account = node
+        .accept_invitation(
+            &invited.token,
+            accept_with(node, &invited.token, &key).await,
+        )
+        .await
+        .unwrap();
+    Validator {
+        id: account.id,
+        key,
+    }
+}
+
+fn rand_seed() -> [u8; 32] {
+    use rand::RngCore;
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    seed
+}
+
+/// An acceptance with a password and `key`, proven over the invitation's challenge.
+async fn accept_with(node: &Node, token: &str, key: &SigningKey) -> Acceptance {
+    let challenge = hex::decode(node.invitation(token).await.unwrap().challenge).unwrap();
+    Acceptance {
+        password: Some(PASSWORD.into()),
+        key: Some(KeyProof {
+            public_key: ledger::PublicKey(key.verifying_key().to_bytes()),
+            proof: ledger::prove_possession(key, &challenge),
+        }),
+    }
 }
 
 /// An election in set-up with three candidates, `voters` voters and `validators`
@@ -129,15 +184,12 @@ async fn setup(voters: usize, validators: usize) -> Fixture {
             .map(|c| c.code)
             .collect()
     };
+    let admin = node.create_admin("officer", PASSWORD).await.unwrap().id;
     let mut accounts = Vec::new();
     for i in 0..validators {
         let name = format!("validator{i}");
-        let account = node
-            .create_account(&name, PASSWORD, Role::Validator)
-            .await
-            .unwrap();
+        accounts.push(validator(&node, admin, &name).await);
         node.enrol_validator(election, &name).await.unwrap();
-        accounts.push(account.id);
     }
     Fixture {
         _dir: dir,
@@ -146,6 +198,7 @@ async fn setup(voters: usize, validators: usize) -> Fixture {
         election,
         candidates,
         codes,
+        admin,
         validators: accounts,
     }
 }
@@ -277,9 +330,7 @@ async fn sealing_puts_the_registry_into_the_genesis_block_once() {
     refused!(node, node.create_election(lone), EngineError::Invalid(_));
     // Quorum 2 with one validator cannot be sealed.
     refused!(node, node.open_election(e), EngineError::WrongState(_));
-    node.create_account("validator9", PASSWORD, Role::Validator)
-        .await
-        .unwrap();
+    validator(node, f.admin, "validator9").await;
     node.enrol_validator(e, "validator9").await.unwrap();
     refused!(
         node,
@@ -492,37 +543,51 @@ async fn a_quorum_of_approvals_appends_the_block() {
     let hash = block.hash();
     node.submit_block(e, block).await.unwrap();
 
-    let one = node.approve(e, &hash, v[0]).await.unwrap();
+    let one = node
+        .approve(e, &Approval::sign(&v[0].key, hash))
+        .await
+        .unwrap();
     assert_eq!((one.status, one.approvals), (BlockStatus::Awaiting, 1));
     refused!(
         node,
-        node.approve(e, &hash, v[0]),
+        node.approve(e, &Approval::sign(&v[0].key, hash)),
         EngineError::Duplicate(_)
     );
-    let outsider = node
-        .create_account("outsider", PASSWORD, Role::Validator)
-        .await
-        .unwrap();
+    // A validator whose key the genesis block does not list: 403.
+    let outsider = validator(node, f.admin, "outsider").await;
     refused!(
         node,
-        node.approve(e, &hash, outsider.id),
+        node.approve(e, &Approval::sign(&outsider.key, hash)),
         EngineError::Forbidden(_)
     );
-    let admin = node
-        .create_account("officer", PASSWORD, Role::Admin)
-        .await
-        .unwrap();
+    // A listed key with a signature that is not its own over this block: 422.
+    let mut forged = Approval::sign(&outsider.key, hash);
+    forged.validator = ledger::PublicKey(v[2].key.verifying_key().to_bytes());
+    refused!(node, node.approve(e, &forged), EngineError::BadSignature(_));
+    let mut elsewhere = Approval::sign(&v[2].key, ledger::BlockHash([9; 32]));
+    elsewhere.block = hash;
     refused!(
         node,
-        node.approve(e, &hash, admin.id),
-        EngineError::Forbidden(_)
+        node.approve(e, &elsewhere),
+        EngineError::BadSignature(_)
+    );
+    // A rejection's signature does not pass for another reason.
+    let mut reworded = Rejection::sign(&v[2].key, hash, "too few votes");
+    reworded.reason = "a forged reason".into();
+    refused!(
+        node,
+        node.reject(e, &reworded),
+        EngineError::BadSignature(_)
     );
 
-    let two = node.approve(e, &hash, v[1]).await.unwrap();
+    let two = node
+        .approve(e, &Approval::sign(&v[1].key, hash))
+        .await
+        .unwrap();
     assert_eq!((two.status, two.approvals), (BlockStatus::Appended, 2));
     refused!(
         node,
-        node.approve(e, &hash, v[2]),
+        node.approve(e, &Approval::sign(&v[2].key, hash)),
         EngineError::WrongState(_)
     );
     for (receipt, i) in receipts.iter().zip(0..) {
@@ -542,7 +607,7 @@ async fn a_quorum_of_approvals_appends_the_block() {
     let detail = node.election(e).await.unwrap();
     assert_eq!((detail.height, detail.tip), (Some(1), Some(hash)));
     assert!(ledger::verify_export(&node.export(e).await.unwrap()).is_ok());
-    let history = node.validator_history(v[1]).await.unwrap();
+    let history = node.validator_history(v[1].id).await.unwrap();
     assert_eq!(history.len(), 1);
     assert!(history[0].decision.approve);
 }
@@ -555,38 +620,44 @@ async fn rejections_beyond_reach_of_quorum_discard_the_block_and_free_its_votes(
     let block = mined(&node.work(e).await.unwrap(), "flows");
     let hash = block.hash();
     node.submit_block(e, block).await.unwrap();
-    assert_eq!(node.validator_queue(v[0]).await.unwrap().len(), 1);
+    assert_eq!(node.validator_queue(v[0].id).await.unwrap().len(), 1);
 
     refused!(
         node,
-        node.reject(e, &hash, v[0], "   "),
+        node.reject(e, &Rejection::sign(&v[0].key, hash, "   ")),
         EngineError::Invalid(_)
     );
     refused!(
         node,
-        node.reject(e, &hash, v[0], &"x".repeat(501)),
+        node.reject(e, &Rejection::sign(&v[0].key, hash, &"x".repeat(501))),
         EngineError::Invalid(_)
     );
     // Three validators, quorum two: one rejection leaves two who could still approve.
-    let one = node.reject(e, &hash, v[0], "bad feeling").await.unwrap();
+    let one = node
+        .reject(e, &Rejection::sign(&v[0].key, hash, "bad feeling"))
+        .await
+        .unwrap();
     assert_eq!((one.status, one.rejections), (BlockStatus::Awaiting, 1));
     refused!(
         node,
-        node.reject(e, &hash, v[0], "again"),
+        node.reject(e, &Rejection::sign(&v[0].key, hash, "again")),
         EngineError::Duplicate(_)
     );
-    let two = node.reject(e, &hash, v[1], "agreed").await.unwrap();
+    let two = node
+        .reject(e, &Rejection::sign(&v[1].key, hash, "agreed"))
+        .await
+        .unwrap();
     assert_eq!((two.status, two.rejections), (BlockStatus::Rejected, 2));
     refused!(
         node,
-        node.approve(e, &hash, v[2]),
+        node.approve(e, &Approval::sign(&v[2].key, hash)),
         EngineError::WrongState(_)
     );
     for receipt in &receipts {
         let report = node.receipt(e, receipt).await.unwrap();
         assert_eq!(report.status, ReceiptStatus::Pending);
     }
-    assert!(node.validator_queue(v[2]).await.unwrap().is_empty());
+    assert!(node.validator_queue(v[2].id).await.unwrap().is_empty());
     let detail = node.block_detail(e, BlockRef::Hash(hash)).await.unwrap();
     assert_eq!(detail.decisions[0].reason.as_deref(), Some("bad feeling"));
     assert_eq!(node.work(e).await.unwrap().votes.len(), 2);
@@ -601,9 +672,16 @@ async fn the_first_block_to_reach_quorum_wins_and_its_rivals_go_stale() {
     let (a, b) = (mined(&work, "rival-a"), mined(&work, "rival-b"));
     node.submit_block(e, a.clone()).await.unwrap();
     node.submit_block(e, b.clone()).await.unwrap();
-    node.approve(e, &a.hash(), v[0]).await.unwrap();
-    node.approve(e, &b.hash(), v[1]).await.unwrap();
-    let won = node.approve(e, &a.hash(), v[1]).await.unwrap();
+    node.approve(e, &Approval::sign(&v[0].key, a.hash()))
+        .await
+        .unwrap();
+    node.approve(e, &Approval::sign(&v[1].key, b.hash()))
+        .await
+        .unwrap();
+    let won = node
+        .approve(e, &Approval::sign(&v[1].key, a.hash()))
+        .await
+        .unwrap();
     assert_eq!(won.status, BlockStatus::Appended);
     let lost = node
         .block_detail(e, BlockRef::Hash(b.hash()))
@@ -612,7 +690,7 @@ async fn the_first_block_to_reach_quorum_wins_and_its_rivals_go_stale() {
     assert_eq!(lost.summary.status, BlockStatus::Stale);
     refused!(
         node,
-        node.approve(e, &b.hash(), v[0]),
+        node.approve(e, &Approval::sign(&v[0].key, b.hash())),
         EngineError::WrongState(_)
     );
 
@@ -630,8 +708,14 @@ async fn an_altered_database_is_caught_when_the_node_opens_and_takes_no_writes()
     cast_all(&f, 0..2).await;
     let block = mined(&f.node.work(e).await.unwrap(), "flows");
     f.node.submit_block(e, block.clone()).await.unwrap();
-    f.node.approve(e, &block.hash(), v[0]).await.unwrap();
-    f.node.approve(e, &block.hash(), v[1]).await.unwrap();
+    f.node
+        .approve(e, &Approval::sign(&v[0].key, block.hash()))
+        .await
+        .unwrap();
+    f.node
+        .approve(e, &Approval::sign(&v[1].key, block.hash()))
+        .await
+        .unwrap();
     cast_all(&f, 2..3).await;
 
     // Reopened untouched: clean, with the chain's height.
@@ -679,5 +763,228 @@ async fn a_pending_vote_altered_in_the_pool_is_caught_too() {
         report.problems[0].1.contains("pending vote"),
         "{}",
         report.problems[0].1
+    );
+}
+
+#[tokio::test]
+async fn an_invitation_makes_one_account_with_the_invitees_password_and_proven_key() {
+    let f = setup(1, 0).await;
+    let node = &f.node;
+    let invite = |name: &str, role| {
+        let new = NewInvitation {
+            username: name.into(),
+            role,
+        };
+        async move { node.create_invitation(f.admin, &new).await }
+    };
+    refused!(
+        node,
+        invite("no spaces", Role::Admin),
+        EngineError::Invalid(_)
+    );
+    refused!(
+        node,
+        invite("officer", Role::Admin),
+        EngineError::Duplicate(_)
+    );
+    refused!(
+        node,
+        node.invitation("not-a-token"),
+        EngineError::NotFound(_)
+    );
+
+    // An officer's invitation: a password, no key.
+    let clerk = invite("clerk", Role::Admin).await.unwrap();
+    assert_eq!(clerk.path, format!("/invite/{}", clerk.token));
+    let info = node.invitation(&clerk.token).await.unwrap();
+    assert_eq!(
+        (info.username.as_str(), info.role, info.rekey),
+        ("clerk", Role::Admin, false)
+    );
+    let key = SigningKey::from_bytes(&rand_seed());
+    let with_key = accept_with(node, &clerk.token, &key).await;
+    refused!(
+        node,
+        node.accept_invitation(&clerk.token, with_key),
+        EngineError::Invalid(_)
+    );
+    let short = Acceptance {
+        password: Some("short".into()),
+        key: None,
+    };
+    refused!(
+        node,
+        node.accept_invitation(&clerk.token, short),
+        EngineError::Invalid(_)
+    );
+    let fine = || Acceptance {
+        password: Some(PASSWORD.into()),
+        key: None,
+    };
+    let account = node.accept_invitation(&clerk.token, fine()).await.unwrap();
+    assert_eq!((account.role, account.public_key), (Role::Admin, None));
+    node.authenticate("clerk", PASSWORD).await.unwrap();
+    // Used: 410, and nothing changes.
+    refused!(node, node.invitation(&clerk.token), EngineError::Gone(_));
+    refused!(
+        node,
+        node.accept_invitation(&clerk.token, fine()),
+        EngineError::Gone(_)
+    );
+
+    // A validator's invitation needs the key and its proof over this invitation's challenge.
+    let val = invite("val", Role::Validator).await.unwrap();
+    let other = invite("other", Role::Validator).await.unwrap();
+    refused!(
+        node,
+        node.accept_invitation(&val.token, fine()),
+        EngineError::Invalid(_)
+    );
+    // A proof over another invitation's challenge (a replay) and one by another key.
+    let replayed = accept_with(node, &other.token, &key).await;
+    refused!(
+        node,
+        node.accept_invitation(&val.token, replayed),
+        EngineError::BadSignature(_)
+    );
+    let mut stolen = accept_with(node, &val.token, &key).await;
+    if let Some(k) = stolen.key.as_mut() {
+        k.public_key =
+            ledger::PublicKey(SigningKey::from_bytes(&[5; 32]).verifying_key().to_bytes());
+    }
+    refused!(
+        node,
+        node.accept_invitation(&val.token, stolen),
+        EngineError::BadSignature(_)
+    );
+    let proven = accept_with(node, &val.token, &key).await;
+    let account = node.accept_invitation(&val.token, proven).await.unwrap();
+    assert_eq!(
+        account.public_key,
+        Some(ledger::PublicKey(key.verifying_key().to_bytes()))
+    );
+    // The same proof again: the invitation is used.
+    let again = accept_with(node, &other.token, &key).await;
+    let replay_used = Acceptance {
+        password: Some(PASSWORD.into()),
+        key: again.key.clone(),
+    };
+    refused!(
+        node,
+        node.accept_invitation(&val.token, replay_used),
+        EngineError::Gone(_)
+    );
+    // Another account cannot enrol the same key.
+    refused!(
+        node,
+        node.accept_invitation(&other.token, again),
+        EngineError::Duplicate(_)
+    );
+
+    // Expired: 410. A newer invitation of the same name replaces a pending one.
+    let late = invite("late", Role::Validator).await.unwrap();
+    sqlx::query("UPDATE invitations SET expires_at = 0 WHERE username = 'late'")
+        .execute(node.write_pool())
+        .await
+        .unwrap();
+    refused!(node, node.invitation(&late.token), EngineError::Gone(_));
+    let first = invite("twice", Role::Admin).await.unwrap();
+    let second = invite("twice", Role::Admin).await.unwrap();
+    refused!(node, node.invitation(&first.token), EngineError::Gone(_));
+    node.invitation(&second.token).await.unwrap();
+
+    // No invitation row holds its token.
+    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_hash FROM invitations")
+        .fetch_all(node.pool())
+        .await
+        .unwrap();
+    assert!(stored
+        .iter()
+        .all(|h| h.len() == 32 && hex::encode(h) != second.token));
+}
+
+#[tokio::test]
+async fn an_officer_replaces_a_validators_key_before_sealing_and_they_re_enrol() {
+    let f = setup(1, 3).await;
+    let (node, e, v) = (&f.node, f.election, &f.validators);
+    refused!(
+        node,
+        node.replace_validator_key(e, "nobody", f.admin),
+        EngineError::NotFound(_)
+    );
+    let rekey = node
+        .replace_validator_key(e, "validator1", f.admin)
+        .await
+        .unwrap();
+    assert!(rekey.rekey);
+    assert_eq!(node.account(v[1].id).await.unwrap().public_key, None);
+    // The election waits for the new key.
+    refused!(node, node.open_election(e), EngineError::WrongState(_));
+    let info = node.invitation(&rekey.token).await.unwrap();
+    assert!(info.rekey);
+    let new_key = SigningKey::from_bytes(&rand_seed());
+    // Re-enrolling keeps the password: sending one is refused.
+    let with_password = accept_with(node, &rekey.token, &new_key).await;
+    refused!(
+        node,
+        node.accept_invitation(&rekey.token, with_password),
+        EngineError::Invalid(_)
+    );
+    // The withdrawn key may not come back.
+    let mut old_key = accept_with(node, &rekey.token, &v[1].key).await;
+    old_key.password = None;
+    refused!(
+        node,
+        node.accept_invitation(&rekey.token, old_key),
+        EngineError::Invalid(_)
+    );
+    let mut only_key = accept_with(node, &rekey.token, &new_key).await;
+    only_key.password = None;
+    let account = node
+        .accept_invitation(&rekey.token, only_key)
+        .await
+        .unwrap();
+    assert_eq!(account.id, v[1].id);
+    assert_eq!(
+        account.public_key,
+        Some(ledger::PublicKey(new_key.verifying_key().to_bytes()))
+    );
+    node.authenticate("validator1", PASSWORD).await.unwrap();
+
+    node.open_election(e).await.unwrap();
+    let genesis = node.export(e).await.unwrap().genesis;
+    assert!(genesis
+        .validators
+        .contains(&ledger::PublicKey(new_key.verifying_key().to_bytes())));
+    // Sealed: the key is the genesis block's now.
+    refused!(
+        node,
+        node.replace_validator_key(e, "validator2", f.admin),
+        EngineError::WrongState(_)
+    );
+    // Nor in another election while this one is open.
+    let next = node
+        .create_election(NewElection {
+            title: "Next".into(),
+            description: String::new(),
+            difficulty_bits: Some(8),
+            quorum: Some(2),
+        })
+        .await
+        .unwrap()
+        .id;
+    node.enrol_validator(next, "validator2").await.unwrap();
+    refused!(
+        node,
+        node.replace_validator_key(next, "validator2", f.admin),
+        EngineError::WrongState(_)
+    );
+    // Nor once it closes while a vote still waits for a block its validators must approve.
+    cast_all(&f, 0..1).await;
+    node.close_election(e).await.unwrap();
+    refused!(
+        node,
+        node.replace_validator_key(next, "validator2", f.admin),
+        EngineError::WrongState(_)
     );
 }

@@ -21,7 +21,7 @@ pub mod tally;
 pub mod validate;
 pub mod vote;
 
-pub use approval::Approval;
+pub use approval::{possession_is_proven, prove_possession, Approval, Rejection};
 pub use block::{Block, BlockHeader, HEADER_LEN, MAX_VOTES_PER_BLOCK, MINER_TAG_LEN};
 pub use code::{CodeError, VotingCode};
 pub use encoding::DecodeError;

@@ -29,6 +29,20 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Accept a validator's invitation with a key file: proves possession of the key and
+    /// enrols its public half (the key file never leaves this machine).
+    Accept(AcceptArgs),
+    /// Approve a block as a validator: re-verifies the chain and the block here, then
+    /// signs with the key file's key.
+    Approve(DecideArgs),
+    /// Reject a block as a validator, with a reason signed with the key file's key.
+    Reject {
+        #[command(flatten)]
+        decision: DecideArgs,
+        /// Why (1 to 500 characters), signed as given.
+        #[arg(long)]
+        reason: String,
+    },
     /// A validator's signing key, in a passphrase-encrypted key file kept by its holder.
     Key {
         #[command(subcommand)]
@@ -81,6 +95,45 @@ pub struct ServeArgs {
 }
 
 #[derive(clap::Args)]
+pub struct AcceptArgs {
+    /// Base URL of the server, e.g. http://127.0.0.1:3000
+    #[arg(long)]
+    pub server: String,
+    /// The invitation link (or just its token).
+    #[arg(long)]
+    pub invitation: String,
+    /// The key file to enrol (make one with `ballotchain key new`).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Read the key file's passphrase from this file's first line instead of a prompt.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Read the account's new sign-in password from this file's first line instead of a
+    /// prompt (not asked when re-enrolling a key).
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct DecideArgs {
+    /// Base URL of the server, e.g. http://127.0.0.1:3000
+    #[arg(long)]
+    pub server: String,
+    /// Election id.
+    #[arg(long)]
+    pub election: u64,
+    /// The block's hash (64 hex digits).
+    #[arg(long)]
+    pub block: String,
+    /// The validator's key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Read the key file's passphrase from this file's first line instead of a prompt.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 pub struct MineArgs {
     /// Base URL of the server, e.g. http://127.0.0.1:3000
     #[arg(long)]
@@ -125,6 +178,9 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Serve(args) => runtime()?.block_on(crate::serve::serve(args)),
         Command::Mine(args) => crate::miner::run(args),
         Command::Verify { source } => crate::verify::run(&source),
+        Command::Accept(args) => crate::decide::accept(args),
+        Command::Approve(args) => crate::decide::decide(args, None),
+        Command::Reject { decision, reason } => crate::decide::decide(decision, Some(&reason)),
         Command::Key {
             command:
                 KeyCommand::New {
@@ -148,9 +204,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let password = password.trim_end_matches(['\r', '\n']);
             runtime()?.block_on(async {
                 let (node, _) = engine::Node::open(&db).await?;
-                let account = node
-                    .create_account(&username, password, wire::Role::Admin)
-                    .await?;
+                let account = node.create_admin(&username, password).await?;
                 println!("admin account {:?} created", account.username);
                 Ok(())
             })

@@ -3,7 +3,7 @@
 use engine::Node;
 use rand::Rng;
 use std::path::Path;
-use wire::{NewElection, NewVoter, Role};
+use wire::{Acceptance, KeyProof, NewElection, NewInvitation, NewVoter, Role};
 
 fn password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -24,14 +24,43 @@ pub async fn seed_if_empty(
         return Ok(());
     }
     let admin_password = password();
-    node.create_account("admin", &admin_password, Role::Admin)
-        .await?;
+    let admin = node.create_admin("admin", &admin_password).await?;
+    // Each validator's key is made here, in this CLI process, and enrolled the way a
+    // validator enrols: by invitation, with a proof of possession. The server keeps only
+    // the public keys; the key files are written next to the codes file.
+    let dir = codes_path.parent().unwrap_or(Path::new(""));
+    let passphrase = password();
+    let passphrase_path = dir.join("demo-validator-passphrase.txt");
+    std::fs::write(&passphrase_path, format!("{passphrase}\n"))?;
     let mut validators = Vec::new();
     for i in 1..=3 {
         let name = format!("validator{i}");
         let pw = password();
-        node.create_account(&name, &pw, Role::Validator).await?;
-        validators.push((name, pw));
+        let (file, key) = keyfile::KeyFile::generate(&name, &passphrase)?;
+        let key_path = dir.join(format!("demo-{name}.key"));
+        std::fs::write(&key_path, file.to_json() + "\n")?;
+        let invited = node
+            .create_invitation(
+                admin.id,
+                &NewInvitation {
+                    username: name.clone(),
+                    role: Role::Validator,
+                },
+            )
+            .await?;
+        let challenge = hex::decode(node.invitation(&invited.token).await?.challenge)?;
+        node.accept_invitation(
+            &invited.token,
+            Acceptance {
+                password: Some(pw.clone()),
+                key: Some(KeyProof {
+                    public_key: file.public_key,
+                    proof: ledger::prove_possession(&key, &challenge),
+                }),
+            },
+        )
+        .await?;
+        validators.push((name, pw, key_path));
     }
     let election = node
         .create_election(NewElection {
@@ -55,7 +84,7 @@ pub async fn seed_if_empty(
         })
         .collect();
     let issued = node.register_voters(election.id, voters).await?;
-    for (name, _) in &validators {
+    for (name, _, _) in &validators {
         node.enrol_validator(election.id, name).await?;
     }
     node.open_election(election.id).await?;
@@ -76,9 +105,15 @@ pub async fn seed_if_empty(
         election.id
     );
     println!("  admin password:      admin / {admin_password}");
-    for (name, pw) in &validators {
+    for (name, pw, key) in &validators {
         println!("  validator password:  {name} / {pw}");
+        println!("  validator key file:  {}", key.display());
     }
+    println!(
+        "  key files' passphrase in {} (approve with `ballotchain approve --key FILE --passphrase-file {}`)",
+        passphrase_path.display(),
+        passphrase_path.display()
+    );
     println!("  20 voting codes written to {}", codes_path.display());
     Ok(())
 }

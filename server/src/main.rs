@@ -3,6 +3,7 @@
 
 mod api;
 mod cli;
+mod decide;
 mod demo;
 mod key;
 mod miner;

@@ -6,7 +6,7 @@ use common::*;
 use ledger::{BlockHash, CandidateId, ElectionId, MerkleRoot, Signature};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use wire::{BlockStatus, ElectionState, ReceiptStatus};
+use wire::{Acceptance, BlockStatus, ElectionState, ErrorCode, ReceiptStatus, Role};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_flow_from_registration_to_verified_tally() {
@@ -56,12 +56,11 @@ async fn whole_flow_from_registration_to_verified_tally() {
     let mined = anyone.receipt(id, &receipts[1]).await.unwrap();
     assert_eq!(mined.status, ReceiptStatus::AwaitingApproval);
 
-    // Two approvals reach the quorum: the block is appended.
-    let v1 = Api::signed_in(&s, "validator1", VALIDATOR_PASSWORD).await;
-    let v2 = Api::signed_in(&s, "validator2", VALIDATOR_PASSWORD).await;
-    let first = v1.approve(id, &hash).await.unwrap();
+    // Two approvals, each signed with its validator's own key and sent without any
+    // session, reach the quorum: the block is appended.
+    let first = anyone.approve(id, &hash, &e.validators[0]).await.unwrap();
     assert_eq!((first.status, first.approvals), (BlockStatus::Awaiting, 1));
-    let second = v2.approve(id, &hash).await.unwrap();
+    let second = anyone.approve(id, &hash, &e.validators[1]).await.unwrap();
     assert_eq!(second.status, BlockStatus::Appended);
 
     // A receipt proves its vote is in the block.
@@ -194,20 +193,15 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     vote(&s, id, &e.codes[0], e.candidates[0]).await;
     mine_once(&s, id);
     let v1 = login(&s, "validator1", VALIDATOR_PASSWORD).await;
-    let v2 = login(&s, "validator2", VALIDATOR_PASSWORD).await;
+    let (k1, k2) = (&e.validators[0], &e.validators[1]);
     let (_, aw) = get(
         &client(),
         s.url(&format!("/api/elections/{id}/blocks?status=awaiting")),
     )
     .await;
     let first = aw[0]["hash"].as_str().unwrap().to_owned();
-    for v in [&v1, &v2] {
-        let (st, _) = post(
-            v,
-            s.url(&format!("/api/elections/{id}/blocks/{first}/approve")),
-            json!({}),
-        )
-        .await;
+    for k in [k1, k2] {
+        let (st, _) = approve_as(&s, id, &first, k).await;
         assert_eq!(st, StatusCode::OK);
     }
     let (_, first_block) = get(&client(), s.url(&format!("/api/elections/{id}/blocks/1"))).await;
@@ -230,12 +224,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     )
     .await;
     let second = aw[0]["hash"].as_str().unwrap().to_owned();
-    let (st, _) = post(
-        &v1,
-        s.url(&format!("/api/elections/{id}/blocks/{second}/approve")),
-        json!({}),
-    )
-    .await;
+    let (st, _) = approve_as(&s, id, &second, k1).await;
     assert_eq!(st, StatusCode::OK);
     // Voter 3 pending so that the template has votes for the blocks below.
     vote(&s, id, &e.codes[3], e.candidates[0]).await;
@@ -360,19 +349,15 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let (st, r) = submit(b).await;
     refusal("stale parent", st, &r, 409, "stale");
 
+    // A session is no authority to decide: only a validator's signature is.
     let approve_second = s.url(&format!("/api/elections/{id}/blocks/{second}/approve"));
     let (st, r) = post(&admin, approve_second.clone(), json!({})).await;
-    refusal("approval by an admin", st, &r, 403, "forbidden");
-    let (st, r) = post(&anon, approve_second.clone(), json!({})).await;
-    refusal("approval without session", st, &r, 401, "unauthenticated");
+    refusal("unsigned approval by an admin", st, &r, 400, "malformed");
     let (st, r) = post(&v1, approve_second.clone(), json!({})).await;
+    refusal("unsigned approval by a validator", st, &r, 400, "malformed");
+    let (st, r) = approve_as(&s, id, &second, k1).await;
     refusal("same validator approving twice", st, &r, 409, "duplicate");
-    let (st, r) = post(
-        &v2,
-        s.url(&format!("/api/elections/{id}/blocks/{second}/reject")),
-        json!({"reason": "  "}),
-    )
-    .await;
+    let (st, r) = reject_as(&s, id, &second, k2, "  ").await;
     refusal("rejection without reason", st, &r, 400, "invalid_input");
     let (st, r) = post(&anon, s.url("/api/elections"), json!({"title": "sneaky"})).await;
     refusal("admin call without session", st, &r, 401, "unauthenticated");
@@ -493,14 +478,8 @@ async fn restart_keeps_chain_and_pool_and_reports_tampering() {
     )
     .await;
     let hash = aw[0]["hash"].as_str().unwrap().to_owned();
-    for v in ["validator1", "validator2"] {
-        let c = login(&s, v, VALIDATOR_PASSWORD).await;
-        post(
-            &c,
-            s.url(&format!("/api/elections/{id}/blocks/{hash}/approve")),
-            json!({}),
-        )
-        .await;
+    for k in &e.validators {
+        assert_eq!(approve_as(&s, id, &hash, k).await.0, StatusCode::OK);
     }
     vote(&s, id, &e.codes[1], e.candidates[1]).await;
     let (_, before) = get(&client(), s.url(&format!("/api/elections/{id}"))).await;
@@ -636,15 +615,9 @@ async fn competing_blocks_go_stale_and_rejected_blocks_return_votes_to_the_pool(
         .to_owned();
     let y_hash = y.hash().to_hex();
 
-    let v1 = login(&s, "validator1", VALIDATOR_PASSWORD).await;
-    let v2 = login(&s, "validator2", VALIDATOR_PASSWORD).await;
-    for v in [&v1, &v2] {
-        let (st, r) = post(
-            v,
-            s.url(&format!("/api/elections/{id}/blocks/{x}/approve")),
-            json!({}),
-        )
-        .await;
+    let (k1, k2) = (&e.validators[0], &e.validators[1]);
+    for k in [k1, k2] {
+        let (st, r) = approve_as(&s, id, &x, k).await;
         assert_eq!(st, StatusCode::OK, "{r}");
     }
     let (_, rival) = get(
@@ -653,13 +626,8 @@ async fn competing_blocks_go_stale_and_rejected_blocks_return_votes_to_the_pool(
     )
     .await;
     assert_eq!(rival["status"], "stale");
-    let (st, r) = post(
-        &v1,
-        s.url(&format!("/api/elections/{id}/blocks/{y_hash}/approve")),
-        json!({}),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CONFLICT, "{r}");
+    let (st, r) = approve_as(&s, id, &y_hash, k1).await;
+    refusal("approving a stale block", st, &r, 409, "wrong_state");
     let (_, ra) = get(
         &client(),
         s.url(&format!("/api/elections/{id}/receipts/{a}")),
@@ -690,12 +658,7 @@ async fn competing_blocks_go_stale_and_rejected_blocks_return_votes_to_the_pool(
     )
     .await;
     assert_eq!(rb["status"], "awaiting_approval");
-    let (st, r) = post(
-        &v2,
-        s.url(&format!("/api/elections/{id}/blocks/{z}/reject")),
-        json!({"reason": "I could not check it"}),
-    )
-    .await;
+    let (st, r) = reject_as(&s, id, &z, k2, "I could not check it").await;
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "rejected");
     assert_eq!(r["rejections"], 1);
@@ -742,8 +705,11 @@ async fn form_post(
     (r.status(), location)
 }
 
+/// Validators still sign in by form (to see their dashboard), but no form and no session
+/// decides on a block: the server holds no key to sign with, so the old form actions are
+/// gone and the API wants the validator's own signature.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn validator_forms_refuse_strangers_other_roles_and_forged_posts() {
+async fn validators_sign_in_by_form_but_no_form_or_session_decides_on_a_block() {
     let dir = tempfile::tempdir().unwrap();
     let (s, admin) = server_with_admin(dir.path()).await;
     let e = open_election(&s, &admin, "Forms", 1, true).await;
@@ -787,36 +753,47 @@ async fn validator_forms_refuse_strangers_other_roles_and_forged_posts() {
     .await;
     assert_eq!(to, "/login?error=bad_credentials");
 
-    let decide_url = s.url("/sfn/validator/approve");
-    let cases = [
-        ("anonymous", &anonymous, "/login"),
-        ("admin", &as_admin, "/login"),
-        (
-            "validator without the session's token",
-            &as_validator,
-            "/validator?error=csrf",
-        ),
-    ];
-    for (who, c, expected) in cases {
-        let (_, to) = form_post(
-            c,
-            decide_url.clone(),
-            &[
-                ("csrf", "forged"),
-                ("election", &election),
-                ("block", &hash),
-            ],
-        )
-        .await;
-        assert_eq!(to, expected, "{who}");
+    for path in ["/sfn/validator/approve", "/sfn/validator/reject"] {
+        for (who, c) in [
+            ("anonymous", &anonymous),
+            ("admin", &as_admin),
+            ("validator", &as_validator),
+        ] {
+            let (st, to) = form_post(
+                c,
+                s.url(path),
+                &[
+                    ("csrf", "forged"),
+                    ("election", &election),
+                    ("block", &hash),
+                    ("reason", "no"),
+                ],
+            )
+            .await;
+            assert!(
+                st.is_client_error() && to.is_empty(),
+                "{path} as {who}: {st} to {to:?}"
+            );
+        }
     }
-    let (_, to) = form_post(
-        &as_validator,
-        s.url("/sfn/validator/reject"),
-        &[("election", &election), ("block", &hash), ("reason", "no")],
-    )
-    .await;
-    assert_eq!(to, "/validator?error=csrf", "no token at all");
+    for action in ["approve", "reject"] {
+        let url = s.url(&format!("/api/elections/{election}/blocks/{hash}/{action}"));
+        let r = as_validator
+            .post(url)
+            .json(&json!({"reason": "no"}))
+            .send()
+            .await
+            .unwrap();
+        let st = r.status();
+        let body: Value = r.json().await.unwrap();
+        refusal(
+            &format!("{action} with a validator's session only"),
+            st,
+            &body,
+            400,
+            "malformed",
+        );
+    }
     assert_eq!(
         table_counts(&s.db).await,
         before,
@@ -1154,4 +1131,728 @@ async fn a_password_is_changed_by_its_holder_who_knows_the_current_one() {
         "bad_credentials",
     );
     login(&s, "admin", new_password).await;
+}
+
+/// A body as JSON.
+fn body(value: &impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap()
+}
+
+/// The current time in Unix milliseconds.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// An acceptance with only a password.
+fn with_password(password: &str) -> Acceptance {
+    Acceptance {
+        password: Some(password.into()),
+        key: None,
+    }
+}
+
+/// An acceptance with a password and a key's proof over `challenge`.
+fn with_key(password: Option<&str>, proof: wire::KeyProof) -> Acceptance {
+    Acceptance {
+        password: password.map(Into::into),
+        key: Some(proof),
+    }
+}
+
+/// Runs SQL on the database file behind the server's back (an expired invitation).
+async fn execute(db: &std::path::Path, sql: &str) -> u64 {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let n = sqlx::query(sql)
+        .execute(&pool)
+        .await
+        .unwrap()
+        .rows_affected();
+    pool.close().await;
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_makes_one_account_with_the_invitees_own_password_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let office = api_of(&s, &admin);
+    let anyone = Api::anonymous(&s);
+    let k1 = ensure_validator(&s, &office, "validator1").await;
+    let as_validator = Api::signed_in(&s, "validator1", VALIDATOR_PASSWORD).await;
+
+    // An officer's invitation and a validator's: each link once, with its own challenge.
+    let chief = office.invite("chief", Role::Admin).await.unwrap();
+    assert_eq!(
+        (chief.username.as_str(), chief.role, chief.rekey),
+        ("chief", Role::Admin, false)
+    );
+    assert_eq!(chief.path, format!("/invite/{}", chief.token));
+    let hours = |ms: u64| ms.saturating_sub(now_ms()) / 3_600_000;
+    assert!((71..=72).contains(&hours(chief.expires_at)), "72 hours");
+    let chief_info = anyone.invitation(&chief.token).await.unwrap();
+    assert_eq!(
+        (
+            chief_info.username.as_str(),
+            chief_info.role,
+            chief_info.rekey,
+            chief_info.expires_at
+        ),
+        ("chief", Role::Admin, false, chief.expires_at)
+    );
+    let invited = office.invite("validator9", Role::Validator).await.unwrap();
+    assert_eq!((invited.role, invited.rekey), (Role::Validator, false));
+    let info = anyone.invitation(&invited.token).await.unwrap();
+    assert_eq!(
+        (info.username.as_str(), info.role),
+        ("validator9", Role::Validator)
+    );
+    for challenge in [&info.challenge, &chief_info.challenge] {
+        assert!(
+            challenge.len() == 64 && hex::decode(challenge).is_ok(),
+            "{challenge}"
+        );
+    }
+    assert_ne!(
+        info.challenge, chief_info.challenge,
+        "a fresh challenge each"
+    );
+    let key = new_key();
+
+    let before = table_counts(&s.db).await;
+    // The old way is gone: nobody sets another person's password.
+    let (st, r) = post(
+        &admin,
+        s.url("/api/accounts"),
+        json!({"username": "someone", "password": VALIDATOR_PASSWORD, "role": "validator"}),
+    )
+    .await;
+    assert!(
+        matches!(st.as_u16(), 404 | 405),
+        "POST /api/accounts: {st} {r}"
+    );
+    // Only an admin invites.
+    refused(anyone.invite("someone", Role::Admin).await, "signed out")
+        .is(401, ErrorCode::Unauthenticated);
+    refused(
+        as_validator.invite("someone", Role::Validator).await,
+        "a validator inviting",
+    )
+    .is(403, ErrorCode::Forbidden);
+    refused(
+        office.invite("validator1", Role::Validator).await,
+        "taken name",
+    )
+    .is(409, ErrorCode::Duplicate);
+    refused(
+        office.invite("admin", Role::Admin).await,
+        "the admin's name",
+    )
+    .is(409, ErrorCode::Duplicate);
+    refused(office.invite("a b", Role::Admin).await, "bad name").is(400, ErrorCode::InvalidInput);
+    let (st, r) = post(
+        &admin,
+        s.url("/api/invitations"),
+        json!({"username": "someone", "role": "king"}),
+    )
+    .await;
+    refusal("unknown role", st, &r, 400, "malformed");
+    // Unknown links.
+    for token in ["0".repeat(64), "nope".to_owned()] {
+        anyone
+            .invitation(&token)
+            .await
+            .unwrap_err()
+            .is(404, ErrorCode::NotFound);
+        anyone
+            .accept(&token, &with_password(VALIDATOR_PASSWORD))
+            .await
+            .unwrap_err()
+            .is(404, ErrorCode::NotFound);
+    }
+    // An officer's invitation: a password of 12 characters or more, and no key.
+    for (case, acceptance) in [
+        ("no password", Acceptance::default()),
+        ("short password", with_password("eleven char")),
+        (
+            "a key for an admin",
+            with_key(Some(ADMIN_PASSWORD), key_proof(&key, &chief_info.challenge)),
+        ),
+    ] {
+        let r = anyone.accept(&chief.token, &acceptance).await.unwrap_err();
+        assert_eq!(r.body.error, ErrorCode::InvalidInput, "{case}: {r:?}");
+        r.is(400, ErrorCode::InvalidInput);
+    }
+    // A validator's: a key with a proof of possession over this invitation's challenge.
+    let mut foreign = key_proof(&key, &info.challenge);
+    foreign.proof = key_proof(&new_key(), &info.challenge).proof;
+    let v1_proof = key_proof(&k1, &info.challenge);
+    for (case, acceptance, status, code) in [
+        (
+            "no key",
+            with_password(VALIDATOR_PASSWORD),
+            400,
+            ErrorCode::InvalidInput,
+        ),
+        (
+            "short password",
+            with_key(Some("short"), key_proof(&key, &info.challenge)),
+            400,
+            ErrorCode::InvalidInput,
+        ),
+        (
+            "proof made with another key",
+            with_key(Some(VALIDATOR_PASSWORD), foreign),
+            422,
+            ErrorCode::BadSignature,
+        ),
+        (
+            "proof replayed from another invitation's challenge",
+            with_key(
+                Some(VALIDATOR_PASSWORD),
+                key_proof(&key, &chief_info.challenge),
+            ),
+            422,
+            ErrorCode::BadSignature,
+        ),
+        (
+            "a key another account holds",
+            with_key(Some(VALIDATOR_PASSWORD), v1_proof),
+            409,
+            ErrorCode::Duplicate,
+        ),
+    ] {
+        let r = anyone
+            .accept(&invited.token, &acceptance)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (r.status.as_u16(), r.body.error),
+            (status, code),
+            "{case}: {r:?}"
+        );
+        r.is(status, code);
+    }
+    let (st, r) = post(
+        &client(),
+        s.url(&format!("/api/invitations/{}/accept", invited.token)),
+        json!({"password": VALIDATOR_PASSWORD, "key": {"public_key": "xyz", "proof": "00"}}),
+    )
+    .await;
+    refusal("a malformed key", st, &r, 400, "malformed");
+    assert_eq!(
+        table_counts(&s.db).await,
+        before,
+        "a refused invitation or acceptance changed the database"
+    );
+    // The invitations still work after all those refusals.
+    assert_eq!(anyone.invitation(&invited.token).await.unwrap(), info);
+
+    // Accepted: the accounts exist with the passwords their holders chose, and the key.
+    let chief_password = "the chief's own password";
+    let account = anyone
+        .accept(&chief.token, &with_password(chief_password))
+        .await
+        .unwrap();
+    assert_eq!(
+        (account.username.as_str(), account.role, account.public_key),
+        ("chief", Role::Admin, None)
+    );
+    let chief_api = Api::signed_in(&s, "chief", chief_password).await;
+    chief_api.invite("deputy", Role::Admin).await.unwrap();
+    let account = anyone
+        .accept(
+            &invited.token,
+            &with_key(Some(VALIDATOR_PASSWORD), key_proof(&key, &info.challenge)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (account.username.as_str(), account.role, account.public_key),
+        ("validator9", Role::Validator, Some(public_of(&key)))
+    );
+    let (st, me) = get(
+        &login(&s, "validator9", VALIDATOR_PASSWORD).await,
+        s.url("/api/session"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(me["public_key"], public_of(&key).to_hex());
+
+    // Used, expired, or superseded by a newer link for the same name: 410 Gone.
+    let late = office.invite("late", Role::Admin).await.unwrap();
+    assert_eq!(
+        execute(
+            &s.db,
+            "UPDATE invitations SET expires_at = 0 WHERE username = 'late'"
+        )
+        .await,
+        1
+    );
+    let first = office.invite("twice", Role::Admin).await.unwrap();
+    let second = office.invite("twice", Role::Admin).await.unwrap();
+    assert_ne!(first.token, second.token);
+    let before = table_counts(&s.db).await;
+    for (case, token) in [
+        ("used (officer)", &chief.token),
+        ("used (validator)", &invited.token),
+        ("expired", &late.token),
+        ("superseded", &first.token),
+    ] {
+        let r = anyone.invitation(token).await.unwrap_err();
+        assert_eq!(r.body.error, ErrorCode::Gone, "{case}: {r:?}");
+        r.is(410, ErrorCode::Gone);
+        let r = anyone
+            .accept(token, &with_password("another password entirely"))
+            .await
+            .unwrap_err();
+        assert_eq!(r.body.error, ErrorCode::Gone, "{case}: {r:?}");
+        r.is(410, ErrorCode::Gone);
+    }
+    refused(
+        office.invite("validator9", Role::Validator).await,
+        "the name of an accepted invitation",
+    )
+    .is(409, ErrorCode::Duplicate);
+    assert_eq!(
+        table_counts(&s.db).await,
+        before,
+        "a refused acceptance changed the database"
+    );
+    // The newer link for the same name works.
+    anyone
+        .accept(&second.token, &with_password("twice's own password"))
+        .await
+        .unwrap();
+    // The refused second acceptance of the chief's link did not change their password.
+    login(&s, "chief", chief_password).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_is_signed_by_the_validators_own_key_and_needs_no_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Signed", 2, true).await;
+    let id = e.election;
+    let (k1, k2) = (&e.validators[0], &e.validators[1]);
+    // validator3 holds a key of its own, but this election's genesis block does not list it.
+    let k3 = ensure_validator(&s, &api_of(&s, &admin), "validator3").await;
+    let v1_session = login(&s, "validator1", VALIDATOR_PASSWORD).await;
+    vote(&s, id, &e.codes[0], e.candidates[0]).await;
+    mine_once(&s, id);
+    let anyone = Api::anonymous(&s);
+    let hash = anyone.awaiting(ElectionId(id as u64)).await[0].hash;
+    let h = hash.to_hex();
+    let other_block = BlockHash([9; 32]);
+    let approve_url = s.url(&format!("/api/elections/{id}/blocks/{h}/approve"));
+    let reject_url = s.url(&format!("/api/elections/{id}/blocks/{h}/reject"));
+    let anon = client();
+
+    let before = table_counts(&s.db).await;
+    let valid = signed_approval(k1, hash);
+    let mut by_another_key = valid.clone();
+    by_another_key.signature = signed_approval(k2, hash).signature;
+    let mut zero_signature = valid.clone();
+    zero_signature.signature = Signature([0; 64]);
+    let rejection = signed_rejection(k1, hash, "the votes look wrong");
+    let mut reworded = rejection.clone();
+    reworded.reason = "something else".into();
+    let mut approval_as_rejection = rejection.clone();
+    approval_as_rejection.signature = valid.signature;
+    let unknown_url = s.url(&format!("/api/elections/{id}/blocks/{other_block}/approve"));
+    let malformed_url = s.url(&format!("/api/elections/{id}/blocks/xyz/approve"));
+    let cases: Vec<(&str, &reqwest::Client, &String, Value, u16, &str)> = vec![
+        (
+            "no body fields",
+            &anon,
+            &approve_url,
+            json!({}),
+            400,
+            "malformed",
+        ),
+        (
+            "a session but no signature",
+            &v1_session,
+            &approve_url,
+            json!({}),
+            400,
+            "malformed",
+        ),
+        (
+            "no signature",
+            &anon,
+            &approve_url,
+            json!({"validator": public_of(k1)}),
+            400,
+            "malformed",
+        ),
+        (
+            "a malformed key",
+            &anon,
+            &approve_url,
+            json!({"validator": "xyz", "signature": valid.signature}),
+            400,
+            "malformed",
+        ),
+        (
+            "a rejection without reason",
+            &anon,
+            &reject_url,
+            json!({"validator": public_of(k1), "signature": rejection.signature}),
+            400,
+            "malformed",
+        ),
+        (
+            "a key no account holds",
+            &anon,
+            &approve_url,
+            body(&signed_approval(&new_key(), hash)),
+            403,
+            "forbidden",
+        ),
+        (
+            "a validator's key that is not in this genesis block",
+            &anon,
+            &approve_url,
+            body(&signed_approval(&k3, hash)),
+            403,
+            "forbidden",
+        ),
+        (
+            "a rejection by a key not in this genesis block",
+            &anon,
+            &reject_url,
+            body(&signed_rejection(&k3, hash, "not mine to judge")),
+            403,
+            "forbidden",
+        ),
+        (
+            "signed by another validator's key",
+            &anon,
+            &approve_url,
+            body(&by_another_key),
+            422,
+            "bad_signature",
+        ),
+        (
+            "a signature of zeros",
+            &anon,
+            &approve_url,
+            body(&zero_signature),
+            422,
+            "bad_signature",
+        ),
+        (
+            "signed for another block",
+            &anon,
+            &approve_url,
+            body(&signed_approval(k1, other_block)),
+            422,
+            "bad_signature",
+        ),
+        (
+            "a rejection signed for another block",
+            &anon,
+            &reject_url,
+            body(&signed_rejection(k1, other_block, "the votes look wrong")),
+            422,
+            "bad_signature",
+        ),
+        (
+            "a rejection signed for another reason",
+            &anon,
+            &reject_url,
+            body(&reworded),
+            422,
+            "bad_signature",
+        ),
+        (
+            "an approval's signature on a rejection",
+            &anon,
+            &reject_url,
+            body(&approval_as_rejection),
+            422,
+            "bad_signature",
+        ),
+        (
+            "a signed rejection with an empty reason",
+            &anon,
+            &reject_url,
+            body(&signed_rejection(k1, hash, "  ")),
+            400,
+            "invalid_input",
+        ),
+        (
+            "an unknown block",
+            &anon,
+            &unknown_url,
+            body(&signed_approval(k1, other_block)),
+            404,
+            "not_found",
+        ),
+        (
+            "a malformed block hash",
+            &anon,
+            &malformed_url,
+            body(&valid),
+            400,
+            "malformed",
+        ),
+    ];
+    for (case, c, url, payload, status, error) in cases {
+        let (st, r) = post(c, url.clone(), payload).await;
+        refusal(case, st, &r, status, error);
+    }
+    assert_eq!(
+        table_counts(&s.db).await,
+        before,
+        "a refused decision changed the database"
+    );
+
+    // Valid signatures, sent without any session: the quorum of two appends the block.
+    let (st, r) = post(&client(), approve_url.clone(), body(&valid)).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["status"].as_str(), r["approvals"].as_u64()),
+        (Some("awaiting"), Some(1))
+    );
+    let (st, r) = post(&client(), approve_url.clone(), body(&valid)).await;
+    refusal("the same approval replayed", st, &r, 409, "duplicate");
+    let (st, r) = post(&client(), reject_url.clone(), body(&rejection)).await;
+    refusal("a rejection after approving", st, &r, 409, "duplicate");
+    let second = anyone
+        .approve(ElectionId(id as u64), &hash, k2)
+        .await
+        .unwrap();
+    assert_eq!(second.status, BlockStatus::Appended);
+    let (st, r) = post(&client(), approve_url.clone(), body(&valid)).await;
+    refusal("approving an appended block", st, &r, 409, "wrong_state");
+
+    // The record holds each validator's key and signature, and the export carries them.
+    let detail = anyone.block(ElectionId(id as u64), &h).await.unwrap();
+    let mut keys: Vec<_> = detail
+        .decisions
+        .iter()
+        .map(|d| {
+            let approval = ledger::Approval {
+                block: hash,
+                validator: d.validator_key.unwrap(),
+                signature: d.signature.unwrap(),
+            };
+            assert!(approval.signature_is_valid(), "{d:?}");
+            d.validator_key.unwrap()
+        })
+        .collect();
+    keys.sort();
+    let mut expected = vec![public_of(k1), public_of(k2)];
+    expected.sort();
+    assert_eq!(keys, expected);
+    let export = anyone.export(ElectionId(id as u64)).await.unwrap();
+    assert_eq!(export.blocks[0].approvals.len(), 2);
+    ledger::verify_export(&export).unwrap();
+
+    // A rejection, signed with its reason, is recorded as sent.
+    vote(&s, id, &e.codes[1], e.candidates[1]).await;
+    mine_once(&s, id);
+    let next = anyone.awaiting(ElectionId(id as u64)).await[0].hash;
+    let rejected = anyone
+        .reject(ElectionId(id as u64), &next, k2, "I could not check it")
+        .await
+        .unwrap();
+    assert_eq!(rejected.status, BlockStatus::Rejected);
+    let detail = anyone
+        .block(ElectionId(id as u64), &next.to_hex())
+        .await
+        .unwrap();
+    let d = &detail.decisions[0];
+    assert_eq!(
+        (d.approve, d.reason.as_deref(), d.validator_key),
+        (false, Some("I could not check it"), Some(public_of(k2)))
+    );
+    let record = ledger::Rejection {
+        block: next,
+        validator: public_of(k2),
+        reason: "I could not check it".into(),
+        signature: d.signature.unwrap(),
+    };
+    assert!(record.signature_is_valid());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_withdraws_a_key_before_sealing_and_its_holder_enrols_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Rekey", 1, false).await;
+    let id = ElectionId(e.election as u64);
+    let (old, k2) = (e.validators[0].clone(), e.validators[1].clone());
+    let office = api_of(&s, &admin);
+    let anyone = Api::anonymous(&s);
+    let as_validator = Api::signed_in(&s, "validator1", VALIDATOR_PASSWORD).await;
+
+    let before = table_counts(&s.db).await;
+    refused(anyone.withdraw_key(id, "validator1").await, "signed out")
+        .is(401, ErrorCode::Unauthenticated);
+    refused(
+        as_validator.withdraw_key(id, "validator1").await,
+        "by a validator",
+    )
+    .is(403, ErrorCode::Forbidden);
+    refused(office.withdraw_key(id, "nobody").await, "unknown validator")
+        .is(404, ErrorCode::NotFound);
+    refused(
+        office.withdraw_key(ElectionId(999), "validator1").await,
+        "unknown election",
+    )
+    .is(404, ErrorCode::NotFound);
+    assert_eq!(table_counts(&s.db).await, before);
+
+    // Withdrawn: the account keeps its name and password but holds no key, and the
+    // election cannot be sealed until its holder proves a new one.
+    let issued = office.withdraw_key(id, "validator1").await.unwrap();
+    assert_eq!(
+        (issued.username.as_str(), issued.role, issued.rekey),
+        ("validator1", Role::Validator, true)
+    );
+    let (st, me) = get(
+        &login(&s, "validator1", VALIDATOR_PASSWORD).await,
+        s.url("/api/session"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(me["public_key"], Value::Null);
+    let before = table_counts(&s.db).await;
+    let (st, r) = post(
+        &admin,
+        s.url(&format!("/api/elections/{id}/open")),
+        json!({}),
+    )
+    .await;
+    refusal(
+        "opening with a keyless validator",
+        st,
+        &r,
+        409,
+        "wrong_state",
+    );
+    assert!(r["message"].as_str().unwrap().contains("validator1"), "{r}");
+    let info = anyone.invitation(&issued.token).await.unwrap();
+    assert_eq!(
+        (info.username.as_str(), info.role, info.rekey),
+        ("validator1", Role::Validator, true)
+    );
+    let new = new_key();
+    let other = anyone
+        .invitation(&office.invite("someone", Role::Admin).await.unwrap().token)
+        .await
+        .unwrap();
+    let before_accept = table_counts(&s.db).await;
+    assert_eq!(
+        before_accept
+            .iter()
+            .find(|(t, _)| t == "invitations")
+            .unwrap()
+            .1,
+        before.iter().find(|(t, _)| t == "invitations").unwrap().1 + 1
+    );
+    for (case, acceptance, status, code) in [
+        (
+            "a password with the new key",
+            with_key(Some("a new password too"), key_proof(&new, &info.challenge)),
+            400,
+            ErrorCode::InvalidInput,
+        ),
+        (
+            "no key",
+            Acceptance::default(),
+            400,
+            ErrorCode::InvalidInput,
+        ),
+        (
+            "a proof over another invitation's challenge",
+            with_key(None, key_proof(&new, &other.challenge)),
+            422,
+            ErrorCode::BadSignature,
+        ),
+        (
+            "the key of another validator",
+            with_key(None, key_proof(&k2, &info.challenge)),
+            409,
+            ErrorCode::Duplicate,
+        ),
+    ] {
+        let r = anyone.accept(&issued.token, &acceptance).await.unwrap_err();
+        assert_eq!(
+            (r.status.as_u16(), r.body.error),
+            (status, code),
+            "{case}: {r:?}"
+        );
+        r.is(status, code);
+    }
+    assert_eq!(
+        table_counts(&s.db).await,
+        before_accept,
+        "a refused re-enrolment changed the database"
+    );
+
+    // Re-enrolled with the new key only; the password is the holder's, unchanged.
+    let account = anyone
+        .accept(
+            &issued.token,
+            &with_key(None, key_proof(&new, &info.challenge)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (account.username.as_str(), account.public_key),
+        ("validator1", Some(public_of(&new)))
+    );
+    refused(
+        anyone
+            .accept(
+                &issued.token,
+                &with_key(None, key_proof(&new, &info.challenge)),
+            )
+            .await,
+        "the re-enrolment link twice",
+    )
+    .is(410, ErrorCode::Gone);
+    login(&s, "validator1", VALIDATOR_PASSWORD).await;
+
+    // Sealed with the new key; the old one is no validator's any more.
+    office.open(id).await;
+    let export = anyone.export(id).await.unwrap();
+    let mut sealed = export.genesis.validators.clone();
+    sealed.sort();
+    let mut expected = vec![public_of(&new), public_of(&k2)];
+    expected.sort();
+    assert_eq!(sealed, expected);
+
+    // After sealing, the key is the genesis block's: it cannot be withdrawn, here or in
+    // another election still in set-up.
+    let later = open_election(&s, &admin, "Later", 0, false).await;
+    let before = table_counts(&s.db).await;
+    for election in [id, ElectionId(later.election as u64)] {
+        let r = refused(
+            office.withdraw_key(election, "validator2").await,
+            "withdrawing a sealed key",
+        );
+        r.is(409, ErrorCode::WrongState);
+    }
+    assert_eq!(table_counts(&s.db).await, before);
+
+    // Only the new key decides.
+    vote(&s, e.election, &e.codes[0], e.candidates[0]).await;
+    mine_once(&s, e.election);
+    let hash = anyone.awaiting(id).await[0].hash;
+    anyone
+        .approve(id, &hash, &old)
+        .await
+        .unwrap_err()
+        .is(403, ErrorCode::Forbidden);
+    let summary = anyone.approve(id, &hash, &new).await.unwrap();
+    assert_eq!(summary.approvals, 1);
 }

@@ -4,7 +4,9 @@
 //! The test reads raw JSON only (never the crates' own types), so it proves that the wire
 //! format did not change while the code behind it did. Masked, because they differ from
 //! run to run: times and nonces (by field name), voting codes, and every run of 32 or more
-//! hex digits (keys, hashes, signatures, receipts), in values and inside messages.
+//! hex digits (keys, hashes, signatures, receipts, invitation tokens and challenges), in
+//! values and inside messages. The validators' keys are derived from fixed seeds, so
+//! their signatures are the same on every run; the challenges they sign are not.
 //!
 //! After an intended change of the API: `GOLDEN_UPDATE=1 cargo test -p server --test
 //! golden`, then review the diff of `api.json` like code.
@@ -12,7 +14,8 @@
 mod common;
 
 use common::*;
-use ledger::{Block, BlockHeader};
+use ed25519_dalek::SigningKey;
+use ledger::{Approval, Block, BlockHash, BlockHeader, Rejection};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Map, Value};
 
@@ -29,6 +32,7 @@ const VOLATILE_NUMBERS: &[&str] = &[
     "timestamp",
     "min_timestamp",
     "nonce",
+    "expires_at",
 ];
 
 fn mask_text(text: &str) -> String {
@@ -133,6 +137,36 @@ fn hash_of(block: &Value) -> String {
     header.hash().to_hex()
 }
 
+/// A validator's key, the same on every run.
+fn fixed_key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn public_hex(key: &SigningKey) -> String {
+    hex::encode(key.verifying_key().to_bytes())
+}
+
+/// `{"public_key", "proof"}`: the key and its signature over an invitation's challenge.
+fn key_proof_json(key: &SigningKey, invitation: &Value) -> Value {
+    let challenge = hex::decode(invitation["challenge"].as_str().unwrap()).unwrap();
+    json!({
+        "public_key": public_hex(key),
+        "proof": hex::encode(ledger::prove_possession(key, &challenge).0),
+    })
+}
+
+/// The body of an approval of `block`, signed with `key`.
+fn approval(key: &SigningKey, block: &str) -> Value {
+    let a = Approval::sign(key, block.parse::<BlockHash>().unwrap());
+    json!({"validator": public_hex(key), "signature": hex::encode(a.signature.0)})
+}
+
+/// The body of a rejection of `block` for `reason`, signed with `key`.
+fn rejection(key: &SigningKey, block: &str, reason: &str) -> Value {
+    let r = Rejection::sign(key, block.parse::<BlockHash>().unwrap(), reason);
+    json!({"validator": public_hex(key), "signature": hex::encode(r.signature.0), "reason": reason})
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_response_matches_the_golden_json() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,46 +194,183 @@ async fn every_api_response_matches_the_golden_json() {
     .await;
     t.get(&admin, "who am I", api("/session")).await;
     t.get(&anon, "who am I, signed out", api("/session")).await;
-    for name in ["validator1", "validator2", "validator3"] {
+    // Accounts come from invitations: each validator proves the key it made.
+    let (k1, k2, mut k3) = (fixed_key(1), fixed_key(2), fixed_key(3));
+    let mut first_challenge = Value::Null;
+    for (name, key) in [
+        ("validator1", &k1),
+        ("validator2", &k2),
+        ("validator3", &k3),
+    ] {
+        let issued = t
+            .post(
+                &admin,
+                "invite validator",
+                api("/invitations"),
+                json!({"username": name, "role": "validator"}),
+            )
+            .await;
+        let token = issued["token"].as_str().unwrap().to_owned();
+        let info = t
+            .get(&anon, "invitation", api(&format!("/invitations/{token}")))
+            .await;
+        if first_challenge.is_null() {
+            first_challenge = info.clone();
+        }
         t.post(
-            &admin,
-            "create validator",
-            api("/accounts"),
-            json!({"username": name, "password": VALIDATOR_PASSWORD, "role": "validator"}),
+            &anon,
+            "accept invitation",
+            api(&format!("/invitations/{token}/accept")),
+            json!({"password": VALIDATOR_PASSWORD, "key": key_proof_json(key, &info)}),
         )
         .await;
     }
     t.post(
         &admin,
-        "create account, taken name",
+        "create account, the endpoint is gone",
         api("/accounts"),
-        json!({"username": "validator1", "password": VALIDATOR_PASSWORD, "role": "validator"}),
+        json!({"username": "someone", "password": VALIDATOR_PASSWORD, "role": "validator"}),
     )
     .await;
     t.post(
         &admin,
-        "create account, bad name",
-        api("/accounts"),
-        json!({"username": "a b", "password": VALIDATOR_PASSWORD, "role": "admin"}),
+        "invite, taken name",
+        api("/invitations"),
+        json!({"username": "validator1", "role": "validator"}),
     )
     .await;
     t.post(
         &admin,
-        "create account, unknown role",
-        api("/accounts"),
-        json!({"username": "someone", "password": VALIDATOR_PASSWORD, "role": "king"}),
+        "invite, bad name",
+        api("/invitations"),
+        json!({"username": "a b", "role": "admin"}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "invite, unknown role",
+        api("/invitations"),
+        json!({"username": "someone", "role": "king"}),
     )
     .await;
     t.post(
         &anon,
-        "create account, signed out",
-        api("/accounts"),
-        json!({"username": "someone", "password": VALIDATOR_PASSWORD, "role": "admin"}),
+        "invite, signed out",
+        api("/invitations"),
+        json!({"username": "someone", "role": "admin"}),
+    )
+    .await;
+    t.get(
+        &anon,
+        "invitation, unknown",
+        api(&format!("/invitations/{}", "0".repeat(64))),
+    )
+    .await;
+    let officer = t
+        .post(
+            &admin,
+            "invite an officer",
+            api("/invitations"),
+            json!({"username": "deputy", "role": "admin"}),
+        )
+        .await;
+    let officer = officer["token"].as_str().unwrap().to_owned();
+    let officer_info = t
+        .get(
+            &anon,
+            "invitation of an officer",
+            api(&format!("/invitations/{officer}")),
+        )
+        .await;
+    let accept_officer = api(&format!("/invitations/{officer}/accept"));
+    t.post(
+        &anon,
+        "accept officer invitation, short password",
+        accept_officer.clone(),
+        json!({"password": "too short"}),
+    )
+    .await;
+    t.post(
+        &anon,
+        "accept officer invitation, with a key",
+        accept_officer.clone(),
+        json!({"password": ADMIN_PASSWORD, "key": key_proof_json(&fixed_key(8), &officer_info)}),
+    )
+    .await;
+    t.post(
+        &anon,
+        "accept officer invitation",
+        accept_officer.clone(),
+        json!({"password": ADMIN_PASSWORD}),
+    )
+    .await;
+    t.post(
+        &anon,
+        "accept invitation, used",
+        accept_officer.clone(),
+        json!({"password": ADMIN_PASSWORD}),
+    )
+    .await;
+    t.get(
+        &anon,
+        "invitation, used",
+        api(&format!("/invitations/{officer}")),
+    )
+    .await;
+    let issued = t
+        .post(
+            &admin,
+            "invite validator",
+            api("/invitations"),
+            json!({"username": "validator4", "role": "validator"}),
+        )
+        .await;
+    let token = issued["token"].as_str().unwrap().to_owned();
+    let accept_v4 = api(&format!("/invitations/{token}/accept"));
+    t.post(
+        &anon,
+        "accept validator invitation, no key",
+        accept_v4.clone(),
+        json!({"password": VALIDATOR_PASSWORD}),
+    )
+    .await;
+    t.post(
+        &anon,
+        "accept validator invitation, proof over another challenge",
+        accept_v4.clone(),
+        json!({"password": VALIDATOR_PASSWORD, "key": key_proof_json(&fixed_key(4), &first_challenge)}),
+    )
+    .await;
+    let v4_info = get(&anon, api(&format!("/invitations/{token}"))).await.1;
+    t.post(
+        &anon,
+        "accept validator invitation, a key another account holds",
+        accept_v4.clone(),
+        json!({"password": VALIDATOR_PASSWORD, "key": key_proof_json(&k1, &v4_info)}),
+    )
+    .await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", s.db.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE invitations SET expires_at = 0 WHERE username = 'validator4'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    t.get(
+        &anon,
+        "invitation, expired",
+        api(&format!("/invitations/{token}")),
+    )
+    .await;
+    t.post(
+        &anon,
+        "accept invitation, expired",
+        accept_v4,
+        json!({"password": VALIDATOR_PASSWORD, "key": key_proof_json(&fixed_key(4), &v4_info)}),
     )
     .await;
     let v1 = login(&s, "validator1", VALIDATOR_PASSWORD).await;
-    let v2 = login(&s, "validator2", VALIDATOR_PASSWORD).await;
-    let v3 = login(&s, "validator3", VALIDATOR_PASSWORD).await;
     t.post(
         &v1,
         "create election, as a validator",
@@ -342,6 +513,46 @@ async fn every_api_response_matches_the_golden_json() {
         json!({"username": "admin"}),
     )
     .await;
+    // An officer withdraws validator3's key before sealing; its holder proves a new one.
+    let withdraw = |name: &str| admin.delete(api(&format!("/elections/1/validators/{name}/key")));
+    t.send(
+        "withdraw key, signed out",
+        anon.delete(api("/elections/1/validators/validator3/key")),
+    )
+    .await;
+    t.send("withdraw key, unknown validator", withdraw("nobody"))
+        .await;
+    let rekey = t.send("withdraw key", withdraw("validator3")).await;
+    t.post(
+        &admin,
+        "open election, a key withdrawn",
+        api("/elections/1/open"),
+        json!({}),
+    )
+    .await;
+    let token = rekey["token"].as_str().unwrap().to_owned();
+    let info = t
+        .get(
+            &anon,
+            "invitation, re-enrolment",
+            api(&format!("/invitations/{token}")),
+        )
+        .await;
+    k3 = fixed_key(13);
+    t.post(
+        &anon,
+        "accept re-enrolment, with a password",
+        api(&format!("/invitations/{token}/accept")),
+        json!({"password": VALIDATOR_PASSWORD, "key": key_proof_json(&k3, &info)}),
+    )
+    .await;
+    t.post(
+        &anon,
+        "accept re-enrolment",
+        api(&format!("/invitations/{token}/accept")),
+        json!({"key": key_proof_json(&k3, &info)}),
+    )
+    .await;
     t.get(&anon, "work before opening", api("/elections/1/work"))
         .await;
     t.post(
@@ -376,6 +587,11 @@ async fn every_api_response_matches_the_golden_json() {
         "open election, twice",
         api("/elections/1/open"),
         json!({}),
+    )
+    .await;
+    t.send(
+        "withdraw key, after sealing",
+        admin.delete(api("/elections/1/validators/validator1/key")),
     )
     .await;
     t.post(
@@ -583,53 +799,79 @@ async fn every_api_response_matches_the_golden_json() {
         api("/elections/1/blocks/9"),
     )
     .await;
+    let approve1 = api(&format!("/elections/1/blocks/{hash1}/approve"));
+    let reject1 = api(&format!("/elections/1/blocks/{hash1}/reject"));
+    t.post(&anon, "approve, unsigned", approve1.clone(), json!({}))
+        .await;
+    t.post(
+        &v1,
+        "approve, a validator's session but unsigned",
+        approve1.clone(),
+        json!({}),
+    )
+    .await;
     t.post(
         &anon,
-        "approve, signed out",
-        api(&format!("/elections/1/blocks/{hash1}/approve")),
-        json!({}),
+        "approve, key not in the genesis block",
+        approve1.clone(),
+        approval(&fixed_key(9), &hash1),
     )
     .await;
+    let mut forged = approval(&k1, &hash1);
+    forged["signature"] = approval(&k2, &hash1)["signature"].clone();
+    t.post(&anon, "approve, bad signature", approve1.clone(), forged)
+        .await;
     t.post(
-        &admin,
-        "approve, as an admin",
-        api(&format!("/elections/1/blocks/{hash1}/approve")),
-        json!({}),
+        &anon,
+        "approve, signed for another block",
+        approve1.clone(),
+        approval(&k1, &"0".repeat(64)),
     )
     .await;
+    t.post(&anon, "approve", approve1.clone(), approval(&k1, &hash1))
+        .await;
     t.post(
-        &v1,
-        "approve",
-        api(&format!("/elections/1/blocks/{hash1}/approve")),
-        json!({}),
-    )
-    .await;
-    t.post(
-        &v1,
+        &anon,
         "approve, twice",
-        api(&format!("/elections/1/blocks/{hash1}/approve")),
-        json!({}),
+        approve1.clone(),
+        approval(&k1, &hash1),
     )
     .await;
     t.post(
-        &v3,
+        &anon,
+        "reject, unsigned",
+        reject1.clone(),
+        json!({"reason": "no"}),
+    )
+    .await;
+    t.post(
+        &anon,
         "reject, empty reason",
-        api(&format!("/elections/1/blocks/{hash1}/reject")),
-        json!({"reason": " "}),
+        reject1.clone(),
+        rejection(&k3, &hash1, " "),
+    )
+    .await;
+    let mut reworded = rejection(&k3, &hash1, "bad votes");
+    reworded["reason"] = json!("no reason");
+    t.post(
+        &anon,
+        "reject, signed for another reason",
+        reject1.clone(),
+        reworded,
     )
     .await;
     t.post(
-        &v2,
+        &anon,
         "approve, reaching quorum",
-        api(&format!("/elections/1/blocks/{hash1}/approve")),
-        json!({}),
+        approve1.clone(),
+        approval(&k2, &hash1),
     )
     .await;
     t.post(
-        &v3,
+        &anon,
         "reject, appended block",
-        api(&format!("/elections/1/blocks/{hash1}/reject")),
-        json!({"reason": "too late"}),
+        reject1.clone(),
+        rejection(&k3, &hash1, "too late"),
     )
     .await;
     t.get(
@@ -667,17 +909,17 @@ async fn every_api_response_matches_the_golden_json() {
     t.post(&anon, "submit block", api("/elections/1/blocks"), block2)
         .await;
     t.post(
-        &v1,
+        &anon,
         "reject",
         api(&format!("/elections/1/blocks/{hash2}/reject")),
-        json!({"reason": "I could not check it"}),
+        rejection(&k1, &hash2, "I could not check it"),
     )
     .await;
     t.post(
-        &v3,
+        &anon,
         "reject, out of quorum's reach",
         api(&format!("/elections/1/blocks/{hash2}/reject")),
-        json!({"reason": "Nor could I"}),
+        rejection(&k3, &hash2, "Nor could I"),
     )
     .await;
     t.get(
@@ -706,17 +948,17 @@ async fn every_api_response_matches_the_golden_json() {
     t.post(&anon, "submit rival b", api("/elections/1/blocks"), rival_b)
         .await;
     t.post(
-        &v1,
+        &anon,
         "approve rival a",
         api(&format!("/elections/1/blocks/{hash_a}/approve")),
-        json!({}),
+        approval(&k1, &hash_a),
     )
     .await;
     t.post(
-        &v2,
+        &anon,
         "approve rival a, reaching quorum",
         api(&format!("/elections/1/blocks/{hash_a}/approve")),
-        json!({}),
+        approval(&k2, &hash_a),
     )
     .await;
     t.get(
@@ -726,10 +968,10 @@ async fn every_api_response_matches_the_golden_json() {
     )
     .await;
     t.post(
-        &v3,
+        &anon,
         "approve stale rival",
         api(&format!("/elections/1/blocks/{hash_b}/approve")),
-        json!({}),
+        approval(&k3, &hash_b),
     )
     .await;
     t.post(

@@ -1,7 +1,7 @@
 //! Accounts of election officers (admins) and validators.
 
 use crate::state::Role;
-use ledger::PublicKey;
+use ledger::{PublicKey, Signature};
 use serde::{Deserialize, Serialize};
 
 /// An account's id in the node's database.
@@ -39,15 +39,68 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// `POST /api/accounts`. No `Debug`: it carries a password.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct NewAccount {
-    /// Login name.
+/// `POST /api/invitations`: whom an admin invites, and as what. The invitee chooses
+/// their own password (and, as a validator, makes their own key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewInvitation {
+    /// The login name the account will have.
     pub username: String,
-    /// Password.
-    pub password: String,
     /// Admin or validator.
     pub role: Role,
+}
+
+/// An invitation as its maker sees it, once: the link holds a secret token that the
+/// server keeps only as a hash. No `Debug`: it carries that token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedInvitation {
+    /// The login name the account will have.
+    pub username: String,
+    /// Admin or validator.
+    pub role: Role,
+    /// Whether it re-enrols an existing validator with a new key.
+    pub rekey: bool,
+    /// The secret part of the link.
+    pub token: String,
+    /// The page that accepts it: `/invite/<token>`.
+    pub path: String,
+    /// When it stops working (Unix milliseconds): 72 hours after it was made.
+    pub expires_at: u64,
+}
+
+/// `GET /api/invitations/{token}`: what the invitee is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationInfo {
+    /// The login name the account will have (or has, when re-enrolling).
+    pub username: String,
+    /// Admin or validator.
+    pub role: Role,
+    /// Whether it re-enrols an existing validator with a new key (no password asked).
+    pub rekey: bool,
+    /// What a validator's key signs to prove the invitee holds it (64 hex digits).
+    pub challenge: String,
+    /// When it stops working (Unix milliseconds).
+    pub expires_at: u64,
+}
+
+/// A validator's public key and its proof of possession: a signature over the
+/// invitation's challenge (see `ledger::prove_possession`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyProof {
+    /// The key's public half.
+    pub public_key: PublicKey,
+    /// Its signature over the possession domain tag and the challenge.
+    pub proof: Signature,
+}
+
+/// `POST /api/invitations/{token}/accept`. No `Debug`: it carries a password.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Acceptance {
+    /// The password the invitee chose (12 characters or more); not asked when re-enrolling.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// A validator's key with its proof; required of validators, refused from admins.
+    #[serde(default)]
+    pub key: Option<KeyProof>,
 }
 
 /// `PUT /api/session/password`. No `Debug`: it carries passwords.

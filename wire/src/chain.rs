@@ -122,7 +122,7 @@ pub struct DecisionRecord {
     pub validator_key: Option<PublicKey>,
     /// Approved (true) or rejected.
     pub approve: bool,
-    /// Signature over the block hash, for approvals.
+    /// The validator's signature: over the block hash, and for a rejection its reason.
     pub signature: Option<Signature>,
     /// Reason, for rejections.
     pub reason: Option<String>,
@@ -208,10 +208,25 @@ pub struct PastDecision {
     pub decision: DecisionRecord,
 }
 
-/// `POST /api/elections/{id}/blocks/{hash}/reject`.
+/// `POST /api/elections/{id}/blocks/{hash}/approve`: the ledger's approval without the
+/// block hash, which the path names. The signature is the whole authority: no session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rejection {
-    /// Why, for the record (1 to 500 characters).
+pub struct SignedApproval {
+    /// The validator's public key, as the genesis block lists it.
+    pub validator: PublicKey,
+    /// Its signature over the approval domain tag and the block hash.
+    pub signature: Signature,
+}
+
+/// `POST /api/elections/{id}/blocks/{hash}/reject`: the ledger's rejection without the
+/// block hash, which the path names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedRejection {
+    /// The validator's public key, as the genesis block lists it.
+    pub validator: PublicKey,
+    /// Its signature over the rejection domain tag, the block hash and the reason.
+    pub signature: Signature,
+    /// Why, for the record (1 to 500 characters), signed exactly as sent.
     pub reason: String,
 }
 

@@ -47,6 +47,8 @@ names! {
         UnsupportedMediaType = "unsupported_media_type",
         /// Too many failures from this address; wait.
         RateLimited = "rate_limited",
+        /// The invitation was used already or has expired.
+        Gone = "gone",
         /// The session store failed.
         Session = "session",
         /// Chain rule: unknown format version.

@@ -15,12 +15,13 @@ pub mod error;
 pub mod state;
 
 pub use account::{
-    fingerprint, Account, AccountId, Credentials, NewAccount, PasswordChange, ValidatorInfo,
+    fingerprint, Acceptance, Account, AccountId, Credentials, InvitationInfo, IssuedInvitation,
+    KeyProof, NewInvitation, PasswordChange, ValidatorInfo,
 };
 pub use chain::{
     BadBlockRef, Ballot, BlockDetail, BlockRef, BlockSummary, CandidateVotes, CastReceipt,
-    DecisionRecord, PastDecision, QueuedBlock, ReceiptReport, Rejection, SubmitOutcome,
-    TallyReport, VoteInfo, WorkTemplate,
+    DecisionRecord, PastDecision, QueuedBlock, ReceiptReport, SignedApproval, SignedRejection,
+    SubmitOutcome, TallyReport, VoteInfo, WorkTemplate,
 };
 pub use election::{
     ElectionDetail, ElectionSummary, Enrolment, IssuedCode, IssuedCodes, NewCandidate, NewElection,

@@ -1,6 +1,6 @@
-//! `/api/session` and `/api/accounts`.
+//! `/api/session` and `/api/invitations`: signing in, and accounts made by invitation.
 
-use super::extract::{current_account, AdminAccount, ApiJson};
+use super::extract::{current_account, AdminAccount, ApiJson, ApiPath};
 use super::ApiError;
 use crate::serve::AppState;
 use app::session::sign_in;
@@ -10,13 +10,18 @@ use axum::routing::post;
 use axum::{Json, Router};
 use std::net::SocketAddr;
 use tower_sessions::Session;
-use wire::{Account, Credentials, NewAccount, PasswordChange};
+use wire::{
+    Acceptance, Account, Credentials, InvitationInfo, IssuedInvitation, NewInvitation,
+    PasswordChange,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/session", post(login).delete(logout).get(whoami))
         .route("/session/password", axum::routing::put(change_password))
-        .route("/accounts", post(create_account))
+        .route("/invitations", post(invite))
+        .route("/invitations/{token}", axum::routing::get(invitation))
+        .route("/invitations/{token}/accept", post(accept))
 }
 
 async fn login(
@@ -66,14 +71,30 @@ async fn whoami(
     Ok(Json(current_account(&state, &session).await?))
 }
 
-async fn create_account(
+/// An admin invites someone; the answer holds the link, shown this once.
+async fn invite(
     State(state): State<AppState>,
-    _admin: AdminAccount,
-    ApiJson(new): ApiJson<NewAccount>,
+    AdminAccount(admin): AdminAccount,
+    ApiJson(new): ApiJson<NewInvitation>,
+) -> Result<(StatusCode, Json<IssuedInvitation>), ApiError> {
+    let issued = state.node.create_invitation(admin.id, &new).await?;
+    Ok((StatusCode::CREATED, Json(issued)))
+}
+
+/// What the invitation asks for, with the challenge a validator's key signs.
+async fn invitation(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+) -> Result<Json<InvitationInfo>, ApiError> {
+    Ok(Json(state.node.invitation(&token).await?))
+}
+
+/// The invitee's password and, for a validator, their key with its proof of possession.
+async fn accept(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    ApiJson(acceptance): ApiJson<Acceptance>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
-    let account = state
-        .node
-        .create_account(&new.username, &new.password, new.role)
-        .await?;
+    let account = state.node.accept_invitation(&token, acceptance).await?;
     Ok((StatusCode::CREATED, Json(account)))
 }

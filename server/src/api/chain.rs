@@ -1,6 +1,6 @@
 //! Votes, receipts, mining work, block submission, validators' decisions, chain queries.
 
-use super::extract::{ApiJson, ApiQuery, ElectionItemPath, ElectionPath, ValidatorAccount};
+use super::extract::{ApiJson, ApiQuery, ElectionItemPath, ElectionPath};
 use super::ApiError;
 use crate::serve::AppState;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use engine::EngineError;
-use ledger::{Block, BlockHash, ChainExport, TxId};
+use ledger::{Approval, Block, BlockHash, ChainExport, Rejection, TxId};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use wire::{
     Ballot, BlockDetail, BlockRef, BlockStatus, BlockSummary, CastReceipt, ReceiptReport,
-    Rejection, SubmitOutcome, TallyReport, WorkTemplate,
+    SignedApproval, SignedRejection, SubmitOutcome, TallyReport, WorkTemplate,
 };
 
 /// A ballot is small; anything larger is not a ballot.
@@ -168,25 +168,34 @@ fn parse_hash(text: &str) -> Result<BlockHash, ApiError> {
         .map_err(|_| ApiError::malformed("a block hash is 64 hex digits"))
 }
 
+/// A validator's approval, signed on their device: the signature is the authority, so
+/// no session is needed.
 async fn approve(
     State(state): State<AppState>,
-    ValidatorAccount(account): ValidatorAccount,
     ElectionItemPath(id, block): ElectionItemPath,
+    ApiJson(signed): ApiJson<SignedApproval>,
 ) -> Result<Json<BlockSummary>, ApiError> {
-    let hash = parse_hash(&block)?;
-    Ok(Json(state.node.approve(id, &hash, account.id).await?))
+    let approval = Approval {
+        block: parse_hash(&block)?,
+        validator: signed.validator,
+        signature: signed.signature,
+    };
+    Ok(Json(state.node.approve(id, &approval).await?))
 }
 
+/// A validator's rejection with its reason, signed on their device.
 async fn reject(
     State(state): State<AppState>,
-    ValidatorAccount(account): ValidatorAccount,
     ElectionItemPath(id, block): ElectionItemPath,
-    ApiJson(r): ApiJson<Rejection>,
+    ApiJson(signed): ApiJson<SignedRejection>,
 ) -> Result<Json<BlockSummary>, ApiError> {
-    let hash = parse_hash(&block)?;
-    Ok(Json(
-        state.node.reject(id, &hash, account.id, &r.reason).await?,
-    ))
+    let rejection = Rejection {
+        block: parse_hash(&block)?,
+        validator: signed.validator,
+        reason: signed.reason,
+        signature: signed.signature,
+    };
+    Ok(Json(state.node.reject(id, &rejection).await?))
 }
 
 async fn tally(

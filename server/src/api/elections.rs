@@ -1,6 +1,6 @@
 //! `/api/elections`: creation, ballot, registries, opening and closing.
 
-use super::extract::{AdminAccount, ApiJson, ElectionPath};
+use super::extract::{AdminAccount, ApiJson, ElectionItemPath, ElectionPath};
 use super::ApiError;
 use crate::serve::AppState;
 use axum::extract::{DefaultBodyLimit, State};
@@ -10,8 +10,8 @@ use axum::{Json, Router};
 use ledger::Candidate;
 use serde::Deserialize;
 use wire::{
-    ElectionDetail, ElectionSummary, Enrolment, ErrorCode, IssuedCodes, NewCandidate, NewElection,
-    NewVoter,
+    ElectionDetail, ElectionSummary, Enrolment, ErrorCode, IssuedCodes, IssuedInvitation,
+    NewCandidate, NewElection, NewVoter,
 };
 
 /// Voter imports may carry thousands of rows.
@@ -27,6 +27,10 @@ pub fn router() -> Router<AppState> {
             post(register_voters).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         )
         .route("/elections/{id}/validators", post(enrol_validator))
+        .route(
+            "/elections/{id}/validators/{username}/key",
+            axum::routing::delete(withdraw_key),
+        )
         .route("/elections/{id}/open", post(open))
         .route("/elections/{id}/close", post(close))
 }
@@ -123,6 +127,20 @@ async fn enrol_validator(
 ) -> Result<(StatusCode, Json<ElectionDetail>), ApiError> {
     state.node.enrol_validator(id, &e.username).await?;
     Ok((StatusCode::CREATED, Json(state.node.election(id).await?)))
+}
+
+/// Withdraws an enrolled validator's key before sealing; the answer is the re-enrolment
+/// link with which they prove a new one.
+async fn withdraw_key(
+    State(state): State<AppState>,
+    AdminAccount(admin): AdminAccount,
+    ElectionItemPath(id, username): ElectionItemPath,
+) -> Result<(StatusCode, Json<IssuedInvitation>), ApiError> {
+    let issued = state
+        .node
+        .replace_validator_key(id, &username, admin.id)
+        .await?;
+    Ok((StatusCode::CREATED, Json(issued)))
 }
 
 async fn open(

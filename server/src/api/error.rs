@@ -55,7 +55,10 @@ fn status_of(e: &EngineError) -> StatusCode {
         | EngineError::Stale(_)
         | EngineError::NothingToMine
         | EngineError::Integrity(_) => StatusCode::CONFLICT,
-        EngineError::Rule(_) | EngineError::UnknownVote(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        EngineError::Gone(_) => StatusCode::GONE,
+        EngineError::Rule(_) | EngineError::UnknownVote(_) | EngineError::BadSignature(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         EngineError::Database(_) | EngineError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

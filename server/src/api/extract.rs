@@ -100,26 +100,12 @@ async fn account_with_role(
 
 /// A signed-in admin. Checked before the body is read, so an anonymous caller gets 401
 /// whatever it sent.
-pub struct AdminAccount;
+pub struct AdminAccount(pub Account);
 
 impl FromRequestParts<AppState> for AdminAccount {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        account_with_role(parts, state, Role::Admin)
-            .await
-            .map(|_| Self)
-    }
-}
-
-/// A signed-in validator, checked before the body is read.
-pub struct ValidatorAccount(pub Account);
-
-impl FromRequestParts<AppState> for ValidatorAccount {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        account_with_role(parts, state, Role::Validator)
-            .await
-            .map(Self)
+        account_with_role(parts, state, Role::Admin).await.map(Self)
     }
 }
 

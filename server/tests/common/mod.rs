@@ -1,16 +1,24 @@
 //! A real `ballotchain` process on 127.0.0.1 with a temporary SQLite file, and helpers.
 #![allow(dead_code)]
 
-use ledger::{Block, BlockHash, BlockHeader, CandidateId, ElectionId, PowSearch, TxId, Vote};
+use ed25519_dalek::SigningKey;
+use ledger::{
+    Approval, Block, BlockHash, BlockHeader, CandidateId, ElectionId, PowSearch, PublicKey,
+    Rejection, TxId, Vote,
+};
+use rand::RngCore;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use wire::{
-    Account, BlockDetail, BlockSummary, CastReceipt, ElectionDetail, ErrorBody, ErrorCode,
-    IssuedCode, NewAccount, NewElection, NewVoter, ReceiptReport, Role, SubmitOutcome, TallyReport,
+    Acceptance, Account, BlockDetail, BlockSummary, CastReceipt, ElectionDetail, ErrorBody,
+    ErrorCode, InvitationInfo, IssuedCode, IssuedInvitation, KeyProof, NewElection, NewInvitation,
+    NewVoter, ReceiptReport, Role, SignedApproval, SignedRejection, SubmitOutcome, TallyReport,
     WorkTemplate,
 };
 
@@ -25,6 +33,10 @@ pub struct Server {
     pub base: String,
     pub db: PathBuf,
     pub stderr: PathBuf,
+    /// The signing keys of the validators this test enrolled, by username. They live
+    /// only here, in the test, as they live on a validator's own device: the server is
+    /// given the public halves and proofs of possession.
+    keys: Mutex<BTreeMap<String, SigningKey>>,
 }
 
 impl Server {
@@ -68,7 +80,25 @@ impl Server {
             base,
             db,
             stderr,
+            keys: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The signing key of a validator this test enrolled.
+    pub fn key(&self, username: &str) -> SigningKey {
+        self.keys
+            .lock()
+            .unwrap()
+            .get(username)
+            .unwrap_or_else(|| panic!("the test holds no key of {username}"))
+            .clone()
+    }
+
+    fn remember_key(&self, username: &str, key: &SigningKey) {
+        self.keys
+            .lock()
+            .unwrap()
+            .insert(username.to_owned(), key.clone());
     }
 
     /// SIGKILL: no shutdown code runs.
@@ -168,6 +198,54 @@ impl Refusal {
     }
 }
 
+/// The refusal of a call that had to be refused (for answers without `Debug`).
+pub fn refused<T>(answer: Result<T, Refusal>, what: &str) -> Refusal {
+    match answer {
+        Ok(_) => panic!("{what} was accepted; it should have been refused"),
+        Err(r) => r,
+    }
+}
+
+/// A fresh Ed25519 signing key from 32 random bytes, made here as a validator makes theirs.
+pub fn new_key() -> SigningKey {
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    SigningKey::from_bytes(&seed)
+}
+
+/// The public half of a signing key, as the API and the genesis block carry it.
+pub fn public_of(key: &SigningKey) -> PublicKey {
+    PublicKey(key.verifying_key().to_bytes())
+}
+
+/// A key with its proof of possession over an invitation's challenge (64 hex digits).
+pub fn key_proof(key: &SigningKey, challenge: &str) -> KeyProof {
+    let challenge = hex::decode(challenge).expect("the challenge is hex");
+    KeyProof {
+        public_key: public_of(key),
+        proof: ledger::prove_possession(key, &challenge),
+    }
+}
+
+/// The body of `POST …/approve`: the validator's approval of `hash`, signed with `key`.
+pub fn signed_approval(key: &SigningKey, hash: BlockHash) -> SignedApproval {
+    let a = Approval::sign(key, hash);
+    SignedApproval {
+        validator: a.validator,
+        signature: a.signature,
+    }
+}
+
+/// The body of `POST …/reject`: the validator's rejection of `hash`, signed with `key`.
+pub fn signed_rejection(key: &SigningKey, hash: BlockHash, reason: &str) -> SignedRejection {
+    let r = Rejection::sign(key, hash, reason);
+    SignedRejection {
+        validator: r.validator,
+        signature: r.signature,
+        reason: r.reason,
+    }
+}
+
 impl Api {
     /// Nobody signed in.
     pub fn anonymous(s: &Server) -> Self {
@@ -262,18 +340,66 @@ impl Api {
         issued.voters
     }
 
-    /// `POST /accounts` for a validator; an existing one of that name is fine (set-up).
-    pub async fn ensure_validator(&self, username: &str, password: &str) -> Option<Account> {
-        let new = NewAccount {
+    /// `POST /invitations`.
+    pub async fn invite(&self, username: &str, role: Role) -> Result<IssuedInvitation, Refusal> {
+        let new = NewInvitation {
             username: username.into(),
-            password: password.into(),
-            role: Role::Validator,
+            role,
         };
-        match self.answer(self.post("/accounts", new), 201).await {
-            Ok(account) => Some(account),
-            Err(r) if r.body.error == ErrorCode::Duplicate => None,
-            Err(r) => panic!("set-up call create validator was refused: {r:?}"),
-        }
+        self.answer(self.post("/invitations", new), 201).await
+    }
+
+    /// `GET /invitations/{token}`.
+    pub async fn invitation(&self, token: &str) -> Result<InvitationInfo, Refusal> {
+        self.answer(self.get(&format!("/invitations/{token}")), 200)
+            .await
+    }
+
+    /// `POST /invitations/{token}/accept`.
+    pub async fn accept(&self, token: &str, acceptance: &Acceptance) -> Result<Account, Refusal> {
+        let path = format!("/invitations/{token}/accept");
+        self.answer(self.post(&path, acceptance), 201).await
+    }
+
+    /// A validator account made the way its holder makes it (set-up): an admin's
+    /// invitation, then the invitee's acceptance with their password and a key made here,
+    /// proven by signing the invitation's challenge. The account and its signing key.
+    pub async fn invite_validator(&self, username: &str, password: &str) -> (Account, SigningKey) {
+        let issued = self
+            .invite(username, Role::Validator)
+            .await
+            .unwrap_or_else(|r| panic!("set-up call invite {username} was refused: {r:?}"));
+        let invitee = Api {
+            http: client(),
+            base: self.base.clone(),
+        };
+        let info: InvitationInfo = invitee
+            .setup(
+                "invitation",
+                invitee.get(&format!("/invitations/{}", issued.token)),
+                200,
+            )
+            .await;
+        let key = new_key();
+        let acceptance = Acceptance {
+            password: Some(password.into()),
+            key: Some(key_proof(&key, &info.challenge)),
+        };
+        let account = invitee
+            .accept(&issued.token, &acceptance)
+            .await
+            .unwrap_or_else(|r| panic!("set-up call accept {username} was refused: {r:?}"));
+        (account, key)
+    }
+
+    /// `DELETE /elections/{id}/validators/{username}/key`.
+    pub async fn withdraw_key(
+        &self,
+        id: ElectionId,
+        username: &str,
+    ) -> Result<IssuedInvitation, Refusal> {
+        let url = format!("{}/elections/{id}/validators/{username}/key", self.base);
+        self.answer(self.http.delete(url), 201).await
     }
 
     /// `POST /elections/{id}/validators` (set-up).
@@ -342,21 +468,28 @@ impl Api {
         self.setup("awaiting blocks", self.get(&path), 200).await
     }
 
-    /// `POST /elections/{id}/blocks/{hash}/approve`.
-    pub async fn approve(&self, id: ElectionId, hash: &BlockHash) -> Result<BlockSummary, Refusal> {
+    /// `POST /elections/{id}/blocks/{hash}/approve`, signed with `key`.
+    pub async fn approve(
+        &self,
+        id: ElectionId,
+        hash: &BlockHash,
+        key: &SigningKey,
+    ) -> Result<BlockSummary, Refusal> {
         let path = format!("/elections/{id}/blocks/{hash}/approve");
-        self.answer(self.post(&path, json!({})), 200).await
+        self.answer(self.post(&path, signed_approval(key, *hash)), 200)
+            .await
     }
 
-    /// `POST /elections/{id}/blocks/{hash}/reject`.
+    /// `POST /elections/{id}/blocks/{hash}/reject`, signed with `key`.
     pub async fn reject(
         &self,
         id: ElectionId,
         hash: &BlockHash,
+        key: &SigningKey,
         reason: &str,
     ) -> Result<BlockSummary, Refusal> {
         let path = format!("/elections/{id}/blocks/{hash}/reject");
-        self.answer(self.post(&path, json!({ "reason": reason })), 200)
+        self.answer(self.post(&path, signed_rejection(key, *hash, reason)), 200)
             .await
     }
 
@@ -379,12 +512,25 @@ impl Api {
     }
 }
 
+/// The validator's account, made by invitation the first time it is asked for on this
+/// server (set-up); its signing key, which the test keeps.
+pub async fn ensure_validator(s: &Server, api: &Api, username: &str) -> SigningKey {
+    if let Some(key) = s.keys.lock().unwrap().get(username) {
+        return key.clone();
+    }
+    let (_, key) = api.invite_validator(username, VALIDATOR_PASSWORD).await;
+    s.remember_key(username, &key);
+    key
+}
+
 /// An open election with `voters` voters and validators v1, v2 (quorum 2), difficulty 8.
 pub struct Setup {
     pub admin: Client,
     pub election: i64,
     pub codes: Vec<String>,
     pub candidates: Vec<i64>,
+    /// The signing keys of validator1 and validator2, in that order.
+    pub validators: Vec<SigningKey>,
 }
 
 pub async fn open_election(
@@ -412,8 +558,9 @@ pub async fn open_election(
             .map(|c| c.code)
             .collect()
     };
+    let mut validators = Vec::new();
     for name in ["validator1", "validator2"] {
-        api.ensure_validator(name, VALIDATOR_PASSWORD).await;
+        validators.push(ensure_validator(s, &api, name).await);
         api.enrol(id, name).await;
     }
     if open {
@@ -424,7 +571,49 @@ pub async fn open_election(
         election: id.0 as i64,
         codes,
         candidates,
+        validators,
     }
+}
+
+/// An admin's API client from a signed-in cookie client.
+pub fn api_of(s: &Server, http: &Client) -> Api {
+    Api {
+        http: http.clone(),
+        base: format!("{}/api", s.base),
+    }
+}
+
+/// `POST …/blocks/{hash}/approve` with `key`'s signature and no session.
+pub async fn approve_as(
+    s: &Server,
+    election: i64,
+    hash: &str,
+    key: &SigningKey,
+) -> (StatusCode, Value) {
+    let hash: BlockHash = hash.parse().expect("a block hash");
+    post(
+        &client(),
+        s.url(&format!("/api/elections/{election}/blocks/{hash}/approve")),
+        serde_json::to_value(signed_approval(key, hash)).unwrap(),
+    )
+    .await
+}
+
+/// `POST …/blocks/{hash}/reject` with `key`'s signature over the reason, and no session.
+pub async fn reject_as(
+    s: &Server,
+    election: i64,
+    hash: &str,
+    key: &SigningKey,
+    reason: &str,
+) -> (StatusCode, Value) {
+    let hash: BlockHash = hash.parse().expect("a block hash");
+    post(
+        &client(),
+        s.url(&format!("/api/elections/{election}/blocks/{hash}/reject")),
+        serde_json::to_value(signed_rejection(key, hash, reason)).unwrap(),
+    )
+    .await
 }
 
 /// A fresh server with an admin account, signed in.
@@ -507,6 +696,7 @@ pub async fn table_counts(db: &Path) -> Vec<(String, i64)> {
         "blocks",
         "block_votes",
         "decisions",
+        "invitations",
     ] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t}"))
             .fetch_one(&pool)
@@ -529,6 +719,19 @@ pub async fn table_counts(db: &Path) -> Vec<(String, i64)> {
         .await
         .unwrap();
     out.push(("votes:pending".into(), pending));
+    for (name, query) in [
+        (
+            "invitations:used",
+            "SELECT count(*) FROM invitations WHERE used_at IS NOT NULL",
+        ),
+        (
+            "accounts:keyed",
+            "SELECT count(*) FROM accounts WHERE public_key IS NOT NULL",
+        ),
+    ] {
+        let n: i64 = sqlx::query_scalar(query).fetch_one(&pool).await.unwrap();
+        out.push((name.into(), n));
+    }
     pool.close().await;
     out
 }

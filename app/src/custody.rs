@@ -1,0 +1,107 @@
+//! A validator's key in their own browser: made, sealed, opened and remembered here, in
+//! WebAssembly. Only its public half, a proof of possession and signed decisions are ever
+//! sent; the key file is encrypted under the validator's passphrase before it is offered
+//! for download or remembered in this browser's storage.
+
+use keyfile::KeyFile;
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::JsCast;
+
+/// Where a remembered key file lives in this browser's storage.
+fn storage_key(username: &str) -> String {
+    format!("ballotchain.key.{username}")
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The key file remembered in this browser for `username` (still encrypted).
+pub fn remembered(username: &str) -> Option<KeyFile> {
+    let text = storage()?.get_item(&storage_key(username)).ok().flatten()?;
+    KeyFile::from_json(&text).ok()
+}
+
+/// Remembers the (encrypted) key file in this browser.
+pub fn remember(username: &str, file: &KeyFile) -> Result<(), String> {
+    storage()
+        .ok_or("this browser keeps no local storage")?
+        .set_item(&storage_key(username), &file.to_json())
+        .map_err(|_| "this browser refused to store the key file".to_owned())
+}
+
+/// Forgets the key file remembered in this browser.
+pub fn forget(username: &str) {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(&storage_key(username));
+    }
+}
+
+/// A `data:` link that downloads the (encrypted) key file.
+pub fn download_href(file: &KeyFile) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    format!(
+        "data:application/json;charset=utf-8,{}",
+        utf8_percent_encode(&(file.to_json() + "\n"), NON_ALPHANUMERIC)
+    )
+}
+
+fn input(id: &str) -> Option<web_sys::HtmlInputElement> {
+    web_sys::window()?
+        .document()?
+        .get_element_by_id(id)?
+        .dyn_into::<web_sys::HtmlInputElement>()
+        .ok()
+}
+
+/// What the field with this id holds now. Read from the page when it is needed, not
+/// kept in a signal: a person may type before the page has come alive.
+pub fn field(id: &str) -> String {
+    input(id).map(|i| i.value()).unwrap_or_default()
+}
+
+/// Whether the checkbox or radio button with this id is ticked.
+pub fn ticked(id: &str) -> bool {
+    input(id).is_some_and(|i| i.checked())
+}
+
+/// The key file chosen in the file input with this element id.
+pub async fn chosen_file(input_id: &str) -> Result<KeyFile, String> {
+    let file = input(input_id)
+        .ok_or("the file field is missing")?
+        .files()
+        .and_then(|files| files.get(0))
+        .ok_or("choose your key file first")?;
+    let text = wasm_bindgen_futures::JsFuture::from(file.text())
+        .await
+        .map_err(|_| "the key file could not be read".to_owned())?
+        .as_string()
+        .ok_or("the key file is not text")?;
+    KeyFile::from_json(&text).map_err(|e| e.to_string())
+}
+
+/// Lets the page paint ("working…") before argon2 takes the thread for a moment.
+pub async fn yield_to_page() {
+    gloo_timers::future::TimeoutFuture::new(30).await;
+}
+
+/// POSTs JSON to this server's API; a refusal is the server's own message.
+pub async fn post_json<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, String> {
+    let response = gloo_net::http::Request::post(url)
+        .json(body)
+        .map_err(|e| e.to_string())?
+        .send()
+        .await
+        .map_err(|e| format!("the server could not be reached: {e}"))?;
+    if response.ok() {
+        return response.json::<T>().await.map_err(|e| e.to_string());
+    }
+    let status = response.status();
+    match response.json::<wire::ErrorBody>().await {
+        Ok(body) => Err(body.message),
+        Err(_) => Err(format!("the server answered {status}")),
+    }
+}

@@ -1,0 +1,162 @@
+//! `ballotchain accept`, `approve` and `reject`: a validator's actions from the command
+//! line, with the key file on the validator's own machine. This is the path that does not
+//! depend on the WebAssembly the server serves: the chain is re-verified here, the block
+//! checked here, and only a signature leaves the machine.
+
+use crate::cli::{AcceptArgs, DecideArgs};
+use ledger::{
+    prove_possession, replay, validate_block, Approval, Block, BlockHash, ChainExport, ChainState,
+    PublicKey, Rejection,
+};
+use serde::de::DeserializeOwned;
+use wire::{fingerprint, Acceptance, Account, BlockSummary, ErrorBody, InvitationInfo, KeyProof};
+
+type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// An API answer: the body, or the server's refusal in its own words.
+fn answer<T: DeserializeOwned>(response: Result<ureq::Response, ureq::Error>) -> CliResult<T> {
+    match response {
+        Ok(r) => Ok(r.into_json()?),
+        Err(ureq::Error::Status(code, r)) => {
+            let text = r.into_string().unwrap_or_default();
+            Err(match serde_json::from_str::<ErrorBody>(&text) {
+                Ok(body) => format!("refused ({code} {}): {}", body.error, body.message),
+                Err(_) => format!("the server answered {code}: {text}"),
+            }
+            .into())
+        }
+        Err(e) => Err(format!("cannot reach the server: {e}").into()),
+    }
+}
+
+fn get<T: DeserializeOwned>(url: &str) -> CliResult<T> {
+    answer(ureq::get(url).call())
+}
+
+/// The token of an invitation link (`…/invite/<token>`) or the token itself.
+fn token_of(invitation: &str) -> &str {
+    invitation
+        .trim()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+}
+
+/// The account password: the first line of a file, or typed twice at a prompt.
+fn password(file: Option<&std::path::Path>) -> CliResult<String> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the password file {}: {e}", path.display()))?;
+        return Ok(text.lines().next().unwrap_or_default().to_owned());
+    }
+    let first = rpassword::prompt_password("Choose your sign-in password (12+ characters): ")?;
+    if rpassword::prompt_password("Again: ")? != first {
+        return Err("the two passwords differ".into());
+    }
+    Ok(first)
+}
+
+/// `accept`: enrols the key of a key file with a validator's invitation, proving
+/// possession by signing the invitation's challenge here.
+pub fn accept(args: AcceptArgs) -> CliResult<()> {
+    let base = args.server.trim_end_matches('/');
+    let token = token_of(&args.invitation);
+    let info: InvitationInfo = get(&format!("{base}/api/invitations/{token}"))?;
+    if info.role != wire::Role::Validator {
+        return Err(format!(
+            "this invitation is for an {} account, which holds no key: open the link in a browser",
+            info.role
+        )
+        .into());
+    }
+    let (_, key) = crate::key::open(&args.key, args.passphrase_file.as_deref())?;
+    let challenge =
+        hex::decode(&info.challenge).map_err(|_| "the server sent a challenge that is not hex")?;
+    let public_key = PublicKey(key.verifying_key().to_bytes());
+    let acceptance = Acceptance {
+        password: if info.rekey {
+            None
+        } else {
+            Some(password(args.password_file.as_deref())?)
+        },
+        key: Some(KeyProof {
+            public_key,
+            proof: prove_possession(&key, &challenge),
+        }),
+    };
+    let account: Account = answer(
+        ureq::post(&format!("{base}/api/invitations/{token}/accept")).send_json(&acceptance),
+    )?;
+    println!(
+        "validator {} enrolled with key {} ({})",
+        account.username,
+        fingerprint(&public_key),
+        public_key
+    );
+    Ok(())
+}
+
+/// The election's chain, replayed here from its genesis, after checking the genesis lists
+/// this key.
+fn verified_chain(base: &str, election: u64, key: &PublicKey) -> CliResult<ChainState> {
+    let export: ChainExport = get(&format!("{base}/api/elections/{election}/export"))?;
+    let chain = replay(&export).map_err(|e| format!("the chain does not verify: {e}"))?;
+    if !chain.is_validator(key) {
+        return Err(format!(
+            "the genesis block of election {election} does not list this key ({})",
+            fingerprint(key)
+        )
+        .into());
+    }
+    Ok(chain)
+}
+
+/// `approve` and `reject`: checks the chain and the block here, then signs and sends the
+/// decision. An approval is only signed for a block that passes every rule here.
+pub fn decide(args: DecideArgs, reason: Option<&str>) -> CliResult<()> {
+    let base = args.server.trim_end_matches('/');
+    let hash: BlockHash = args
+        .block
+        .parse()
+        .map_err(|_| "a block hash is 64 hex digits")?;
+    let (_, key) = crate::key::open(&args.key, args.passphrase_file.as_deref())?;
+    let public = PublicKey(key.verifying_key().to_bytes());
+    let chain = verified_chain(base, args.election, &public)?;
+    let url = format!("{base}/api/elections/{}/blocks/{hash}", args.election);
+    let summary: BlockSummary = match reason {
+        None => {
+            let block: Block = get(&format!("{url}/raw"))?;
+            if block.hash() != hash {
+                return Err(format!("the server sent block {}, not {hash}", block.hash()).into());
+            }
+            validate_block(&chain, &block)
+                .map_err(|e| format!("not approved: the block breaks a rule: {e}"))?;
+            let approval = Approval::sign(&key, hash);
+            answer(
+                ureq::post(&format!("{url}/approve")).send_json(wire::SignedApproval {
+                    validator: approval.validator,
+                    signature: approval.signature,
+                }),
+            )?
+        }
+        Some(reason) => {
+            let rejection = Rejection::sign(&key, hash, reason);
+            answer(
+                ureq::post(&format!("{url}/reject")).send_json(wire::SignedRejection {
+                    validator: rejection.validator,
+                    signature: rejection.signature,
+                    reason: rejection.reason,
+                }),
+            )?
+        }
+    };
+    println!(
+        "block {} {hash}: {} ({} approval(s), {} rejection(s))",
+        summary.index,
+        summary.status.label(),
+        summary.approvals,
+        summary.rejections
+    );
+    Ok(())
+}
