@@ -147,6 +147,16 @@ async fn accept_with(node: &Node, token: &str, key: &SigningKey) -> Acceptance {
     }
 }
 
+/// A new election of this title: quorum 2, 8 bits of work.
+fn small(title: &str) -> NewElection {
+    NewElection {
+        title: title.into(),
+        description: String::new(),
+        difficulty_bits: Some(8),
+        quorum: Some(2),
+    }
+}
+
 /// An election in set-up with three candidates, `voters` voters and `validators`
 /// enrolled validators (quorum 2, 8 bits of work).
 async fn setup(voters: usize, validators: usize) -> Fixture {
@@ -154,16 +164,7 @@ async fn setup(voters: usize, validators: usize) -> Fixture {
     let path = dir.path().join("node.db");
     let (node, report) = Node::open(&path).await.unwrap();
     assert!(report.is_clean());
-    let election = node
-        .create_election(NewElection {
-            title: "Flows".into(),
-            description: String::new(),
-            difficulty_bits: Some(8),
-            quorum: Some(2),
-        })
-        .await
-        .unwrap()
-        .id;
+    let election = node.create_election(small("Flows")).await.unwrap().id;
     let mut candidates = Vec::new();
     for name in ["Ada", "Grace", "Alan"] {
         candidates.push(node.add_candidate(election, name, "").await.unwrap().id);
@@ -963,16 +964,7 @@ async fn an_officer_replaces_a_validators_key_before_sealing_and_they_re_enrol()
         EngineError::WrongState(_)
     );
     // Nor in another election while this one is open.
-    let next = node
-        .create_election(NewElection {
-            title: "Next".into(),
-            description: String::new(),
-            difficulty_bits: Some(8),
-            quorum: Some(2),
-        })
-        .await
-        .unwrap()
-        .id;
+    let next = node.create_election(small("Next")).await.unwrap().id;
     node.enrol_validator(next, "validator2").await.unwrap();
     refused!(
         node,
