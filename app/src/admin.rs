@@ -538,11 +538,17 @@ fn manage(
                                         Some(key) => format!(" · key {}", wire::fingerprint(key)),
                                         None => " · no key: waiting for them to re-enrol".to_owned(),
                                     }}
-                                    {(setup && v.public_key.is_some()).then(|| view! {
-                                        <form method="post" class="inline-form" action=format!("/admin/e/{id}/validators/{name}/rekey")>
-                                            {token()}
-                                            <button type="submit" class="danger" aria-label=format!("Replace {name}'s key")>"Replace key"</button>
-                                        </form>
+                                    {setup.then(|| {
+                                        let (label, text) = match v.public_key {
+                                            Some(_) => (format!("Replace {name}'s key"), "Replace key"),
+                                            None => (format!("New re-enrolment link for {name}"), "New re-enrolment link"),
+                                        };
+                                        view! {
+                                            <form method="post" class="inline-form" action=format!("/admin/e/{id}/validators/{name}/rekey")>
+                                                {token()}
+                                                <button type="submit" class="danger" aria-label=label>{text}</button>
+                                            </form>
+                                        }
                                     })}
                                 </li>
                             }

@@ -28,6 +28,10 @@ pub async fn accept_invitation(
     #[server(default)] password: String,
     #[server(default)] confirm: String,
 ) -> Result<(), ServerFnError> {
+    // The token goes back into a redirect: only the shape a real one has.
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return crate::guard::go(&Notice::NotFound.on("/"));
+    }
     let page = format!("/invite/{token}");
     if password != confirm {
         return crate::guard::go(&Notice::PasswordMismatch.on(&page));
@@ -255,7 +259,7 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
         }
     };
 
-    let busy = move || matches!(step.get(), Step::Loading | Step::Working(_));
+    let busy = move || matches!(step.get(), Step::Loading | Step::Working(_) | Step::Done(_));
     let has_key = move || fingerprint.get().is_some();
     view! {
         <p>

@@ -226,6 +226,16 @@ fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl 
                     "This key ({}) is not the one enrolled for your account.",
                     wire::fingerprint(&public)
                 ));
+                if crate::custody::remembered(&username).as_ref() == Some(&file) {
+                    // A copy of an old key (withdrawn since): make way for the key file.
+                    crate::custody::forget(&username);
+                    has_copy.set(false);
+                    problems.push(
+                        "The copy remembered in this browser is forgotten; load your key file."
+                            .into(),
+                    );
+                    return status.set(Some(Err(problems.join(" "))));
+                }
             }
             if crate::custody::ticked("key-remember") {
                 match crate::custody::remember(&username, &file) {
@@ -476,6 +486,12 @@ fn decide(
             )));
             return;
         };
+        if listed.with_untracked(|keys| keys.is_empty()) {
+            desk.outcome.set(Some(Outcome::Refused(
+                "This browser could not verify the chain, so nothing was signed.".into(),
+            )));
+            return;
+        }
         if !listed.get_untracked().contains(&unlocked.public) {
             desk.outcome.set(Some(Outcome::Refused(format!(
                 "The genesis block of election {election} does not list your key ({}); nothing was signed.",

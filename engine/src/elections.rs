@@ -510,12 +510,20 @@ impl Node {
     /// Seals the genesis block (ballot, voter keys, validator keys, rules) and opens voting.
     pub async fn open_election(&self, election: ElectionId) -> Result<ElectionDetail> {
         self.require_setup(election).await?;
+        // Everything the genesis block holds is read in the write transaction that seals
+        // it: nothing enrolled, registered or withdrawn meanwhile can be left out or kept.
+        let mut tx = self.inner.write.begin().await?;
         let (title, difficulty, quorum): (String, i64, i64) =
             sqlx::query_as("SELECT title, difficulty_bits, quorum FROM elections WHERE id = ?")
                 .bind(election)
-                .fetch_one(&self.inner.read)
+                .fetch_one(&mut *tx)
                 .await?;
-        let candidates = self.candidates(election).await?;
+        let candidates: Vec<Candidate> = sqlx::query_as(
+            "SELECT id, name, description FROM candidates WHERE election_id = ? ORDER BY id",
+        )
+        .bind(election)
+        .fetch_all(&mut *tx)
+        .await?;
         if candidates.len() < 2 {
             return Err(EngineError::WrongState(
                 "a ballot needs at least two candidates".into(),
@@ -525,14 +533,14 @@ impl Node {
         let mut voters: Vec<PublicKey> =
             sqlx::query_scalar("SELECT public_key FROM voters WHERE election_id = ?")
                 .bind(election)
-                .fetch_all(&self.inner.read)
+                .fetch_all(&mut *tx)
                 .await?;
         let enrolled: Vec<(String, Option<PublicKey>)> = sqlx::query_as(
             "SELECT a.username, a.public_key FROM election_validators ev JOIN accounts a ON a.id = ev.account_id
              WHERE ev.election_id = ? ORDER BY a.username",
         )
         .bind(election)
-        .fetch_all(&self.inner.read)
+        .fetch_all(&mut *tx)
         .await?;
         let keyless: Vec<&str> = enrolled
             .iter()
@@ -583,13 +591,14 @@ impl Node {
         .bind(hash)
         .bind(election)
         .bind(ElectionState::Setup)
-        .execute(&self.inner.write)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
             return Err(EngineError::WrongState(
                 "the election was opened concurrently".into(),
             ));
         }
+        tx.commit().await?;
         self.set_chain(
             election,
             ChainSlot::Verified(Arc::new(ChainState::new(genesis))),

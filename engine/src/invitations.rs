@@ -23,7 +23,6 @@ struct StoredInvitation {
     role: Role,
     account_id: Option<AccountId>,
     challenge: Vec<u8>,
-    withdrawn_key: Option<ledger::PublicKey>,
     expires_at: i64,
     used_at: Option<i64>,
 }
@@ -67,14 +66,11 @@ async fn issue(
 ) -> Result<IssuedInvitation> {
     let now = now_ms();
     let expires_at = now + INVITATION_HOURS * 3_600_000;
-    sqlx::query(
-        "UPDATE invitations SET expires_at = ? WHERE username = ? AND used_at IS NULL AND expires_at > ?",
-    )
-    .bind(db_time(now))
-    .bind(username)
-    .bind(db_time(now))
-    .execute(&mut *conn)
-    .await?;
+    // Replaced: expired for good, whatever clock a concurrent acceptance read.
+    sqlx::query("UPDATE invitations SET expires_at = 0 WHERE username = ? AND used_at IS NULL")
+        .bind(username)
+        .execute(&mut *conn)
+        .await?;
     let token = hex::encode(random::<32>());
     sqlx::query(
         "INSERT INTO invitations (token_hash, username, role, account_id, challenge, created_by, created_at, expires_at)
@@ -127,7 +123,7 @@ impl Node {
 
     async fn stored_invitation(&self, token: &str) -> Result<StoredInvitation> {
         sqlx::query_as(
-            "SELECT id, username, role, account_id, challenge, withdrawn_key, expires_at, used_at
+            "SELECT id, username, role, account_id, challenge, expires_at, used_at
              FROM invitations WHERE token_hash = ?",
         )
         .bind(token_hash(token))
@@ -160,14 +156,7 @@ impl Node {
             .await?
             .usable(db_time(now_ms()))?;
         let key = match (stored.role, acceptance.key) {
-            (Role::Validator, Some(key)) => {
-                if Some(key.public_key) == stored.withdrawn_key {
-                    return Err(EngineError::Invalid(
-                        "this is the key that was withdrawn; make a new one".into(),
-                    ));
-                }
-                Some(proven(&key, &stored.challenge)?)
-            }
+            (Role::Validator, Some(key)) => Some(proven(&key, &stored.challenge)?),
             (Role::Validator, None) => {
                 return Err(EngineError::Invalid(
                     "a validator's invitation needs a public key and its proof of possession"
@@ -198,8 +187,8 @@ impl Node {
             }
             (Some(_), None) => None,
         };
-        let now = db_time(now_ms());
         let mut tx = self.inner.write.begin().await?;
+        let now = db_time(now_ms());
         // The last word on "used" and "expired", against a concurrent acceptance.
         let claimed = sqlx::query(
             "UPDATE invitations SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
@@ -216,6 +205,17 @@ impl Node {
             ));
         }
         if let Some(key) = key {
+            // A withdrawn key was lost or exposed: it never comes back, for anyone.
+            let withdrawn: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM invitations WHERE withdrawn_key = ?")
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if withdrawn > 0 {
+                return Err(EngineError::Invalid(
+                    "this key was withdrawn by the election office; make a new one".into(),
+                ));
+            }
             let holders: i64 =
                 sqlx::query_scalar("SELECT count(*) FROM accounts WHERE public_key = ?")
                     .bind(key)
@@ -321,7 +321,9 @@ impl Node {
             .execute(&mut *tx)
             .await?;
         let issued = issue(&mut tx, username.trim(), Role::Validator, Some(account), by).await?;
-        // The re-enrolment must bring another key than the one withdrawn.
+        // Recorded for good: the withdrawn key is refused at every later enrolment. (A
+        // validator already without a key has nothing more to withdraw: this only re-issues
+        // their link.)
         sqlx::query("UPDATE invitations SET withdrawn_key = ? WHERE token_hash = ?")
             .bind(withdrawn)
             .bind(token_hash(&issued.token))

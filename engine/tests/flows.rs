@@ -939,6 +939,21 @@ async fn an_officer_replaces_a_validators_key_before_sealing_and_they_re_enrol()
         node.accept_invitation(&rekey.token, old_key),
         EngineError::Invalid(_)
     );
+    // A lost link is re-issued: the first stops working, and the withdrawn key stays
+    // refused through the new one too.
+    let lost = rekey.token.clone();
+    let rekey = node
+        .replace_validator_key(e, "validator1", f.admin)
+        .await
+        .unwrap();
+    refused!(node, node.invitation(&lost), EngineError::Gone(_));
+    let mut old_again = accept_with(node, &rekey.token, &v[1].key).await;
+    old_again.password = None;
+    refused!(
+        node,
+        node.accept_invitation(&rekey.token, old_again),
+        EngineError::Invalid(_)
+    );
     let mut only_key = accept_with(node, &rekey.token, &new_key).await;
     only_key.password = None;
     let account = node

@@ -776,6 +776,26 @@ async fn validators_sign_in_by_form_but_no_form_or_session_decides_on_a_block() 
             );
         }
     }
+    // The invitation form with a token that is no token (it would be put into a redirect):
+    // sent home with a refusal, not a dropped connection.
+    for token in ["\n", "é", "abc", &"0".repeat(64)] {
+        let (st, to) = form_post(
+            &anonymous,
+            s.url("/sfn/invite/accept"),
+            &[
+                ("token", token),
+                ("password", "a long enough password"),
+                ("confirm", "a long enough password"),
+            ],
+        )
+        .await;
+        let expected = if token.len() == 64 {
+            format!("/invite/{token}?error=not_found")
+        } else {
+            "/?error=not_found".to_owned()
+        };
+        assert_eq!((st, to), (StatusCode::FOUND, expected), "token {token:?}");
+    }
     for action in ["approve", "reject"] {
         let url = s.url(&format!("/api/elections/{election}/blocks/{hash}/{action}"));
         let r = as_validator
