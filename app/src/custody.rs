@@ -85,6 +85,28 @@ pub async fn yield_to_page() {
     gloo_timers::future::TimeoutFuture::new(30).await;
 }
 
+/// POSTs JSON to this server's API; a refusal is its error code (none when the server
+/// could not be reached or answered something else).
+pub async fn post_answer<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, Option<wire::ErrorCode>> {
+    let response = gloo_net::http::Request::post(url)
+        .json(body)
+        .map_err(|_| None)?
+        .send()
+        .await
+        .map_err(|_| None)?;
+    if response.ok() {
+        return response.json::<T>().await.map_err(|_| None);
+    }
+    Err(response
+        .json::<wire::ErrorBody>()
+        .await
+        .ok()
+        .map(|b| b.error))
+}
+
 /// POSTs JSON to this server's API; a refusal is the server's own message.
 pub async fn post_json<B: Serialize, T: DeserializeOwned>(
     url: &str,

@@ -1,4 +1,5 @@
 //! ballotchain's pages: Leptos components rendered on the server and hydrated in the browser.
+#![recursion_limit = "256"]
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};

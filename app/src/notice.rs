@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-#[cfg(feature = "ssr")]
 use wire::ErrorCode;
 
 /// An outcome a page shows after one of its forms was sent.
@@ -168,7 +167,6 @@ impl Notice {
     }
 
     /// The name in the page's URL.
-    #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
     pub fn name(self) -> &'static str {
         self.row().1
     }
@@ -190,7 +188,6 @@ impl Notice {
 
     /// The usual notice for an error the node or the server answered with. An action
     /// that knows better (the ballot: a malformed code) picks its own.
-    #[cfg(feature = "ssr")]
     pub fn for_code(code: ErrorCode) -> Self {
         match code {
             ErrorCode::Duplicate => Self::Duplicate,
@@ -211,7 +208,6 @@ impl Notice {
 
     /// `path?done=name` or `path?error=name` (`&` when `path` has a query already):
     /// where an action sends the browser.
-    #[cfg(feature = "ssr")]
     pub fn on(self, path: &str) -> String {
         let key = if self.is_error() { "error" } else { "done" };
         let join = if path.contains('?') { '&' } else { '?' };

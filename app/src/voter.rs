@@ -1,6 +1,11 @@
-//! The voter's pages: the ballot at `/e/{election}` with its action, casting, and the
-//! receipt at `/e/{election}/receipt/{receipt}`. The ballot is an `ActionForm`, so it
-//! posts the same without JavaScript.
+//! The voter's pages: the ballot at `/e/{election}`, casting, and the receipt at
+//! `/e/{election}/receipt/{receipt}`.
+//!
+//! With JavaScript the ballot is signed in the voter's browser: the page derives the key
+//! from the code in WebAssembly and posts only the signed vote, so the code never leaves
+//! the device. That form appears only once the page has come alive, so an early click
+//! cannot post the code. Without JavaScript a `<noscript>` form posts the code to the
+//! server, which derives the key, signs and forgets the code (the page says so).
 
 use crate::explorer::{election_param, receipt_view, ReceiptInfo};
 use crate::notice::{self, Notice};
@@ -65,15 +70,19 @@ pub async fn cast_ballot(
     let ballot = wire::Ballot::Code { code, candidate_id };
     match limits.cast(&node, client.ip(), election, ballot).await {
         Ok(receipt) => crate::guard::go(&format!("/e/{election}/receipt/{receipt}")),
-        Err(refused) => {
-            let notice = match refused.code() {
-                wire::ErrorCode::InvalidInput => Notice::MalformedCode,
-                wire::ErrorCode::WrongState => Notice::VotingClosed,
-                wire::ErrorCode::NotFound => Notice::NoCandidate,
-                code => Notice::for_code(code),
-            };
-            crate::guard::go(&notice.on(&page))
-        }
+        Err(refused) => crate::guard::go(&ballot_notice(refused.code()).on(&page)),
+    }
+}
+
+/// What the ballot says when a vote is refused, whichever way it was cast.
+fn ballot_notice(code: wire::ErrorCode) -> Notice {
+    match code {
+        wire::ErrorCode::InvalidInput => Notice::MalformedCode,
+        wire::ErrorCode::WrongState => Notice::VotingClosed,
+        wire::ErrorCode::NotFound | wire::ErrorCode::UnknownCandidate => Notice::NoCandidate,
+        // A signed vote from a key the roll does not hold: the code is not this election's.
+        wire::ErrorCode::Forbidden | wire::ErrorCode::IneligibleVoter => Notice::InvalidCode,
+        code => Notice::for_code(code),
     }
 }
 
@@ -82,7 +91,6 @@ pub async fn cast_ballot(
 pub fn BallotPage() -> impl IntoView {
     let election = election_param();
     let notice = notice::from_query();
-    let cast = ServerAction::<CastBallot>::new();
     let data = Resource::new(move || election.get(), ballot);
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading the ballot…"</p> }>
@@ -90,20 +98,20 @@ pub fn BallotPage() -> impl IntoView {
                 let id = election.get_untracked();
                 match data.await {
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                    Ok(b) => ballot_form(id, b, notice, cast).into_any(),
+                    Ok(b) => ballot_page(id, b, notice).into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
-fn ballot_form(
-    id: ElectionId,
-    b: BallotInfo,
-    notice: Memo<Option<Notice>>,
-    cast: ServerAction<CastBallot>,
-) -> impl IntoView {
+fn ballot_page(id: ElectionId, b: BallotInfo, notice: Memo<Option<Notice>>) -> impl IntoView {
     let open = b.state == ElectionState::Open;
+    // The signing form exists only in a live page: never in the server's HTML.
+    let alive = RwSignal::new(false);
+    Effect::new(move |_| alive.set(true));
+    let candidates = StoredValue::new(b.candidates.clone());
+    let fallback = fallback_form(id, &b.candidates);
     view! {
         <h1>{b.title.clone()}</h1>
         {(!b.description.is_empty()).then(|| view! { <p class="lead">{b.description.clone()}</p> })}
@@ -122,42 +130,138 @@ fn ballot_form(
                 .into_any()
         } else {
             view! {
-                <ActionForm action=cast attr:class="ballot">
-                    <input type="hidden" name="election" value=id.to_string() />
-                    <label for="code">"Your voting code"</label>
-                    <input id="code" name="code" type="text" required autocomplete="off"
-                        autocapitalize="characters" spellcheck="false"
-                        placeholder="24 letters and digits" />
-                    <fieldset>
-                        <legend>"Choose one candidate"</legend>
-                        {b.candidates
-                            .iter()
-                            .map(|c| {
-                                let input_id = format!("candidate-{}", c.id);
-                                view! {
-                                    <div class="choice">
-                                        <input type="radio" name="candidate_id" id=input_id.clone()
-                                            value=c.id.to_string() required />
-                                        <label for=input_id>
-                                            <strong>{c.name.clone()}</strong>
-                                            {(!c.description.is_empty())
-                                                .then(|| view! { <span class="party">{c.description.clone()}</span> })}
-                                        </label>
-                                    </div>
-                                }
-                            })
-                            .collect_view()}
-                    </fieldset>
-                    <div class="choice confirm">
-                        <input type="checkbox" id="confirm" name="confirm" value="yes" required />
-                        <label for="confirm">"I have checked my choice. A vote cannot be changed once cast."</label>
-                    </div>
-                    <button type="submit">"Cast my vote"</button>
-                </ActionForm>
+                {move || alive.get().then(|| signing_form(id, candidates.get_value()))}
+                <noscript inner_html=fallback />
             }
                 .into_any()
         }}
     }
+}
+
+/// The ballot signed in this browser: the code stays here; only the signed vote is sent.
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn signing_form(id: ElectionId, candidates: Vec<Candidate>) -> impl IntoView {
+    let sending = RwSignal::new(false);
+    let navigate = leptos_router::hooks::use_navigate();
+    let cast = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        let navigate = navigate.clone();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            sending.set(true);
+            let to = match sign_and_cast(id).await {
+                Ok(receipt) => format!("/e/{id}/receipt/{receipt}"),
+                Err(notice) => notice.on(&format!("/e/{id}")),
+            };
+            sending.set(false);
+            navigate(&to, Default::default());
+        });
+    };
+    view! {
+        <form class="ballot" on:submit=cast>
+            <label for="code">"Your voting code"</label>
+            <input id="code" type="text" required autocomplete="off"
+                autocapitalize="characters" spellcheck="false"
+                placeholder="24 letters and digits" />
+            <fieldset>
+                <legend>"Choose one candidate"</legend>
+                {candidates
+                    .iter()
+                    .map(|c| {
+                        let input_id = format!("candidate-{}", c.id);
+                        view! {
+                            <div class="choice">
+                                <input type="radio" name="candidate_id" id=input_id.clone()
+                                    value=c.id.to_string() required />
+                                <label for=input_id>
+                                    <strong>{c.name.clone()}</strong>
+                                    {(!c.description.is_empty())
+                                        .then(|| view! { <span class="party">{c.description.clone()}</span> })}
+                                </label>
+                            </div>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+            <div class="choice confirm">
+                <input type="checkbox" id="confirm" required />
+                <label for="confirm">"I have checked my choice. A vote cannot be changed once cast."</label>
+            </div>
+            <p class="hint">"Your browser signs your vote with a key made from your code; the code itself is not sent."</p>
+            <button type="submit" disabled=move || sending.get()>"Cast my vote"</button>
+        </form>
+    }
+}
+
+/// Reads the ballot from the page, derives the voter's key from the code, signs the vote
+/// and sends it: the receipt, or the notice that says why not.
+#[cfg(feature = "hydrate")]
+async fn sign_and_cast(id: ElectionId) -> Result<ledger::TxId, Notice> {
+    use wasm_bindgen::JsCast;
+    if !crate::custody::ticked("confirm") {
+        return Err(Notice::Unconfirmed);
+    }
+    let candidate = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector("input[name=candidate_id]:checked")
+                .ok()
+                .flatten()
+        })
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .and_then(|i| i.value().parse().ok())
+        .map(ledger::CandidateId)
+        .ok_or(Notice::NoCandidate)?;
+    let code = ledger::VotingCode::parse(&crate::custody::field("code"))
+        .map_err(|_| Notice::MalformedCode)?;
+    let vote = ledger::Vote::sign(
+        &code.signing_key(id),
+        id,
+        candidate,
+        js_sys::Date::now() as u64,
+    );
+    let ballot = wire::Ballot::Signed { vote };
+    crate::custody::post_answer::<_, wire::CastReceipt>(
+        &format!("/api/elections/{id}/votes"),
+        &ballot,
+    )
+    .await
+    .map(|r| r.receipt)
+    .map_err(|refusal| match refusal {
+        Some(code) => ballot_notice(code),
+        None => Notice::Failed,
+    })
+}
+
+/// The ballot for a browser without JavaScript, as plain HTML inside `<noscript>` (a
+/// browser with JavaScript never parses it): it posts the code to the server.
+fn fallback_form(id: ElectionId, candidates: &[Candidate]) -> String {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+    };
+    let choices: String = candidates
+        .iter()
+        .map(|c| {
+            let party = if c.description.is_empty() {
+                String::new()
+            } else {
+                format!(r#"<span class="party">{}</span>"#, escape(&c.description))
+            };
+            format!(
+                r#"<div class="choice"><input type="radio" name="candidate_id" id="candidate-{id}" value="{id}" required><label for="candidate-{id}"><strong>{name}</strong>{party}</label></div>"#,
+                id = c.id,
+                name = escape(&c.name),
+            )
+        })
+        .collect();
+    format!(
+        r#"<form class="ballot" method="post" action="/sfn/vote"><input type="hidden" name="election" value="{id}"><p class="notice">Without JavaScript your voting code is sent to the server, which derives your key from it, signs your vote and forgets the code. With JavaScript on, your browser signs and the code never leaves this device.</p><label for="code">Your voting code</label><input id="code" name="code" type="text" required autocomplete="off" autocapitalize="characters" spellcheck="false" placeholder="24 letters and digits"><fieldset><legend>Choose one candidate</legend>{choices}</fieldset><div class="choice confirm"><input type="checkbox" id="confirm" name="confirm" value="yes" required><label for="confirm">I have checked my choice. A vote cannot be changed once cast.</label></div><button type="submit">Cast my vote</button></form>"#
+    )
 }
 
 /// `/e/{election}/receipt/{receipt}`: where the vote is now.
@@ -197,6 +301,21 @@ fn receipt_body(id: ElectionId, r: ReceiptInfo) -> impl IntoView {
             " (bookmark it to check later)"
         </p>
         {crate::explorer::receipt_card(id, r)}
-        <p><a href=format!("/e/{id}/chain")>"Explore the chain and the tally"</a></p>
+        <section aria-labelledby="check-h">
+            <h2 id="check-h">"Check your vote yourself"</h2>
+            <ol class="steps">
+                <li>
+                    "Open "<a href=format!("/e/{id}/chain")>"the explorer"</a>
+                    " and paste this receipt into \"Look up a receipt\"."
+                </li>
+                <li>
+                    "Once your vote is in a block, it shows that block and a Merkle proof: your receipt is one of the leaves under the block's root, so the block cannot drop or change your vote without the proof failing."
+                </li>
+                <li>
+                    "Once the block is appended, your vote counts in the tally. Anyone can re-verify the whole chain, every approval and the tally with "
+                    <code>{format!("ballotchain verify <this site>/api/elections/{id}/export")}</code>"."
+                </li>
+            </ol>
+        </section>
     }
 }

@@ -68,8 +68,12 @@ test('a voter votes through the ballot page and gets a receipt, with and without
       const page = await context.newPage();
       const errors = [];
       page.on('pageerror', (e) => errors.push(e.message));
+      // Every request body the page sends, to show where the code goes.
+      const sent = [];
+      page.on('request', (r) => { if (r.postData()) sent.push(r.postData()); });
       await page.goto(`${base}/e/${e.id}`);
       if (javaScriptEnabled) await page.waitForLoadState('networkidle');
+      else assert.match(await page.locator('main').innerText(), /Without JavaScript your voting code is sent to the server/);
       await page.screenshot({ path: join(ARTIFACTS, `ballot-${name}-${size}.png`), fullPage: true });
 
       // A code of the right shape that is not registered changes nothing.
@@ -104,6 +108,15 @@ test('a voter votes through the ballot page and gets a receipt, with and without
         await page.waitForURL(/error=already_voted/);
         assert.match(await page.getByRole('alert').innerText(), /already been used/);
         assert.equal(await voteCount(e), before + 1);
+      }
+      const codes = [e.codes[line], '0000-0000-0000-0000-0000-0001'];
+      const leaked = sent.filter((body) => codes.some((c) => body.includes(c) || body.includes(c.replaceAll('-', ''))));
+      if (javaScriptEnabled) {
+        // Signed in the browser: the votes went out, the codes did not.
+        assert.ok(sent.length >= 1, 'the signed votes were sent');
+        assert.deepEqual(leaked, [], 'with JavaScript, no request carries a voting code');
+      } else {
+        assert.ok(leaked.length >= 1, 'without JavaScript the code is posted, as the page says');
       }
       assert.deepEqual(errors, []);
       await context.close();

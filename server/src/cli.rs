@@ -43,6 +43,9 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Vote with a voting code kept in a file: the key is derived and the vote signed on
+    /// this machine; only the signed vote is sent.
+    Vote(VoteArgs),
     /// A validator's signing key, in a passphrase-encrypted key file kept by its holder.
     Key {
         #[command(subcommand)]
@@ -115,6 +118,22 @@ pub struct AcceptArgs {
 }
 
 #[derive(clap::Args)]
+pub struct VoteArgs {
+    /// Base URL of the server, e.g. http://127.0.0.1:3000
+    #[arg(long)]
+    pub server: String,
+    /// Election id.
+    #[arg(long)]
+    pub election: u64,
+    /// A file whose first line is the voting code.
+    #[arg(long)]
+    pub code_file: PathBuf,
+    /// The candidate's id (as the ballot and `GET /api/elections/{id}` list them).
+    #[arg(long)]
+    pub candidate: u32,
+}
+
+#[derive(clap::Args)]
 pub struct DecideArgs {
     /// Base URL of the server, e.g. http://127.0.0.1:3000
     #[arg(long)]
@@ -179,6 +198,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Mine(args) => crate::miner::run(args),
         Command::Verify { source } => crate::verify::run(&source),
         Command::Accept(args) => crate::decide::accept(args),
+        Command::Vote(args) => crate::decide::vote(args),
         Command::Approve(args) => crate::decide::decide(args, None),
         Command::Reject { decision, reason } => crate::decide::decide(decision, Some(&reason)),
         Command::Key {

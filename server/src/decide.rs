@@ -1,9 +1,10 @@
 //! `ballotchain accept`, `approve` and `reject`: a validator's actions from the command
-//! line, with the key file on the validator's own machine. This is the path that does not
-//! depend on the WebAssembly the server serves: the chain is re-verified here, the block
-//! checked here, and only a signature leaves the machine.
+//! line, with the key file on the validator's own machine; and `ballotchain vote`, a
+//! voter's. This is the path that does not depend on the WebAssembly the server serves:
+//! the chain is re-verified here, the block checked here, the vote signed here, and only a
+//! signature leaves the machine.
 
-use crate::cli::{AcceptArgs, DecideArgs};
+use crate::cli::{AcceptArgs, DecideArgs, VoteArgs};
 use ledger::{
     prove_possession, replay, validate_block, Approval, Block, BlockHash, ChainExport, ChainState,
     PublicKey, Rejection,
@@ -157,6 +158,41 @@ pub fn decide(args: DecideArgs, reason: Option<&str>) -> CliResult<()> {
         summary.status.label(),
         summary.approvals,
         summary.rejections
+    );
+    Ok(())
+}
+
+/// `vote`: derives the voter's key from the code in the file, signs the vote here and
+/// sends only the signed vote; prints the receipt.
+pub fn vote(args: VoteArgs) -> CliResult<()> {
+    let base = args.server.trim_end_matches('/');
+    let text = std::fs::read_to_string(&args.code_file).map_err(|e| {
+        format!(
+            "cannot read the code file {}: {e}",
+            args.code_file.display()
+        )
+    })?;
+    let code = ledger::VotingCode::parse(text.lines().next().unwrap_or_default())
+        .map_err(|e| format!("{}: {e}", args.code_file.display()))?;
+    let election = ledger::ElectionId(args.election);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let vote = ledger::Vote::sign(
+        &code.signing_key(election),
+        election,
+        ledger::CandidateId(args.candidate),
+        now,
+    );
+    let receipt: wire::CastReceipt = answer(
+        ureq::post(&format!("{base}/api/elections/{election}/votes"))
+            .send_json(wire::Ballot::Signed { vote }),
+    )?;
+    println!("vote accepted; receipt {}", receipt.receipt);
+    println!(
+        "check it at {base}/e/{election}/receipt/{}",
+        receipt.receipt
     );
     Ok(())
 }

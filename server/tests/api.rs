@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use ledger::{BlockHash, CandidateId, ElectionId, MerkleRoot, Signature};
+use ledger::{BlockHash, CandidateId, ElectionId, MerkleRoot, Signature, TxId};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use wire::{Acceptance, BlockStatus, ElectionState, ErrorCode, ReceiptStatus, Role};
@@ -1875,4 +1875,85 @@ async fn an_officer_withdraws_a_key_before_sealing_and_its_holder_enrols_a_new_o
         .is(403, ErrorCode::Forbidden);
     let summary = anyone.approve(id, &hash, &new).await.unwrap();
     assert_eq!(summary.approvals, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vote_signed_where_the_code_is_kept_counts_and_one_signed_for_another_election_does_not()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let a = open_election(&s, &admin, "Here", 3, true).await;
+    let b = open_election(&s, &admin, "Elsewhere", 1, true).await;
+    let (here, there) = (ElectionId(a.election as u64), ElectionId(b.election as u64));
+    let candidate = CandidateId(a.candidates[0] as u32);
+    let url = s.url(&format!("/api/elections/{here}/votes"));
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    };
+    let code = ledger::VotingCode::parse(&a.codes[0]).unwrap();
+
+    // Signed for the other election (with this election's key, or with that one's): 422,
+    // and nothing changes.
+    let before = table_counts(&s.db).await;
+    for key in [code.signing_key(here), code.signing_key(there)] {
+        let vote = ledger::Vote::sign(&key, there, candidate, now());
+        let (st, body) = post(&client(), url.clone(), json!({ "vote": vote })).await;
+        refusal(
+            "a vote signed for another election",
+            st,
+            &body,
+            422,
+            "wrong_election",
+        );
+    }
+    assert_eq!(table_counts(&s.db).await, before);
+
+    // Signed here, with the key the code gives in this election: accepted.
+    let vote = ledger::Vote::sign(&code.signing_key(here), here, candidate, now());
+    let (st, body) = post(&client(), url.clone(), json!({ "vote": vote })).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["receipt"], vote.tx_id().to_hex());
+
+    // The command line signs locally too; a malformed code never leaves the machine.
+    let code_file = dir.path().join("code.txt");
+    std::fs::write(&code_file, format!("{}\n", a.codes[1])).unwrap();
+    let run = |file: &std::path::Path| {
+        std::process::Command::new(BIN)
+            .args(["vote", "--server", &s.base, "--election", &here.to_string()])
+            .arg("--code-file")
+            .arg(file)
+            .args(["--candidate", &candidate.0.to_string()])
+            .output()
+            .unwrap()
+    };
+    let out = run(&code_file);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let receipt: TxId = text
+        .split_whitespace()
+        .find(|w| w.len() == 64)
+        .and_then(|w| w.parse().ok())
+        .expect("a receipt");
+    let anyone = Api::anonymous(&s);
+    assert_eq!(
+        anyone.receipt(here, &receipt).await.unwrap().status,
+        ReceiptStatus::Pending
+    );
+    let before = table_counts(&s.db).await;
+    std::fs::write(&code_file, "not a code\n").unwrap();
+    let out = run(&code_file);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("code.txt"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(table_counts(&s.db).await, before);
 }
