@@ -1,9 +1,10 @@
 //! The election officer's pages and their actions: `/admin` (elections, create one) and
 //! `/admin/e/{id}` (status, ballot, voters, validators, open and close). Every form
 //! carries the session's CSRF token and works without JavaScript: the `ActionForm`s post
-//! to server functions, and the voter upload (multipart, which server functions' forms do
-//! not take) to the plain handler [`register_voters`] at `/admin/e/{id}/voters`, which
-//! answers with the one page that ever shows the new voting codes.
+//! to server functions, and the keys-file upload (multipart, which server functions' forms
+//! do not take) to the plain handler [`register_voters`] at `/admin/e/{id}/voters`.
+//! Voting codes are never made here: see the roll section (`roll.rs`), which makes them in
+//! the officer's browser.
 
 use crate::notice::{self, Notice};
 use ledger::{Candidate, CandidateId, ElectionId};
@@ -43,6 +44,10 @@ pub struct ManagedElection {
     pub candidates: Vec<Candidate>,
     /// Registered voters.
     pub voters: u64,
+    /// The roll's count and hash.
+    pub roll: wire::Roll,
+    /// The first voters of the roll, for corrections.
+    pub roll_list: Vec<wire::RegisteredVoter>,
     /// Votes cast.
     pub votes: u64,
     /// Votes not yet on chain.
@@ -107,6 +112,14 @@ pub async fn admin_election(election: ElectionId) -> Result<ManagedElection, Ser
         quorum: d.quorum,
         candidates: d.candidates,
         voters: d.voters,
+        roll: d.roll,
+        roll_list: if d.state == ElectionState::Setup {
+            let mut list = node.voters(election).await.map_err(fail)?;
+            list.truncate(crate::roll::LISTED);
+            list
+        } else {
+            Vec::new()
+        },
         votes: d.votes,
         pending: d.pending_votes,
         height: d.height,
@@ -217,6 +230,25 @@ pub async fn enrol_validator(
     crate::guard::go(&crate::guard::outcome(result, Notice::ValidatorEnrolled).on(&page))
 }
 
+/// Takes a voter off the roll before sealing.
+#[server(prefix = "/sfn", endpoint = "admin/voters/remove")]
+pub async fn remove_voter(
+    #[server(default)] csrf: String,
+    election: ElectionId,
+    #[server(default)] voter: String,
+) -> Result<(), ServerFnError> {
+    let page = format!("/admin/e/{election}");
+    let (node, _) = match crate::guard::guard(Some(Role::Admin), &csrf, &page).await {
+        Ok(allowed) => allowed,
+        Err(to) => return crate::guard::go(&to),
+    };
+    let result = match voter.trim().parse() {
+        Ok(n) => node.remove_voter(election, wire::VoterId(n)).await,
+        Err(_) => Err(engine::EngineError::NotFound("voter")),
+    };
+    crate::guard::go(&crate::guard::outcome(result, Notice::VoterRemoved).on(&page))
+}
+
 /// Seals the genesis block and opens voting.
 #[server(prefix = "/sfn", endpoint = "admin/open")]
 pub async fn open_election(
@@ -255,8 +287,13 @@ struct OfficeActions {
     add_candidate: ServerAction<AddCandidate>,
     change_candidate: ServerAction<ChangeCandidate>,
     enrol: ServerAction<EnrolValidator>,
+    remove_voter: ServerAction<RemoveVoter>,
     open: ServerAction<OpenElection>,
     close: ServerAction<CloseElection>,
+    /// Bumped when something done in the browser (not by an action) changed the page.
+    refresh: RwSignal<usize>,
+    /// What the last thing done in the browser came to; it outlives the reload it causes.
+    said: RwSignal<Option<Result<String, String>>>,
 }
 
 impl OfficeActions {
@@ -266,8 +303,11 @@ impl OfficeActions {
             add_candidate: ServerAction::new(),
             change_candidate: ServerAction::new(),
             enrol: ServerAction::new(),
+            remove_voter: ServerAction::new(),
             open: ServerAction::new(),
             close: ServerAction::new(),
+            refresh: RwSignal::new(0),
+            said: RwSignal::new(None),
         }
     }
 
@@ -277,6 +317,8 @@ impl OfficeActions {
             + self.add_candidate.version().get()
             + self.change_candidate.version().get()
             + self.enrol.version().get()
+            + self.remove_voter.version().get()
+            + self.refresh.get()
             + self.open.version().get()
             + self.close.version().get()
     }
@@ -501,25 +543,15 @@ fn manage(
         <section aria-labelledby="voters-h">
             <h2 id="voters-h">{format!("Voters ({})", e.voters)}</h2>
             {if setup {
-                view! {
-                    <p>"Each new voter gets a voting code, shown once on the next page and offered as a CSV download."</p>
-                    <form method="post" action=format!("/admin/e/{id}/voters") enctype="multipart/form-data" class="ballot">
-                        {token()}
-                        <label for="voter-name">"Voter name"</label>
-                        <input id="voter-name" name="name" type="text" required maxlength="200" />
-                        <label for="voter-ext">"External id (optional, e.g. roll number)"</label>
-                        <input id="voter-ext" name="external_id" type="text" maxlength="200" />
-                        <button type="submit">"Register voter"</button>
-                    </form>
-                    <form method="post" action=format!("/admin/e/{id}/voters") enctype="multipart/form-data" class="ballot">
-                        {token()}
-                        <label for="voter-file">"Or a CSV file with a header row: name,external_id"</label>
-                        <input id="voter-file" name="file" type="file" accept=".csv,text/csv" required />
-                        <button type="submit">"Import voters"</button>
-                    </form>
-                }.into_any()
+                crate::roll::roll_section(id, e.roll.clone(), e.roll_list.clone(), csrf.get_value(), actions.remove_voter, actions.refresh, actions.said).into_any()
             } else {
-                view! { <p class="notice">"The voter registry is sealed in the genesis block."</p> }.into_any()
+                view! {
+                    <p class="notice">"The voter registry is sealed in the genesis block."</p>
+                    <p class="roll" data-roll=e.roll.hash.clone()>
+                        {format!("Roll: {} voters · hash ", e.roll.voters)}
+                        <span class="hash">{e.roll.hash.clone()}</span>
+                    </p>
+                }.into_any()
             }}
         </section>
         <section aria-labelledby="val-h">
@@ -727,9 +759,10 @@ fn invitation_page(
     )
 }
 
-/// `POST /admin/e/{election}/voters`, multipart: one voter (`name`, `external_id`) or a
-/// CSV file (`file`). Answers with the new codes, shown this once; a bad file with its
-/// bad rows; anything else back on the election's page with the reason.
+/// `POST /admin/e/{election}/voters`, multipart: a keys file (`file`, as `ballotchain
+/// codes --keys` writes it: `name,external_id,public_key`). Answers with the voters
+/// registered and the roll's count and hash; a bad file with its bad rows (nothing
+/// registered); anything else back on the election's page with the reason.
 #[cfg(feature = "ssr")]
 pub async fn register_voters(
     axum::extract::State(node): axum::extract::State<engine::Node>,
@@ -739,8 +772,7 @@ pub async fn register_voters(
 ) -> axum::response::Response {
     use axum::response::{IntoResponse, Redirect};
     let page = format!("/admin/e/{election}");
-    let (mut csrf, mut name, mut external_id, mut file) =
-        (String::new(), String::new(), String::new(), Vec::new());
+    let (mut csrf, mut file) = (String::new(), Vec::new());
     loop {
         let field = match form.next_field().await {
             Ok(Some(field)) => field,
@@ -751,11 +783,8 @@ pub async fn register_voters(
         let Ok(bytes) = field.bytes().await else {
             return upload_failed(election);
         };
-        let text = || String::from_utf8_lossy(&bytes).into_owned();
         match key.as_str() {
-            "csrf" => csrf = text(),
-            "name" => name = text(),
-            "external_id" => external_id = text(),
+            "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
             "file" => file = bytes.to_vec(),
             _ => {}
         }
@@ -763,20 +792,24 @@ pub async fn register_voters(
     if let Err(to) = crate::guard::check(&node, &session, Some(Role::Admin), &csrf, &page).await {
         return Redirect::to(&to).into_response();
     }
-    let outcome = if !file.is_empty() {
-        match std::str::from_utf8(&file) {
-            Ok(text) => node.import_voters_csv(election, text).await,
-            Err(_) => Err(engine::EngineError::Invalid(
-                "the file is not UTF-8 text (save it as CSV UTF-8)".into(),
-            )),
-        }
-    } else {
-        let external_id = Some(external_id).filter(|x| !x.trim().is_empty());
-        node.register_voters(election, vec![wire::NewVoter { name, external_id }])
-            .await
+    let outcome = match std::str::from_utf8(&file) {
+        Ok(text) => node.import_voter_keys(election, text).await,
+        Err(_) => Err(engine::EngineError::Invalid(
+            "the file is not UTF-8 text (save it as CSV UTF-8)".into(),
+        )),
     };
     match outcome {
-        Ok(codes) => codes_page(election, &codes),
+        Ok(registration) => standalone_page(
+            back_to(election),
+            &format!("{} voter(s) registered", registration.voters.len()),
+            view! {
+                <p class="roll" data-roll=registration.roll.hash.clone()>
+                    {format!("The roll now holds {} voters, hash ", registration.roll.voters)}
+                    <span class="hash">{registration.roll.hash.clone()}</span>
+                    ". If you made the codes with ballotchain codes, it printed the hash of the keys it made: when this roll holds only those, the two match."
+                </p>
+            },
+        ),
         Err(engine::EngineError::BadRows(rows)) => standalone_page(
             back_to(election),
             "Nothing was registered",
@@ -798,72 +831,6 @@ fn upload_failed(election: ElectionId) -> axum::response::Response {
         back_to(election),
         "The upload could not be read",
         view! { <p>"Nothing was registered. Please try again."</p> },
-    )
-}
-
-/// The only time new codes are shown: a table, and the same as a CSV download. The
-/// server keeps no copy, so the answer must not be cached either.
-#[cfg(feature = "ssr")]
-fn codes_page(election: ElectionId, codes: &[wire::IssuedCode]) -> axum::response::Response {
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    let written = csv
-        .write_record(["voter_id", "name", "external_id", "code"])
-        .and_then(|()| {
-            codes.iter().try_for_each(|c| {
-                csv.write_record([
-                    c.voter_id.to_string().as_str(),
-                    &c.name,
-                    c.external_id.as_deref().unwrap_or(""),
-                    &c.code,
-                ])
-            })
-        });
-    let data = match (written, csv.into_inner()) {
-        (Ok(()), Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
-        _ => {
-            tracing::error!("could not write the codes CSV");
-            String::new()
-        }
-    };
-    let href = format!(
-        "data:text/csv;charset=utf-8,{}",
-        utf8_percent_encode(&data, NON_ALPHANUMERIC)
-    );
-    let rows = codes
-        .iter()
-        .map(|c| {
-            view! {
-                <tr>
-                    <td>{c.name.clone()}</td>
-                    <td>{c.external_id.clone().unwrap_or_default()}</td>
-                    <td class="hash">{c.code.clone()}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    standalone_page(
-        back_to(election),
-        &format!("{} voter(s) registered", codes.len()),
-        view! {
-            <p class="error" role="alert">
-                {format!(
-                    "These {} voting code(s) are shown only now: the server keeps only the voters' public keys. Download them before leaving this page.",
-                    codes.len(),
-                )}
-            </p>
-            <p>
-                <a class="button" download=format!("voting-codes-election-{election}.csv") href=href>
-                    "Download the codes as CSV"
-                </a>
-            </p>
-            <table class="checks codes">
-                <thead>
-                    <tr><th scope="col">"Name"</th><th scope="col">"External id"</th><th scope="col">"Voting code"</th></tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        },
     )
 }
 

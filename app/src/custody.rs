@@ -57,12 +57,45 @@ fn input(id: &str) -> Option<web_sys::HtmlInputElement> {
 /// What the field with this id holds now. Read from the page when it is needed, not
 /// kept in a signal: a person may type before the page has come alive.
 pub fn field(id: &str) -> String {
-    input(id).map(|i| i.value()).unwrap_or_default()
+    if let Some(i) = input(id) {
+        return i.value();
+    }
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+        .map(|t| t.value())
+        .unwrap_or_default()
 }
 
 /// Whether the checkbox or radio button with this id is ticked.
 pub fn ticked(id: &str) -> bool {
     input(id).is_some_and(|i| i.checked())
+}
+
+/// A `data:` link that downloads `text` as a file of this type.
+pub fn download_text(mime: &str, text: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    format!(
+        "data:{mime};charset=utf-8,{}",
+        utf8_percent_encode(text, NON_ALPHANUMERIC)
+    )
+}
+
+/// The text of the file chosen in the file input with this id; none when none is chosen.
+pub async fn chosen_text(input_id: &str) -> Result<Option<String>, String> {
+    let Some(file) = input(input_id)
+        .and_then(|i| i.files())
+        .and_then(|f| f.get(0))
+    else {
+        return Ok(None);
+    };
+    wasm_bindgen_futures::JsFuture::from(file.text())
+        .await
+        .map_err(|_| "the file could not be read".to_owned())?
+        .as_string()
+        .map(Some)
+        .ok_or_else(|| "the file is not text".to_owned())
 }
 
 /// The key file chosen in the file input with this element id.

@@ -45,6 +45,8 @@ pub struct ChainOverview {
     pub quorum: u16,
     /// Registered voters.
     pub voters: u64,
+    /// The roll's count and hash (from the genesis block once sealed).
+    pub roll: wire::Roll,
     /// Enrolled validators with their keys.
     pub validators: Vec<wire::ValidatorInfo>,
     /// Votes not yet on chain.
@@ -166,6 +168,7 @@ pub async fn chain_view(
         difficulty_bits: d.difficulty_bits,
         quorum: d.quorum,
         voters: d.voters,
+        roll: d.roll,
         validators: node.validators(election).await.map_err(fail)?,
         pending_votes: d.pending_votes,
         awaiting_blocks: d.awaiting_blocks,
@@ -468,6 +471,16 @@ fn explorer_body(
                 <dd class="hash">{v.genesis_hash.map_or_else(|| "not sealed".into(), |h| h.to_hex())}</dd>
                 <dt>"Proof of work"</dt>
                 <dd>{format!("{} leading zero bits", v.difficulty_bits)}</dd>
+                <dt>"Voter roll"</dt>
+                <dd data-roll=v.roll.hash.clone()>
+                    {format!(
+                        "{} voter key{}{} · hash ",
+                        v.roll.voters,
+                        if v.roll.voters == 1 { "" } else { "s" },
+                        if v.genesis_hash.is_some() { " in the genesis block" } else { " registered so far" },
+                    )}
+                    <span class="hash">{v.roll.hash.clone()}</span>
+                </dd>
                 <dt>"Quorum"</dt>
                 <dd>{format!("{} of {} validators", v.quorum, v.validators.len())}</dd>
                 <dt>"Validators"</dt>

@@ -17,6 +17,7 @@ mod invite;
 pub mod limit;
 mod miner;
 mod notice;
+mod roll;
 pub mod session;
 pub mod signin;
 mod validator;

@@ -19,6 +19,8 @@ pub enum Notice {
     CandidateRemoved,
     /// A validator was enrolled.
     ValidatorEnrolled,
+    /// A voter was taken off the roll.
+    VoterRemoved,
     /// The genesis block was sealed.
     Opened,
     /// Voting was closed.
@@ -80,6 +82,7 @@ const TABLE: &[(Notice, &str, bool, &str)] = &[
     (Notice::CandidateSaved, "candidate_saved", false, "Candidate saved."),
     (Notice::CandidateRemoved, "candidate_removed", false, "Candidate removed."),
     (Notice::ValidatorEnrolled, "validator_enrolled", false, "Validator enrolled."),
+    (Notice::VoterRemoved, "voter_removed", false, "Voter taken off the roll."),
     (Notice::Opened, "opened", false, "The genesis block is sealed and voting is open."),
     (Notice::Closed, "closed", false, "Voting is closed."),
     (Notice::Approved, "approved", false, "Block approved."),

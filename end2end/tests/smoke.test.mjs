@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, BIN, api, apiSession, decideWithCli, demoKey, demoPassword, launchBrowser, openElection, signIn, startServer, unlockKey } from './support.mjs';
+import { ARTIFACTS, BIN, api, apiSession, decideWithCli, demoKey, demoPassword, launchBrowser, openElection, signIn, startServer, unlockKey, until } from './support.mjs';
 
 let server;
 let base;
@@ -377,33 +377,64 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   await page.waitForURL(/error=invalid_input/);
   assert.equal((await count('candidates')).length, 2);
 
-  await page.getByLabel('Voter name').fill('Alice Example');
-  await page.getByLabel(/External id/).fill('R-001');
-  await page.getByRole('button', { name: 'Register voter' }).click();
-  await page.locator('h1', { hasText: '1 voter(s) registered' }).waitFor();
-  const aliceCode = (await page.locator('table.codes td.hash').first().innerText()).trim();
+  // Codes are made in this browser: the page offers the codes sheet, and only once it is
+  // downloaded the registration, which carries names, external ids and keys, no code.
+  const posted = [];
+  page.on('request', (r) => { if (r.method() !== 'GET' && r.postData()) posted.push(r.postData()); });
+  const makeCodes = async (expected) => {
+    await page.getByRole('button', { name: 'Make codes' }).click();
+    await page.getByText(new RegExp(`${expected} code\\(s\\) made`)).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Register these voters' }).count(), 0, 'no registration before the download');
+    const [sheet] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download the codes sheet' }).click(),
+    ]);
+    const path = join(dir, `sheet-${expected}.csv`);
+    await sheet.saveAs(path);
+    const rows = readFileSync(path, 'utf8').trim().split('\n');
+    assert.equal(rows[0], 'name,external_id,code');
+    await page.getByRole('button', { name: 'Register these voters' }).click();
+    await page.getByText(new RegExp(`${expected} voter\\(s\\) registered`)).waitFor();
+    return rows.slice(1).map((r) => r.split(',')[2]);
+  };
+  await page.getByLabel(/Or type voters/).fill('Alice Example, R-001');
+  const [aliceCode] = await makeCodes(1);
   assert.match(aliceCode, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){5}$/);
-  await page.getByRole('link', { name: 'Back to the election' }).click();
+  await until(async () => (await count('voters')) === 1, 10_000, 'the page to register Alice');
 
-  await page.setInputFiles('#voter-file', { name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from('name,external_id\nBob,R-002\n,R-003\nCarol,R-001\n') });
-  await page.getByRole('button', { name: 'Import voters' }).click();
+  // A keys file with bad rows: each is listed with its line, and nothing is registered.
+  await page.setInputFiles('#keys-file', { name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(`name,external_id,public_key\nBob,R-002,not-a-key\n,R-003,${'ab'.repeat(32)}\nCarol,R-001,${'cd'.repeat(32)}\n`) });
+  await page.getByRole('button', { name: 'Upload keys file' }).click();
   await page.locator('h1', { hasText: 'Nothing was registered' }).waitFor();
   const problems = await page.locator('.problems').innerText();
+  assert.match(problems, /line 2: the public key is not 64 hex digits/);
   assert.match(problems, /line 3: the name is empty/);
   assert.match(problems, /line 4: external id "R-001" is already registered/);
   assert.equal(await count('voters'), 1);
   await page.getByRole('link', { name: 'Back to the election' }).click();
 
+  // A roll of 300 from a file.
   const rows = Array.from({ length: 300 }, (_, i) => `Voter ${i},X-${i}`).join('\n');
-  await page.setInputFiles('#voter-file', { name: 'voters.csv', mimeType: 'text/csv', buffer: Buffer.from(`name,external_id\n${rows}\n`) });
-  await page.getByRole('button', { name: 'Import voters' }).click();
-  await page.locator('h1', { hasText: '300 voter(s) registered' }).waitFor();
-  assert.equal(await page.locator('table.codes tbody tr').count(), 300);
-  const href = await page.getByRole('link', { name: 'Download the codes as CSV' }).getAttribute('href');
-  assert.equal(decodeURIComponent(href.split(',').slice(1).join(',')).trim().split('\n').length, 301);
-  await page.screenshot({ path: join(ARTIFACTS, 'admin-codes.png') });
-  await page.getByRole('link', { name: 'Back to the election' }).click();
-  assert.equal(await count('voters'), 301);
+  await page.setInputFiles('#roll-file', { name: 'roll.csv', mimeType: 'text/csv', buffer: Buffer.from(`name,external_id\n${rows}\n`) });
+  const codes300 = await makeCodes(300);
+  assert.equal(codes300.length, 300);
+  await until(async () => (await count('voters')) === 301, 10_000, 'the page to register the roll');
+  const leaked = posted.filter((body) => [aliceCode, ...codes300].some((c) => body.includes(c)));
+  assert.deepEqual(leaked, [], 'no request carried a voting code');
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-roll.png') });
+
+  // Corrections before sealing: one voter off the roll, a new code for another.
+  await page.goto(`${base}/admin/e/${id}`);
+  const openRoll = () => page.locator('details.roll-list').evaluate((d) => { d.open = true; });
+  await openRoll();
+  await page.getByRole('button', { name: 'Remove Voter 0', exact: true }).click();
+  await page.waitForURL(/done=voter_removed/);
+  assert.equal(await count('voters'), 300);
+  await openRoll();
+  await page.getByRole('button', { name: 'New code for Voter 1', exact: true }).click();
+  const newCode = (await page.getByText(/New code for Voter 1 \(#\d+\): /).innerText()).match(/[0-9A-Z]{4}(-[0-9A-Z]{4}){5}/)[0];
+  assert.notEqual(newCode, codes300[1]);
+
 
   // Opening too early is refused with a reason.
   await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();
@@ -468,9 +499,19 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
     await page.waitForURL(/done=validator_enrolled/);
   }
   assert.deepEqual((await count('validators')).sort(), ['officer.val', 'validator1']);
+  const rollHash = await page.locator('p.roll').getAttribute('data-roll');
   await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();
   await page.waitForURL(/done=opened/);
   assert.equal(await count('state'), 'open');
+  // Anyone sees the same roll in the genesis block; the lost code no longer votes, its
+  // replacement does.
+  const chainPage = await browser.newPage();
+  await chainPage.goto(`${base}/e/${id}/chain`);
+  assert.equal(await chainPage.locator('dd[data-roll]').getAttribute('data-roll'), rollHash);
+  await chainPage.close();
+  const ballot = async (code) => (await api(base, `/elections/${id}/votes`, { method: 'POST', body: { code, candidate_id: (await count('candidates'))[0].id } }));
+  assert.equal((await ballot(codes300[1])).status, 403);
+  assert.equal((await ballot(newCode)).status, 202);
   await page.screenshot({ path: join(ARTIFACTS, 'admin-election.png'), fullPage: true });
 
   // The code shown once really votes.

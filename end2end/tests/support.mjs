@@ -1,5 +1,7 @@
 // Shared by the browser tests: the real server on 127.0.0.1 and Debian's Chromium.
 import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -108,9 +110,30 @@ export async function api(base, path, { method = 'GET', body, cookie } = {}) {
 }
 
 /**
+ * Voting codes for `count` voters of an election, made as an office makes them offline:
+ * `ballotchain codes` writes the codes sheet and the keys file, and only the keys file is
+ * uploaded. Resolves with the codes, in roll order, and the roll hash the CLI printed.
+ */
+export async function registerVoters(base, cookie, election, count) {
+  const work = mkdtempSync(join(tmpdir(), 'ballotchain-roll-'));
+  const [roll, codes, keys] = ['roll.csv', 'codes.csv', 'keys.csv'].map((f) => join(work, f));
+  writeFileSync(roll, `name,external_id\n${Array.from({ length: count }, (_, i) => `Voter ${i},`).join('\n')}\n`);
+  const made = await cli(['codes', '--roll', roll, '--election', String(election), '--out', codes, '--keys', keys]);
+  if (made.code !== 0) throw new Error(`ballotchain codes: ${made.stderr}`);
+  const r = await fetch(`${base}/api/elections/${election}/voters`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/csv', cookie },
+    body: readFileSync(keys, 'utf8'),
+  });
+  if (r.status !== 201) throw new Error(`keys upload: ${r.status} ${await r.text()}`);
+  const lines = readFileSync(codes, 'utf8').trim().split('\n').slice(1);
+  return { codes: lines.map((l) => l.split(',')[2]), rollHash: made.stdout.match(/hash ([0-9a-f]{64})/)[1] };
+}
+
+/**
  * A test's own open election, set up through the JSON API by a signed-in admin: the
- * candidates named, `voters` voters (their codes come back from registration, in order),
- * the demo's validator1 and validator2, quorum 2. Every set-up call is checked.
+ * candidates named, `voters` voters (codes made with `ballotchain codes`, in order), the
+ * demo's validator1 and validator2, quorum 2. Every set-up call is checked.
  */
 export async function openElection(base, adminCookie, { title, difficulty = 8, candidates = ['Ada Lovelace', 'Grace Hopper'], voters = 1 }) {
   const cookie = adminCookie;
@@ -122,8 +145,7 @@ export async function openElection(base, adminCookie, { title, difficulty = 8, c
   const { id } = await call('/elections', { title, difficulty_bits: difficulty, quorum: 2 }, 201);
   const ids = [];
   for (const name of candidates) ids.push((await call(`/elections/${id}/candidates`, { name }, 201)).id);
-  const list = Array.from({ length: voters }, (_, i) => ({ name: `Voter ${i}` }));
-  const codes = (await call(`/elections/${id}/voters`, list, 201)).voters.map((v) => v.code);
+  const { codes } = await registerVoters(base, cookie, id, voters);
   for (const username of ['validator1', 'validator2']) await call(`/elections/${id}/validators`, { username }, 201);
   await call(`/elections/${id}/open`, undefined, 200);
   return { id, candidates: ids, codes };

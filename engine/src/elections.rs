@@ -1,13 +1,10 @@
 //! Elections, their ballots and registries, and sealing the genesis block.
 
 use crate::{db_time, now_ms, stored_u64, ChainSlot, EngineError, Node, Result};
-use ledger::{Candidate, CandidateId, ChainState, ElectionId, Genesis, PublicKey, VotingCode};
-use rand::RngCore;
-use std::collections::HashSet;
+use ledger::{Candidate, CandidateId, ChainState, ElectionId, Genesis, PublicKey};
 use std::sync::Arc;
 use wire::{
-    AccountId, ElectionDetail, ElectionState, ElectionSummary, IssuedCode, NewElection, NewVoter,
-    Role, ValidatorInfo, VoterId,
+    AccountId, ElectionDetail, ElectionState, ElectionSummary, NewElection, Role, ValidatorInfo,
 };
 
 /// Most voters one request may register.
@@ -62,7 +59,7 @@ fn clean_candidate(name: &str, description: &str) -> Result<(String, String)> {
 }
 
 /// A voter's name: required, at most 200 characters. `None` when fine, else the problem.
-fn voter_name_problem(name: &str) -> Option<&'static str> {
+pub(crate) fn voter_name_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         Some("the name is empty")
     } else if name.chars().count() > 200 {
@@ -132,7 +129,7 @@ impl Node {
             .ok_or(EngineError::NotFound("election"))
     }
 
-    async fn require_setup(&self, id: ElectionId) -> Result<()> {
+    pub(crate) async fn require_setup(&self, id: ElectionId) -> Result<()> {
         match self.state_of(id).await? {
             ElectionState::Setup => Ok(()),
             _ => Err(EngineError::WrongState(
@@ -177,6 +174,7 @@ impl Node {
             quorum: row.quorum,
             candidates,
             voters: row.voters,
+            roll: self.roll_of(id, chain.as_deref()).await?,
             validators,
             votes: row.votes,
             pending_votes: row.pending,
@@ -299,189 +297,6 @@ impl Node {
                 .fetch_all(&self.inner.read)
                 .await?,
         )
-    }
-
-    /// Registers voters in one transaction: all of them or none. Each gets a fresh code.
-    pub async fn register_voters(
-        &self,
-        election: ElectionId,
-        voters: Vec<NewVoter>,
-    ) -> Result<Vec<IssuedCode>> {
-        if voters.is_empty() {
-            return Err(EngineError::Invalid("no voters given".into()));
-        }
-        if voters.len() > MAX_VOTERS_PER_IMPORT {
-            return Err(EngineError::Invalid(format!(
-                "at most {MAX_VOTERS_PER_IMPORT} voters per request"
-            )));
-        }
-        let mut problems = Vec::new();
-        let mut seen = HashSet::new();
-        let mut clean = Vec::with_capacity(voters.len());
-        for (i, v) in voters.into_iter().enumerate() {
-            let name = v.name.trim().to_owned();
-            let external = v
-                .external_id
-                .map(|x| x.trim().to_owned())
-                .filter(|x| !x.is_empty());
-            if let Some(problem) = voter_name_problem(&name) {
-                problems.push(format!("voter {}: {problem}", i + 1));
-            }
-            if let Some(x) = &external {
-                if !seen.insert(x.clone()) {
-                    problems.push(format!("voter {}: external id {x:?} appears twice", i + 1));
-                }
-            }
-            clean.push((name, external));
-        }
-        self.insert_voters(election, clean, problems, |i| format!("voter {}", i + 1))
-            .await
-    }
-
-    /// Registers voters from CSV text with a header row naming `name` and optionally
-    /// `external_id`. Any bad row is reported with its line number and nothing is stored.
-    pub async fn import_voters_csv(
-        &self,
-        election: ElectionId,
-        csv_text: &str,
-    ) -> Result<Vec<IssuedCode>> {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .flexible(false)
-            .from_reader(csv_text.as_bytes());
-        let headers = reader
-            .headers()
-            .map_err(|e| EngineError::Invalid(format!("cannot read the CSV header: {e}")))?
-            .clone();
-        let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-        let name_col = col("name").ok_or_else(|| {
-            EngineError::Invalid(
-                "the CSV header must have a 'name' column (and optionally 'external_id')".into(),
-            )
-        })?;
-        let ext_col = col("external_id");
-        let mut problems = Vec::new();
-        let mut rows = Vec::new();
-        let mut lines = Vec::new();
-        let mut seen = HashSet::new();
-        for record in reader.records() {
-            let record = match record {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    problems.push(format!("line {line}: {e}"));
-                    continue;
-                }
-            };
-            let line = record.position().map_or(0, |p| p.line());
-            let name = record.get(name_col).unwrap_or("").to_owned();
-            let external = ext_col
-                .and_then(|c| record.get(c))
-                .map(str::to_owned)
-                .filter(|x| !x.is_empty());
-            if let Some(problem) = voter_name_problem(&name) {
-                problems.push(format!("line {line}: {problem}"));
-            }
-            if let Some(x) = &external {
-                if !seen.insert(x.clone()) {
-                    problems.push(format!(
-                        "line {line}: external id {x:?} appears twice in the file"
-                    ));
-                }
-            }
-            rows.push((name, external));
-            lines.push(line);
-        }
-        if rows.is_empty() && problems.is_empty() {
-            return Err(EngineError::Invalid("the CSV has no voter rows".into()));
-        }
-        if rows.len() > MAX_VOTERS_PER_IMPORT {
-            return Err(EngineError::Invalid(format!(
-                "at most {MAX_VOTERS_PER_IMPORT} voters per import"
-            )));
-        }
-        self.insert_voters(election, rows, problems, |i| format!("line {}", lines[i]))
-            .await
-    }
-
-    async fn insert_voters(
-        &self,
-        election: ElectionId,
-        rows: Vec<(String, Option<String>)>,
-        mut problems: Vec<String>,
-        label: impl Fn(usize) -> String,
-    ) -> Result<Vec<IssuedCode>> {
-        self.require_setup(election).await?;
-        let taken: HashSet<String> = sqlx::query_scalar(
-            "SELECT external_id FROM voters WHERE election_id = ? AND external_id IS NOT NULL",
-        )
-        .bind(election)
-        .fetch_all(&self.inner.read)
-        .await?
-        .into_iter()
-        .collect();
-        for (i, (_, ext)) in rows.iter().enumerate() {
-            if let Some(x) = ext {
-                if taken.contains(x) {
-                    problems.push(format!(
-                        "{}: external id {x:?} is already registered",
-                        label(i)
-                    ));
-                }
-            }
-        }
-        if !problems.is_empty() {
-            return Err(EngineError::BadRows(problems));
-        }
-        let issued = tokio::task::spawn_blocking(move || {
-            let mut rng = rand::rngs::OsRng;
-            rows.into_iter()
-                .map(|(name, ext)| {
-                    let mut bytes = [0u8; ledger::code::CODE_BYTES];
-                    rng.fill_bytes(&mut bytes);
-                    let code = VotingCode::from_entropy(bytes);
-                    (name, ext, code.public_key(election), code.to_string())
-                })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(EngineError::join)?;
-        let mut tx = self.inner.write.begin().await?;
-        let mut out = Vec::with_capacity(issued.len());
-        for (name, external_id, key, code) in issued {
-            let voter_id = sqlx::query("INSERT INTO voters (election_id, name, external_id, public_key) VALUES (?, ?, ?, ?)")
-                .bind(election)
-                .bind(&name)
-                .bind(&external_id)
-                .bind(key)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| EngineError::on_unique(e, "a voter with this external id is already registered"))?
-                .last_insert_rowid();
-            out.push(IssuedCode {
-                voter_id: VoterId(voter_id),
-                name,
-                external_id,
-                code,
-            });
-        }
-        // Re-check inside the write transaction: the election may have been sealed meanwhile.
-        let state: ElectionState = sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
-            .bind(election)
-            .fetch_one(&mut *tx)
-            .await?;
-        if state != ElectionState::Setup {
-            return Err(EngineError::WrongState(
-                "the election was sealed during the import".into(),
-            ));
-        }
-        tx.commit().await?;
-        tracing::info!(
-            election = election.0,
-            count = out.len(),
-            "voters registered"
-        );
-        Ok(out)
     }
 
     /// Enrols a validator account in an election still in set-up.

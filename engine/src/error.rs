@@ -11,7 +11,7 @@ pub enum EngineError {
     #[error("{0}")]
     Invalid(String),
     /// Rows of a voter import that are wrong, with their line numbers.
-    #[error("the file has {} bad row(s); nothing was imported", .0.len())]
+    #[error("{} problem(s) found; nothing was registered", .0.len())]
     BadRows(Vec<String>),
     /// Username or password wrong.
     #[error("wrong username or password")]

@@ -12,6 +12,7 @@ mod elections;
 mod error;
 mod integrity;
 mod invitations;
+mod roll;
 mod store;
 mod votes;
 
@@ -51,6 +52,8 @@ struct Inner {
     write: SqlitePool,
     /// The appended chain of every sealed election, kept for validation.
     chains: Mutex<HashMap<ElectionId, ChainSlot>>,
+    /// The sealed rolls' count and hash (a sealed roll never changes).
+    rolls: Mutex<HashMap<ElectionId, wire::Roll>>,
     /// Serialises decisions so the tip moves one block at a time.
     append_lock: tokio::sync::Mutex<()>,
     votes: votes::VoteWriter,
@@ -67,6 +70,7 @@ impl Node {
                 read,
                 write,
                 chains: Mutex::new(HashMap::new()),
+                rolls: Mutex::new(HashMap::new()),
                 append_lock: tokio::sync::Mutex::new(()),
                 votes,
             }),

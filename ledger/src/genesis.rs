@@ -91,6 +91,20 @@ pub struct Genesis {
     pub opened_at: u64,
 }
 
+/// The voter roll's fingerprint: SHA-256 over a domain tag and the voters' public keys in
+/// ascending order, in hex. The officer's page and `ballotchain codes` show it for the keys
+/// they registered; the explorer shows it for the genesis block's registry. A key added by
+/// anyone else changes it.
+pub fn roll_hash(keys: &[PublicKey]) -> String {
+    let mut sorted = keys.to_vec();
+    sorted.sort();
+    let mut bytes = b"ballotchain/roll/v1".to_vec();
+    for key in &sorted {
+        bytes.extend_from_slice(&key.0);
+    }
+    hex::encode(crate::hash::sha256(&bytes))
+}
+
 impl Genesis {
     /// The canonical encoding.
     pub fn encode(&self) -> Vec<u8> {
@@ -185,6 +199,14 @@ impl Genesis {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn the_roll_hash_ignores_order_and_sees_an_added_key() {
+        let (a, b, c) = (PublicKey([1; 32]), PublicKey([2; 32]), PublicKey([3; 32]));
+        assert_eq!(roll_hash(&[a, b]), roll_hash(&[b, a]));
+        assert_ne!(roll_hash(&[a, b]), roll_hash(&[a, b, c]));
+        assert_eq!(roll_hash(&[]).len(), 64);
+    }
 
     pub fn sample() -> Genesis {
         Genesis {

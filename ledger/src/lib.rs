@@ -27,7 +27,8 @@ pub use code::{CodeError, VotingCode};
 pub use encoding::DecodeError;
 pub use export::{replay, verify_export, ApprovedBlock, ChainExport, ExportError};
 pub use genesis::{
-    Candidate, CandidateId, ElectionId, Genesis, GenesisError, GENESIS_VERSION, MIN_QUORUM,
+    roll_hash, Candidate, CandidateId, ElectionId, Genesis, GenesisError, GENESIS_VERSION,
+    MIN_QUORUM,
 };
 pub use hash::{BlockHash, MerkleRoot, PublicKey, Signature, TxId};
 pub use merkle::{merkle_root, MerkleProof};

@@ -43,6 +43,9 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Make voting codes for a roll on this machine: writes the codes sheet for the voters
+    /// and the keys file (public keys only) for the server, and prints the roll's hash.
+    Codes(CodesArgs),
     /// Vote with a voting code kept in a file: the key is derived and the vote signed on
     /// this machine; only the signed vote is sent.
     Vote(VoteArgs),
@@ -115,6 +118,22 @@ pub struct AcceptArgs {
     /// prompt (not asked when re-enrolling a key).
     #[arg(long)]
     pub password_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct CodesArgs {
+    /// The roll: CSV with a header row naming `name` and optionally `external_id`.
+    #[arg(long)]
+    pub roll: PathBuf,
+    /// The election the codes are for (a code's key depends on it).
+    #[arg(long)]
+    pub election: u64,
+    /// Where to write the codes sheet (`name,external_id,code`); never overwritten.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Where to write the keys file for the server (`name,external_id,public_key`).
+    #[arg(long)]
+    pub keys: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -199,6 +218,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Verify { source } => crate::verify::run(&source),
         Command::Accept(args) => crate::decide::accept(args),
         Command::Vote(args) => crate::decide::vote(args),
+        Command::Codes(args) => crate::codes::run(args),
         Command::Approve(args) => crate::decide::decide(args, None),
         Command::Reject { decision, reason } => crate::decide::decide(decision, Some(&reason)),
         Command::Key {

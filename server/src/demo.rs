@@ -1,7 +1,8 @@
 //! `serve --demo`: a ready election on an empty database, so a newcomer can try every role.
 
 use engine::Node;
-use rand::Rng;
+use ledger::VotingCode;
+use rand::{Rng, RngCore};
 use std::path::Path;
 use wire::{Acceptance, KeyProof, NewElection, NewInvitation, NewVoter, Role};
 
@@ -77,13 +78,28 @@ pub async fn seed_if_empty(
     ] {
         node.add_candidate(election.id, name, party).await?;
     }
-    let voters = (1..=20)
-        .map(|i| NewVoter {
-            name: format!("Demo voter {i}"),
-            external_id: Some(format!("D{i:03}")),
+    // The codes are made here, as `ballotchain codes` makes them; the node is given only
+    // their public keys.
+    let codes: Vec<(String, String, VotingCode)> = (1..=20)
+        .map(|i| {
+            let mut bytes = [0u8; ledger::code::CODE_BYTES];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            (
+                format!("Demo voter {i}"),
+                format!("D{i:03}"),
+                VotingCode::from_entropy(bytes),
+            )
         })
         .collect();
-    let issued = node.register_voters(election.id, voters).await?;
+    let voters = codes
+        .iter()
+        .map(|(name, external_id, code)| NewVoter {
+            name: name.clone(),
+            external_id: Some(external_id.clone()),
+            public_key: code.public_key(election.id),
+        })
+        .collect();
+    let registered = node.register_voters(election.id, voters).await?;
     for (name, _, _) in &validators {
         node.enrol_validator(election.id, name).await?;
     }
@@ -91,12 +107,12 @@ pub async fn seed_if_empty(
 
     let mut out = csv::Writer::from_path(codes_path)?;
     out.write_record(["voter_id", "name", "external_id", "code"])?;
-    for c in &issued {
+    for (voter, (_, _, code)) in registered.voters.iter().zip(&codes) {
         out.write_record([
-            c.voter_id.to_string(),
-            c.name.clone(),
-            c.external_id.clone().unwrap_or_default(),
-            c.code.clone(),
+            voter.voter_id.to_string(),
+            voter.name.clone(),
+            voter.external_id.clone().unwrap_or_default(),
+            code.to_string(),
         ])?;
     }
     out.flush()?;

@@ -3,6 +3,7 @@
 
 mod api;
 mod cli;
+mod codes;
 mod decide;
 mod demo;
 mod key;

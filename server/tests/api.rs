@@ -3,10 +3,14 @@
 mod common;
 
 use common::*;
-use ledger::{BlockHash, CandidateId, ElectionId, MerkleRoot, Signature, TxId};
+use ledger::{
+    BlockHash, CandidateId, ElectionId, MerkleRoot, PublicKey, Signature, TxId, VotingCode,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use wire::{Acceptance, BlockStatus, ElectionState, ErrorCode, ReceiptStatus, Role};
+use wire::{
+    Acceptance, BlockStatus, ElectionState, ErrorCode, NewVoter, ReceiptStatus, Role, Roll, VoterId,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_flow_from_registration_to_verified_tally() {
@@ -18,8 +22,16 @@ async fn whole_flow_from_registration_to_verified_tally() {
     let office = Api::signed_in(&s, "admin", ADMIN_PASSWORD).await;
     let anyone = Api::anonymous(&s);
 
-    // Voters by CSV, with a header row and an optional external id.
-    let csv = "name,external_id\nAlice,A1\nBob,B2\nCarol,\nDan,D4\n";
+    // Voters by a keys file, with a header row and an optional external id: the codes
+    // are made here, and the server is given only their keys.
+    let made: Vec<ledger::VotingCode> = (0..4).map(|_| new_code()).collect();
+    let mut csv = String::from("name,external_id,public_key\n");
+    for ((name, external), code) in [("Alice", "A1"), ("Bob", "B2"), ("Carol", ""), ("Dan", "D4")]
+        .iter()
+        .zip(&made)
+    {
+        csv += &format!("{name},{external},{}\n", code.public_key(id).to_hex());
+    }
     let r = admin
         .post(s.url(&format!("/api/elections/{id}/voters")))
         .header("content-type", "text/csv")
@@ -28,11 +40,14 @@ async fn whole_flow_from_registration_to_verified_tally() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let issued: wire::IssuedCodes = r.json().await.unwrap();
-    let codes: Vec<String> = issued.voters.into_iter().map(|v| v.code).collect();
-    assert_eq!(codes.len(), 4);
+    let registered: wire::Registration = r.json().await.unwrap();
+    assert_eq!(registered.voters.len(), 4);
+    let keys: Vec<_> = made.iter().map(|c| c.public_key(id)).collect();
+    assert_eq!(registered.roll, wire::Roll::of(&keys));
+    let codes: Vec<String> = made.iter().map(ToString::to_string).collect();
     let opened = office.open(id).await;
     assert_eq!((opened.state, opened.voters), (ElectionState::Open, 4));
+    assert_eq!(opened.roll, registered.roll);
 
     // Three votes wait in the pool.
     let mut receipts = Vec::new();
@@ -419,19 +434,29 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
         let (st, r) = get(&anon, s.url(&path)).await;
         refusal(name, st, &r, status, error);
     }
+    let here = ElectionId(setup_only.election as u64);
+    let key = || new_code().public_key(here).to_hex();
     let r = admin
-        .post(s.url(&format!("/api/elections/{}/voters", setup_only.election)))
+        .post(s.url(&format!("/api/elections/{here}/voters")))
         .header("content-type", "text/csv")
-        .body("name,external_id\nEve,E1\n,E2\nFay,E1\n")
+        .body(format!(
+            "name,external_id,public_key\nEve,E1,{}\n,E2,{}\nFay,E1,{}\nGus,,12ab\n",
+            key(),
+            key(),
+            key()
+        ))
         .send()
         .await
         .unwrap();
     let st = r.status();
     let body: Value = r.json().await.unwrap();
-    refusal("CSV with bad rows", st, &body, 400, "bad_rows");
+    refusal("keys file with bad rows", st, &body, 400, "bad_rows");
     let details = body["details"].to_string();
     assert!(
-        details.contains("line 3") && details.contains("line 4"),
+        details.contains("line 3")
+            && details.contains("line 4")
+            && details.contains("line 5: the public key is not 64 hex digits")
+            && !details.contains("line 2"),
         "{details}"
     );
 
@@ -1956,4 +1981,463 @@ async fn a_vote_signed_where_the_code_is_kept_counts_and_one_signed_for_another_
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(table_counts(&s.db).await, before);
+}
+
+/// A voter to register with this key.
+fn new_voter(name: &str, external_id: Option<&str>, public_key: PublicKey) -> NewVoter {
+    NewVoter {
+        name: name.into(),
+        external_id: external_id.map(Into::into),
+        public_key,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voters_are_registered_by_key_and_the_roll_is_corrected_only_before_sealing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Roll", 0, false).await;
+    let id = ElectionId(e.election as u64);
+    let candidate = |i: usize| CandidateId(e.candidates[i] as u32);
+    let office = api_of(&s, &admin);
+    let anyone = Api::anonymous(&s);
+    let as_validator = Api::signed_in(&s, "validator1", VALIDATOR_PASSWORD).await;
+    let codes: Vec<VotingCode> = (0..4).map(|_| new_code()).collect();
+    let keys: Vec<PublicKey> = codes.iter().map(|c| c.public_key(id)).collect();
+    let voters_url = s.url(&format!("/api/elections/{id}/voters"));
+
+    // One voter, then a list: each answer carries the whole roll, as the detail does.
+    let one = office
+        .register(id, &[new_voter("Alice", Some("A1"), keys[0])])
+        .await
+        .unwrap();
+    assert_eq!(one.roll, Roll::of(&keys[..1]));
+    let many = office
+        .register(
+            id,
+            &[
+                new_voter("Bob", None, keys[1]),
+                new_voter("Carol", Some("C3"), keys[2]),
+            ],
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = many.voters.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["Bob", "Carol"]);
+    assert_eq!(many.roll, Roll::of(&keys[..3]));
+    assert_eq!(anyone.election(id).await.unwrap().roll, many.roll);
+
+    // Refused rows, each named by its place; nothing is registered.
+    let before = table_counts(&s.db).await;
+    let r = refused(
+        office
+            .register(
+                id,
+                &[
+                    new_voter("Dan", Some("D4"), keys[3]),
+                    new_voter(" ", None, new_code().public_key(id)),
+                    new_voter("Twin", None, keys[3]),
+                    new_voter("Copy", None, keys[0]),
+                    new_voter("Point", None, not_a_point()),
+                    new_voter("Again", Some("A1"), new_code().public_key(id)),
+                    new_voter("Twice", Some("D4"), new_code().public_key(id)),
+                ],
+            )
+            .await,
+        "bad rows",
+    );
+    r.is(400, ErrorCode::BadRows);
+    assert_eq!(
+        r.body.details,
+        [
+            "voter 2: the name is empty",
+            "voter 3: this key appears twice",
+            "voter 4: this key is already registered",
+            "voter 5: the public key is not an Ed25519 key",
+            "voter 6: external id \"A1\" is already registered",
+            "voter 7: external id \"D4\" appears twice",
+        ]
+    );
+    for (case, body) in [
+        ("a voter without a key", json!({"name": "Keyless"})),
+        (
+            "a key that is not hex",
+            json!({"name": "Bad", "public_key": "xyz"}),
+        ),
+        (
+            "a key too short",
+            json!({"name": "Bad", "public_key": "ab".repeat(31)}),
+        ),
+    ] {
+        let (st, b) = post(&admin, voters_url.clone(), body).await;
+        refusal(case, st, &b, 400, "malformed");
+    }
+    let file = format!(
+        "name,external_id,public_key\nDan,D4,{}\nEve,,{}\n,,{}\nFay,,not hex\n",
+        keys[3].to_hex(),
+        keys[1].to_hex(),
+        new_code().public_key(id).to_hex()
+    );
+    let r = refused(office.upload_keys(id, &file).await, "keys file, bad rows");
+    r.is(400, ErrorCode::BadRows);
+    let mut details = r.body.details.clone();
+    details.sort();
+    assert_eq!(
+        details,
+        [
+            "line 3: this key is already registered",
+            "line 4: the name is empty",
+            "line 5: the public key is not 64 hex digits",
+        ]
+    );
+    refused(
+        office.upload_keys(id, "name,external_id\nDan,D4\n").await,
+        "a roll instead of a keys file",
+    )
+    .is(400, ErrorCode::InvalidInput);
+    refused(
+        anyone
+            .register(id, &[new_voter("Dan", None, keys[3])])
+            .await,
+        "signed out",
+    )
+    .is(401, ErrorCode::Unauthenticated);
+    refused(
+        as_validator
+            .register(id, &[new_voter("Dan", None, keys[3])])
+            .await,
+        "by a validator",
+    )
+    .is(403, ErrorCode::Forbidden);
+    assert_eq!(table_counts(&s.db).await, before);
+    assert_eq!(anyone.election(id).await.unwrap().roll, many.roll);
+
+    // The keys file registers Dan.
+    let dan = office
+        .upload_keys(
+            id,
+            &format!("name,external_id,public_key\nDan,D4,{}\n", keys[3].to_hex()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dan.roll, Roll::of(&keys));
+    let ids: Vec<VoterId> = [
+        &one.voters[0],
+        &many.voters[0],
+        &many.voters[1],
+        &dan.voters[0],
+    ]
+    .iter()
+    .map(|v| v.voter_id)
+    .collect();
+
+    // Corrections that are refused in set-up.
+    let lost = new_code();
+    let before = table_counts(&s.db).await;
+    refused(anyone.remove_voter(id, ids[1]).await, "remove, signed out")
+        .is(401, ErrorCode::Unauthenticated);
+    refused(
+        as_validator.remove_voter(id, ids[1]).await,
+        "remove, by a validator",
+    )
+    .is(403, ErrorCode::Forbidden);
+    refused(
+        office.remove_voter(id, VoterId(999)).await,
+        "remove, unknown voter",
+    )
+    .is(404, ErrorCode::NotFound);
+    refused(
+        office.remove_voter(ElectionId(999), ids[1]).await,
+        "remove, unknown election",
+    )
+    .is(404, ErrorCode::NotFound);
+    refused(
+        anyone
+            .replace_voter_key(id, ids[2], lost.public_key(id))
+            .await,
+        "replace, signed out",
+    )
+    .is(401, ErrorCode::Unauthenticated);
+    refused(
+        office
+            .replace_voter_key(id, VoterId(999), lost.public_key(id))
+            .await,
+        "replace, unknown voter",
+    )
+    .is(404, ErrorCode::NotFound);
+    refused(
+        office.replace_voter_key(id, ids[2], not_a_point()).await,
+        "replace, not a key",
+    )
+    .is(400, ErrorCode::InvalidInput);
+    refused(
+        office.replace_voter_key(id, ids[2], keys[0]).await,
+        "replace, another voter's key",
+    )
+    .is(409, ErrorCode::Duplicate);
+    let delete = |path: &str| admin.delete(s.url(path)).send();
+    let r = delete(&format!("/api/elections/{id}/voters/abc"))
+        .await
+        .unwrap();
+    let st = r.status();
+    refusal(
+        "remove, malformed voter id",
+        st,
+        &r.json().await.unwrap(),
+        400,
+        "malformed",
+    );
+    for (case, path, body) in [
+        (
+            "replace, malformed voter id",
+            format!("/api/elections/{id}/voters/abc/key"),
+            json!({"public_key": lost.public_key(id)}),
+        ),
+        (
+            "replace, a key that is not hex",
+            format!("/api/elections/{id}/voters/{}/key", ids[2]),
+            json!({"public_key": "not hex"}),
+        ),
+    ] {
+        let r = admin.put(s.url(&path)).json(&body).send().await.unwrap();
+        let st = r.status();
+        refusal(case, st, &r.json().await.unwrap(), 400, "malformed");
+    }
+    assert_eq!(table_counts(&s.db).await, before);
+    assert_eq!(anyone.election(id).await.unwrap().roll, dan.roll);
+
+    // Bob is taken off; Carol lost her code and is given the key of a new one.
+    let roll = office.remove_voter(id, ids[1]).await.unwrap();
+    assert_eq!(roll, Roll::of(&[keys[0], keys[2], keys[3]]));
+    refused(
+        office.remove_voter(id, ids[1]).await,
+        "remove, a voter removed",
+    )
+    .is(404, ErrorCode::NotFound);
+    let carol = office
+        .replace_voter_key(id, ids[2], lost.public_key(id))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            carol.voter_id,
+            carol.name.as_str(),
+            carol.external_id.as_deref(),
+            carol.public_key
+        ),
+        (ids[2], "Carol", Some("C3"), lost.public_key(id))
+    );
+    let now = Roll::of(&[keys[0], lost.public_key(id), keys[3]]);
+    assert_ne!(now, roll);
+    let detail = office.election(id).await.unwrap();
+    assert_eq!((detail.voters, &detail.roll), (3, &now));
+
+    // Sealed: the genesis block's registry is that roll, and it can change no more.
+    let opened = office.open(id).await;
+    assert_eq!(opened.roll, now);
+    let genesis = anyone.export(id).await.unwrap().genesis;
+    assert_eq!(Roll::of(&genesis.voters), now);
+    let before = table_counts(&s.db).await;
+    refused(
+        office.remove_voter(id, ids[0]).await,
+        "remove, after sealing",
+    )
+    .is(409, ErrorCode::WrongState);
+    refused(
+        office
+            .replace_voter_key(id, ids[0], new_code().public_key(id))
+            .await,
+        "replace, after sealing",
+    )
+    .is(409, ErrorCode::WrongState);
+    let late = new_code().public_key(id);
+    refused(
+        office.register(id, &[new_voter("Late", None, late)]).await,
+        "register, after sealing",
+    )
+    .is(409, ErrorCode::WrongState);
+    refused(
+        office
+            .upload_keys(id, &format!("name,public_key\nLate,{}\n", late.to_hex()))
+            .await,
+        "keys file, after sealing",
+    )
+    .is(409, ErrorCode::WrongState);
+    assert_eq!(table_counts(&s.db).await, before);
+    assert_eq!(anyone.election(id).await.unwrap().roll, now);
+
+    // Bob's code and Carol's lost one vote no more; her new code does.
+    for code in [&codes[1], &codes[2]] {
+        refused(
+            anyone.cast(id, &code.to_string(), candidate(0)).await,
+            "a code off the roll",
+        )
+        .is(403, ErrorCode::InvalidCode);
+    }
+    assert_eq!(table_counts(&s.db).await, before);
+    anyone
+        .cast(id, &lost.to_string(), candidate(1))
+        .await
+        .unwrap();
+    anyone
+        .cast(id, &codes[0].to_string(), candidate(0))
+        .await
+        .unwrap();
+}
+
+/// The rows of a CSV file, header first.
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_codes_command_makes_codes_here_and_the_server_takes_only_their_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Codes", 0, false).await;
+    let id = ElectionId(e.election as u64);
+    let office = api_of(&s, &admin);
+    let anyone = Api::anonymous(&s);
+    let at = |name: &str| dir.path().join(name);
+    let run = |roll: &std::path::Path, out: &std::path::Path, keys: &std::path::Path| {
+        std::process::Command::new(BIN)
+            .arg("codes")
+            .arg("--roll")
+            .arg(roll)
+            .args(["--election", &id.to_string()])
+            .arg("--out")
+            .arg(out)
+            .arg("--keys")
+            .arg(keys)
+            .output()
+            .unwrap()
+    };
+    let roll = at("roll.csv");
+    std::fs::write(&roll, "name,external_id\nAlice,A1\n\"Dan, Jr.\",\nEve,E5\n").unwrap();
+    let (sheet_file, keys_file) = (at("codes.csv"), at("keys.csv"));
+
+    let out = run(&roll, &sheet_file, &keys_file);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hash = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("roll: 3 voters, hash "))
+        .expect("the roll's count and hash")
+        .trim()
+        .to_owned();
+    assert_eq!(hash.len(), 64, "{stdout}");
+
+    // The codes sheet and the keys file: the roll's voters in order, each key its code's,
+    // and no code in the keys file.
+    let sheet_text = std::fs::read_to_string(&sheet_file).unwrap();
+    let keys_text = std::fs::read_to_string(&keys_file).unwrap();
+    let (sheet, keyed) = (csv_rows(&sheet_text), csv_rows(&keys_text));
+    assert_eq!(sheet[0], ["name", "external_id", "code"]);
+    assert_eq!(keyed[0], ["name", "external_id", "public_key", "election"]);
+    assert!(keyed[1..].iter().all(|r| r[3] == id.to_string()));
+    assert_eq!((sheet.len(), keyed.len()), (4, 4));
+    let mut keys = Vec::new();
+    for (row, key_row) in sheet[1..].iter().zip(&keyed[1..]) {
+        assert_eq!(row[..2], key_row[..2]);
+        let code = VotingCode::parse(&row[2]).expect("a voting code");
+        let key: PublicKey = key_row[2].parse().expect("64 hex digits");
+        assert_eq!(code.public_key(id), key);
+        assert!(!keys_text.contains(&row[2]), "a code in the keys file");
+        keys.push(key);
+    }
+    let people: Vec<(&str, &str)> = sheet[1..]
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(people, [("Alice", "A1"), ("Dan, Jr.", ""), ("Eve", "E5")]);
+    assert_eq!(hash, ledger::roll_hash(&keys));
+
+    // Never overwritten: neither file is, and nothing is written when either exists.
+    let (other_sheet, other_keys) = (at("codes2.csv"), at("keys2.csv"));
+    for (out, keys, fresh) in [
+        (&sheet_file, &keys_file, None),
+        (&sheet_file, &other_keys, Some(&other_keys)),
+        (&other_sheet, &keys_file, Some(&other_sheet)),
+    ] {
+        let again = run(&roll, out, keys);
+        assert!(!again.status.success(), "a file was overwritten");
+        let stderr = String::from_utf8_lossy(&again.stderr);
+        assert!(stderr.contains("exists already"), "{stderr}");
+        if let Some(fresh) = fresh {
+            assert!(!fresh.exists(), "{} was written", fresh.display());
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&sheet_file).unwrap(), sheet_text);
+    assert_eq!(std::fs::read_to_string(&keys_file).unwrap(), keys_text);
+    // A roll with a nameless row: refused with its line, nothing written.
+    let bad_roll = at("bad-roll.csv");
+    std::fs::write(&bad_roll, "name,external_id\nAnn,A1\n,B2\n").unwrap();
+    let refused_run = run(&bad_roll, &other_sheet, &other_keys);
+    assert!(!refused_run.status.success());
+    let stderr = String::from_utf8_lossy(&refused_run.stderr);
+    assert!(stderr.contains("line 3"), "{stderr}");
+    assert!(!other_sheet.exists() && !other_keys.exists());
+
+    // --out and --keys naming one file: refused, nothing written.
+    let same = run(&roll, &other_sheet, &other_sheet);
+    assert!(!same.status.success());
+    assert!(!other_sheet.exists());
+
+    // The keys file made for this election, uploaded to another: every row refused.
+    let elsewhere = open_election(&s, &admin, "Elsewhere", 0, false).await;
+    let wrong = office
+        .upload_keys(ElectionId(elsewhere.election as u64), &keys_text)
+        .await;
+    assert!(
+        wrong.is_err(),
+        "keys made for another election were accepted"
+    );
+
+    // The keys file uploaded as it is: the server's roll hash is the one printed, before
+    // sealing and in the genesis block.
+    let registered = office.upload_keys(id, &keys_text).await.unwrap();
+    assert_eq!(
+        registered.roll,
+        Roll {
+            voters: 3,
+            hash: hash.clone()
+        }
+    );
+    let listed: Vec<(&str, Option<&str>)> = registered
+        .voters
+        .iter()
+        .map(|v| (v.name.as_str(), v.external_id.as_deref()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("Alice", Some("A1")),
+            ("Dan, Jr.", None),
+            ("Eve", Some("E5"))
+        ]
+    );
+    assert_eq!(office.election(id).await.unwrap().roll.hash, hash);
+    assert_eq!(office.open(id).await.roll.hash, hash);
+    let genesis = anyone.export(id).await.unwrap().genesis;
+    assert_eq!(ledger::roll_hash(&genesis.voters), hash);
+
+    // A code from the sheet votes.
+    let cast = anyone
+        .cast(id, &sheet[2][2], CandidateId(e.candidates[0] as u32))
+        .await
+        .unwrap();
+    assert_eq!(
+        anyone.receipt(id, &cast.receipt).await.unwrap().status,
+        ReceiptStatus::Pending
+    );
 }

@@ -5,8 +5,10 @@
 //! format did not change while the code behind it did. Masked, because they differ from
 //! run to run: times and nonces (by field name), voting codes, and every run of 32 or more
 //! hex digits (keys, hashes, signatures, receipts, invitation tokens and challenges), in
-//! values and inside messages. The validators' keys are derived from fixed seeds, so
-//! their signatures are the same on every run; the challenges they sign are not.
+//! values and inside messages. The validators' keys and the voters' codes (made here, as
+//! the officer's machine makes them; the server is given only their keys) are derived from
+//! fixed seeds, so keys and signatures are the same on every run; the challenges the
+//! validators sign are not.
 //!
 //! After an intended change of the API: `GOLDEN_UPDATE=1 cargo test -p server --test
 //! golden`, then review the diff of `api.json` like code.
@@ -15,7 +17,7 @@ mod common;
 
 use common::*;
 use ed25519_dalek::SigningKey;
-use ledger::{Approval, Block, BlockHash, BlockHeader, Rejection};
+use ledger::{Approval, Block, BlockHash, BlockHeader, ElectionId, Rejection, VotingCode};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Map, Value};
 
@@ -140,6 +142,16 @@ fn hash_of(block: &Value) -> String {
 /// A validator's key, the same on every run.
 fn fixed_key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
+}
+
+/// Voter `n`'s code, the same on every run (a real one comes from random bytes).
+fn fixed_code(n: u8) -> VotingCode {
+    VotingCode::from_entropy([n; ledger::code::CODE_BYTES])
+}
+
+/// The key of voter `n`'s code in the golden election, in hex.
+fn voter_key(n: u8) -> String {
+    fixed_code(n).public_key(ElectionId(1)).to_hex()
 }
 
 fn public_hex(key: &SigningKey) -> String {
@@ -435,37 +447,90 @@ async fn every_api_response_matches_the_golden_json() {
         json!({"name": "Ada"}),
     )
     .await;
-    let one = t
-        .post(
-            &admin,
-            "register one voter",
-            api("/elections/1/voters"),
-            json!({"name": "Alice", "external_id": "A1"}),
-        )
-        .await;
-    let many = t
-        .post(
-            &admin,
-            "register voters",
-            api("/elections/1/voters"),
-            json!([{"name": "Bob"}, {"name": "Carol", "external_id": "C3"}]),
-        )
-        .await;
-    let csv = t
+    t.post(
+        &admin,
+        "register one voter",
+        api("/elections/1/voters"),
+        json!({"name": "Alice", "external_id": "A1", "public_key": voter_key(1)}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "register voters",
+        api("/elections/1/voters"),
+        json!([
+            {"name": "Bob", "public_key": voter_key(2)},
+            {"name": "Carol", "external_id": "C3", "public_key": voter_key(3)},
+        ]),
+    )
+    .await;
+    let keys_file = t
         .send(
-            "register voters by CSV",
+            "register voters by keys file",
             admin
                 .post(api("/elections/1/voters"))
                 .header("content-type", "text/csv")
-                .body("name,external_id\nDan,D4\nEve,\n"),
+                .body(format!(
+                    "name,external_id,public_key\nDan,D4,{}\nEve,,{}\nFay,F6,{}\nGus,G7,{}\n",
+                    voter_key(4),
+                    voter_key(5),
+                    voter_key(6),
+                    voter_key(7),
+                )),
         )
         .await;
+    let no_point = (0..=u8::MAX)
+        .map(|n| [n; 32])
+        .find(|b| ed25519_dalek::VerifyingKey::from_bytes(b).is_err())
+        .map(hex::encode)
+        .unwrap();
     t.send(
-        "register voters by CSV, bad rows",
+        "register voters by keys file, bad rows",
         admin
             .post(api("/elections/1/voters"))
             .header("content-type", "text/csv")
-            .body("name,external_id\n,X1\nFay,A1\nGus,G7\nHal,G7\n"),
+            .body(format!(
+                "name,external_id,public_key\n,X1,{}\nHal,A1,{}\nIvy,I9,{}\nJo,J10,{}\nKim,J10,{}\nLea,,{no_point}\nMo,,12ab\nNed,N14\n",
+                voter_key(8),
+                voter_key(9),
+                voter_key(1),
+                voter_key(10),
+                voter_key(11),
+            )),
+    )
+    .await;
+    t.send(
+        "register voters by keys file, no key column",
+        admin
+            .post(api("/elections/1/voters"))
+            .header("content-type", "text/csv")
+            .body("name,external_id\nDan,D4\n"),
+    )
+    .await;
+    t.post(
+        &admin,
+        "register voters, bad rows",
+        api("/elections/1/voters"),
+        json!([
+            {"name": " ", "public_key": voter_key(8)},
+            {"name": "Twin", "public_key": voter_key(8)},
+            {"name": "Copy", "external_id": "C3", "public_key": voter_key(2)},
+            {"name": "Point", "public_key": no_point},
+        ]),
+    )
+    .await;
+    t.post(
+        &admin,
+        "register voter, no key",
+        api("/elections/1/voters"),
+        json!({"name": "Keyless"}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "register voter, key not hex",
+        api("/elections/1/voters"),
+        json!({"name": "Bad", "public_key": "xyz"}),
     )
     .await;
     t.send(
@@ -483,6 +548,63 @@ async fn every_api_response_matches_the_golden_json() {
         json!([]),
     )
     .await;
+    // Corrections before sealing: Fay is taken off, Gus lost his code and gets a new one's key.
+    let (fay, gus) = (
+        keys_file["voters"][2]["voter_id"].as_i64().unwrap(),
+        keys_file["voters"][3]["voter_id"].as_i64().unwrap(),
+    );
+    let voter_url = |voter: &str| api(&format!("/elections/1/voters/{voter}"));
+    t.send(
+        "remove voter, signed out",
+        anon.delete(voter_url(&fay.to_string())),
+    )
+    .await;
+    t.send("remove voter, unknown", admin.delete(voter_url("99")))
+        .await;
+    t.send("remove voter, malformed id", admin.delete(voter_url("abc")))
+        .await;
+    t.send("remove voter", admin.delete(voter_url(&fay.to_string())))
+        .await;
+    t.send(
+        "remove voter, removed already",
+        admin.delete(voter_url(&fay.to_string())),
+    )
+    .await;
+    let key_url = |voter: &str| api(&format!("/elections/1/voters/{voter}/key"));
+    let change = |key: &str| json!({ "public_key": key });
+    t.send(
+        "replace voter key, another voter's key",
+        admin
+            .put(key_url(&gus.to_string()))
+            .json(&change(&voter_key(1))),
+    )
+    .await;
+    t.send(
+        "replace voter key, not a key",
+        admin
+            .put(key_url(&gus.to_string()))
+            .json(&change(&no_point)),
+    )
+    .await;
+    t.send(
+        "replace voter key, not hex",
+        admin.put(key_url(&gus.to_string())).json(&change("xyz")),
+    )
+    .await;
+    t.send(
+        "replace voter key, unknown voter",
+        admin.put(key_url("99")).json(&change(&voter_key(17))),
+    )
+    .await;
+    t.send(
+        "replace voter key",
+        admin
+            .put(key_url(&gus.to_string()))
+            .json(&change(&voter_key(17))),
+    )
+    .await;
+    t.get(&anon, "election detail, in set-up", api("/elections/1"))
+        .await;
     for name in ["validator1", "validator2", "validator3"] {
         t.post(
             &admin,
@@ -594,6 +716,25 @@ async fn every_api_response_matches_the_golden_json() {
         admin.delete(api("/elections/1/validators/validator1/key")),
     )
     .await;
+    t.send(
+        "remove voter, after sealing",
+        admin.delete(voter_url(&gus.to_string())),
+    )
+    .await;
+    t.send(
+        "replace voter key, after sealing",
+        admin
+            .put(key_url(&gus.to_string()))
+            .json(&change(&voter_key(18))),
+    )
+    .await;
+    t.post(
+        &admin,
+        "register voter, after sealing",
+        api("/elections/1/voters"),
+        json!({"name": "Late", "public_key": voter_key(18)}),
+    )
+    .await;
     t.post(
         &admin,
         "add candidate after opening",
@@ -614,12 +755,7 @@ async fn every_api_response_matches_the_golden_json() {
     t.get(&anon, "unknown endpoint", api("/nothing/here")).await;
 
     // Voting.
-    let mut codes: Vec<String> = Vec::new();
-    for issued in [&one, &many, &csv] {
-        for v in issued["voters"].as_array().unwrap() {
-            codes.push(v["code"].as_str().unwrap().to_owned());
-        }
-    }
+    let codes: Vec<String> = (1..=5).map(|n| fixed_code(n).to_string()).collect();
     let cast = |code: &str, candidate: i64| json!({"code": code, "candidate_id": candidate});
     t.get(&anon, "work with nothing to mine", api("/elections/1/work"))
         .await;
@@ -631,6 +767,20 @@ async fn every_api_response_matches_the_golden_json() {
         "cast, same voter again",
         api("/elections/1/votes"),
         cast(&codes[0], 2),
+    )
+    .await;
+    t.post(
+        &anon,
+        "cast, code of a removed voter",
+        api("/elections/1/votes"),
+        cast(&fixed_code(6).to_string(), 1),
+    )
+    .await;
+    t.post(
+        &anon,
+        "cast, code replaced before sealing",
+        api("/elections/1/votes"),
+        cast(&fixed_code(7).to_string(), 1),
     )
     .await;
     t.post(

@@ -1,7 +1,7 @@
 //! Elections as the API creates, lists and shows them, and their voter registry.
 
 use crate::state::ElectionState;
-use ledger::{BlockHash, Candidate, ElectionId};
+use ledger::{BlockHash, Candidate, ElectionId, PublicKey};
 use serde::{Deserialize, Serialize};
 
 /// A registered voter's id in the node's database (never on the chain).
@@ -67,6 +67,9 @@ pub struct ElectionDetail {
     pub candidates: Vec<Candidate>,
     /// Registered voters.
     pub voters: u64,
+    /// The voter roll's count and hash: the registered keys in set-up, the genesis block's
+    /// registry once sealed.
+    pub roll: Roll,
     /// Enrolled validators' usernames.
     pub validators: Vec<String>,
     /// Votes accepted.
@@ -108,7 +111,8 @@ pub struct NewCandidate {
     pub description: String,
 }
 
-/// A voter to register.
+/// A voter to register: the public key of a code made off the server (in the officer's
+/// browser or by `ballotchain codes`); the server never sees the code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewVoter {
     /// The voter's name (kept off the chain).
@@ -116,26 +120,59 @@ pub struct NewVoter {
     /// The office's identifier for the voter, unique in the election.
     #[serde(default)]
     pub external_id: Option<String>,
+    /// The key the voter's code gives in this election (`VotingCode::public_key`).
+    pub public_key: PublicKey,
 }
 
-/// A registered voter's new code, shown this once. No `Debug`: it carries the code.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuedCode {
+/// A registered voter as the office sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct RegisteredVoter {
     /// Voter id.
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "id"))]
     pub voter_id: VoterId,
-    /// Name given.
+    /// Name.
     pub name: String,
-    /// External id given.
+    /// External id.
     pub external_id: Option<String>,
-    /// The voting code.
-    pub code: String,
+    /// The key registered for the voter.
+    pub public_key: PublicKey,
+}
+
+/// How many keys a voter roll holds and its hash (`ledger::roll_hash`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Roll {
+    /// Number of voters.
+    pub voters: u64,
+    /// SHA-256 of the domain tag and the sorted keys, hex.
+    pub hash: String,
+}
+
+impl Roll {
+    /// The roll of these keys.
+    pub fn of(keys: &[PublicKey]) -> Self {
+        Self {
+            voters: keys.len() as u64,
+            hash: ledger::roll_hash(keys),
+        }
+    }
 }
 
 /// `201` of `POST /api/elections/{id}/voters`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuedCodes {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
     /// The voters registered, in the order given.
-    pub voters: Vec<IssuedCode>,
+    pub voters: Vec<RegisteredVoter>,
+    /// The election's whole roll now.
+    pub roll: Roll,
+}
+
+/// `PUT /api/elections/{id}/voters/{voter}/key`: the key of a new code for a voter who
+/// lost theirs (set-up only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyChange {
+    /// The new key.
+    pub public_key: PublicKey,
 }
 
 /// `POST /api/elections/{id}/validators`.

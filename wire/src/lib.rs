@@ -24,8 +24,8 @@ pub use chain::{
     SubmitOutcome, TallyReport, VoteInfo, WorkTemplate,
 };
 pub use election::{
-    ElectionDetail, ElectionSummary, Enrolment, IssuedCode, IssuedCodes, NewCandidate, NewElection,
-    NewVoter, VoterId,
+    ElectionDetail, ElectionSummary, Enrolment, KeyChange, NewCandidate, NewElection, NewVoter,
+    RegisteredVoter, Registration, Roll, VoterId,
 };
 pub use error::{ErrorBody, ErrorCode};
 pub use names::UnknownName;

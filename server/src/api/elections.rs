@@ -7,11 +7,11 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use engine::EngineError;
 use ledger::Candidate;
-use serde::Deserialize;
 use wire::{
-    ElectionDetail, ElectionSummary, Enrolment, ErrorCode, IssuedCodes, IssuedInvitation,
-    NewCandidate, NewElection, NewVoter,
+    ElectionDetail, ElectionSummary, Enrolment, ErrorCode, IssuedInvitation, KeyChange,
+    NewCandidate, NewElection, NewVoter, RegisteredVoter, Registration, Roll, VoterId,
 };
 
 /// Voter imports may carry thousands of rows.
@@ -25,6 +25,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/elections/{id}/voters",
             post(register_voters).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route(
+            "/elections/{id}/voters/{voter}",
+            axum::routing::delete(remove_voter),
+        )
+        .route(
+            "/elections/{id}/voters/{voter}/key",
+            axum::routing::put(replace_voter_key),
         )
         .route("/elections/{id}/validators", post(enrol_validator))
         .route(
@@ -74,40 +82,37 @@ async fn add_candidate(
     ))
 }
 
-/// One voter as JSON (`{name, external_id?}`), a JSON list of them, or a CSV file
-/// (`Content-Type: text/csv`, header row with `name` and optionally `external_id`).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum VoterBody {
-    One(NewVoter),
-    Many(Vec<NewVoter>),
-}
-
+/// One voter as JSON (`{name, external_id?, public_key}`), a JSON list of them, or a keys
+/// file (`Content-Type: text/csv`, header row with `name`, `public_key` and optionally
+/// `external_id` and `election`). Codes are made off the server; only their keys come here.
 async fn register_voters(
     State(state): State<AppState>,
     _admin: AdminAccount,
     ElectionPath(id): ElectionPath,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<IssuedCodes>), ApiError> {
+) -> Result<(StatusCode, Json<Registration>), ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let voters = if content_type.starts_with("text/csv") {
+    let registration = if content_type.starts_with("text/csv") {
         let text = std::str::from_utf8(&body)
             .map_err(|_| ApiError::malformed("the CSV file is not UTF-8 text"))?;
-        state.node.import_voters_csv(id, text).await?
+        state.node.import_voter_keys(id, text).await?
     } else if content_type.starts_with("application/json") {
-        let parsed: VoterBody = serde_json::from_slice(&body).map_err(|e| {
+        // Parsed as the shape sent, so a missing field is named.
+        let is_list = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+        let parsed = if is_list {
+            serde_json::from_slice::<Vec<NewVoter>>(&body)
+        } else {
+            serde_json::from_slice::<NewVoter>(&body).map(|v| vec![v])
+        };
+        let list = parsed.map_err(|e| {
             ApiError::malformed(format!(
-                "expected {{name, external_id?}} or a list of them: {e}"
+                "expected {{name, external_id?, public_key}} or a list of them: {e}"
             ))
         })?;
-        let list = match parsed {
-            VoterBody::One(v) => vec![v],
-            VoterBody::Many(v) => v,
-        };
         state.node.register_voters(id, list).await?
     } else {
         return Err(ApiError::new(
@@ -116,7 +121,40 @@ async fn register_voters(
             "send application/json or text/csv",
         ));
     };
-    Ok((StatusCode::CREATED, Json(IssuedCodes { voters })))
+    Ok((StatusCode::CREATED, Json(registration)))
+}
+
+/// The voter named in a `/voters/{voter}` path.
+fn voter_of(text: &str) -> Result<VoterId, ApiError> {
+    match text.parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(VoterId(n)),
+        Ok(_) => Err(EngineError::NotFound("voter").into()),
+        Err(_) => Err(ApiError::malformed("a voter id is a number")),
+    }
+}
+
+/// Takes a voter off the roll before sealing; the answer is the roll now.
+async fn remove_voter(
+    State(state): State<AppState>,
+    _admin: AdminAccount,
+    ElectionItemPath(id, voter): ElectionItemPath,
+) -> Result<Json<Roll>, ApiError> {
+    Ok(Json(state.node.remove_voter(id, voter_of(&voter)?).await?))
+}
+
+/// Gives a voter the key of a new code (the old one was lost), before sealing.
+async fn replace_voter_key(
+    State(state): State<AppState>,
+    _admin: AdminAccount,
+    ElectionItemPath(id, voter): ElectionItemPath,
+    ApiJson(change): ApiJson<KeyChange>,
+) -> Result<Json<RegisteredVoter>, ApiError> {
+    Ok(Json(
+        state
+            .node
+            .replace_voter_key(id, voter_of(&voter)?, change.public_key)
+            .await?,
+    ))
 }
 
 async fn enrol_validator(

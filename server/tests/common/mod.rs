@@ -4,7 +4,7 @@
 use ed25519_dalek::SigningKey;
 use ledger::{
     Approval, Block, BlockHash, BlockHeader, CandidateId, ElectionId, PowSearch, PublicKey,
-    Rejection, TxId, Vote,
+    Rejection, TxId, Vote, VotingCode,
 };
 use rand::RngCore;
 use reqwest::{Client, RequestBuilder, StatusCode};
@@ -17,9 +17,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use wire::{
     Acceptance, Account, BlockDetail, BlockSummary, CastReceipt, ElectionDetail, ErrorBody,
-    ErrorCode, InvitationInfo, IssuedCode, IssuedInvitation, KeyProof, NewElection, NewInvitation,
-    NewVoter, ReceiptReport, Role, SignedApproval, SignedRejection, SubmitOutcome, TallyReport,
-    WorkTemplate,
+    ErrorCode, InvitationInfo, IssuedInvitation, KeyChange, KeyProof, NewElection, NewInvitation,
+    NewVoter, ReceiptReport, RegisteredVoter, Registration, Role, Roll, SignedApproval,
+    SignedRejection, SubmitOutcome, TallyReport, VoterId, WorkTemplate,
 };
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ballotchain");
@@ -206,6 +206,28 @@ pub fn refused<T>(answer: Result<T, Refusal>, what: &str) -> Refusal {
     }
 }
 
+/// A fresh voting code from random bytes, made here as the officer's browser or
+/// `ballotchain codes` makes it: the server is given only its public key.
+pub fn new_code() -> VotingCode {
+    let mut bytes = [0u8; ledger::code::CODE_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    VotingCode::from_entropy(bytes)
+}
+
+/// 32 bytes that encode no point of the curve, so no Ed25519 public key.
+pub fn not_a_point() -> PublicKey {
+    (0..=u8::MAX)
+        .map(|n| PublicKey([n; 32]))
+        .find(|k| ed25519_dalek::VerifyingKey::from_bytes(&k.0).is_err())
+        .expect("some repeated byte encodes no point")
+}
+
+/// A voter this test registered and the code it made for them (the server never saw it).
+pub struct Issued {
+    pub voter: RegisteredVoter,
+    pub code: String,
+}
+
 /// A fresh Ed25519 signing key from 32 random bytes, made here as a validator makes theirs.
 pub fn new_key() -> SigningKey {
     let mut seed = [0u8; 32];
@@ -322,22 +344,83 @@ impl Api {
         .await
     }
 
-    /// `POST /elections/{id}/voters` with `count` voters (set-up); their codes, in order.
-    pub async fn register_voters(&self, id: ElectionId, count: usize) -> Vec<IssuedCode> {
-        let voters: Vec<NewVoter> = (0..count)
-            .map(|i| NewVoter {
+    /// `POST /elections/{id}/voters` with `count` voters (set-up), each by the key of a
+    /// code made here; the voters and their codes, in order.
+    pub async fn register_voters(&self, id: ElectionId, count: usize) -> Vec<Issued> {
+        let codes: Vec<VotingCode> = (0..count).map(|_| new_code()).collect();
+        let voters: Vec<NewVoter> = codes
+            .iter()
+            .enumerate()
+            .map(|(i, code)| NewVoter {
                 name: format!("Voter {i}"),
                 external_id: None,
+                public_key: code.public_key(id),
             })
             .collect();
-        let issued: wire::IssuedCodes = self
+        let registered: Registration = self
             .setup(
                 "register voters",
-                self.post(&format!("/elections/{id}/voters"), voters),
+                self.post(&format!("/elections/{id}/voters"), &voters),
                 201,
             )
             .await;
-        issued.voters
+        assert_eq!(registered.voters.len(), count);
+        registered
+            .voters
+            .into_iter()
+            .zip(codes)
+            .map(|(voter, code)| {
+                assert_eq!(voter.public_key, code.public_key(id));
+                Issued {
+                    voter,
+                    code: code.to_string(),
+                }
+            })
+            .collect()
+    }
+
+    /// `POST /elections/{id}/voters` with JSON voters.
+    pub async fn register(
+        &self,
+        id: ElectionId,
+        voters: &[NewVoter],
+    ) -> Result<Registration, Refusal> {
+        self.answer(self.post(&format!("/elections/{id}/voters"), voters), 201)
+            .await
+    }
+
+    /// `POST /elections/{id}/voters` with a keys file (`text/csv`).
+    pub async fn upload_keys(&self, id: ElectionId, csv: &str) -> Result<Registration, Refusal> {
+        let req = self
+            .http
+            .post(format!("{}/elections/{id}/voters", self.base))
+            .header("content-type", "text/csv")
+            .body(csv.to_owned());
+        self.answer(req, 201).await
+    }
+
+    /// `DELETE /elections/{id}/voters/{voter}`.
+    pub async fn remove_voter(&self, id: ElectionId, voter: VoterId) -> Result<Roll, Refusal> {
+        let url = format!("{}/elections/{id}/voters/{voter}", self.base);
+        self.answer(self.http.delete(url), 200).await
+    }
+
+    /// `PUT /elections/{id}/voters/{voter}/key`.
+    pub async fn replace_voter_key(
+        &self,
+        id: ElectionId,
+        voter: VoterId,
+        key: PublicKey,
+    ) -> Result<RegisteredVoter, Refusal> {
+        let url = format!("{}/elections/{id}/voters/{voter}/key", self.base);
+        let change = KeyChange { public_key: key };
+        self.answer(self.http.put(url).json(&change), 200).await
+    }
+
+    /// `GET /elections/{id}`.
+    pub async fn election(&self, id: ElectionId) -> Result<ElectionDetail, Refusal> {
+        self.answer(self.get(&format!("/elections/{id}")), 200)
+            .await
     }
 
     /// `POST /invitations`.

@@ -1,0 +1,285 @@
+//! The voter roll on the officer's election page. Codes are made in this browser, in
+//! WebAssembly: the page builds the codes sheet here, offers it for download, and only once
+//! it is downloaded offers to register the voters, sending names, external ids and public
+//! keys, never a code. A roll made offline with `ballotchain codes` is registered by
+//! uploading its keys file (a plain form, so it works without JavaScript). The page shows
+//! the roll's count and hash, and before sealing lets the officer take a voter off the roll
+//! or give one who lost their code a new one.
+
+use crate::admin::RemoveVoter;
+use ledger::ElectionId;
+use leptos::prelude::*;
+use wire::{RegisteredVoter, Roll};
+
+/// Most voters the page lists (the roll's count and hash cover all of them).
+#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+pub const LISTED: usize = 1000;
+
+/// How far making codes got.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum Step {
+    Loading,
+    Ready,
+    Working(String),
+    Failed(String),
+    /// Codes made: how many, and the roll hash of their keys.
+    Made(usize, String),
+}
+
+/// The voters section of an election in set-up.
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+pub(crate) fn roll_section(
+    id: ElectionId,
+    roll: Roll,
+    voters: Vec<RegisteredVoter>,
+    csrf: String,
+    remove: ServerAction<RemoveVoter>,
+    refresh: RwSignal<usize>,
+    said: RwSignal<Option<Result<String, String>>>,
+) -> impl IntoView {
+    let step = RwSignal::new(Step::Loading);
+    let download = RwSignal::new(None::<String>);
+    let downloaded = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    let made: StoredValue<Vec<wire::NewVoter>> = StoredValue::new(Vec::new());
+    Effect::new(move |_| step.set(Step::Ready));
+
+    let make = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            step.set(Step::Working("Making codes…".into()));
+            crate::custody::yield_to_page().await;
+            match make_codes(id).await {
+                Ok((voters, sheet)) => {
+                    let keys: Vec<_> = voters.iter().map(|v| v.public_key).collect();
+                    let summary = Roll::of(&keys);
+                    download.set(Some(crate::custody::download_text("text/csv", &sheet)));
+                    downloaded.set(false);
+                    made.set_value(voters);
+                    step.set(Step::Made(summary.voters as usize, summary.hash));
+                }
+                Err(e) => step.set(Step::Failed(e)),
+            }
+        });
+    };
+    let register = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            step.set(Step::Working("Registering the voters…".into()));
+            let voters = made.get_value();
+            let url = format!("/api/elections/{id}/voters");
+            match crate::custody::post_json::<_, wire::Registration>(&url, &voters).await {
+                Ok(r) => {
+                    made.set_value(Vec::new());
+                    download.set(None);
+                    step.set(Step::Ready);
+                    said.set(Some(Ok(format!(
+                        "{} voter(s) registered. The roll now holds {} voters, hash {}.",
+                        r.voters.len(),
+                        r.roll.voters,
+                        r.roll.hash
+                    ))));
+                    refresh.update(|n| *n += 1);
+                }
+                Err(e) => step.set(Step::Failed(e)),
+            }
+        });
+    };
+    let busy = move || matches!(step.get(), Step::Loading | Step::Working(_));
+    let hidden = {
+        let csrf = StoredValue::new(csrf.clone());
+        move || {
+            view! {
+                <input type="hidden" name="csrf" value=csrf.get_value() />
+                <input type="hidden" name="election" value=id.to_string() />
+            }
+        }
+    };
+    let total = voters.len();
+    view! {
+        {move || said.get().map(|r| match r {
+            Ok(text) => view! { <p class="ok" role="status">{text}</p> }.into_any(),
+            Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
+        })}
+        <p class="roll" data-roll=roll.hash.clone()>
+            {format!("Roll: {} voter{} · hash ", roll.voters, if roll.voters == 1 { "" } else { "s" })}
+            <span class="hash">{roll.hash.clone()}</span>
+        </p>
+        <h3>"Make voting codes in this browser"</h3>
+        <p>
+            "Codes are made here, on this computer. You download the codes sheet for the voters; the server receives only names, external ids and the codes' public keys. Needs JavaScript; without it, use "
+            <code>{format!("ballotchain codes --roll roll.csv --election {id} --out codes.csv --keys keys.csv")}</code>
+            " and upload the keys file below."
+        </p>
+        <div class="ballot">
+            <label for="roll-file">"Roll: a CSV file with a header row name,external_id"</label>
+            <input id="roll-file" type="file" accept=".csv,text/csv" />
+            <label for="roll-text">"Or type voters, one per line: name, external id (optional)"</label>
+            <textarea id="roll-text" rows="4"></textarea>
+            <button type="button" on:click=make disabled=busy>"Make codes"</button>
+            {move || match step.get() {
+                Step::Working(text) => view! { <p class="notice" role="status">{text}</p> }.into_any(),
+                Step::Failed(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
+                Step::Made(n, hash) => view! {
+                    <p class="ok" role="status">
+                        {format!("{n} code(s) made. Their roll hash: {hash}. Download the codes sheet first: the codes are shown nowhere else.")}
+                    </p>
+                }
+                .into_any(),
+                _ => ().into_any(),
+            }}
+            {move || download.get().map(|href| view! {
+                <p>
+                    <a class="button" href=href download=format!("voting-codes-election-{id}.csv")
+                        on:click=move |_| downloaded.set(true)>
+                        "Download the codes sheet"
+                    </a>
+                </p>
+            })}
+            {move || (matches!(step.get(), Step::Made(..)) && downloaded.get()).then(|| view! {
+                <button type="button" on:click=register>"Register these voters"</button>
+            })}
+        </div>
+        <form method="post" action=format!("/admin/e/{id}/voters") enctype="multipart/form-data" class="ballot">
+            {hidden()}
+            <label for="keys-file">"Keys file from ballotchain codes: name,external_id,public_key"</label>
+            <input id="keys-file" name="file" type="file" accept=".csv,text/csv" required />
+            <button type="submit">"Upload keys file"</button>
+        </form>
+        {(total > 0).then(|| view! {
+            <details class="roll-list">
+                <summary>{format!("The roll ({} voter{}{})", roll.voters, if roll.voters == 1 { "" } else { "s" }, if roll.voters as usize > total { format!(", first {total} listed") } else { String::new() })}</summary>
+                <table class="checks">
+                    <thead>
+                        <tr><th scope="col">"Voter"</th><th scope="col">"External id"</th><th scope="col">"Key"</th><th scope="col">"Correct"</th></tr>
+                    </thead>
+                    <tbody>
+                        {voters.into_iter().map(|v| {
+                            let vid = v.voter_id;
+                            let name = v.name.clone();
+                            let replace = move |_| {
+                                #[cfg(feature = "hydrate")]
+                                leptos::task::spawn_local(async move {
+                                    said.set(Some(replace_code(id, vid).await));
+                                    refresh.update(|n| *n += 1);
+                                });
+                            };
+                            view! {
+                                <tr data-voter=vid.to_string()>
+                                    <td>{format!("{} (#{vid})", v.name)}</td>
+                                    <td>{v.external_id.clone().unwrap_or_default()}</td>
+                                    <td class="hash">{wire::fingerprint(&v.public_key)}</td>
+                                    <td>
+                                        <ActionForm action=remove attr:class="inline-form">
+                                            {hidden()}
+                                            <input type="hidden" name="voter" value=vid.to_string() />
+                                            <button type="submit" class="danger" aria-label=format!("Remove {name}")>"Remove"</button>
+                                        </ActionForm>
+                                        <button type="button" class="secondary" disabled=busy on:click=replace
+                                            aria-label=format!("New code for {}", v.name)>
+                                            "New code"
+                                        </button>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </details>
+        })}
+    }
+}
+
+/// Reads the roll from the file chosen or the lines typed, and makes a code for each voter:
+/// the voters to register (keys only) and the codes sheet.
+#[cfg(feature = "hydrate")]
+async fn make_codes(id: ElectionId) -> Result<(Vec<wire::NewVoter>, String), String> {
+    let text = match crate::custody::chosen_text("roll-file").await? {
+        Some(text) => text,
+        None => {
+            let typed = crate::custody::field("roll-text");
+            if typed.trim().is_empty() {
+                return Err("choose a roll file or type at least one voter".into());
+            }
+            format!("name,external_id\n{typed}")
+        }
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
+    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let name_col = col("name").ok_or("the roll's header must name a 'name' column")?;
+    let ext_col = col("external_id");
+    let mut voters = Vec::new();
+    let mut sheet = csv::Writer::from_writer(Vec::new());
+    let mut problems = Vec::new();
+    sheet
+        .write_record(["name", "external_id", "code"])
+        .map_err(|e| e.to_string())?;
+    for record in reader.records() {
+        let record = record.map_err(|e| e.to_string())?;
+        let line = record.position().map_or(0, |p| p.line());
+        let name = record.get(name_col).unwrap_or("").to_owned();
+        if name.is_empty() {
+            problems.push(format!("line {line}: the name is empty"));
+            continue;
+        }
+        let external = ext_col.and_then(|c| record.get(c)).unwrap_or("").to_owned();
+        let code = fresh_code()?;
+        sheet
+            .write_record([name.as_str(), &external, &code.to_string()])
+            .map_err(|e| e.to_string())?;
+        voters.push(wire::NewVoter {
+            name,
+            external_id: Some(external).filter(|x| !x.is_empty()),
+            public_key: code.public_key(id),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    if voters.is_empty() {
+        return Err("the roll has no voters".into());
+    }
+    let sheet = sheet.into_inner().map_err(|e| e.to_string())?;
+    Ok((voters, String::from_utf8_lossy(&sheet).into_owned()))
+}
+
+/// A new voting code from this browser's cryptographic randomness.
+#[cfg(feature = "hydrate")]
+fn fresh_code() -> Result<ledger::VotingCode, String> {
+    let mut bytes = [0u8; ledger::code::CODE_BYTES];
+    getrandom::getrandom(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
+    Ok(ledger::VotingCode::from_entropy(bytes))
+}
+
+/// Makes a new code for a voter who lost theirs and registers its key in place of the old
+/// one; the new code is shown once, here.
+#[cfg(feature = "hydrate")]
+async fn replace_code(id: ElectionId, voter: wire::VoterId) -> Result<String, String> {
+    let code = fresh_code()?;
+    let change = wire::KeyChange {
+        public_key: code.public_key(id),
+    };
+    let url = format!("/api/elections/{id}/voters/{voter}/key");
+    let response = gloo_net::http::Request::put(&url)
+        .json(&change)
+        .map_err(|e| e.to_string())?
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.ok() {
+        return Err(match response.json::<wire::ErrorBody>().await {
+            Ok(body) => body.message,
+            Err(_) => format!("the server answered {}", response.status()),
+        });
+    }
+    let v: wire::RegisteredVoter = response.json().await.map_err(|e| e.to_string())?;
+    Ok(format!(
+        "New code for {} (#{}): {code}. It is shown only now; the old code no longer works.",
+        v.name, v.voter_id
+    ))
+}
