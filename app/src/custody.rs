@@ -73,13 +73,17 @@ pub fn ticked(id: &str) -> bool {
     input(id).is_some_and(|i| i.checked())
 }
 
-/// A `data:` link that downloads `text` as a file of this type.
-pub fn download_text(mime: &str, text: &str) -> String {
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-    format!(
-        "data:{mime};charset=utf-8,{}",
-        utf8_percent_encode(text, NON_ALPHANUMERIC)
-    )
+/// A link that downloads `text` as a file of this type: an object URL over a `Blob`, so a
+/// codes sheet of a hundred thousand voters downloads whole (a `data:` URL that long does
+/// not).
+pub fn download_text(mime: &str, text: &str) -> Result<String, String> {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|_| "the browser could not make the file".to_owned())?;
+    web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|_| "the browser could not offer the file".to_owned())
 }
 
 /// The text of the file chosen in the file input with this id; none when none is chosen.
@@ -156,7 +160,8 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(
     }
     let status = response.status();
     match response.json::<wire::ErrorBody>().await {
-        Ok(body) => Err(body.message),
+        Ok(body) if body.details.is_empty() => Err(body.message),
+        Ok(body) => Err(format!("{}: {}", body.message, body.details.join("; "))),
         Err(_) => Err(format!("the server answered {status}")),
     }
 }

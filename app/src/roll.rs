@@ -15,6 +15,10 @@ use wire::{RegisteredVoter, Roll};
 #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
 pub const LISTED: usize = 1000;
 
+/// Most voters one registration may carry (the server's own limit).
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub const MAX_ROLL: usize = 100_000;
+
 /// How far making codes got.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -54,10 +58,15 @@ pub(crate) fn roll_section(
                 Ok((voters, sheet)) => {
                     let keys: Vec<_> = voters.iter().map(|v| v.public_key).collect();
                     let summary = Roll::of(&keys);
-                    download.set(Some(crate::custody::download_text("text/csv", &sheet)));
-                    downloaded.set(false);
-                    made.set_value(voters);
-                    step.set(Step::Made(summary.voters as usize, summary.hash));
+                    match crate::custody::download_text("text/csv", &sheet) {
+                        Ok(href) => {
+                            download.set(Some(href));
+                            downloaded.set(false);
+                            made.set_value(voters);
+                            step.set(Step::Made(summary.voters as usize, summary.hash));
+                        }
+                        Err(e) => step.set(Step::Failed(e)),
+                    }
                 }
                 Err(e) => step.set(Step::Failed(e)),
             }
@@ -66,6 +75,7 @@ pub(crate) fn roll_section(
     let register = move |_| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
+            let before = step.get_untracked();
             step.set(Step::Working("Registering the voters…".into()));
             let voters = made.get_value();
             let url = format!("/api/elections/{id}/voters");
@@ -82,7 +92,31 @@ pub(crate) fn roll_section(
                     ))));
                     refresh.update(|n| *n += 1);
                 }
-                Err(e) => step.set(Step::Failed(e)),
+                Err(e) => {
+                    // The same codes can be sent again once the problem is fixed.
+                    said.set(Some(Err(format!("Nothing was registered: {e}"))));
+                    step.set(before);
+                }
+            }
+        });
+    };
+    // A codes sheet chosen where the keys file goes is caught here, before it is sent.
+    let sheet_chosen = RwSignal::new(false);
+    let check_keys_file = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let header = crate::custody::chosen_text("keys-file")
+                .await
+                .ok()
+                .flatten()
+                .and_then(|t| t.lines().next().map(str::to_lowercase))
+                .unwrap_or_default();
+            let is_sheet = header.split(',').any(|c| c.trim() == "code");
+            sheet_chosen.set(is_sheet);
+            if is_sheet {
+                said.set(Some(Err(
+                    "That file is a codes sheet, not a keys file: it was not sent. Choose the keys file (name,external_id,public_key).".into(),
+                )));
             }
         });
     };
@@ -144,8 +178,8 @@ pub(crate) fn roll_section(
         <form method="post" action=format!("/admin/e/{id}/voters") enctype="multipart/form-data" class="ballot">
             {hidden()}
             <label for="keys-file">"Keys file from ballotchain codes: name,external_id,public_key"</label>
-            <input id="keys-file" name="file" type="file" accept=".csv,text/csv" required />
-            <button type="submit">"Upload keys file"</button>
+            <input id="keys-file" name="file" type="file" accept=".csv,text/csv" required on:change=check_keys_file />
+            <button type="submit" disabled=move || sheet_chosen.get()>"Upload keys file"</button>
         </form>
         {(total > 0).then(|| view! {
             <details class="roll-list">
@@ -195,14 +229,19 @@ pub(crate) fn roll_section(
 /// the voters to register (keys only) and the codes sheet.
 #[cfg(feature = "hydrate")]
 async fn make_codes(id: ElectionId) -> Result<(Vec<wire::NewVoter>, String), String> {
-    let text = match crate::custody::chosen_text("roll-file").await? {
-        Some(text) => text,
+    // Typed lines get a header row; their line numbers are counted without it.
+    let (text, offset) = match crate::custody::chosen_text("roll-file").await? {
+        Some(text) => (text, 0),
         None => {
-            let typed = crate::custody::field("roll-text");
-            if typed.trim().is_empty() {
+            let typed: Vec<String> = crate::custody::field("roll-text")
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .collect();
+            if typed.is_empty() {
                 return Err("choose a roll file or type at least one voter".into());
             }
-            format!("name,external_id\n{typed}")
+            (format!("name,external_id\n{}", typed.join("\n")), 1)
         }
     };
     let mut reader = csv::ReaderBuilder::new()
@@ -219,18 +258,35 @@ async fn make_codes(id: ElectionId) -> Result<(Vec<wire::NewVoter>, String), Str
     sheet
         .write_record(["name", "external_id", "code"])
         .map_err(|e| e.to_string())?;
+    let mut externals = std::collections::HashSet::new();
     for record in reader.records() {
         let record = record.map_err(|e| e.to_string())?;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| p.line()) - offset;
+        if record.len() > headers.len() {
+            problems.push(format!(
+                "line {line}: more fields than the header names (a comma in a name needs quotes)"
+            ));
+            continue;
+        }
         let name = record.get(name_col).unwrap_or("").to_owned();
         if name.is_empty() {
             problems.push(format!("line {line}: the name is empty"));
             continue;
         }
         let external = ext_col.and_then(|c| record.get(c)).unwrap_or("").to_owned();
+        if !external.is_empty() && !externals.insert(external.clone()) {
+            problems.push(format!(
+                "line {line}: external id {external:?} appears twice"
+            ));
+            continue;
+        }
         let code = fresh_code()?;
+        let cells = [
+            wire::cells::spreadsheet_safe(&name),
+            wire::cells::spreadsheet_safe(&external),
+        ];
         sheet
-            .write_record([name.as_str(), &external, &code.to_string()])
+            .write_record([&*cells[0], &*cells[1], &code.to_string()])
             .map_err(|e| e.to_string())?;
         voters.push(wire::NewVoter {
             name,
@@ -243,6 +299,12 @@ async fn make_codes(id: ElectionId) -> Result<(Vec<wire::NewVoter>, String), Str
     }
     if voters.is_empty() {
         return Err("the roll has no voters".into());
+    }
+    if voters.len() > crate::roll::MAX_ROLL {
+        return Err(format!(
+            "at most {} voters at once; split the roll",
+            crate::roll::MAX_ROLL
+        ));
     }
     let sheet = sheet.into_inner().map_err(|e| e.to_string())?;
     Ok((voters, String::from_utf8_lossy(&sheet).into_owned()))

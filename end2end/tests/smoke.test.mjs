@@ -496,8 +496,10 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   for (const who of ['validator1', 'officer.val']) {
     await page.getByLabel('Enrol a validator').selectOption(who);
     await page.getByRole('button', { name: 'Enrol', exact: true }).click();
-    await page.waitForURL(/done=validator_enrolled/);
+    // The URL says done after the first one already: wait for this one in the data.
+    await until(async () => (await count('validators')).includes(who), 10_000, `${who} to be enrolled`);
   }
+  await page.waitForURL(/done=validator_enrolled/);
   assert.deepEqual((await count('validators')).sort(), ['officer.val', 'validator1']);
   const rollHash = await page.locator('p.roll').getAttribute('data-roll');
   await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();

@@ -6,6 +6,7 @@ use crate::elections::voter_name_problem;
 use crate::{EngineError, Node, Result, MAX_VOTERS_PER_IMPORT};
 use ledger::{ChainState, ElectionId, PublicKey};
 use std::collections::HashSet;
+use wire::cells::from_spreadsheet;
 use wire::{ElectionState, NewVoter, RegisteredVoter, Registration, Roll, VoterId};
 
 /// A row to register, as read from a request or a keys file.
@@ -67,6 +68,11 @@ impl Node {
             .map_err(|e| EngineError::Invalid(format!("cannot read the CSV header: {e}")))?
             .clone();
         let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+        if col("code").is_some() {
+            return Err(EngineError::Invalid(
+                "this is a codes sheet, not a keys file: it holds the voters' codes, which have now reached the server, so make new codes for these voters and upload the keys file".into(),
+            ));
+        }
         let (Some(name_col), Some(key_col)) = (col("name"), col("public_key")) else {
             return Err(EngineError::Invalid(
                 "the keys file's header must name 'name' and 'public_key' (and optionally 'external_id'); make it with `ballotchain codes` or the roll page".into(),
@@ -102,11 +108,12 @@ impl Node {
                 problems.push(format!("line {line}: the public key is not 64 hex digits"));
                 continue;
             };
+            // Cells come back as they were before formulas were neutralised.
             rows.push(Row {
-                name: record.get(name_col).unwrap_or("").to_owned(),
+                name: from_spreadsheet(record.get(name_col).unwrap_or("")).to_owned(),
                 external_id: ext_col
                     .and_then(|c| record.get(c))
-                    .map(str::to_owned)
+                    .map(|x| from_spreadsheet(x).to_owned())
                     .filter(|x| !x.is_empty()),
                 public_key,
             });

@@ -21,6 +21,15 @@ pub async fn connect(path: &Path) -> Result<(SqlitePool, SqlitePool)> {
         .max_connections(1)
         .connect_with(options.clone())
         .await?;
+    // The database holds accounts and sessions: readable by its owner only (SQLite gives
+    // its journal files the same mode).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+            crate::EngineError::Internal(format!("cannot restrict the database file: {e}"))
+        })?;
+    }
     sqlx::migrate!("../migrations")
         .run(&write)
         .await

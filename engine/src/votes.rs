@@ -172,10 +172,19 @@ impl Node {
                 let vote = Vote::sign(&key, election, candidate_id, now_ms());
                 (vote, EngineError::UnknownCode)
             }
-            Ballot::Signed { vote } => (
-                vote,
-                EngineError::Forbidden("this key is not in the voter registry".into()),
-            ),
+            Ballot::Signed { vote } => {
+                // Stored as a signed 64-bit number: a larger one would be stored as another
+                // value, and the vote's signature would no longer verify in any block.
+                if i64::try_from(vote.timestamp).is_err() {
+                    return Err(EngineError::Invalid(
+                        "the vote's timestamp is out of range".into(),
+                    ));
+                }
+                (
+                    vote,
+                    EngineError::Forbidden("this key is not in the voter registry".into()),
+                )
+            }
         };
         chain.check_vote(&vote).map_err(|rule| match rule {
             RuleError::AlreadyVoted { .. } => EngineError::AlreadyVoted,

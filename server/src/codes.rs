@@ -7,6 +7,7 @@ use crate::cli::CodesArgs;
 use ledger::{ElectionId, VotingCode};
 use rand::RngCore;
 use std::path::Path;
+use wire::cells::spreadsheet_safe;
 
 type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -60,24 +61,6 @@ fn read_roll(path: &Path) -> CliResult<Vec<Entry>> {
     Ok(entries)
 }
 
-/// Writes a new file; one that exists already is never overwritten.
-fn write_new(path: &Path, bytes: &[u8]) -> CliResult<()> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| {
-            format!(
-                "cannot create {} (it is never overwritten): {e}",
-                path.display()
-            )
-        })?;
-    file.write_all(bytes)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(())
-}
-
 /// Runs `codes`: nothing is written over an existing file.
 pub fn run(args: CodesArgs) -> CliResult<()> {
     if args.out == args.keys {
@@ -104,18 +87,14 @@ pub fn run(args: CodesArgs) -> CliResult<()> {
         rng.fill_bytes(&mut bytes);
         let code = VotingCode::from_entropy(bytes);
         let key = code.public_key(election);
-        codes.write_record([e.name.as_str(), &e.external_id, &code.to_string()])?;
-        keys_file.write_record([
-            e.name.as_str(),
-            &e.external_id,
-            &key.to_hex(),
-            &election_text,
-        ])?;
+        let (name, external) = (spreadsheet_safe(&e.name), spreadsheet_safe(&e.external_id));
+        codes.write_record([&*name, &*external, &code.to_string()])?;
+        keys_file.write_record([&*name, &*external, &key.to_hex(), &election_text])?;
         keys.push(key);
     }
     let (codes, keys_bytes) = (codes.into_inner()?, keys_file.into_inner()?);
-    write_new(&args.out, &codes)?;
-    if let Err(e) = write_new(&args.keys, &keys_bytes) {
+    crate::files::write_private(&args.out, &codes, false)?;
+    if let Err(e) = crate::files::write_private(&args.keys, &keys_bytes, false) {
         // No codes sheet without its keys file: those codes would count for nothing.
         let _ = std::fs::remove_file(&args.out);
         return Err(e);

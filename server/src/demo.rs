@@ -4,6 +4,7 @@ use engine::Node;
 use ledger::VotingCode;
 use rand::{Rng, RngCore};
 use std::path::Path;
+use wire::cells::spreadsheet_safe;
 use wire::{Acceptance, KeyProof, NewElection, NewInvitation, NewVoter, Role};
 
 fn password() -> String {
@@ -32,14 +33,14 @@ pub async fn seed_if_empty(
     let dir = codes_path.parent().unwrap_or(Path::new(""));
     let passphrase = password();
     let passphrase_path = dir.join("demo-validator-passphrase.txt");
-    std::fs::write(&passphrase_path, format!("{passphrase}\n"))?;
+    crate::files::write_private(&passphrase_path, format!("{passphrase}\n").as_bytes(), true)?;
     let mut validators = Vec::new();
     for i in 1..=3 {
         let name = format!("validator{i}");
         let pw = password();
         let (file, key) = keyfile::KeyFile::generate(&name, &passphrase)?;
         let key_path = dir.join(format!("demo-{name}.key"));
-        std::fs::write(&key_path, file.to_json() + "\n")?;
+        crate::files::write_private(&key_path, (file.to_json() + "\n").as_bytes(), true)?;
         let invited = node
             .create_invitation(
                 admin.id,
@@ -105,17 +106,18 @@ pub async fn seed_if_empty(
     }
     node.open_election(election.id).await?;
 
-    let mut out = csv::Writer::from_path(codes_path)?;
+    let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(["voter_id", "name", "external_id", "code"])?;
     for (voter, (_, _, code)) in registered.voters.iter().zip(&codes) {
+        let external = voter.external_id.clone().unwrap_or_default();
         out.write_record([
-            voter.voter_id.to_string(),
-            voter.name.clone(),
-            voter.external_id.clone().unwrap_or_default(),
-            code.to_string(),
+            voter.voter_id.to_string().as_str(),
+            &spreadsheet_safe(&voter.name),
+            &spreadsheet_safe(&external),
+            &code.to_string(),
         ])?;
     }
-    out.flush()?;
+    crate::files::write_private(codes_path, &out.into_inner()?, true)?;
     println!(
         "Demo election {} is open (difficulty 16 bits, quorum 2).",
         election.id

@@ -2,7 +2,7 @@
 //! and opened on the validator's own machine (the server never sees it).
 
 use keyfile::KeyFile;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The passphrase: the first line of `file`, or typed at a prompt (not echoed).
 fn passphrase(file: Option<&Path>, confirm: bool) -> Result<String, Box<dyn std::error::Error>> {
@@ -34,7 +34,7 @@ pub fn open(
 
 /// `key new`: makes a key and writes its key file (never over an existing file).
 pub fn new(
-    out: &PathBuf,
+    out: &Path,
     label: &str,
     passphrase_file: Option<&Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -46,8 +46,7 @@ pub fn new(
         .into());
     }
     let (file, _) = KeyFile::generate(label, &passphrase(passphrase_file, true)?)?;
-    std::fs::write(out, file.to_json() + "\n")
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    crate::files::write_private(out, (file.to_json() + "\n").as_bytes(), false)?;
     println!("key file written to {}", out.display());
     println!("public key: {}", file.public_key);
     Ok(())

@@ -6,6 +6,7 @@ mod cli;
 mod codes;
 mod decide;
 mod demo;
+mod files;
 mod key;
 mod miner;
 mod serve;

@@ -1936,6 +1936,13 @@ async fn a_vote_signed_where_the_code_is_kept_counts_and_one_signed_for_another_
     }
     assert_eq!(table_counts(&s.db).await, before);
 
+    // A timestamp past what the pool stores would be stored as another value, and the
+    // vote's signature would fail in every block: refused, nothing changes.
+    let far = ledger::Vote::sign(&code.signing_key(here), here, candidate, u64::MAX);
+    let (st, body) = post(&client(), url.clone(), json!({ "vote": far })).await;
+    refusal("a timestamp out of range", st, &body, 400, "invalid_input");
+    assert_eq!(table_counts(&s.db).await, before);
+
     // Signed here, with the key the code gives in this election: accepted.
     let vote = ledger::Vote::sign(&code.signing_key(here), here, candidate, now());
     let (st, body) = post(&client(), url.clone(), json!({ "vote": vote })).await;
@@ -2440,4 +2447,118 @@ async fn the_codes_command_makes_codes_here_and_the_server_takes_only_their_keys
         anyone.receipt(id, &cast.receipt).await.unwrap().status,
         ReceiptStatus::Pending
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_with_secrets_are_the_owners_alone_and_csv_cells_never_run_as_formulas() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Files", 0, false).await;
+    let id = ElectionId(e.election as u64);
+    let office = api_of(&s, &admin);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&s.db), 0o600, "the database");
+
+    // A roll whose cells a spreadsheet would run.
+    let roll = dir.path().join("roll.csv");
+    std::fs::write(
+        &roll,
+        "name,external_id\n\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",@A1\n+Plus,-7\nPlain,P1\n",
+    )
+    .unwrap();
+    let (sheet, keys) = (dir.path().join("codes.csv"), dir.path().join("keys.csv"));
+    let out = std::process::Command::new(BIN)
+        .arg("codes")
+        .arg("--roll")
+        .arg(&roll)
+        .args(["--election", &id.to_string()])
+        .arg("--out")
+        .arg(&sheet)
+        .arg("--keys")
+        .arg(&keys)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in [&sheet, &keys] {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+        let text = std::fs::read_to_string(file).unwrap();
+        for row in csv_rows(&text).iter().skip(1) {
+            for cell in &row[..2] {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@']),
+                    "{}: a formula cell {cell:?}",
+                    file.display()
+                );
+            }
+        }
+    }
+    // The codes sheet sent where the keys file goes: refused by name, nothing registered.
+    let before = table_counts(&s.db).await;
+    let r = admin
+        .post(s.url(&format!("/api/elections/{id}/voters")))
+        .header("content-type", "text/csv")
+        .body(std::fs::read_to_string(&sheet).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let st = r.status();
+    let body: Value = r.json().await.unwrap();
+    refusal(
+        "a codes sheet as the keys file",
+        st,
+        &body,
+        400,
+        "invalid_input",
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("codes sheet"),
+        "{body}"
+    );
+    assert_eq!(table_counts(&s.db).await, before);
+
+    // Registered from the keys file, the names and ids are what the roll said.
+    let registered = office
+        .upload_keys(id, &std::fs::read_to_string(&keys).unwrap())
+        .await
+        .unwrap();
+    let people: Vec<(String, Option<String>)> = registered
+        .voters
+        .into_iter()
+        .map(|v| (v.name, v.external_id))
+        .collect();
+    assert_eq!(
+        people,
+        [
+            (
+                "=HYPERLINK(\"http://x\",\"y\")".to_owned(),
+                Some("@A1".to_owned())
+            ),
+            ("+Plus".to_owned(), Some("-7".to_owned())),
+            ("Plain".to_owned(), Some("P1".to_owned())),
+        ]
+    );
+
+    // A key file made by the CLI.
+    let passphrase = dir.path().join("pass.txt");
+    std::fs::write(&passphrase, "a long enough passphrase\n").unwrap();
+    let key = dir.path().join("mine.key");
+    let made = std::process::Command::new(BIN)
+        .args(["key", "new", "--label", "me"])
+        .arg("--out")
+        .arg(&key)
+        .arg("--passphrase-file")
+        .arg(&passphrase)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert_eq!(mode(&key), 0o600);
 }

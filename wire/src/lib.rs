@@ -9,6 +9,7 @@
 #[macro_use]
 mod names;
 pub mod account;
+pub mod cells;
 pub mod chain;
 pub mod election;
 pub mod error;
