@@ -94,6 +94,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(browser_protections))
         // gzip for clients that ask: the hydration bundle (which carries the ledger's
         // rules for the validator's own check) shrinks to about a third.
         .layer(tower_http::compression::CompressionLayer::new())
@@ -121,6 +122,42 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     Ok(())
+}
+
+/// Headers every answer carries: no MIME sniffing, no framing by other sites, the referrer
+/// kept to this site (the forms that work without JavaScript redirect back through it),
+/// no powerful browser features; and `no-store` on any answer to a request with a session
+/// cookie or that sets one (pages then carry the session's CSRF token or someone's data),
+/// built assets aside.
+async fn browser_protections(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let with_cookie = request.headers().contains_key(header::COOKIE);
+    let asset =
+        request.uri().path().starts_with("/pkg/") || request.uri().path().starts_with("/miner/");
+    let mut response = next.run(request).await;
+    let sets_cookie = response.headers().contains_key(header::SET_COOKIE);
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::HeaderName::from_static("permissions-policy"))
+        .or_insert(HeaderValue::from_static(
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+        ));
+    if (with_cookie || sets_cookie) && !asset {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 async fn shutdown_signal() {
