@@ -103,21 +103,8 @@ enum Source {
     File,
 }
 
-/// How far the enrolment got.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-enum Step {
-    /// Waiting for the page to come alive (the forms need WebAssembly).
-    Loading,
-    /// Filling in.
-    Ready,
-    /// Making or opening the key, or sending.
-    Working(String),
-    /// A refusal, in words.
-    Failed(String),
-    /// The account (or the new key) is enrolled.
-    Done(String),
-}
+/// How far the enrolment got; it finishes with the words that say so.
+type Step = crate::task::Task<String>;
 
 /// A key made or opened in this page, with its (encrypted) key file.
 #[cfg(feature = "hydrate")]
@@ -247,7 +234,7 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
                                 return;
                             }
                         }
-                        step.set(Step::Done(if rekey {
+                        step.set(Step::Finished(if rekey {
                             "Your new key is enrolled.".into()
                         } else {
                             "Your account is ready.".into()
@@ -259,7 +246,7 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
         }
     };
 
-    let busy = move || matches!(step.get(), Step::Loading | Step::Working(_) | Step::Done(_));
+    let busy = move || step.with(|s| s.busy() || matches!(s, Step::Finished(_)));
     let has_key = move || fingerprint.get().is_some();
     view! {
         <p>
@@ -277,7 +264,7 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
             "."
         </p>
         {move || match step.get() {
-            Step::Done(text) => view! {
+            Step::Finished(text) => view! {
                 <p class="ok" role="status">{text}" "<a href="/login">"Sign in"</a>" to see your validator dashboard."</p>
             }
             .into_any(),
@@ -335,11 +322,7 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
             <button type="submit" disabled=move || busy() || !has_key() || !downloaded.get()>
                 {if rekey { "Enrol my new key" } else { "Create my account" }}
             </button>
-            {move || match step.get() {
-                Step::Working(text) => view! { <p class="notice" role="status">{text}</p> }.into_any(),
-                Step::Failed(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
-                _ => ().into_any(),
-            }}
+            {move || step.with(|s| s.status())}
         </form>
     }
 }

@@ -20,6 +20,7 @@ mod notice;
 mod roll;
 pub mod session;
 pub mod signin;
+mod task;
 mod validator;
 mod voter;
 pub use admin::{AdminElectionPage, AdminPage};

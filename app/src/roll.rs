@@ -19,17 +19,8 @@ pub const LISTED: usize = 1000;
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub const MAX_ROLL: usize = 100_000;
 
-/// How far making codes got.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-enum Step {
-    Loading,
-    Ready,
-    Working(String),
-    Failed(String),
-    /// Codes made: how many, and the roll hash of their keys.
-    Made(usize, String),
-}
+/// How far making codes got; it finishes with how many were made and their keys' roll hash.
+type Step = crate::task::Task<(usize, String)>;
 
 /// The voters section of an election in set-up.
 #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
@@ -63,7 +54,7 @@ pub(crate) fn roll_section(
                             download.set(Some(href));
                             downloaded.set(false);
                             made.set_value(voters);
-                            step.set(Step::Made(summary.voters as usize, summary.hash));
+                            step.set(Step::Finished((summary.voters as usize, summary.hash)));
                         }
                         Err(e) => step.set(Step::Failed(e)),
                     }
@@ -120,7 +111,7 @@ pub(crate) fn roll_section(
             }
         });
     };
-    let busy = move || matches!(step.get(), Step::Loading | Step::Working(_));
+    let busy = move || step.with(|s| s.busy());
     let hidden = {
         let csrf = StoredValue::new(csrf.clone());
         move || {
@@ -153,15 +144,13 @@ pub(crate) fn roll_section(
             <textarea id="roll-text" rows="4"></textarea>
             <button type="button" on:click=make disabled=busy>"Make codes"</button>
             {move || match step.get() {
-                Step::Working(text) => view! { <p class="notice" role="status">{text}</p> }.into_any(),
-                Step::Failed(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
-                Step::Made(n, hash) => view! {
+                Step::Finished((n, hash)) => view! {
                     <p class="ok" role="status">
                         {format!("{n} code(s) made. Their roll hash: {hash}. Download the codes sheet first: the codes are shown nowhere else.")}
                     </p>
                 }
                 .into_any(),
-                _ => ().into_any(),
+                other => other.status().into_any(),
             }}
             {move || download.get().map(|href| view! {
                 <p>
@@ -171,7 +160,7 @@ pub(crate) fn roll_section(
                     </a>
                 </p>
             })}
-            {move || (matches!(step.get(), Step::Made(..)) && downloaded.get()).then(|| view! {
+            {move || (matches!(step.get(), Step::Finished(_)) && downloaded.get()).then(|| view! {
                 <button type="button" on:click=register>"Register these voters"</button>
             })}
         </div>
