@@ -57,6 +57,36 @@ impl FailureLimit {
         Ok(())
     }
 
+    /// Counts an attempt from `ip` as failed before it is tried, or refuses it when the
+    /// window's failures are used up: a burst of parallel guesses is refused at once
+    /// instead of all being tried. The attempt is taken back if it succeeds
+    /// ([`Attempt::succeeded`]).
+    pub fn reserve(&self, ip: IpAddr) -> Result<Attempt<'_>, TooManyFailures> {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() >= SWEEP_AT {
+            let window = self.window;
+            failures.retain(|_, (start, _)| start.elapsed() < window);
+        }
+        let entry = failures.entry(ip).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= self.window {
+            *entry = (Instant::now(), 0);
+        }
+        if entry.1 >= self.max {
+            return Err(TooManyFailures {
+                what: self.what,
+                wait: (self.window.saturating_sub(entry.0.elapsed()))
+                    .as_secs()
+                    .max(1),
+            });
+        }
+        entry.1 += 1;
+        Ok(Attempt {
+            limit: self,
+            ip,
+            started: entry.0,
+        })
+    }
+
     /// Counts one failure from `ip`.
     pub fn record_failure(&self, ip: IpAddr) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
@@ -69,6 +99,29 @@ impl FailureLimit {
             *entry = (Instant::now(), 0);
         }
         entry.1 += 1;
+    }
+}
+
+/// An attempt counted as failed until it [`succeeded`](Attempt::succeeded).
+pub struct Attempt<'a> {
+    limit: &'a FailureLimit,
+    ip: IpAddr,
+    started: Instant,
+}
+
+impl Attempt<'_> {
+    /// The attempt succeeded: it no longer counts (unless its window has moved on).
+    pub fn succeeded(self) {
+        let mut failures = self
+            .limit
+            .failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = failures.get_mut(&self.ip) {
+            if entry.0 == self.started {
+                entry.1 = entry.1.saturating_sub(1);
+            }
+        }
     }
 }
 
@@ -139,15 +192,19 @@ impl Limits {
         current: &str,
         new: &str,
     ) -> Result<(), Refused> {
-        self.logins.check(client)?;
-        node.change_password(account, current, new)
-            .await
-            .map_err(|e| {
-                if matches!(e, EngineError::BadCredentials) {
-                    self.logins.record_failure(client);
-                }
-                e.into()
-            })
+        let attempt = self.logins.reserve(client)?;
+        match node.change_password(account, current, new).await {
+            Ok(()) => {
+                attempt.succeeded();
+                Ok(())
+            }
+            // Only a wrong current password counts against the address.
+            Err(EngineError::BadCredentials) => Err(EngineError::BadCredentials.into()),
+            Err(e) => {
+                attempt.succeeded();
+                Err(e.into())
+            }
+        }
     }
 
     /// Checks a username and password under the limit on failed sign-ins.
@@ -158,14 +215,22 @@ impl Limits {
         username: &str,
         password: &str,
     ) -> Result<Account, Refused> {
-        self.logins.check(client)?;
-        node.authenticate(username, password).await.map_err(|e| {
-            if matches!(e, EngineError::BadCredentials) {
-                self.logins.record_failure(client);
-                tracing::warn!(%client, "failed sign-in");
+        // Reserved before the password is hashed: a parallel burst gets 429 at once.
+        let attempt = self.logins.reserve(client)?;
+        match node.authenticate(username, password).await {
+            Ok(account) => {
+                attempt.succeeded();
+                Ok(account)
             }
-            e.into()
-        })
+            Err(EngineError::BadCredentials) => {
+                tracing::warn!(%client, "failed sign-in");
+                Err(EngineError::BadCredentials.into())
+            }
+            Err(e) => {
+                attempt.succeeded();
+                Err(e.into())
+            }
+        }
     }
 }
 
@@ -184,6 +249,21 @@ mod tests {
         }
         assert!(limit.check(a).is_err());
         assert!(limit.check(b).is_ok());
+    }
+
+    #[test]
+    fn attempts_are_reserved_before_they_are_tried_and_a_success_gives_its_back() {
+        let limit = FailureLimit::new("failed sign-ins", 2, Duration::from_secs(60));
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        // Two attempts in flight use the window up: a third is refused before either ends.
+        let first = limit.reserve(a).unwrap();
+        let second = limit.reserve(a).unwrap();
+        assert!(limit.reserve(a).is_err());
+        first.succeeded();
+        // The other two end without succeeding: they stay counted.
+        let _third = limit.reserve(a).unwrap();
+        let _ = second;
+        assert!(limit.reserve(a).is_err(), "failed attempts stay counted");
     }
 
     #[test]

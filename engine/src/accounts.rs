@@ -45,9 +45,24 @@ struct StoredAccount {
     password_hash: String,
 }
 
+/// Each argon2 run takes 19 MiB and a core for a moment: about one runs per core at a
+/// time, however many sign-ins arrive together; the others wait their turn, so memory stays
+/// bounded.
+async fn hashing_turn() -> Result<tokio::sync::SemaphorePermit<'static>> {
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    TURNS
+        .get_or_init(|| {
+            tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        })
+        .acquire()
+        .await
+        .map_err(|_| EngineError::Internal("password hashing stopped".into()))
+}
+
 /// The argon2 hash of a password, computed off the async threads.
 pub(crate) async fn hash_password(password: &str) -> Result<String> {
     let password = password.to_owned();
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -136,6 +151,7 @@ impl Node {
             None => (String::new(), None),
         };
         let password = password.to_owned();
+        let _turn = hashing_turn().await?;
         let ok = tokio::task::spawn_blocking(move || {
             let stored = if stored.is_empty() {
                 dummy_hash()

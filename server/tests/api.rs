@@ -2610,3 +2610,39 @@ async fn every_answer_carries_the_browser_protections_and_session_answers_are_no
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["cache-control"], "no-store");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parallel_burst_of_password_guesses_is_refused_before_it_is_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _admin) = server_with_admin(dir.path()).await;
+    let before = table_counts(&s.db).await;
+    // Thirty guesses at once from one address: the limit of ten failures a minute is
+    // reserved before each password is hashed, so exactly ten are tried and twenty are
+    // refused without hashing.
+    let url = s.url("/api/session");
+    let guesses = (0..30).map(|i| {
+        let url = url.clone();
+        tokio::spawn(async move {
+            let body = json!({"username": "admin", "password": format!("guess number {i:02}")});
+            post(&client(), url, body).await
+        })
+    });
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        let (st, body) = guess.await.unwrap();
+        if st == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(body["error"], "rate_limited", "{body}");
+        }
+        statuses.push(st.as_u16());
+    }
+    statuses.sort();
+    assert_eq!(
+        (
+            statuses.iter().filter(|&&s| s == 401).count(),
+            statuses.iter().filter(|&&s| s == 429).count()
+        ),
+        (10, 20),
+        "{statuses:?}"
+    );
+    assert_eq!(table_counts(&s.db).await, before);
+}
