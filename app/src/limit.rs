@@ -57,12 +57,13 @@ impl FailureLimit {
         Ok(())
     }
 
-    /// Counts an attempt from `ip` as failed before it is tried, or refuses it when the
-    /// window's failures are used up: a burst of parallel guesses is refused at once
-    /// instead of all being tried. The attempt is taken back if it succeeds
-    /// ([`Attempt::succeeded`]).
-    pub fn reserve(&self, ip: IpAddr) -> Result<Attempt<'_>, TooManyFailures> {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+    /// `ip`'s count in the current window (a new one once the last has passed); expired
+    /// windows of all addresses are swept out once there are many.
+    fn current_window<'m>(
+        &self,
+        failures: &'m mut HashMap<IpAddr, (Instant, u32)>,
+        ip: IpAddr,
+    ) -> &'m mut (Instant, u32) {
         if failures.len() >= SWEEP_AT {
             let window = self.window;
             failures.retain(|_, (start, _)| start.elapsed() < window);
@@ -71,6 +72,16 @@ impl FailureLimit {
         if entry.0.elapsed() >= self.window {
             *entry = (Instant::now(), 0);
         }
+        entry
+    }
+
+    /// Counts an attempt from `ip` as failed before it is tried, or refuses it when the
+    /// window's failures are used up: a burst of parallel guesses is refused at once
+    /// instead of all being tried. The attempt is taken back if it succeeds
+    /// ([`Attempt::succeeded`]).
+    pub fn reserve(&self, ip: IpAddr) -> Result<Attempt<'_>, TooManyFailures> {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = self.current_window(&mut failures, ip);
         if entry.1 >= self.max {
             return Err(TooManyFailures {
                 what: self.what,
@@ -90,14 +101,7 @@ impl FailureLimit {
     /// Counts one failure from `ip`.
     pub fn record_failure(&self, ip: IpAddr) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() >= SWEEP_AT {
-            let window = self.window;
-            failures.retain(|_, (start, _)| start.elapsed() < window);
-        }
-        let entry = failures.entry(ip).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= self.window {
-            *entry = (Instant::now(), 0);
-        }
+        let entry = self.current_window(&mut failures, ip);
         entry.1 += 1;
     }
 }
