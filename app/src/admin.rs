@@ -627,7 +627,7 @@ fn manage(
 
 /// Voter files may hold many thousands of rows.
 #[cfg(feature = "ssr")]
-const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
+pub const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The plain handlers of the officer's pages, for the server's router: the voter upload.
 #[cfg(feature = "ssr")]
@@ -667,6 +667,7 @@ pub struct InviteForm {
 pub async fn invite(
     axum::extract::State(node): axum::extract::State<engine::Node>,
     session: tower_sessions::Session,
+    axum::Extension(site): axum::Extension<std::sync::Arc<crate::site::Site>>,
     headers: axum::http::HeaderMap,
     axum::Form(form): axum::Form<InviteForm>,
 ) -> axum::response::Response {
@@ -687,7 +688,12 @@ pub async fn invite(
         Err(_) => Err(engine::EngineError::Invalid("choose a role".into())),
     };
     match issued {
-        Ok(issued) => invitation_page(&headers, &issued, ("/admin".into(), "Back to the office")),
+        Ok(issued) => invitation_page(
+            &site,
+            &headers,
+            &issued,
+            ("/admin".into(), "Back to the office"),
+        ),
         Err(e) => Redirect::to(&crate::guard::outcome::<()>(Err(e), Notice::Failed).on("/admin"))
             .into_response(),
     }
@@ -699,6 +705,7 @@ pub async fn invite(
 pub async fn replace_key(
     axum::extract::State(node): axum::extract::State<engine::Node>,
     session: tower_sessions::Session,
+    axum::Extension(site): axum::Extension<std::sync::Arc<crate::site::Site>>,
     headers: axum::http::HeaderMap,
     axum::extract::Path((election, username)): axum::extract::Path<(ElectionId, String)>,
     axum::Form(form): axum::Form<InviteForm>,
@@ -714,7 +721,7 @@ pub async fn replace_key(
         .replace_validator_key(election, &username, admin.id)
         .await
     {
-        Ok(issued) => invitation_page(&headers, &issued, (page, "Back to the election")),
+        Ok(issued) => invitation_page(&site, &headers, &issued, (page, "Back to the election")),
         Err(e) => Redirect::to(&crate::guard::outcome::<()>(Err(e), Notice::Failed).on(&page))
             .into_response(),
     }
@@ -723,22 +730,12 @@ pub async fn replace_key(
 /// The only time an invitation link is shown. The link works once, within 72 hours.
 #[cfg(feature = "ssr")]
 fn invitation_page(
+    site: &crate::site::Site,
     headers: &axum::http::HeaderMap,
     issued: &wire::IssuedInvitation,
     back: (String, &'static str),
 ) -> axum::response::Response {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = match headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-    {
-        Some("https") => "https",
-        _ => "http",
-    };
-    let link = format!("{scheme}://{host}{}", issued.path);
+    let link = format!("{}{}", site.base_url(headers), issued.path);
     let what = match (issued.rekey, issued.role) {
         (true, _) => format!("{}'s key was withdrawn. With this link they enrol a new one; the election cannot be opened until they have.", issued.username),
         (false, Role::Validator) => format!("With this link {} chooses a password and makes a signing key on their own device (or enrols one from a key file). Then enrol them in an election.", issued.username),

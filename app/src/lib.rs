@@ -20,6 +20,8 @@ mod notice;
 mod roll;
 pub mod session;
 pub mod signin;
+#[cfg(feature = "ssr")]
+pub mod site;
 mod task;
 mod validator;
 mod voter;

@@ -1,6 +1,8 @@
-//! Rate limits on failed attempts: guessing passwords or voting codes from one address
-//! is slowed down, while honest traffic (which does not fail) is never limited. The sign-in
-//! form, the ballot form and the JSON API all go through [`Limits`].
+//! Rate limits per client address. On failed attempts: guessing passwords or voting codes
+//! from one address is slowed down, while honest traffic (which does not fail) is never
+//! limited; the sign-in form, the ballot form and the JSON API all go through [`Limits`].
+//! And on the public requests that cost the server most (exports, mining templates,
+//! block submissions, tallies), where every request counts.
 
 use engine::{EngineError, Node};
 use ledger::{ElectionId, TxId};
@@ -20,7 +22,8 @@ pub struct TooManyFailures {
     pub wait: u64,
 }
 
-/// Counts failures per client address in fixed windows.
+/// Counts failures (or, with [`FailureLimit::count`], every request) per client address
+/// in fixed windows.
 pub struct FailureLimit {
     what: &'static str,
     max: u32,
@@ -98,6 +101,12 @@ impl FailureLimit {
         })
     }
 
+    /// Counts one request from `ip`, or refuses it when the window's are used up: for
+    /// requests that cost the server, where every request counts.
+    pub fn count(&self, ip: IpAddr) -> Result<(), TooManyFailures> {
+        self.reserve(ip).map(drop)
+    }
+
     /// Counts one failure from `ip`.
     pub fn record_failure(&self, ip: IpAddr) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
@@ -150,19 +159,33 @@ impl Refused {
     }
 }
 
-/// The limits of one server: failed sign-ins and invalid voting codes per address.
+/// The limits of one server, per address: failed sign-ins and invalid voting codes, and
+/// the costly public requests.
 pub struct Limits {
     /// Failed sign-ins: 10 a minute.
     pub logins: FailureLimit,
     /// Unknown or malformed voting codes: 20 a minute.
     pub codes: FailureLimit,
+    /// Chain exports (a 304 counts too): 30 a minute.
+    pub exports: FailureLimit,
+    /// Mining templates: 600 a minute (a miner's page polls about once a second).
+    pub templates: FailureLimit,
+    /// Submitted blocks: 60 a minute.
+    pub blocks: FailureLimit,
+    /// Tallies: 120 a minute.
+    pub tallies: FailureLimit,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let minute = Duration::from_secs(60);
         Self {
-            logins: FailureLimit::new("failed sign-ins", 10, Duration::from_secs(60)),
-            codes: FailureLimit::new("invalid voting codes", 20, Duration::from_secs(60)),
+            logins: FailureLimit::new("failed sign-ins", 10, minute),
+            codes: FailureLimit::new("invalid voting codes", 20, minute),
+            exports: FailureLimit::new("chain exports", 30, minute),
+            templates: FailureLimit::new("mining template requests", 600, minute),
+            blocks: FailureLimit::new("submitted blocks", 60, minute),
+            tallies: FailureLimit::new("tally requests", 120, minute),
         }
     }
 }

@@ -19,14 +19,12 @@ pub async fn sign_in(
     #[server(default)] username: String,
     #[server(default)] password: String,
 ) -> Result<(), ServerFnError> {
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
     let node = crate::session::node()?;
     let limits = use_context::<std::sync::Arc<crate::limit::Limits>>()
         .ok_or_else(|| ServerFnError::new("the rate limits are not available"))?;
-    let ConnectInfo(client) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await?;
+    let crate::site::ClientAddr(client) = leptos_axum::extract().await?;
     let account = match limits
-        .authenticate(&node, client.ip(), &username, &password)
+        .authenticate(&node, client, &username, &password)
         .await
     {
         Ok(account) => account,
@@ -101,23 +99,15 @@ pub async fn change_password(
     #[server(default)] current_password: String,
     #[server(default)] new_password: String,
 ) -> Result<(), ServerFnError> {
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
     let (node, account) = match crate::guard::guard(None, &csrf, "/account").await {
         Ok(allowed) => allowed,
         Err(to) => return crate::guard::go(&to),
     };
     let limits = use_context::<std::sync::Arc<crate::limit::Limits>>()
         .ok_or_else(|| ServerFnError::new("the rate limits are not available"))?;
-    let ConnectInfo(client) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await?;
+    let crate::site::ClientAddr(client) = leptos_axum::extract().await?;
     let notice = match limits
-        .change_password(
-            &node,
-            client.ip(),
-            account.id,
-            &current_password,
-            &new_password,
-        )
+        .change_password(&node, client, account.id, &current_password, &new_password)
         .await
     {
         Ok(()) => Notice::PasswordChanged,

@@ -54,15 +54,25 @@ pub struct Dashboard {
     pub username: String,
     /// The key enrolled for this account (none while an officer's re-enrolment is pending).
     pub public_key: Option<PublicKey>,
-    /// Blocks awaiting this validator's elections.
+    /// Blocks awaiting this validator's elections: this page of them.
     pub queue: Vec<QueueBlock>,
+    /// Blocks awaiting in all.
+    pub awaiting: usize,
+    /// This page (from 1) and how many there are.
+    pub page: usize,
+    pub pages: usize,
     /// This validator's decisions, newest first.
     pub history: Vec<wire::PastDecision>,
 }
 
-/// The dashboard of the signed-in validator; refuses anyone else.
+/// Blocks shown on one page of the dashboard: each is checked, by the server and again
+/// by the validator's browser, so a page stays quick however many blocks await.
+pub const BLOCKS_PER_PAGE: usize = 10;
+
+/// The dashboard of the signed-in validator, page `page` (from 1) of the blocks awaiting
+/// approval, fullest first in each election; refuses anyone else.
 #[server(prefix = "/sfn")]
-pub async fn validator_dashboard() -> Result<Dashboard, ServerFnError> {
+pub async fn validator_dashboard(page: usize) -> Result<Dashboard, ServerFnError> {
     let (account, _) = crate::session::signed_in()
         .await?
         .ok_or_else(|| ServerFnError::new("Sign in as a validator to see this page."))?;
@@ -74,8 +84,16 @@ pub async fn validator_dashboard() -> Result<Dashboard, ServerFnError> {
     let node = use_context::<engine::Node>()
         .ok_or_else(|| ServerFnError::new("the election database is not available"))?;
     let fail = |e: engine::EngineError| ServerFnError::new(e.to_string());
+    let all = node.validator_queue(account.id).await.map_err(fail)?;
+    let awaiting = all.len();
+    let pages = awaiting.div_ceil(BLOCKS_PER_PAGE).max(1);
+    let page = page.clamp(1, pages);
     let mut queue = Vec::new();
-    for queued in node.validator_queue(account.id).await.map_err(fail)? {
+    for queued in all
+        .into_iter()
+        .skip((page - 1) * BLOCKS_PER_PAGE)
+        .take(BLOCKS_PER_PAGE)
+    {
         let (election, b) = (queued.election, queued.block);
         let detail = node
             .block_detail(election, wire::BlockRef::Hash(b.hash))
@@ -104,11 +122,11 @@ pub async fn validator_dashboard() -> Result<Dashboard, ServerFnError> {
                 .iter()
                 .any(|d| d.validator == account.username),
             checks: checks
-                .into_iter()
+                .iter()
                 .map(|c| CheckRow {
-                    name: c.name,
+                    name: c.name.clone(),
                     passed: c.passed,
-                    detail: c.detail,
+                    detail: c.detail.clone(),
                 })
                 .collect(),
         });
@@ -118,6 +136,9 @@ pub async fn validator_dashboard() -> Result<Dashboard, ServerFnError> {
         username: account.username,
         public_key: account.public_key,
         queue,
+        awaiting,
+        page,
+        pages,
         history,
     })
 }
@@ -136,7 +157,18 @@ pub fn ValidatorPage() -> impl IntoView {
     let notice = notice::from_query();
     // Bumped after each decision: the queue reloads in place.
     let refresh = RwSignal::new(0u32);
-    let data = Resource::new(move || refresh.get(), |_| validator_dashboard());
+    let query = leptos_router::hooks::use_query_map();
+    let page = move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<usize>().ok())
+            .unwrap_or(1)
+    };
+    let data = Resource::new(
+        move || (refresh.get(), page()),
+        |(_, page)| validator_dashboard(page),
+    );
     // Live for the page's lifetime, across reloads of the queue.
     let desk = Desk {
         key: RwSignal::new(None),
@@ -339,7 +371,8 @@ fn dashboard(d: Dashboard, desk: Desk) -> impl IntoView {
             Outcome::Refused(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
         })}
         <section aria-labelledby="queue-h">
-            <h2 id="queue-h">{format!("Blocks awaiting approval ({})", d.queue.len())}</h2>
+            <h2 id="queue-h">{format!("Blocks awaiting approval ({})", d.awaiting)}</h2>
+            {(d.pages > 1).then(|| pager(d.page, d.pages))}
             {if d.queue.is_empty() {
                 view! { <p class="notice">"Nothing to check right now."</p> }.into_any()
             } else {
@@ -380,6 +413,17 @@ fn dashboard(d: Dashboard, desk: Desk) -> impl IntoView {
                     .into_any()
             }}
         </section>
+    }
+}
+
+/// Which page of the queue this is, with links to the pages before and after.
+fn pager(page: usize, pages: usize) -> impl IntoView {
+    view! {
+        <nav class="pager" aria-label="Pages of the queue">
+            {(page > 1).then(|| view! { <a href=format!("/validator?page={}", page - 1)>"← Previous"</a> })}
+            <span>{format!(" Page {page} of {pages}, {BLOCKS_PER_PAGE} blocks a page ")}</span>
+            {(page < pages).then(|| view! { <a href=format!("/validator?page={}", page + 1)>"Next →"</a> })}
+        </nav>
     }
 }
 

@@ -54,8 +54,6 @@ pub async fn cast_ballot(
     #[server(default)] candidate_id: String,
     #[server(default)] confirm: Option<String>,
 ) -> Result<(), ServerFnError> {
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
     let page = format!("/e/{election}");
     if confirm.is_none() {
         return crate::guard::go(&Notice::Unconfirmed.on(&page));
@@ -66,9 +64,9 @@ pub async fn cast_ballot(
     let node = crate::session::node()?;
     let limits = use_context::<std::sync::Arc<crate::limit::Limits>>()
         .ok_or_else(|| ServerFnError::new("the rate limits are not available"))?;
-    let ConnectInfo(client) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await?;
+    let crate::site::ClientAddr(client) = leptos_axum::extract().await?;
     let ballot = wire::Ballot::Code { code, candidate_id };
-    match limits.cast(&node, client.ip(), election, ballot).await {
+    match limits.cast(&node, client, election, ballot).await {
         Ok(receipt) => crate::guard::go(&format!("/e/{election}/receipt/{receipt}")),
         Err(refused) => crate::guard::go(&ballot_notice(refused.code()).on(&page)),
     }

@@ -3,6 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const BIN = process.env.BALLOTCHAIN_BIN;
@@ -27,15 +28,44 @@ export function startServer(dir, demo = true) {
   });
 }
 
+/**
+ * Every Content-Security-Policy violation any page of these tests reported. The server's
+ * policy allows this site's scripts, the page's own nonce and WebAssembly only; a page
+ * that needed more would stop working, so each test file ends by checking it is empty.
+ */
+export const cspViolations = [];
+after(() => {
+  // Not thrown: a failing hook would skip the test file's own clean-up and leave its
+  // browser and servers running. The file fails by its exit code instead.
+  if (cspViolations.length > 0) {
+    console.error(`pages broke the Content-Security-Policy:\n${cspViolations.join('\n')}`);
+    process.exitCode = 1;
+  }
+});
+
+function watchPolicy(page) {
+  page.on('console', (m) => {
+    if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(`${page.url()}: ${m.text()}`);
+  });
+}
+
 /** Debian's Chromium, headless, with a fresh temporary profile (Playwright's default). */
-export function launchBrowser() {
-  return chromium.launch({
+export async function launchBrowser() {
+  const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
   });
+  // `newPage` makes its context through `newContext`, so this sees every page.
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...options) => {
+    const context = await newContext(...options);
+    context.on('page', watchPolicy);
+    return context;
+  };
+  return browser;
 }
 
 /** A password the demo printed at start-up. */

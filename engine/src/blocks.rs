@@ -7,11 +7,22 @@ use ledger::{
     merkle_root, Approval, ApprovedBlock, Block, BlockHash, BlockHeader, ChainExport, ChainState,
     ElectionId, Genesis, PublicKey, Signature, TxId, Vote, MAX_VOTES_PER_BLOCK,
 };
+use std::collections::HashSet;
+use std::net::IpAddr;
 use std::sync::Arc;
 use wire::{
     AccountId, BlockDetail, BlockRef, BlockStatus, BlockSummary, CandidateVotes, DecisionRecord,
     PastDecision, QueuedBlock, SubmitOutcome, TallyReport, VoteInfo, WorkTemplate,
 };
+
+/// Blocks awaiting validators at one height: every awaiting block builds on the tip, so
+/// this bounds them all. A fuller block displaces the one with the fewest votes.
+pub const MAX_AWAITING_PER_HEIGHT: usize = 16;
+/// Of those, from one client address.
+pub const MAX_AWAITING_PER_SENDER: usize = 4;
+
+/// Awaiting blocks whose checks are remembered.
+const CHECKS_CACHED: usize = 1024;
 
 /// The columns of a [`BlockSummary`], from the `blocks` table aliased `b`.
 pub(crate) const SUMMARY_COLUMNS: &str =
@@ -72,9 +83,45 @@ impl Node {
         self.load_block(hash).await
     }
 
-    /// A block template on the current tip with up to 1000 pending votes.
-    pub async fn work(&self, election: ElectionId) -> Result<WorkTemplate> {
+    /// The height and hash of the tip of an election's appended chain (the genesis
+    /// block's at height 0).
+    pub async fn tip(&self, election: ElectionId) -> Result<(u64, BlockHash)> {
         let chain = self.chain(election).await?;
+        Ok((chain.height(), chain.tip()))
+    }
+
+    /// A block template on the current tip with up to 1000 pending votes: made once per
+    /// tip and pool, however many miners ask.
+    pub async fn work(&self, election: ElectionId) -> Result<Arc<WorkTemplate>> {
+        let chain = self.chain(election).await?;
+        // Read before the pool is: a vote that lands meanwhile makes this entry old.
+        let generation = self
+            .inner
+            .pool_generation
+            .load(std::sync::atomic::Ordering::Acquire);
+        let cached = self.templates().get(&election).cloned();
+        if let Some((tip, made_at, work)) = cached {
+            if tip == chain.tip() && made_at == generation {
+                return Ok(work);
+            }
+        }
+        let work = Arc::new(self.new_template(&chain, election).await?);
+        self.templates()
+            .insert(election, (chain.tip(), generation, work.clone()));
+        Ok(work)
+    }
+
+    fn templates(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<ElectionId, crate::Template>> {
+        // Inserts and reads only: a poisoned map is still whole.
+        self.inner
+            .templates
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn new_template(&self, chain: &ChainState, election: ElectionId) -> Result<WorkTemplate> {
         let rows: Vec<StoredVote> = sqlx::query_as(&format!(
             "SELECT {VOTE_COLUMNS} FROM votes v WHERE v.election_id = ? AND v.block_hash IS NULL
              ORDER BY v.received_at, v.rowid LIMIT {MAX_VOTES_PER_BLOCK}"
@@ -109,10 +156,17 @@ impl Node {
         })
     }
 
-    /// Takes a mined block, checking cheapest first: not seen before, not built on an old
-    /// tip (stale), every chain rule (`ledger::validate_block`), every vote still in the
-    /// pending pool. Then it is stored to await validators.
-    pub async fn submit_block(&self, election: ElectionId, block: Block) -> Result<SubmitOutcome> {
+    /// Takes a mined block from `sender` (the client's address; `None` for the node's own
+    /// tools), checking cheapest first: not seen before, not built on an old tip (stale),
+    /// room for it among the blocks awaiting validators ([`Node::make_room`]), every chain
+    /// rule (`ledger::validate_block`), every vote still in the pending pool. Then it is
+    /// stored to await validators.
+    pub async fn submit_block(
+        &self,
+        election: ElectionId,
+        block: Block,
+        sender: Option<IpAddr>,
+    ) -> Result<SubmitOutcome> {
         let chain = self.chain(election).await?;
         let hash = block.hash();
         let known: Option<BlockStatus> =
@@ -135,8 +189,28 @@ impl Node {
                 chain.height()
             )));
         }
+        let sender = sender.map(|ip| ip.to_string());
+        let votes: HashSet<TxId> = block.votes.iter().map(Vote::tx_id).collect();
+        // Checked before the signatures, so spam costs little; again below, where it counts.
+        let mut read = self.inner.read.acquire().await?;
+        Self::make_room(&mut read, election, &block, &votes, sender.as_deref()).await?;
+        drop(read);
         validate_off_thread(&chain, &block).await?;
         let mut tx = self.inner.write.begin().await?;
+        if let Some(displaced) =
+            Self::make_room(&mut tx, election, &block, &votes, sender.as_deref()).await?
+        {
+            sqlx::query(
+                "UPDATE blocks SET status = ?, decided_at = ? WHERE hash = ? AND status = ?",
+            )
+            .bind(BlockStatus::Stale)
+            .bind(db_time(now_ms()))
+            .bind(displaced)
+            .bind(BlockStatus::Awaiting)
+            .execute(&mut *tx)
+            .await?;
+            tracing::info!(election = election.0, block = %displaced, "awaiting block displaced by one with more votes");
+        }
         for (i, v) in block.votes.iter().enumerate() {
             let pending: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM votes WHERE tx_id = ? AND election_id = ? AND block_hash IS NULL",
@@ -150,8 +224,8 @@ impl Node {
             }
         }
         sqlx::query(
-            "INSERT INTO blocks (hash, election_id, idx, prev_hash, header, miner_tag, status, submitted_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO blocks (hash, election_id, idx, prev_hash, header, miner_tag, status, submitted_at, submitted_by)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(hash)
         .bind(election)
@@ -161,6 +235,7 @@ impl Node {
         .bind(block.header.miner_tag.to_text())
         .bind(BlockStatus::Awaiting)
         .bind(db_time(now_ms()))
+        .bind(&sender)
         .execute(&mut *tx)
         .await?;
         for (i, v) in block.votes.iter().enumerate() {
@@ -178,6 +253,79 @@ impl Node {
             index: block.header.index,
             status: BlockStatus::Awaiting,
         })
+    }
+
+    /// Whether `block` (its votes `votes`, from `sender`) may join the blocks awaiting
+    /// validators at its height, where every awaiting block is (each builds on the tip).
+    /// Refused: a sender with [`MAX_AWAITING_PER_SENDER`] there already (too many); a
+    /// vote set that an awaiting block already carries, the same or more (duplicate); a
+    /// full height where no block has fewer votes (crowded). Otherwise the block to
+    /// displace, if the height is full: the one with the fewest votes, the newest of them.
+    async fn make_room(
+        db: &mut sqlx::SqliteConnection,
+        election: ElectionId,
+        block: &Block,
+        votes: &HashSet<TxId>,
+        sender: Option<&str>,
+    ) -> Result<Option<BlockHash>> {
+        let awaiting: Vec<(BlockHash, Option<String>, i64)> = sqlx::query_as(
+            "SELECT b.hash, b.submitted_by,
+                (SELECT count(*) FROM block_votes bv WHERE bv.block_hash = b.hash)
+             FROM blocks b WHERE b.election_id = ? AND b.idx = ? AND b.status = ?
+             ORDER BY b.submitted_at, b.rowid",
+        )
+        .bind(election)
+        .bind(db_time(block.header.index))
+        .bind(BlockStatus::Awaiting)
+        .fetch_all(&mut *db)
+        .await?;
+        if let Some(sender) = sender {
+            let theirs = awaiting
+                .iter()
+                .filter(|(_, by, _)| by.as_deref() == Some(sender))
+                .count();
+            if theirs >= MAX_AWAITING_PER_SENDER {
+                return Err(EngineError::TooMany(format!(
+                    "{theirs} blocks from this address are awaiting validators already; wait for their decisions"
+                )));
+            }
+        }
+        for (hash, _, count) in &awaiting {
+            if (*count as usize) < votes.len() {
+                continue;
+            }
+            let theirs: HashSet<TxId> =
+                sqlx::query_scalar("SELECT tx_id FROM block_votes WHERE block_hash = ?")
+                    .bind(hash)
+                    .fetch_all(&mut *db)
+                    .await?
+                    .into_iter()
+                    .collect();
+            if votes.is_subset(&theirs) {
+                return Err(EngineError::Duplicate(if theirs.len() == votes.len() {
+                    format!("block {hash} with these same votes is awaiting validators already")
+                } else {
+                    format!(
+                        "block {hash}, awaiting validators, carries all of these votes and more"
+                    )
+                }));
+            }
+        }
+        if awaiting.len() < MAX_AWAITING_PER_HEIGHT {
+            return Ok(None);
+        }
+        let fewest = awaiting
+            .iter()
+            .rev()
+            .min_by_key(|(_, _, count)| *count)
+            .filter(|(_, _, count)| (*count as usize) < votes.len());
+        match fewest {
+            Some((hash, _, _)) => Ok(Some(*hash)),
+            None => Err(EngineError::Crowded(format!(
+                "{} blocks are awaiting validators at this height, none with fewer votes than this one; mine the full template",
+                awaiting.len()
+            ))),
+        }
     }
 
     /// Whether `hash` is the genesis or an appended block of `chain`'s election.
@@ -213,26 +361,52 @@ impl Node {
         .ok_or(EngineError::NotFound("block"))
     }
 
-    /// Every rule checked on its own for an awaiting block, against the current tip.
+    /// Every rule checked on its own for an awaiting block, against the current tip;
+    /// run once per block and tip, then remembered.
     pub async fn block_checks(
         &self,
         election: ElectionId,
         hash: &BlockHash,
-    ) -> Result<Vec<ledger::Check>> {
+    ) -> Result<Arc<Vec<ledger::Check>>> {
         let chain = self.chain(election).await?;
+        let tip = chain.tip();
+        let cached = self.checks_cache().get(hash).cloned();
+        if let Some((checked_on, checks)) = cached {
+            if checked_on == tip {
+                return Ok(checks);
+            }
+        }
         let block = self.load_block(hash).await?;
-        tokio::task::spawn_blocking(move || ledger::check_block(&chain, &block))
-            .await
-            .map_err(EngineError::join)
+        let checks = Arc::new(
+            tokio::task::spawn_blocking(move || ledger::check_block(&chain, &block))
+                .await
+                .map_err(EngineError::join)?,
+        );
+        let mut cache = self.checks_cache();
+        // Blocks left behind by the tip are never asked for again: start afresh now and
+        // then rather than track them.
+        if cache.len() >= CHECKS_CACHED {
+            cache.clear();
+        }
+        cache.insert(*hash, (tip, checks.clone()));
+        Ok(checks)
     }
 
-    /// Blocks awaiting approval in the elections this validator is enrolled in, oldest
-    /// first.
+    fn checks_cache(&self) -> std::sync::MutexGuard<'_, crate::ChecksCache> {
+        // Inserts and reads only: a poisoned map is still whole.
+        self.inner
+            .checks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Blocks awaiting approval in the elections this validator is enrolled in: by
+    /// election and height, the fullest first.
     pub async fn validator_queue(&self, account: AccountId) -> Result<Vec<QueuedBlock>> {
         Ok(sqlx::query_as(&format!(
             "SELECT b.election_id, e.title, {SUMMARY_COLUMNS} FROM blocks b JOIN elections e ON e.id = b.election_id
              JOIN election_validators ev ON ev.election_id = b.election_id AND ev.account_id = ?
-             WHERE b.status = ? ORDER BY b.election_id, b.idx, b.submitted_at"
+             WHERE b.status = ? ORDER BY b.election_id, b.idx, n_votes DESC, b.submitted_at"
         ))
         .bind(account)
         .bind(BlockStatus::Awaiting)

@@ -44,6 +44,12 @@ pub enum EngineError {
     /// The block no longer builds on the tip.
     #[error("the block is stale: {0}")]
     Stale(String),
+    /// Enough blocks await validators at this height, none with fewer votes.
+    #[error("{0}")]
+    Crowded(String),
+    /// This client has sent enough for now.
+    #[error("{0}")]
+    TooMany(String),
     /// No pending votes, so there is no block to mine.
     #[error("there are no pending votes to mine")]
     NothingToMine,
@@ -80,6 +86,8 @@ impl EngineError {
             Self::Gone(_) => ErrorCode::Gone,
             Self::BadSignature(_) => ErrorCode::BadSignature,
             Self::Stale(_) => ErrorCode::Stale,
+            Self::Crowded(_) => ErrorCode::Crowded,
+            Self::TooMany(_) => ErrorCode::RateLimited,
             Self::NothingToMine => ErrorCode::NothingToMine,
             Self::Integrity(_) => ErrorCode::ChainIntegrity,
             Self::Rule(rule) => ErrorCode::from(rule),

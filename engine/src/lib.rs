@@ -17,6 +17,7 @@ mod store;
 mod votes;
 
 pub use accounts::MIN_PASSWORD;
+pub use blocks::{MAX_AWAITING_PER_HEIGHT, MAX_AWAITING_PER_SENDER};
 pub use elections::MAX_VOTERS_PER_IMPORT;
 pub use error::EngineError;
 pub use integrity::IntegrityReport;
@@ -38,6 +39,12 @@ enum ChainSlot {
     Tampered(String),
 }
 
+/// Awaiting blocks' checks by block hash, each with the tip it was checked on.
+type ChecksCache = HashMap<ledger::BlockHash, (ledger::BlockHash, Arc<Vec<ledger::Check>>)>;
+
+/// A mining template, with the tip and pool generation it was made for.
+type Template = (ledger::BlockHash, u64, Arc<wire::WorkTemplate>);
+
 /// The node. Cheap to clone; clones share the database and the in-memory chains.
 #[derive(Clone)]
 pub struct Node {
@@ -54,6 +61,15 @@ struct Inner {
     chains: Mutex<HashMap<ElectionId, ChainSlot>>,
     /// The sealed rolls' count and hash (a sealed roll never changes).
     rolls: Mutex<HashMap<ElectionId, wire::Roll>>,
+    /// Every rule's check of an awaiting block, against the tip it was run on: a
+    /// dashboard showing many blocks runs each block's checks once per tip.
+    checks: Mutex<ChecksCache>,
+    /// Bumped whenever a vote joins a pending pool: with the tip, it says when a
+    /// mining template may have changed.
+    pool_generation: std::sync::atomic::AtomicU64,
+    /// The last mining template of each election, with the tip and pool generation it
+    /// was made for.
+    templates: Mutex<HashMap<ElectionId, Template>>,
     /// Serialises decisions so the tip moves one block at a time.
     append_lock: tokio::sync::Mutex<()>,
     votes: votes::VoteWriter,
@@ -71,6 +87,9 @@ impl Node {
                 write,
                 chains: Mutex::new(HashMap::new()),
                 rolls: Mutex::new(HashMap::new()),
+                checks: Mutex::new(HashMap::new()),
+                pool_generation: std::sync::atomic::AtomicU64::new(0),
+                templates: Mutex::new(HashMap::new()),
                 append_lock: tokio::sync::Mutex::new(()),
                 votes,
             }),

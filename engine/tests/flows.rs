@@ -269,10 +269,17 @@ fn by_code(code: &str, candidate: CandidateId) -> Ballot {
 
 /// The template as a mined block with this miner tag.
 fn mined(work: &WorkTemplate, tag: &str) -> Block {
+    mined_with(work, work.votes.clone(), tag)
+}
+
+/// A block on `work`'s tip carrying only `votes`.
+fn mined_with(work: &WorkTemplate, votes: Vec<Vote>, tag: &str) -> Block {
+    let receipts: Vec<TxId> = votes.iter().map(Vote::tx_id).collect();
     let mut block = Block {
         header: work.header.clone(),
-        votes: work.votes.clone(),
+        votes,
     };
+    block.header.merkle_root = ledger::merkle_root(&receipts);
     block.header.miner_tag = MinerTag::from_text(tag);
     block.header.nonce = PowSearch::new(&block.header)
         .search(0..u64::MAX, block.header.difficulty)
@@ -796,27 +803,27 @@ async fn a_mined_block_awaits_validators_and_a_bad_one_is_refused_with_its_rule(
     }
     refused!(
         node,
-        node.submit_block(e, weak),
+        node.submit_block(e, weak, None),
         EngineError::Rule(RuleError::InsufficientWork { .. })
     );
     // A registered voter's vote that never went through the pool.
-    let mut extra = work.clone();
+    let mut extra = (*work).clone();
     let key = VotingCode::parse(&f.codes[2]).unwrap().signing_key(e);
     extra.votes.push(Vote::sign(&key, e, f.candidates[0], 1));
     let ids: Vec<TxId> = extra.votes.iter().map(Vote::tx_id).collect();
     extra.header.merkle_root = ledger::merkle_root(&ids);
     refused!(
         node,
-        node.submit_block(e, mined(&extra, "flows")),
+        node.submit_block(e, mined(&extra, "flows"), None),
         EngineError::UnknownVote(2)
     );
 
-    let outcome = node.submit_block(e, good.clone()).await.unwrap();
+    let outcome = node.submit_block(e, good.clone(), None).await.unwrap();
     assert_eq!(outcome.status, BlockStatus::Awaiting);
     assert_eq!(outcome.hash, good.hash());
     refused!(
         node,
-        node.submit_block(e, good.clone()),
+        node.submit_block(e, good.clone(), None),
         EngineError::Duplicate(_)
     );
     let report = node.receipt(e, &receipts[1]).await.unwrap();
@@ -835,7 +842,7 @@ async fn a_quorum_of_approvals_appends_the_block() {
     let receipts = cast_all(&f, 0..3).await;
     let block = mined(&node.work(e).await.unwrap(), "flows");
     let hash = block.hash();
-    node.submit_block(e, block).await.unwrap();
+    node.submit_block(e, block, None).await.unwrap();
 
     let one = node
         .approve(e, &Approval::sign(&v[0].key, hash))
@@ -913,7 +920,7 @@ async fn rejections_beyond_reach_of_quorum_discard_the_block_and_free_its_votes(
     let receipts = cast_all(&f, 0..2).await;
     let block = mined(&node.work(e).await.unwrap(), "flows");
     let hash = block.hash();
-    node.submit_block(e, block).await.unwrap();
+    node.submit_block(e, block, None).await.unwrap();
     assert_eq!(node.validator_queue(v[0].id).await.unwrap().len(), 1);
 
     refused!(
@@ -961,11 +968,15 @@ async fn rejections_beyond_reach_of_quorum_discard_the_block_and_free_its_votes(
 async fn the_first_block_to_reach_quorum_wins_and_its_rivals_go_stale() {
     let f = opened(3, 2).await;
     let (node, e, v) = (&f.node, f.election, &f.validators);
-    cast_all(&f, 0..1).await;
+    cast_all(&f, 0..2).await;
     let work = node.work(e).await.unwrap();
-    let (a, b) = (mined(&work, "rival-a"), mined(&work, "rival-b"));
-    node.submit_block(e, a.clone()).await.unwrap();
-    node.submit_block(e, b.clone()).await.unwrap();
+    // Rivals carry different votes: a second block with the same votes would be refused.
+    let (a, b) = (
+        mined_with(&work, work.votes[..1].to_vec(), "rival-a"),
+        mined_with(&work, work.votes[1..].to_vec(), "rival-b"),
+    );
+    node.submit_block(e, a.clone(), None).await.unwrap();
+    node.submit_block(e, b.clone(), None).await.unwrap();
     node.approve(e, &Approval::sign(&v[0].key, a.hash()))
         .await
         .unwrap();
@@ -989,9 +1000,13 @@ async fn the_first_block_to_reach_quorum_wins_and_its_rivals_go_stale() {
     );
 
     // A block mined on the old tip after the chain moved on.
-    cast_all(&f, 1..2).await;
+    cast_all(&f, 2..3).await;
     let late = mined(&work, "late");
-    refused!(node, node.submit_block(e, late), EngineError::Stale(_));
+    refused!(
+        node,
+        node.submit_block(e, late, None),
+        EngineError::Stale(_)
+    );
     assert_eq!(node.work(e).await.unwrap().index, 2);
 }
 
@@ -1001,7 +1016,7 @@ async fn an_altered_database_is_caught_when_the_node_opens_and_takes_no_writes()
     let (e, v) = (f.election, &f.validators);
     cast_all(&f, 0..2).await;
     let block = mined(&f.node.work(e).await.unwrap(), "flows");
-    f.node.submit_block(e, block.clone()).await.unwrap();
+    f.node.submit_block(e, block.clone(), None).await.unwrap();
     f.node
         .approve(e, &Approval::sign(&v[0].key, block.hash()))
         .await
@@ -1287,4 +1302,90 @@ async fn an_officer_replaces_a_validators_key_before_sealing_and_they_re_enrol()
         node.replace_validator_key(next, "validator2", f.admin),
         EngineError::WrongState(_)
     );
+}
+
+#[tokio::test]
+async fn block_spam_is_bounded_and_a_block_over_the_full_template_still_gets_in() {
+    let f = opened(25, 2).await;
+    let (node, e, v) = (&f.node, f.election, &f.validators);
+    cast_all(&f, 0..25).await;
+    let work = node.work(e).await.unwrap();
+    let sender = |i: u8| Some(std::net::IpAddr::from([198, 51, 100, i]));
+    let some = |range: std::ops::Range<usize>, tag: &str| {
+        mined_with(&work, work.votes[range].to_vec(), tag)
+    };
+    let awaiting = || async { node.awaiting_blocks(e).await.unwrap().len() };
+
+    // The same votes again, or some of an awaiting block's votes: refused.
+    node.submit_block(e, some(0..1, "one"), sender(1))
+        .await
+        .unwrap();
+    refused!(
+        node,
+        node.submit_block(e, some(0..1, "one again"), sender(2)),
+        EngineError::Duplicate(_)
+    );
+    node.submit_block(e, some(0..5, "five"), sender(2))
+        .await
+        .unwrap();
+    refused!(
+        node,
+        node.submit_block(e, some(1..3, "part of five"), sender(3)),
+        EngineError::Duplicate(_)
+    );
+    // One sender fills at most its share.
+    for i in 5..9 {
+        node.submit_block(e, some(i..i + 1, &format!("c{i}")), sender(3))
+            .await
+            .unwrap();
+    }
+    refused!(
+        node,
+        node.submit_block(e, some(9..10, "c9"), sender(3)),
+        EngineError::TooMany(_)
+    );
+    // A flood from many senders fills the height; then a block no fuller than the
+    // smallest waiting one is turned away.
+    let mut i = 9;
+    while awaiting().await < engine::MAX_AWAITING_PER_HEIGHT {
+        node.submit_block(
+            e,
+            some(i..i + 1, &format!("flood{i}")),
+            sender(10 + i as u8),
+        )
+        .await
+        .unwrap();
+        i += 1;
+    }
+    assert!(i <= 20, "{i}");
+    refused!(
+        node,
+        node.submit_block(e, some(20..21, "late"), sender(99)),
+        EngineError::Crowded(_)
+    );
+    // The honest block over the whole template displaces the smallest, newest one, and
+    // is appended.
+    let full = mined(&work, "honest");
+    node.submit_block(e, full.clone(), sender(100))
+        .await
+        .unwrap();
+    assert_eq!(awaiting().await, engine::MAX_AWAITING_PER_HEIGHT);
+    let displaced = node
+        .block_detail(
+            e,
+            BlockRef::Hash(some(i - 1..i, &format!("flood{}", i - 1)).hash()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(displaced.summary.status, BlockStatus::Stale);
+    node.approve(e, &Approval::sign(&v[0].key, full.hash()))
+        .await
+        .unwrap();
+    let appended = node
+        .approve(e, &Approval::sign(&v[1].key, full.hash()))
+        .await
+        .unwrap();
+    assert_eq!(appended.status, BlockStatus::Appended);
+    assert_eq!(awaiting().await, 0);
+    assert_eq!(node.tally(e).await.unwrap().total, 25);
 }

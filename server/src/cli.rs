@@ -95,9 +95,50 @@ pub struct ServeArgs {
     /// Where the demo writes its voters' codes.
     #[arg(long, default_value = "demo-voter-codes.csv")]
     pub demo_codes: PathBuf,
-    /// Mark session cookies Secure (set this when served over HTTPS).
-    #[arg(long)]
-    pub secure_cookies: bool,
+    /// The address people reach this server at, e.g. `https://vote.example.org`: the
+    /// only origin whose pages may change anything here, the base of links shown, and
+    /// with https, Secure cookies and HSTS. Default: the listen address.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// A reverse proxy (address or CIDR, repeatable) whose `X-Forwarded-For` names the
+    /// client. Without it, that header is ignored and the client is the peer.
+    #[arg(long, value_name = "CIDR", value_parser = proxy_net)]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
+    /// Seconds a client has to send a request's headers (also how long an idle
+    /// kept-alive connection stays open).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Seconds a request has from its headers to its answer (a slow upload included);
+    /// then 503. A connection where nothing moves for twice as long is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+    /// Requests answered at once; more get 503 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_requests: u64,
+    /// Open connections; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_connections: u64,
+}
+
+impl ServeArgs {
+    /// The connection and request limits these options set.
+    pub fn limits(&self) -> crate::listen::Limits {
+        let request = std::time::Duration::from_secs(self.request_timeout);
+        crate::listen::Limits {
+            header_read: std::time::Duration::from_secs(self.header_timeout),
+            request,
+            io_idle: request * 2,
+            in_flight: self.max_requests as usize,
+            connections: self.max_connections as usize,
+        }
+    }
+}
+
+/// `10.0.0.0/8`, or one address (`10.0.0.1`, a /32 or /128).
+fn proxy_net(text: &str) -> Result<ipnet::IpNet, String> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or a CIDR block such as 10.0.0.0/8"))
 }
 
 #[derive(clap::Args)]

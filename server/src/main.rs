@@ -6,9 +6,13 @@ mod cli;
 mod codes;
 mod decide;
 mod demo;
+mod exports;
 mod files;
+mod gate;
 mod key;
+mod listen;
 mod miner;
+mod protect;
 mod serve;
 mod verify;
 

@@ -2,8 +2,10 @@
 
 use crate::api;
 use crate::cli::ServeArgs;
+use crate::protect::{protect, CspNonce};
 use app::limit::Limits;
 use app::signin::SetupToken;
+use app::site::Site;
 use app::{shell, App};
 use axum::extract::FromRef;
 use axum::Router;
@@ -25,6 +27,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Failed sign-ins and invalid voting codes per address, for the API and the forms.
     pub limits: Arc<Limits>,
+    /// Chain exports kept on disk per tip.
+    pub exports: Arc<crate::exports::Exports>,
     /// One-time token of the first-run link that creates the first admin; `None` once
     /// an admin exists.
     pub setup_token: SetupToken,
@@ -56,8 +60,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let node_has_admin = node.has_admin().await?;
     let store = SqliteStore::new(node.pool().clone());
     store.migrate().await?;
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let addr = listener.local_addr()?;
+    let site = Arc::new(Site::new(
+        args.public_url.as_deref(),
+        addr,
+        args.trusted_proxy.clone(),
+    )?);
     let sessions = SessionManagerLayer::new(store)
-        .with_secure(args.secure_cookies)
+        .with_secure(site.https())
         .with_same_site(SameSite::Lax)
         .with_http_only(true)
         .with_expiry(Expiry::OnInactivity(Duration::hours(8)));
@@ -68,6 +79,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         node: node.clone(),
         leptos_options: leptos_options.clone(),
         limits: Arc::new(Limits::default()),
+        exports: Arc::new(crate::exports::Exports::open(
+            crate::exports::Exports::beside(&args.db),
+        )?),
         setup_token: SetupToken::default(),
     };
     let setup_token = state.setup_token.clone();
@@ -82,26 +96,37 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             provide_context(node.clone());
             provide_context(limits.clone());
             provide_context(token.clone());
+            // The nonce the protection layer put in this page's Content-Security-Policy.
+            let nonce = use_context::<axum::http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+            if let Some(CspNonce(nonce)) = nonce {
+                provide_context(leptos::nonce::Nonce::from_value(nonce));
+            }
         }
     };
     let routes = generate_route_list(App);
     let app = Router::new()
         .nest("/api", api::router())
         .merge(app::admin::upload_routes())
-        .leptos_routes_with_context(&state, routes, context, {
+        .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            crate::gate::gate,
+        ))
         .layer(sessions)
-        .layer(axum::middleware::from_fn(browser_protections))
+        .layer(axum::middleware::from_fn_with_state(site.clone(), protect))
         // gzip for clients that ask: the hydration bundle (which carries the ledger's
         // rules for the validator's own check) shrinks to about a third.
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state);
 
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    let addr = listener.local_addr()?;
     if !node_has_admin {
         let mut bytes = [0u8; 24];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
@@ -115,49 +140,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("ballotchain listening on http://{addr}");
     // Client addresses feed the failure rate limits.
-    axum::serve(
+    let limits = args.limits();
+    crate::listen::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        crate::listen::with_request_limits(app, limits),
+        limits,
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
     .await?;
     Ok(())
-}
-
-/// Headers every answer carries: no MIME sniffing, no framing by other sites, the referrer
-/// kept to this site (the forms that work without JavaScript redirect back through it),
-/// no powerful browser features; and `no-store` on any answer to a request with a session
-/// cookie or that sets one (pages then carry the session's CSRF token or someone's data),
-/// built assets aside.
-async fn browser_protections(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::http::{header, HeaderValue};
-    let with_cookie = request.headers().contains_key(header::COOKIE);
-    let asset =
-        request.uri().path().starts_with("/pkg/") || request.uri().path().starts_with("/miner/");
-    let mut response = next.run(request).await;
-    let sets_cookie = response.headers().contains_key(header::SET_COOKIE);
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "same-origin"),
-    ] {
-        headers
-            .entry(name)
-            .or_insert(HeaderValue::from_static(value));
-    }
-    headers
-        .entry(header::HeaderName::from_static("permissions-policy"))
-        .or_insert(HeaderValue::from_static(
-            "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
-        ));
-    if (with_cookie || sets_cookie) && !asset {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
 }
 
 async fn shutdown_signal() {

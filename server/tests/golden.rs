@@ -1086,17 +1086,30 @@ async fn every_api_response_matches_the_golden_json() {
     )
     .await;
 
-    // Two rivals on one parent: the first to reach quorum wins, the other goes stale.
+    // Two rivals on one parent, with different votes (a block with the same votes as an
+    // awaiting one is refused): the first to reach quorum wins, the other goes stale.
+    t.post(&anon, "cast", api("/elections/1/votes"), cast(&codes[3], 1))
+        .await;
     let work = t
         .get(&anon, "work on block 1 again", api("/elections/1/work"))
         .await;
-    let rival_a = mined(&work, "rival-a");
+    let mut rival_a: Block = serde_json::from_value(mined(&work, "rival-a")).unwrap();
+    rival_a.votes.truncate(1);
+    mine_with_votes(&mut rival_a);
+    let rival_a = serde_json::to_value(&rival_a).unwrap();
     let rival_b = mined(&work, "rival-b");
     let (hash_a, hash_b) = (hash_of(&rival_a), hash_of(&rival_b));
     t.post(&anon, "submit rival a", api("/elections/1/blocks"), rival_a)
         .await;
     t.post(&anon, "submit rival b", api("/elections/1/blocks"), rival_b)
         .await;
+    t.post(
+        &anon,
+        "submit a block with rival b's votes",
+        api("/elections/1/blocks"),
+        mined(&work, "rival-c"),
+    )
+    .await;
     t.post(
         &anon,
         "approve rival a",
@@ -1133,8 +1146,6 @@ async fn every_api_response_matches_the_golden_json() {
     .await;
 
     // Closing.
-    t.post(&anon, "cast", api("/elections/1/votes"), cast(&codes[3], 1))
-        .await;
     t.post(
         &admin,
         "close election",

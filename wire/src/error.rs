@@ -27,6 +27,9 @@ names! {
         Duplicate = "duplicate",
         /// The block no longer builds on the tip.
         Stale = "stale",
+        /// Enough blocks await validators at this height, none with fewer votes than
+        /// this one: mine the full template.
+        Crowded = "crowded",
         /// No pending votes, so no block to mine.
         NothingToMine = "nothing_to_mine",
         /// The stored chain failed re-verification and takes no writes.
@@ -49,6 +52,13 @@ names! {
         RateLimited = "rate_limited",
         /// The invitation was used already or has expired.
         Gone = "gone",
+        /// The request came from a page of another site (its `Origin` or
+        /// `Sec-Fetch-Site` says so).
+        CrossSite = "cross_site",
+        /// The server is busy; try again after the `Retry-After` seconds.
+        Overloaded = "overloaded",
+        /// The request took too long to arrive or to answer.
+        Timeout = "timeout",
         /// The session store failed.
         Session = "session",
         /// Chain rule: unknown format version.

@@ -1,14 +1,14 @@
 //! `/api/session` and `/api/invitations`: signing in, and accounts made by invitation.
 
-use super::extract::{current_account, AdminAccount, ApiJson, ApiPath};
+use super::extract::{current_account, AdminAccount, ApiJson, ApiPath, SignedIn};
 use super::ApiError;
 use crate::serve::AppState;
 use app::session::sign_in;
-use axum::extract::{ConnectInfo, State};
+use app::site::ClientAddr;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use std::net::SocketAddr;
 use tower_sessions::Session;
 use wire::{
     Acceptance, Account, Credentials, InvitationInfo, IssuedInvitation, NewInvitation,
@@ -22,17 +22,18 @@ pub fn router() -> Router<AppState> {
         .route("/invitations", post(invite))
         .route("/invitations/{token}", axum::routing::get(invitation))
         .route("/invitations/{token}/accept", post(accept))
+        .layer(DefaultBodyLimit::max(super::SMALL_BODY))
 }
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     session: Session,
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<Json<Account>, ApiError> {
     let account = state
         .limits
-        .authenticate(&state.node, client.ip(), &c.username, &c.password)
+        .authenticate(&state.node, client, &c.username, &c.password)
         .await?;
     sign_in(&session, &account).await?;
     tracing::info!(username = %account.username, "signed in");
@@ -41,16 +42,15 @@ async fn login(
 
 async fn change_password(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    session: Session,
+    ClientAddr(client): ClientAddr,
+    SignedIn(account): SignedIn,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    let account = current_account(&state, &session).await?;
     state
         .limits
         .change_password(
             &state.node,
-            client.ip(),
+            client,
             account.id,
             &change.current_password,
             &change.new_password,

@@ -3,15 +3,15 @@
 use super::extract::{ApiJson, ApiQuery, ElectionItemPath, ElectionPath};
 use super::ApiError;
 use crate::serve::AppState;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use app::site::ClientAddr;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use engine::EngineError;
-use ledger::{Approval, Block, BlockHash, ChainExport, Rejection, TxId};
+use ledger::{Approval, Block, BlockHash, Rejection, TxId};
 use serde::Deserialize;
-use std::net::SocketAddr;
 use wire::{
     Ballot, BlockDetail, BlockRef, BlockStatus, BlockSummary, CastReceipt, ReceiptReport,
     SignedApproval, SignedRejection, SubmitOutcome, TallyReport, WorkTemplate,
@@ -21,8 +21,6 @@ use wire::{
 const VOTE_LIMIT: usize = 4 * 1024;
 /// A block of 1000 votes in JSON is about 400 KB.
 const BLOCK_LIMIT: usize = 2 * 1024 * 1024;
-/// Other requests.
-const DEFAULT_LIMIT: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,19 +42,16 @@ pub fn router() -> Router<AppState> {
         .route("/elections/{id}/blocks/{block}/reject", post(reject))
         .route("/elections/{id}/tally", get(tally))
         .route("/elections/{id}/export", get(export))
-        .layer(DefaultBodyLimit::max(DEFAULT_LIMIT))
+        .layer(DefaultBodyLimit::max(super::SMALL_BODY))
 }
 
 async fn cast(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ElectionPath(id): ElectionPath,
     ApiJson(ballot): ApiJson<Ballot>,
 ) -> Result<(StatusCode, Json<CastReceipt>), ApiError> {
-    let receipt = state
-        .limits
-        .cast(&state.node, client.ip(), id, ballot)
-        .await?;
+    let receipt = state.limits.cast(&state.node, client, id, ballot).await?;
     Ok((StatusCode::ACCEPTED, Json(CastReceipt { receipt })))
 }
 
@@ -82,9 +77,11 @@ pub fn work_etag(work: &WorkTemplate) -> String {
 /// bodiless 304, a new tip or new votes give the new template at the next poll.
 async fn work(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ElectionPath(id): ElectionPath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    state.limits.templates.count(client)?;
     let work = state.node.work(id).await?;
     let etag = work_etag(&work);
     let cache = [
@@ -98,17 +95,19 @@ async fn work(
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
-    Ok((cache, Json(work)).into_response())
+    Ok((cache, Json(&*work)).into_response())
 }
 
 async fn submit(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ElectionPath(id): ElectionPath,
     ApiJson(block): ApiJson<Block>,
 ) -> Result<(StatusCode, Json<SubmitOutcome>), ApiError> {
+    state.limits.blocks.count(client)?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(state.node.submit_block(id, block).await?),
+        Json(state.node.submit_block(id, block, Some(client)).await?),
     ))
 }
 
@@ -200,14 +199,21 @@ async fn reject(
 
 async fn tally(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ElectionPath(id): ElectionPath,
 ) -> Result<Json<TallyReport>, ApiError> {
+    state.limits.tallies.count(client)?;
     Ok(Json(state.node.tally(id).await?))
 }
 
+/// The whole chain, from the file kept for its tip, with an entity tag: a client that
+/// has this tip's export already gets a bodiless 304.
 async fn export(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ElectionPath(id): ElectionPath,
-) -> Result<Json<ChainExport>, ApiError> {
-    Ok(Json(state.node.export(id).await?))
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.limits.exports.count(client)?;
+    state.exports.answer(&state.node, id, &headers).await
 }

@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/elections/{id}/open", post(open))
         .route("/elections/{id}/close", post(close))
+        .layer(DefaultBodyLimit::max(super::SMALL_BODY))
 }
 
 async fn list(State(state): State<AppState>) -> Result<Json<Vec<ElectionSummary>>, ApiError> {

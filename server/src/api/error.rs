@@ -12,6 +12,8 @@ use wire::{ErrorBody, ErrorCode};
 pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
+    /// Seconds to wait, sent as `Retry-After`.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -24,6 +26,7 @@ impl ApiError {
                 message: message.into(),
                 details: Vec::new(),
             },
+            retry_after: None,
         }
     }
 
@@ -53,9 +56,11 @@ fn status_of(e: &EngineError) -> StatusCode {
         | EngineError::WrongState(_)
         | EngineError::Duplicate(_)
         | EngineError::Stale(_)
+        | EngineError::Crowded(_)
         | EngineError::NothingToMine
         | EngineError::Integrity(_) => StatusCode::CONFLICT,
         EngineError::Gone(_) => StatusCode::GONE,
+        EngineError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
         EngineError::Rule(_) | EngineError::UnknownVote(_) | EngineError::BadSignature(_) => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
@@ -84,11 +89,13 @@ impl From<EngineError> for ApiError {
 
 impl From<app::limit::TooManyFailures> for ApiError {
     fn from(e: app::limit::TooManyFailures) -> Self {
-        Self::new(
+        let mut error = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::RateLimited,
             e.to_string(),
-        )
+        );
+        error.retry_after = Some(e.wait);
+        error
     }
 }
 
@@ -114,6 +121,12 @@ impl From<tower_sessions::session::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut response = (self.status, Json(self.body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

@@ -109,6 +109,19 @@ impl FromRequestParts<AppState> for AdminAccount {
     }
 }
 
+/// Any signed-in account, checked before the body is read.
+pub struct SignedIn(pub Account);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::unauthenticated())?;
+        current_account(state, &session).await.map(Self)
+    }
+}
+
 /// The election of an `/elections/{id}` path. Ids are read as signed numbers, as they
 /// always were on the wire: a negative one names no election (404) and text is malformed
 /// (400), with the same words as before ids had a type of their own.

@@ -8,6 +8,10 @@ mod extract;
 
 pub use error::ApiError;
 
+/// The body limit of every API route that sets no other: accounts, elections,
+/// candidates, decisions.
+const SMALL_BODY: usize = 64 * 1024;
+
 use crate::serve::AppState;
 use axum::Router;
 

@@ -42,6 +42,11 @@ pub struct Server {
 impl Server {
     /// Starts the binary on a free port and waits until it listens.
     pub fn start(dir: &Path) -> Server {
+        Self::start_with(dir, &[])
+    }
+
+    /// Starts the binary with more `serve` options.
+    pub fn start_with(dir: &Path, options: &[&str]) -> Server {
         let db = dir.join("test.db");
         let stderr = dir.join(format!(
             "stderr-{}.log",
@@ -54,6 +59,7 @@ impl Server {
             .args(["serve", "--db"])
             .arg(&db)
             .args(["--addr", "127.0.0.1:0"])
+            .args(options)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -701,8 +707,13 @@ pub async fn reject_as(
 
 /// A fresh server with an admin account, signed in.
 pub async fn server_with_admin(dir: &Path) -> (Server, Client) {
+    server_with_admin_using(dir, &[]).await
+}
+
+/// The same, the server started with more `serve` options.
+pub async fn server_with_admin_using(dir: &Path, options: &[&str]) -> (Server, Client) {
     create_admin(&dir.join("test.db"), "admin");
-    let s = Server::start(dir);
+    let s = Server::start_with(dir, options);
     let admin = login(&s, "admin", ADMIN_PASSWORD).await;
     (s, admin)
 }

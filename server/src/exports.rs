@@ -1,0 +1,168 @@
+//! Chain exports kept on disk, one file per election and tip: the export is built once
+//! per appended block, whoever asks, and streamed from the file, not held in memory.
+
+use crate::api::ApiError;
+use axum::body::Body;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use engine::{EngineError, Node};
+use ledger::{BlockHash, ElectionId};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The folder of export files, and one lock per election so that a new tip's export is
+/// built once.
+pub struct Exports {
+    dir: PathBuf,
+    building: Mutex<HashMap<ElectionId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Exports {
+    /// Exports in `dir` (created, readable by the owner only). Files left from an
+    /// earlier run are removed: they are rebuilt from the verified chain when asked for.
+    pub fn open(dir: PathBuf) -> std::io::Result<Self> {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(Self {
+            dir,
+            building: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The folder next to the database `db`.
+    pub fn beside(db: &Path) -> PathBuf {
+        let mut name = db.file_name().unwrap_or_default().to_os_string();
+        name.push(".exports");
+        db.with_file_name(name)
+    }
+
+    /// `GET /export`: 304 when the asker has this tip's export already (`If-None-Match`),
+    /// otherwise the file, built first if this tip has none yet.
+    pub async fn answer(
+        &self,
+        node: &Node,
+        election: ElectionId,
+        headers: &HeaderMap,
+    ) -> Result<Response, ApiError> {
+        let (height, tip) = node.tip(election).await?;
+        let etag = etag(election, height, &tip);
+        let unchanged = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+        let cache = [
+            (header::ETAG, etag.clone()),
+            (header::CACHE_CONTROL, "no-cache".to_owned()),
+        ];
+        if unchanged {
+            return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+        }
+        // A file may be removed for a newer tip between finding and opening it: then
+        // the newer one is found (or built) and sent.
+        let mut found = self.file_for(node, election, height, &tip).await?;
+        let file = match tokio::fs::File::open(&found.0).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let (height, tip) = node.tip(election).await?;
+                found = self.file_for(node, election, height, &tip).await?;
+                tokio::fs::File::open(&found.0).await.map_err(internal)?
+            }
+            Err(e) => return Err(internal(e)),
+        };
+        let etag = found.1;
+        let length = file.metadata().await.map_err(internal)?.len();
+        let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+        Ok((
+            [
+                (header::ETAG, etag),
+                (header::CACHE_CONTROL, "no-cache".to_owned()),
+                (header::CONTENT_TYPE, "application/json".to_owned()),
+                (header::CONTENT_LENGTH, length.to_string()),
+            ],
+            body,
+        )
+            .into_response())
+    }
+
+    /// The file of the export at this tip, and its tag; built if missing. The export is
+    /// read after the tip: if the chain grew meanwhile, the file is named for the chain
+    /// it holds.
+    async fn file_for(
+        &self,
+        node: &Node,
+        election: ElectionId,
+        height: u64,
+        tip: &BlockHash,
+    ) -> Result<(PathBuf, String), ApiError> {
+        let path = self.path(election, height, tip);
+        if path.exists() {
+            return Ok((path, etag(election, height, tip)));
+        }
+        let lock = self
+            .building
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(election)
+            .or_default()
+            .clone();
+        let _building = lock.lock().await;
+        if path.exists() {
+            return Ok((path, etag(election, height, tip)));
+        }
+        let export = node.export(election).await?;
+        let height = export.blocks.len() as u64;
+        let tip = export
+            .blocks
+            .last()
+            .map(|b| b.block.hash())
+            .unwrap_or(export.genesis_hash);
+        let path = self.path(election, height, &tip);
+        let (dir, target) = (self.dir.clone(), path.clone());
+        let prefix = format!("{}-", election.0);
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let partial = target.with_extension("partial");
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+            serde_json::to_writer(&mut out, &export)?;
+            out.flush()?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            std::fs::rename(&partial, &target)?;
+            // Older tips' files of this election are never asked for again.
+            for entry in std::fs::read_dir(&dir)? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with(&prefix) && entry.path() != target {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| internal(std::io::Error::other(e)))?
+        .map_err(internal)?;
+        tracing::info!(election = election.0, height, "chain export written");
+        Ok((path, etag(election, height, &tip)))
+    }
+
+    fn path(&self, election: ElectionId, height: u64, tip: &BlockHash) -> PathBuf {
+        self.dir.join(format!("{}-{height}-{tip}.json", election.0))
+    }
+}
+
+fn etag(election: ElectionId, height: u64, tip: &BlockHash) -> String {
+    let tip = tip.to_string();
+    format!("\"{}-{height}-{}\"", election.0, &tip[..24])
+}
+
+fn internal(e: std::io::Error) -> ApiError {
+    EngineError::Internal(format!("chain export file: {e}")).into()
+}
