@@ -78,7 +78,7 @@ async fn admin_context() -> Result<(engine::Node, String), ServerFnError> {
 }
 
 /// Every election, for a signed-in admin only.
-#[server(prefix = "/sfn")]
+#[server(prefix = "/sfn", endpoint = "admin/overview")]
 pub async fn admin_overview() -> Result<OfficeOverview, ServerFnError> {
     let (node, csrf) = admin_context().await?;
     let (account, _) = crate::session::signed_in()
@@ -96,7 +96,7 @@ pub async fn admin_overview() -> Result<OfficeOverview, ServerFnError> {
 }
 
 /// One election, for a signed-in admin only.
-#[server(prefix = "/sfn")]
+#[server(prefix = "/sfn", endpoint = "admin/election")]
 pub async fn admin_election(election: ElectionId) -> Result<ManagedElection, ServerFnError> {
     let (node, csrf) = admin_context().await?;
     let fail = |e: engine::EngineError| ServerFnError::new(e.to_string());

@@ -16,6 +16,18 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
+/// A value this browser keeps under `key` (the explorer's last seen heads).
+pub fn stored(key: &str) -> Option<String> {
+    storage()?.get_item(key).ok().flatten()
+}
+
+/// Keeps `value` under `key` in this browser, if it keeps anything.
+pub fn store(key: &str, value: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(key, value);
+    }
+}
+
 /// The key file remembered in this browser for `username` (still encrypted).
 pub fn remembered(username: &str) -> Option<KeyFile> {
     let text = storage()?.get_item(&storage_key(username)).ok().flatten()?;

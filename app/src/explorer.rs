@@ -35,6 +35,10 @@ pub struct ChainOverview {
     pub height: Option<u64>,
     /// Genesis hash, once sealed.
     pub genesis_hash: Option<BlockHash>,
+    /// The tip's hash, once sealed (and while the chain verifies).
+    pub tip: Option<BlockHash>,
+    /// This server's address, for the command that checks a pinned head.
+    pub base: String,
     /// Whether the stored chain passed re-verification.
     pub chain_verified: bool,
     /// What re-verification found.
@@ -157,12 +161,24 @@ pub async fn chain_view(
         (Vec::new(), 0)
     };
     let blocks = node.chain_page(election, from, PAGE).await.map_err(fail)?;
+    let tip = match d.height {
+        Some(_) => node.tip(election).await.ok().map(|(_, tip)| tip),
+        None => None,
+    };
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
+    let base =
+        match leptos_axum::extract::<axum::Extension<std::sync::Arc<crate::site::Site>>>().await {
+            Ok(axum::Extension(site)) => site.base_url(&headers),
+            Err(_) => "http://this-server".to_owned(),
+        };
     Ok(ChainOverview {
         id: d.id,
         title: d.title,
         state: d.state,
         height: d.height,
         genesis_hash: d.genesis_hash,
+        tip,
+        base,
         chain_verified: d.chain_verified,
         integrity_problem: d.integrity_problem,
         difficulty_bits: d.difficulty_bits,
@@ -355,6 +371,80 @@ pub fn ExplorerPage() -> impl IntoView {
     }
 }
 
+/// The head of the chain, to note down and check later; and the warning this browser
+/// raises when the chain no longer holds the head it saw here before.
+fn head_section(v: &ChainOverview) -> Option<impl IntoView> {
+    let (Some(height), Some(tip), Some(genesis)) = (v.height, v.tip, v.genesis_hash) else {
+        return None;
+    };
+    let id = v.id;
+    let pin = format!("{height}:{tip}");
+    let command = format!(
+        "ballotchain verify {}/api/elections/{id}/export --genesis {genesis} --expect {pin}",
+        v.base
+    );
+    let warning = RwSignal::new(None::<String>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        leptos::task::spawn_local(check_remembered_head(id, height, tip, genesis, warning))
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = genesis;
+    Some(view! {
+        <section aria-labelledby="head-h">
+            <h2 id="head-h">"Head of the chain"</h2>
+            {move || warning.get().map(|w| view! { <p class="error" role="alert">{w}</p> })}
+            <p>
+                "Keep a note of the head. If this chain is ever cut short or rewritten, checking its export against the note says so. This browser also remembers the last head it saw here, and warns when the chain no longer holds it."
+            </p>
+            <p><label for="head-pin">"Head (height:hash)"</label></p>
+            <input id="head-pin" class="hash" type="text" readonly value=pin />
+            <p><label for="head-check">"Check it later, on any computer"</label></p>
+            <input id="head-check" class="hash" type="text" readonly value=command />
+        </section>
+    })
+}
+
+/// Compares the head this browser saw last time with the chain served now: the chain
+/// must still hold that block at that height. If it does, the current head is
+/// remembered instead; if not, the warning stays (and the old head too).
+#[cfg(feature = "hydrate")]
+async fn check_remembered_head(
+    id: ElectionId,
+    height: u64,
+    tip: BlockHash,
+    genesis: BlockHash,
+    warning: RwSignal<Option<String>>,
+) {
+    let key = format!("ballotchain.head.{id}");
+    let seen = crate::custody::stored(&key).and_then(|text| {
+        let (h, hash) = text.split_once(':')?;
+        Some((h.parse::<u64>().ok()?, hash.parse::<BlockHash>().ok()?))
+    });
+    if let Some((seen_height, seen_hash)) = seen {
+        let holds = if seen_height == 0 {
+            seen_hash == genesis
+        } else if seen_height > height {
+            false
+        } else if seen_height == height {
+            seen_hash == tip
+        } else {
+            crate::fetch_json::<wire::BlockDetail>(format!(
+                "/api/elections/{id}/blocks/{seen_height}"
+            ))
+            .await
+            .is_ok_and(|b| b.summary.hash == seen_hash)
+        };
+        if !holds {
+            warning.set(Some(format!(
+                "This chain no longer holds block {seen_height} ({seen_hash}), which this browser saw here before: it was cut short or rewritten. Keep that head and tell the election office and the observers."
+            )));
+            return;
+        }
+    }
+    crate::custody::store(&key, &format!("{height}:{tip}"));
+}
+
 fn explorer_body(
     v: ChainOverview,
     receipt: Resource<Result<Option<ReceiptInfo>, ServerFnError>>,
@@ -394,6 +484,8 @@ fn explorer_body(
                     </p>
                 }
             })}
+
+        {head_section(&v)}
 
         <section aria-labelledby="receipt-h">
             <h2 id="receipt-h">"Look up a receipt"</h2>

@@ -166,7 +166,8 @@ pub struct Limits {
     pub logins: FailureLimit,
     /// Unknown or malformed voting codes: 20 a minute.
     pub codes: FailureLimit,
-    /// Chain exports (a 304 counts too): 30 a minute.
+    /// Chain exports (a 304 counts too): 120 a minute (a validator's command line
+    /// fetches the export for every decision).
     pub exports: FailureLimit,
     /// Mining templates: 600 a minute (a miner's page polls about once a second).
     pub templates: FailureLimit,
@@ -182,7 +183,7 @@ impl Default for Limits {
         Self {
             logins: FailureLimit::new("failed sign-ins", 10, minute),
             codes: FailureLimit::new("invalid voting codes", 20, minute),
-            exports: FailureLimit::new("chain exports", 30, minute),
+            exports: FailureLimit::new("chain exports", 120, minute),
             templates: FailureLimit::new("mining template requests", 600, minute),
             blocks: FailureLimit::new("submitted blocks", 60, minute),
             tallies: FailureLimit::new("tally requests", 120, minute),

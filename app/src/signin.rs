@@ -117,7 +117,7 @@ pub async fn change_password(
 }
 
 /// Who is signed in and the token their forms echo back.
-#[server(prefix = "/sfn")]
+#[server(prefix = "/sfn", endpoint = "account/own")]
 pub async fn own_account() -> Result<(String, String), ServerFnError> {
     let (account, csrf) = crate::session::signed_in()
         .await?

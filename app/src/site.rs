@@ -46,15 +46,21 @@ impl Site {
             None => {
                 let port = listen.port();
                 let ip = listen.ip();
-                if ip.is_loopback() || ip.is_unspecified() {
+                let hosts = if ip.is_loopback() || ip.is_unspecified() {
                     vec![
-                        format!("http://127.0.0.1:{port}"),
-                        format!("http://localhost:{port}"),
-                        format!("http://[::1]:{port}"),
+                        "127.0.0.1".to_owned(),
+                        "localhost".to_owned(),
+                        "[::1]".to_owned(),
                     ]
+                } else if ip.is_ipv6() {
+                    vec![format!("[{ip}]")]
                 } else {
-                    vec![format!("http://{listen}")]
-                }
+                    vec![ip.to_string()]
+                };
+                hosts
+                    .iter()
+                    .map(|host| origin_of(&format!("http://{host}:{port}")))
+                    .collect::<Result<_, _>>()?
             }
         };
         Ok(Self {
@@ -98,9 +104,14 @@ impl Site {
         }
     }
 
-    /// The client's address: the peer's, unless the peer is a trusted proxy; then the
-    /// nearest address in `X-Forwarded-For` that is not a trusted proxy itself.
+    /// The client's address as the limits count it (an IPv6 client by its /64, which
+    /// one subscriber usually holds whole): the peer's, unless the peer is a trusted
+    /// proxy; then the nearest address in `X-Forwarded-For` that is not a trusted proxy.
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        per_subscriber(self.forwarded_client(peer, headers))
+    }
+
+    fn forwarded_client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = canonical(peer);
         if !self.trusts(peer) {
             return peer;
@@ -130,6 +141,14 @@ impl Site {
 
     fn trusts(&self, ip: IpAddr) -> bool {
         self.proxies.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// An IPv6 address with its interface half cleared.
+fn per_subscriber(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        v4 => v4,
     }
 }
 
@@ -174,7 +193,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(peer)| canonical(peer.ip()))
+                .map(|ConnectInfo(peer)| per_subscriber(canonical(peer.ip())))
                 .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
         ))
     }
@@ -211,9 +230,12 @@ mod tests {
         assert!(!local.allows_origin("https://localhost:3000"));
         assert!(!local.allows_origin("null"));
         assert!(!local.https());
+        // Browsers leave the default port out of `Origin`.
         let lan = Site::new(None, "192.168.1.5:80".parse().unwrap(), vec![]).unwrap();
-        assert!(lan.allows_origin("http://192.168.1.5:80"));
-        assert!(!lan.allows_origin("http://localhost:80"));
+        assert!(lan.allows_origin("http://192.168.1.5"));
+        assert!(!lan.allows_origin("http://localhost"));
+        let v6 = Site::new(None, "[2001:db8::1]:8080".parse().unwrap(), vec![]).unwrap();
+        assert!(v6.allows_origin("http://[2001:db8::1]:8080"));
     }
 
     #[test]
@@ -278,6 +300,15 @@ mod tests {
         assert_eq!(
             site.client(ip("::ffff:10.0.0.2"), &headers(&["198.51.100.1"])),
             ip("198.51.100.1")
+        );
+        // An IPv6 client counts by its /64.
+        assert_eq!(
+            site.client(ip("10.0.0.2"), &headers(&["2001:db8:1:2:aaaa::1"])),
+            ip("2001:db8:1:2::")
+        );
+        assert_eq!(
+            site.client(ip("2001:db8::7"), &headers(&[])),
+            ip("2001:db8::")
         );
     }
 }

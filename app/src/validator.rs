@@ -71,7 +71,7 @@ pub const BLOCKS_PER_PAGE: usize = 10;
 
 /// The dashboard of the signed-in validator, page `page` (from 1) of the blocks awaiting
 /// approval, fullest first in each election; refuses anyone else.
-#[server(prefix = "/sfn")]
+#[server(prefix = "/sfn", endpoint = "validator-dashboard")]
 pub async fn validator_dashboard(page: usize) -> Result<Dashboard, ServerFnError> {
     let (account, _) = crate::session::signed_in()
         .await?

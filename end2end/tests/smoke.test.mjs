@@ -681,3 +681,28 @@ test('every form refuses bad input with its reason, JavaScript off', async () =>
   assert.equal(after.rejections, 0);
   await context.close();
 });
+
+test('the explorer shows the head to pin, and this browser warns when the chain no longer holds the head it saw', async () => {
+  const e = await election('Pinned heads', 1);
+  const head = await (await fetch(`${base}/api/elections/${e.id}/head`)).json();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const key = `ballotchain.head.${e.id}`;
+  await page.goto(`${base}/e/${e.id}/chain`);
+  assert.equal(await page.inputValue('#head-pin'), `${head.height}:${head.hash}`);
+  assert.match(await page.inputValue('#head-check'), new RegExp(`ballotchain verify http://\\S+/api/elections/${e.id}/export --genesis [0-9a-f]{64} --expect ${head.height}:${head.hash}`));
+  // Once hydrated, the browser keeps the head it saw, and there is nothing to warn of.
+  await until(async () => (await page.evaluate((k) => localStorage.getItem(k), key)) === `${head.height}:${head.hash}`, 10_000, 'the head remembered');
+  assert.equal(await page.locator('#head-h ~ [role=alert]').count(), 0);
+  // A head this chain does not hold (as after a rollback or a rewrite): a warning, and
+  // the old head is kept.
+  for (const seen of [`${head.height + 3}:${'ab'.repeat(32)}`, `${head.height}:${'cd'.repeat(32)}`]) {
+    await page.evaluate(([k, v]) => localStorage.setItem(k, v), [key, seen]);
+    await page.reload();
+    const alert = page.locator('#head-h ~ [role=alert]');
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /no longer holds block/);
+    assert.equal(await page.evaluate((k) => localStorage.getItem(k), key), seen);
+  }
+  await context.close();
+});

@@ -7,6 +7,7 @@ use ledger::{
     merkle_root, Approval, ApprovedBlock, Block, BlockHash, BlockHeader, ChainExport, ChainState,
     ElectionId, Genesis, PublicKey, Signature, TxId, Vote, MAX_VOTES_PER_BLOCK,
 };
+use sqlx::SqliteConnection;
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -45,27 +46,32 @@ pub(crate) async fn validate_off_thread(chain: &Arc<ChainState>, block: &Block) 
     Ok(())
 }
 
+/// A stored block (any status) with its votes in Merkle order, read on `db`.
+pub(crate) async fn load_block_from(db: &mut SqliteConnection, hash: &BlockHash) -> Result<Block> {
+    let header: Vec<u8> = sqlx::query_scalar("SELECT header FROM blocks WHERE hash = ?")
+        .bind(hash)
+        .fetch_optional(&mut *db)
+        .await?
+        .ok_or(EngineError::NotFound("block"))?;
+    let header = BlockHeader::decode(&header)
+        .map_err(|e| EngineError::Internal(format!("stored header does not decode: {e}")))?;
+    let rows: Vec<StoredVote> = sqlx::query_as(&format!(
+        "SELECT {VOTE_COLUMNS} FROM block_votes bv JOIN votes v ON v.tx_id = bv.tx_id
+         WHERE bv.block_hash = ? ORDER BY bv.position"
+    ))
+    .bind(hash)
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(Block {
+        header,
+        votes: into_votes(rows)?,
+    })
+}
+
 impl Node {
     /// A stored block (any status) with its votes in Merkle order.
     pub(crate) async fn load_block(&self, hash: &BlockHash) -> Result<Block> {
-        let header: Vec<u8> = sqlx::query_scalar("SELECT header FROM blocks WHERE hash = ?")
-            .bind(hash)
-            .fetch_optional(&self.inner.read)
-            .await?
-            .ok_or(EngineError::NotFound("block"))?;
-        let header = BlockHeader::decode(&header)
-            .map_err(|e| EngineError::Internal(format!("stored header does not decode: {e}")))?;
-        let rows: Vec<StoredVote> = sqlx::query_as(&format!(
-            "SELECT {VOTE_COLUMNS} FROM block_votes bv JOIN votes v ON v.tx_id = bv.tx_id
-             WHERE bv.block_hash = ? ORDER BY bv.position"
-        ))
-        .bind(hash)
-        .fetch_all(&self.inner.read)
-        .await?;
-        Ok(Block {
-            header,
-            votes: into_votes(rows)?,
-        })
+        load_block_from(&mut *self.inner.read.acquire().await?, hash).await
     }
 
     /// A stored block (any status) of `election`, votes in Merkle order: what a validator's
@@ -95,10 +101,7 @@ impl Node {
     pub async fn work(&self, election: ElectionId) -> Result<Arc<WorkTemplate>> {
         let chain = self.chain(election).await?;
         // Read before the pool is: a vote that lands meanwhile makes this entry old.
-        let generation = self
-            .inner
-            .pool_generation
-            .load(std::sync::atomic::Ordering::Acquire);
+        let generation = self.pool_generation(election);
         let cached = self.templates().get(&election).cloned();
         if let Some((tip, made_at, work)) = cached {
             if tip == chain.tip() && made_at == generation {
@@ -196,6 +199,14 @@ impl Node {
         Self::make_room(&mut read, election, &block, &votes, sender.as_deref()).await?;
         drop(read);
         validate_off_thread(&chain, &block).await?;
+        // No block is appended meanwhile: the block still builds on the tip when it is
+        // stored, and no approval decides on a block this one displaces.
+        let _appending = self.inner.append_lock.lock().await;
+        if self.chain(election).await?.tip() != block.header.prev {
+            return Err(EngineError::Stale(
+                "a block was appended while this one was checked".into(),
+            ));
+        }
         let mut tx = self.inner.write.begin().await?;
         if let Some(displaced) =
             Self::make_room(&mut tx, election, &block, &votes, sender.as_deref()).await?
@@ -496,75 +507,24 @@ impl Node {
         })
     }
 
-    /// The validators' approvals of a block, oldest first.
-    pub(crate) async fn approvals(&self, hash: &BlockHash) -> Result<Vec<Approval>> {
-        let rows: Vec<(PublicKey, Signature)> = sqlx::query_as(
-            "SELECT d.validator_key, d.signature FROM decisions d JOIN accounts a ON a.id = d.account_id
-             WHERE d.block_hash = ? AND d.approve = 1 ORDER BY d.decided_at",
-        )
-        .bind(hash)
-        .fetch_all(&self.inner.read)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(validator, signature)| Approval {
-                block: *hash,
-                validator,
-                signature,
-            })
-            .collect())
+    /// The chain as stored (see [`stored_chain_from`]).
+    pub(crate) async fn stored_chain(&self, election: ElectionId) -> Result<ChainExport> {
+        stored_chain_from(&mut *self.inner.read.acquire().await?, election).await
     }
 
-    /// The chain as stored: the genesis block with its recorded hash, and every block
-    /// marked appended, by height, with its approvals. A block whose header does not hash
-    /// to its recorded hash is an integrity error. Nothing here checks the chain's rules:
-    /// `ledger::replay` does.
-    pub(crate) async fn stored_chain(&self, election: ElectionId) -> Result<ChainExport> {
-        let sealed: Option<(Option<Vec<u8>>, Option<BlockHash>)> =
-            sqlx::query_as("SELECT genesis, genesis_hash FROM elections WHERE id = ?")
-                .bind(election)
-                .fetch_optional(&self.inner.read)
-                .await?;
-        let (genesis, genesis_hash) = match sealed.ok_or(EngineError::NotFound("election"))? {
-            (None, _) => {
-                return Err(EngineError::WrongState(
-                    "the election is not sealed yet".into(),
-                ))
-            }
-            (Some(_), None) => {
-                return Err(EngineError::Integrity(
-                    "the genesis block's hash is not recorded".into(),
-                ))
-            }
-            (Some(blob), Some(hash)) => (blob, hash),
+    /// The tip of the appended chain, with its approvals.
+    pub async fn head(&self, election: ElectionId) -> Result<wire::Head> {
+        let chain = self.chain(election).await?;
+        let approvals = if chain.height() == 0 {
+            Vec::new()
+        } else {
+            approvals_from(&mut *self.inner.read.acquire().await?, &chain.tip()).await?
         };
-        let genesis = Genesis::decode(&genesis)
-            .map_err(|e| EngineError::Internal(format!("stored genesis does not decode: {e}")))?;
-        let hashes: Vec<BlockHash> = sqlx::query_scalar(
-            "SELECT hash FROM blocks WHERE election_id = ? AND status = ? ORDER BY idx",
-        )
-        .bind(election)
-        .bind(BlockStatus::Appended)
-        .fetch_all(&self.inner.read)
-        .await?;
-        let mut blocks = Vec::with_capacity(hashes.len());
-        for hash in hashes {
-            let block = self.load_block(&hash).await?;
-            if block.hash() != hash {
-                return Err(EngineError::Integrity(format!(
-                    "block {}: the stored header does not hash to its recorded hash",
-                    block.header.index
-                )));
-            }
-            blocks.push(ApprovedBlock {
-                approvals: self.approvals(&hash).await?,
-                block,
-            });
-        }
-        Ok(ChainExport {
-            genesis,
-            genesis_hash,
-            blocks,
+        Ok(wire::Head {
+            election,
+            height: chain.height(),
+            hash: chain.tip(),
+            approvals,
         })
     }
 
@@ -592,4 +552,82 @@ impl Node {
             total: tally.total,
         })
     }
+}
+
+/// The validators' approvals of a block, oldest first, read on `db`.
+pub(crate) async fn approvals_from(
+    db: &mut SqliteConnection,
+    hash: &BlockHash,
+) -> Result<Vec<Approval>> {
+    let rows: Vec<(PublicKey, Signature)> = sqlx::query_as(
+        "SELECT d.validator_key, d.signature FROM decisions d JOIN accounts a ON a.id = d.account_id
+         WHERE d.block_hash = ? AND d.approve = 1 ORDER BY d.decided_at",
+    )
+    .bind(hash)
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(validator, signature)| Approval {
+            block: *hash,
+            validator,
+            signature,
+        })
+        .collect())
+}
+
+/// The chain as stored: the genesis block with its recorded hash, and every block
+/// marked appended, by height, with its approvals. A block whose header does not hash
+/// to its recorded hash is an integrity error. Nothing here checks the chain's rules:
+/// `ledger::replay` does.
+pub(crate) async fn stored_chain_from(
+    db: &mut SqliteConnection,
+    election: ElectionId,
+) -> Result<ChainExport> {
+    let sealed: Option<(Option<Vec<u8>>, Option<BlockHash>)> =
+        sqlx::query_as("SELECT genesis, genesis_hash FROM elections WHERE id = ?")
+            .bind(election)
+            .fetch_optional(&mut *db)
+            .await?;
+    let (genesis, genesis_hash) = match sealed.ok_or(EngineError::NotFound("election"))? {
+        (None, _) => {
+            return Err(EngineError::WrongState(
+                "the election is not sealed yet".into(),
+            ))
+        }
+        (Some(_), None) => {
+            return Err(EngineError::Integrity(
+                "the genesis block's hash is not recorded".into(),
+            ))
+        }
+        (Some(blob), Some(hash)) => (blob, hash),
+    };
+    let genesis = Genesis::decode(&genesis)
+        .map_err(|e| EngineError::Internal(format!("stored genesis does not decode: {e}")))?;
+    let hashes: Vec<BlockHash> = sqlx::query_scalar(
+        "SELECT hash FROM blocks WHERE election_id = ? AND status = ? ORDER BY idx",
+    )
+    .bind(election)
+    .bind(BlockStatus::Appended)
+    .fetch_all(&mut *db)
+    .await?;
+    let mut blocks = Vec::with_capacity(hashes.len());
+    for hash in hashes {
+        let block = load_block_from(&mut *db, &hash).await?;
+        if block.hash() != hash {
+            return Err(EngineError::Integrity(format!(
+                "block {}: the stored header does not hash to its recorded hash",
+                block.header.index
+            )));
+        }
+        blocks.push(ApprovedBlock {
+            approvals: approvals_from(&mut *db, &hash).await?,
+            block,
+        });
+    }
+    Ok(ChainExport {
+        genesis,
+        genesis_hash,
+        blocks,
+    })
 }

@@ -1,8 +1,17 @@
-//! Re-verification of every stored chain at start: tampering is reported, never served.
+//! The integrity check of every stored chain: in full when the node opens (every rule,
+//! signature and proof of work, by `ledger::replay`), and cheaply while it serves (the
+//! stored rows against the chain verified in memory: hashes and counts, no signature or
+//! proof work). Either way it reads one consistent snapshot and checks the rows around
+//! the chain too: every vote marked as on the chain is in exactly one appended block,
+//! no other block carries such a vote, and pending votes are well formed and not on the
+//! chain. A chain found altered is reported, shown, and takes no writes.
 
+use crate::blocks::stored_chain_from;
 use crate::votes::{StoredVote, VOTE_COLUMNS};
 use crate::{ChainSlot, EngineError, Node, Result};
-use ledger::{ChainState, ElectionId, TxId};
+use ledger::{BlockHash, ChainExport, ChainState, ElectionId, Tally, TxId, Vote};
+use sqlx::SqliteConnection;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// What re-verifying the stored chains found.
@@ -21,6 +30,15 @@ impl IntegrityReport {
     }
 }
 
+/// How deep a check goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// Every rule, signature and proof of work, from the genesis block.
+    Full,
+    /// The rows against the chain verified in memory: hashes and counts only.
+    Rows,
+}
+
 /// A vote of the pool with the receipt recorded beside it.
 #[derive(sqlx::FromRow)]
 struct PendingVote {
@@ -29,22 +47,41 @@ struct PendingVote {
     vote: StoredVote,
 }
 
+fn altered(why: impl Into<String>) -> EngineError {
+    EngineError::Integrity(why.into())
+}
+
 impl Node {
-    /// Rebuilds each sealed election's chain from the database and checks it: the genesis
-    /// block against its recorded hash, every block and approval by `ledger::replay`, and
-    /// every pending vote by the chain's vote rules.
+    /// The full check of every sealed election, when the node opens.
     pub(crate) async fn verify_stored_chains(&self) -> Result<IntegrityReport> {
+        self.check_all(Depth::Full).await
+    }
+
+    /// The cheap check of every sealed election, while serving: the stored rows against
+    /// the chains verified in memory. A chain found altered takes no more writes.
+    pub async fn recheck_stored_chains(&self) -> Result<IntegrityReport> {
+        self.check_all(Depth::Rows).await
+    }
+
+    async fn check_all(&self, depth: Depth) -> Result<IntegrityReport> {
         let mut report = IntegrityReport::default();
         let sealed: Vec<ElectionId> =
             sqlx::query_scalar("SELECT id FROM elections WHERE state <> 'setup' ORDER BY id")
                 .fetch_all(&self.inner.read)
                 .await?;
         for id in sealed {
-            match self.verify_one(id).await {
+            if let Some(known) = self.integrity_problem(id) {
+                report.problems.push((id, known));
+                continue;
+            }
+            match self.check_one(id, depth).await {
                 Ok(chain) => {
                     report.verified.push((id, chain.height()));
-                    self.set_chain(id, ChainSlot::Verified(Arc::new(chain)));
+                    if depth == Depth::Full {
+                        self.set_chain(id, ChainSlot::Verified(chain));
+                    }
                 }
+                Err(EngineError::Database(e)) => return Err(EngineError::Database(e)),
                 Err(problem) => {
                     let problem = match problem {
                         EngineError::Integrity(why) => why,
@@ -59,37 +96,177 @@ impl Node {
         Ok(report)
     }
 
-    async fn verify_one(&self, id: ElectionId) -> Result<ChainState> {
-        let stored = self.stored_chain(id).await?;
-        if stored.genesis.election != id {
-            return Err(EngineError::Integrity(
-                "the genesis block names another election".into(),
-            ));
-        }
-        let chain = ledger::replay(&stored).map_err(|e| match e {
-            ledger::ExportError::GenesisHashMismatch => {
-                EngineError::Integrity("the genesis block does not match its recorded hash".into())
+    async fn check_one(&self, id: ElectionId, depth: Depth) -> Result<Arc<ChainState>> {
+        let mut db = self.inner.read.begin().await?;
+        let known = match depth {
+            Depth::Full => None,
+            Depth::Rows => {
+                // The snapshot starts at the first read: taken while no block is being
+                // appended, it holds exactly the blocks of the chain in memory.
+                let _appending = self.inner.append_lock.lock().await;
+                sqlx::query("SELECT count(*) FROM elections")
+                    .execute(&mut *db)
+                    .await?;
+                Some(self.chain(id).await?)
             }
-            other => EngineError::Integrity(other.to_string()),
-        })?;
-        let pending: Vec<PendingVote> = sqlx::query_as(&format!(
-            "SELECT v.tx_id, {VOTE_COLUMNS} FROM votes v WHERE v.election_id = ? AND v.block_hash IS NULL"
-        ))
-        .bind(id)
-        .fetch_all(&self.inner.read)
-        .await?;
-        for PendingVote {
-            tx_id: receipt,
-            vote,
-        } in pending
+        };
+        let stored = stored_chain_from(&mut db, id).await?;
+        if stored.genesis.election != id {
+            return Err(altered("the genesis block names another election"));
+        }
+        let chain = match known {
+            None => Arc::new(ledger::replay(&stored).map_err(|e| match e {
+                ledger::ExportError::GenesisHashMismatch => {
+                    altered("the genesis block does not match its recorded hash")
+                }
+                other => altered(other.to_string()),
+            })?),
+            Some(known) => {
+                same_chain(&stored, &known)?;
+                known
+            }
+        };
+        rows_agree(&mut db, id, &stored, &chain, depth).await?;
+        Ok(chain)
+    }
+}
+
+/// The stored blocks are the chain verified in memory: the same length and tip, each
+/// block linked to the one before with its votes under its Merkle root and approved by
+/// a quorum of the genesis validators, and the same votes counted. Hashing only.
+fn same_chain(stored: &ChainExport, known: &ChainState) -> Result<()> {
+    let (height, tip) = stored.head();
+    if stored.genesis_hash != known.genesis_hash() || height != known.height() || tip != known.tip()
+    {
+        return Err(altered(format!(
+            "the stored chain ends at block {height} ({tip}), the verified chain at block {} ({})",
+            known.height(),
+            known.tip()
+        )));
+    }
+    let genesis = known.genesis();
+    let mut parent = stored.genesis_hash;
+    let mut tally = Tally::new(genesis);
+    for (i, approved) in stored.blocks.iter().enumerate() {
+        let block = &approved.block;
+        let index = i as u64 + 1;
+        let receipts: Vec<TxId> = block.votes.iter().map(Vote::tx_id).collect();
+        if block.header.index != index
+            || block.header.prev != parent
+            || ledger::merkle_root(&receipts) != block.header.merkle_root
         {
-            let vote = vote.into_vote()?;
-            if vote.tx_id() != receipt || chain.check_vote(&vote).is_err() {
-                return Err(EngineError::Integrity(format!(
-                    "pending vote {receipt} was altered or is invalid"
+            return Err(altered(format!(
+                "block {index}: its height, parent or votes do not match its header"
+            )));
+        }
+        let approvers: HashSet<_> = approved
+            .approvals
+            .iter()
+            .filter(|a| a.block == block.hash() && genesis.validators.contains(&a.validator))
+            .map(|a| a.validator)
+            .collect();
+        if approvers.len() < usize::from(genesis.quorum) {
+            return Err(altered(format!(
+                "block {index}: {} approvals by the genesis validators, {} needed",
+                approvers.len(),
+                genesis.quorum
+            )));
+        }
+        tally.add(&block.votes);
+        parent = block.hash();
+    }
+    if &tally != known.tally() {
+        return Err(altered(
+            "the votes on the stored chain are not the votes counted",
+        ));
+    }
+    Ok(())
+}
+
+/// The rows around the chain: every vote marked as on the chain is in exactly one
+/// appended block, and the one it names; no block of another status carries such a vote;
+/// every pending vote is well formed (its receipt is its hash; in a full check, every
+/// vote rule holds) and not on the chain.
+async fn rows_agree(
+    db: &mut SqliteConnection,
+    id: ElectionId,
+    stored: &ChainExport,
+    chain: &ChainState,
+    depth: Depth,
+) -> Result<()> {
+    let mut in_blocks: HashMap<TxId, (u64, BlockHash)> = HashMap::new();
+    for approved in &stored.blocks {
+        let (index, hash) = (approved.block.header.index, approved.block.hash());
+        for vote in &approved.block.votes {
+            if let Some((other, _)) = in_blocks.insert(vote.tx_id(), (index, hash)) {
+                return Err(altered(format!(
+                    "vote {} is in block {other} and in block {index}",
+                    vote.tx_id()
                 )));
             }
         }
-        Ok(chain)
     }
+    let marked: Vec<(TxId, BlockHash)> = sqlx::query_as(
+        "SELECT tx_id, block_hash FROM votes WHERE election_id = ? AND block_hash IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_all(&mut *db)
+    .await?;
+    for (receipt, block) in &marked {
+        match in_blocks.get(receipt) {
+            Some((_, hash)) if hash == block => {}
+            Some((index, _)) => {
+                return Err(altered(format!(
+                    "vote {receipt} is in block {index} but marked as in block {block}"
+                )))
+            }
+            None => {
+                let status: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM blocks WHERE hash = ?")
+                        .bind(block)
+                        .fetch_optional(&mut *db)
+                        .await?;
+                return Err(altered(match status {
+                    Some(status) if status != "appended" => format!(
+                        "vote {receipt} is marked as on the chain in block {block}, which is {status}"
+                    ),
+                    _ => format!(
+                        "vote {receipt} is marked as on the chain, in no appended block"
+                    ),
+                }));
+            }
+        }
+    }
+    if marked.len() != in_blocks.len() {
+        return Err(altered(format!(
+            "{} votes are in appended blocks, {} marked as on the chain",
+            in_blocks.len(),
+            marked.len()
+        )));
+    }
+    let pending: Vec<PendingVote> = sqlx::query_as(&format!(
+        "SELECT v.tx_id, {VOTE_COLUMNS} FROM votes v WHERE v.election_id = ? AND v.block_hash IS NULL"
+    ))
+    .bind(id)
+    .fetch_all(&mut *db)
+    .await?;
+    for PendingVote {
+        tx_id: receipt,
+        vote,
+    } in pending
+    {
+        let vote = vote.into_vote()?;
+        let well_formed = vote.tx_id() == receipt
+            && !in_blocks.contains_key(&receipt)
+            && match depth {
+                Depth::Full => chain.check_vote(&vote).is_ok(),
+                Depth::Rows => chain.is_voter(&vote.voter) && !chain.has_voted(&vote.voter),
+            };
+        if !well_formed {
+            return Err(altered(format!(
+                "pending vote {receipt} was altered or is invalid"
+            )));
+        }
+    }
+    Ok(())
 }

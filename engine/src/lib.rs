@@ -64,9 +64,9 @@ struct Inner {
     /// Every rule's check of an awaiting block, against the tip it was run on: a
     /// dashboard showing many blocks runs each block's checks once per tip.
     checks: Mutex<ChecksCache>,
-    /// Bumped whenever a vote joins a pending pool: with the tip, it says when a
-    /// mining template may have changed.
-    pool_generation: std::sync::atomic::AtomicU64,
+    /// Per election, bumped whenever a vote joins its pending pool: with the tip, it
+    /// says when a mining template may have changed.
+    pool_generation: Mutex<HashMap<ElectionId, u64>>,
     /// The last mining template of each election, with the tip and pool generation it
     /// was made for.
     templates: Mutex<HashMap<ElectionId, Template>>,
@@ -88,7 +88,7 @@ impl Node {
                 chains: Mutex::new(HashMap::new()),
                 rolls: Mutex::new(HashMap::new()),
                 checks: Mutex::new(HashMap::new()),
-                pool_generation: std::sync::atomic::AtomicU64::new(0),
+                pool_generation: Mutex::new(HashMap::new()),
                 templates: Mutex::new(HashMap::new()),
                 append_lock: tokio::sync::Mutex::new(()),
                 votes,
@@ -132,6 +132,26 @@ impl Node {
             .chains
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The pool generation of an election (see `Inner::pool_generation`).
+    fn pool_generation(&self, id: ElectionId) -> u64 {
+        let generations = self
+            .inner
+            .pool_generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        generations.get(&id).copied().unwrap_or(0)
+    }
+
+    /// A vote joined the pool of `id`.
+    fn pool_grew(&self, id: ElectionId) {
+        let mut generations = self
+            .inner
+            .pool_generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *generations.entry(id).or_insert(0) += 1;
     }
 
     fn set_chain(&self, id: ElectionId, slot: ChainSlot) {

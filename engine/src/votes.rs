@@ -194,9 +194,7 @@ impl Node {
         })?;
         let receipt = vote.tx_id();
         self.inner.votes.submit(election, vote).await?;
-        self.inner
-            .pool_generation
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.pool_grew(election);
         Ok(receipt)
     }
 

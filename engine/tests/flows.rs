@@ -1389,3 +1389,173 @@ async fn block_spam_is_bounded_and_a_block_over_the_full_template_still_gets_in(
     assert_eq!(awaiting().await, 0);
     assert_eq!(node.tally(e).await.unwrap().total, 25);
 }
+
+/// Submits `block` and has the first two validators approve it: appended.
+async fn append(f: &Fixture, block: Block) {
+    let (node, e, v) = (&f.node, f.election, &f.validators);
+    node.submit_block(e, block.clone(), None).await.unwrap();
+    for validator in &v[..2] {
+        node.approve(e, &Approval::sign(&validator.key, block.hash()))
+            .await
+            .unwrap();
+    }
+}
+
+/// A chain of two blocks, a stale rival of the second with one approval, and a pending
+/// vote; then a snapshot of its database at `to`.
+async fn chain_with_a_rival_and_a_pending_vote(to: &std::path::Path) -> ElectionId {
+    let f = opened(4, 2).await;
+    let (node, e, v) = (&f.node, f.election, &f.validators);
+    cast_all(&f, 0..1).await;
+    append(&f, mined(&node.work(e).await.unwrap(), "one")).await;
+    cast_all(&f, 1..3).await;
+    let work = node.work(e).await.unwrap();
+    let rival = mined_with(&work, work.votes[..1].to_vec(), "rival");
+    node.submit_block(e, rival.clone(), None).await.unwrap();
+    node.approve(e, &Approval::sign(&v[0].key, rival.hash()))
+        .await
+        .unwrap();
+    append(&f, mined(&work, "two")).await;
+    cast_all(&f, 3..4).await;
+    sqlx::query("VACUUM INTO ?")
+        .bind(to.to_str().unwrap())
+        .execute(node.write_pool())
+        .await
+        .unwrap();
+    e
+}
+
+/// Applies `sql` to the database at `db` as someone with the file would, foreign keys
+/// off.
+async fn edit_offline(db: &std::path::Path, sql: &str) {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(db)
+        .foreign_keys(false);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+const LAST: &str = "(SELECT hash FROM blocks WHERE status = 'appended' ORDER BY idx DESC LIMIT 1)";
+
+#[tokio::test]
+async fn every_offline_edit_of_the_chain_or_its_rows_is_caught_when_the_node_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("original.db");
+    let e = chain_with_a_rival_and_a_pending_vote(&original).await;
+    let (node, report) = Node::open(&original).await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.verified, vec![(e, 2)]);
+    drop(node);
+    let cases: &[(&str, String, &str)] = &[
+        (
+            "the last block marked stale",
+            format!("UPDATE blocks SET status = 'stale' WHERE hash = {LAST}"),
+            "which is stale",
+        ),
+        (
+            "the first block marked rejected",
+            "UPDATE blocks SET status = 'rejected' WHERE idx = 1".into(),
+            "block 2",
+        ),
+        (
+            "the stale rival marked appended in the winner's place",
+            format!("UPDATE blocks SET status = 'stale' WHERE hash = {LAST};
+                     UPDATE blocks SET status = 'appended' WHERE idx = 2 AND status = 'stale' AND miner_tag = 'rival'"),
+            "block 2",
+        ),
+        (
+            "an approval deleted",
+            format!("DELETE FROM decisions WHERE rowid = (SELECT min(rowid) FROM decisions WHERE block_hash = {LAST})"),
+            "block 2",
+        ),
+        (
+            "a vote on the chain deleted",
+            "DELETE FROM votes WHERE rowid = (SELECT min(rowid) FROM votes WHERE block_hash IS NOT NULL)".into(),
+            "block 1",
+        ),
+        (
+            "a vote on the chain changed",
+            "UPDATE votes SET candidate_id = candidate_id % 3 + 1 WHERE rowid = (SELECT min(rowid) FROM votes WHERE block_hash IS NOT NULL)".into(),
+            "block 1",
+        ),
+        (
+            "a vote taken out of a block's list",
+            format!("DELETE FROM block_votes WHERE block_hash = {LAST} AND position = 0"),
+            "block 2",
+        ),
+        (
+            "a vote of the chain marked pending",
+            format!("UPDATE votes SET block_hash = NULL WHERE rowid = (SELECT min(rowid) FROM votes WHERE block_hash = {LAST})"),
+            "marked as on the chain",
+        ),
+        (
+            "a pending vote marked as on the chain",
+            format!("UPDATE votes SET block_hash = {LAST} WHERE block_hash IS NULL"),
+            "in no appended block",
+        ),
+        (
+            "a pending vote altered",
+            "UPDATE votes SET timestamp = timestamp + 1 WHERE block_hash IS NULL".into(),
+            "pending vote",
+        ),
+    ];
+    for (i, (what, sql, says)) in cases.iter().enumerate() {
+        let copy = dir.path().join(format!("case-{i}.db"));
+        std::fs::copy(&original, &copy).unwrap();
+        edit_offline(&copy, sql).await;
+        let (node, report) = Node::open(&copy).await.unwrap();
+        assert_eq!(report.problems.len(), 1, "{what}: not caught");
+        assert!(
+            report.problems[0].1.contains(says),
+            "{what}: {}",
+            report.problems[0].1
+        );
+        refused!(&node, node.work(e), EngineError::Integrity(_));
+    }
+
+    // The last block taken away consistently, its votes back in the pool: the rows agree
+    // with each other, so only a copy kept elsewhere (a pinned head, a validator's own
+    // chain) can tell.
+    let copy = dir.path().join("rolled-back.db");
+    std::fs::copy(&original, &copy).unwrap();
+    edit_offline(
+        &copy,
+        &format!(
+            "CREATE TEMP TABLE gone AS SELECT {LAST} AS hash;
+             UPDATE votes SET block_hash = NULL WHERE block_hash IN (SELECT hash FROM gone);
+             DELETE FROM decisions WHERE block_hash IN (SELECT hash FROM gone);
+             DELETE FROM block_votes WHERE block_hash IN (SELECT hash FROM gone);
+             DELETE FROM blocks WHERE hash IN (SELECT hash FROM gone);"
+        ),
+    )
+    .await;
+    let (_node, report) = Node::open(&copy).await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.verified, vec![(e, 1)]);
+}
+
+#[tokio::test]
+async fn a_row_edited_while_serving_is_caught_by_the_cheap_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serving.db");
+    let e = chain_with_a_rival_and_a_pending_vote(&path).await;
+    let (node, _) = Node::open(&path).await.unwrap();
+    let report = node.recheck_stored_chains().await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.verified, vec![(e, 2)]);
+    edit_offline(
+        &path,
+        &format!("UPDATE blocks SET status = 'stale' WHERE hash = {LAST}"),
+    )
+    .await;
+    let report = node.recheck_stored_chains().await.unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.verified);
+    assert!(
+        report.problems[0].1.contains("block"),
+        "{}",
+        report.problems[0].1
+    );
+    assert!(node.election(e).await.unwrap().integrity_problem.is_some());
+    refused!(&node, node.work(e), EngineError::Integrity(_));
+}

@@ -29,6 +29,29 @@ pub struct ChainExport {
     pub blocks: Vec<ApprovedBlock>,
 }
 
+impl ChainExport {
+    /// The height and hash of the last block (the genesis block's when there is none).
+    pub fn head(&self) -> (u64, BlockHash) {
+        (
+            self.blocks.len() as u64,
+            self.hash_at(self.blocks.len() as u64)
+                .unwrap_or(self.genesis_hash),
+        )
+    }
+
+    /// The hash of the block at `height` (0: the genesis block), if the chain is that
+    /// long.
+    pub fn hash_at(&self, height: u64) -> Option<BlockHash> {
+        match height {
+            0 => Some(self.genesis_hash),
+            h => self
+                .blocks
+                .get(usize::try_from(h - 1).ok()?)
+                .map(|b| b.block.hash()),
+        }
+    }
+}
+
 /// Why an exported chain does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExportError {

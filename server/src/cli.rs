@@ -23,6 +23,21 @@ enum Command {
     Verify {
         /// Path to an export file, or the URL of `/api/elections/{id}/export`.
         source: String,
+        /// The genesis block's hash, as published when the election opened: the chain
+        /// must start there.
+        #[arg(long, value_name = "HASH")]
+        genesis: Option<ledger::BlockHash>,
+        /// A head seen before, `HEIGHT:HASH` (repeatable): the chain must still hold
+        /// that block at that height.
+        #[arg(long, value_name = "HEIGHT:HASH", value_parser = crate::verify::pinned_head)]
+        expect: Vec<(u64, ledger::BlockHash)>,
+    },
+    /// Check every stored chain in a database in full (every rule, signature and
+    /// approval, and the rows around the chain), as the server does when it starts.
+    Check {
+        /// SQLite database file.
+        #[arg(long)]
+        db: PathBuf,
     },
     /// Manage accounts directly in the database.
     Admin {
@@ -115,6 +130,10 @@ pub struct ServeArgs {
     /// Requests answered at once; more get 503 with Retry-After.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub max_requests: u64,
+    /// Seconds between the cheap checks of the stored chains against the verified ones
+    /// in memory (a chain found altered takes no more writes).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub check_interval: u64,
     /// Open connections; more wait until one closes.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub max_connections: u64,
@@ -256,7 +275,12 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         Command::Serve(args) => runtime()?.block_on(crate::serve::serve(args)),
         Command::Mine(args) => crate::miner::run(args),
-        Command::Verify { source } => crate::verify::run(&source),
+        Command::Verify {
+            source,
+            genesis,
+            expect,
+        } => crate::verify::run(&source, genesis, &expect),
+        Command::Check { db } => runtime()?.block_on(crate::verify::check(&db)),
         Command::Accept(args) => crate::decide::accept(args),
         Command::Vote(args) => crate::decide::vote(args),
         Command::Codes(args) => crate::codes::run(args),

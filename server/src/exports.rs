@@ -119,17 +119,16 @@ impl Exports {
             return Ok((path, etag(election, height, tip)));
         }
         let export = node.export(election).await?;
-        let height = export.blocks.len() as u64;
-        let tip = export
-            .blocks
-            .last()
-            .map(|b| b.block.hash())
-            .unwrap_or(export.genesis_hash);
+        let (height, tip) = export.head();
         let path = self.path(election, height, &tip);
         let (dir, target) = (self.dir.clone(), path.clone());
         let prefix = format!("{}-", election.0);
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let partial = target.with_extension("partial");
+            // Its own partial file: a build whose request timed out may still run.
+            let partial = target.with_extension(format!(
+                "{}.partial",
+                hex::encode(rand::random::<[u8; 8]>())
+            ));
             let mut out = std::io::BufWriter::new(std::fs::File::create(&partial)?);
             serde_json::to_writer(&mut out, &export)?;
             out.flush()?;
@@ -140,7 +139,7 @@ impl Exports {
                 let entry = entry?;
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
-                if name.starts_with(&prefix) && entry.path() != target {
+                if name.starts_with(&prefix) && name.ends_with(".json") && entry.path() != target {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }

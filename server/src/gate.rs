@@ -1,6 +1,6 @@
-//! Bodies are read only once the sender may send them: the officer's forms and uploads
-//! and the signed-in person's actions are checked against the session on the request's
-//! head, and every body outside the JSON API (whose routes set their own limits) is read
+//! Bodies are read only once the sender may send them: the officer's forms, uploads
+//! and page data, the validator's dashboard and the signed-in person's actions are
+//! checked against the session on the request's head, and every body outside the JSON API (whose routes set their own limits) is read
 //! here, up to its route's limit. Server functions decode their arguments before their
 //! own code runs, so without this an anonymous client could make them buffer anything.
 
@@ -30,7 +30,9 @@ fn needs(method: &Method, path: &str) -> Needs {
         Needs::Anyone
     } else if path.starts_with("/admin/") || path.starts_with("/sfn/admin/") {
         Needs::Role(Role::Admin)
-    } else if path == "/sfn/account/password" {
+    } else if path == "/sfn/validator-dashboard" {
+        Needs::Role(Role::Validator)
+    } else if path.starts_with("/sfn/account/") {
         Needs::SignedIn
     } else {
         Needs::Anyone
@@ -86,6 +88,10 @@ pub async fn gate(
         Ok(bytes) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
+        }
+        // Within its declared length, a body that fails did not arrive whole.
+        Err(_) if declared.is_some() => {
+            ApiError::malformed("the request body did not arrive whole").into_response()
         }
         Err(_) => too_large(limit),
     }
@@ -146,6 +152,13 @@ mod tests {
         assert_eq!(needs(&post, "/admin/e/1/voters"), Needs::Role(Role::Admin));
         assert_eq!(needs(&post, "/sfn/admin/open"), Needs::Role(Role::Admin));
         assert_eq!(needs(&post, "/sfn/account/password"), Needs::SignedIn);
+        assert_eq!(needs(&post, "/sfn/account/own"), Needs::SignedIn);
+        assert_eq!(
+            needs(&post, "/sfn/validator-dashboard"),
+            Needs::Role(Role::Validator)
+        );
+        // No such route: left to answer 404.
+        assert_eq!(needs(&post, "/sfn/validator/approve"), Needs::Anyone);
         assert_eq!(needs(&post, "/sfn/login"), Needs::Anyone);
         assert_eq!(needs(&post, "/sfn/vote"), Needs::Anyone);
         assert_eq!(needs(&Method::GET, "/admin/e/1"), Needs::Anyone);

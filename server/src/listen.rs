@@ -2,6 +2,7 @@
 //! keep-alive), an I/O idle timeout, a request timeout and a cap on connections and on
 //! requests in flight, so slow or half-sent requests cannot hold the server.
 
+use app::site::ClientAddr;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -11,11 +12,12 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -54,23 +56,120 @@ impl Default for Limits {
     }
 }
 
+/// How long after a request's deadline its body may still arrive (see [`admit`]).
+const BODY_GRACE: Duration = Duration::from_secs(1);
+
 /// Graceful shutdown waits this long for answers under way.
 const DRAIN: Duration = Duration::from_secs(15);
 
-/// `app` with the request timeout and the cap on requests in flight (the cap outermost,
-/// so a shed request costs nothing).
+/// `app` behind the cap on requests in flight (in all and per client) and the request
+/// timeout. Goes inside the layer that finds the client's address.
 pub fn with_request_limits(app: Router, limits: Limits) -> Router {
-    let slots = Arc::new(Semaphore::new(limits.in_flight));
-    app.layer(middleware::from_fn_with_state(limits.request, time_limit))
-        .layer(middleware::from_fn_with_state(slots, shed_load))
+    let admission = Arc::new(Admission {
+        slots: Arc::new(Semaphore::new(limits.in_flight)),
+        clients: Mutex::new(HashMap::new()),
+        per_client: (limits.in_flight / 4).max(1),
+        request: limits.request,
+    });
+    app.layer(middleware::from_fn_with_state(admission, admit))
 }
 
-/// 503 when a request is not answered in time (its body is still arriving, or the work
-/// takes too long); the work is dropped, so its transaction rolls back.
-async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+/// Requests under way, in all and per client address.
+struct Admission {
+    slots: Arc<Semaphore>,
+    clients: Mutex<HashMap<IpAddr, usize>>,
+    /// A quarter of the slots: one client cannot take them all.
+    per_client: usize,
+    request: Duration,
+}
+
+/// One client's request under way; counted until dropped.
+struct Share {
+    admission: Arc<Admission>,
+    client: IpAddr,
+}
+
+impl Share {
+    fn take(admission: &Arc<Admission>, client: IpAddr) -> Option<Self> {
+        let mut clients = admission.clients.lock().unwrap_or_else(|p| p.into_inner());
+        let under_way = clients.entry(client).or_insert(0);
+        if *under_way >= admission.per_client {
+            return None;
+        }
+        *under_way += 1;
+        Some(Self {
+            admission: admission.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        let mut clients = self
+            .admission
+            .clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(under_way) = clients.get_mut(&self.client) {
+            *under_way -= 1;
+            if *under_way == 0 {
+                clients.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// Admits a request if a slot is free (in all and for its client), else 503 with
+/// `Retry-After`. The work runs to its end in a task of its own, holding the slot,
+/// whatever becomes of the request: a write is never cut off between its commit and
+/// what follows it (the chain in memory moving on). A request not answered in time (its
+/// body still arriving, or slow work) gets 503 `timeout`; a body still arriving then
+/// stops with the connection.
+async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
+    let client = request
+        .extensions()
+        .get::<ClientAddr>()
+        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0);
+    let Ok(slot) = admission.slots.clone().try_acquire_owned() else {
+        tracing::warn!(path, "busy: request shed");
+        return busy(
+            ErrorCode::Overloaded,
+            "the server is busy; try again in a few seconds",
+        );
+    };
+    let Some(share) = Share::take(&admission, client) else {
+        tracing::warn!(path, %client, "busy: this client's share of requests is in use");
+        return busy(
+            ErrorCode::Overloaded,
+            "this address has many requests under way already; try again in a few seconds",
+        );
+    };
+    // The body must be in soon after the answer's deadline too (after it, so that the
+    // answer is the timeout): a body still trickling in then fails, so its work ends
+    // instead of holding the slot.
+    let (parts, body) = request.into_parts();
+    let body = axum::body::Body::new(Deadline {
+        body,
+        deadline: Box::pin(tokio::time::sleep(admission.request + BODY_GRACE)),
+    });
+    let request = Request::from_parts(parts, body);
+    let work = tokio::spawn(async move {
+        let _held = (slot, share);
+        next.run(request).await
+    });
+    match tokio::time::timeout(admission.request, work).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(failed)) => {
+            tracing::error!(path, error = %failed, "a request's work failed");
+            let body = wire::ErrorBody {
+                error: ErrorCode::Internal,
+                message: "something went wrong on the server; it has been logged".into(),
+                details: Vec::new(),
+            };
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+        }
         Err(_) => {
             tracing::warn!(path, "request timed out");
             busy(
@@ -78,6 +177,41 @@ async fn time_limit(State(limit): State<Duration>, request: Request, next: Next)
                 "the request took too long to arrive or to answer; try again",
             )
         }
+    }
+}
+
+/// A request body that fails once its deadline has passed.
+struct Deadline {
+    body: axum::body::Body,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl http_body::Body for Deadline {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.body).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(axum::Error::new(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request body did not arrive in time",
+            ))))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -93,18 +227,6 @@ fn busy(code: ErrorCode, message: &str) -> Response {
         axum::Json(body),
     )
         .into_response()
-}
-
-async fn shed_load(State(slots): State<Arc<Semaphore>>, request: Request, next: Next) -> Response {
-    // Held until the handler has answered.
-    let Ok(_permit) = slots.try_acquire() else {
-        tracing::warn!(path = request.uri().path(), "busy: request shed");
-        return busy(
-            ErrorCode::Overloaded,
-            "the server is busy; try again in a few seconds",
-        );
-    };
-    next.run(request).await
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets answers under way

@@ -20,6 +20,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    large_allocations_go_back_to_the_system();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -36,3 +37,20 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// glibc serves a freed large block's size from its heap arenas afterwards (its mmap
+/// threshold rises with every such free), and keeps one arena per thread: each argon2
+/// hash (19 MiB) on another blocking thread would then stay in that thread's arena, and
+/// the server's memory would grow with every failed sign-in. A fixed threshold keeps
+/// blocks of 1 MiB and more mapped apart and returned to the system when freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn large_allocations_go_back_to_the_system() {
+    // SAFETY: `mallopt` only changes a malloc tuning parameter; it is called before any
+    // other thread exists, and a refusal (return 0) leaves the default behaviour.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn large_allocations_go_back_to_the_system() {}

@@ -54,6 +54,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     for (id, height) in &report.verified {
         tracing::info!(election = id.0, height, "stored chain verified");
     }
+    spawn_integrity_checks(
+        node.clone(),
+        std::time::Duration::from_secs(args.check_interval),
+    );
     if args.demo {
         crate::demo::seed_if_empty(&node, &args.demo_codes).await?;
     }
@@ -121,7 +125,6 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             crate::gate::gate,
         ))
         .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(site.clone(), protect))
         // gzip for clients that ask: the hydration bundle (which carries the ledger's
         // rules for the validator's own check) shrinks to about a third.
         .layer(tower_http::compression::CompressionLayer::new())
@@ -131,7 +134,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         let mut bytes = [0u8; 24];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
         let token = hex::encode(bytes);
-        println!("No admin account yet. Create it (this link works once) at:\n  http://{addr}/setup?token={token}");
+        println!(
+            "No admin account yet. Create it (this link works once) at:\n  {}/setup?token={token}",
+            site.origin()
+        );
         println!(
             "or with: ballotchain admin create --db {} --username NAME   (password on standard input)",
             args.db.display()
@@ -141,14 +147,35 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     println!("ballotchain listening on http://{addr}");
     // Client addresses feed the failure rate limits.
     let limits = args.limits();
-    crate::listen::serve(
-        listener,
-        crate::listen::with_request_limits(app, limits),
-        limits,
-        shutdown_signal(),
-    )
-    .await?;
+    // The protections outermost: every answer carries them, a shed one too.
+    let app = crate::listen::with_request_limits(app, limits)
+        .layer(axum::middleware::from_fn_with_state(site.clone(), protect));
+    crate::listen::serve(listener, app, limits, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Every `interval`, the cheap check of the stored chains against the verified ones in
+/// memory; a chain newly found altered is reported once and takes no more writes.
+fn spawn_integrity_checks(node: Node, interval: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut reported = std::collections::HashSet::new();
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            match node.recheck_stored_chains().await {
+                Ok(report) => {
+                    for (id, problem) in report.problems {
+                        if reported.insert(id) {
+                            eprintln!("WARNING: TAMPERING DETECTED in election {id} while serving: {problem}. Its chain is not served for writes.");
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "the periodic integrity check could not run"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -1,9 +1,33 @@
-//! `ballotchain verify`: re-check an exported chain offline and print its tally.
+//! `ballotchain verify`: re-check an exported chain offline, against the heads an
+//! observer pinned, and print its tally; `ballotchain check`: the server's own full check
+//! of a database.
 
-use ledger::{verify_export, ChainExport};
+use ledger::{verify_export, BlockHash, ChainExport};
+use std::path::Path;
 
-/// Loads the export from a file or URL, verifies every rule and approval, prints the tally.
-pub fn run(source: &str) -> Result<(), Box<dyn std::error::Error>> {
+/// `HEIGHT:HASH`, a head pinned by an observer.
+pub fn pinned_head(text: &str) -> Result<(u64, BlockHash), String> {
+    let (height, hash) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?} is not HEIGHT:HASH"))?;
+    let height = height
+        .trim()
+        .parse()
+        .map_err(|_| format!("{height:?} is not a height"))?;
+    let hash = hash
+        .trim()
+        .parse()
+        .map_err(|_| format!("{hash:?} is not a block hash (64 hex digits)"))?;
+    Ok((height, hash))
+}
+
+/// Loads the export from a file or URL, verifies every rule and approval, checks it
+/// starts at `genesis` and holds every `expect`ed head, prints the tally.
+pub fn run(
+    source: &str,
+    genesis: Option<BlockHash>,
+    expect: &[(u64, BlockHash)],
+) -> Result<(), Box<dyn std::error::Error>> {
     let export: ChainExport = if source.starts_with("http://") || source.starts_with("https://") {
         ureq::get(source).call()?.into_json()?
     } else {
@@ -11,6 +35,33 @@ pub fn run(source: &str) -> Result<(), Box<dyn std::error::Error>> {
     };
     let started = std::time::Instant::now();
     let tally = verify_export(&export).map_err(|e| format!("chain does NOT verify: {e}"))?;
+    if let Some(genesis) = genesis {
+        if export.genesis_hash != genesis {
+            return Err(format!(
+                "chain does NOT verify: its genesis block is {}, not {genesis}",
+                export.genesis_hash
+            )
+            .into());
+        }
+    }
+    for (height, hash) in expect {
+        match export.hash_at(*height) {
+            Some(found) if found == *hash => {}
+            Some(found) => {
+                return Err(format!(
+                    "chain does NOT hold the pinned head {height}:{hash}: its block {height} is {found} (the chain was rewritten)"
+                )
+                .into())
+            }
+            None => {
+                return Err(format!(
+                    "chain does NOT hold the pinned head {height}:{hash}: it has only {} blocks (blocks were removed)",
+                    export.blocks.len()
+                )
+                .into())
+            }
+        }
+    }
     let g = &export.genesis;
     println!(
         "chain verified: election {} {:?}, genesis {}, {} blocks, {} votes ({:.2} s)",
@@ -21,6 +72,9 @@ pub fn run(source: &str) -> Result<(), Box<dyn std::error::Error>> {
         tally.total,
         started.elapsed().as_secs_f64()
     );
+    for (height, hash) in expect {
+        println!("  holds the pinned head {height}:{hash}");
+    }
     for c in &g.candidates {
         println!(
             "  {:>8}  {}",
@@ -29,4 +83,24 @@ pub fn run(source: &str) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// Opens the database (applying migrations) and checks every stored chain in full, as
+/// the server does at start; an error when any chain was altered.
+pub async fn check(db: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    if !db.exists() {
+        return Err(format!("{} does not exist", db.display()).into());
+    }
+    let (_node, report) = engine::Node::open(db).await?;
+    for (id, height) in &report.verified {
+        println!("election {}: chain of {height} blocks verified", id.0);
+    }
+    for (id, problem) in &report.problems {
+        println!("election {}: TAMPERING DETECTED: {problem}", id.0);
+    }
+    if report.is_clean() {
+        Ok(())
+    } else {
+        Err(format!("{} chain(s) failed verification", report.problems.len()).into())
+    }
 }

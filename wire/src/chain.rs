@@ -3,7 +3,8 @@
 
 use crate::state::{BlockStatus, ReceiptStatus};
 use ledger::{
-    BlockHash, BlockHeader, CandidateId, ElectionId, MerkleProof, PublicKey, Signature, TxId, Vote,
+    Approval, BlockHash, BlockHeader, CandidateId, ElectionId, MerkleProof, PublicKey, Signature,
+    TxId, Vote,
 };
 use serde::{Deserialize, Serialize};
 
@@ -252,6 +253,20 @@ impl std::str::FromStr for BlockRef {
         }
         s.parse().map(Self::Hash).map_err(|_| BadBlockRef)
     }
+}
+
+/// The tip of an election's chain, as an observer pins it: `ballotchain verify
+/// --expect HEIGHT:HASH` later fails if the chain no longer holds this block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// The election.
+    pub election: ElectionId,
+    /// The tip's height (0: only the genesis block).
+    pub height: u64,
+    /// The tip's hash.
+    pub hash: BlockHash,
+    /// The validators' approvals of the tip (none for the genesis block).
+    pub approvals: Vec<Approval>,
 }
 
 /// `GET /api/elections/{id}/tally`: votes per candidate on the appended chain.

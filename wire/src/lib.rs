@@ -21,8 +21,8 @@ pub use account::{
 };
 pub use chain::{
     BadBlockRef, Ballot, BlockDetail, BlockRef, BlockSummary, CandidateVotes, CastReceipt,
-    DecisionRecord, PastDecision, QueuedBlock, ReceiptReport, SignedApproval, SignedRejection,
-    SubmitOutcome, TallyReport, VoteInfo, WorkTemplate,
+    DecisionRecord, Head, PastDecision, QueuedBlock, ReceiptReport, SignedApproval,
+    SignedRejection, SubmitOutcome, TallyReport, VoteInfo, WorkTemplate,
 };
 pub use election::{
     ElectionDetail, ElectionSummary, Enrolment, KeyChange, NewCandidate, NewElection, NewVoter,

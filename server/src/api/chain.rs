@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/elections/{id}/blocks/{block}/approve", post(approve))
         .route("/elections/{id}/blocks/{block}/reject", post(reject))
         .route("/elections/{id}/tally", get(tally))
+        .route("/elections/{id}/head", get(head))
         .route("/elections/{id}/export", get(export))
         .layer(DefaultBodyLimit::max(super::SMALL_BODY))
 }
@@ -204,6 +205,14 @@ async fn tally(
 ) -> Result<Json<TallyReport>, ApiError> {
     state.limits.tallies.count(client)?;
     Ok(Json(state.node.tally(id).await?))
+}
+
+/// The tip an observer pins: height, hash and approvals.
+async fn head(
+    State(state): State<AppState>,
+    ElectionPath(id): ElectionPath,
+) -> Result<Json<wire::Head>, ApiError> {
+    Ok(Json(state.node.head(id).await?))
 }
 
 /// The whole chain, from the file kept for its tip, with an entity tag: a client that
