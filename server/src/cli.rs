@@ -32,6 +32,12 @@ enum Command {
         #[arg(long, value_name = "HEIGHT:HASH", value_parser = crate::verify::pinned_head)]
         expect: Vec<(u64, ledger::BlockHash)>,
     },
+    /// Run a validator on this machine: keeps its own copy of the chain (verified from
+    /// its genesis block once, then block by block), checks each awaiting block and signs
+    /// an approval or a rejection naming the broken rule. Exit codes: 0 done, 1 could not
+    /// run, 2 the server's chain no longer holds this validator's copy (or does not
+    /// verify); lines needing a person start with "ATTENTION:".
+    Validate(ValidateArgs),
     /// Check every stored chain in a database in full (every rule, signature and
     /// approval, and the rows around the chain), as the server does when it starts.
     Check {
@@ -213,6 +219,34 @@ pub struct VoteArgs {
 }
 
 #[derive(clap::Args)]
+pub struct ValidateArgs {
+    /// Base URL of the server, e.g. https://vote.example.org
+    #[arg(long)]
+    pub server: String,
+    /// The validator's key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Election id.
+    #[arg(long)]
+    pub election: u64,
+    /// Keep going: a pass every --interval seconds until stopped.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between passes with --watch.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub interval: u64,
+    /// This validator's own copy of the chain and its decisions (SQLite; default
+    /// ballotchain-validator-ID.db here).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Read the key file's passphrase from this file's first line. Without it, from the
+    /// environment variable BALLOTCHAIN_PASSPHRASE (weaker: the environment of a process
+    /// can be read by others of the same user), else typed at a prompt.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 pub struct DecideArgs {
     /// Base URL of the server, e.g. http://127.0.0.1:3000
     #[arg(long)]
@@ -281,6 +315,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             expect,
         } => crate::verify::run(&source, genesis, &expect),
         Command::Check { db } => runtime()?.block_on(crate::verify::check(&db)),
+        Command::Validate(args) => runtime()?.block_on(crate::validate::run(args)),
         Command::Accept(args) => crate::decide::accept(args),
         Command::Vote(args) => crate::decide::vote(args),
         Command::Codes(args) => crate::codes::run(args),

@@ -15,7 +15,9 @@ use wire::{fingerprint, Acceptance, Account, BlockSummary, ErrorBody, Invitation
 type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// An API answer: the body, or the server's refusal in its own words.
-fn answer<T: DeserializeOwned>(response: Result<ureq::Response, ureq::Error>) -> CliResult<T> {
+pub(crate) fn answer<T: DeserializeOwned>(
+    response: Result<ureq::Response, ureq::Error>,
+) -> CliResult<T> {
     match response {
         Ok(r) => Ok(r.into_json()?),
         Err(ureq::Error::Status(code, r)) => {

@@ -23,11 +23,19 @@ pub fn open(
     path: &Path,
     passphrase_file: Option<&Path>,
 ) -> Result<(KeyFile, ed25519_dalek::SigningKey), Box<dyn std::error::Error>> {
+    open_with(path, &passphrase(passphrase_file, false)?)
+}
+
+/// Reads and opens a key file with `passphrase`.
+pub fn open_with(
+    path: &Path,
+    passphrase: &str,
+) -> Result<(KeyFile, ed25519_dalek::SigningKey), Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the key file {}: {e}", path.display()))?;
     let file = KeyFile::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let key = file
-        .open(&passphrase(passphrase_file, false)?)
+        .open(passphrase)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((file, key))
 }

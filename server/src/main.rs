@@ -14,6 +14,7 @@ mod listen;
 mod miner;
 mod protect;
 mod serve;
+mod validate;
 mod verify;
 
 use clap::Parser;
@@ -31,6 +32,8 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The chain was cut short or rewritten: its own code, for scripts that watch.
+        Err(e) if e.is::<validate::ChainBroken>() => ExitCode::from(2),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -170,3 +170,136 @@ async fn a_row_edited_while_serving_is_caught_by_the_periodic_check_and_stops_wr
         s.stderr_text()
     );
 }
+
+/// `ballotchain validate` for one pass, with validator1's key file: success and output.
+fn validate(s: &Server, dir: &std::path::Path, e: &Setup) -> (Option<i32>, String) {
+    let key = dir.join("validator1.key");
+    let passphrase = dir.join("passphrase.txt");
+    if !key.exists() {
+        let file =
+            keyfile::KeyFile::seal(&e.validators[0], "validator1", "a long passphrase").unwrap();
+        std::fs::write(&key, file.to_json()).unwrap();
+        std::fs::write(&passphrase, "a long passphrase\n").unwrap();
+    }
+    let out = Command::new(BIN)
+        .args([
+            "validate",
+            "--server",
+            &s.base,
+            "--election",
+            &e.election.to_string(),
+        ])
+        .arg("--key")
+        .arg(&key)
+        .arg("--passphrase-file")
+        .arg(&passphrase)
+        .arg("--state")
+        .arg(dir.join("validator1-state.db"))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_headless_validator_keeps_its_own_chain_decides_by_the_rules_and_stops_on_a_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin_using(dir.path(), &["--check-interval", "3600"]).await;
+    let e = open_election(&s, &admin, "Headless", 3, true).await;
+    let id = e.election;
+    let api = api_of(&s, &admin);
+    let election = ledger::ElectionId(id as u64);
+
+    // A good block: approved here, then appended with validator2's approval.
+    assert_eq!(
+        vote(&s, id, &e.codes[0], e.candidates[0]).await.0,
+        StatusCode::ACCEPTED
+    );
+    mine_once(&s, id);
+    let (code, out) = validate(&s, mine.path(), &e);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("chain verified from its genesis block"),
+        "{out}"
+    );
+    assert!(out.contains("block 1 ("), "{out}");
+    assert!(
+        out.contains(") approved: now awaiting approval (1 approval(s)"),
+        "{out}"
+    );
+    let good = api.awaiting(election).await[0].hash;
+    let (st, body) = approve_as(&s, id, &good.to_string(), &e.validators[1]).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+
+    // A bad block: its vote altered in the server's database after it was mined. The
+    // validator checks block 1 into its copy, then signs a rejection naming the rule.
+    assert_eq!(
+        vote(&s, id, &e.codes[1], e.candidates[0]).await.0,
+        StatusCode::ACCEPTED
+    );
+    mine_once(&s, id);
+    let bad = api.awaiting(election).await[0].hash;
+    edit(
+        &s.db,
+        "UPDATE votes SET candidate_id = candidate_id % 3 + 1 WHERE block_hash IS NULL",
+    )
+    .await;
+    let (code, out) = validate(&s, mine.path(), &e);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("block 1 verified"), "{out}");
+    assert!(out.contains("ATTENTION: block 2"), "{out}");
+    assert!(out.contains("rejection signed"), "{out}");
+    let (_, detail) = get(
+        &client(),
+        s.url(&format!("/api/elections/{id}/blocks/{bad}")),
+    )
+    .await;
+    let decisions = detail["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 1, "{detail}");
+    assert_eq!(decisions[0]["approve"], false);
+    let reason = decisions[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("[bad_merkle_root]") || reason.contains("[bad_signature]"),
+        "{reason}"
+    );
+    // Decided once: a second pass sends nothing new.
+    let (code, out) = validate(&s, mine.path(), &e);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("rejection signed"), "{out}");
+
+    // The vote put back as it was (the same 3-cycle of candidates, twice more).
+    for _ in 0..2 {
+        edit(
+            &s.db,
+            "UPDATE votes SET candidate_id = candidate_id % 3 + 1 WHERE block_hash IS NULL",
+        )
+        .await;
+    }
+
+    // The operator takes block 1 away consistently: the server's own check is content,
+    // the validator's copy is not.
+    let db = s.db.clone();
+    s.kill();
+    edit(
+        &db,
+        "CREATE TEMP TABLE gone AS SELECT hash FROM blocks WHERE status = 'appended';
+         UPDATE votes SET block_hash = NULL WHERE block_hash IN (SELECT hash FROM gone);
+         DELETE FROM decisions WHERE block_hash IN (SELECT hash FROM gone);
+         DELETE FROM block_votes WHERE block_hash IN (SELECT hash FROM gone);
+         DELETE FROM blocks WHERE hash IN (SELECT hash FROM gone);",
+    )
+    .await;
+    let s = Server::start_with(dir.path(), &["--check-interval", "3600"]);
+    let (code, out) = validate(&s, mine.path(), &e);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("ATTENTION: the server's chain no longer holds block 1"),
+        "{out}"
+    );
+    assert!(out.contains("blocks were removed"), "{out}");
+}

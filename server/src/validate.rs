@@ -1,0 +1,416 @@
+//! `ballotchain validate`: a validator that runs on its own machine, with its own copy of
+//! the chain in a local SQLite file. The chain is verified from its genesis block once,
+//! then block by block as it grows; every awaiting block is checked here with `ledger`,
+//! and an approval, or a rejection naming the broken rule, is signed here; every decision
+//! is recorded in the state file. Every block of its copy (so every head it approved, once
+//! appended) must stay in the server's chain: when one is gone, it says so and stops with
+//! exit code 2.
+//!
+//! Exit codes: 0 done (one pass, or `--watch` stopped by a signal); 1 it could not run
+//! (server unreachable, key file or passphrase wrong, key not in the genesis block, a
+//! state file of another election); 2 the server's chain no longer holds what this
+//! validator holds, or does not verify. Lines that need a person start with
+//! [`ATTENTION`].
+
+use crate::cli::ValidateArgs;
+use crate::decide::answer;
+use ledger::export::check_approvals;
+use ledger::{
+    replay, validate_block, Approval, ApprovedBlock, Block, BlockHash, ChainExport, ChainState,
+    Genesis, PublicKey, Rejection,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+use std::collections::HashSet;
+use std::time::Duration;
+use wire::BlockSummary;
+
+/// The start of every line that needs a person.
+pub const ATTENTION: &str = "ATTENTION:";
+
+/// The server's chain no longer holds what this validator holds, or does not verify:
+/// exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ChainBroken(pub String);
+
+type Failure = Box<dyn std::error::Error>;
+
+/// The validator between passes: its key, its verified chain and its state file.
+struct Validator {
+    base: String,
+    election: u64,
+    key: ed25519_dalek::SigningKey,
+    public: PublicKey,
+    state: SqlitePool,
+    chain: Option<ChainState>,
+    /// Blocks decided on already (from the state file).
+    decided: HashSet<BlockHash>,
+}
+
+pub async fn run(args: ValidateArgs) -> Result<(), Failure> {
+    let passphrase = passphrase(&args)?;
+    let (_, key) = crate::key::open_with(&args.key, &passphrase)?;
+    let public = PublicKey(key.verifying_key().to_bytes());
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| format!("ballotchain-validator-{}.db", args.election).into());
+    let mut validator = Validator {
+        base: args.server.trim_end_matches('/').to_owned(),
+        election: args.election,
+        key,
+        public,
+        state: open_state(&state_path).await?,
+        chain: None,
+        decided: HashSet::new(),
+    };
+    validator.load().await?;
+    loop {
+        match validator.pass().await {
+            Ok(()) => {}
+            Err(e) if e.is::<ChainBroken>() => {
+                println!("{ATTENTION} {e}");
+                return Err(e);
+            }
+            Err(e) if args.watch && validator.chain.is_some() => {
+                println!("could not finish this pass ({e}); trying again");
+            }
+            Err(e) => return Err(e),
+        }
+        if !args.watch {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(args.interval)).await;
+    }
+}
+
+/// From `--passphrase-file`, else `BALLOTCHAIN_PASSPHRASE` (weaker: other processes of
+/// the same user may read a process's environment), else typed at a prompt.
+fn passphrase(args: &ValidateArgs) -> Result<String, Failure> {
+    if let Some(path) = &args.passphrase_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the passphrase file {}: {e}", path.display()))?;
+        return Ok(text.lines().next().unwrap_or_default().to_owned());
+    }
+    if let Ok(value) = std::env::var("BALLOTCHAIN_PASSPHRASE") {
+        return Ok(value);
+    }
+    Ok(rpassword::prompt_password("Passphrase: ")?)
+}
+
+async fn open_state(path: &std::path::Path) -> Result<SqlitePool, Failure> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true);
+    let pool = SqlitePool::connect_with(options)
+        .await
+        .map_err(|e| format!("cannot open the state file {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS chain (
+             height INTEGER PRIMARY KEY,
+             hash   TEXT NOT NULL,
+             body   TEXT NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS decisions (
+             hash       TEXT PRIMARY KEY,
+             height     INTEGER NOT NULL,
+             approve    INTEGER NOT NULL,
+             reason     TEXT,
+             decided_at INTEGER NOT NULL
+         );",
+    )
+    .execute(&pool)
+    .await?;
+    Ok(pool)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Validator {
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/elections/{}{path}", self.base, self.election)
+    }
+
+    /// The copy in the state file, replayed (it was verified when it was stored), and
+    /// the blocks decided on.
+    async fn load(&mut self) -> Result<(), Failure> {
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT height, hash, body FROM chain ORDER BY height")
+                .fetch_all(&self.state)
+                .await?;
+        if let Some(((_, _, genesis), blocks)) = rows.split_first() {
+            let genesis: Genesis = serde_json::from_str(genesis)?;
+            if genesis.election.0 != self.election {
+                return Err(format!(
+                    "the state file holds election {}, not {}: give another --state",
+                    genesis.election.0, self.election
+                )
+                .into());
+            }
+            let export = ChainExport {
+                genesis_hash: genesis.hash(),
+                genesis,
+                blocks: blocks
+                    .iter()
+                    .map(|(_, _, body)| serde_json::from_str::<ApprovedBlock>(body))
+                    .collect::<Result<_, _>>()?,
+            };
+            let chain = replay(&export)
+                .map_err(|e| format!("the state file's chain does not verify: {e}"))?;
+            println!(
+                "this validator's copy: {} blocks, head {}",
+                chain.height(),
+                chain.tip()
+            );
+            self.chain = Some(chain);
+        }
+        let decided: Vec<String> = sqlx::query_scalar("SELECT hash FROM decisions")
+            .fetch_all(&self.state)
+            .await?;
+        self.decided = decided.iter().filter_map(|h| h.parse().ok()).collect();
+        Ok(())
+    }
+
+    /// One pass: the served chain against this copy, new blocks verified and stored,
+    /// then a decision on each awaiting block not decided yet.
+    async fn pass(&mut self) -> Result<(), Failure> {
+        let export: ChainExport = answer(ureq::get(&self.url("/export")).call())?;
+        self.follow(&export).await?;
+        self.decide().await
+    }
+
+    /// Checks the served chain still holds every block of this copy and every head
+    /// approved here, then verifies and stores the blocks after this copy's head.
+    async fn follow(&mut self, export: &ChainExport) -> Result<(), Failure> {
+        let Some(chain) = &mut self.chain else {
+            let chain = replay(export)
+                .map_err(|e| ChainBroken(format!("the served chain does not verify: {e}")))?;
+            if !chain.is_validator(&self.public) {
+                return Err(format!(
+                    "the genesis block of election {} does not list this key ({})",
+                    self.election,
+                    wire::fingerprint(&self.public)
+                )
+                .into());
+            }
+            let mut tx = self.state.begin().await?;
+            store(
+                &mut tx,
+                0,
+                &export.genesis_hash,
+                &serde_json::to_string(&export.genesis)?,
+            )
+            .await?;
+            for approved in &export.blocks {
+                let block = &approved.block;
+                store(
+                    &mut tx,
+                    block.header.index,
+                    &block.hash(),
+                    &serde_json::to_string(approved)?,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            println!(
+                "chain verified from its genesis block {}: {} blocks, head {}",
+                export.genesis_hash,
+                chain.height(),
+                chain.tip()
+            );
+            self.chain = Some(chain);
+            return Ok(());
+        };
+        let held: Vec<(i64, String)> =
+            sqlx::query_as("SELECT height, hash FROM chain ORDER BY height")
+                .fetch_all(&self.state)
+                .await?;
+        for (height, hash) in &held {
+            let height = *height as u64;
+            let served = export.hash_at(height);
+            if served.map(|h| h.to_string()).as_deref() != Some(hash.as_str()) {
+                return Err(ChainBroken(match served {
+                    None => format!(
+                        "the server's chain no longer holds block {height} ({hash}) of this validator's copy: it ends at block {}; blocks were removed",
+                        export.blocks.len()
+                    ),
+                    Some(other) => format!(
+                        "the server's chain no longer holds block {height} ({hash}) of this validator's copy: its block {height} is {other}; the chain was rewritten"
+                    ),
+                })
+                .into());
+            }
+        }
+        let mut tx = self.state.begin().await?;
+        for approved in export.blocks.iter().skip(chain.height() as usize) {
+            let block = &approved.block;
+            let index = block.header.index;
+            validate_block(chain, block).map_err(|e| {
+                ChainBroken(format!(
+                    "the served chain's block {index} breaks a rule: {e}"
+                ))
+            })?;
+            check_approvals(chain, &block.hash(), index, &approved.approvals)
+                .map_err(|e| ChainBroken(format!("the served chain: {e}")))?;
+            chain
+                .append(block)
+                .map_err(|e| ChainBroken(format!("block {index}: {e}")))?;
+            store(
+                &mut tx,
+                index,
+                &block.hash(),
+                &serde_json::to_string(approved)?,
+            )
+            .await?;
+            println!("block {index} verified: {}", block.hash());
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks each awaiting block not decided yet against this copy's head: approves the
+    /// fullest that passes every rule at the next height, and rejects, naming the rule,
+    /// each that breaks one.
+    async fn decide(&mut self) -> Result<(), Failure> {
+        let Some(chain) = &self.chain else {
+            return Ok(());
+        };
+        let mut awaiting: Vec<BlockSummary> =
+            answer(ureq::get(&self.url("/blocks?status=awaiting")).call())?;
+        awaiting.retain(|b| b.index == chain.height() + 1 && !self.decided.contains(&b.hash));
+        awaiting.sort_by_key(|b| std::cmp::Reverse(b.votes));
+        let mut approved_one = false;
+        for summary in awaiting {
+            let hash = summary.hash;
+            let block: Block = answer(ureq::get(&self.url(&format!("/blocks/{hash}/raw"))).call())?;
+            let verdict = if block.hash() != hash {
+                Err(format!(
+                    "the server sent block {} for {hash} [wrong_block]",
+                    block.hash()
+                ))
+            } else {
+                validate_block(chain, &block).map_err(|e| format!("{e} [{}]", e.code()))
+            };
+            match verdict {
+                Ok(()) if approved_one => continue,
+                Ok(()) => {
+                    let approval = Approval::sign(&self.key, hash);
+                    let sent: Result<BlockSummary, _> = answer(
+                        ureq::post(&self.url(&format!("/blocks/{hash}/approve"))).send_json(
+                            wire::SignedApproval {
+                                validator: approval.validator,
+                                signature: approval.signature,
+                            },
+                        ),
+                    );
+                    approved_one = true;
+                    record(
+                        &self.state,
+                        &mut self.decided,
+                        hash,
+                        summary.index,
+                        true,
+                        None,
+                        sent,
+                    )
+                    .await?;
+                }
+                Err(reason) => {
+                    let rejection = Rejection::sign(&self.key, hash, &reason);
+                    let sent: Result<BlockSummary, _> = answer(
+                        ureq::post(&self.url(&format!("/blocks/{hash}/reject"))).send_json(
+                            wire::SignedRejection {
+                                validator: rejection.validator,
+                                signature: rejection.signature,
+                                reason: rejection.reason,
+                            },
+                        ),
+                    );
+                    println!(
+                        "{ATTENTION} block {} ({hash}) breaks a rule: {reason}; rejection signed",
+                        summary.index
+                    );
+                    record(
+                        &self.state,
+                        &mut self.decided,
+                        hash,
+                        summary.index,
+                        false,
+                        Some(reason),
+                        sent,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Notes a decision sent (or refused because it was taken already) in the state file.
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    state: &SqlitePool,
+    decided: &mut HashSet<BlockHash>,
+    hash: BlockHash,
+    height: u64,
+    approve: bool,
+    reason: Option<String>,
+    sent: Result<BlockSummary, Failure>,
+) -> Result<(), Failure> {
+    let what = if approve { "approved" } else { "rejected" };
+    match sent {
+        Ok(summary) => println!(
+            "block {height} ({hash}) {what}: now {} ({} approval(s), {} rejection(s))",
+            summary.status.label(),
+            summary.approvals,
+            summary.rejections
+        ),
+        Err(e) => {
+            println!("block {height} ({hash}) not {what}: {e}");
+            // Decided already, or no longer awaiting: nothing more to do for it.
+            let settled = e.to_string().contains("(409 ");
+            if !settled {
+                return Ok(());
+            }
+        }
+    }
+    sqlx::query(
+        "INSERT OR REPLACE INTO decisions (hash, height, approve, reason, decided_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(hash.to_string())
+    .bind(height as i64)
+    .bind(approve)
+    .bind(reason)
+    .bind(now_ms())
+    .execute(state)
+    .await?;
+    decided.insert(hash);
+    Ok(())
+}
+
+async fn store(
+    tx: &mut sqlx::SqliteConnection,
+    height: u64,
+    hash: &BlockHash,
+    body: &str,
+) -> Result<(), Failure> {
+    sqlx::query("INSERT OR REPLACE INTO chain (height, hash, body) VALUES (?, ?, ?)")
+        .bind(height as i64)
+        .bind(hash.to_string())
+        .bind(body)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
