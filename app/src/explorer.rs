@@ -35,8 +35,9 @@ pub struct ChainOverview {
     pub height: Option<u64>,
     /// Genesis hash, once sealed.
     pub genesis_hash: Option<BlockHash>,
-    /// The tip's hash, once sealed (and while the chain verifies).
-    pub tip: Option<BlockHash>,
+    /// The tip's height and hash, read together, once sealed (and while the chain
+    /// verifies).
+    pub head: Option<(u64, BlockHash)>,
     /// This server's address, for the command that checks a pinned head.
     pub base: String,
     /// Whether the stored chain passed re-verification.
@@ -161,8 +162,8 @@ pub async fn chain_view(
         (Vec::new(), 0)
     };
     let blocks = node.chain_page(election, from, PAGE).await.map_err(fail)?;
-    let tip = match d.height {
-        Some(_) => node.tip(election).await.ok().map(|(_, tip)| tip),
+    let head = match d.height {
+        Some(_) => node.tip(election).await.ok(),
         None => None,
     };
     let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
@@ -177,7 +178,7 @@ pub async fn chain_view(
         state: d.state,
         height: d.height,
         genesis_hash: d.genesis_hash,
-        tip,
+        head,
         base,
         chain_verified: d.chain_verified,
         integrity_problem: d.integrity_problem,
@@ -374,7 +375,7 @@ pub fn ExplorerPage() -> impl IntoView {
 /// The head of the chain, to note down and check later; and the warning this browser
 /// raises when the chain no longer holds the head it saw here before.
 fn head_section(v: &ChainOverview) -> Option<impl IntoView> {
-    let (Some(height), Some(tip), Some(genesis)) = (v.height, v.tip, v.genesis_hash) else {
+    let (Some((height, tip)), Some(genesis)) = (v.head, v.genesis_hash) else {
         return None;
     };
     let id = v.id;
@@ -429,11 +430,16 @@ async fn check_remembered_head(
         } else if seen_height == height {
             seen_hash == tip
         } else {
-            crate::fetch_json::<wire::BlockDetail>(format!(
-                "/api/elections/{id}/blocks/{seen_height}"
-            ))
-            .await
-            .is_ok_and(|b| b.summary.hash == seen_hash)
+            let url = format!("/api/elections/{id}/blocks/{seen_height}");
+            match gloo_net::http::Request::get(&url).send().await {
+                Ok(r) if r.status() == 404 => false,
+                Ok(r) if r.ok() => match r.json::<wire::BlockDetail>().await {
+                    Ok(b) => b.summary.hash == seen_hash,
+                    Err(_) => return,
+                },
+                // Busy or unreachable: nothing is known; the next visit decides.
+                _ => return,
+            }
         };
         if !holds {
             warning.set(Some(format!(

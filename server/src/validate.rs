@@ -6,7 +6,7 @@
 //! appended) must stay in the server's chain: when one is gone, it says so and stops with
 //! exit code 2.
 //!
-//! Exit codes: 0 done (one pass, or `--watch` stopped by a signal); 1 it could not run
+//! Exit codes: 0 done (one pass; with `--watch` it runs until stopped); 1 it could not run
 //! (server unreachable, key file or passphrase wrong, key not in the genesis block, a
 //! state file of another election); 2 the server's chain no longer holds what this
 //! validator holds, or does not verify. Lines that need a person start with
@@ -22,7 +22,7 @@ use ledger::{
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use std::collections::HashSet;
 use std::time::Duration;
-use wire::BlockSummary;
+use wire::{BlockStatus, BlockSummary};
 
 /// The start of every line that needs a person.
 pub const ATTENTION: &str = "ATTENTION:";
@@ -42,6 +42,8 @@ struct Validator {
     key: ed25519_dalek::SigningKey,
     public: PublicKey,
     state: SqlitePool,
+    /// Every call with timeouts: a stalled server fails the pass instead of hanging it.
+    agent: ureq::Agent,
     chain: Option<ChainState>,
     /// Blocks decided on already (from the state file).
     decided: HashSet<BlockHash>,
@@ -61,6 +63,11 @@ pub async fn run(args: ValidateArgs) -> Result<(), Failure> {
         key,
         public,
         state: open_state(&state_path).await?,
+        agent: ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(10))
+            .timeout_read(Duration::from_secs(60))
+            .timeout_write(Duration::from_secs(60))
+            .build(),
         chain: None,
         decided: HashSet::new(),
     };
@@ -72,10 +79,16 @@ pub async fn run(args: ValidateArgs) -> Result<(), Failure> {
                 println!("{ATTENTION} {e}");
                 return Err(e);
             }
-            Err(e) if args.watch && validator.chain.is_some() => {
-                println!("could not finish this pass ({e}); trying again");
+            Err(e) => {
+                let text = e.to_string();
+                if text.contains("chain_integrity") {
+                    println!("{ATTENTION} the server refuses its own chain: {text}");
+                }
+                if !(args.watch && validator.chain.is_some()) {
+                    return Err(e);
+                }
+                println!("could not finish this pass ({text}); trying again");
             }
-            Err(e) => return Err(e),
         }
         if !args.watch {
             return Ok(());
@@ -121,7 +134,10 @@ async fn open_state(path: &std::path::Path) -> Result<SqlitePool, Failure> {
              height     INTEGER NOT NULL,
              approve    INTEGER NOT NULL,
              reason     TEXT,
-             decided_at INTEGER NOT NULL
+             decided_at INTEGER NOT NULL,
+             -- The server answered that this approval appended the block: a head
+             -- approved here, which must stay in the chain.
+             appended   INTEGER NOT NULL DEFAULT 0
          );",
     )
     .execute(&pool)
@@ -184,7 +200,7 @@ impl Validator {
     /// One pass: the served chain against this copy, new blocks verified and stored,
     /// then a decision on each awaiting block not decided yet.
     async fn pass(&mut self) -> Result<(), Failure> {
-        let export: ChainExport = answer(ureq::get(&self.url("/export")).call())?;
+        let export: ChainExport = answer(self.agent.get(&self.url("/export")).call())?;
         self.follow(&export).await?;
         self.decide().await
     }
@@ -231,39 +247,45 @@ impl Validator {
             self.chain = Some(chain);
             return Ok(());
         };
-        let held: Vec<(i64, String)> =
-            sqlx::query_as("SELECT height, hash FROM chain ORDER BY height")
-                .fetch_all(&self.state)
-                .await?;
+        // This copy, and every block whose appending this validator's approval completed
+        // (it may not be in the copy yet).
+        let held: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT height, hash FROM chain
+             UNION SELECT height, hash FROM decisions WHERE appended = 1
+             ORDER BY height",
+        )
+        .fetch_all(&self.state)
+        .await?;
         for (height, hash) in &held {
             let height = *height as u64;
             let served = export.hash_at(height);
             if served.map(|h| h.to_string()).as_deref() != Some(hash.as_str()) {
                 return Err(ChainBroken(match served {
                     None => format!(
-                        "the server's chain no longer holds block {height} ({hash}) of this validator's copy: it ends at block {}; blocks were removed",
+                        "the server's chain no longer holds block {height} ({hash}), which this validator holds: it ends at block {}; blocks were removed",
                         export.blocks.len()
                     ),
                     Some(other) => format!(
-                        "the server's chain no longer holds block {height} ({hash}) of this validator's copy: its block {height} is {other}; the chain was rewritten"
+                        "the server's chain no longer holds block {height} ({hash}), which this validator holds: its block {height} is {other}; the chain was rewritten"
                     ),
                 })
                 .into());
             }
         }
+        // The copy in memory moves on only once the state file holds the new blocks.
+        let mut next = chain.clone();
         let mut tx = self.state.begin().await?;
         for approved in export.blocks.iter().skip(chain.height() as usize) {
             let block = &approved.block;
             let index = block.header.index;
-            validate_block(chain, block).map_err(|e| {
+            validate_block(&next, block).map_err(|e| {
                 ChainBroken(format!(
                     "the served chain's block {index} breaks a rule: {e}"
                 ))
             })?;
-            check_approvals(chain, &block.hash(), index, &approved.approvals)
+            check_approvals(&next, &block.hash(), index, &approved.approvals)
                 .map_err(|e| ChainBroken(format!("the served chain: {e}")))?;
-            chain
-                .append(block)
+            next.append(block)
                 .map_err(|e| ChainBroken(format!("block {index}: {e}")))?;
             store(
                 &mut tx,
@@ -275,6 +297,7 @@ impl Validator {
             println!("block {index} verified: {}", block.hash());
         }
         tx.commit().await?;
+        *chain = next;
         Ok(())
     }
 
@@ -286,13 +309,24 @@ impl Validator {
             return Ok(());
         };
         let mut awaiting: Vec<BlockSummary> =
-            answer(ureq::get(&self.url("/blocks?status=awaiting")).call())?;
+            answer(self.agent.get(&self.url("/blocks?status=awaiting")).call())?;
         awaiting.retain(|b| b.index == chain.height() + 1 && !self.decided.contains(&b.hash));
         awaiting.sort_by_key(|b| std::cmp::Reverse(b.votes));
-        let mut approved_one = false;
+        // One approval per height, ever: approving rivals would hand an operator
+        // signatures for a chain other than the one appended.
+        let approved_here: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM decisions WHERE approve = 1 AND height = ?")
+                .bind(chain.height() as i64 + 1)
+                .fetch_optional(&self.state)
+                .await?;
+        let mut approved_one = approved_here.is_some();
         for summary in awaiting {
             let hash = summary.hash;
-            let block: Block = answer(ureq::get(&self.url(&format!("/blocks/{hash}/raw"))).call())?;
+            let block: Block = answer(
+                self.agent
+                    .get(&self.url(&format!("/blocks/{hash}/raw")))
+                    .call(),
+            )?;
             let verdict = if block.hash() != hash {
                 Err(format!(
                     "the server sent block {} for {hash} [wrong_block]",
@@ -306,12 +340,12 @@ impl Validator {
                 Ok(()) => {
                     let approval = Approval::sign(&self.key, hash);
                     let sent: Result<BlockSummary, _> = answer(
-                        ureq::post(&self.url(&format!("/blocks/{hash}/approve"))).send_json(
-                            wire::SignedApproval {
+                        self.agent
+                            .post(&self.url(&format!("/blocks/{hash}/approve")))
+                            .send_json(wire::SignedApproval {
                                 validator: approval.validator,
                                 signature: approval.signature,
-                            },
-                        ),
+                            }),
                     );
                     approved_one = true;
                     record(
@@ -328,13 +362,13 @@ impl Validator {
                 Err(reason) => {
                     let rejection = Rejection::sign(&self.key, hash, &reason);
                     let sent: Result<BlockSummary, _> = answer(
-                        ureq::post(&self.url(&format!("/blocks/{hash}/reject"))).send_json(
-                            wire::SignedRejection {
+                        self.agent
+                            .post(&self.url(&format!("/blocks/{hash}/reject")))
+                            .send_json(wire::SignedRejection {
                                 validator: rejection.validator,
                                 signature: rejection.signature,
                                 reason: rejection.reason,
-                            },
-                        ),
+                            }),
                     );
                     println!(
                         "{ATTENTION} block {} ({hash}) breaks a rule: {reason}; rejection signed",
@@ -369,31 +403,43 @@ async fn record(
     sent: Result<BlockSummary, Failure>,
 ) -> Result<(), Failure> {
     let what = if approve { "approved" } else { "rejected" };
+    let mut appended = false;
     match sent {
-        Ok(summary) => println!(
-            "block {height} ({hash}) {what}: now {} ({} approval(s), {} rejection(s))",
-            summary.status.label(),
-            summary.approvals,
-            summary.rejections
-        ),
+        Ok(summary) => {
+            println!(
+                "block {height} ({hash}) {what}: now {} ({} approval(s), {} rejection(s))",
+                summary.status.label(),
+                summary.approvals,
+                summary.rejections
+            );
+            appended = summary.status == BlockStatus::Appended;
+        }
         Err(e) => {
-            println!("block {height} ({hash}) not {what}: {e}");
+            let text = e.to_string();
+            if text.contains("chain_integrity") {
+                println!("{ATTENTION} block {height} ({hash}) not {what}: the server refuses its own chain: {text}");
+                return Ok(());
+            }
+            println!("block {height} ({hash}) not {what}: {text}");
             // Decided already, or no longer awaiting: nothing more to do for it.
-            let settled = e.to_string().contains("(409 ");
+            let settled = ["(409 duplicate)", "(409 wrong_state)", "(409 stale)"]
+                .iter()
+                .any(|code| text.contains(code));
             if !settled {
                 return Ok(());
             }
         }
     }
     sqlx::query(
-        "INSERT OR REPLACE INTO decisions (hash, height, approve, reason, decided_at)
-         VALUES (?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO decisions (hash, height, approve, reason, decided_at, appended)
+         VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(hash.to_string())
     .bind(height as i64)
     .bind(approve)
     .bind(reason)
     .bind(now_ms())
+    .bind(appended)
     .execute(state)
     .await?;
     decided.insert(hash);

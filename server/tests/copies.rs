@@ -233,6 +233,21 @@ async fn the_headless_validator_keeps_its_own_chain_decides_by_the_rules_and_sto
         "{out}"
     );
     let good = api.awaiting(election).await[0].hash;
+    // A rival at the same height, with more votes: this validator approved a block there
+    // already, and approves no other.
+    assert_eq!(
+        vote(&s, id, &e.codes[2], e.candidates[1]).await.0,
+        StatusCode::ACCEPTED
+    );
+    mine_once(&s, id);
+    let (code, out) = validate(&s, mine.path(), &e);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains(") approved: now"), "{out}");
+    let rivals = api.awaiting(election).await;
+    assert_eq!(rivals.len(), 2);
+    for b in &rivals {
+        assert_eq!(b.approvals, u64::from(b.hash == good), "{b:?}");
+    }
     let (st, body) = approve_as(&s, id, &good.to_string(), &e.validators[1]).await;
     assert_eq!(st, StatusCode::OK, "{body}");
 
