@@ -139,7 +139,7 @@ pub async fn yield_to_page() {
 pub async fn post_answer<B: Serialize, T: DeserializeOwned>(
     url: &str,
     body: &B,
-) -> Result<T, Option<wire::ErrorCode>> {
+) -> Result<T, Option<wire::ErrorBody>> {
     let response = gloo_net::http::Request::post(url)
         .json(body)
         .map_err(|_| None)?
@@ -149,11 +149,7 @@ pub async fn post_answer<B: Serialize, T: DeserializeOwned>(
     if response.ok() {
         return response.json::<T>().await.map_err(|_| None);
     }
-    Err(response
-        .json::<wire::ErrorBody>()
-        .await
-        .ok()
-        .map(|b| b.error))
+    Err(response.json::<wire::ErrorBody>().await.ok())
 }
 
 /// POSTs JSON to this server's API; a refusal is the server's own message.

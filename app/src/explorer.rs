@@ -125,15 +125,7 @@ pub struct BlockInfo {
 }
 
 #[cfg(feature = "ssr")]
-fn node() -> Result<engine::Node, ServerFnError> {
-    use_context::<engine::Node>()
-        .ok_or_else(|| ServerFnError::new("the election database is not available"))
-}
-
-#[cfg(feature = "ssr")]
-fn fail(e: engine::EngineError) -> ServerFnError {
-    ServerFnError::new(e.to_string())
-}
+use crate::session::{node, refusal as fail};
 
 /// The explorer's data for one page of the chain.
 #[server(prefix = "/sfn")]
@@ -205,7 +197,11 @@ pub async fn receipt_view(
         .trim()
         .parse()
         .map_err(|_| ServerFnError::new("a receipt is 64 hexadecimal digits"))?;
-    let r = node()?.receipt(election, &tx).await.map_err(fail)?;
+    // A receipt not found is an answer on the chain page, which exists: no 404.
+    let r = node()?
+        .receipt(election, &tx)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
     Ok(ReceiptInfo {
         receipt: r.receipt,
         status: r.status,

@@ -15,6 +15,17 @@ mod server {
     use tower_sessions::Session;
     use wire::{Account, AccountId};
 
+    /// A refusal of the node, for a page's data: in the node's words, and for something
+    /// that does not exist, the page's status is 404 (the page still says what is missing).
+    pub fn refusal(e: engine::EngineError) -> ServerFnError {
+        if matches!(e, engine::EngineError::NotFound(_)) {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(axum::http::StatusCode::NOT_FOUND);
+            }
+        }
+        ServerFnError::new(e.to_string())
+    }
+
     /// The node, as the server provides it to every page and action.
     pub fn node() -> Result<engine::Node, ServerFnError> {
         use_context::<engine::Node>()

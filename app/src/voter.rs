@@ -34,7 +34,7 @@ pub async fn ballot(election: ElectionId) -> Result<BallotInfo, ServerFnError> {
     let d = crate::session::node()?
         .election(election)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+        .map_err(crate::session::refusal)?;
     Ok(BallotInfo {
         title: d.title,
         description: d.description,
@@ -68,6 +68,10 @@ pub async fn cast_ballot(
     let ballot = wire::Ballot::Code { code, candidate_id };
     match limits.cast(&node, client, election, ballot).await {
         Ok(receipt) => crate::guard::go(&format!("/e/{election}/receipt/{receipt}")),
+        // This code's vote went through before (an answer lost on the way): its receipt.
+        Err(crate::limit::Refused::Engine(engine::EngineError::AlreadyVoted(Some(receipt)))) => {
+            crate::guard::go(&format!("/e/{election}/receipt/{receipt}?already=1"))
+        }
         Err(refused) => crate::guard::go(&ballot_notice(refused.code()).on(&page)),
     }
 }
@@ -149,7 +153,8 @@ fn signing_form(id: ElectionId, candidates: Vec<Candidate>) -> impl IntoView {
         leptos::task::spawn_local(async move {
             sending.set(true);
             let to = match sign_and_cast(id).await {
-                Ok(receipt) => format!("/e/{id}/receipt/{receipt}"),
+                Ok((receipt, false)) => format!("/e/{id}/receipt/{receipt}"),
+                Ok((receipt, true)) => format!("/e/{id}/receipt/{receipt}?already=1"),
                 Err(notice) => notice.on(&format!("/e/{id}")),
             };
             sending.set(false);
@@ -193,9 +198,10 @@ fn signing_form(id: ElectionId, candidates: Vec<Candidate>) -> impl IntoView {
 }
 
 /// Reads the ballot from the page, derives the voter's key from the code, signs the vote
-/// and sends it: the receipt, or the notice that says why not.
+/// and sends it: the receipt (and whether it is of a vote this code had cast before), or
+/// the notice that says why not.
 #[cfg(feature = "hydrate")]
-async fn sign_and_cast(id: ElectionId) -> Result<ledger::TxId, Notice> {
+async fn sign_and_cast(id: ElectionId) -> Result<(ledger::TxId, bool), Notice> {
     use wasm_bindgen::JsCast;
     if !crate::custody::ticked("confirm") {
         return Err(Notice::Unconfirmed);
@@ -220,16 +226,23 @@ async fn sign_and_cast(id: ElectionId) -> Result<ledger::TxId, Notice> {
         js_sys::Date::now() as u64,
     );
     let ballot = wire::Ballot::Signed { vote };
-    crate::custody::post_answer::<_, wire::CastReceipt>(
+    match crate::custody::post_answer::<_, wire::CastReceipt>(
         &format!("/api/elections/{id}/votes"),
         &ballot,
     )
     .await
-    .map(|r| r.receipt)
-    .map_err(|refusal| match refusal {
-        Some(code) => ballot_notice(code),
-        None => Notice::Failed,
-    })
+    {
+        Ok(r) => Ok((r.receipt, false)),
+        // This code's vote went through before (an answer lost on the way): its receipt.
+        Err(Some(body)) if body.error == wire::ErrorCode::AlreadyVoted => {
+            match body.details.first().and_then(|r| r.parse().ok()) {
+                Some(receipt) => Ok((receipt, true)),
+                None => Err(Notice::AlreadyVoted),
+            }
+        }
+        Err(Some(body)) => Err(ballot_notice(body.error)),
+        Err(None) => Err(Notice::Failed),
+    }
 }
 
 /// The ballot for a browser without JavaScript, as plain HTML inside `<noscript>` (a
@@ -268,6 +281,8 @@ pub fn ReceiptPage() -> impl IntoView {
     let election = election_param();
     let params = use_params_map();
     let receipt = Memo::new(move |_| params.read().get("receipt").unwrap_or_default());
+    let query = leptos_router::hooks::use_query_map();
+    let already = move || query.read().get("already").is_some();
     let data = Resource::new(
         move || (election.get(), receipt.get()),
         |(e, r)| receipt_view(e, r),
@@ -278,7 +293,15 @@ pub fn ReceiptPage() -> impl IntoView {
                 let id = election.get_untracked();
                 match data.await {
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                    Ok(r) => receipt_body(id, r).into_any(),
+                    Ok(r) => view! {
+                        {already().then(|| view! {
+                            <p class="notice" role="status">
+                                "This code had voted already, and a vote cannot be changed: this is the receipt of that vote."
+                            </p>
+                        })}
+                        {receipt_body(id, r)}
+                    }
+                    .into_any(),
                 }
             })}
         </Suspense>

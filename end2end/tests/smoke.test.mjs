@@ -99,14 +99,16 @@ test('a voter votes through the ballot page and gets a receipt, with and without
         assert.equal(await voteCount(e), before + 1);
         await page.screenshot({ path: join(ARTIFACTS, `receipt-${name}-${size}.png`), fullPage: true });
 
-        // The same code again is refused and nothing is added.
+        // The same code again (a voter whose first answer was lost, or who changed their
+        // mind): nothing is added, and the page shows the receipt of the vote stored.
         await page.goto(`${base}/e/${e.id}`);
         await page.getByLabel('Your voting code').fill(e.codes[line]);
         await page.getByRole('radio', { name: /Grace Hopper/ }).check();
         await page.getByRole('checkbox').check();
         await page.getByRole('button', { name: 'Cast my vote' }).click();
-        await page.waitForURL(/error=already_voted/);
-        assert.match(await page.getByRole('alert').innerText(), /already been used/);
+        await page.waitForURL(`${base}/e/${e.id}/receipt/${receipt}?already=1`);
+        assert.match(await page.getByRole('status').first().innerText(), /had voted already/);
+        assert.equal(await page.getByLabel('Receipt').inputValue(), receipt);
         assert.equal(await voteCount(e), before + 1);
       }
       const codes = [e.codes[line], '0000-0000-0000-0000-0000-0001'];

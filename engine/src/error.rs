@@ -25,9 +25,10 @@ pub enum EngineError {
     /// The thing named does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// This voter has already voted.
-    #[error("this voter has already voted")]
-    AlreadyVoted,
+    /// This voter has already voted: the receipt of that vote, when it is known (the
+    /// voter who lost the answer to a vote that went through gets it back).
+    #[error("this voter has already voted{}", .0.map(|r| format!("; that vote's receipt is {r}")).unwrap_or_default())]
+    AlreadyVoted(Option<ledger::TxId>),
     /// The election's or the block's state does not allow this.
     #[error("{0}")]
     WrongState(String),
@@ -80,7 +81,7 @@ impl EngineError {
             Self::UnknownCode => ErrorCode::InvalidCode,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
-            Self::AlreadyVoted => ErrorCode::AlreadyVoted,
+            Self::AlreadyVoted(_) => ErrorCode::AlreadyVoted,
             Self::WrongState(_) => ErrorCode::WrongState,
             Self::Duplicate(_) => ErrorCode::Duplicate,
             Self::Gone(_) => ErrorCode::Gone,

@@ -140,7 +140,7 @@ async fn commit_group(
                     .fetch_optional(&mut *tx)
                     .await?;
             if state == Some(ElectionState::Open) {
-                Err(EngineError::AlreadyVoted)
+                Err(EngineError::AlreadyVoted(None))
             } else {
                 Err(EngineError::WrongState("voting is closed".into()))
             }
@@ -186,16 +186,33 @@ impl Node {
                 )
             }
         };
-        chain.check_vote(&vote).map_err(|rule| match rule {
-            RuleError::AlreadyVoted { .. } => EngineError::AlreadyVoted,
-            RuleError::UnknownCandidate { .. } => EngineError::NotFound("candidate"),
-            RuleError::IneligibleVoter { .. } => not_registered,
-            other => EngineError::Rule(other),
-        })?;
-        let receipt = vote.tx_id();
-        self.inner.votes.submit(election, vote).await?;
-        self.pool_grew(election);
-        Ok(receipt)
+        let voter = vote.voter;
+        let cast = async {
+            chain.check_vote(&vote).map_err(|rule| match rule {
+                RuleError::AlreadyVoted { .. } => EngineError::AlreadyVoted(None),
+                RuleError::UnknownCandidate { .. } => EngineError::NotFound("candidate"),
+                RuleError::IneligibleVoter { .. } => not_registered,
+                other => EngineError::Rule(other),
+            })?;
+            let receipt = vote.tx_id();
+            self.inner.votes.submit(election, vote).await?;
+            self.pool_grew(election);
+            Ok(receipt)
+        };
+        match cast.await {
+            // The voter's vote is stored: its receipt, for one who lost the first answer.
+            Err(EngineError::AlreadyVoted(None)) => {
+                let receipt: Option<TxId> = sqlx::query_scalar(
+                    "SELECT tx_id FROM votes WHERE election_id = ? AND voter_key = ?",
+                )
+                .bind(election)
+                .bind(voter)
+                .fetch_optional(&self.inner.read)
+                .await?;
+                Err(EngineError::AlreadyVoted(receipt))
+            }
+            other => other,
+        }
     }
 
     /// Where the vote with this receipt is: pending, in a block awaiting approval, or appended.

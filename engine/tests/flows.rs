@@ -727,7 +727,7 @@ async fn a_code_votes_once_and_a_wrong_code_never() {
     refused!(
         node,
         node.cast_vote(e, by_code(&f.codes[0], c[1])),
-        EngineError::AlreadyVoted
+        EngineError::AlreadyVoted(_)
     );
     refused!(
         node,

@@ -2598,3 +2598,80 @@ async fn a_parallel_burst_of_password_guesses_is_refused_before_it_is_hashed() {
     );
     assert_eq!(table_counts(&s.db).await, before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_of_what_does_not_exist_answer_404_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Exists", 1, true).await;
+    let id = e.election;
+    for (path, status) in [
+        (format!("/e/{id}"), 200),
+        (format!("/e/{id}/chain"), 200),
+        ("/e/999".to_owned(), 404),
+        ("/e/999/chain".to_owned(), 404),
+        (format!("/e/{id}/block/99"), 404),
+        (format!("/e/{id}/block/{}", "ab".repeat(32)), 404),
+    ] {
+        let r = client().get(s.url(&path)).send().await.unwrap();
+        let got = r.status().as_u16();
+        let html = r.text().await.unwrap();
+        assert_eq!(got, status, "{path}");
+        if status == 404 {
+            assert!(html.contains("not found"), "{path}: {html}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_voter_whose_answer_was_lost_gets_the_receipt_of_the_vote_that_went_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Lost answers", 1, true).await;
+    let id = e.election;
+    let (st, first) = vote(&s, id, &e.codes[0], e.candidates[0]).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{first}");
+    let receipt = first["receipt"].as_str().unwrap().to_owned();
+    let before = table_counts(&s.db).await;
+    // The retry (another choice even): refused, with the receipt of the vote stored.
+    let (st, again) = vote(&s, id, &e.codes[0], e.candidates[1]).await;
+    assert_eq!(
+        (st, again["error"].as_str()),
+        (StatusCode::CONFLICT, Some("already_voted")),
+        "{again}"
+    );
+    assert_eq!(
+        again["details"][0].as_str(),
+        Some(receipt.as_str()),
+        "{again}"
+    );
+    assert!(
+        again["message"].as_str().unwrap().contains(&receipt),
+        "{again}"
+    );
+    // The same through the form without JavaScript: the receipt page, saying so.
+    let form = form_client();
+    let (st, to) = form_post(
+        &form,
+        s.url("/sfn/vote"),
+        &[
+            ("election", &id.to_string()),
+            ("code", &e.codes[0]),
+            ("candidate_id", &e.candidates[1].to_string()),
+            ("confirm", "on"),
+        ],
+    )
+    .await;
+    assert!(st.is_redirection(), "{st}");
+    assert_eq!(to, format!("/e/{id}/receipt/{receipt}?already=1"));
+    let page = client()
+        .get(s.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("had voted already"), "{page}");
+    assert_eq!(table_counts(&s.db).await, before);
+}

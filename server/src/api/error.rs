@@ -52,7 +52,7 @@ fn status_of(e: &EngineError) -> StatusCode {
         EngineError::BadCredentials => StatusCode::UNAUTHORIZED,
         EngineError::UnknownCode | EngineError::Forbidden(_) => StatusCode::FORBIDDEN,
         EngineError::NotFound(_) => StatusCode::NOT_FOUND,
-        EngineError::AlreadyVoted
+        EngineError::AlreadyVoted(_)
         | EngineError::WrongState(_)
         | EngineError::Duplicate(_)
         | EngineError::Stale(_)
@@ -80,8 +80,13 @@ impl From<EngineError> for ApiError {
             );
         }
         let mut error = Self::new(status, e.code(), e.to_string());
-        if let EngineError::BadRows(rows) = e {
-            error.body.details = rows;
+        match e {
+            EngineError::BadRows(rows) => error.body.details = rows,
+            // The earlier vote's receipt, on its own for programs.
+            EngineError::AlreadyVoted(Some(receipt)) => {
+                error.body.details = vec![receipt.to_string()]
+            }
+            _ => {}
         }
         error
     }
