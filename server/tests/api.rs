@@ -953,14 +953,7 @@ async fn officer_and_validator_pages_and_forms_refuse_anyone_else() {
             ("validator", &as_validator, validator_sees),
             ("admin", &as_admin, admin_sees),
         ] {
-            let html = c
-                .get(s.url(path))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let html = page_text(c, s.url(path)).await;
             assert!(
                 html.contains(expected),
                 "{path} as {who}: expected {expected:?}"
@@ -968,14 +961,7 @@ async fn officer_and_validator_pages_and_forms_refuse_anyone_else() {
         }
     }
     // The validator dashboard refuses the admin, and the office refuses the validator.
-    let html = as_admin
-        .get(s.url("/validator"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&as_admin, s.url("/validator")).await;
     assert!(!html.contains("Blocks awaiting approval"));
 
     // Forms: anonymous users and validators are sent to sign in; nothing changes.
@@ -2664,14 +2650,7 @@ async fn a_voter_whose_answer_was_lost_gets_the_receipt_of_the_vote_that_went_th
     .await;
     assert!(st.is_redirection(), "{st}");
     assert_eq!(to, format!("/e/{id}/receipt/{receipt}?already=1"));
-    let page = client()
-        .get(s.url(&to))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&client(), s.url(&to)).await;
     assert!(page.contains("had voted already"), "{page}");
     assert_eq!(table_counts(&s.db).await, before);
 }

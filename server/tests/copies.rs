@@ -155,14 +155,7 @@ async fn a_row_edited_while_serving_is_caught_by_the_periodic_check_and_stops_wr
         (StatusCode::CONFLICT, Some("chain_integrity")),
         "{body}"
     );
-    let page = client()
-        .get(s.url(&format!("/e/{id}/chain")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&client(), s.url(&format!("/e/{id}/chain"))).await;
     assert!(page.contains(&problem), "the explorer shows the problem");
     assert!(
         s.stderr_text().contains("TAMPERING DETECTED"),

@@ -783,16 +783,7 @@ async fn block_spam_is_bounded_and_the_dashboard_pages_through_what_awaits() {
     let page = |n: u32| {
         let validator = validator.clone();
         let url = s.url(&format!("/validator?page={n}"));
-        async move {
-            validator
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
+        async move { page_text(&validator, url).await }
     };
     let first = page(1).await;
     assert!(first.contains("Blocks awaiting approval (12)"), "{first}");

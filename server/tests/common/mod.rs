@@ -170,6 +170,11 @@ pub async fn post(c: &Client, url: String, body: Value) -> (StatusCode, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// A page's HTML as `c` gets it.
+pub async fn page_text(c: &Client, url: String) -> String {
+    c.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 pub async fn get(c: &Client, url: String) -> (StatusCode, Value) {
     let r = c.get(url).send().await.unwrap();
     let status = r.status();
