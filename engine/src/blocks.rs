@@ -470,6 +470,37 @@ impl Node {
         .await?)
     }
 
+    /// Appended blocks after height `since`, oldest first, with their approvals, as the
+    /// export carries them; 1 to 100 of them. A copy kept elsewhere follows the chain with
+    /// these instead of the whole export.
+    pub async fn appended_since(
+        &self,
+        election: ElectionId,
+        since: u64,
+        limit: u32,
+    ) -> Result<Vec<ApprovedBlock>> {
+        self.chain(election).await?;
+        let mut db = self.inner.read.begin().await?;
+        let hashes: Vec<BlockHash> = sqlx::query_scalar(
+            "SELECT hash FROM blocks WHERE election_id = ? AND status = ? AND idx > ?
+             ORDER BY idx LIMIT ?",
+        )
+        .bind(election)
+        .bind(BlockStatus::Appended)
+        .bind(db_time(since))
+        .bind(i64::from(limit.clamp(1, 100)))
+        .fetch_all(&mut *db)
+        .await?;
+        let mut blocks = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            blocks.push(ApprovedBlock {
+                block: load_block_from(&mut db, &hash).await?,
+                approvals: approvals_from(&mut db, &hash).await?,
+            });
+        }
+        Ok(blocks)
+    }
+
     /// One block by hash (any status), or the appended block at a height.
     pub async fn block_detail(&self, election: ElectionId, block: BlockRef) -> Result<BlockDetail> {
         let hash = match block {

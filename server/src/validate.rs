@@ -198,84 +198,129 @@ impl Validator {
     }
 
     /// One pass: the served chain against this copy, new blocks verified and stored,
-    /// then a decision on each awaiting block not decided yet.
+    /// then a decision on each awaiting block not decided yet. The whole export is
+    /// fetched once, for the first copy; then only the blocks from this copy's head on.
     async fn pass(&mut self) -> Result<(), Failure> {
-        let export: ChainExport = answer(self.agent.get(&self.url("/export")).call())?;
-        self.follow(&export).await?;
+        if self.chain.is_none() {
+            let export: ChainExport = answer(self.agent.get(&self.url("/export")).call())?;
+            self.start(&export).await?;
+        } else {
+            self.follow().await?;
+        }
         self.decide().await
     }
 
-    /// Checks the served chain still holds every block of this copy and every head
-    /// approved here, then verifies and stores the blocks after this copy's head.
-    async fn follow(&mut self, export: &ChainExport) -> Result<(), Failure> {
-        let Some(chain) = &mut self.chain else {
-            let chain = replay(export)
-                .map_err(|e| ChainBroken(format!("the served chain does not verify: {e}")))?;
-            if !chain.is_validator(&self.public) {
-                return Err(format!(
-                    "the genesis block of election {} does not list this key ({})",
-                    self.election,
-                    wire::fingerprint(&self.public)
-                )
-                .into());
-            }
-            let mut tx = self.state.begin().await?;
+    /// The first copy: the whole chain verified from its genesis block and stored.
+    async fn start(&mut self, export: &ChainExport) -> Result<(), Failure> {
+        let chain = replay(export)
+            .map_err(|e| ChainBroken(format!("the served chain does not verify: {e}")))?;
+        if !chain.is_validator(&self.public) {
+            return Err(format!(
+                "the genesis block of election {} does not list this key ({})",
+                self.election,
+                wire::fingerprint(&self.public)
+            )
+            .into());
+        }
+        let mut tx = self.state.begin().await?;
+        store(
+            &mut tx,
+            0,
+            &export.genesis_hash,
+            &serde_json::to_string(&export.genesis)?,
+        )
+        .await?;
+        for approved in &export.blocks {
+            let block = &approved.block;
             store(
                 &mut tx,
-                0,
-                &export.genesis_hash,
-                &serde_json::to_string(&export.genesis)?,
+                block.header.index,
+                &block.hash(),
+                &serde_json::to_string(approved)?,
             )
             .await?;
-            for approved in &export.blocks {
-                let block = &approved.block;
-                store(
-                    &mut tx,
-                    block.header.index,
-                    &block.hash(),
-                    &serde_json::to_string(approved)?,
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            println!(
-                "chain verified from its genesis block {}: {} blocks, head {}",
-                export.genesis_hash,
-                chain.height(),
-                chain.tip()
-            );
-            self.chain = Some(chain);
+        }
+        tx.commit().await?;
+        println!(
+            "chain verified from its genesis block {}: {} blocks, head {}",
+            export.genesis_hash,
+            chain.height(),
+            chain.tip()
+        );
+        self.chain = Some(chain);
+        Ok(())
+    }
+
+    /// Fetches the served chain from this copy's head on. The served block at that
+    /// height must be this copy's head (the chain below it is hash-linked to it), and
+    /// every block this validator's approval appended must be where it was; then the
+    /// blocks after the head are verified and stored.
+    async fn follow(&mut self) -> Result<(), Failure> {
+        let Some(chain) = &mut self.chain else {
             return Ok(());
         };
-        // This copy, and every block whose appending this validator's approval completed
-        // (it may not be in the copy yet).
-        let held: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT height, hash FROM chain
-             UNION SELECT height, hash FROM decisions WHERE appended = 1
-             ORDER BY height",
-        )
-        .fetch_all(&self.state)
-        .await?;
-        for (height, hash) in &held {
-            let height = *height as u64;
-            let served = export.hash_at(height);
-            if served.map(|h| h.to_string()).as_deref() != Some(hash.as_str()) {
-                return Err(ChainBroken(match served {
-                    None => format!(
-                        "the server's chain no longer holds block {height} ({hash}), which this validator holds: it ends at block {}; blocks were removed",
-                        export.blocks.len()
-                    ),
-                    Some(other) => format!(
-                        "the server's chain no longer holds block {height} ({hash}), which this validator holds: its block {height} is {other}; the chain was rewritten"
-                    ),
-                })
-                .into());
+        let height = chain.height();
+        let mut served: Vec<ApprovedBlock> = Vec::new();
+        let mut since = height.saturating_sub(1);
+        loop {
+            let page: Vec<ApprovedBlock> = answer(
+                self.agent
+                    .get(&format!(
+                        "{}/api/elections/{}/chain?since={since}",
+                        self.base, self.election
+                    ))
+                    .call(),
+            )?;
+            let Some(last) = page.last() else { break };
+            since = last.block.header.index;
+            let full = page.len() == 100;
+            served.extend(page);
+            if !full {
+                break;
+            }
+        }
+        let served_at = |h: u64| {
+            served
+                .iter()
+                .find(|b| b.block.header.index == h)
+                .map(|b| b.block.hash())
+        };
+        let broken = |h: u64, hash: &str, found: Option<BlockHash>| {
+            ChainBroken(match found {
+                None => format!(
+                    "the server's chain no longer holds block {h} ({hash}), which this validator holds: it ends below; blocks were removed"
+                ),
+                Some(other) => format!(
+                    "the server's chain no longer holds block {h} ({hash}), which this validator holds: its block {h} is {other}; the chain was rewritten"
+                ),
+            })
+        };
+        if height > 0 && served_at(height) != Some(chain.tip()) {
+            return Err(broken(height, &chain.tip().to_string(), served_at(height)).into());
+        }
+        // Heads this validator's approval appended: in the copy, or among the new blocks.
+        let heads: Vec<(i64, String)> =
+            sqlx::query_as("SELECT height, hash FROM decisions WHERE appended = 1")
+                .fetch_all(&self.state)
+                .await?;
+        for (h, hash) in heads {
+            let h = h as u64;
+            let held: Option<String> = if h <= height {
+                sqlx::query_scalar("SELECT hash FROM chain WHERE height = ?")
+                    .bind(h as i64)
+                    .fetch_optional(&self.state)
+                    .await?
+            } else {
+                served_at(h).map(|b| b.to_string())
+            };
+            if held.as_deref() != Some(hash.as_str()) {
+                return Err(broken(h, &hash, held.and_then(|b| b.parse().ok())).into());
             }
         }
         // The copy in memory moves on only once the state file holds the new blocks.
         let mut next = chain.clone();
         let mut tx = self.state.begin().await?;
-        for approved in export.blocks.iter().skip(chain.height() as usize) {
+        for approved in served.iter().filter(|b| b.block.header.index > height) {
             let block = &approved.block;
             let index = block.header.index;
             validate_block(&next, block).map_err(|e| {

@@ -53,6 +53,34 @@ async fn a_pinned_head_catches_a_rollback_the_nodes_own_check_cannot() {
     assert_eq!(head["height"], 2);
     assert_eq!(head["approvals"].as_array().unwrap().len(), 2);
     let pinned = format!("2:{}", head["hash"].as_str().unwrap());
+    // A copy kept elsewhere follows with the blocks after its own head, approvals and all.
+    let since = |q: &str| {
+        let url = s.url(&format!("/api/elections/{id}/chain?{q}"));
+        async move { get(&client(), url).await }
+    };
+    let (st, after_one) = since("since=1").await;
+    assert_eq!(st, StatusCode::OK, "{after_one}");
+    let after_one: Vec<ledger::ApprovedBlock> = serde_json::from_value(after_one).unwrap();
+    assert_eq!(after_one.len(), 1);
+    assert_eq!(after_one[0].block.header.index, 2);
+    assert_eq!(
+        after_one[0].block.hash().to_string(),
+        head["hash"].as_str().unwrap()
+    );
+    assert_eq!(after_one[0].approvals.len(), 2);
+    assert_eq!(since("since=2").await.1, serde_json::json!([]));
+    assert_eq!(
+        since("since=0&limit=1").await.1.as_array().unwrap().len(),
+        1
+    );
+    for bad in ["since=two", "since=-1", ""] {
+        let (st, body) = since(bad).await;
+        assert_eq!(
+            (st, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("malformed")),
+            "{bad}"
+        );
+    }
     let export = s.url(&format!("/api/elections/{id}/export"));
     let (ok, out) = run(&[
         "verify",

@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/elections/{id}/blocks/{block}/reject", post(reject))
         .route("/elections/{id}/tally", get(tally))
         .route("/elections/{id}/head", get(head))
+        .route("/elections/{id}/chain", get(appended_since))
         .route("/elections/{id}/export", get(export))
         .layer(DefaultBodyLimit::max(super::SMALL_BODY))
 }
@@ -213,6 +214,30 @@ async fn head(
     ElectionPath(id): ElectionPath,
 ) -> Result<Json<wire::Head>, ApiError> {
     Ok(Json(state.node.head(id).await?))
+}
+
+#[derive(Deserialize)]
+struct SinceQuery {
+    since: u64,
+    limit: Option<u32>,
+}
+
+/// `GET /chain?since=HEIGHT[&limit=N]`: the appended blocks after a height, with their
+/// approvals (up to 100 at a time): how a copy kept elsewhere follows the chain without
+/// the whole export. Counted as an export.
+async fn appended_since(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ElectionPath(id): ElectionPath,
+    ApiQuery(q): ApiQuery<SinceQuery>,
+) -> Result<Json<Vec<ledger::ApprovedBlock>>, ApiError> {
+    state.limits.exports.count(client)?;
+    Ok(Json(
+        state
+            .node
+            .appended_since(id, q.since, q.limit.unwrap_or(100))
+            .await?,
+    ))
 }
 
 /// The whole chain, from the file kept for its tip, with an entity tag: a client that
