@@ -26,14 +26,20 @@ async fn append_one(s: &Server, e: &Setup, voter: usize) {
     }
 }
 
-fn run(args: &[&str]) -> (bool, String) {
-    let out = Command::new(BIN).args(args).output().unwrap();
+/// Runs the binary: its exit code and all it printed.
+fn output(command: &mut Command) -> (Option<i32>, String) {
+    let out = command.output().unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.success(), text)
+    (out.status.code(), text)
+}
+
+fn run(args: &[&str]) -> (bool, String) {
+    let (code, text) = output(Command::new(BIN).args(args));
+    (code == Some(0), text)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,28 +208,22 @@ fn validate(s: &Server, dir: &std::path::Path, e: &Setup) -> (Option<i32>, Strin
         std::fs::write(&key, file.to_json()).unwrap();
         std::fs::write(&passphrase, "a long passphrase\n").unwrap();
     }
-    let out = Command::new(BIN)
-        .args([
-            "validate",
-            "--server",
-            &s.base,
-            "--election",
-            &e.election.to_string(),
-        ])
-        .arg("--key")
-        .arg(&key)
-        .arg("--passphrase-file")
-        .arg(&passphrase)
-        .arg("--state")
-        .arg(dir.join("validator1-state.db"))
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code(), text)
+    output(
+        Command::new(BIN)
+            .args([
+                "validate",
+                "--server",
+                &s.base,
+                "--election",
+                &e.election.to_string(),
+            ])
+            .arg("--key")
+            .arg(&key)
+            .arg("--passphrase-file")
+            .arg(&passphrase)
+            .arg("--state")
+            .arg(dir.join("validator1-state.db")),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
