@@ -235,6 +235,10 @@ pub struct ValidateArgs {
     /// Seconds between passes with --watch.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub interval: u64,
+    /// The genesis block's hash as published when the election opened: the first copy
+    /// must start there (without it, the served genesis block is taken on first use).
+    #[arg(long, value_name = "HASH")]
+    pub genesis: Option<ledger::BlockHash>,
     /// This validator's own copy of the chain and its decisions (SQLite; default
     /// ballotchain-validator-ID.db here).
     #[arg(long)]

@@ -45,6 +45,8 @@ struct Validator {
     /// Every call with timeouts: a stalled server fails the pass instead of hanging it.
     agent: ureq::Agent,
     chain: Option<ChainState>,
+    /// The genesis block the first copy must start at, when published.
+    genesis: Option<BlockHash>,
     /// Blocks decided on already (from the state file).
     decided: HashSet<BlockHash>,
 }
@@ -69,6 +71,7 @@ pub async fn run(args: ValidateArgs) -> Result<(), Failure> {
             .timeout_write(Duration::from_secs(60))
             .build(),
         chain: None,
+        genesis: args.genesis,
         decided: HashSet::new(),
     };
     validator.load().await?;
@@ -212,6 +215,15 @@ impl Validator {
 
     /// The first copy: the whole chain verified from its genesis block and stored.
     async fn start(&mut self, export: &ChainExport) -> Result<(), Failure> {
+        if let Some(genesis) = self.genesis {
+            if export.genesis_hash != genesis {
+                return Err(ChainBroken(format!(
+                    "the served chain starts at genesis block {}, not at {genesis}, the one given",
+                    export.genesis_hash
+                ))
+                .into());
+            }
+        }
         let chain = replay(export)
             .map_err(|e| ChainBroken(format!("the served chain does not verify: {e}")))?;
         if !chain.is_validator(&self.public) {

@@ -199,7 +199,8 @@ async fn a_row_edited_while_serving_is_caught_by_the_periodic_check_and_stops_wr
 }
 
 /// `ballotchain validate` for one pass, with validator1's key file: success and output.
-fn validate(s: &Server, dir: &std::path::Path, e: &Setup) -> (Option<i32>, String) {
+/// validator1's key file and passphrase file in `dir` (written the first time).
+fn write_key(dir: &std::path::Path, e: &Setup) -> (std::path::PathBuf, std::path::PathBuf) {
     let key = dir.join("validator1.key");
     let passphrase = dir.join("passphrase.txt");
     if !key.exists() {
@@ -208,6 +209,11 @@ fn validate(s: &Server, dir: &std::path::Path, e: &Setup) -> (Option<i32>, Strin
         std::fs::write(&key, file.to_json()).unwrap();
         std::fs::write(&passphrase, "a long passphrase\n").unwrap();
     }
+    (key, passphrase)
+}
+
+fn validate(s: &Server, dir: &std::path::Path, e: &Setup) -> (Option<i32>, String) {
+    let (key, passphrase) = write_key(dir, e);
     output(
         Command::new(BIN)
             .args([
@@ -235,6 +241,29 @@ async fn the_headless_validator_keeps_its_own_chain_decides_by_the_rules_and_sto
     let id = e.election;
     let api = api_of(&s, &admin);
     let election = ledger::ElectionId(id as u64);
+
+    // A genesis block other than the published one: refused before anything is kept.
+    let (code, out) = output(
+        Command::new(BIN)
+            .args([
+                "validate",
+                "--server",
+                &s.base,
+                "--election",
+                &id.to_string(),
+            ])
+            .args(["--genesis", &"0".repeat(64), "--passphrase-file"])
+            .arg(write_key(mine.path(), &e).1)
+            .arg("--key")
+            .arg(write_key(mine.path(), &e).0)
+            .arg("--state")
+            .arg(mine.path().join("other-state.db")),
+    );
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("ATTENTION: the served chain starts at genesis block"),
+        "{out}"
+    );
 
     // A good block: approved here, then appended with validator2's approval.
     assert_eq!(
