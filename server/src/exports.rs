@@ -55,10 +55,7 @@ impl Exports {
     ) -> Result<Response, ApiError> {
         let (height, tip) = node.tip(election).await?;
         let etag = etag(election, height, &tip);
-        let unchanged = headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+        let unchanged = crate::api::client_has(headers, &etag);
         let cache = [
             (header::ETAG, etag.clone()),
             (header::CACHE_CONTROL, "no-cache".to_owned()),

@@ -5,7 +5,10 @@ use keyfile::KeyFile;
 use std::path::Path;
 
 /// The passphrase: the first line of `file`, or typed at a prompt (not echoed).
-fn passphrase(file: Option<&Path>, confirm: bool) -> Result<String, Box<dyn std::error::Error>> {
+pub fn passphrase(
+    file: Option<&Path>,
+    confirm: bool,
+) -> Result<String, Box<dyn std::error::Error>> {
     if let Some(path) = file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the passphrase file {}: {e}", path.display()))?;

@@ -103,15 +103,13 @@ pub async fn run(args: ValidateArgs) -> Result<(), Failure> {
 /// From `--passphrase-file`, else `BALLOTCHAIN_PASSPHRASE` (weaker: other processes of
 /// the same user may read a process's environment), else typed at a prompt.
 fn passphrase(args: &ValidateArgs) -> Result<String, Failure> {
-    if let Some(path) = &args.passphrase_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the passphrase file {}: {e}", path.display()))?;
-        return Ok(text.lines().next().unwrap_or_default().to_owned());
+    match (
+        &args.passphrase_file,
+        std::env::var("BALLOTCHAIN_PASSPHRASE"),
+    ) {
+        (None, Ok(value)) => Ok(value),
+        (file, _) => crate::key::passphrase(file.as_deref(), false),
     }
-    if let Ok(value) = std::env::var("BALLOTCHAIN_PASSPHRASE") {
-        return Ok(value);
-    }
-    Ok(rpassword::prompt_password("Passphrase: ")?)
 }
 
 async fn open_state(path: &std::path::Path) -> Result<SqlitePool, Failure> {
@@ -146,13 +144,6 @@ async fn open_state(path: &std::path::Path) -> Result<SqlitePool, Failure> {
     .execute(&pool)
     .await?;
     Ok(pool)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Validator {
@@ -495,7 +486,7 @@ async fn record(
     .bind(height as i64)
     .bind(approve)
     .bind(reason)
-    .bind(now_ms())
+    .bind(engine::now_ms() as i64)
     .bind(appended)
     .execute(state)
     .await?;

@@ -75,6 +75,14 @@ pub fn work_etag(work: &WorkTemplate) -> String {
     format!("\"{}-{}-{}\"", &prev[..24], &root[..24], work.difficulty)
 }
 
+/// Whether the client's `If-None-Match` names `etag`: it has this answer already.
+pub(crate) fn client_has(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag))
+}
+
 /// `GET /work`. Miner pages poll it with `If-None-Match`: an unchanged template costs a
 /// bodiless 304, a new tip or new votes give the new template at the next poll.
 async fn work(
@@ -90,10 +98,7 @@ async fn work(
         (header::ETAG, etag.clone()),
         (header::CACHE_CONTROL, "no-cache".to_owned()),
     ];
-    let unchanged = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    let unchanged = client_has(&headers, &etag);
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }

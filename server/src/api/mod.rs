@@ -6,6 +6,7 @@ mod elections;
 mod error;
 mod extract;
 
+pub(crate) use chain::client_has;
 pub use error::ApiError;
 
 /// The body limit of every API route that sets no other: accounts, elections,
