@@ -9,6 +9,7 @@ pub mod block;
 pub mod code;
 pub mod encoding;
 pub mod export;
+pub mod follow;
 pub mod genesis;
 pub mod hash;
 pub mod merkle;
@@ -26,6 +27,7 @@ pub use block::{Block, BlockHeader, HEADER_LEN, MAX_VOTES_PER_BLOCK, MINER_TAG_L
 pub use code::{CodeError, VotingCode};
 pub use encoding::DecodeError;
 pub use export::{replay, verify_export, ApprovedBlock, ChainExport, ExportError};
+pub use follow::{follow, FollowError};
 pub use genesis::{
     roll_hash, Candidate, CandidateId, ElectionId, Genesis, GenesisError, GENESIS_VERSION,
     MIN_QUORUM,

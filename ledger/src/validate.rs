@@ -8,6 +8,7 @@ use crate::pow::leading_zero_bits;
 use crate::tally::Tally;
 use crate::vote::Vote;
 use crate::FORMAT_VERSION;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// The rule a block or vote breaks. `code()` gives a stable machine-readable name.
@@ -123,8 +124,11 @@ impl RuleError {
     }
 }
 
-/// Everything validation needs to know about the appended chain so far.
-#[derive(Debug, Clone)]
+/// Everything validation needs to know about the appended chain so far. Serialised in
+/// a compact form (what the genesis block does not already say), so a copy can be kept
+/// between visits: the validator's browser keeps one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "Kept", into = "Kept")]
 pub struct ChainState {
     genesis: Genesis,
     genesis_hash: BlockHash,
@@ -135,6 +139,43 @@ pub struct ChainState {
     validators: HashSet<PublicKey>,
     voted: HashSet<PublicKey>,
     tally: Tally,
+}
+
+/// The serialised form of a [`ChainState`]: the voter and validator sets are rebuilt
+/// from the genesis block.
+#[derive(Serialize, Deserialize)]
+struct Kept {
+    genesis: Genesis,
+    tip: BlockHash,
+    height: u64,
+    tip_timestamp: u64,
+    voted: Vec<PublicKey>,
+    tally: Tally,
+}
+
+impl From<ChainState> for Kept {
+    fn from(c: ChainState) -> Self {
+        Self {
+            genesis: c.genesis,
+            tip: c.tip,
+            height: c.height,
+            tip_timestamp: c.tip_timestamp,
+            voted: c.voted.into_iter().collect(),
+            tally: c.tally,
+        }
+    }
+}
+
+impl From<Kept> for ChainState {
+    fn from(k: Kept) -> Self {
+        let mut chain = ChainState::new(k.genesis);
+        chain.tip = k.tip;
+        chain.height = k.height;
+        chain.tip_timestamp = k.tip_timestamp;
+        chain.voted = k.voted.into_iter().collect();
+        chain.tally = k.tally;
+        chain
+    }
 }
 
 impl ChainState {

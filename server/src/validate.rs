@@ -14,7 +14,6 @@
 
 use crate::cli::ValidateArgs;
 use crate::decide::answer;
-use ledger::export::check_approvals;
 use ledger::{
     replay, validate_block, Approval, ApprovedBlock, Block, BlockHash, ChainExport, ChainState,
     Genesis, PublicKey, Rejection,
@@ -254,95 +253,69 @@ impl Validator {
         Ok(())
     }
 
-    /// Fetches the served chain from this copy's head on. The served block at that
-    /// height must be this copy's head (the chain below it is hash-linked to it), and
-    /// every block this validator's approval appended must be where it was; then the
-    /// blocks after the head are verified and stored.
+    /// Follows the served chain from this copy's head ([`ledger::follow`]): it must still
+    /// hold that head and every block this validator's approval appended, then the blocks
+    /// after the head are verified and stored.
     async fn follow(&mut self) -> Result<(), Failure> {
-        let Some(chain) = &mut self.chain else {
+        let Some(height) = self.chain.as_ref().map(ChainState::height) else {
             return Ok(());
         };
-        let height = chain.height();
+        let head: wire::Head = answer(self.agent.get(&self.url("/head")).call())?;
         let mut served: Vec<ApprovedBlock> = Vec::new();
-        let mut since = height.saturating_sub(1);
-        loop {
+        let mut since = height;
+        while since < head.height {
             let page: Vec<ApprovedBlock> = answer(
                 self.agent
-                    .get(&format!(
-                        "{}/api/elections/{}/chain?since={since}",
-                        self.base, self.election
-                    ))
+                    .get(&self.url(&format!("/chain?since={since}")))
                     .call(),
             )?;
             let Some(last) = page.last() else { break };
             since = last.block.header.index;
-            let full = page.len() == 100;
             served.extend(page);
-            if !full {
-                break;
-            }
         }
-        let served_at = |h: u64| {
-            served
-                .iter()
-                .find(|b| b.block.header.index == h)
-                .map(|b| b.block.hash())
-        };
-        let broken = |h: u64, hash: &str, found: Option<BlockHash>| {
-            ChainBroken(match found {
-                None => format!(
-                    "the server's chain no longer holds block {h} ({hash}), which this validator holds: it ends below; blocks were removed"
-                ),
-                Some(other) => format!(
-                    "the server's chain no longer holds block {h} ({hash}), which this validator holds: its block {h} is {other}; the chain was rewritten"
-                ),
-            })
-        };
-        if height > 0 && served_at(height) != Some(chain.tip()) {
-            return Err(broken(height, &chain.tip().to_string(), served_at(height)).into());
-        }
-        // Heads this validator's approval appended: in the copy, or among the new blocks.
+        // Heads this validator's approval appended: those in the copy were checked as
+        // they arrived, but the copy is checked again here against its own file.
         let heads: Vec<(i64, String)> =
             sqlx::query_as("SELECT height, hash FROM decisions WHERE appended = 1")
                 .fetch_all(&self.state)
                 .await?;
+        let mut pins = Vec::new();
         for (h, hash) in heads {
-            let h = h as u64;
-            let held: Option<String> = if h <= height {
+            let (h, hash) = (h as u64, hash.parse::<BlockHash>()?);
+            if h > height {
+                pins.push((h, hash));
+                continue;
+            }
+            let held: Option<String> =
                 sqlx::query_scalar("SELECT hash FROM chain WHERE height = ?")
                     .bind(h as i64)
                     .fetch_optional(&self.state)
-                    .await?
-            } else {
-                served_at(h).map(|b| b.to_string())
-            };
-            if held.as_deref() != Some(hash.as_str()) {
-                return Err(broken(h, &hash, held.and_then(|b| b.parse().ok())).into());
+                    .await?;
+            if held.as_deref() != Some(hash.to_string().as_str()) {
+                return Err(ChainBroken(format!(
+                    "this validator approved block {h} ({hash}) and saw it appended, but its own copy holds {}",
+                    held.as_deref().unwrap_or("nothing there")
+                ))
+                .into());
             }
         }
+        let Some(chain) = &mut self.chain else {
+            return Ok(());
+        };
+        let next = ledger::follow(chain, (head.height, head.hash), &served, &pins)
+            .map_err(|e| ChainBroken(e.to_string()))?;
         // The copy in memory moves on only once the state file holds the new blocks.
-        let mut next = chain.clone();
         let mut tx = self.state.begin().await?;
-        for approved in served.iter().filter(|b| b.block.header.index > height) {
+        for approved in &served {
             let block = &approved.block;
-            let index = block.header.index;
-            validate_block(&next, block).map_err(|e| {
-                ChainBroken(format!(
-                    "the served chain's block {index} breaks a rule: {e}"
-                ))
-            })?;
-            check_approvals(&next, &block.hash(), index, &approved.approvals)
-                .map_err(|e| ChainBroken(format!("the served chain: {e}")))?;
-            next.append(block)
-                .map_err(|e| ChainBroken(format!("block {index}: {e}")))?;
             store(
                 &mut tx,
-                index,
+                block.header.index,
                 &block.hash(),
                 &serde_json::to_string(approved)?,
             )
             .await?;
-            println!("block {index} verified: {}", block.hash());
+            println!("block {} verified: {}", block.header.index, block.hash());
         }
         tx.commit().await?;
         *chain = next;
