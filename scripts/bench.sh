@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 export PATH="$HOME/.cargo/bin:$PATH"
-scripts/build-miner.sh
+scripts/build-workers.sh
 cargo leptos build
 cargo bench -p server --bench throughput

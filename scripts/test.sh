@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 export PATH="$HOME/.cargo/bin:$PATH"
 
-echo "== mining worker bundles (wasm, SIMD and scalar)"
-scripts/build-miner.sh
+echo "== web worker bundles (wasm: miner SIMD and scalar; checker, keys, codes, ballot)"
+scripts/build-workers.sh
 echo "== site (server binary + hydrated frontend), debug profile"
 cargo leptos build
 echo "== ledger, wire and keyfile build for wasm32"

@@ -1,9 +1,9 @@
-//! A validator's key in their own browser: made, sealed, opened and remembered here, in
-//! WebAssembly. Only its public half, a proof of possession and signed decisions are ever
-//! sent; the key file is encrypted under the validator's passphrase before it is offered
-//! for download or remembered in this browser's storage.
+//! What the pages keep in this browser and read from it: the validator's key file (made,
+//! sealed and opened in the key worker, crate `workers`; only its public half, a proof of
+//! possession and signed decisions are ever sent, and the file is encrypted under the
+//! validator's passphrase before it is offered for download or remembered here), the
+//! fields of a form, chosen files, and JSON posted to this server.
 
-use keyfile::KeyFile;
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::JsCast;
 
@@ -28,17 +28,17 @@ pub fn store(key: &str, value: &str) {
     }
 }
 
-/// The key file remembered in this browser for `username` (still encrypted).
-pub fn remembered(username: &str) -> Option<KeyFile> {
-    let text = storage()?.get_item(&storage_key(username)).ok().flatten()?;
-    KeyFile::from_json(&text).ok()
+/// The key file remembered in this browser for `username` (its JSON text, still
+/// encrypted).
+pub fn remembered(username: &str) -> Option<String> {
+    storage()?.get_item(&storage_key(username)).ok().flatten()
 }
 
-/// Remembers the (encrypted) key file in this browser.
-pub fn remember(username: &str, file: &KeyFile) -> Result<(), String> {
+/// Remembers the (encrypted) key file, its JSON text, in this browser.
+pub fn remember(username: &str, file: &str) -> Result<(), String> {
     storage()
         .ok_or("this browser keeps no local storage")?
-        .set_item(&storage_key(username), &file.to_json())
+        .set_item(&storage_key(username), file)
         .map_err(|_| "this browser refused to store the key file".to_owned())
 }
 
@@ -49,12 +49,12 @@ pub fn forget(username: &str) {
     }
 }
 
-/// A `data:` link that downloads the (encrypted) key file.
-pub fn download_href(file: &KeyFile) -> String {
+/// A `data:` link that downloads the (encrypted) key file, its JSON text.
+pub fn download_href(file: &str) -> String {
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
     format!(
         "data:application/json;charset=utf-8,{}",
-        utf8_percent_encode(&(file.to_json() + "\n"), NON_ALPHANUMERIC)
+        utf8_percent_encode(&format!("{file}\n"), NON_ALPHANUMERIC)
     )
 }
 
@@ -112,26 +112,6 @@ pub async fn chosen_text(input_id: &str) -> Result<Option<String>, String> {
         .as_string()
         .map(Some)
         .ok_or_else(|| "the file is not text".to_owned())
-}
-
-/// The key file chosen in the file input with this element id.
-pub async fn chosen_file(input_id: &str) -> Result<KeyFile, String> {
-    let file = input(input_id)
-        .ok_or("the file field is missing")?
-        .files()
-        .and_then(|files| files.get(0))
-        .ok_or("choose your key file first")?;
-    let text = wasm_bindgen_futures::JsFuture::from(file.text())
-        .await
-        .map_err(|_| "the key file could not be read".to_owned())?
-        .as_string()
-        .ok_or("the key file is not text")?;
-    KeyFile::from_json(&text).map_err(|e| e.to_string())
-}
-
-/// Lets the page paint ("working…") before argon2 takes the thread for a moment.
-pub async fn yield_to_page() {
-    gloo_timers::future::TimeoutFuture::new(30).await;
 }
 
 /// POSTs JSON to this server's API; a refusal is its error code (none when the server

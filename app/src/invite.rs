@@ -106,12 +106,13 @@ enum Source {
 /// How far the enrolment got; it finishes with the words that say so.
 type Step = crate::task::Task<String>;
 
-/// A key made or opened in this page, with its (encrypted) key file.
+/// A key made or opened in the key worker (where it stays), with its (encrypted) key
+/// file's JSON text and public half.
 #[cfg(feature = "hydrate")]
 #[derive(Clone)]
 struct ReadyKey {
-    file: keyfile::KeyFile,
-    key: ed25519_dalek::SigningKey,
+    file: String,
+    public: ledger::PublicKey,
     fresh: bool,
 }
 
@@ -119,6 +120,9 @@ struct ReadyKey {
 fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
     let step = RwSignal::new(Step::Loading);
     let source = RwSignal::new(Source::New);
+    // Leaving the page ends the key worker, and the key made or opened in it.
+    #[cfg(feature = "hydrate")]
+    on_cleanup(workers::dismiss::<workers::keys::KeyWorker>);
     // The key's public half and the key file's download link, once there is a key.
     let fingerprint = RwSignal::new(None::<String>);
     let download = RwSignal::new(None::<String>);
@@ -142,41 +146,48 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
         {
             let username = username.clone();
             leptos::task::spawn_local(async move {
+                use workers::keys::{KeyAnswer, KeyRequest};
                 let phrase = crate::custody::field("inv-passphrase");
-                let result: Result<ReadyKey, String> = match source.get_untracked() {
+                let request = match source.get_untracked() {
                     Source::New => {
                         if phrase != crate::custody::field("inv-passphrase2") {
-                            Err("the two passphrases differ".into())
+                            Err("the two passphrases differ".to_owned())
                         } else {
                             step.set(Step::Working("Making your key…".into()));
-                            crate::custody::yield_to_page().await;
-                            keyfile::KeyFile::generate(&username, &phrase)
-                                .map(|(file, key)| ReadyKey {
-                                    file,
-                                    key,
-                                    fresh: true,
-                                })
-                                .map_err(|e| e.to_string())
+                            Ok(KeyRequest::Generate {
+                                label: username.clone(),
+                                passphrase: phrase,
+                            })
                         }
                     }
-                    Source::File => match crate::custody::chosen_file("inv-keyfile").await {
-                        Err(e) => Err(e),
-                        Ok(file) => {
+                    Source::File => match crate::custody::chosen_text("inv-keyfile").await {
+                        Ok(Some(file)) => {
                             step.set(Step::Working("Opening your key file…".into()));
-                            crate::custody::yield_to_page().await;
-                            file.open(&phrase)
-                                .map(|key| ReadyKey {
-                                    file,
-                                    key,
-                                    fresh: false,
-                                })
-                                .map_err(|e| e.to_string())
+                            Ok(KeyRequest::Open {
+                                file,
+                                passphrase: phrase,
+                            })
                         }
+                        Ok(None) => Err("choose your key file first".to_owned()),
+                        Err(e) => Err(e),
                     },
+                };
+                let fresh = matches!(request, Ok(KeyRequest::Generate { .. }));
+                let result: Result<ReadyKey, String> = match request {
+                    Ok(request) => match workers::ask::<workers::keys::KeyWorker>(request).await {
+                        Ok(Ok(KeyAnswer::Unlocked { file, public })) => Ok(ReadyKey {
+                            file,
+                            public,
+                            fresh,
+                        }),
+                        Ok(Ok(_)) => Err("the key worker answered something else".into()),
+                        Ok(Err(e)) | Err(e) => Err(e),
+                    },
+                    Err(e) => Err(e),
                 };
                 match result {
                     Ok(k) => {
-                        fingerprint.set(Some(wire::fingerprint(&k.file.public_key)));
+                        fingerprint.set(Some(wire::fingerprint(&k.public)));
                         download.set(Some(crate::custody::download_href(&k.file)));
                         downloaded.set(!k.fresh);
                         ready.set(Some(k));
@@ -212,18 +223,29 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
                 }) {
                     Err(e) => Err(e),
                     Ok(challenge) => {
-                        let acceptance = wire::Acceptance {
-                            password: (!rekey).then(|| password.clone()),
-                            key: Some(wire::KeyProof {
-                                public_key: k.file.public_key,
-                                proof: ledger::prove_possession(&k.key, &challenge),
-                            }),
-                        };
-                        crate::custody::post_json::<_, wire::Account>(
-                            &format!("/api/invitations/{token}/accept"),
-                            &acceptance,
-                        )
+                        use workers::keys::{KeyAnswer, KeyRequest};
+                        match workers::ask::<workers::keys::KeyWorker>(KeyRequest::Prove {
+                            challenge,
+                        })
                         .await
+                        {
+                            Ok(Ok(KeyAnswer::Proof(proof))) => {
+                                let acceptance = wire::Acceptance {
+                                    password: (!rekey).then(|| password.clone()),
+                                    key: Some(wire::KeyProof {
+                                        public_key: k.public,
+                                        proof,
+                                    }),
+                                };
+                                crate::custody::post_json::<_, wire::Account>(
+                                    &format!("/api/invitations/{token}/accept"),
+                                    &acceptance,
+                                )
+                                .await
+                            }
+                            Ok(Ok(_)) => Err("the key worker answered something else".into()),
+                            Ok(Err(e)) | Err(e) => Err(e),
+                        }
                     }
                 };
                 match result {

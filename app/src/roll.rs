@@ -1,5 +1,5 @@
 //! The voter roll on the officer's election page. Codes are made in this browser, in
-//! WebAssembly: the page builds the codes sheet here, offers it for download, and only once
+//! the codes worker (crate `workers`): the page builds the codes sheet here, offers it for download, and only once
 //! it is downloaded offers to register the voters, sending names, external ids and public
 //! keys, never a code. A roll made offline with `ballotchain codes` is registered by
 //! uploading its keys file (a plain form, so it works without JavaScript). The page shows
@@ -14,10 +14,6 @@ use wire::{RegisteredVoter, Roll};
 /// Most voters the page lists (the roll's count and hash cover all of them).
 #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
 pub const LISTED: usize = 1000;
-
-/// Most voters one registration may carry (the server's own limit).
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-pub const MAX_ROLL: usize = 100_000;
 
 /// How far making codes got; it finishes with how many were made and their keys' roll hash.
 type Step = crate::task::Task<(usize, String)>;
@@ -44,7 +40,6 @@ pub(crate) fn roll_section(
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             step.set(Step::Working("Making codes…".into()));
-            crate::custody::yield_to_page().await;
             match make_codes(id).await {
                 Ok((voters, sheet)) => {
                     let keys: Vec<_> = voters.iter().map(|v| v.public_key).collect();
@@ -214,10 +209,11 @@ pub(crate) fn roll_section(
     }
 }
 
-/// Reads the roll from the file chosen or the lines typed, and makes a code for each voter:
-/// the voters to register (keys only) and the codes sheet.
+/// Reads the roll from the file chosen or the lines typed; the codes worker makes a code
+/// for each voter: the voters to register (keys only) and the codes sheet.
 #[cfg(feature = "hydrate")]
 async fn make_codes(id: ElectionId) -> Result<(Vec<wire::NewVoter>, String), String> {
+    use workers::codes::{CodesAnswer, CodesRequest, CodesWorker};
     // Typed lines get a header row; their line numbers are counted without it.
     let (text, offset) = match crate::custody::chosen_text("roll-file").await? {
         Some(text) => (text, 0),
@@ -233,88 +229,31 @@ async fn make_codes(id: ElectionId) -> Result<(Vec<wire::NewVoter>, String), Str
             (format!("name,external_id\n{}", typed.join("\n")), 1)
         }
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
-    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let name_col = col("name").ok_or("the roll's header must name a 'name' column")?;
-    let ext_col = col("external_id");
-    let mut voters = Vec::new();
-    let mut sheet = csv::Writer::from_writer(Vec::new());
-    let mut problems = Vec::new();
-    sheet
-        .write_record(["name", "external_id", "code"])
-        .map_err(|e| e.to_string())?;
-    let mut externals = std::collections::HashSet::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| e.to_string())?;
-        let line = record.position().map_or(0, |p| p.line()) - offset;
-        if record.len() > headers.len() {
-            problems.push(format!(
-                "line {line}: more fields than the header names (a comma in a name needs quotes)"
-            ));
-            continue;
-        }
-        let name = record.get(name_col).unwrap_or("").to_owned();
-        if name.is_empty() {
-            problems.push(format!("line {line}: the name is empty"));
-            continue;
-        }
-        let external = ext_col.and_then(|c| record.get(c)).unwrap_or("").to_owned();
-        if !external.is_empty() && !externals.insert(external.clone()) {
-            problems.push(format!(
-                "line {line}: external id {external:?} appears twice"
-            ));
-            continue;
-        }
-        let code = fresh_code()?;
-        let cells = [
-            wire::cells::spreadsheet_safe(&name),
-            wire::cells::spreadsheet_safe(&external),
-        ];
-        sheet
-            .write_record([&*cells[0], &*cells[1], &code.to_string()])
-            .map_err(|e| e.to_string())?;
-        voters.push(wire::NewVoter {
-            name,
-            external_id: Some(external).filter(|x| !x.is_empty()),
-            public_key: code.public_key(id),
-        });
+    match workers::ask::<CodesWorker>(CodesRequest::Roll {
+        election: id,
+        text,
+        offset,
+    })
+    .await?
+    {
+        Ok(CodesAnswer::Roll { voters, sheet }) => Ok((voters, sheet)),
+        Ok(_) => Err("the codes worker answered something else".into()),
+        Err(e) => Err(e),
     }
-    if !problems.is_empty() {
-        return Err(problems.join("; "));
-    }
-    if voters.is_empty() {
-        return Err("the roll has no voters".into());
-    }
-    if voters.len() > crate::roll::MAX_ROLL {
-        return Err(format!(
-            "at most {} voters at once; split the roll",
-            crate::roll::MAX_ROLL
-        ));
-    }
-    let sheet = sheet.into_inner().map_err(|e| e.to_string())?;
-    Ok((voters, String::from_utf8_lossy(&sheet).into_owned()))
-}
-
-/// A new voting code from this browser's cryptographic randomness.
-#[cfg(feature = "hydrate")]
-fn fresh_code() -> Result<ledger::VotingCode, String> {
-    let mut bytes = [0u8; ledger::code::CODE_BYTES];
-    getrandom::getrandom(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
-    Ok(ledger::VotingCode::from_entropy(bytes))
 }
 
 /// Makes a new code for a voter who lost theirs and registers its key in place of the old
 /// one; the new code is shown once, here.
 #[cfg(feature = "hydrate")]
 async fn replace_code(id: ElectionId, voter: wire::VoterId) -> Result<String, String> {
-    let code = fresh_code()?;
-    let change = wire::KeyChange {
-        public_key: code.public_key(id),
-    };
+    use workers::codes::{CodesAnswer, CodesRequest, CodesWorker};
+    let (code, public_key) =
+        match workers::ask::<CodesWorker>(CodesRequest::One { election: id }).await? {
+            Ok(CodesAnswer::One { code, public_key }) => (code, public_key),
+            Ok(_) => return Err("the codes worker answered something else".into()),
+            Err(e) => return Err(e),
+        };
+    let change = wire::KeyChange { public_key };
     let url = format!("/api/elections/{id}/voters/{voter}/key");
     let response = gloo_net::http::Request::put(&url)
         .json(&change)

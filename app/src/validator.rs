@@ -1,10 +1,15 @@
 //! The validator's dashboard (`/validator`): the blocks awaiting approval in the
 //! validator's elections, every check with its result, quorum progress and the validator's
-//! own history. Deciding happens here, in WebAssembly: the validator unlocks their key
-//! (from their key file, or the copy remembered in this browser), the page re-verifies the
-//! chain and the block, checks the genesis block lists the key, and only then signs the
-//! approval or rejection it sends. The server never holds the key, so without JavaScript
-//! the page points to the command line (`ballotchain approve|reject`).
+//! own history. Deciding happens in this browser, in web workers of their own (crate
+//! `workers`): the validator unlocks their key (from their key file, or the copy remembered
+//! in this browser) in the key worker, where it stays; the checker worker keeps this
+//! browser's own copy of each election's chain in IndexedDB, follows it block by block and
+//! checks each awaiting block against it; only when the copy is extended by the served
+//! chain, the block passes and the genesis block lists the key does the key worker sign
+//! the approval the page sends. When the served chain no longer holds what this browser
+//! verified, the page raises the alarm and approves nothing. The server never holds the
+//! key, so without JavaScript the page points to the command line (`ballotchain
+//! approve|reject`).
 
 use crate::notice;
 use ledger::{BlockHash, ElectionId, PublicKey};
@@ -63,6 +68,9 @@ pub struct Dashboard {
     pub pages: usize,
     /// This validator's decisions, newest first.
     pub history: Vec<wire::PastDecision>,
+    /// The sealed elections this validator is enrolled in (id, title): this browser keeps
+    /// a copy of each one's chain.
+    pub elections: Vec<(ElectionId, String)>,
 }
 
 /// Blocks shown on one page of the dashboard: each is checked, by the server and again
@@ -132,7 +140,9 @@ pub async fn validator_dashboard(page: usize) -> Result<Dashboard, ServerFnError
         });
     }
     let history = node.validator_history(account.id).await.map_err(fail)?;
+    let elections = node.validator_elections(account.id).await.map_err(fail)?;
     Ok(Dashboard {
+        elections,
         username: account.username,
         public_key: account.public_key,
         queue,
@@ -175,6 +185,9 @@ pub fn ValidatorPage() -> impl IntoView {
         outcome: RwSignal::new(None),
         refresh,
     };
+    // Leaving the page ends the key worker, and the key unlocked in it.
+    #[cfg(feature = "hydrate")]
+    on_cleanup(workers::dismiss::<workers::keys::KeyWorker>);
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading your queue…"</p> }>
             {move || Suspend::new(async move {
@@ -201,21 +214,20 @@ pub fn ValidatorPage() -> impl IntoView {
     }
 }
 
-/// The signing key unlocked in this page, and what became of the last decision.
+/// The public half of the key unlocked in the key worker (the key itself stays there,
+/// never sent anywhere, gone when the page closes), and what became of the last decision.
 #[derive(Clone, Copy)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 struct Desk {
-    key: RwSignal<Option<Unlocked>>,
+    key: RwSignal<Option<PublicKey>>,
     outcome: RwSignal<Option<Outcome>>,
     refresh: RwSignal<u32>,
 }
 
-/// A key opened in this page (never sent anywhere; gone when the page closes).
-#[derive(Clone)]
-struct Unlocked {
-    #[cfg(feature = "hydrate")]
-    key: ed25519_dalek::SigningKey,
-    public: PublicKey,
+/// Asks the key worker; its refusal, or a worker that went away, is the error.
+#[cfg(feature = "hydrate")]
+async fn ask_key(request: workers::keys::KeyRequest) -> Result<workers::keys::KeyAnswer, String> {
+    workers::ask::<workers::keys::KeyWorker>(request).await?
 }
 
 /// Unlocking the key: from the copy remembered in this browser or from the key file.
@@ -235,30 +247,40 @@ fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl 
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
+            use workers::keys::{KeyAnswer, KeyRequest};
             let username = name.get_value();
-            let file = match crate::custody::remembered(&username) {
-                Some(file) => Ok(file),
-                None => crate::custody::chosen_file("key-file").await,
+            let remembered = crate::custody::remembered(&username);
+            let file = match &remembered {
+                Some(file) => Ok(file.clone()),
+                None => crate::custody::chosen_text("key-file")
+                    .await
+                    .and_then(|f| f.ok_or_else(|| "choose your key file first".to_owned())),
             };
             status.set(Some(Ok("Opening your key…".into())));
-            crate::custody::yield_to_page().await;
-            let opened = file.and_then(|file| {
-                file.open(&crate::custody::field("key-passphrase"))
-                    .map(|key| (file, key))
-                    .map_err(|e| e.to_string())
-            });
-            let (file, key) = match opened {
-                Ok(opened) => opened,
+            let opened = match file {
+                Ok(file) => {
+                    ask_key(KeyRequest::Open {
+                        file,
+                        passphrase: crate::custody::field("key-passphrase"),
+                    })
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            let (file, public) = match opened {
+                Ok(KeyAnswer::Unlocked { file, public }) => (file, public),
+                Ok(_) => {
+                    return status.set(Some(Err("the key worker answered something else".into())))
+                }
                 Err(e) => return status.set(Some(Err(e))),
             };
-            let public = file.public_key;
             let mut problems = Vec::new();
             if enrolled != Some(public) {
                 problems.push(format!(
                     "This key ({}) is not the one enrolled for your account.",
                     wire::fingerprint(&public)
                 ));
-                if crate::custody::remembered(&username).as_ref() == Some(&file) {
+                if remembered.as_ref() == Some(&file) {
                     // A copy of an old key (withdrawn since): make way for the key file.
                     crate::custody::forget(&username);
                     has_copy.set(false);
@@ -266,6 +288,7 @@ fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl 
                         "The copy remembered in this browser is forgotten; load your key file."
                             .into(),
                     );
+                    let _ = ask_key(KeyRequest::Lock).await;
                     return status.set(Some(Err(problems.join(" "))));
                 }
             }
@@ -276,7 +299,7 @@ fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl 
                 }
             }
             status.set((!problems.is_empty()).then(|| Err(problems.join(" "))));
-            desk.key.set(Some(Unlocked { key, public }));
+            desk.key.set(Some(public));
         });
     };
     let forget = move |_| {
@@ -298,11 +321,17 @@ fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl 
                 "Decisions are signed in this page with your key; the server never holds it."
             </p>
             {move || match desk.key.get() {
-                Some(k) => view! {
+                Some(public) => view! {
                     <p class="ok" role="status" data-key="unlocked">
-                        {format!("Key {} is unlocked in this page.", wire::fingerprint(&k.public))}
+                        {format!("Key {} is unlocked in this page.", wire::fingerprint(&public))}
                     </p>
-                    <button type="button" class="secondary" on:click=move |_| desk.key.set(None)>"Lock"</button>
+                    <button type="button" class="secondary" on:click=move |_| {
+                        desk.key.set(None);
+                        #[cfg(feature = "hydrate")]
+                        leptos::task::spawn_local(async {
+                            let _ = ask_key(workers::keys::KeyRequest::Lock).await;
+                        });
+                    }>"Lock"</button>
                 }
                 .into_any(),
                 None => view! {
@@ -354,6 +383,11 @@ fn dashboard(d: Dashboard, desk: Desk) -> impl IntoView {
             )
         })
         .collect();
+    let copies: Vec<(ElectionId, String, RwSignal<CopyState>)> = d
+        .elections
+        .iter()
+        .map(|(id, title)| (*id, title.clone(), RwSignal::new(CopyState::Checking)))
+        .collect();
     #[cfg(feature = "hydrate")]
     {
         let blocks: Vec<_> = d
@@ -362,14 +396,25 @@ fn dashboard(d: Dashboard, desk: Desk) -> impl IntoView {
             .zip(&verdicts)
             .map(|(b, (v, listed))| (b.election, b.hash, *v, *listed))
             .collect();
+        let elections: Vec<_> = copies.iter().map(|(id, _, state)| (*id, *state)).collect();
         // Effects run only in the browser, once the page is hydrated.
-        Effect::new(move |_| check_in_browser(blocks.clone()));
+        Effect::new(move |_| check_in_browser(elections.clone(), blocks.clone()));
     }
+    let copy_of = {
+        let copies = copies.clone();
+        move |election: ElectionId| {
+            copies
+                .iter()
+                .find(|(id, _, _)| *id == election)
+                .map(|(_, _, state)| *state)
+        }
+    };
     view! {
         {move || desk.outcome.get().map(|o| match o {
             Outcome::Sent(text) => view! { <p class="ok" role="status">{text}</p> }.into_any(),
             Outcome::Refused(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
         })}
+        {(!copies.is_empty()).then(|| copies_section(copies.clone(), desk))}
         <section aria-labelledby="queue-h">
             <h2 id="queue-h">{format!("Blocks awaiting approval ({})", d.awaiting)}</h2>
             {(d.pages > 1).then(|| pager(d.page, d.pages))}
@@ -379,7 +424,10 @@ fn dashboard(d: Dashboard, desk: Desk) -> impl IntoView {
                 d.queue
                     .into_iter()
                     .zip(verdicts)
-                    .map(|(b, (v, listed))| queue_block(b, v, listed, desk))
+                    .map(|(b, (v, listed))| {
+                        let copy = copy_of(b.election).unwrap_or_else(|| RwSignal::new(CopyState::Checking));
+                        queue_block(b, v, listed, copy, desk)
+                    })
                     .collect_view()
                     .into_any()
             }}
@@ -416,6 +464,90 @@ fn dashboard(d: Dashboard, desk: Desk) -> impl IntoView {
     }
 }
 
+/// Where this browser's copy of an election's chain stands (known only in the browser).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum CopyState {
+    Checking,
+    /// Extended by the served chain: what it holds and what this visit fetched.
+    Verified {
+        height: u64,
+        summary: String,
+        fetched: u64,
+    },
+    /// The served chain no longer holds what this browser verified (or serves a block
+    /// that does not verify): nothing is approved from here.
+    Alarm(String),
+    /// The check could not run.
+    Failed(String),
+}
+
+/// This browser's copy of each election's chain: where it stands, and the alarm when the
+/// served chain no longer holds it.
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn copies_section(
+    copies: Vec<(ElectionId, String, RwSignal<CopyState>)>,
+    desk: Desk,
+) -> impl IntoView {
+    view! {
+        <section aria-labelledby="copies-h">
+            <h2 id="copies-h">"This browser's copy of the chain"</h2>
+            <ul class="copies">
+                {copies
+                    .into_iter()
+                    .map(|(election, title, state)| {
+                        let forget = move |_| {
+                            #[cfg(feature = "hydrate")]
+                            leptos::task::spawn_local(async move {
+                                let _ = workers::ask::<workers::checker::CheckWorker>(
+                                    workers::checker::CheckRequest::Forget { election },
+                                )
+                                .await;
+                                desk.refresh.update(|n| *n += 1);
+                            });
+                        };
+                        view! {
+                            <li data-copy=election.to_string() data-state=move || match state.get() {
+                                CopyState::Checking => "checking".to_owned(),
+                                CopyState::Verified { .. } => "verified".to_owned(),
+                                CopyState::Alarm(_) => "alarm".to_owned(),
+                                CopyState::Failed(_) => "failed".to_owned(),
+                            }
+                            data-height=move || match state.get() {
+                                CopyState::Verified { height, .. } => height.to_string(),
+                                _ => String::new(),
+                            }
+                            data-fetched=move || match state.get() {
+                                CopyState::Verified { fetched, .. } => fetched.to_string(),
+                                _ => String::new(),
+                            }>
+                                <strong>{title}</strong>": "
+                                {move || match state.get() {
+                                    CopyState::Checking => view! {
+                                        <span>"checking… (needs JavaScript)"</span>
+                                    }.into_any(),
+                                    CopyState::Verified { summary, .. } => view! { <span>{summary}</span> }.into_any(),
+                                    CopyState::Failed(e) => view! {
+                                        <span class="error">{format!("this browser could not check the chain: {e}.")}</span>
+                                    }.into_any(),
+                                    CopyState::Alarm(e) => view! {
+                                        <div class="alarm" role="alert">
+                                            <p><strong>"Alarm: the served chain no longer holds what this browser verified. "</strong>{e}"."</p>
+                                            <p>"Approving is disabled in this election. Tell the election office and the other validators, and compare heads with "
+                                                <code>"ballotchain verify <this site>/api/elections/<id>/export --expect <height>:<hash>"</code>"."</p>
+                                            <button type="button" class="secondary" on:click=forget>"Forget this browser's copy"</button>
+                                        </div>
+                                    }.into_any(),
+                                }}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
+    }
+}
+
 /// Which page of the queue this is, with links to the pages before and after.
 fn pager(page: usize, pages: usize) -> impl IntoView {
     view! {
@@ -446,35 +578,42 @@ enum BrowserVerdict {
     Failed(String),
 }
 
-/// The validator's own check, in WebAssembly: per election, fetches the export once and
-/// replays the chain from its genesis (every block and approval) and notes the validator
-/// keys its genesis lists; then, per awaiting block, fetches the raw block and runs
-/// `ledger::validate_block` against that tip.
+/// The validator's own check, in the checker worker: per election, this browser's copy
+/// is brought to the served head (from the genesis block on a first visit, only the new
+/// blocks after that), then each awaiting block is checked against it.
 #[cfg(feature = "hydrate")]
-fn check_in_browser(blocks: Vec<Watched>) {
+fn check_in_browser(elections: Vec<(ElectionId, RwSignal<CopyState>)>, blocks: Vec<Watched>) {
+    use workers::checker::{CheckAnswer, CheckRequest, CheckWorker};
     leptos::task::spawn_local(async move {
-        let mut elections: Vec<ElectionId> = blocks.iter().map(|b| b.0).collect();
-        elections.dedup();
-        for election in elections {
-            let chain = crate::fetch_json::<ledger::ChainExport>(format!(
-                "/api/elections/{election}/export"
-            ))
-            .await
-            .and_then(|export| {
-                let n = export.blocks.len() + 1;
-                ledger::replay(&export)
-                    .map(|chain| (chain, n))
-                    .map_err(|e| format!("the chain does not verify: {e}"))
-            });
-            for (_, hash, verdict, listed) in blocks.iter().filter(|b| b.0 == election) {
-                if let Ok((chain, _)) = &chain {
-                    listed.set(chain.genesis().validators.clone());
+        for (election, state) in elections {
+            let mine: Vec<_> = blocks.iter().filter(|b| b.0 == election).collect();
+            let answer = workers::ask::<CheckWorker>(CheckRequest::Check {
+                election,
+                blocks: mine.iter().map(|b| b.1).collect(),
+            })
+            .await;
+            let (copy, verdicts) = match answer {
+                Ok(CheckAnswer::Checked { copy, verdicts }) => (copy, verdicts),
+                Ok(CheckAnswer::Failed(e)) | Err(e) => {
+                    state.set(CopyState::Failed(e.clone()));
+                    for (_, _, verdict, _) in &mine {
+                        verdict.set(BrowserVerdict::Failed(e.clone()));
+                    }
+                    continue;
                 }
-                let result = match &chain {
-                    Err(e) => Err(e.clone()),
-                    Ok((chain, n)) => check_block(election, hash, chain, *n).await,
-                };
-                verdict.set(match result {
+                Ok(_) => continue,
+            };
+            state.set(match &copy.alarm {
+                Some(alarm) => CopyState::Alarm(alarm.clone()),
+                None => CopyState::Verified {
+                    height: copy.height,
+                    fetched: copy.fetched,
+                    summary: copy_summary(&copy),
+                },
+            });
+            for ((_, _, verdict, listed), v) in mine.iter().zip(verdicts) {
+                listed.set(copy.validators.clone());
+                verdict.set(match v {
                     Ok(m) => BrowserVerdict::Passed(m),
                     Err(m) => BrowserVerdict::Failed(m),
                 });
@@ -484,30 +623,27 @@ fn check_in_browser(blocks: Vec<Watched>) {
 }
 
 #[cfg(feature = "hydrate")]
-async fn check_block(
-    election: ElectionId,
-    hash: &BlockHash,
-    chain: &ledger::ChainState,
-    chain_blocks: usize,
-) -> Result<String, String> {
-    let block: ledger::Block =
-        crate::fetch_json(format!("/api/elections/{election}/blocks/{hash}/raw")).await?;
-    if block.hash() != *hash {
-        return Err(format!(
-            "the server sent a block whose hash is {}, not {hash}",
-            block.hash()
-        ));
-    }
-    ledger::validate_block(chain, &block).map_err(|e| format!("{e} [{}]", e.code()))?;
-    Ok(format!(
-        "every rule holds: {} vote{} with valid signatures, eligible and not voted before; proof of work {} zero bits (≥ {}); parent is the tip at height {} (chain of {chain_blocks} block{} re-verified with its approvals)",
-        block.votes.len(),
-        if block.votes.len() == 1 { "" } else { "s" },
-        ledger::leading_zero_bits(&block.hash().0),
-        block.header.difficulty,
-        chain.height(),
-        if chain_blocks == 1 { "" } else { "s" },
-    ))
+fn copy_summary(copy: &workers::checker::CopyReport) -> String {
+    let blocks = |n: u64| format!("{n} block{}", if n == 1 { "" } else { "s" });
+    let visit = if copy.started {
+        format!(
+            "verified from the genesis block on this visit ({}, with every approval) in {} ms",
+            blocks(copy.fetched),
+            copy.millis
+        )
+    } else if copy.fetched > 0 {
+        format!(
+            "this visit fetched and verified {} after the head it held, in {} ms",
+            blocks(copy.fetched),
+            copy.millis
+        )
+    } else {
+        format!("at the served head already (checked in {} ms)", copy.millis)
+    };
+    format!(
+        "block {} ({}), from genesis block {}; {visit}.",
+        copy.height, copy.tip, copy.genesis
+    )
 }
 
 /// Signs a decision on this block with the unlocked key, sends it, and reloads the queue:
@@ -524,7 +660,7 @@ fn decide(
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move {
         let reason = reason_field.map(|id| crate::custody::field(&id));
-        let Some(unlocked) = desk.key.get_untracked() else {
+        let Some(public) = desk.key.get_untracked() else {
             desk.outcome.set(Some(Outcome::Refused(
                 "Unlock your key first (above).".into(),
             )));
@@ -536,35 +672,66 @@ fn decide(
             )));
             return;
         }
-        if !listed.get_untracked().contains(&unlocked.public) {
+        if !listed.get_untracked().contains(&public) {
             desk.outcome.set(Some(Outcome::Refused(format!(
                 "The genesis block of election {election} does not list your key ({}); nothing was signed.",
-                wire::fingerprint(&unlocked.public)
+                wire::fingerprint(&public)
             ))));
             return;
         }
+        use workers::keys::{KeyAnswer, KeyRequest};
         let url = format!("/api/elections/{election}/blocks/{hash}");
         let sent = match &reason {
-            None => {
-                let a = ledger::Approval::sign(&unlocked.key, hash);
-                let body = wire::SignedApproval {
-                    validator: a.validator,
-                    signature: a.signature,
-                };
-                crate::custody::post_json::<_, wire::BlockSummary>(&format!("{url}/approve"), &body)
+            None => match ask_key(KeyRequest::Approve { block: hash }).await {
+                Ok(KeyAnswer::Approval(a)) => {
+                    let body = wire::SignedApproval {
+                        validator: a.validator,
+                        signature: a.signature,
+                    };
+                    crate::custody::post_json::<_, wire::BlockSummary>(
+                        &format!("{url}/approve"),
+                        &body,
+                    )
                     .await
-            }
-            Some(reason) => {
-                let r = ledger::Rejection::sign(&unlocked.key, hash, reason);
-                let body = wire::SignedRejection {
-                    validator: r.validator,
-                    signature: r.signature,
-                    reason: r.reason,
-                };
-                crate::custody::post_json::<_, wire::BlockSummary>(&format!("{url}/reject"), &body)
+                }
+                Ok(_) => Err("the key worker answered something else".into()),
+                Err(e) => Err(e),
+            },
+            Some(reason) => match ask_key(KeyRequest::Reject {
+                block: hash,
+                reason: reason.clone(),
+            })
+            .await
+            {
+                Ok(KeyAnswer::Rejection(r)) => {
+                    let body = wire::SignedRejection {
+                        validator: r.validator,
+                        signature: r.signature,
+                        reason: r.reason,
+                    };
+                    crate::custody::post_json::<_, wire::BlockSummary>(
+                        &format!("{url}/reject"),
+                        &body,
+                    )
                     .await
-            }
+                }
+                Ok(_) => Err("the key worker answered something else".into()),
+                Err(e) => Err(e),
+            },
         };
+        // A block this approval appended: the served chain must keep it from now on.
+        if let Ok(b) = &sent {
+            if reason.is_none() && b.status == wire::BlockStatus::Appended {
+                let _ = workers::ask::<workers::checker::CheckWorker>(
+                    workers::checker::CheckRequest::Pin {
+                        election,
+                        height: b.index,
+                        hash,
+                    },
+                )
+                .await;
+            }
+        }
         desk.outcome.set(Some(match sent {
             Ok(b) => Outcome::Sent(format!(
                 "{} block {}: {} ({} approval{}).",
@@ -588,10 +755,14 @@ fn queue_block(
     b: QueueBlock,
     verdict: RwSignal<BrowserVerdict>,
     listed: RwSignal<Vec<PublicKey>>,
+    copy: RwSignal<CopyState>,
     desk: Desk,
 ) -> impl IntoView {
     let all_pass = b.checks.iter().all(|c| c.passed);
-    let browser_ok = move || matches!(verdict.get(), BrowserVerdict::Passed(_));
+    let browser_ok = move || {
+        matches!(verdict.get(), BrowserVerdict::Passed(_))
+            && matches!(copy.get(), CopyState::Verified { .. })
+    };
     let unlocked = move || desk.key.with(|k| k.is_some());
     let progress = format!(
         "{} of {} approvals{}{}",
@@ -647,7 +818,7 @@ fn queue_block(
                 <strong>"Your browser's own check (WebAssembly): "</strong>
                 {move || match verdict.get() {
                     BrowserVerdict::Checking => {
-                        "checking the chain and this block… (needs JavaScript)".to_owned()
+                        "checking this block against this browser's copy of the chain… (needs JavaScript)".to_owned()
                     }
                     BrowserVerdict::Passed(m) => format!("✓ passed: {m}."),
                     BrowserVerdict::Failed(m) => format!("✗ failed: {m}."),
@@ -661,8 +832,9 @@ fn queue_block(
                         {all_pass
                             .then(|| {
                                 view! {
-                                    // Offered only once this browser's own check passed and
-                                    // the key is unlocked.
+                                    // Offered only once this browser's own copy is extended
+                                    // by the served chain, its check of the block passed
+                                    // and the key is unlocked.
                                     <button type="button" class="approve"
                                         disabled=move || !browser_ok() || !unlocked()
                                         on:click=move |_| decide(desk, election, hash, listed, None)>

@@ -197,8 +197,8 @@ fn signing_form(id: ElectionId, candidates: Vec<Candidate>) -> impl IntoView {
     }
 }
 
-/// Reads the ballot from the page, derives the voter's key from the code, signs the vote
-/// and sends it: the receipt (and whether it is of a vote this code had cast before), or
+/// Reads the ballot from the page; the ballot worker derives the voter's key from the
+/// code and signs the vote; the page sends it: the receipt (and whether it is of a vote this code had cast before), or
 /// the notice that says why not.
 #[cfg(feature = "hydrate")]
 async fn sign_and_cast(id: ElectionId) -> Result<(ledger::TxId, bool), Notice> {
@@ -217,14 +217,19 @@ async fn sign_and_cast(id: ElectionId) -> Result<(ledger::TxId, bool), Notice> {
         .and_then(|i| i.value().parse().ok())
         .map(ledger::CandidateId)
         .ok_or(Notice::NoCandidate)?;
-    let code = ledger::VotingCode::parse(&crate::custody::field("code"))
-        .map_err(|_| Notice::MalformedCode)?;
-    let vote = ledger::Vote::sign(
-        &code.signing_key(id),
-        id,
+    use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
+    let signed = workers::ask::<BallotWorker>(BallotRequest {
+        code: crate::custody::field("code"),
+        election: id,
         candidate,
-        js_sys::Date::now() as u64,
-    );
+        timestamp: js_sys::Date::now() as u64,
+    })
+    .await
+    .map_err(|_| Notice::Failed)?;
+    let vote = match signed {
+        BallotAnswer::Signed(vote) => vote,
+        BallotAnswer::MalformedCode => return Err(Notice::MalformedCode),
+    };
     let ballot = wire::Ballot::Signed { vote };
     match crate::custody::post_answer::<_, wire::CastReceipt>(
         &format!("/api/elections/{id}/votes"),

@@ -425,6 +425,22 @@ impl Node {
         .await?)
     }
 
+    /// The sealed elections (open or closed) this validator is enrolled in, by id, with
+    /// their titles: the chains a validator's own copy follows.
+    pub async fn validator_elections(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<(ElectionId, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT e.id, e.title FROM elections e
+             JOIN election_validators ev ON ev.election_id = e.id AND ev.account_id = ?
+             WHERE e.state <> 'setup' ORDER BY e.id",
+        )
+        .bind(account)
+        .fetch_all(&self.inner.read)
+        .await?)
+    }
+
     /// This validator's last 100 decisions, newest first.
     pub async fn validator_history(&self, account: AccountId) -> Result<Vec<PastDecision>> {
         Ok(sqlx::query_as(&format!(

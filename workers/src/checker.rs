@@ -1,0 +1,405 @@
+//! The validator's own copy of the chain, in their browser.
+//!
+//! The copy (the chain state at its head, the block hashes and the blocks this browser
+//! saw its own approval append) is kept in IndexedDB. The first visit fetches the export
+//! and verifies the chain from its genesis block; every later visit fetches only the blocks
+//! after the copy's head ([`ledger::follow`]): the served chain must still hold that head
+//! and every pinned block, or the page raises the alarm and nothing is approved here. Each
+//! awaiting block is then checked against the copy's head with `ledger::validate_block`.
+
+use crate::Job;
+use gloo_worker::{HandlerId, Worker, WorkerScope};
+use ledger::{ApprovedBlock, Block, BlockHash, ChainState, ElectionId, PublicKey};
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
+
+/// Most blocks one `/chain?since=` page holds (the server's own limit).
+pub const PAGE: u64 = 100;
+
+/// What the dashboard asks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum CheckRequest {
+    /// Brings this browser's copy of the election's chain to the served head, then checks
+    /// each of these awaiting blocks against it.
+    Check {
+        election: ElectionId,
+        blocks: Vec<BlockHash>,
+    },
+    /// This browser's approval appended this block: the served chain must keep it.
+    Pin {
+        election: ElectionId,
+        height: u64,
+        hash: BlockHash,
+    },
+    /// Forgets this browser's copy: the next check starts again from the genesis block.
+    Forget { election: ElectionId },
+}
+
+/// Where this browser's copy stands after a check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyReport {
+    /// The genesis block the copy starts at.
+    pub genesis: BlockHash,
+    /// The copy's head.
+    pub height: u64,
+    pub tip: BlockHash,
+    /// Whether this check started the copy (from the whole export).
+    pub started: bool,
+    /// Blocks fetched and verified in this check.
+    pub fetched: u64,
+    /// Milliseconds this check took in the worker.
+    pub millis: u64,
+    /// The validators the genesis block lists.
+    pub validators: Vec<PublicKey>,
+    /// The served chain does not extend this copy: why (a rollback, a rewrite, or a
+    /// served block that does not verify). Nothing may be approved from this browser.
+    pub alarm: Option<String>,
+}
+
+/// What the checker answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum CheckAnswer {
+    /// The copy, and a verdict per awaiting block, in the order asked.
+    Checked {
+        copy: CopyReport,
+        verdicts: Vec<Result<String, String>>,
+    },
+    /// The pin is kept.
+    Pinned,
+    /// The copy is forgotten.
+    Forgotten,
+    /// The check could not run (server unreachable, storage refused, a chain that does not
+    /// verify from its genesis block).
+    Failed(String),
+}
+
+/// This browser's copy of one election's chain, as kept in IndexedDB.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Copy {
+    pub chain: ChainState,
+    /// Hashes of the blocks from height 1 on.
+    pub hashes: Vec<BlockHash>,
+    /// Blocks this browser's approval appended (height, hash).
+    pub pins: Vec<(u64, BlockHash)>,
+}
+
+impl Copy {
+    /// The hash of the block at `height` in this copy (0: the genesis block).
+    pub fn hash_at(&self, height: u64) -> Option<BlockHash> {
+        match height {
+            0 => Some(self.chain.genesis_hash()),
+            h => self.hashes.get(usize::try_from(h - 1).ok()?).copied(),
+        }
+    }
+
+    /// Follows the served chain: `head` as the server states it, `served` the blocks after
+    /// this copy's head.
+    pub fn follow(
+        &mut self,
+        head: (u64, BlockHash),
+        served: &[ApprovedBlock],
+    ) -> Result<(), ledger::FollowError> {
+        self.chain = ledger::follow(&self.chain, head, served, &self.pins)?;
+        self.hashes.extend(served.iter().map(|b| b.block.hash()));
+        Ok(())
+    }
+
+    /// Keeps a block this browser's approval appended. One at or below the head must be
+    /// the copy's own block there.
+    pub fn pin(&mut self, height: u64, hash: BlockHash) -> Result<(), String> {
+        if height <= self.chain.height() && self.hash_at(height) != Some(hash) {
+            return Err(format!(
+                "the server says block {hash} was appended at height {height}, but this browser verified {} there",
+                self.hash_at(height).map_or("nothing".into(), |h| h.to_string())
+            ));
+        }
+        if !self.pins.contains(&(height, hash)) {
+            self.pins.push((height, hash));
+        }
+        Ok(())
+    }
+}
+
+/// The verdict on one awaiting block against the copy's head.
+pub fn verdict(chain: &ChainState, asked: &BlockHash, block: &Block) -> Result<String, String> {
+    if block.hash() != *asked {
+        return Err(format!(
+            "the server sent a block whose hash is {}, not {asked}",
+            block.hash()
+        ));
+    }
+    ledger::validate_block(chain, block).map_err(|e| format!("{e} [{}]", e.code()))?;
+    let n = block.votes.len();
+    Ok(format!(
+        "every rule holds: {n} vote{} with valid signatures, eligible and not voted before; proof of work {} zero bits (≥ {}); parent is the tip at height {} of this browser's own copy",
+        if n == 1 { "" } else { "s" },
+        ledger::leading_zero_bits(&block.hash().0),
+        block.header.difficulty,
+        chain.height(),
+    ))
+}
+
+/// The checker worker: one request at a time (a check, a pin or a forget), so the copy
+/// in IndexedDB is never written by two at once.
+pub struct CheckWorker {
+    turn: Rc<futures::lock::Mutex<()>>,
+}
+
+impl Job for CheckWorker {
+    type Request = CheckRequest;
+    type Answer = CheckAnswer;
+    const BUNDLE: &'static str = "checker";
+}
+
+impl Worker for CheckWorker {
+    type Message = ();
+    type Input = (u32, CheckRequest);
+    type Output = (u32, CheckAnswer);
+
+    fn create(_: &WorkerScope<Self>) -> Self {
+        Self {
+            turn: Rc::default(),
+        }
+    }
+
+    fn update(&mut self, _: &WorkerScope<Self>, _: ()) {}
+
+    fn received(&mut self, scope: &WorkerScope<Self>, (id, request): Self::Input, who: HandlerId) {
+        let scope = scope.clone();
+        let turn = Rc::clone(&self.turn);
+        wasm_bindgen_futures::spawn_local(async move {
+            let _turn = turn.lock().await;
+            let answer = browser::answer(request)
+                .await
+                .unwrap_or_else(CheckAnswer::Failed);
+            scope.respond(who, (id, answer));
+        });
+    }
+}
+
+/// The parts that need a browser: fetch and IndexedDB.
+mod browser {
+    use super::*;
+    use idb::{Database, DatabaseEvent, Factory, ObjectStoreParams, TransactionMode};
+    use js_sys::Uint8Array;
+    use serde::de::DeserializeOwned;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+
+    const DB: &str = "ballotchain";
+    const STORE: &str = "copies";
+
+    pub async fn answer(request: CheckRequest) -> Result<CheckAnswer, String> {
+        let db = open().await?;
+        match request {
+            CheckRequest::Check { election, blocks } => check(&db, election, &blocks).await,
+            CheckRequest::Pin {
+                election,
+                height,
+                hash,
+            } => {
+                let Some(mut copy) = load(&db, election).await? else {
+                    // No copy yet: the first check verifies the whole chain, this block
+                    // included.
+                    return Ok(CheckAnswer::Pinned);
+                };
+                copy.pin(height, hash)?;
+                save(&db, election, &copy).await?;
+                Ok(CheckAnswer::Pinned)
+            }
+            CheckRequest::Forget { election } => {
+                let tx = db
+                    .transaction(&[STORE], TransactionMode::ReadWrite)
+                    .map_err(storage)?;
+                let store = tx.object_store(STORE).map_err(storage)?;
+                store
+                    .delete(key(election))
+                    .map_err(storage)?
+                    .await
+                    .map_err(storage)?;
+                tx.commit().map_err(storage)?.await.map_err(storage)?;
+                Ok(CheckAnswer::Forgotten)
+            }
+        }
+    }
+
+    async fn check(
+        db: &Database,
+        election: ElectionId,
+        blocks: &[BlockHash],
+    ) -> Result<CheckAnswer, String> {
+        let started_at = crate::now_ms();
+        let base = format!("/api/elections/{election}");
+        let (mut copy, started) = match load(db, election).await? {
+            Some(copy) => (copy, false),
+            None => {
+                let export: ledger::ChainExport = get(&format!("{base}/export")).await?;
+                let chain = ledger::replay(&export)
+                    .map_err(|e| format!("the chain does not verify: {e}"))?;
+                let hashes = export.blocks.iter().map(|b| b.block.hash()).collect();
+                let copy = Copy {
+                    chain,
+                    hashes,
+                    pins: Vec::new(),
+                };
+                save(db, election, &copy).await?;
+                (copy, true)
+            }
+        };
+        let mut fetched = if started { copy.chain.height() } else { 0 };
+        let head: wire::Head = get(&format!("{base}/head")).await?;
+        let mut served: Vec<ApprovedBlock> = Vec::new();
+        let mut since = copy.chain.height();
+        while since < head.height {
+            let page: Vec<ApprovedBlock> =
+                get(&format!("{base}/chain?since={since}&limit={PAGE}")).await?;
+            let Some(last) = page.last() else { break };
+            since = last.block.header.index;
+            served.extend(page);
+        }
+        let alarm = match copy.follow((head.height, head.hash), &served) {
+            Ok(()) => {
+                fetched += served.len() as u64;
+                if !served.is_empty() {
+                    save(db, election, &copy).await?;
+                }
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        let mut verdicts = Vec::new();
+        for hash in blocks {
+            verdicts.push(if alarm.is_some() {
+                Err("this browser's copy of the chain is not extended by the served chain".into())
+            } else {
+                match get::<Block>(&format!("{base}/blocks/{hash}/raw")).await {
+                    Ok(block) => verdict(&copy.chain, hash, &block),
+                    Err(e) => Err(e),
+                }
+            });
+        }
+        Ok(CheckAnswer::Checked {
+            copy: CopyReport {
+                genesis: copy.chain.genesis_hash(),
+                height: copy.chain.height(),
+                tip: copy.chain.tip(),
+                started,
+                fetched,
+                millis: (crate::now_ms() - started_at).max(0.0) as u64,
+                validators: copy.chain.genesis().validators.clone(),
+                alarm,
+            },
+            verdicts,
+        })
+    }
+
+    fn storage(e: idb::Error) -> String {
+        format!("this browser's storage refused: {e}")
+    }
+
+    fn key(election: ElectionId) -> JsValue {
+        JsValue::from_str(&election.to_string())
+    }
+
+    async fn open() -> Result<Database, String> {
+        let factory = Factory::new().map_err(storage)?;
+        let mut request = factory.open(DB, Some(1)).map_err(storage)?;
+        request.on_upgrade_needed(|event| {
+            if let Ok(db) = event.database() {
+                if !db.store_names().iter().any(|s| s == STORE) {
+                    let _ = db.create_object_store(STORE, ObjectStoreParams::new());
+                }
+            }
+        });
+        request.await.map_err(storage)
+    }
+
+    async fn load(db: &Database, election: ElectionId) -> Result<Option<Copy>, String> {
+        let tx = db
+            .transaction(&[STORE], TransactionMode::ReadOnly)
+            .map_err(storage)?;
+        let store = tx.object_store(STORE).map_err(storage)?;
+        let Some(value) = store
+            .get(key(election))
+            .map_err(storage)?
+            .await
+            .map_err(storage)?
+        else {
+            return Ok(None);
+        };
+        let bytes = Uint8Array::new(&value).to_vec();
+        // A copy this code cannot read (an older format) is started again.
+        Ok(bincode::deserialize(&bytes).ok())
+    }
+
+    async fn save(db: &Database, election: ElectionId, copy: &Copy) -> Result<(), String> {
+        let bytes = bincode::serialize(copy).map_err(|e| e.to_string())?;
+        let tx = db
+            .transaction(&[STORE], TransactionMode::ReadWrite)
+            .map_err(storage)?;
+        let store = tx.object_store(STORE).map_err(storage)?;
+        store
+            .put(
+                &Uint8Array::from(bytes.as_slice()).into(),
+                Some(&key(election)),
+            )
+            .map_err(storage)?
+            .await
+            .map_err(storage)?;
+        tx.commit().map_err(storage)?.await.map_err(storage)?;
+        Ok(())
+    }
+
+    /// GETs JSON from this site; a refusal is the server's own message.
+    async fn get<T: DeserializeOwned>(path: &str) -> Result<T, String> {
+        let unreachable = |_| format!("the server could not be reached ({path})");
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let response: web_sys::Response = JsFuture::from(global.fetch_with_str(path))
+            .await
+            .map_err(unreachable)?
+            .unchecked_into();
+        let text = JsFuture::from(response.text().map_err(unreachable)?)
+            .await
+            .map_err(unreachable)?
+            .as_string()
+            .unwrap_or_default();
+        if !response.ok() {
+            return Err(match serde_json::from_str::<wire::ErrorBody>(&text) {
+                Ok(body) => body.message,
+                Err(_) => format!("the server answered {} for {path}", response.status()),
+            });
+        }
+        serde_json::from_str(&text).map_err(|e| format!("the server's answer for {path}: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pin_below_the_head_must_be_the_copys_own_block() {
+        let genesis: ledger::Genesis = serde_json::from_value(serde_json::json!({
+            "version": ledger::GENESIS_VERSION, "election": 1, "title": "T",
+            "candidates": [{"id": 1, "name": "A", "description": ""}],
+            "voters": [], "validators": [], "quorum": 2, "difficulty": 1, "opened_at": 0
+        }))
+        .unwrap();
+        let mut copy = Copy {
+            chain: ChainState::new(genesis),
+            hashes: Vec::new(),
+            pins: Vec::new(),
+        };
+        let genesis_hash = copy.chain.genesis_hash();
+        assert!(copy.pin(0, genesis_hash).is_ok());
+        assert!(copy.pin(0, BlockHash([1; 32])).is_err());
+        // Above the head: kept, for the served chain to keep.
+        assert!(copy.pin(2, BlockHash([1; 32])).is_ok());
+        assert!(copy.pin(2, BlockHash([1; 32])).is_ok());
+        assert_eq!(copy.pins.len(), 2);
+        let bytes = bincode::serialize(&copy).unwrap();
+        let back: Copy = bincode::deserialize(&bytes).unwrap();
+        assert_eq!(back.pins, copy.pins);
+        assert_eq!(back.chain.tip(), genesis_hash);
+    }
+}
