@@ -10,11 +10,14 @@ export const BIN = process.env.BALLOTCHAIN_BIN;
 export const SITE = process.env.LEPTOS_SITE_ROOT;
 export const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
 
-/** Starts `ballotchain serve` on a free port; resolves once it listens. */
-export function startServer(dir, demo = true) {
+/**
+ * Starts `ballotchain serve` on `addr` (a free port by default); resolves once it listens.
+ * With `demo`, an empty database gets the demo election and accounts.
+ */
+export function startServer(dir, demo = true, addr = '127.0.0.1:0') {
   return new Promise((resolve, reject) => {
     const extra = demo ? ['--demo', '--demo-codes', join(dir, 'codes.csv')] : [];
-    const child = spawn(BIN, ['serve', ...extra, '--db', join(dir, 'e2e.db'), '--addr', '127.0.0.1:0'], {
+    const child = spawn(BIN, ['serve', ...extra, '--db', join(dir, 'e2e.db'), '--addr', addr], {
       env: { ...process.env, LEPTOS_SITE_ROOT: SITE },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

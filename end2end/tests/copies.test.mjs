@@ -1,0 +1,179 @@
+// The validator's own copy of the chain, in their browser: kept in IndexedDB between
+// visits, followed block by block, and the alarm when the served chain no longer holds
+// it. And the page bundles: each page loads only the worker bundles it needs.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SITE, BIN, api, apiSession, decideWithCli, demoKey, demoPassword, launchBrowser, openElection, signIn, startServer, unlockKey } from './support.mjs';
+
+let server;
+let base;
+let browser;
+let dir;
+let out = '';
+
+async function stop() {
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  server.kill('SIGTERM');
+  await exited;
+}
+
+/** The server again, on the same address (so the same origin, and the same IndexedDB). */
+async function restart() {
+  ({ child: server } = await startServer(dir, false, new URL(base).host));
+}
+
+const files = ['e2e.db', 'e2e.db-wal', 'e2e.db-shm'];
+function copyDb(from, to) {
+  for (const f of files) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
+}
+
+before(async () => {
+  assert.ok(BIN, 'BALLOTCHAIN_BIN must name the built binary');
+  dir = mkdtempSync(join(tmpdir(), 'ballotchain-copies-'));
+  ({ child: server, url: base, out } = await startServer(dir));
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+});
+
+/** Casts the voter's vote and mines it into an awaiting block; its hash. */
+async function minedBlock(e, code) {
+  const cast = await api(base, `/elections/${e.id}/votes`, { method: 'POST', body: { code, candidate_id: e.candidates[0] } });
+  assert.equal(cast.status, 202, JSON.stringify(cast.body));
+  execFileSync(BIN, ['mine', '--server', base, '--election', String(e.id), '--once', '--tag', 'e2e-copies']);
+  const awaiting = (await api(base, `/elections/${e.id}/blocks?status=awaiting`)).body;
+  return awaiting[awaiting.length - 1].hash;
+}
+
+async function appendedBlock(e, code) {
+  const block = await minedBlock(e, code);
+  for (const who of ['validator1', 'validator2']) {
+    await decideWithCli(base, { election: e.id, block, ...demoKey(dir, who) });
+  }
+  return block;
+}
+
+test('a warm visit fetches only the new block, and a rollback raises the alarm and stops approving', async () => {
+  const admin = await apiSession(base, 'admin', demoPassword(out, 'admin'));
+  const e = await openElection(base, admin, { title: 'Copies', voters: 4 });
+  await appendedBlock(e, e.codes[0]);
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // What the page and its workers ask of the chain.
+  const asked = [];
+  context.on('request', (r) => {
+    const path = new URL(r.url()).pathname + new URL(r.url()).search;
+    if (path.startsWith(`/api/elections/${e.id}/`)) asked.push(path.slice(`/api/elections/${e.id}`.length));
+  });
+  const chainAnswers = [];
+  context.on('response', async (r) => {
+    if (/\/chain\?since=/.test(r.url())) chainAnswers.push(await r.json());
+  });
+  const copy = page.locator(`li[data-copy="${e.id}"]`);
+  const visit = async (state) => {
+    asked.length = 0;
+    chainAnswers.length = 0;
+    await page.goto(`${base}/validator`);
+    await page.locator(`li[data-copy="${e.id}"][data-state="${state}"]`).waitFor();
+  };
+  await signIn(page, base, 'validator1', demoPassword(out, 'validator1'), /\/validator$/);
+
+  // The first visit verifies the chain from its genesis block, from the export.
+  await page.locator(`li[data-copy="${e.id}"][data-state="verified"]`).waitFor();
+  assert.equal(await copy.getAttribute('data-height'), '1');
+  assert.match(await copy.innerText(), /verified from the genesis block on this visit \(1 block/);
+
+  // Kept: a second visit with nothing new fetches no block at all.
+  await visit('verified');
+  assert.equal(await copy.getAttribute('data-fetched'), '0');
+  assert.ok(!asked.some((p) => p.startsWith('/export') || p.startsWith('/chain')), asked.join(' '));
+  assert.match(await copy.innerText(), /at the served head already/);
+
+  // A backup of the server as it is now, with one block.
+  const backup = mkdtempSync(join(tmpdir(), 'ballotchain-backup-'));
+  await stop();
+  copyDb(dir, backup);
+  await restart();
+
+  // A new block appended, and another awaiting: the warm visit fetches only the new
+  // block, and checks the awaiting one against its copy.
+  await appendedBlock(e, e.codes[1]);
+  const awaiting = await minedBlock(e, e.codes[2]);
+  await visit('verified');
+  assert.equal(await copy.getAttribute('data-height'), '2');
+  assert.equal(await copy.getAttribute('data-fetched'), '1');
+  assert.ok(!asked.some((p) => p.startsWith('/export')), asked.join(' '));
+  assert.deepEqual(asked.filter((p) => p.startsWith('/chain')), ['/chain?since=1&limit=100']);
+  assert.deepEqual(chainAnswers.map((blocks) => blocks.map((b) => b.block.header.index)), [[2]]);
+  const card = page.locator(`article[data-block="${awaiting}"]`);
+  await card.locator('.browser-check[data-verdict="passed"]').waitFor();
+  assert.match(await card.locator('.browser-check').innerText(), /parent is the tip at height 2 of this browser's own copy/);
+  await unlockKey(page, { key: demoKey(dir, 'validator1').key, passphrase: readFileSync(demoKey(dir, 'validator1').passphraseFile, 'utf8').trim() });
+  assert.equal(await card.getByRole('button', { name: 'Approve' }).isDisabled(), false);
+
+  // The operator restores the backup: block 2, which this browser verified, is gone.
+  await stop();
+  copyDb(backup, dir);
+  await restart();
+  const rival = await minedBlock(e, e.codes[3]);
+  await visit('alarm');
+  const alarm = copy.getByRole('alert');
+  assert.match(await alarm.innerText(), /no longer holds block 2 \([0-9a-f]{64}\), which this copy holds: it ends at block 1; blocks were removed/);
+  assert.match(await alarm.innerText(), /Approving is disabled/);
+  // The block now awaiting at height 2 cannot be approved from this browser, key or not.
+  const rivalCard = page.locator(`article[data-block="${rival}"]`);
+  await rivalCard.locator('.browser-check[data-verdict="failed"]').waitFor();
+  await unlockKey(page, { key: demoKey(dir, 'validator1').key, passphrase: readFileSync(demoKey(dir, 'validator1').passphraseFile, 'utf8').trim() });
+  assert.equal(await rivalCard.getByRole('button', { name: 'Approve' }).isDisabled(), true);
+  // The alarm stays on the next visit: the copy keeps the head it verified.
+  await visit('alarm');
+
+  // Once the validator chooses to, the copy starts again from the genesis block.
+  await copy.getByRole('button', { name: "Forget this browser's copy" }).click();
+  await page.locator(`li[data-copy="${e.id}"][data-state="verified"]`).waitFor();
+  assert.equal(await copy.getAttribute('data-height'), '1');
+  await context.close();
+});
+
+test('each page loads only the worker bundles it needs: the ballot page no validator code', async () => {
+  const admin = await apiSession(base, 'admin', demoPassword(out, 'admin'));
+  const e = await openElection(base, admin, { title: 'Bundles', voters: 1 });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const loaded = [];
+  context.on('request', (r) => loaded.push(new URL(r.url()).pathname + new URL(r.url()).search));
+  await page.goto(`${base}/e/${e.id}`);
+  await page.waitForLoadState('networkidle');
+  await page.getByLabel('Your voting code').fill(e.codes[0]);
+  await page.getByRole('radio', { name: /Ada Lovelace/ }).check();
+  await page.getByRole('checkbox').check();
+  await page.getByRole('button', { name: 'Cast my vote' }).click();
+  await page.waitForURL(new RegExp(`/e/${e.id}/receipt/[0-9a-f]{64}$`));
+  const bundles = loaded.filter((p) => p.startsWith('/workers/'));
+  assert.deepEqual([...new Set(bundles)].sort(), ['/workers/ballot.js', '/workers/ballot_bg.wasm', '/workers/worker.js?bundle=ballot']);
+  await context.close();
+
+  // What each bundle carries, by the words only its code uses: the page bundle that
+  // every visitor downloads has none of the validator's check, the key files or the
+  // code making.
+  const text = (path) => readFileSync(join(SITE, path)).toString('latin1');
+  const marks = {
+    checker: 'not extended by the served chain',
+    keys: 'wrong passphrase, or the key file was altered',
+    codes: "the roll's header must name a 'name' column",
+  };
+  const page_ = text('pkg/ballotchain.wasm');
+  for (const [bundle, mark] of Object.entries(marks)) {
+    assert.ok(text(`workers/${bundle}_bg.wasm`).includes(mark), `${bundle} carries its own code`);
+    assert.ok(!page_.includes(mark), `the page bundle carries the ${bundle} worker's code`);
+    assert.ok(!text('workers/ballot_bg.wasm').includes(mark), `the ballot bundle carries the ${bundle} worker's code`);
+  }
+});
