@@ -4,8 +4,8 @@
 # build.rs so it never contends for the target-dir lock.
 #  - public/miner/: the mining worker, twice: with wasm SIMD (simd128) and a scalar
 #    fallback; the loader public/miner/worker.js picks one by feature detection.
-#  - public/workers/: the cryptography workers of crate `workers` (checker, keys, codes,
-#    ballot); the loader public/workers/worker.js loads the one named in its query.
+#  - public/workers/: the cryptography workers of crate `workers` (checker, signatures,
+#    keys, codes, ballot); the loader public/workers/worker.js loads the one named in its query.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -29,7 +29,7 @@ ls -l "$out"
 
 out=public/workers
 mkdir -p "$out"
-bundles=(checker keys codes ballot)
+bundles=(checker signatures keys codes ballot)
 cargo build -p workers --bins --release --target wasm32-unknown-unknown
 for bundle in "${bundles[@]}"; do
   wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name "$bundle" \

@@ -474,6 +474,9 @@ enum CopyState {
         height: u64,
         summary: String,
         fetched: u64,
+        millis: u64,
+        /// Where the time went (for benchmarks).
+        timings: String,
     },
     /// The served chain no longer holds what this browser verified (or serves a block
     /// that does not verify): nothing is approved from here.
@@ -519,6 +522,14 @@ fn copies_section(
                             }
                             data-fetched=move || match state.get() {
                                 CopyState::Verified { fetched, .. } => fetched.to_string(),
+                                _ => String::new(),
+                            }
+                            data-millis=move || match state.get() {
+                                CopyState::Verified { millis, .. } => millis.to_string(),
+                                _ => String::new(),
+                            }
+                            data-timings=move || match state.get() {
+                                CopyState::Verified { timings, .. } => timings,
                                 _ => String::new(),
                             }>
                                 <strong>{title}</strong>": "
@@ -608,6 +619,14 @@ fn check_in_browser(elections: Vec<(ElectionId, RwSignal<CopyState>)>, blocks: V
                 None => CopyState::Verified {
                     height: copy.height,
                     fetched: copy.fetched,
+                    millis: copy.millis,
+                    timings: format!(
+                        "load {} ms, fetch {} ms, verify {} ms, store {} ms",
+                        copy.timings.load,
+                        copy.timings.fetch,
+                        copy.timings.verify,
+                        copy.timings.store
+                    ),
                     summary: copy_summary(&copy),
                 },
             });

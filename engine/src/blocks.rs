@@ -575,6 +575,11 @@ impl Node {
         })
     }
 
+    /// The genesis block: where a copy kept elsewhere starts.
+    pub async fn genesis(&self, election: ElectionId) -> Result<ledger::Genesis> {
+        Ok(self.chain(election).await?.genesis().clone())
+    }
+
     /// The whole appended chain with approvals, for offline verification.
     pub async fn export(&self, election: ElectionId) -> Result<ChainExport> {
         self.chain(election).await?;

@@ -155,27 +155,34 @@ impl Block {
     /// The canonical encoding: header, vote count, votes.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
-        self.header.write(&mut w);
+        self.write(&mut w);
+        w.bytes
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer) {
+        self.header.write(w);
         w.u32(self.votes.len() as u32);
         for v in &self.votes {
-            v.write(&mut w);
+            v.write(w);
         }
-        w.bytes
+    }
+
+    pub(crate) fn read(r: &mut Reader) -> Result<Self, DecodeError> {
+        let header = BlockHeader::read(r)?;
+        let n = r.u32()?;
+        if n as usize > MAX_VOTES_PER_BLOCK {
+            return Err(DecodeError::TooLong(n));
+        }
+        let votes = (0..n).map(|_| Vote::read(r)).collect::<Result<_, _>>()?;
+        Ok(Self { header, votes })
     }
 
     /// Decodes the canonical encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let header = BlockHeader::read(&mut r)?;
-        let n = r.u32()?;
-        if n as usize > MAX_VOTES_PER_BLOCK {
-            return Err(DecodeError::TooLong(n));
-        }
-        let votes = (0..n)
-            .map(|_| Vote::read(&mut r))
-            .collect::<Result<_, _>>()?;
+        let block = Self::read(&mut r)?;
         r.finish()?;
-        Ok(Self { header, votes })
+        Ok(block)
     }
 }
 

@@ -2,8 +2,9 @@
 
 use crate::approval::Approval;
 use crate::block::Block;
+use crate::encoding::{DecodeError, Reader, Writer};
 use crate::genesis::Genesis;
-use crate::hash::{BlockHash, PublicKey};
+use crate::hash::{BlockHash, PublicKey, Signature};
 use crate::tally::Tally;
 use crate::validate::{ChainState, RuleError};
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,68 @@ pub struct ApprovedBlock {
     pub block: Block,
     /// Validator approvals (at least the genesis quorum).
     pub approvals: Vec<Approval>,
+}
+
+/// Most approvals one block may carry in the compact encoding (more than any genesis
+/// block lists validators).
+pub const MAX_APPROVALS: u16 = 1024;
+
+impl ApprovedBlock {
+    /// Appends the compact encoding: the block's canonical encoding, the approval count
+    /// (u16), then each approval's validator key and signature (each approves this block).
+    pub fn write(&self, w: &mut Writer) {
+        self.block.write(w);
+        w.u16(self.approvals.len() as u16);
+        for a in &self.approvals {
+            w.raw(&a.validator.0).raw(&a.signature.0);
+        }
+    }
+
+    /// Reads the compact encoding.
+    pub fn read(r: &mut Reader) -> Result<Self, DecodeError> {
+        let block = Block::read(r)?;
+        let hash = block.hash();
+        let n = r.u16()?;
+        if n > MAX_APPROVALS {
+            return Err(DecodeError::TooLong(n.into()));
+        }
+        let approvals = (0..n)
+            .map(|_| {
+                Ok(Approval {
+                    block: hash,
+                    validator: PublicKey(r.array()?),
+                    signature: Signature(r.array()?),
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?;
+        Ok(Self { block, approvals })
+    }
+}
+
+/// Appended blocks in the compact encoding (what `GET /chain?since=` sends when asked for
+/// `application/octet-stream`): their count (u32), then each [`ApprovedBlock::write`].
+/// About a third of the JSON, and read without parsing hex.
+pub fn encode_blocks(blocks: &[ApprovedBlock]) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u32(blocks.len() as u32);
+    for b in blocks {
+        b.write(&mut w);
+    }
+    w.bytes
+}
+
+/// Reads [`encode_blocks`]' bytes; at most `max` blocks.
+pub fn decode_blocks(bytes: &[u8], max: u32) -> Result<Vec<ApprovedBlock>, DecodeError> {
+    let mut r = Reader::new(bytes);
+    let n = r.u32()?;
+    if n > max {
+        return Err(DecodeError::TooLong(n));
+    }
+    let blocks = (0..n)
+        .map(|_| ApprovedBlock::read(&mut r))
+        .collect::<Result<_, _>>()?;
+    r.finish()?;
+    Ok(blocks)
 }
 
 /// Everything needed to re-verify an election offline.
@@ -148,6 +211,35 @@ mod tests {
     use crate::validate::tests::{fixture, mine, vote};
     use ed25519_dalek::SigningKey;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_compact_encoding_reads_back_and_refuses_what_is_cut_or_too_long() {
+        let export = export_with(&[1, 2, 3, 1, 2], 2, 2);
+        let bytes = encode_blocks(&export.blocks);
+        assert_eq!(decode_blocks(&bytes, 100).unwrap(), export.blocks);
+        let json = serde_json::to_vec(&export.blocks).unwrap();
+        assert!(
+            bytes.len() * 2 < json.len(),
+            "{} vs {}",
+            bytes.len(),
+            json.len()
+        );
+        assert_eq!(
+            decode_blocks(&bytes[..bytes.len() - 1], 100),
+            Err(DecodeError::UnexpectedEnd)
+        );
+        assert_eq!(decode_blocks(&bytes, 2), Err(DecodeError::TooLong(3)));
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(decode_blocks(&longer, 100), Err(DecodeError::Trailing(1)));
+        assert_eq!(decode_blocks(&[], 100), Err(DecodeError::UnexpectedEnd));
+        // The approvals still verify: each approves the block it came with.
+        assert!(verify_export(&ChainExport {
+            blocks: decode_blocks(&bytes, 100).unwrap(),
+            ..export
+        })
+        .is_ok());
+    }
 
     fn validators() -> Vec<SigningKey> {
         (1..=3u8)

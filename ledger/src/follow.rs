@@ -5,7 +5,7 @@
 
 use crate::export::{check_approvals, ApprovedBlock, ExportError};
 use crate::hash::BlockHash;
-use crate::validate::ChainState;
+use crate::validate::{ChainState, Signatures};
 
 /// Why the served chain cannot extend a copy.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,12 +55,15 @@ impl FollowError {
 ///   head: each must be where it was, in the served blocks or below the served head. (Pins
 ///   at or below the copy's head were checked when their block was added.)
 ///
+/// - `signatures`: how the votes' signatures are verified (here, or already elsewhere).
+///
 /// Returns the chain state at the last served block.
 pub fn follow(
     chain: &ChainState,
     head: (u64, BlockHash),
     served: &[ApprovedBlock],
     pins: &[(u64, BlockHash)],
+    signatures: Signatures,
 ) -> Result<ChainState, FollowError> {
     let (height, tip) = (chain.height(), chain.tip());
     let (served_height, served_tip) = head;
@@ -112,7 +115,7 @@ pub fn follow(
     let mut next = chain.clone();
     for approved in served {
         let index = approved.block.header.index;
-        next.append(&approved.block)
+        next.append_with(&approved.block, signatures)
             .map_err(|rule| ExportError::Rule { index, rule })?;
         check_approvals(&next, &approved.block.hash(), index, &approved.approvals)?;
     }
@@ -126,6 +129,17 @@ mod tests {
     use crate::hash::PublicKey;
     use crate::validate::tests::{fixture, mine, vote};
     use ed25519_dalek::SigningKey;
+    use std::collections::HashSet;
+
+    /// Following with the signatures verified here.
+    fn follow(
+        chain: &ChainState,
+        head: (u64, BlockHash),
+        served: &[ApprovedBlock],
+        pins: &[(u64, BlockHash)],
+    ) -> Result<ChainState, FollowError> {
+        super::follow(chain, head, served, pins, Signatures::Here)
+    }
 
     /// A chain of `blocks` blocks, one vote each, approved by two validators.
     fn chain_of(blocks: usize) -> (ChainState, Vec<ApprovedBlock>) {
@@ -216,6 +230,50 @@ mod tests {
                 height: 3,
                 ends_at: 2,
                 ..
+            })
+        ));
+    }
+
+    #[test]
+    fn signatures_verified_elsewhere_count_only_for_the_blocks_that_passed_there() {
+        let (one, _) = chain_of(1);
+        let (full, mut blocks) = chain_of(3);
+        let verified: HashSet<_> = crate::verified_blocks(blocks.iter().map(|b| &b.block))
+            .into_iter()
+            .collect();
+        assert_eq!(verified.len(), 3);
+        let next = super::follow(
+            &one,
+            head_of(&blocks),
+            &blocks[1..],
+            &[],
+            Signatures::VerifiedFor(&verified),
+        )
+        .unwrap();
+        assert_eq!(next.tip(), full.tip());
+        // A vote whose signature was altered (its block re-rooted and re-mined): left out
+        // of the verified blocks, so its signature is verified here, and fails.
+        let mut vote = blocks[2].block.votes[0].clone();
+        vote.signature.0[0] ^= 1;
+        blocks[2].block.votes = vec![vote];
+        crate::validate::tests::remine_with_votes(&mut blocks[2].block);
+        let verified: HashSet<_> = crate::verified_blocks(blocks.iter().map(|b| &b.block))
+            .into_iter()
+            .collect();
+        assert!(!verified.contains(&blocks[2].block.hash()));
+        let err = super::follow(
+            &one,
+            head_of(&blocks),
+            &blocks[1..],
+            &[],
+            Signatures::VerifiedFor(&verified),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            FollowError::Invalid(ExportError::Rule {
+                index: 3,
+                rule: crate::RuleError::BadSignature { .. }
             })
         ));
     }

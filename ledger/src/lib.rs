@@ -26,7 +26,9 @@ pub use approval::{possession_is_proven, prove_possession, Approval, Rejection};
 pub use block::{Block, BlockHeader, HEADER_LEN, MAX_VOTES_PER_BLOCK, MINER_TAG_LEN};
 pub use code::{CodeError, VotingCode};
 pub use encoding::DecodeError;
-pub use export::{replay, verify_export, ApprovedBlock, ChainExport, ExportError};
+pub use export::{
+    decode_blocks, encode_blocks, replay, verify_export, ApprovedBlock, ChainExport, ExportError,
+};
 pub use follow::{follow, FollowError};
 pub use genesis::{
     roll_hash, Candidate, CandidateId, ElectionId, Genesis, GenesisError, GENESIS_VERSION,
@@ -37,7 +39,9 @@ pub use merkle::{merkle_root, MerkleProof};
 pub use pow::{leading_zero_bits, meets_difficulty, PowSearch};
 pub use report::{check_block, Check};
 pub use tally::Tally;
-pub use validate::{validate_block, ChainState, RuleError};
+pub use validate::{
+    validate_block, validate_block_with, verified_blocks, ChainState, RuleError, Signatures,
+};
 pub use vote::Vote;
 
 /// Version of the block and transaction format defined by this crate.

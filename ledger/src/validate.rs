@@ -261,7 +261,12 @@ impl ChainState {
 
     /// Validates `block` and, if it passes, makes it the new tip.
     pub fn append(&mut self, block: &Block) -> Result<(), RuleError> {
-        validate_block(self, block)?;
+        self.append_with(block, Signatures::Here)
+    }
+
+    /// [`Self::append`], with the votes' signatures verified as `signatures` says.
+    pub fn append_with(&mut self, block: &Block, signatures: Signatures) -> Result<(), RuleError> {
+        validate_block_with(self, block, signatures)?;
         self.tip = block.hash();
         self.height = block.header.index;
         self.tip_timestamp = block.header.timestamp;
@@ -277,6 +282,44 @@ impl ChainState {
 /// (election, known candidate, registered voter, not already on chain, not twice in the
 /// block) and finally all signatures (batch-verified).
 pub fn validate_block(chain: &ChainState, block: &Block) -> Result<(), RuleError> {
+    validate_block_with(chain, block, Signatures::Here)
+}
+
+/// How a check verifies the votes' signatures, the costliest rule and the only one that
+/// needs no chain state.
+#[derive(Debug, Clone, Copy)]
+pub enum Signatures<'a> {
+    /// Here, block by block (batch verification).
+    Here,
+    /// Already verified elsewhere (spread over web workers, by [`verified_blocks`]) for the
+    /// blocks whose hashes are in this set; any other block's are verified here. A block's
+    /// hash covers its Merkle root, hence every vote with its signature.
+    VerifiedFor(&'a HashSet<BlockHash>),
+}
+
+/// The hashes of those `blocks` whose votes give their header's Merkle root and carry
+/// valid signatures: the part of validation that needs no chain state, so it can run on
+/// several workers at once; the rest is [`validate_block_with`] with
+/// [`Signatures::VerifiedFor`]. A block that fails here is left out, and its check then
+/// names what is wrong.
+pub fn verified_blocks<'a>(blocks: impl IntoIterator<Item = &'a Block>) -> Vec<BlockHash> {
+    blocks
+        .into_iter()
+        .filter(|b| {
+            let receipts: Vec<_> = b.votes.iter().map(Vote::tx_id).collect();
+            merkle_root(&receipts) == b.header.merkle_root
+                && signatures::verify_all(&b.votes).is_ok()
+        })
+        .map(Block::hash)
+        .collect()
+}
+
+/// [`validate_block`], with the votes' signatures verified as `signatures` says.
+pub fn validate_block_with(
+    chain: &ChainState,
+    block: &Block,
+    signatures: Signatures,
+) -> Result<(), RuleError> {
     let h = &block.header;
     let g = &chain.genesis;
     if h.version != FORMAT_VERSION {
@@ -330,7 +373,10 @@ pub fn validate_block(chain: &ChainState, block: &Block) -> Result<(), RuleError
             return Err(RuleError::DuplicateVoteInBlock { index });
         }
     }
-    signatures::verify_all(&block.votes)
+    match signatures {
+        Signatures::VerifiedFor(verified) if verified.contains(&block.hash()) => Ok(()),
+        _ => signatures::verify_all(&block.votes),
+    }
 }
 
 mod signatures {
@@ -465,6 +511,13 @@ pub(crate) mod tests {
         };
         remine(&mut header);
         Block { header, votes }
+    }
+
+    /// After its votes were changed: the block's Merkle root recomputed, then re-mined.
+    pub fn remine_with_votes(block: &mut Block) {
+        let receipts: Vec<_> = block.votes.iter().map(Vote::tx_id).collect();
+        block.header.merkle_root = merkle_root(&receipts);
+        remine(&mut block.header);
     }
 
     pub fn remine(header: &mut BlockHeader) {

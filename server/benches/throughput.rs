@@ -4,7 +4,9 @@
 //!    and all cores;
 //! 2. verification of a 100,000-vote chain (100 blocks of 1000 votes, two approvals each);
 //! 3. votes per second cast over HTTP into the real server with durable commits, at 1, 8
-//!    and 64 concurrent clients.
+//!    and 64 concurrent clients;
+//! 4. the validator's copy of the chain in headless Chromium, on a 100,000-vote chain built
+//!    through the API: the cold first visit, then a warm visit after one new block.
 
 use ed25519_dalek::SigningKey;
 use ledger::block::MinerTag;
@@ -232,6 +234,170 @@ fn verification() {
     );
 }
 
+/// Casts every code's vote (first candidate) over HTTP from 64 clients; how many were
+/// accepted.
+async fn cast_all(url: &str, codes: Vec<String>, candidate: i64) -> usize {
+    let queue = Arc::new(Mutex::new(codes));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (queue, url) = (queue.clone(), url.to_owned());
+            let c = reqwest::Client::new();
+            tokio::spawn(async move {
+                let mut ok = 0;
+                loop {
+                    let Some(code) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    let r = c
+                        .post(&url)
+                        .json(&json!({"code": code, "candidate_id": candidate}))
+                        .send()
+                        .await
+                        .unwrap();
+                    if r.status() == reqwest::StatusCode::ACCEPTED {
+                        ok += 1;
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        ok += t.await.unwrap();
+    }
+    ok
+}
+
+/// Mines the server's template and has both validators approve it, until no vote is
+/// pending; the blocks appended. Each block comes from its own miner's address (the
+/// server trusts 127.0.0.1 as a proxy here), as a hundred volunteers would send them.
+async fn append_pending(server: &common::Server, e: &common::Setup) -> usize {
+    let mut appended = 0;
+    loop {
+        let work = reqwest::get(server.url(&format!("/api/elections/{}/work", e.election)))
+            .await
+            .unwrap();
+        if work.status() == reqwest::StatusCode::CONFLICT {
+            return appended; // nothing_to_mine
+        }
+        let mut block = common::template(server, e.election).await;
+        common::mine(&mut block);
+        let sent = reqwest::Client::new()
+            .post(server.url(&format!("/api/elections/{}/blocks", e.election)))
+            .header(
+                "x-forwarded-for",
+                format!("10.9.{}.{}", appended / 250, appended % 250 + 1),
+            )
+            .json(&block)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            sent.status().is_success(),
+            "the block is taken: {}",
+            sent.text().await.unwrap()
+        );
+        for key in &e.validators {
+            common::approve_as(server, e.election, &block.hash().to_hex(), key).await;
+        }
+        appended += 1;
+    }
+}
+
+/// One visit of the dashboard in Chromium (end2end/bench/browser-copy.mjs) with the
+/// browser profile in `profile`; its figures.
+fn visit(
+    base: &str,
+    election: i64,
+    profile: &std::path::Path,
+    phase: &str,
+) -> Option<serde_json::Value> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new("node")
+        .arg(root.join("end2end/bench/browser-copy.mjs"))
+        .env("BENCH_BASE", base)
+        .env("BENCH_ELECTION", election.to_string())
+        .env("BENCH_USER", "validator1")
+        .env("BENCH_PASSWORD", common::VALIDATOR_PASSWORD)
+        .env("BENCH_PROFILE", profile)
+        .env("BENCH_PHASE", phase)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+            let json = text
+                .lines()
+                .find_map(|l| l.strip_prefix("BROWSER_COPY "))
+                .and_then(|j| serde_json::from_str(j).ok());
+            if json.is_none() {
+                println!("copy in Chromium: no figures in the output:\n{text}");
+            }
+            json
+        }
+        Ok(o) => {
+            println!(
+                "copy in Chromium: not measured, the browser run failed:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            None
+        }
+        Err(e) => {
+            println!("copy in Chromium: not measured, node did not start: {e}");
+            None
+        }
+    }
+}
+
+async fn browser_copy() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::env::set_var("LEPTOS_SITE_ROOT", root.join("target/site"));
+    let dir = tempfile::tempdir().unwrap();
+    let (server, admin) =
+        common::server_with_admin_using(dir.path(), &["--trusted-proxy", "127.0.0.1/32"]).await;
+    let started = Instant::now();
+    let mut e = common::open_election(&server, &admin, "copy bench", 0, false).await;
+    let api = common::api_of(&server, &admin);
+    let id = ElectionId(e.election as u64);
+    for count in [100_000, 1000] {
+        e.codes.extend(
+            api.register_voters(id, count)
+                .await
+                .into_iter()
+                .map(|c| c.code),
+        );
+    }
+    api.open(id).await;
+    let url = server.url(&format!("/api/elections/{}/votes", e.election));
+    let later = e.codes.split_off(100_000);
+    let cast = cast_all(&url, e.codes.clone(), e.candidates[0]).await;
+    let blocks = append_pending(&server, &e).await;
+    println!(
+        "copy in Chromium: built a chain of {blocks} blocks, {cast} votes, through the API in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let profile = dir.path().join("chromium-profile");
+    let Some(cold) = visit(&server.base, e.election, &profile, "cold") else {
+        return;
+    };
+    let again = visit(&server.base, e.election, &profile, "warm, nothing new");
+    cast_all(&url, later, e.candidates[0]).await;
+    append_pending(&server, &e).await;
+    let warm = visit(&server.base, e.election, &profile, "warm, one new block");
+    for figures in [Some(cold), again, warm].into_iter().flatten() {
+        println!(
+            "copy in Chromium: {:<20} {:6.2} s to verified (worker {:6.2} s: {}), {:>3} blocks fetched, {:>6.1} MB of chain downloaded, head {}",
+            figures["phase"].as_str().unwrap_or(""),
+            figures["seconds"].as_f64().unwrap_or(f64::NAN),
+            figures["workerMs"].as_f64().unwrap_or(f64::NAN) / 1000.0,
+            figures["timings"].as_str().unwrap_or(""),
+            figures["fetched"],
+            figures["bytes"].as_f64().unwrap_or(f64::NAN) / 1e6,
+            figures["height"],
+        );
+    }
+}
+
 async fn http_votes() {
     let dir = tempfile::tempdir().unwrap();
     let (server, admin) = common::server_with_admin(dir.path()).await;
@@ -290,14 +456,28 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         cpu_name()
     );
-    let (one, all) = pow();
-    browser_pow(one, all);
-    verification();
+    // `BENCH_ONLY=copy` (or pow, verify, http) runs that part alone.
+    let only = std::env::var("BENCH_ONLY").ok();
+    let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    if runs("pow") {
+        let (one, all) = pow();
+        browser_pow(one, all);
+    }
+    if runs("verify") {
+        verification();
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(http_votes());
+        .block_on(async {
+            if runs("http") {
+                http_votes().await;
+            }
+            if runs("copy") {
+                browser_copy().await;
+            }
+        });
 }
 
 fn cpu_name() -> String {

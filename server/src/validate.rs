@@ -302,8 +302,14 @@ impl Validator {
         let Some(chain) = &mut self.chain else {
             return Ok(());
         };
-        let next = ledger::follow(chain, (head.height, head.hash), &served, &pins)
-            .map_err(|e| ChainBroken(e.to_string()))?;
+        let next = ledger::follow(
+            chain,
+            (head.height, head.hash),
+            &served,
+            &pins,
+            ledger::Signatures::Here,
+        )
+        .map_err(|e| ChainBroken(e.to_string()))?;
         // The copy in memory moves on only once the state file holds the new blocks.
         let mut tx = self.state.begin().await?;
         for approved in &served {

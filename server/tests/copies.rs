@@ -79,6 +79,32 @@ async fn a_pinned_head_catches_a_rollback_the_nodes_own_check_cannot() {
         since("since=0&limit=1").await.1.as_array().unwrap().len(),
         1
     );
+    // The same blocks in the compact encoding, for a client that accepts it.
+    let compact = client()
+        .get(s.url(&format!("/api/elections/{id}/chain?since=0")))
+        .header("accept", "application/octet-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        compact.headers()["content-type"],
+        "application/octet-stream"
+    );
+    let compact = ledger::decode_blocks(&compact.bytes().await.unwrap(), 100).unwrap();
+    let (_, json) = since("since=0").await;
+    let json: Vec<ledger::ApprovedBlock> = serde_json::from_value(json).unwrap();
+    assert_eq!((compact.len(), &compact), (2, &json));
+    // Where such a copy starts: the genesis block, whose hash is the chain's first.
+    let (st, g) = get(&client(), s.url(&format!("/api/elections/{id}/genesis"))).await;
+    assert_eq!(st, StatusCode::OK, "{g}");
+    let g: ledger::Genesis = serde_json::from_value(g).unwrap();
+    assert_eq!(g.hash().to_string(), genesis_hash);
+    assert_eq!(json[0].block.header.prev.to_string(), genesis_hash);
+    let (st, missing) = get(&client(), s.url("/api/elections/999/genesis")).await;
+    assert_eq!(
+        (st, missing["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
     for bad in ["since=two", "since=-1", ""] {
         let (st, body) = since(bad).await;
         assert_eq!(

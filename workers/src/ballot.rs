@@ -31,6 +31,7 @@ pub struct BallotWorker;
 impl Job for BallotWorker {
     type Request = BallotRequest;
     type Answer = BallotAnswer;
+    type Codec = crate::Json;
     const BUNDLE: &'static str = "ballot";
 }
 

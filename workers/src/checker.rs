@@ -1,20 +1,28 @@
 //! The validator's own copy of the chain, in their browser.
 //!
 //! The copy (the chain state at its head, the block hashes and the blocks this browser
-//! saw its own approval append) is kept in IndexedDB. The first visit fetches the export
-//! and verifies the chain from its genesis block; every later visit fetches only the blocks
-//! after the copy's head ([`ledger::follow`]): the served chain must still hold that head
-//! and every pinned block, or the page raises the alarm and nothing is approved here. Each
-//! awaiting block is then checked against the copy's head with `ledger::validate_block`.
+//! saw its own approval append) is kept in IndexedDB. The first visit starts it at the
+//! genesis block; every visit then fetches only the blocks after the copy's head, a page
+//! at a time, and follows them ([`ledger::follow`]): the served chain must still hold that
+//! head and every pinned block, or the page raises the alarm and nothing is approved here.
+//! The votes' signatures of each page are checked on a signatures worker per spare core
+//! (and here) while the pages arrive. Each awaiting block is then checked against the
+//! copy's head with `ledger::validate_block`.
 
+use crate::signatures::SignatureWorker;
 use crate::Job;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 use ledger::{ApprovedBlock, Block, BlockHash, ChainState, ElectionId, PublicKey};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::rc::Rc;
 
-/// Most blocks one `/chain?since=` page holds (the server's own limit).
-pub const PAGE: u64 = 100;
+/// Blocks asked for in one `/chain?since=` page (the server gives at most 100): small
+/// enough that the pages spread over the signatures workers as they arrive.
+pub const PAGE: u64 = 10;
+
+/// Most signatures workers one check spawns.
+pub const MAX_HELPERS: usize = 3;
 
 /// What the dashboard asks.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,13 +55,31 @@ pub struct CopyReport {
     pub started: bool,
     /// Blocks fetched and verified in this check.
     pub fetched: u64,
-    /// Milliseconds this check took in the worker.
+    /// Milliseconds this check took in the worker: in all, and fetching (with reading the
+    /// JSON), verifying, and keeping the copy (IndexedDB, with its encoding).
     pub millis: u64,
+    pub timings: Timings,
     /// The validators the genesis block lists.
     pub validators: Vec<PublicKey>,
     /// The served chain does not extend this copy: why (a rollback, a rewrite, or a
     /// served block that does not verify). Nothing may be approved from this browser.
     pub alarm: Option<String>,
+}
+
+/// Where a check's time went, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    pub load: u64,
+    pub fetch: u64,
+    pub verify: u64,
+    pub store: u64,
+}
+
+/// Milliseconds since `from` (on the worker's clock), added to `into`.
+fn lap(into: &mut u64, from: &mut f64) {
+    let now = crate::now_ms();
+    *into += (now - *from).max(0.0) as u64;
+    *from = now;
 }
 
 /// What the checker answers.
@@ -98,8 +124,9 @@ impl Copy {
         &mut self,
         head: (u64, BlockHash),
         served: &[ApprovedBlock],
+        signatures: ledger::Signatures,
     ) -> Result<(), ledger::FollowError> {
-        self.chain = ledger::follow(&self.chain, head, served, &self.pins)?;
+        self.chain = ledger::follow(&self.chain, head, served, &self.pins, signatures)?;
         self.hashes.extend(served.iter().map(|b| b.block.hash()));
         Ok(())
     }
@@ -148,6 +175,7 @@ pub struct CheckWorker {
 impl Job for CheckWorker {
     type Request = CheckRequest;
     type Answer = CheckAnswer;
+    type Codec = crate::Json;
     const BUNDLE: &'static str = "checker";
 }
 
@@ -229,44 +257,80 @@ mod browser {
         blocks: &[BlockHash],
     ) -> Result<CheckAnswer, String> {
         let started_at = crate::now_ms();
+        let mut t = Timings::default();
+        let mut at = started_at;
         let base = format!("/api/elections/{election}");
-        let (mut copy, started) = match load(db, election).await? {
+        let kept = load(db, election).await?;
+        lap(&mut t.load, &mut at);
+        let (mut copy, started) = match kept {
             Some(copy) => (copy, false),
             None => {
-                let export: ledger::ChainExport = get(&format!("{base}/export")).await?;
-                let chain = ledger::replay(&export)
-                    .map_err(|e| format!("the chain does not verify: {e}"))?;
-                let hashes = export.blocks.iter().map(|b| b.block.hash()).collect();
+                let genesis: ledger::Genesis = get(&format!("{base}/genesis")).await?;
+                genesis
+                    .check_rules()
+                    .map_err(|e| format!("the genesis block breaks a rule: {e}"))?;
                 let copy = Copy {
-                    chain,
-                    hashes,
+                    chain: ChainState::new(genesis),
+                    hashes: Vec::new(),
                     pins: Vec::new(),
                 };
-                save(db, election, &copy).await?;
                 (copy, true)
             }
         };
-        let mut fetched = if started { copy.chain.height() } else { 0 };
         let head: wire::Head = get(&format!("{base}/head")).await?;
+        // The blocks after the copy's head, a page at a time. Each page's signatures go to
+        // a signatures worker as it arrives, but every (helpers + 1)th page, which this
+        // worker checks itself once all have arrived.
+        let helpers = helpers();
         let mut served: Vec<ApprovedBlock> = Vec::new();
+        let mut asked = Vec::new();
+        let mut own = Vec::new();
         let mut since = copy.chain.height();
         while since < head.height {
-            let page: Vec<ApprovedBlock> =
-                get(&format!("{base}/chain?since={since}&limit={PAGE}")).await?;
+            let bytes = get_bytes(&format!("{base}/chain?since={since}&limit={PAGE}")).await?;
+            let page = ledger::decode_blocks(&bytes, PAGE as u32)
+                .map_err(|e| format!("the server's blocks after {since}: {e}"))?;
             let Some(last) = page.last() else { break };
             since = last.block.header.index;
+            let slot = asked.len() + own.len();
+            if slot % (helpers + 1) < helpers {
+                asked.push(crate::ask_on::<SignatureWorker>(
+                    slot % (helpers + 1),
+                    bytes,
+                ));
+            } else {
+                own.push(served.len()..served.len() + page.len());
+            }
             served.extend(page);
         }
-        let alarm = match copy.follow((head.height, head.hash), &served) {
+        lap(&mut t.fetch, &mut at);
+        let mut verified: HashSet<BlockHash> = HashSet::new();
+        for range in own {
+            verified.extend(ledger::verified_blocks(
+                served[range].iter().map(|b| &b.block),
+            ));
+        }
+        // A worker that failed leaves its blocks to be verified here.
+        for answer in asked {
+            verified.extend(answer.await.unwrap_or_default());
+        }
+        let followed = copy.follow(
+            (head.height, head.hash),
+            &served,
+            ledger::Signatures::VerifiedFor(&verified),
+        );
+        lap(&mut t.verify, &mut at);
+        let alarm = match followed {
             Ok(()) => {
-                fetched += served.len() as u64;
-                if !served.is_empty() {
+                if !served.is_empty() || started {
                     save(db, election, &copy).await?;
+                    lap(&mut t.store, &mut at);
                 }
                 None
             }
             Err(e) => Some(e.to_string()),
         };
+        let fetched = served.len() as u64;
         let mut verdicts = Vec::new();
         for hash in blocks {
             verdicts.push(if alarm.is_some() {
@@ -286,6 +350,7 @@ mod browser {
                 started,
                 fetched,
                 millis: (crate::now_ms() - started_at).max(0.0) as u64,
+                timings: t,
                 validators: copy.chain.genesis().validators.clone(),
                 alarm,
             },
@@ -350,26 +415,78 @@ mod browser {
         Ok(())
     }
 
+    /// Signatures workers to spawn: one per core but this worker's, at most
+    /// [`MAX_HELPERS`], at least one.
+    fn helpers() -> usize {
+        let cores = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
+            .and_then(|n| js_sys::Reflect::get(&n, &JsValue::from_str("hardwareConcurrency")))
+            .ok()
+            .and_then(|c| c.as_f64())
+            .unwrap_or(2.0) as usize;
+        cores.saturating_sub(1).clamp(1, MAX_HELPERS)
+    }
+
+    fn read<T: DeserializeOwned>(text: &str, path: &str) -> Result<T, String> {
+        serde_json::from_str(text).map_err(|e| format!("the server's answer for {path}: {e}"))
+    }
+
     /// GETs JSON from this site; a refusal is the server's own message.
     async fn get<T: DeserializeOwned>(path: &str) -> Result<T, String> {
+        read(&get_text(path).await?, path)
+    }
+
+    /// GETs the compact encoding from this site; a refusal is the server's own message.
+    async fn get_bytes(path: &str) -> Result<Vec<u8>, String> {
+        let unreachable = |_| format!("the server could not be reached ({path})");
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let headers = web_sys::Headers::new().map_err(unreachable)?;
+        headers
+            .set("accept", "application/octet-stream")
+            .map_err(unreachable)?;
+        let init = web_sys::RequestInit::new();
+        init.set_headers(&headers);
+        let response: web_sys::Response =
+            JsFuture::from(global.fetch_with_str_and_init(path, &init))
+                .await
+                .map_err(unreachable)?
+                .unchecked_into();
+        if !response.ok() {
+            return Err(refusal(&response, path).await);
+        }
+        let buffer = JsFuture::from(response.array_buffer().map_err(unreachable)?)
+            .await
+            .map_err(unreachable)?;
+        Ok(Uint8Array::new(&buffer).to_vec())
+    }
+
+    /// The server's own words for a refusal.
+    async fn refusal(response: &web_sys::Response, path: &str) -> String {
+        let text = match response.text() {
+            Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()),
+            Err(_) => None,
+        };
+        match text.and_then(|t| serde_json::from_str::<wire::ErrorBody>(&t).ok()) {
+            Some(body) => body.message,
+            None => format!("the server answered {} for {path}", response.status()),
+        }
+    }
+
+    /// GETs text from this site; a refusal is the server's own message.
+    async fn get_text(path: &str) -> Result<String, String> {
         let unreachable = |_| format!("the server could not be reached ({path})");
         let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
         let response: web_sys::Response = JsFuture::from(global.fetch_with_str(path))
             .await
             .map_err(unreachable)?
             .unchecked_into();
-        let text = JsFuture::from(response.text().map_err(unreachable)?)
+        if !response.ok() {
+            return Err(refusal(&response, path).await);
+        }
+        JsFuture::from(response.text().map_err(unreachable)?)
             .await
             .map_err(unreachable)?
             .as_string()
-            .unwrap_or_default();
-        if !response.ok() {
-            return Err(match serde_json::from_str::<wire::ErrorBody>(&text) {
-                Ok(body) => body.message,
-                Err(_) => format!("the server answered {} for {path}", response.status()),
-            });
-        }
-        serde_json::from_str(&text).map_err(|e| format!("the server's answer for {path}: {e}"))
+            .ok_or_else(|| format!("the server's answer for {path} is not text"))
     }
 }
 

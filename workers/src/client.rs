@@ -1,7 +1,7 @@
 //! The page's side: one worker per bundle, spawned on first use and kept while the page
 //! needs it; a request is a future that resolves with its answer.
 
-use crate::{Job, Json};
+use crate::Job;
 use futures::channel::oneshot;
 use gloo_worker::{Spawnable, WorkerBridge};
 use std::any::Any;
@@ -15,12 +15,15 @@ struct Helper<W: Job> {
     next: Cell<u32>,
 }
 
+/// Workers spawned from here, by bundle and slot.
+type Spawned = HashMap<(&'static str, usize), Rc<dyn Any>>;
+
 thread_local! {
-    static HELPERS: RefCell<HashMap<&'static str, Rc<dyn Any>>> = RefCell::new(HashMap::new());
+    static HELPERS: RefCell<Spawned> = RefCell::new(HashMap::new());
 }
 
-fn helper<W: Job>() -> Rc<Helper<W>> {
-    if let Some(h) = HELPERS.with_borrow(|all| all.get(W::BUNDLE).cloned()) {
+fn helper<W: Job>(slot: usize) -> Rc<Helper<W>> {
+    if let Some(h) = HELPERS.with_borrow(|all| all.get(&(W::BUNDLE, slot)).cloned()) {
         if let Ok(h) = h.downcast::<Helper<W>>() {
             return h;
         }
@@ -36,33 +39,43 @@ fn helper<W: Job>() -> Rc<Helper<W>> {
             }
         })
         .with_loader(true)
-        .encoding::<Json>()
+        .encoding::<W::Codec>()
         .spawn(&format!("/workers/worker.js?bundle={}", W::BUNDLE));
     let h = Rc::new(Helper {
         bridge,
         waiting,
         next: Cell::new(0),
     });
-    HELPERS.with_borrow_mut(|all| all.insert(W::BUNDLE, h.clone() as Rc<dyn Any>));
+    HELPERS.with_borrow_mut(|all| all.insert((W::BUNDLE, slot), h.clone() as Rc<dyn Any>));
     h
 }
 
 /// Asks `W`'s worker (spawning it on first use) and waits for its answer. Fails only when
 /// the worker went away (dismissed, or it could not load).
 pub async fn ask<W: Job>(request: W::Request) -> Result<W::Answer, String> {
-    let h = helper::<W>();
+    ask_on::<W>(0, request).await
+}
+
+/// [`ask`], of the `slot`th worker of `W`'s kind (several run side by side). The request is
+/// sent now; the future waits for the answer.
+pub fn ask_on<W: Job>(
+    slot: usize,
+    request: W::Request,
+) -> impl std::future::Future<Output = Result<W::Answer, String>> {
+    let h = helper::<W>(slot);
     let id = h.next.get();
     h.next.set(id.wrapping_add(1));
     let (tx, rx) = oneshot::channel();
     h.waiting.borrow_mut().insert(id, tx);
     h.bridge.send((id, request));
-    drop(h);
-    rx.await
-        .map_err(|_| format!("the {} worker stopped before it answered", W::BUNDLE))
+    async move {
+        rx.await
+            .map_err(|_| format!("the {} worker stopped before it answered", W::BUNDLE))
+    }
 }
 
 /// Ends `W`'s worker and whatever it holds (an unlocked key): the page that used it is
 /// gone. Requests still waiting fail.
 pub fn dismiss<W: Job>() {
-    HELPERS.with_borrow_mut(|all| all.remove(W::BUNDLE));
+    HELPERS.with_borrow_mut(|all| all.retain(|(bundle, _), _| *bundle != W::BUNDLE));
 }

@@ -43,6 +43,7 @@ pub struct CodesWorker;
 impl Job for CodesWorker {
     type Request = CodesRequest;
     type Answer = Result<CodesAnswer, String>;
+    type Codec = crate::Json;
     const BUNDLE: &'static str = "codes";
 }
 

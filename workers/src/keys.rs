@@ -53,6 +53,7 @@ pub struct KeyWorker {
 impl Job for KeyWorker {
     type Request = KeyRequest;
     type Answer = Result<KeyAnswer, String>;
+    type Codec = crate::Json;
     const BUNDLE: &'static str = "keys";
 }
 

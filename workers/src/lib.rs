@@ -2,7 +2,8 @@
 //! WebAssembly bundle (`/workers/<bundle>.js`, built by scripts/build-workers.sh):
 //!
 //! - [`checker`]: the validator's copy of the chain, kept in the browser's IndexedDB and
-//!   followed block by block, and the check of each awaiting block against it;
+//!   followed block by block, and the check of each awaiting block against it; the
+//!   checker spreads the votes' signatures over [`signatures`] workers of its own;
 //! - [`keys`]: key files (made, opened, sealed) and the validator's signatures; the
 //!   unlocked key lives in that worker, never in the page;
 //! - [`codes`]: the officer's voting codes, made from the roll;
@@ -17,11 +18,10 @@ pub mod ballot;
 pub mod checker;
 pub mod codes;
 pub mod keys;
+pub mod signatures;
 
-#[cfg(target_arch = "wasm32")]
 mod client;
-#[cfg(target_arch = "wasm32")]
-pub use client::{ask, dismiss};
+pub use client::{ask, ask_on, dismiss};
 
 use gloo_worker::Worker;
 use serde::{de::DeserializeOwned, Serialize};
@@ -35,12 +35,14 @@ pub trait Job:
     type Request: Serialize + DeserializeOwned + 'static;
     /// What the worker answers.
     type Answer: Serialize + DeserializeOwned + 'static;
+    /// How its messages travel: [`Json`], or gloo-worker's `Bincode` for bytes.
+    type Codec: gloo_worker::Codec + 'static;
     /// The bundle that runs it (`/workers/worker.js?bundle=…`).
     const BUNDLE: &'static str;
 }
 
-/// Messages travel as JSON text: the wire types' serde attributes (untagged, defaults)
-/// need a self-describing format.
+/// Messages as JSON text, for requests and answers carrying wire types (whose serde
+/// attributes want a self-describing format).
 pub struct Json;
 
 impl gloo_worker::Codec for Json {
@@ -58,7 +60,7 @@ impl gloo_worker::Codec for Json {
 /// Registers `W` as this bundle's worker (its entry point's `main`).
 pub fn register<W: Job>() {
     use gloo_worker::Registrable;
-    W::registrar().encoding::<Json>().register();
+    W::registrar().encoding::<W::Codec>().register();
 }
 
 /// Milliseconds on the worker's clock.

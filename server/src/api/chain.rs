@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/elections/{id}/blocks/{block}/reject", post(reject))
         .route("/elections/{id}/tally", get(tally))
         .route("/elections/{id}/head", get(head))
+        .route("/elections/{id}/genesis", get(genesis))
         .route("/elections/{id}/chain", get(appended_since))
         .route("/elections/{id}/export", get(export))
         .layer(DefaultBodyLimit::max(super::SMALL_BODY))
@@ -221,6 +222,17 @@ async fn head(
     Ok(Json(state.node.head(id).await?))
 }
 
+/// `GET /genesis`: the genesis block, where a copy kept elsewhere starts (then follows
+/// `/chain?since=0`). Counted as an export.
+async fn genesis(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ElectionPath(id): ElectionPath,
+) -> Result<Json<ledger::Genesis>, ApiError> {
+    state.limits.exports.count(client)?;
+    Ok(Json(state.node.genesis(id).await?))
+}
+
 #[derive(Deserialize)]
 struct SinceQuery {
     since: u64,
@@ -229,20 +241,33 @@ struct SinceQuery {
 
 /// `GET /chain?since=HEIGHT[&limit=N]`: the appended blocks after a height, with their
 /// approvals (up to 100 at a time): how a copy kept elsewhere follows the chain without
-/// the whole export. Counted as an export.
+/// the whole export. JSON, or the compact encoding (`ledger::encode_blocks`) for a client
+/// that accepts `application/octet-stream`. Counted as an export.
 async fn appended_since(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     ElectionPath(id): ElectionPath,
     ApiQuery(q): ApiQuery<SinceQuery>,
-) -> Result<Json<Vec<ledger::ApprovedBlock>>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     state.limits.exports.count(client)?;
-    Ok(Json(
-        state
-            .node
-            .appended_since(id, q.since, q.limit.unwrap_or(100))
-            .await?,
-    ))
+    let blocks = state
+        .node
+        .appended_since(id, q.since, q.limit.unwrap_or(100))
+        .await?;
+    let compact = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/octet-stream"));
+    Ok(if compact {
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+            ledger::encode_blocks(&blocks),
+        )
+            .into_response()
+    } else {
+        Json(blocks).into_response()
+    })
 }
 
 /// The whole chain, from the file kept for its tip, with an entity tag: a client that
