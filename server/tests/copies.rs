@@ -99,6 +99,16 @@ async fn a_pinned_head_catches_a_rollback_the_nodes_own_check_cannot() {
     assert_eq!(st, StatusCode::OK, "{g}");
     let g: ledger::Genesis = serde_json::from_value(g).unwrap();
     assert_eq!(g.hash().to_string(), genesis_hash);
+    let encoded = client()
+        .get(s.url(&format!("/api/elections/{id}/genesis")))
+        .header("accept", "application/octet-stream")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(ledger::Genesis::decode(&encoded).unwrap(), g);
     assert_eq!(json[0].block.header.prev.to_string(), genesis_hash);
     let (st, missing) = get(&client(), s.url("/api/elections/999/genesis")).await;
     assert_eq!(

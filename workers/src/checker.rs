@@ -21,6 +21,9 @@ use std::rc::Rc;
 /// enough that the pages spread over the signatures workers as they arrive.
 pub const PAGE: u64 = 10;
 
+/// Pages asked for ahead of the one being read.
+pub const IN_FLIGHT: usize = 4;
+
 /// Most signatures workers one check spawns.
 pub const MAX_HELPERS: usize = 3;
 
@@ -55,8 +58,10 @@ pub struct CopyReport {
     pub started: bool,
     /// Blocks fetched and verified in this check.
     pub fetched: u64,
-    /// Milliseconds this check took in the worker: in all, and fetching (with reading the
-    /// JSON), verifying, and keeping the copy (IndexedDB, with its encoding).
+    /// Milliseconds this check took in the worker: in all, and reading the kept copy,
+    /// fetching the pages (with this worker's share of the signatures, checked while the
+    /// next pages come), verifying the rest, and keeping the copy (IndexedDB, with its
+    /// encoding).
     pub millis: u64,
     pub timings: Timings,
     /// The validators the genesis block lists.
@@ -265,7 +270,9 @@ mod browser {
         let (mut copy, started) = match kept {
             Some(copy) => (copy, false),
             None => {
-                let genesis: ledger::Genesis = get(&format!("{base}/genesis")).await?;
+                let bytes = get_bytes(&format!("{base}/genesis")).await?;
+                let genesis = ledger::Genesis::decode(&bytes)
+                    .map_err(|e| format!("the server's genesis block: {e}"))?;
                 genesis
                     .check_rules()
                     .map_err(|e| format!("the genesis block breaks a rule: {e}"))?;
@@ -278,38 +285,44 @@ mod browser {
             }
         };
         let head: wire::Head = get(&format!("{base}/head")).await?;
-        // The blocks after the copy's head, a page at a time. Each page's signatures go to
-        // a signatures worker as it arrives, but every (helpers + 1)th page, which this
-        // worker checks itself once all have arrived.
+        // The blocks after the copy's head, a page at a time, [`IN_FLIGHT`] pages asked
+        // ahead. Each page's signatures go to a signatures worker as it arrives, but every
+        // (helpers + 1)th page's, which this worker checks while the next pages come.
         let helpers = helpers();
+        let starts: Vec<u64> = (copy.chain.height()..head.height)
+            .step_by(PAGE as usize)
+            .collect();
+        let page_url = |since: u64| format!("{base}/chain?since={since}&limit={PAGE}");
+        let mut coming: std::collections::VecDeque<_> = starts
+            .iter()
+            .take(IN_FLIGHT)
+            .map(|&since| get_bytes_now(&page_url(since)))
+            .collect();
         let mut served: Vec<ApprovedBlock> = Vec::new();
         let mut asked = Vec::new();
-        let mut own = Vec::new();
-        let mut since = copy.chain.height();
-        while since < head.height {
-            let bytes = get_bytes(&format!("{base}/chain?since={since}&limit={PAGE}")).await?;
+        let mut verified: HashSet<BlockHash> = HashSet::new();
+        for (n, &since) in starts.iter().enumerate() {
+            let Some(next) = coming.pop_front() else {
+                break;
+            };
+            if let Some(&later) = starts.get(n + IN_FLIGHT) {
+                coming.push_back(get_bytes_now(&page_url(later)));
+            }
+            let bytes = next.await?;
             let page = ledger::decode_blocks(&bytes, PAGE as u32)
                 .map_err(|e| format!("the server's blocks after {since}: {e}"))?;
-            let Some(last) = page.last() else { break };
-            since = last.block.header.index;
-            let slot = asked.len() + own.len();
-            if slot % (helpers + 1) < helpers {
-                asked.push(crate::ask_on::<SignatureWorker>(
-                    slot % (helpers + 1),
-                    bytes,
-                ));
+            if page.is_empty() {
+                break;
+            }
+            let slot = n % (helpers + 1);
+            if slot < helpers {
+                asked.push(crate::ask_on::<SignatureWorker>(slot, bytes));
             } else {
-                own.push(served.len()..served.len() + page.len());
+                verified.extend(ledger::verified_blocks(page.iter().map(|b| &b.block)));
             }
             served.extend(page);
         }
         lap(&mut t.fetch, &mut at);
-        let mut verified: HashSet<BlockHash> = HashSet::new();
-        for range in own {
-            verified.extend(ledger::verified_blocks(
-                served[range].iter().map(|b| &b.block),
-            ));
-        }
         // A worker that failed leaves its blocks to be verified here.
         for answer in asked {
             verified.extend(answer.await.unwrap_or_default());
@@ -437,26 +450,35 @@ mod browser {
 
     /// GETs the compact encoding from this site; a refusal is the server's own message.
     async fn get_bytes(path: &str) -> Result<Vec<u8>, String> {
-        let unreachable = |_| format!("the server could not be reached ({path})");
+        get_bytes_now(path).await
+    }
+
+    /// [`get_bytes`], the request sent now (not when the future is first awaited).
+    fn get_bytes_now(path: &str) -> impl std::future::Future<Output = Result<Vec<u8>, String>> {
+        let path = path.to_owned();
+        let unreachable = |path: &str| format!("the server could not be reached ({path})");
         let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-        let headers = web_sys::Headers::new().map_err(unreachable)?;
-        headers
-            .set("accept", "application/octet-stream")
-            .map_err(unreachable)?;
         let init = web_sys::RequestInit::new();
-        init.set_headers(&headers);
-        let response: web_sys::Response =
-            JsFuture::from(global.fetch_with_str_and_init(path, &init))
+        let sent = web_sys::Headers::new()
+            .and_then(|h| h.set("accept", "application/octet-stream").map(|()| h))
+            .map(|headers| {
+                init.set_headers(&headers);
+                JsFuture::from(global.fetch_with_str_and_init(&path, &init))
+            });
+        async move {
+            let response: web_sys::Response = sent
+                .map_err(|_| unreachable(&path))?
                 .await
-                .map_err(unreachable)?
+                .map_err(|_| unreachable(&path))?
                 .unchecked_into();
-        if !response.ok() {
-            return Err(refusal(&response, path).await);
+            if !response.ok() {
+                return Err(refusal(&response, &path).await);
+            }
+            let buffer = JsFuture::from(response.array_buffer().map_err(|_| unreachable(&path))?)
+                .await
+                .map_err(|_| unreachable(&path))?;
+            Ok(Uint8Array::new(&buffer).to_vec())
         }
-        let buffer = JsFuture::from(response.array_buffer().map_err(unreachable)?)
-            .await
-            .map_err(unreachable)?;
-        Ok(Uint8Array::new(&buffer).to_vec())
     }
 
     /// The server's own words for a refusal.

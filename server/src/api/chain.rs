@@ -223,14 +223,34 @@ async fn head(
 }
 
 /// `GET /genesis`: the genesis block, where a copy kept elsewhere starts (then follows
-/// `/chain?since=0`). Counted as an export.
+/// `/chain?since=0`): JSON, or its canonical encoding (`Genesis::encode`, the bytes its
+/// hash is taken over) for a client that accepts `application/octet-stream`. Counted as
+/// an export.
 async fn genesis(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     ElectionPath(id): ElectionPath,
-) -> Result<Json<ledger::Genesis>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     state.limits.exports.count(client)?;
-    Ok(Json(state.node.genesis(id).await?))
+    let genesis = state.node.genesis(id).await?;
+    Ok(if accepts_compact(&headers) {
+        compact(genesis.encode())
+    } else {
+        Json(genesis).into_response()
+    })
+}
+
+/// Whether the client asked for the compact (binary) encoding.
+fn accepts_compact(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/octet-stream"))
+}
+
+fn compact(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
 }
 
 #[derive(Deserialize)]
@@ -255,16 +275,8 @@ async fn appended_since(
         .node
         .appended_since(id, q.since, q.limit.unwrap_or(100))
         .await?;
-    let compact = headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/octet-stream"));
-    Ok(if compact {
-        (
-            [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
-            ledger::encode_blocks(&blocks),
-        )
-            .into_response()
+    Ok(if accepts_compact(&headers) {
+        compact(ledger::encode_blocks(&blocks))
     } else {
         Json(blocks).into_response()
     })
