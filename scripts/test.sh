@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 export PATH="$HOME/.cargo/bin:$PATH"
 
-echo "== web worker bundles (wasm: miner SIMD and scalar; checker, keys, codes, ballot)"
+echo "== web worker bundles (wasm: miner SIMD and scalar; checker, signatures, keys, codes, ballot)"
 scripts/build-workers.sh
 echo "== site (server binary + hydrated frontend), debug profile"
 cargo leptos build

@@ -16,6 +16,7 @@ pub mod merkle;
 pub mod pow;
 pub mod pow_vectors;
 pub mod report;
+pub mod secret;
 #[cfg(feature = "sqlx")]
 pub mod sql;
 pub mod tally;
