@@ -234,11 +234,11 @@ fn verification() {
     );
 }
 
-/// Casts every code's vote (first candidate) over HTTP from 64 clients; how many were
-/// accepted.
-async fn cast_all(url: &str, codes: Vec<String>, candidate: i64) -> usize {
+/// Casts every code's vote for `candidate` over HTTP from `clients` clients at once; how
+/// many were accepted.
+async fn cast_all(url: &str, codes: Vec<String>, candidate: i64, clients: usize) -> usize {
     let queue = Arc::new(Mutex::new(codes));
-    let tasks: Vec<_> = (0..64)
+    let tasks: Vec<_> = (0..clients)
         .map(|_| {
             let (queue, url) = (queue.clone(), url.to_owned());
             let c = reqwest::Client::new();
@@ -370,7 +370,7 @@ async fn browser_copy() {
     api.open(id).await;
     let url = server.url(&format!("/api/elections/{}/votes", e.election));
     let later = e.codes.split_off(100_000);
-    let cast = cast_all(&url, e.codes.clone(), e.candidates[0]).await;
+    let cast = cast_all(&url, e.codes.clone(), e.candidates[0], 64).await;
     let blocks = append_pending(&server, &e).await;
     println!(
         "copy in Chromium: built a chain of {blocks} blocks, {cast} votes, through the API in {:.0} s",
@@ -381,7 +381,7 @@ async fn browser_copy() {
         return;
     };
     let again = visit(&server.base, e.election, &profile, "warm, nothing new");
-    cast_all(&url, later, e.candidates[0]).await;
+    cast_all(&url, later, e.candidates[0], 64).await;
     append_pending(&server, &e).await;
     let warm = visit(&server.base, e.election, &profile, "warm, one new block");
     for figures in [Some(cold), again, warm].into_iter().flatten() {
@@ -408,36 +408,9 @@ async fn http_votes() {
     let url = server.url(&format!("/api/elections/{}/votes", election.election));
     let candidate = election.candidates[0];
     for (clients, n) in runs {
-        let queue = Arc::new(Mutex::new(codes.split_off(codes.len() - n)));
+        let batch = codes.split_off(codes.len() - n);
         let started = Instant::now();
-        let tasks: Vec<_> = (0..clients)
-            .map(|_| {
-                let (queue, url) = (queue.clone(), url.clone());
-                let c = reqwest::Client::new();
-                tokio::spawn(async move {
-                    let mut ok = 0;
-                    loop {
-                        let Some(code) = queue.lock().unwrap().pop() else {
-                            break;
-                        };
-                        let r = c
-                            .post(&url)
-                            .json(&json!({"code": code, "candidate_id": candidate}))
-                            .send()
-                            .await
-                            .unwrap();
-                        if r.status() == reqwest::StatusCode::ACCEPTED {
-                            ok += 1;
-                        }
-                    }
-                    ok
-                })
-            })
-            .collect();
-        let mut ok = 0;
-        for t in tasks {
-            ok += t.await.unwrap();
-        }
+        let ok = cast_all(&url, batch, candidate, clients).await;
         let secs = started.elapsed().as_secs_f64();
         println!(
             "http votes: {clients:>2} clients: {ok} accepted of {n} in {secs:.2} s = {:.0} votes/s",
