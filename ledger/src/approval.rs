@@ -46,7 +46,7 @@ fn possession_message(challenge: &[u8]) -> Vec<u8> {
     [POSSESSION_DOMAIN, challenge].concat()
 }
 
-fn sign(key: &SigningKey, message: &[u8]) -> (PublicKey, Signature) {
+pub(crate) fn sign(key: &SigningKey, message: &[u8]) -> (PublicKey, Signature) {
     (
         PublicKey(key.verifying_key().to_bytes()),
         Signature(key.sign(message).to_bytes()),
@@ -54,7 +54,7 @@ fn sign(key: &SigningKey, message: &[u8]) -> (PublicKey, Signature) {
 }
 
 /// Whether `signature` is `key`'s over `message` (strict: no malleable encodings).
-fn verifies(key: &PublicKey, message: &[u8], signature: &Signature) -> bool {
+pub(crate) fn verifies(key: &PublicKey, message: &[u8], signature: &Signature) -> bool {
     let Ok(key) = VerifyingKey::from_bytes(&key.0) else {
         return false;
     };

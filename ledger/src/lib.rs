@@ -6,6 +6,7 @@
 
 pub mod approval;
 pub mod block;
+pub mod ceremony;
 pub mod code;
 pub mod encoding;
 pub mod export;

@@ -1,0 +1,469 @@
+//! The trustees' key ceremony, the protocol around elastic-elgamal's committed Pedersen
+//! DKG (the mathematics), as everyone checks it afterwards.
+//!
+//! Every message is signed by its trustee's Ed25519 identity key over a domain tag, the
+//! election, the ceremony id, the round, the sender, the recipient (round 3) and the
+//! payload, so the server that stores and relays them can neither forge nor move one.
+//! Rounds: 1 commitments, 2 public polynomials, 3 secret shares (each encrypted to its
+//! recipient), 4 confirmations. A confirmation names the transcript hash (of every message
+//! of rounds 1–3) and the trustee's verification key. The ceremony is complete when every
+//! trustee confirmed the same transcript; the election key is then what their verification
+//! keys combine to ([`TrusteeKeys::election_key`]), and nobody can seal another.
+
+use crate::approval::{sign, verifies};
+use crate::encoding::{DecodeError, Reader, Writer};
+use crate::genesis::ElectionId;
+use crate::hash::{sha256, PublicKey, Signature};
+use crate::secret::{SecretError, TrusteeKeys};
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const CEREMONY_DOMAIN: &[u8] = b"ballotchain/ceremony/v1";
+const TRANSCRIPT_DOMAIN: &[u8] = b"ballotchain/transcript/v1";
+
+/// The ceremony's rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Round {
+    /// A 32-byte commitment to the trustee's polynomial (broadcast).
+    Commitments = 1,
+    /// The public polynomial with its proof of possession and the commitment's opening
+    /// (broadcast).
+    Polynomials = 2,
+    /// One secret share, encrypted to its recipient's share-receiving key.
+    Shares = 3,
+    /// The transcript hash and the trustee's verification key ([`Confirmation`]).
+    Confirmations = 4,
+}
+
+/// One signed message of the ceremony.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CeremonyMessage {
+    pub election: ElectionId,
+    /// The ceremony's id (a restart is a new one).
+    pub ceremony: u64,
+    pub round: Round,
+    /// The sender's index among the trustees.
+    pub from: u16,
+    /// The recipient's index (round 3 only).
+    pub to: Option<u16>,
+    pub payload: Vec<u8>,
+    /// The sender's identity key's signature over all of the above.
+    pub signature: Signature,
+}
+
+impl CeremonyMessage {
+    /// The bytes a trustee signs.
+    fn signed_bytes(
+        election: ElectionId,
+        ceremony: u64,
+        round: Round,
+        from: u16,
+        to: Option<u16>,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.raw(CEREMONY_DOMAIN)
+            .u64(election.0)
+            .u64(ceremony)
+            .u8(round as u8)
+            .u16(from)
+            .u8(u8::from(to.is_some()))
+            .u16(to.unwrap_or(0))
+            .var_bytes(payload);
+        w.bytes
+    }
+
+    /// Signs a message with the trustee's identity key.
+    pub fn sign(
+        identity: &SigningKey,
+        election: ElectionId,
+        ceremony: u64,
+        round: Round,
+        from: u16,
+        to: Option<u16>,
+        payload: Vec<u8>,
+    ) -> Self {
+        let bytes = Self::signed_bytes(election, ceremony, round, from, to, &payload);
+        let (_, signature) = sign(identity, &bytes);
+        Self {
+            election,
+            ceremony,
+            round,
+            from,
+            to,
+            payload,
+            signature,
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        Self::signed_bytes(
+            self.election,
+            self.ceremony,
+            self.round,
+            self.from,
+            self.to,
+            &self.payload,
+        )
+    }
+
+    /// Whether `identity` signed this message.
+    pub fn is_signed_by(&self, identity: &PublicKey) -> bool {
+        verifies(identity, &self.bytes(), &self.signature)
+    }
+}
+
+/// What a trustee confirms in round 4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The hash of every message of rounds 1–3 ([`transcript_hash`]).
+    pub transcript: [u8; 32],
+    /// The public key of the trustee's share.
+    pub verification_key: [u8; 32],
+}
+
+impl Confirmation {
+    pub fn encode(&self) -> Vec<u8> {
+        [self.transcript, self.verification_key].concat()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let c = Self {
+            transcript: r.array()?,
+            verification_key: r.array()?,
+        };
+        r.finish()?;
+        Ok(c)
+    }
+}
+
+/// The hash of rounds 1–3: every such message (signature included), in order of round,
+/// sender and recipient. Messages of round 4 are left out.
+pub fn transcript_hash(messages: &[CeremonyMessage]) -> [u8; 32] {
+    let mut ordered: Vec<_> = messages
+        .iter()
+        .filter(|m| m.round != Round::Confirmations)
+        .collect();
+    ordered.sort_by_key(|m| (m.round, m.from, m.to));
+    let mut w = Writer::default();
+    w.raw(TRANSCRIPT_DOMAIN).u32(ordered.len() as u32);
+    for m in ordered {
+        w.var_bytes(&m.bytes()).raw(&m.signature.0);
+    }
+    sha256(&w.bytes)
+}
+
+/// Why a ceremony is not complete, or not sound.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CeremonyError {
+    /// A message of another election or ceremony.
+    #[error("a message of election {election}, ceremony {ceremony} is not of this ceremony")]
+    Foreign { election: ElectionId, ceremony: u64 },
+    /// A sender or recipient who is no trustee, or a recipient where none belongs.
+    #[error("round {round:?}: trustee {from}'s message is addressed wrongly")]
+    Addressed { round: Round, from: u16 },
+    /// A signature that is not the sender's.
+    #[error("round {round:?}: trustee {from}'s message is not signed by their identity key")]
+    Signature { round: Round, from: u16 },
+    /// Two messages where one belongs.
+    #[error("round {round:?}: trustee {from} sent twice")]
+    Twice { round: Round, from: u16 },
+    /// A message still missing.
+    #[error("round {round:?}: trustee {from} has not sent yet")]
+    Missing { round: Round, from: u16 },
+    /// A confirmation that does not read.
+    #[error("trustee {from}'s confirmation does not read: {reason}")]
+    Confirmation { from: u16, reason: String },
+    /// A confirmation of another transcript.
+    #[error("trustee {from} confirmed another transcript")]
+    Transcript { from: u16 },
+    /// The trustees' keys do not form a key set.
+    #[error("{0}")]
+    Keys(#[from] SecretError),
+}
+
+/// Checks a finished ceremony of the trustees whose identity keys are `identities` (in
+/// trustee order) with this threshold: every message of this election and ceremony,
+/// addressed to trustees, signed by its sender, once per sender (and recipient in round
+/// 3), none missing, and all confirmations of this transcript. Returns the trustees' keys,
+/// whose election key is the one to seal.
+pub fn check_ceremony(
+    election: ElectionId,
+    ceremony: u64,
+    identities: &[PublicKey],
+    threshold: u16,
+    messages: &[CeremonyMessage],
+) -> Result<TrusteeKeys, CeremonyError> {
+    let n = identities.len();
+    let mut seen = BTreeMap::new();
+    for m in messages {
+        if m.election != election || m.ceremony != ceremony {
+            return Err(CeremonyError::Foreign {
+                election: m.election,
+                ceremony: m.ceremony,
+            });
+        }
+        let addressed = usize::from(m.from) < n
+            && match (m.round, m.to) {
+                (Round::Shares, Some(to)) => usize::from(to) < n && to != m.from,
+                (Round::Shares, None) | (_, Some(_)) => false,
+                (_, None) => true,
+            };
+        if !addressed {
+            return Err(CeremonyError::Addressed {
+                round: m.round,
+                from: m.from,
+            });
+        }
+        if !m.is_signed_by(&identities[usize::from(m.from)]) {
+            return Err(CeremonyError::Signature {
+                round: m.round,
+                from: m.from,
+            });
+        }
+        if seen.insert((m.round, m.from, m.to), m).is_some() {
+            return Err(CeremonyError::Twice {
+                round: m.round,
+                from: m.from,
+            });
+        }
+    }
+    let trustees = 0..n as u16;
+    for round in [
+        Round::Commitments,
+        Round::Polynomials,
+        Round::Shares,
+        Round::Confirmations,
+    ] {
+        for from in trustees.clone() {
+            let expected: Vec<Option<u16>> = if round == Round::Shares {
+                trustees
+                    .clone()
+                    .filter(|&to| to != from)
+                    .map(Some)
+                    .collect()
+            } else {
+                vec![None]
+            };
+            if expected
+                .iter()
+                .any(|to| !seen.contains_key(&(round, from, *to)))
+            {
+                return Err(CeremonyError::Missing { round, from });
+            }
+        }
+    }
+    let transcript = transcript_hash(messages);
+    let mut keys = Vec::with_capacity(n);
+    for from in trustees {
+        let m = seen[&(Round::Confirmations, from, None)];
+        let c = Confirmation::decode(&m.payload).map_err(|e| CeremonyError::Confirmation {
+            from,
+            reason: e.to_string(),
+        })?;
+        if c.transcript != transcript {
+            return Err(CeremonyError::Transcript { from });
+        }
+        keys.push(c.verification_key);
+    }
+    let keys = TrusteeKeys { threshold, keys };
+    keys.election_key()?;
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::G;
+    use elastic_elgamal::dkg::ParticipantCollectingCommitments;
+    use elastic_elgamal::sharing::Params;
+    use elastic_elgamal::SecretKey;
+    use rand::rngs::OsRng;
+
+    const ELECTION: ElectionId = ElectionId(4);
+    const CEREMONY: u64 = 9;
+
+    /// Every message of a ceremony of `n` trustees with threshold `t`, as the trustees
+    /// would post them. (Round 3 payloads are the shares in clear here: encrypting them
+    /// to their recipients is the trustees' part; this checks what anyone can check.)
+    fn ceremony(n: usize, t: usize) -> (Vec<SigningKey>, Vec<CeremonyMessage>) {
+        let identities: Vec<_> = (0..n)
+            .map(|i| SigningKey::from_bytes(&[i as u8 + 40; 32]))
+            .collect();
+        let msg = |from: usize, round, to: Option<usize>, payload| {
+            CeremonyMessage::sign(
+                &identities[from],
+                ELECTION,
+                CEREMONY,
+                round,
+                from as u16,
+                to.map(|t| t as u16),
+                payload,
+            )
+        };
+        let params = Params::new(n, t);
+        let mut messages = Vec::new();
+        let mut r1: Vec<_> = (0..n)
+            .map(|i| ParticipantCollectingCommitments::<G>::new(params, i, &mut OsRng))
+            .collect();
+        for (i, p) in r1.iter().enumerate() {
+            messages.push(msg(i, Round::Commitments, None, p.commitment().to_vec()));
+        }
+        let commitments: Vec<_> = r1.iter().map(|p| p.commitment()).collect();
+        for (i, p) in r1.iter_mut().enumerate() {
+            for (j, c) in commitments.iter().enumerate() {
+                if i != j {
+                    p.insert_commitment(j, *c);
+                }
+            }
+        }
+        let mut r2: Vec<_> = r1
+            .into_iter()
+            .map(|p| p.finish_commitment_phase())
+            .collect();
+        let infos: Vec<_> = r2.iter().map(|p| p.public_info().into_owned()).collect();
+        for (i, info) in infos.iter().enumerate() {
+            messages.push(msg(
+                i,
+                Round::Polynomials,
+                None,
+                bincode::serialize(info).unwrap(),
+            ));
+        }
+        for (i, p) in r2.iter_mut().enumerate() {
+            for (j, info) in infos.iter().enumerate() {
+                if i != j {
+                    p.insert_public_polynomial(j, info.clone()).unwrap();
+                }
+            }
+        }
+        let mut r3: Vec<_> = r2
+            .into_iter()
+            .map(|p| p.finish_polynomials_phase())
+            .collect();
+        for i in 0..n {
+            for j in 0..n {
+                if i != j {
+                    let bytes = r3[i]
+                        .secret_share_for_participant(j)
+                        .expose_scalar()
+                        .to_bytes();
+                    messages.push(msg(i, Round::Shares, Some(j), bytes.to_vec()));
+                    r3[j]
+                        .insert_secret_share(i, SecretKey::from_bytes(&bytes).unwrap())
+                        .unwrap();
+                }
+            }
+        }
+        let transcript = transcript_hash(&messages);
+        for (i, p) in r3.into_iter().enumerate() {
+            let active = p.complete().unwrap();
+            let confirmation = Confirmation {
+                transcript,
+                verification_key: active.public_key_share().as_bytes().try_into().unwrap(),
+            };
+            messages.push(msg(i, Round::Confirmations, None, confirmation.encode()));
+        }
+        (identities, messages)
+    }
+
+    fn public(keys: &[SigningKey]) -> Vec<PublicKey> {
+        keys.iter()
+            .map(|k| PublicKey(k.verifying_key().to_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn a_complete_ceremony_gives_the_trustees_keys_in_any_order() {
+        let (ids, mut messages) = ceremony(3, 2);
+        let keys = check_ceremony(ELECTION, CEREMONY, &public(&ids), 2, &messages).unwrap();
+        assert_eq!(keys.keys.len(), 3);
+        messages.reverse();
+        let again = check_ceremony(ELECTION, CEREMONY, &public(&ids), 2, &messages).unwrap();
+        assert_eq!(again, keys);
+        assert!(keys.election_key().is_ok());
+        assert_eq!(
+            check_ceremony(ELECTION, CEREMONY, &public(&ids), 4, &messages),
+            Err(CeremonyError::Keys(SecretError::Threshold {
+                threshold: 4,
+                trustees: 3
+            }))
+        );
+    }
+
+    #[test]
+    fn a_forged_moved_missing_or_doubled_message_is_refused_by_name() {
+        let (ids, messages) = ceremony(3, 2);
+        let ids = public(&ids);
+        let check = |m: &[CeremonyMessage]| check_ceremony(ELECTION, CEREMONY, &ids, 2, m);
+        // The server alters a payload, or passes one trustee's message as another's.
+        let mut altered = messages.clone();
+        altered[3].payload[0] ^= 1;
+        assert_eq!(
+            check(&altered),
+            Err(CeremonyError::Signature {
+                round: Round::Polynomials,
+                from: 0
+            })
+        );
+        let mut moved = messages.clone();
+        moved[1].from = 2;
+        assert!(matches!(
+            check(&moved),
+            Err(CeremonyError::Signature { from: 2, .. })
+        ));
+        // A message of an earlier ceremony.
+        let mut old = messages.clone();
+        old[0].ceremony = CEREMONY - 1;
+        assert!(matches!(check(&old), Err(CeremonyError::Foreign { .. })));
+        // A share addressed to its own sender, or a broadcast with a recipient.
+        let mut self_share = messages.clone();
+        let share = self_share
+            .iter_mut()
+            .find(|m| m.round == Round::Shares)
+            .unwrap();
+        share.to = Some(share.from);
+        assert!(matches!(
+            check(&self_share),
+            Err(CeremonyError::Addressed { .. })
+        ));
+        // Missing, and twice.
+        let missing: Vec<_> = messages
+            .iter()
+            .filter(|m| !(m.round == Round::Shares && m.from == 1 && m.to == Some(2)))
+            .cloned()
+            .collect();
+        assert!(matches!(
+            check(&missing),
+            Err(CeremonyError::Missing {
+                round: Round::Shares,
+                from: 1
+            })
+        ));
+        let mut twice = messages.clone();
+        twice.push(messages[0].clone());
+        assert!(matches!(check(&twice), Err(CeremonyError::Twice { .. })));
+        // A confirmation of another transcript: one message of round 1 changed (and
+        // signed again by its own trustee) after the others confirmed.
+        let mut other = messages.clone();
+        let mut first = other[0].clone();
+        first.payload[0] ^= 1;
+        let key = SigningKey::from_bytes(&[40; 32]);
+        other[0] = CeremonyMessage::sign(
+            &key,
+            ELECTION,
+            CEREMONY,
+            first.round,
+            first.from,
+            first.to,
+            first.payload,
+        );
+        assert!(matches!(
+            check(&other),
+            Err(CeremonyError::Transcript { from: 0 })
+        ));
+    }
+}
