@@ -21,6 +21,88 @@ use std::collections::BTreeMap;
 
 const CEREMONY_DOMAIN: &[u8] = b"ballotchain/ceremony/v1";
 const TRANSCRIPT_DOMAIN: &[u8] = b"ballotchain/transcript/v1";
+const RECEIVING_DOMAIN: &[u8] = b"ballotchain/trustee-receiving/v1";
+const RECEIVING_PROOF_DOMAIN: &[u8] = b"ballotchain/trustee-receiving-key/v1";
+
+/// A trustee's share-receiving key (X25519), derived from its identity key's seed: the
+/// trustee's key file holds both by sealing the one seed.
+pub fn receiving_secret(identity: &SigningKey) -> [u8; 32] {
+    sha256(&[RECEIVING_DOMAIN, identity.as_bytes()].concat())
+}
+
+/// The public half of [`receiving_secret`].
+pub fn receiving_public(identity: &SigningKey) -> [u8; 32] {
+    crypto_box::SecretKey::from(receiving_secret(identity))
+        .public_key()
+        .to_bytes()
+}
+
+/// The identity key's signature binding its share-receiving key (sent with the
+/// enrolment, so the server cannot swap in a key of its own).
+pub fn prove_receiving_key(identity: &SigningKey) -> Signature {
+    let public = receiving_public(identity);
+    sign(identity, &[RECEIVING_PROOF_DOMAIN, &public].concat()).1
+}
+
+/// Whether `proof` is `identity`'s binding of the share-receiving key `receiving`.
+pub fn receiving_key_is_bound(
+    identity: &PublicKey,
+    receiving: &[u8; 32],
+    proof: &Signature,
+) -> bool {
+    verifies(
+        identity,
+        &[RECEIVING_PROOF_DOMAIN, receiving].concat(),
+        proof,
+    )
+}
+
+/// Round 3: a 32-byte secret share sealed to its recipient with crypto_box (X25519 and
+/// XSalsa20-Poly1305) from the sender's share-receiving key, so only the recipient opens
+/// it and it knows the sender: a random 24-byte nonce, then the box.
+pub fn seal_share<R: rand_core::CryptoRng + rand_core::RngCore>(
+    sender: &SigningKey,
+    recipient: &[u8; 32],
+    share: &[u8; 32],
+    rng: &mut R,
+) -> Vec<u8> {
+    use crypto_box::aead::Aead;
+    let mut nonce = [0u8; 24];
+    rng.fill_bytes(&mut nonce);
+    let sealer = crypto_box::SalsaBox::new(
+        &crypto_box::PublicKey::from(*recipient),
+        &crypto_box::SecretKey::from(receiving_secret(sender)),
+    );
+    let sealed = sealer
+        .encrypt(&nonce.into(), share.as_slice())
+        .unwrap_or_default();
+    [nonce.as_slice(), &sealed].concat()
+}
+
+/// Opens a share sealed by [`seal_share`] from the trustee whose share-receiving key is
+/// `sender`. Fails on anything altered, or sealed to another trustee or by another.
+pub fn open_share(
+    recipient: &SigningKey,
+    sender: &[u8; 32],
+    payload: &[u8],
+) -> Result<[u8; 32], CeremonyError> {
+    use crypto_box::aead::Aead;
+    let refused = || CeremonyError::Share;
+    if payload.len() < 24 {
+        return Err(refused());
+    }
+    let (nonce, sealed) = payload.split_at(24);
+    let nonce: [u8; 24] = nonce.try_into().map_err(|_| refused())?;
+    let opener = crypto_box::SalsaBox::new(
+        &crypto_box::PublicKey::from(*sender),
+        &crypto_box::SecretKey::from(receiving_secret(recipient)),
+    );
+    opener
+        .decrypt(&nonce.into(), sealed)
+        .map_err(|_| refused())?
+        .try_into()
+        .map_err(|_| refused())
+}
 
 /// The ceremony's rounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -183,6 +265,10 @@ pub enum CeremonyError {
     /// The trustees' keys do not form a key set.
     #[error("{0}")]
     Keys(#[from] SecretError),
+    /// A sealed share that does not open: altered, or not sealed by that sender to this
+    /// recipient.
+    #[error("the share does not open: altered, or not sealed by that trustee to this one")]
+    Share,
 }
 
 /// Checks a finished ceremony of the trustees whose identity keys are `identities` (in
@@ -287,8 +373,7 @@ mod tests {
     const CEREMONY: u64 = 9;
 
     /// Every message of a ceremony of `n` trustees with threshold `t`, as the trustees
-    /// would post them. (Round 3 payloads are the shares in clear here: encrypting them
-    /// to their recipients is the trustees' part; this checks what anyone can check.)
+    /// would post them, each share sealed to its recipient and opened by it.
     fn ceremony(n: usize, t: usize) -> (Vec<SigningKey>, Vec<CeremonyMessage>) {
         let identities: Vec<_> = (0..n)
             .map(|i| SigningKey::from_bytes(&[i as u8 + 40; 32]))
@@ -374,6 +459,57 @@ mod tests {
         keys.iter()
             .map(|k| PublicKey(k.verifying_key().to_bytes()))
             .collect()
+    }
+
+    #[test]
+    fn a_share_opens_only_for_its_recipient_from_its_sender_and_unaltered() {
+        let [a, b, c] = [1u8, 2, 3].map(|i| SigningKey::from_bytes(&[i; 32]));
+        let share = [7u8; 32];
+        let sealed = seal_share(&a, &receiving_public(&b), &share, &mut OsRng);
+        assert_eq!(open_share(&b, &receiving_public(&a), &sealed), Ok(share));
+        assert_eq!(
+            open_share(&c, &receiving_public(&a), &sealed),
+            Err(CeremonyError::Share)
+        );
+        assert_eq!(
+            open_share(&b, &receiving_public(&c), &sealed),
+            Err(CeremonyError::Share)
+        );
+        for at in [0, 30, sealed.len() - 1] {
+            let mut altered = sealed.clone();
+            altered[at] ^= 1;
+            assert_eq!(
+                open_share(&b, &receiving_public(&a), &altered),
+                Err(CeremonyError::Share)
+            );
+        }
+        assert_eq!(
+            open_share(&b, &receiving_public(&a), &sealed[..20]),
+            Err(CeremonyError::Share)
+        );
+        // Fresh nonces: the same share sealed twice gives different bytes.
+        assert_ne!(
+            seal_share(&a, &receiving_public(&b), &share, &mut OsRng),
+            sealed
+        );
+        // The receiving key is bound to the identity key, and to no other.
+        let proof = prove_receiving_key(&a);
+        let id = |k: &SigningKey| PublicKey(k.verifying_key().to_bytes());
+        assert!(receiving_key_is_bound(
+            &id(&a),
+            &receiving_public(&a),
+            &proof
+        ));
+        assert!(!receiving_key_is_bound(
+            &id(&a),
+            &receiving_public(&b),
+            &proof
+        ));
+        assert!(!receiving_key_is_bound(
+            &id(&b),
+            &receiving_public(&a),
+            &proof
+        ));
     }
 
     #[test]
