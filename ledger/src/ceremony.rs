@@ -14,8 +14,14 @@ use crate::approval::{sign, verifies};
 use crate::encoding::{DecodeError, Reader, Writer};
 use crate::genesis::ElectionId;
 use crate::hash::{sha256, PublicKey, Signature};
-use crate::secret::{SecretError, TrusteeKeys};
+use crate::secret::{SecretError, TrusteeKeys, G};
 use ed25519_dalek::SigningKey;
+use elastic_elgamal::dkg::{
+    ParticipantCollectingCommitments, ParticipantCollectingPolynomials,
+    ParticipantExchangingSecrets, PublicInfo,
+};
+use elastic_elgamal::sharing::{ActiveParticipant, Params};
+use elastic_elgamal::SecretKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -265,32 +271,44 @@ pub enum CeremonyError {
     /// The trustees' keys do not form a key set.
     #[error("{0}")]
     Keys(#[from] SecretError),
+    /// A message the key generation itself refuses (elastic-elgamal's own checks).
+    #[error("round {round:?}: trustee {from}'s message is refused: {reason}")]
+    Dkg {
+        round: Round,
+        from: u16,
+        reason: String,
+    },
     /// A sealed share that does not open: altered, or not sealed by that sender to this
     /// recipient.
     #[error("the share does not open: altered, or not sealed by that trustee to this one")]
     Share,
 }
 
-/// Checks a finished ceremony of the trustees whose identity keys are `identities` (in
-/// trustee order) with this threshold: every message of this election and ceremony,
-/// addressed to trustees, signed by its sender, once per sender (and recipient in round
-/// 3), none missing, and all confirmations of this transcript. Returns the trustees' keys,
-/// whose election key is the one to seal.
-pub fn check_ceremony(
+/// Messages of one ceremony by (round, sender, recipient).
+type Board<'a> = BTreeMap<(Round, u16, Option<u16>), &'a CeremonyMessage>;
+
+/// The messages of this election's ceremony, each addressed as its round wants (a share
+/// to another trustee, anything else to all), signed by its sender's identity key, and
+/// once. Messages of another election or ceremony are refused (`strict`: the messages
+/// are claimed to be this ceremony's) or left out (a board that also holds older ones).
+fn read_board<'a>(
     election: ElectionId,
     ceremony: u64,
     identities: &[PublicKey],
-    threshold: u16,
-    messages: &[CeremonyMessage],
-) -> Result<TrusteeKeys, CeremonyError> {
+    messages: &'a [CeremonyMessage],
+    strict: bool,
+) -> Result<Board<'a>, CeremonyError> {
     let n = identities.len();
-    let mut seen = BTreeMap::new();
+    let mut board = BTreeMap::new();
     for m in messages {
         if m.election != election || m.ceremony != ceremony {
-            return Err(CeremonyError::Foreign {
-                election: m.election,
-                ceremony: m.ceremony,
-            });
+            if strict {
+                return Err(CeremonyError::Foreign {
+                    election: m.election,
+                    ceremony: m.ceremony,
+                });
+            }
+            continue;
         }
         let addressed = usize::from(m.from) < n
             && match (m.round, m.to) {
@@ -310,13 +328,30 @@ pub fn check_ceremony(
                 from: m.from,
             });
         }
-        if seen.insert((m.round, m.from, m.to), m).is_some() {
+        if board.insert((m.round, m.from, m.to), m).is_some() {
             return Err(CeremonyError::Twice {
                 round: m.round,
                 from: m.from,
             });
         }
     }
+    Ok(board)
+}
+
+/// Checks a finished ceremony of the trustees whose identity keys are `identities` (in
+/// trustee order) with this threshold: every message of this election and ceremony,
+/// addressed to trustees, signed by its sender, once per sender (and recipient in round
+/// 3), none missing, and all confirmations of this transcript. Returns the trustees' keys,
+/// whose election key is the one to seal.
+pub fn check_ceremony(
+    election: ElectionId,
+    ceremony: u64,
+    identities: &[PublicKey],
+    threshold: u16,
+    messages: &[CeremonyMessage],
+) -> Result<TrusteeKeys, CeremonyError> {
+    let n = identities.len();
+    let seen = read_board(election, ceremony, identities, messages, true)?;
     let trustees = 0..n as u16;
     for round in [
         Round::Commitments,
@@ -360,13 +395,236 @@ pub fn check_ceremony(
     Ok(keys)
 }
 
+/// One trustee's side of the ceremony between rounds: what its key file keeps sealed, never
+/// the server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum TrusteeState {
+    Commitments(ParticipantCollectingCommitments<G>),
+    Polynomials(ParticipantCollectingPolynomials<G>),
+    Shares(ParticipantExchangingSecrets<G>),
+    /// The ceremony is over for this trustee: its key share.
+    Done(ActiveParticipant<G>),
+}
+
+/// A trustee taking part in one ceremony.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Trustee {
+    pub election: ElectionId,
+    pub ceremony: u64,
+    /// This trustee's index.
+    pub index: u16,
+    /// The trustees' identity keys and share-receiving keys, in trustee order.
+    pub identities: Vec<PublicKey>,
+    pub receiving: Vec<[u8; 32]>,
+    pub threshold: u16,
+    pub state: TrusteeState,
+}
+
+impl Trustee {
+    /// Joins a ceremony: this trustee's round-1 message (its commitment) to post.
+    #[allow(clippy::too_many_arguments)]
+    pub fn join<R: rand_core::CryptoRng + rand_core::RngCore>(
+        identity: &SigningKey,
+        election: ElectionId,
+        ceremony: u64,
+        index: u16,
+        identities: Vec<PublicKey>,
+        receiving: Vec<[u8; 32]>,
+        threshold: u16,
+        rng: &mut R,
+    ) -> Result<(Self, CeremonyMessage), CeremonyError> {
+        let n = identities.len();
+        if threshold == 0 || usize::from(threshold) > n {
+            return Err(SecretError::Threshold {
+                threshold,
+                trustees: n,
+            }
+            .into());
+        }
+        if usize::from(index) >= n || receiving.len() != n {
+            return Err(CeremonyError::Addressed {
+                round: Round::Commitments,
+                from: index,
+            });
+        }
+        let me = ParticipantCollectingCommitments::<G>::new(
+            Params::new(n, usize::from(threshold)),
+            usize::from(index),
+            rng,
+        );
+        let message = CeremonyMessage::sign(
+            identity,
+            election,
+            ceremony,
+            Round::Commitments,
+            index,
+            None,
+            me.commitment().to_vec(),
+        );
+        Ok((
+            Self {
+                election,
+                ceremony,
+                index,
+                identities,
+                receiving,
+                threshold,
+                state: TrusteeState::Commitments(me),
+            },
+            message,
+        ))
+    }
+
+    /// Takes the board (every message posted so far) and moves this trustee on as far as
+    /// the board allows: the messages it must post now (none while others have not
+    /// posted theirs).
+    pub fn step<R: rand_core::CryptoRng + rand_core::RngCore>(
+        &mut self,
+        identity: &SigningKey,
+        messages: &[CeremonyMessage],
+        rng: &mut R,
+    ) -> Result<Vec<CeremonyMessage>, CeremonyError> {
+        let board = read_board(
+            self.election,
+            self.ceremony,
+            &self.identities,
+            messages,
+            false,
+        )?;
+        let n = self.identities.len() as u16;
+        let others: Vec<u16> = (0..n).filter(|&i| i != self.index).collect();
+        let dkg = |e: elastic_elgamal::dkg::Error, round, from| CeremonyError::Dkg {
+            round,
+            from,
+            reason: e.to_string(),
+        };
+        let sign = |round, to: Option<u16>, payload| {
+            CeremonyMessage::sign(
+                identity,
+                self.election,
+                self.ceremony,
+                round,
+                self.index,
+                to,
+                payload,
+            )
+        };
+        let mut out = Vec::new();
+        loop {
+            let next = match &self.state {
+                TrusteeState::Commitments(me) => {
+                    let Some(commitments) = others
+                        .iter()
+                        .map(|&j| board.get(&(Round::Commitments, j, None)).map(|m| (j, m)))
+                        .collect::<Option<Vec<_>>>()
+                    else {
+                        break;
+                    };
+                    let mut me = me.clone();
+                    for (j, m) in commitments {
+                        let c: [u8; 32] =
+                            m.payload
+                                .as_slice()
+                                .try_into()
+                                .map_err(|_| CeremonyError::Dkg {
+                                    round: Round::Commitments,
+                                    from: j,
+                                    reason: "a commitment is 32 bytes".into(),
+                                })?;
+                        me.insert_commitment(usize::from(j), c);
+                    }
+                    let me = me.finish_commitment_phase();
+                    let info = bincode::serialize(&me.public_info()).unwrap_or_default();
+                    out.push(sign(Round::Polynomials, None, info));
+                    TrusteeState::Polynomials(me)
+                }
+                TrusteeState::Polynomials(me) => {
+                    let Some(infos) = others
+                        .iter()
+                        .map(|&j| board.get(&(Round::Polynomials, j, None)).map(|m| (j, m)))
+                        .collect::<Option<Vec<_>>>()
+                    else {
+                        break;
+                    };
+                    let mut me = me.clone();
+                    for (j, m) in infos {
+                        let info: PublicInfo<'static, G> = bincode::deserialize(&m.payload)
+                            .map_err(|e| CeremonyError::Dkg {
+                                round: Round::Polynomials,
+                                from: j,
+                                reason: e.to_string(),
+                            })?;
+                        me.insert_public_polynomial(usize::from(j), info)
+                            .map_err(|e| dkg(e, Round::Polynomials, j))?;
+                    }
+                    let me = me.finish_polynomials_phase();
+                    for &j in &others {
+                        let share = me
+                            .secret_share_for_participant(usize::from(j))
+                            .expose_scalar()
+                            .to_bytes();
+                        let sealed =
+                            seal_share(identity, &self.receiving[usize::from(j)], &share, rng);
+                        out.push(sign(Round::Shares, Some(j), sealed));
+                    }
+                    TrusteeState::Shares(me)
+                }
+                TrusteeState::Shares(me) => {
+                    // Every share of the round, not only this trustee's: the confirmation
+                    // covers the whole transcript.
+                    let complete = (0..n).all(|from| {
+                        (0..n)
+                            .filter(|&to| to != from)
+                            .all(|to| board.contains_key(&(Round::Shares, from, Some(to))))
+                    });
+                    if !complete {
+                        break;
+                    }
+                    let mut me = me.clone();
+                    for &j in &others {
+                        let m = board[&(Round::Shares, j, Some(self.index))];
+                        let opened =
+                            open_share(identity, &self.receiving[usize::from(j)], &m.payload)?;
+                        let share =
+                            SecretKey::<G>::from_bytes(&opened).ok_or(CeremonyError::Share)?;
+                        me.insert_secret_share(usize::from(j), share)
+                            .map_err(|e| dkg(e, Round::Shares, j))?;
+                    }
+                    let me = me
+                        .complete()
+                        .map_err(|e| dkg(e, Round::Shares, self.index))?;
+                    let transcript =
+                        transcript_hash(&board.values().map(|m| (*m).clone()).collect::<Vec<_>>());
+                    let confirmation = Confirmation {
+                        transcript,
+                        verification_key: me
+                            .public_key_share()
+                            .as_bytes()
+                            .try_into()
+                            .map_err(|_| CeremonyError::Share)?,
+                    };
+                    out.push(sign(Round::Confirmations, None, confirmation.encode()));
+                    TrusteeState::Done(me)
+                }
+                TrusteeState::Done(_) => break,
+            };
+            self.state = next;
+        }
+        Ok(out)
+    }
+
+    /// This trustee's key share, once its part of the ceremony is done.
+    pub fn key_share(&self) -> Option<&ActiveParticipant<G>> {
+        match &self.state {
+            TrusteeState::Done(me) => Some(me),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::G;
-    use elastic_elgamal::dkg::ParticipantCollectingCommitments;
-    use elastic_elgamal::sharing::Params;
-    use elastic_elgamal::SecretKey;
     use rand::rngs::OsRng;
 
     const ELECTION: ElectionId = ElectionId(4);
@@ -459,6 +717,95 @@ mod tests {
         keys.iter()
             .map(|k| PublicKey(k.verifying_key().to_bytes()))
             .collect()
+    }
+
+    #[test]
+    fn three_trustees_run_the_ceremony_through_a_board_and_two_decrypt() {
+        use crate::secret::{find_counts, Ballot, DecryptionShare, EncryptedSums};
+        let ids: Vec<_> = (0..3u8)
+            .map(|i| SigningKey::from_bytes(&[i + 60; 32]))
+            .collect();
+        let identities = public(&ids);
+        let receiving: Vec<_> = ids.iter().map(receiving_public).collect();
+        let mut board = Vec::new();
+        let mut trustees = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let (t, first) = Trustee::join(
+                id,
+                ELECTION,
+                CEREMONY,
+                i as u16,
+                identities.clone(),
+                receiving.clone(),
+                2,
+                &mut OsRng,
+            )
+            .unwrap();
+            board.push(first);
+            trustees.push(t);
+        }
+        // Each trustee steps in turn, its state kept as bytes between visits (as its key
+        // file keeps it), until nobody has anything more to post.
+        let mut kept: Vec<Vec<u8>> = trustees
+            .iter()
+            .map(|t| bincode::serialize(t).unwrap())
+            .collect();
+        for _ in 0..6 {
+            for (i, id) in ids.iter().enumerate() {
+                let mut t: Trustee = bincode::deserialize(&kept[i]).unwrap();
+                board.extend(t.step(id, &board, &mut OsRng).unwrap());
+                kept[i] = bincode::serialize(&t).unwrap();
+            }
+        }
+        assert_eq!(board.len(), 3 + 3 + 6 + 3);
+        let keys = check_ceremony(ELECTION, CEREMONY, &identities, 2, &board).unwrap();
+        let trustees: Vec<Trustee> = kept
+            .iter()
+            .map(|k| bincode::deserialize(k).unwrap())
+            .collect();
+        let election = keys.election_key().unwrap();
+        for t in &trustees {
+            let share = t.key_share().unwrap();
+            assert_eq!(share.key_set().shared_key().as_bytes(), election.as_slice());
+        }
+        let mut sums = EncryptedSums::new(2);
+        for choice in [1, 1, 0] {
+            sums.add(&Ballot::encrypt(&election, 2, choice, &mut OsRng).unwrap())
+                .unwrap();
+        }
+        let shares: Vec<_> = [0, 2]
+            .iter()
+            .map(|&i| {
+                DecryptionShare::make(trustees[i].key_share().unwrap(), &sums, &mut OsRng).unwrap()
+            })
+            .collect();
+        assert_eq!(find_counts(&keys, &sums, &shares, 3).unwrap(), [1, 2]);
+        // A forged message on the board stops every trustee that reads it, by name.
+        let mut forged = board[0].clone();
+        forged.payload[0] ^= 1;
+        let mut t: Trustee = bincode::deserialize(&kept[1]).unwrap();
+        let mut bad_board = board.clone();
+        bad_board[0] = forged;
+        assert!(matches!(
+            t.step(&ids[1], &bad_board, &mut OsRng),
+            Err(CeremonyError::Signature { from: 0, .. })
+        ));
+        // A threshold above the trustees, or an index outside them, is refused at once.
+        assert!(Trustee::join(
+            &ids[0],
+            ELECTION,
+            CEREMONY,
+            0,
+            identities.clone(),
+            receiving.clone(),
+            4,
+            &mut OsRng
+        )
+        .is_err());
+        assert!(Trustee::join(
+            &ids[0], ELECTION, CEREMONY, 3, identities, receiving, 2, &mut OsRng
+        )
+        .is_err());
     }
 
     #[test]
