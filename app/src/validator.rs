@@ -738,17 +738,25 @@ fn decide(
                 Err(e) => Err(e),
             },
         };
-        // A block this approval appended: the served chain must keep it from now on.
+        // A block this approval appended: the served chain must keep it from now on. A
+        // server that says it appended a block where this browser verified another is
+        // said so.
         if let Ok(b) = &sent {
             if reason.is_none() && b.status == wire::BlockStatus::Appended {
-                let _ = workers::ask::<workers::checker::CheckWorker>(
-                    workers::checker::CheckRequest::Pin {
-                        election,
-                        height: b.index,
-                        hash,
-                    },
-                )
+                use workers::checker::{CheckAnswer, CheckRequest, CheckWorker};
+                let pinned = workers::ask::<CheckWorker>(CheckRequest::Pin {
+                    election,
+                    height: b.index,
+                    hash,
+                })
                 .await;
+                if let Ok(CheckAnswer::Failed(e)) | Err(e) = pinned {
+                    desk.outcome.set(Some(Outcome::Refused(format!(
+                        "Approved, but this browser could not keep the block: {e}."
+                    ))));
+                    desk.refresh.update(|n| *n += 1);
+                    return;
+                }
             }
         }
         desk.outcome.set(Some(match sent {

@@ -623,97 +623,53 @@ impl Trustee {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rand::rngs::OsRng;
 
-    const ELECTION: ElectionId = ElectionId(4);
-    const CEREMONY: u64 = 9;
+    pub(crate) const ELECTION: ElectionId = ElectionId(4);
+    pub(crate) const CEREMONY: u64 = 9;
 
-    /// Every message of a ceremony of `n` trustees with threshold `t`, as the trustees
-    /// would post them, each share sealed to its recipient and opened by it.
-    fn ceremony(n: usize, t: usize) -> (Vec<SigningKey>, Vec<CeremonyMessage>) {
-        let identities: Vec<_> = (0..n)
-            .map(|i| SigningKey::from_bytes(&[i as u8 + 40; 32]))
-            .collect();
-        let msg = |from: usize, round, to: Option<usize>, payload| {
-            CeremonyMessage::sign(
-                &identities[from],
+    /// A whole ceremony of `n` trustees with threshold `t` through a board: the trustees'
+    /// identity keys, every message posted, and the trustees at the end. Each trustee steps
+    /// in turn, its state kept as bytes between visits (as its key file keeps it), until
+    /// nobody has anything more to post.
+    pub(crate) fn run(n: usize, t: u16) -> (Vec<SigningKey>, Vec<CeremonyMessage>, Vec<Trustee>) {
+        let ids: Vec<_> = (0..n).map(|_| SigningKey::generate(&mut OsRng)).collect();
+        let identities = public(&ids);
+        let receiving: Vec<_> = ids.iter().map(receiving_public).collect();
+        let mut board = Vec::new();
+        let mut kept = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let (trustee, first) = Trustee::join(
+                id,
                 ELECTION,
                 CEREMONY,
-                round,
-                from as u16,
-                to.map(|t| t as u16),
-                payload,
+                i as u16,
+                identities.clone(),
+                receiving.clone(),
+                t,
+                &mut OsRng,
             )
-        };
-        let params = Params::new(n, t);
-        let mut messages = Vec::new();
-        let mut r1: Vec<_> = (0..n)
-            .map(|i| ParticipantCollectingCommitments::<G>::new(params, i, &mut OsRng))
-            .collect();
-        for (i, p) in r1.iter().enumerate() {
-            messages.push(msg(i, Round::Commitments, None, p.commitment().to_vec()));
+            .unwrap();
+            board.push(first);
+            kept.push(bincode::serialize(&trustee).unwrap());
         }
-        let commitments: Vec<_> = r1.iter().map(|p| p.commitment()).collect();
-        for (i, p) in r1.iter_mut().enumerate() {
-            for (j, c) in commitments.iter().enumerate() {
-                if i != j {
-                    p.insert_commitment(j, *c);
-                }
+        for _ in 0..4 {
+            for (i, id) in ids.iter().enumerate() {
+                let mut trustee: Trustee = bincode::deserialize(&kept[i]).unwrap();
+                board.extend(trustee.step(id, &board, &mut OsRng).unwrap());
+                kept[i] = bincode::serialize(&trustee).unwrap();
             }
         }
-        let mut r2: Vec<_> = r1
-            .into_iter()
-            .map(|p| p.finish_commitment_phase())
+        let trustees = kept
+            .iter()
+            .map(|k| bincode::deserialize(k).unwrap())
             .collect();
-        let infos: Vec<_> = r2.iter().map(|p| p.public_info().into_owned()).collect();
-        for (i, info) in infos.iter().enumerate() {
-            messages.push(msg(
-                i,
-                Round::Polynomials,
-                None,
-                bincode::serialize(info).unwrap(),
-            ));
-        }
-        for (i, p) in r2.iter_mut().enumerate() {
-            for (j, info) in infos.iter().enumerate() {
-                if i != j {
-                    p.insert_public_polynomial(j, info.clone()).unwrap();
-                }
-            }
-        }
-        let mut r3: Vec<_> = r2
-            .into_iter()
-            .map(|p| p.finish_polynomials_phase())
-            .collect();
-        for i in 0..n {
-            for j in 0..n {
-                if i != j {
-                    let bytes = r3[i]
-                        .secret_share_for_participant(j)
-                        .expose_scalar()
-                        .to_bytes();
-                    messages.push(msg(i, Round::Shares, Some(j), bytes.to_vec()));
-                    r3[j]
-                        .insert_secret_share(i, SecretKey::from_bytes(&bytes).unwrap())
-                        .unwrap();
-                }
-            }
-        }
-        let transcript = transcript_hash(&messages);
-        for (i, p) in r3.into_iter().enumerate() {
-            let active = p.complete().unwrap();
-            let confirmation = Confirmation {
-                transcript,
-                verification_key: active.public_key_share().as_bytes().try_into().unwrap(),
-            };
-            messages.push(msg(i, Round::Confirmations, None, confirmation.encode()));
-        }
-        (identities, messages)
+        (ids, board, trustees)
     }
 
-    fn public(keys: &[SigningKey]) -> Vec<PublicKey> {
+    pub(crate) fn public(keys: &[SigningKey]) -> Vec<PublicKey> {
         keys.iter()
             .map(|k| PublicKey(k.verifying_key().to_bytes()))
             .collect()
@@ -722,47 +678,11 @@ mod tests {
     #[test]
     fn three_trustees_run_the_ceremony_through_a_board_and_two_decrypt() {
         use crate::secret::{find_counts, Ballot, DecryptionShare, EncryptedSums};
-        let ids: Vec<_> = (0..3u8)
-            .map(|i| SigningKey::from_bytes(&[i + 60; 32]))
-            .collect();
+        let (ids, board, trustees) = run(3, 2);
         let identities = public(&ids);
         let receiving: Vec<_> = ids.iter().map(receiving_public).collect();
-        let mut board = Vec::new();
-        let mut trustees = Vec::new();
-        for (i, id) in ids.iter().enumerate() {
-            let (t, first) = Trustee::join(
-                id,
-                ELECTION,
-                CEREMONY,
-                i as u16,
-                identities.clone(),
-                receiving.clone(),
-                2,
-                &mut OsRng,
-            )
-            .unwrap();
-            board.push(first);
-            trustees.push(t);
-        }
-        // Each trustee steps in turn, its state kept as bytes between visits (as its key
-        // file keeps it), until nobody has anything more to post.
-        let mut kept: Vec<Vec<u8>> = trustees
-            .iter()
-            .map(|t| bincode::serialize(t).unwrap())
-            .collect();
-        for _ in 0..6 {
-            for (i, id) in ids.iter().enumerate() {
-                let mut t: Trustee = bincode::deserialize(&kept[i]).unwrap();
-                board.extend(t.step(id, &board, &mut OsRng).unwrap());
-                kept[i] = bincode::serialize(&t).unwrap();
-            }
-        }
         assert_eq!(board.len(), 3 + 3 + 6 + 3);
         let keys = check_ceremony(ELECTION, CEREMONY, &identities, 2, &board).unwrap();
-        let trustees: Vec<Trustee> = kept
-            .iter()
-            .map(|k| bincode::deserialize(k).unwrap())
-            .collect();
         let election = keys.election_key().unwrap();
         for t in &trustees {
             let share = t.key_share().unwrap();
@@ -783,7 +703,7 @@ mod tests {
         // A forged message on the board stops every trustee that reads it, by name.
         let mut forged = board[0].clone();
         forged.payload[0] ^= 1;
-        let mut t: Trustee = bincode::deserialize(&kept[1]).unwrap();
+        let mut t = trustees[1].clone();
         let mut bad_board = board.clone();
         bad_board[0] = forged;
         assert!(matches!(
@@ -861,7 +781,7 @@ mod tests {
 
     #[test]
     fn a_complete_ceremony_gives_the_trustees_keys_in_any_order() {
-        let (ids, mut messages) = ceremony(3, 2);
+        let (ids, mut messages, _) = run(3, 2);
         let keys = check_ceremony(ELECTION, CEREMONY, &public(&ids), 2, &messages).unwrap();
         assert_eq!(keys.keys.len(), 3);
         messages.reverse();
@@ -879,8 +799,8 @@ mod tests {
 
     #[test]
     fn a_forged_moved_missing_or_doubled_message_is_refused_by_name() {
-        let (ids, messages) = ceremony(3, 2);
-        let ids = public(&ids);
+        let (ids_keys, messages, _) = run(3, 2);
+        let ids = public(&ids_keys);
         let check = |m: &[CeremonyMessage]| check_ceremony(ELECTION, CEREMONY, &ids, 2, m);
         // The server alters a payload, or passes one trustee's message as another's.
         let mut altered = messages.clone();
@@ -934,9 +854,9 @@ mod tests {
         let mut other = messages.clone();
         let mut first = other[0].clone();
         first.payload[0] ^= 1;
-        let key = SigningKey::from_bytes(&[40; 32]);
+        let first_sender = usize::from(first.from);
         other[0] = CeremonyMessage::sign(
-            &key,
+            &ids_keys[first_sender],
             ELECTION,
             CEREMONY,
             first.round,

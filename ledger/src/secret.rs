@@ -423,63 +423,21 @@ pub fn check_counts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use elastic_elgamal::dkg::ParticipantCollectingCommitments;
-    use elastic_elgamal::SecretKey;
     use rand::rngs::OsRng;
 
-    /// A key ceremony of `n` trustees with threshold `t`, run in memory.
+    /// A key ceremony of `n` trustees with threshold `t`, through a board: the trustees'
+    /// keys as checked, and each trustee's key share.
     fn ceremony(n: usize, t: usize) -> (TrusteeKeys, Vec<ActiveParticipant<G>>) {
-        let params = Params::new(n, t);
-        let mut round1: Vec<_> = (0..n)
-            .map(|i| ParticipantCollectingCommitments::<G>::new(params, i, &mut OsRng))
-            .collect();
-        let commitments: Vec<_> = round1.iter().map(|p| p.commitment()).collect();
-        for (i, p) in round1.iter_mut().enumerate() {
-            for (j, c) in commitments.iter().enumerate() {
-                if i != j {
-                    p.insert_commitment(j, *c);
-                }
-            }
-        }
-        let mut round2: Vec<_> = round1
-            .into_iter()
-            .map(|p| p.finish_commitment_phase())
-            .collect();
-        let infos: Vec<_> = round2
+        use crate::ceremony::tests::{public, run, CEREMONY, ELECTION};
+        let (ids, board, trustees) = run(n, t as u16);
+        let keys =
+            crate::ceremony::check_ceremony(ELECTION, CEREMONY, &public(&ids), t as u16, &board)
+                .unwrap();
+        let shares = trustees
             .iter()
-            .map(|p| p.public_info().into_owned())
+            .map(|t| t.key_share().unwrap().clone())
             .collect();
-        for (i, p) in round2.iter_mut().enumerate() {
-            for (j, info) in infos.iter().enumerate() {
-                if i != j {
-                    p.insert_public_polynomial(j, info.clone()).unwrap();
-                }
-            }
-        }
-        let mut round3: Vec<_> = round2
-            .into_iter()
-            .map(|p| p.finish_polynomials_phase())
-            .collect();
-        for i in 0..n {
-            for j in 0..n {
-                if i != j {
-                    let share = round3[i].secret_share_for_participant(j);
-                    let bytes = share.expose_scalar().to_bytes();
-                    round3[j]
-                        .insert_secret_share(i, SecretKey::from_bytes(&bytes).unwrap())
-                        .unwrap();
-                }
-            }
-        }
-        let trustees: Vec<_> = round3.into_iter().map(|p| p.complete().unwrap()).collect();
-        let keys = TrusteeKeys {
-            threshold: t as u16,
-            keys: trustees
-                .iter()
-                .map(|p| p.public_key_share().as_bytes().try_into().unwrap())
-                .collect(),
-        };
-        (keys, trustees)
+        (keys, shares)
     }
 
     #[test]
