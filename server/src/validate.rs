@@ -233,14 +233,7 @@ impl Validator {
         )
         .await?;
         for approved in &export.blocks {
-            let block = &approved.block;
-            store(
-                &mut tx,
-                block.header.index,
-                &block.hash(),
-                &serde_json::to_string(approved)?,
-            )
-            .await?;
+            store_block(&mut tx, approved).await?;
         }
         tx.commit().await?;
         println!(
@@ -313,14 +306,8 @@ impl Validator {
         // The copy in memory moves on only once the state file holds the new blocks.
         let mut tx = self.state.begin().await?;
         for approved in &served {
+            store_block(&mut tx, approved).await?;
             let block = &approved.block;
-            store(
-                &mut tx,
-                block.header.index,
-                &block.hash(),
-                &serde_json::to_string(approved)?,
-            )
-            .await?;
             println!("block {} verified: {}", block.header.index, block.hash());
         }
         tx.commit().await?;
@@ -471,6 +458,21 @@ async fn record(
     .await?;
     decided.insert(hash);
     Ok(())
+}
+
+/// Keeps an appended block, with its approvals, in the state file.
+async fn store_block(
+    tx: &mut sqlx::SqliteConnection,
+    approved: &ApprovedBlock,
+) -> Result<(), Failure> {
+    let block = &approved.block;
+    store(
+        tx,
+        block.header.index,
+        &block.hash(),
+        &serde_json::to_string(approved)?,
+    )
+    .await
 }
 
 async fn store(

@@ -153,16 +153,9 @@ async fn a_pinned_head_catches_a_rollback_the_nodes_own_check_cannot() {
     s.kill();
     let (ok, out) = run(&["check", "--db", db.to_str().unwrap()]);
     assert!(ok, "{out}");
-    let last = "(SELECT hash FROM blocks WHERE status = 'appended' ORDER BY idx DESC LIMIT 1)";
-    edit(
+    take_away(
         &db,
-        &format!(
-            "CREATE TEMP TABLE gone AS SELECT {last} AS hash;
-             UPDATE votes SET block_hash = NULL WHERE block_hash IN (SELECT hash FROM gone);
-             DELETE FROM decisions WHERE block_hash IN (SELECT hash FROM gone);
-             DELETE FROM block_votes WHERE block_hash IN (SELECT hash FROM gone);
-             DELETE FROM blocks WHERE hash IN (SELECT hash FROM gone);"
-        ),
+        "SELECT hash FROM blocks WHERE status = 'appended' ORDER BY idx DESC LIMIT 1",
     )
     .await;
     // The node's own check finds nothing: every row agrees with every other.
@@ -182,6 +175,23 @@ async fn a_pinned_head_catches_a_rollback_the_nodes_own_check_cannot() {
     ]);
     assert!(!ok, "{out}");
     assert!(out.contains("blocks were removed"), "{out}");
+}
+
+/// Takes the blocks `hashes` (a query of their hashes) away consistently, as an operator
+/// with the file would: their votes back in the pool, their decisions and the blocks gone,
+/// every remaining row agreeing with every other.
+async fn take_away(db: &std::path::Path, hashes: &str) {
+    edit(
+        db,
+        &format!(
+            "CREATE TEMP TABLE gone AS {hashes};
+             UPDATE votes SET block_hash = NULL WHERE block_hash IN (SELECT hash FROM gone);
+             DELETE FROM decisions WHERE block_hash IN (SELECT hash FROM gone);
+             DELETE FROM block_votes WHERE block_hash IN (SELECT hash FROM gone);
+             DELETE FROM blocks WHERE hash IN (SELECT hash FROM gone);"
+        ),
+    )
+    .await;
 }
 
 /// Runs `sql` on the database file as someone with the file would, foreign keys off.
@@ -386,15 +396,7 @@ async fn the_headless_validator_keeps_its_own_chain_decides_by_the_rules_and_sto
     // the validator's copy is not.
     let db = s.db.clone();
     s.kill();
-    edit(
-        &db,
-        "CREATE TEMP TABLE gone AS SELECT hash FROM blocks WHERE status = 'appended';
-         UPDATE votes SET block_hash = NULL WHERE block_hash IN (SELECT hash FROM gone);
-         DELETE FROM decisions WHERE block_hash IN (SELECT hash FROM gone);
-         DELETE FROM block_votes WHERE block_hash IN (SELECT hash FROM gone);
-         DELETE FROM blocks WHERE hash IN (SELECT hash FROM gone);",
-    )
-    .await;
+    take_away(&db, "SELECT hash FROM blocks WHERE status = 'appended'").await;
     let s = Server::start_with(dir.path(), &["--check-interval", "3600"]);
     let (code, out) = validate(&s, mine.path(), &e);
     assert_eq!(code, Some(2), "{out}");
