@@ -80,6 +80,19 @@ pub struct KeyFile {
     pub nonce: String,
     /// The 32-byte Ed25519 seed, sealed (48 bytes with the tag), hex.
     pub sealed_seed: String,
+    /// What the holder keeps between steps, sealed under the same passphrase: a trustee's
+    /// side of the key ceremony and then its key share. Absent in a validator's file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<SealedState>,
+}
+
+/// Bytes sealed beside the key ([`KeyFile::with_state`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedState {
+    /// 24 random bytes, hex.
+    pub nonce: String,
+    /// The sealed bytes with their tag, hex.
+    pub sealed: String,
 }
 
 fn random<const N: usize>() -> Result<[u8; N], KeyFileError> {
@@ -117,6 +130,14 @@ fn stretch(passphrase: &str, kdf: &Kdf) -> Result<Zeroizing<[u8; 32]>, KeyFileEr
 /// What the seal covers besides the seed: the format and the public key.
 fn associated_data(public_key: &PublicKey) -> Vec<u8> {
     let mut aad = format!("{FORMAT}/{VERSION}/").into_bytes();
+    aad.extend_from_slice(&public_key.0);
+    aad
+}
+
+/// What the seal of the kept state covers: the format, a tag and the public key, so the
+/// sealed seed and the sealed state can never pass for each other.
+fn state_associated_data(public_key: &PublicKey) -> Vec<u8> {
+    let mut aad = format!("{FORMAT}/{VERSION}/state/").into_bytes();
     aad.extend_from_slice(&public_key.0);
     aad
 }
@@ -181,12 +202,12 @@ impl KeyFile {
             cipher: "xchacha20poly1305".into(),
             nonce: hex::encode(nonce),
             sealed_seed: hex::encode(sealed),
+            state: None,
         })
     }
 
-    /// Opens the file with `passphrase`: the signing key, whose public half is checked
-    /// against the file's.
-    pub fn open(&self, passphrase: &str) -> Result<SigningKey, KeyFileError> {
+    /// The cipher `passphrase` stretches to, for a file of this format.
+    fn cipher(&self, passphrase: &str) -> Result<XChaCha20Poly1305, KeyFileError> {
         if self.format != FORMAT || self.version != VERSION {
             return Err(KeyFileError::Format(format!(
                 "format {:?} version {}",
@@ -199,11 +220,70 @@ impl KeyFile {
                 self.cipher
             )));
         }
+        Ok(XChaCha20Poly1305::new(Key::from_slice(
+            stretch(passphrase, &self.kdf)?.as_slice(),
+        )))
+    }
+
+    /// Opens the file with `passphrase`: the key, and the state kept beside it if any.
+    pub fn open_with_state(
+        &self,
+        passphrase: &str,
+    ) -> Result<(SigningKey, Option<Zeroizing<Vec<u8>>>), KeyFileError> {
+        let cipher = self.cipher(passphrase)?;
+        let key = self.open_seed(&cipher)?;
+        let Some(state) = &self.state else {
+            return Ok((key, None));
+        };
+        let nonce: [u8; 24] = unhex("state nonce", &state.nonce)?;
+        let sealed = hex::decode(&state.sealed)
+            .map_err(|_| KeyFileError::Format("the sealed state is not hex".into()))?;
+        let opened = cipher
+            .decrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &sealed,
+                    aad: &state_associated_data(&self.public_key),
+                },
+            )
+            .map_err(|_| KeyFileError::WrongPassphrase)?;
+        Ok((key, Some(Zeroizing::new(opened))))
+    }
+
+    /// The same file with `state` sealed beside the key (replacing any state it kept).
+    /// The passphrase must open the file.
+    pub fn with_state(&self, passphrase: &str, state: &[u8]) -> Result<Self, KeyFileError> {
+        let cipher = self.cipher(passphrase)?;
+        self.open_seed(&cipher)?;
+        let nonce = random::<24>()?;
+        let sealed = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: state,
+                    aad: &state_associated_data(&self.public_key),
+                },
+            )
+            .map_err(|_| KeyFileError::Format("sealing failed".into()))?;
+        Ok(Self {
+            state: Some(SealedState {
+                nonce: hex::encode(nonce),
+                sealed: hex::encode(sealed),
+            }),
+            ..self.clone()
+        })
+    }
+
+    /// Opens the file with `passphrase`: the signing key, whose public half is checked
+    /// against the file's.
+    pub fn open(&self, passphrase: &str) -> Result<SigningKey, KeyFileError> {
+        self.open_seed(&self.cipher(passphrase)?)
+    }
+
+    fn open_seed(&self, cipher: &XChaCha20Poly1305) -> Result<SigningKey, KeyFileError> {
         let nonce: [u8; 24] = unhex("nonce", &self.nonce)?;
         let sealed = hex::decode(&self.sealed_seed)
             .map_err(|_| KeyFileError::Format("sealed_seed is not hex".into()))?;
-        let cipher =
-            XChaCha20Poly1305::new(Key::from_slice(stretch(passphrase, &self.kdf)?.as_slice()));
         let seed = Zeroizing::new(
             cipher
                 .decrypt(
@@ -304,5 +384,39 @@ mod tests {
         let json = file.to_json();
         assert!(!json.contains(&hex::encode(key.to_bytes())));
         assert!(KeyFile::from_json("{\"format\": 1}").is_err());
+    }
+
+    #[test]
+    fn a_state_kept_beside_the_key_opens_only_with_the_passphrase_and_unaltered() {
+        let (file, key) = sealed("correct horse battery");
+        assert!(!file.to_json().contains("state"));
+        let (_, none) = file.open_with_state("correct horse battery").unwrap();
+        assert!(none.is_none());
+        let kept = file
+            .with_state("correct horse battery", b"round two")
+            .unwrap();
+        assert!(!kept.to_json().contains(&hex::encode(b"round two")));
+        let again = KeyFile::from_json(&kept.to_json()).unwrap();
+        let (opened, state) = again.open_with_state("correct horse battery").unwrap();
+        assert_eq!(opened.to_bytes(), key.to_bytes());
+        assert_eq!(state.unwrap().as_slice(), b"round two");
+        assert!(matches!(
+            file.with_state("not the passphrase", b"x"),
+            Err(KeyFileError::WrongPassphrase)
+        ));
+        // The sealed seed passed off as the state (or the state altered) does not open.
+        let mut moved = kept.clone();
+        if let Some(state) = moved.state.as_mut() {
+            state.nonce = moved.nonce.clone();
+            state.sealed = moved.sealed_seed.clone();
+        }
+        assert!(matches!(
+            moved.open_with_state("correct horse battery"),
+            Err(KeyFileError::WrongPassphrase)
+        ));
+        // Sealing again replaces the state.
+        let next = kept.with_state("correct horse battery", b"round three").unwrap();
+        let (_, state) = next.open_with_state("correct horse battery").unwrap();
+        assert_eq!(state.unwrap().as_slice(), b"round three");
     }
 }

@@ -13,7 +13,7 @@
 use crate::approval::{sign, verifies};
 use crate::encoding::{DecodeError, Reader, Writer};
 use crate::genesis::ElectionId;
-use crate::hash::{sha256, PublicKey, Signature};
+use crate::hash::{sha256, PublicKey, ReceivingKey, Signature};
 use crate::secret::{SecretError, TrusteeKeys, G};
 use ed25519_dalek::SigningKey;
 use elastic_elgamal::dkg::{
@@ -136,6 +136,7 @@ pub struct CeremonyMessage {
     pub from: u16,
     /// The recipient's index (round 3 only).
     pub to: Option<u16>,
+    #[serde(with = "crate::hash::var_hex")]
     pub payload: Vec<u8>,
     /// The sender's identity key's signature over all of the above.
     pub signature: Signature,
@@ -278,6 +279,10 @@ pub enum CeremonyError {
         from: u16,
         reason: String,
     },
+    /// A share-receiving key its trustee's identity key did not bind: shares sealed to it
+    /// could be read by whoever swapped it in.
+    #[error("trustee {trustee}'s share-receiving key is not bound to their identity key")]
+    Receiving { trustee: u16 },
     /// A sealed share that does not open: altered, or not sealed by that sender to this
     /// recipient.
     #[error("the share does not open: altered, or not sealed by that trustee to this one")]
@@ -287,10 +292,47 @@ pub enum CeremonyError {
 /// Messages of one ceremony by (round, sender, recipient).
 type Board<'a> = BTreeMap<(Round, u16, Option<u16>), &'a CeremonyMessage>;
 
-/// The messages of this election's ceremony, each addressed as its round wants (a share
-/// to another trustee, anything else to all), signed by its sender's identity key, and
-/// once. Messages of another election or ceremony are refused (`strict`: the messages
-/// are claimed to be this ceremony's) or left out (a board that also holds older ones).
+/// One message as a board takes it, for the ceremony of trustees whose identity keys are
+/// `identities` (in trustee order): of this election and ceremony, from a trustee,
+/// addressed as its round wants (a share to another trustee, anything else to all), and
+/// signed by its sender's identity key.
+pub fn check_message(
+    election: ElectionId,
+    ceremony: u64,
+    identities: &[PublicKey],
+    m: &CeremonyMessage,
+) -> Result<(), CeremonyError> {
+    if m.election != election || m.ceremony != ceremony {
+        return Err(CeremonyError::Foreign {
+            election: m.election,
+            ceremony: m.ceremony,
+        });
+    }
+    let n = identities.len();
+    let addressed = usize::from(m.from) < n
+        && match (m.round, m.to) {
+            (Round::Shares, Some(to)) => usize::from(to) < n && to != m.from,
+            (Round::Shares, None) | (_, Some(_)) => false,
+            (_, None) => true,
+        };
+    if !addressed {
+        return Err(CeremonyError::Addressed {
+            round: m.round,
+            from: m.from,
+        });
+    }
+    if !m.is_signed_by(&identities[usize::from(m.from)]) {
+        return Err(CeremonyError::Signature {
+            round: m.round,
+            from: m.from,
+        });
+    }
+    Ok(())
+}
+
+/// The messages of this election's ceremony, each checked ([`check_message`]) and once.
+/// Messages of another election or ceremony are refused (`strict`: the messages are
+/// claimed to be this ceremony's) or left out (a board that also holds older ones).
 fn read_board<'a>(
     election: ElectionId,
     ceremony: u64,
@@ -298,36 +340,12 @@ fn read_board<'a>(
     messages: &'a [CeremonyMessage],
     strict: bool,
 ) -> Result<Board<'a>, CeremonyError> {
-    let n = identities.len();
     let mut board = BTreeMap::new();
     for m in messages {
-        if m.election != election || m.ceremony != ceremony {
-            if strict {
-                return Err(CeremonyError::Foreign {
-                    election: m.election,
-                    ceremony: m.ceremony,
-                });
-            }
+        if !strict && (m.election != election || m.ceremony != ceremony) {
             continue;
         }
-        let addressed = usize::from(m.from) < n
-            && match (m.round, m.to) {
-                (Round::Shares, Some(to)) => usize::from(to) < n && to != m.from,
-                (Round::Shares, None) | (_, Some(_)) => false,
-                (_, None) => true,
-            };
-        if !addressed {
-            return Err(CeremonyError::Addressed {
-                round: m.round,
-                from: m.from,
-            });
-        }
-        if !m.is_signed_by(&identities[usize::from(m.from)]) {
-            return Err(CeremonyError::Signature {
-                round: m.round,
-                from: m.from,
-            });
-        }
+        check_message(election, ceremony, identities, m)?;
         if board.insert((m.round, m.from, m.to), m).is_some() {
             return Err(CeremonyError::Twice {
                 round: m.round,
@@ -406,6 +424,32 @@ pub enum TrusteeState {
     Done(ActiveParticipant<G>),
 }
 
+/// A trustee's place in a ceremony as the board lists it: the identity key, the
+/// share-receiving key, and the identity key's signature binding the two
+/// ([`prove_receiving_key`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seat {
+    pub identity: PublicKey,
+    pub receiving: ReceivingKey,
+    pub receiving_proof: Signature,
+}
+
+impl Seat {
+    /// The seat of the trustee holding this identity key.
+    pub fn of(identity: &SigningKey) -> Self {
+        Self {
+            identity: PublicKey(identity.verifying_key().to_bytes()),
+            receiving: ReceivingKey(receiving_public(identity)),
+            receiving_proof: prove_receiving_key(identity),
+        }
+    }
+
+    /// Whether the identity key bound this receiving key.
+    pub fn is_bound(&self) -> bool {
+        receiving_key_is_bound(&self.identity, &self.receiving.0, &self.receiving_proof)
+    }
+}
+
 /// A trustee taking part in one ceremony.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trustee {
@@ -421,19 +465,18 @@ pub struct Trustee {
 }
 
 impl Trustee {
-    /// Joins a ceremony: this trustee's round-1 message (its commitment) to post.
-    #[allow(clippy::too_many_arguments)]
+    /// Joins a ceremony as the trustee of seat `index`, once every seat's receiving key is
+    /// bound to its identity key: this trustee's round-1 message (its commitment) to post.
     pub fn join<R: rand_core::CryptoRng + rand_core::RngCore>(
         identity: &SigningKey,
         election: ElectionId,
         ceremony: u64,
         index: u16,
-        identities: Vec<PublicKey>,
-        receiving: Vec<[u8; 32]>,
+        seats: &[Seat],
         threshold: u16,
         rng: &mut R,
     ) -> Result<(Self, CeremonyMessage), CeremonyError> {
-        let n = identities.len();
+        let n = seats.len();
         if threshold == 0 || usize::from(threshold) > n {
             return Err(SecretError::Threshold {
                 threshold,
@@ -441,12 +484,23 @@ impl Trustee {
             }
             .into());
         }
-        if usize::from(index) >= n || receiving.len() != n {
+        if usize::from(index) >= n
+            || seats[usize::from(index)].identity.0 != identity.verifying_key().to_bytes()
+        {
             return Err(CeremonyError::Addressed {
                 round: Round::Commitments,
                 from: index,
             });
         }
+        // Shares are sealed only to receiving keys their trustees bound: a key the server
+        // swapped in would let it open them.
+        if let Some(trustee) = seats.iter().position(|s| !s.is_bound()) {
+            return Err(CeremonyError::Receiving {
+                trustee: trustee as u16,
+            });
+        }
+        let identities = seats.iter().map(|s| s.identity).collect();
+        let receiving = seats.iter().map(|s| s.receiving.0).collect();
         let me = ParticipantCollectingCommitments::<G>::new(
             Params::new(n, usize::from(threshold)),
             usize::from(index),
@@ -636,8 +690,7 @@ pub(crate) mod tests {
     /// nobody has anything more to post.
     pub(crate) fn run(n: usize, t: u16) -> (Vec<SigningKey>, Vec<CeremonyMessage>, Vec<Trustee>) {
         let ids: Vec<_> = (0..n).map(|_| SigningKey::generate(&mut OsRng)).collect();
-        let identities = public(&ids);
-        let receiving: Vec<_> = ids.iter().map(receiving_public).collect();
+        let seats: Vec<_> = ids.iter().map(Seat::of).collect();
         let mut board = Vec::new();
         let mut kept = Vec::new();
         for (i, id) in ids.iter().enumerate() {
@@ -646,8 +699,7 @@ pub(crate) mod tests {
                 ELECTION,
                 CEREMONY,
                 i as u16,
-                identities.clone(),
-                receiving.clone(),
+                &seats,
                 t,
                 &mut OsRng,
             )
@@ -680,7 +732,7 @@ pub(crate) mod tests {
         use crate::secret::{find_counts, Ballot, DecryptionShare, EncryptedSums};
         let (ids, board, trustees) = run(3, 2);
         let identities = public(&ids);
-        let receiving: Vec<_> = ids.iter().map(receiving_public).collect();
+        let seats: Vec<_> = ids.iter().map(Seat::of).collect();
         assert_eq!(board.len(), 3 + 3 + 6 + 3);
         let keys = check_ceremony(ELECTION, CEREMONY, &identities, 2, &board).unwrap();
         let election = keys.election_key().unwrap();
@@ -710,22 +762,27 @@ pub(crate) mod tests {
             t.step(&ids[1], &bad_board, &mut OsRng),
             Err(CeremonyError::Signature { from: 0, .. })
         ));
-        // A threshold above the trustees, or an index outside them, is refused at once.
-        assert!(Trustee::join(
-            &ids[0],
-            ELECTION,
-            CEREMONY,
-            0,
-            identities.clone(),
-            receiving.clone(),
-            4,
-            &mut OsRng
-        )
-        .is_err());
-        assert!(Trustee::join(
-            &ids[0], ELECTION, CEREMONY, 3, identities, receiving, 2, &mut OsRng
-        )
-        .is_err());
+        // A threshold above the trustees, an index outside them or another trustee's
+        // seat is refused at once.
+        let join = |index: u16, seats: &[Seat], t: u16| {
+            Trustee::join(&ids[0], ELECTION, CEREMONY, index, seats, t, &mut OsRng).map(|_| ())
+        };
+        assert!(join(0, &seats, 4).is_err());
+        assert!(matches!(
+            join(3, &seats, 2),
+            Err(CeremonyError::Addressed { .. })
+        ));
+        assert!(matches!(
+            join(1, &seats, 2),
+            Err(CeremonyError::Addressed { .. })
+        ));
+        // A receiving key swapped in by the server is refused before any share is sealed.
+        let mut swapped = seats.clone();
+        swapped[2].receiving = ReceivingKey(receiving_public(&ids[0]));
+        assert_eq!(
+            join(0, &swapped, 2),
+            Err(CeremonyError::Receiving { trustee: 2 })
+        );
     }
 
     #[test]

@@ -129,6 +129,65 @@ byte_newtype!(
     /// An Ed25519 signature.
     Signature, 64
 );
+byte_newtype!(
+    /// A trustee's X25519 share-receiving key (see `ceremony`).
+    ReceivingKey, 32
+);
+byte_newtype!(
+    /// A Ristretto public key of the secret ballot: the election key, or a trustee's
+    /// verification key (the public half of its key share).
+    GroupKey, 32
+);
+
+/// Variable-length bytes as hex in text formats and as bytes in binary ones, for
+/// `#[serde(with = "crate::hash::var_hex")]`.
+pub mod var_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&hex::encode(bytes))
+        } else {
+            s.serialize_bytes(bytes)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        if d.is_human_readable() {
+            let text = String::deserialize(d)?;
+            hex::decode(text.trim()).map_err(|_| serde::de::Error::custom("expected hex bytes"))
+        } else {
+            d.deserialize_byte_buf(Bytes)
+        }
+    }
+
+    struct Bytes;
+
+    impl<'de> serde::de::Visitor<'de> for Bytes {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("bytes")
+        }
+
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+
+        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+            while let Some(byte) = seq.next_element()? {
+                out.push(byte);
+            }
+            Ok(out)
+        }
+    }
+}
 
 /// SHA-256 of some bytes.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {

@@ -36,7 +36,7 @@ pub use genesis::{
     roll_hash, Candidate, CandidateId, ElectionId, Genesis, GenesisError, GENESIS_VERSION,
     MIN_QUORUM,
 };
-pub use hash::{BlockHash, MerkleRoot, PublicKey, Signature, TxId};
+pub use hash::{BlockHash, GroupKey, MerkleRoot, PublicKey, ReceivingKey, Signature, TxId};
 pub use merkle::{merkle_root, MerkleProof};
 pub use pow::{leading_zero_bits, meets_difficulty, PowSearch};
 pub use report::{check_block, Check};
