@@ -33,7 +33,7 @@ struct ElectionRow {
     awaiting: u64,
 }
 
-fn clean_text(field: &str, value: &str, max: usize) -> Result<String> {
+pub(crate) fn clean_text(field: &str, value: &str, max: usize) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
         return Err(EngineError::Invalid(format!("{field} must not be empty")));

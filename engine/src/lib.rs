@@ -14,6 +14,7 @@ mod integrity;
 mod invitations;
 mod roll;
 mod store;
+mod trustees;
 mod votes;
 
 pub use accounts::MIN_PASSWORD;
@@ -22,6 +23,7 @@ pub use elections::MAX_VOTERS_PER_IMPORT;
 pub use error::EngineError;
 pub use integrity::IntegrityReport;
 pub use invitations::INVITATION_HOURS;
+pub use trustees::MAX_TRUSTEES;
 
 use ledger::{ChainState, ElectionId};
 use sqlx::sqlite::SqlitePool;

@@ -86,6 +86,9 @@ pub struct KeyFile {
     pub state: Option<SealedState>,
 }
 
+/// The state kept beside a key, opened: wiped from memory when dropped.
+pub type KeptState = Zeroizing<Vec<u8>>;
+
 /// Bytes sealed beside the key ([`KeyFile::with_state`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedState {
@@ -229,7 +232,7 @@ impl KeyFile {
     pub fn open_with_state(
         &self,
         passphrase: &str,
-    ) -> Result<(SigningKey, Option<Zeroizing<Vec<u8>>>), KeyFileError> {
+    ) -> Result<(SigningKey, Option<KeptState>), KeyFileError> {
         let cipher = self.cipher(passphrase)?;
         let key = self.open_seed(&cipher)?;
         let Some(state) = &self.state else {
@@ -415,7 +418,9 @@ mod tests {
             Err(KeyFileError::WrongPassphrase)
         ));
         // Sealing again replaces the state.
-        let next = kept.with_state("correct horse battery", b"round three").unwrap();
+        let next = kept
+            .with_state("correct horse battery", b"round three")
+            .unwrap();
         let (_, state) = next.open_with_state("correct horse battery").unwrap();
         assert_eq!(state.unwrap().as_slice(), b"round three");
     }

@@ -694,16 +694,8 @@ pub(crate) mod tests {
         let mut board = Vec::new();
         let mut kept = Vec::new();
         for (i, id) in ids.iter().enumerate() {
-            let (trustee, first) = Trustee::join(
-                id,
-                ELECTION,
-                CEREMONY,
-                i as u16,
-                &seats,
-                t,
-                &mut OsRng,
-            )
-            .unwrap();
+            let (trustee, first) =
+                Trustee::join(id, ELECTION, CEREMONY, i as u16, &seats, t, &mut OsRng).unwrap();
             board.push(first);
             kept.push(bincode::serialize(&trustee).unwrap());
         }

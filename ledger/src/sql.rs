@@ -6,7 +6,7 @@
 //! serve SQLite and PostgreSQL.
 
 use crate::genesis::{CandidateId, ElectionId};
-use crate::hash::{BlockHash, MerkleRoot, PublicKey, Signature, TxId};
+use crate::hash::{BlockHash, GroupKey, MerkleRoot, PublicKey, ReceivingKey, Signature, TxId};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
@@ -106,3 +106,5 @@ byte_string!(TxId);
 byte_string!(MerkleRoot);
 byte_string!(PublicKey);
 byte_string!(Signature);
+byte_string!(ReceivingKey);
+byte_string!(GroupKey);

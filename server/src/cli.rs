@@ -70,7 +70,14 @@ enum Command {
     /// Vote with a voting code kept in a file: the key is derived and the vote signed on
     /// this machine; only the signed vote is sent.
     Vote(VoteArgs),
-    /// A validator's signing key, in a passphrase-encrypted key file kept by its holder.
+    /// A trustee's side of the secret ballot: enrolment and the key ceremony, with the
+    /// key file on this machine.
+    Trustee {
+        #[command(subcommand)]
+        command: TrusteeCommand,
+    },
+    /// A validator's or trustee's signing key, in a passphrase-encrypted key file kept by
+    /// its holder.
     Key {
         #[command(subcommand)]
         command: KeyCommand,
@@ -184,6 +191,53 @@ pub struct AcceptArgs {
     /// prompt (not asked when re-enrolling a key).
     #[arg(long)]
     pub password_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum TrusteeCommand {
+    /// Accept a trustee's invitation with a key file (make one with `ballotchain key
+    /// new`): proves possession of its identity key and enrols it with the
+    /// share-receiving key derived from it.
+    Enrol(TrusteeEnrolArgs),
+    /// Take part in the election's key ceremony: reads the board and posts this trustee's
+    /// messages of every round it can take now, keeping its side sealed in the key file.
+    Ceremony(TrusteeCeremonyArgs),
+}
+
+#[derive(clap::Args)]
+pub struct TrusteeEnrolArgs {
+    /// Base URL of the server, e.g. http://127.0.0.1:3000
+    #[arg(long)]
+    pub server: String,
+    /// The invitation link (or just its token).
+    #[arg(long)]
+    pub invitation: String,
+    /// The trustee's key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Read the key file's passphrase from this file's first line instead of a prompt.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct TrusteeCeremonyArgs {
+    /// Base URL of the server, e.g. http://127.0.0.1:3000
+    #[arg(long)]
+    pub server: String,
+    /// Election id.
+    #[arg(long)]
+    pub election: u64,
+    /// The trustee's key file; the ceremony's state is kept in it between runs.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Read the key file's passphrase from this file's first line instead of a prompt.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Keep reading the board for up to this many seconds, taking each round as the
+    /// others post theirs, until the ceremony is complete (0: one pass).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub wait: u64,
 }
 
 #[derive(clap::Args)]
@@ -323,6 +377,12 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Accept(args) => crate::decide::accept(args),
         Command::Vote(args) => crate::decide::vote(args),
         Command::Codes(args) => crate::codes::run(args),
+        Command::Trustee {
+            command: TrusteeCommand::Enrol(args),
+        } => crate::trustee::enrol(args),
+        Command::Trustee {
+            command: TrusteeCommand::Ceremony(args),
+        } => crate::trustee::ceremony(args),
         Command::Approve(args) => crate::decide::decide(args, None),
         Command::Reject { decision, reason } => crate::decide::decide(decision, Some(&reason)),
         Command::Key {

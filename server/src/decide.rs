@@ -32,12 +32,12 @@ pub(crate) fn answer<T: DeserializeOwned>(
     }
 }
 
-fn get<T: DeserializeOwned>(url: &str) -> CliResult<T> {
+pub(crate) fn get<T: DeserializeOwned>(url: &str) -> CliResult<T> {
     answer(ureq::get(url).call())
 }
 
 /// The token of an invitation link (`…/invite/<token>`) or the token itself.
-fn token_of(invitation: &str) -> &str {
+pub(crate) fn token_of(invitation: &str) -> &str {
     invitation
         .trim()
         .trim_end_matches('/')

@@ -14,6 +14,7 @@ pub mod chain;
 pub mod election;
 pub mod error;
 pub mod state;
+pub mod trustee;
 
 pub use account::{
     fingerprint, Acceptance, Account, AccountId, Credentials, InvitationInfo, IssuedInvitation,
@@ -31,3 +32,7 @@ pub use election::{
 pub use error::{ErrorBody, ErrorCode};
 pub use names::UnknownName;
 pub use state::{BlockStatus, ElectionState, ReceiptStatus, Role};
+pub use trustee::{
+    threshold_warning, CeremonyBoard, CeremonyInfo, CeremonySeat, NewCeremony, NewTrustee,
+    TrusteeEnrolment, TrusteeId, TrusteeInfo, TrusteeInvitation, TrusteeInvitationInfo, Waiting,
+};

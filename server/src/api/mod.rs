@@ -5,6 +5,7 @@ mod chain;
 mod elections;
 mod error;
 mod extract;
+mod trustees;
 
 pub(crate) use chain::client_has;
 pub use error::ApiError;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(elections::router())
         .merge(chain::router())
+        .merge(trustees::router())
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

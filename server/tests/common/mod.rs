@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use ed25519_dalek::SigningKey;
+use ledger::ceremony::{CeremonyMessage, Seat};
 use ledger::{
     Approval, Block, BlockHash, BlockHeader, CandidateId, ElectionId, PowSearch, PublicKey,
     Rejection, TxId, Vote, VotingCode,
@@ -20,6 +21,10 @@ use wire::{
     ErrorCode, InvitationInfo, IssuedInvitation, KeyChange, KeyProof, NewElection, NewInvitation,
     NewVoter, ReceiptReport, RegisteredVoter, Registration, Role, Roll, SignedApproval,
     SignedRejection, SubmitOutcome, TallyReport, VoterId, WorkTemplate,
+};
+use wire::{
+    CeremonyBoard, TrusteeEnrolment, TrusteeId, TrusteeInfo, TrusteeInvitation,
+    TrusteeInvitationInfo,
 };
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ballotchain");
@@ -237,6 +242,20 @@ pub fn not_a_point() -> PublicKey {
 pub struct Issued {
     pub voter: RegisteredVoter,
     pub code: String,
+}
+
+/// A trustee's enrolment with `key` for the invitation `token`: its seat, and its proof
+/// of possession over the challenge the server gives.
+pub async fn trustee_enrolment(key: &SigningKey, token: &str, api: &Api) -> TrusteeEnrolment {
+    let info = api
+        .trustee_invitation(token)
+        .await
+        .unwrap_or_else(|r| panic!("the trustee invitation was refused: {r:?}"));
+    let challenge = hex::decode(&info.challenge).expect("the challenge is hex");
+    TrusteeEnrolment {
+        seat: Seat::of(key),
+        proof: ledger::prove_possession(key, &challenge),
+    }
 }
 
 /// A fresh Ed25519 signing key from 32 random bytes, made here as a validator makes theirs.
@@ -505,6 +524,144 @@ impl Api {
             201,
         )
         .await
+    }
+
+    /// `POST /elections/{id}/trustees`.
+    pub async fn invite_trustee(
+        &self,
+        id: ElectionId,
+        name: &str,
+    ) -> Result<TrusteeInvitation, Refusal> {
+        let path = format!("/elections/{id}/trustees");
+        self.answer(self.post(&path, json!({ "name": name })), 201)
+            .await
+    }
+
+    /// `DELETE /elections/{id}/trustees/{trustee}`.
+    pub async fn replace_trustee(
+        &self,
+        id: ElectionId,
+        trustee: TrusteeId,
+    ) -> Result<TrusteeInvitation, Refusal> {
+        let url = format!("{}/elections/{id}/trustees/{trustee}", self.base);
+        self.answer(self.http.delete(url), 201).await
+    }
+
+    /// `GET /trustee-invitations/{token}`.
+    pub async fn trustee_invitation(&self, token: &str) -> Result<TrusteeInvitationInfo, Refusal> {
+        self.answer(self.get(&format!("/trustee-invitations/{token}")), 200)
+            .await
+    }
+
+    /// `POST /trustee-invitations/{token}/accept`.
+    pub async fn enrol_trustee(
+        &self,
+        token: &str,
+        enrolment: &TrusteeEnrolment,
+    ) -> Result<TrusteeInfo, Refusal> {
+        let path = format!("/trustee-invitations/{token}/accept");
+        self.answer(self.post(&path, enrolment), 201).await
+    }
+
+    /// `GET /elections/{id}/ceremony`.
+    pub async fn board(&self, id: ElectionId) -> CeremonyBoard {
+        self.setup(
+            "ceremony board",
+            self.get(&format!("/elections/{id}/ceremony")),
+            200,
+        )
+        .await
+    }
+
+    /// `POST /elections/{id}/ceremony`.
+    pub async fn start_ceremony(
+        &self,
+        id: ElectionId,
+        threshold: u16,
+    ) -> Result<CeremonyBoard, Refusal> {
+        let path = format!("/elections/{id}/ceremony");
+        self.answer(self.post(&path, json!({ "threshold": threshold })), 201)
+            .await
+    }
+
+    /// `POST /elections/{id}/ceremony/messages`.
+    pub async fn post_messages(
+        &self,
+        id: ElectionId,
+        messages: &[CeremonyMessage],
+    ) -> Result<CeremonyBoard, Refusal> {
+        let path = format!("/elections/{id}/ceremony/messages");
+        self.answer(self.post(&path, messages), 201).await
+    }
+
+    /// A trustee enrolled the way its holder enrols (set-up): the officer's invitation,
+    /// then the invitee's identity key made here, proven over the challenge, with the
+    /// share-receiving key it binds. The trustee's identity key.
+    pub async fn enrolled_trustee(&self, id: ElectionId, name: &str) -> SigningKey {
+        let issued = self
+            .invite_trustee(id, name)
+            .await
+            .unwrap_or_else(|r| panic!("set-up call invite trustee {name} was refused: {r:?}"));
+        let key = new_key();
+        Api {
+            http: client(),
+            base: self.base.clone(),
+        }
+        .enrol_trustee(
+            &issued.token,
+            &trustee_enrolment(&key, &issued.token, self).await,
+        )
+        .await
+        .unwrap_or_else(|r| panic!("set-up call enrol trustee {name} was refused: {r:?}"));
+        key
+    }
+
+    /// The whole key ceremony of `election` with these trustees (identity keys in seat
+    /// order) and threshold, each trustee stepping in turn on the board as a trustee's
+    /// machine does (set-up). Their key shares, and the board at the end.
+    pub async fn run_ceremony(
+        &self,
+        id: ElectionId,
+        trustees: &[SigningKey],
+        threshold: u16,
+    ) -> (Vec<ledger::ceremony::Trustee>, CeremonyBoard) {
+        let board = self
+            .start_ceremony(id, threshold)
+            .await
+            .unwrap_or_else(|r| panic!("set-up call start ceremony was refused: {r:?}"));
+        let ceremony = board.ceremony.expect("a ceremony runs");
+        let seats: Vec<_> = ceremony.seats.iter().map(|s| s.seat.clone()).collect();
+        let mut sides = Vec::new();
+        for (position, key) in trustees.iter().enumerate() {
+            let (side, first) = ledger::ceremony::Trustee::join(
+                key,
+                id,
+                ceremony.id,
+                position as u16,
+                &seats,
+                threshold,
+                &mut rand::rngs::OsRng,
+            )
+            .expect("join the ceremony");
+            self.post_messages(id, &[first])
+                .await
+                .expect("post a commitment");
+            sides.push(side);
+        }
+        for _ in 0..3 {
+            for (side, key) in sides.iter_mut().zip(trustees) {
+                let board = self.board(id).await;
+                let messages = board.ceremony.expect("a ceremony runs").messages;
+                let out = side
+                    .step(key, &messages, &mut rand::rngs::OsRng)
+                    .expect("a ceremony step");
+                if !out.is_empty() {
+                    self.post_messages(id, &out).await.expect("post a step");
+                }
+            }
+        }
+        let board = self.board(id).await;
+        (sides, board)
     }
 
     /// `POST /elections/{id}/open` (set-up).

@@ -1,0 +1,244 @@
+//! `ballotchain trustee`: a trustee's side of the secret ballot from the command line,
+//! with the key file on the trustee's own machine.
+//!
+//! - `enrol` proves the identity key over the invitation's challenge and enrols it with
+//!   the share-receiving key it binds.
+//! - `ceremony` reads the board, checks every message it uses, and posts this trustee's
+//!   messages of every round it can take now. Between runs the trustee's side of the
+//!   ceremony stays sealed in its key file, never on the server.
+
+use crate::cli::{TrusteeCeremonyArgs, TrusteeEnrolArgs};
+use crate::decide::{answer, get, token_of};
+use ledger::ceremony::{CeremonyMessage, Seat, Trustee};
+use ledger::{prove_possession, ElectionId, PublicKey};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use wire::{fingerprint, CeremonyBoard, CeremonyInfo, TrusteeInfo, TrusteeInvitationInfo};
+
+type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// `trustee enrol`: enrols the key file's identity key and its share-receiving key.
+pub fn enrol(args: TrusteeEnrolArgs) -> CliResult<()> {
+    let base = args.server.trim_end_matches('/');
+    let token = token_of(&args.invitation);
+    let info: TrusteeInvitationInfo = get(&format!("{base}/api/trustee-invitations/{token}"))?;
+    let (_, key) = crate::key::open(&args.key, args.passphrase_file.as_deref())?;
+    let challenge =
+        hex::decode(&info.challenge).map_err(|_| "the server sent a challenge that is not hex")?;
+    let enrolment = wire::TrusteeEnrolment {
+        seat: Seat::of(&key),
+        proof: prove_possession(&key, &challenge),
+    };
+    let enrolled: TrusteeInfo = answer(
+        ureq::post(&format!("{base}/api/trustee-invitations/{token}/accept")).send_json(&enrolment),
+    )?;
+    println!(
+        "trustee {} of election {} ({}) enrolled with identity key {} ({})",
+        enrolled.name,
+        info.election,
+        info.title,
+        fingerprint(&enrolment.seat.identity),
+        enrolment.seat.identity
+    );
+    Ok(())
+}
+
+/// What the key file keeps between runs: this trustee's side of one ceremony, and the
+/// messages it made but may not have posted yet (posted again until the board has them).
+#[derive(Serialize, Deserialize)]
+struct Kept {
+    trustee: Trustee,
+    outbox: Vec<CeremonyMessage>,
+}
+
+/// `trustee ceremony`: takes every round this trustee can take now; with `--wait`, keeps
+/// reading the board until the ceremony is complete.
+pub fn ceremony(args: TrusteeCeremonyArgs) -> CliResult<()> {
+    let base = args.server.trim_end_matches('/').to_owned();
+    let passphrase = crate::key::passphrase(args.passphrase_file.as_deref(), false)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
+    let election = ElectionId(args.election);
+    loop {
+        let board: CeremonyBoard = get(&format!("{base}/api/elections/{election}/ceremony"))?;
+        let done = match &board.ceremony {
+            None => {
+                println!("no key ceremony has started yet in election {election}");
+                false
+            }
+            Some(ceremony) => step(&base, &args.key, &passphrase, election, ceremony)?,
+        };
+        if done {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return if args.wait == 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the key ceremony was not complete after {} s; run this again later",
+                    args.wait
+                )
+                .into())
+            };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// One pass over the board: posts what this trustee owes. True once the ceremony is
+/// complete with this trustee's confirmation in it.
+fn step(
+    base: &str,
+    path: &Path,
+    passphrase: &str,
+    election: ElectionId,
+    ceremony: &CeremonyInfo,
+) -> CliResult<bool> {
+    let (file, key) = crate::key::open_with(path, passphrase)?;
+    let (_, state) = file
+        .open_with_state(passphrase)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let me = PublicKey(key.verifying_key().to_bytes());
+    let position = ceremony
+        .seats
+        .iter()
+        .find(|s| s.seat.identity == me)
+        .map(|s| s.position)
+        .ok_or_else(|| {
+            format!(
+                "this key ({}) has no seat in ceremony {} of election {election}",
+                fingerprint(&me),
+                ceremony.id
+            )
+        })?;
+    let kept: Option<Kept> = match state {
+        Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+            format!(
+                "{}: the kept ceremony state does not read: {e}",
+                path.display()
+            )
+        })?),
+        None => None,
+    };
+    // A state of an earlier ceremony (restarted, or another election) is left behind.
+    let kept = kept.filter(|k| k.trustee.election == election && k.trustee.ceremony == ceremony.id);
+    let mut rng = rand::rngs::OsRng;
+    let mut kept = match kept {
+        Some(kept) => kept,
+        None => {
+            let seats: Vec<Seat> = ceremony.seats.iter().map(|s| s.seat.clone()).collect();
+            let (trustee, first) = Trustee::join(
+                &key,
+                election,
+                ceremony.id,
+                position,
+                &seats,
+                ceremony.threshold,
+                &mut rng,
+            )
+            .map_err(|e| format!("cannot join ceremony {}: {e}", ceremony.id))?;
+            Kept {
+                trustee,
+                outbox: vec![first],
+            }
+        }
+    };
+    let mut board = ceremony.messages.clone();
+    let on_board = |board: &[CeremonyMessage], m: &CeremonyMessage| {
+        board
+            .iter()
+            .any(|b| (b.round, b.from, b.to) == (m.round, m.from, m.to))
+    };
+    kept.outbox.retain(|m| !on_board(&board, m));
+    board.extend(kept.outbox.iter().cloned());
+    let next = kept
+        .trustee
+        .step(&key, &board, &mut rng)
+        .map_err(|e| format!("ceremony {}: {e}", ceremony.id))?;
+    kept.outbox.extend(next);
+    // Kept before posting: a run cut after posting finds its state; one cut before finds
+    // the messages in its outbox.
+    save(path, &file, passphrase, &kept)?;
+    let mut posted = 0;
+    if !kept.outbox.is_empty() {
+        let after: CeremonyBoard = answer(
+            ureq::post(&format!(
+                "{base}/api/elections/{election}/ceremony/messages"
+            ))
+            .send_json(&kept.outbox),
+        )?;
+        posted = kept.outbox.len();
+        for m in &kept.outbox {
+            println!(
+                "posted round {} ({:?}){}",
+                m.round as u8,
+                m.round,
+                to_whom(m)
+            );
+        }
+        kept.outbox.clear();
+        save(path, &file, passphrase, &kept)?;
+        if let Some(c) = after.ceremony {
+            return Ok(report(&c, position, posted));
+        }
+    }
+    Ok(report(ceremony, position, posted))
+}
+
+fn to_whom(m: &CeremonyMessage) -> String {
+    m.to.map(|to| format!(" to trustee {to}"))
+        .unwrap_or_default()
+}
+
+/// Prints where the ceremony stands; true once it is complete.
+fn report(ceremony: &CeremonyInfo, position: u16, posted: usize) -> bool {
+    if let Some(key) = ceremony.election_key {
+        println!(
+            "the key ceremony {} is complete: election key {key}",
+            ceremony.id
+        );
+        return true;
+    }
+    if let Some(problem) = &ceremony.problem {
+        println!("the key ceremony {} failed: {problem}", ceremony.id);
+        return false;
+    }
+    if let Some(w) = &ceremony.waiting {
+        let names: Vec<String> = w
+            .trustees
+            .iter()
+            .map(|&p| {
+                let name = ceremony
+                    .seats
+                    .get(usize::from(p))
+                    .map_or("?", |s| s.name.as_str());
+                if p == position {
+                    format!("{name} (you)")
+                } else {
+                    name.to_owned()
+                }
+            })
+            .collect();
+        println!(
+            "round {} ({:?}) waits for {}",
+            w.round as u8,
+            w.round,
+            names.join(", ")
+        );
+    } else if posted > 0 {
+        println!("every message is in; the board checks the ceremony");
+    }
+    false
+}
+
+/// Seals the kept state into the key file, replacing it whole (written aside, then moved).
+fn save(path: &Path, file: &keyfile::KeyFile, passphrase: &str, kept: &Kept) -> CliResult<()> {
+    let bytes = serde_json::to_vec(kept)?;
+    let sealed = file
+        .with_state(passphrase, &bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let aside = path.with_extension("saving");
+    crate::files::write_private(&aside, (sealed.to_json() + "\n").as_bytes(), true)?;
+    std::fs::rename(&aside, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+    Ok(())
+}

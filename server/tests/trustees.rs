@@ -1,0 +1,418 @@
+//! Trustees and their key ceremony through the real binary: enrolment with proven keys,
+//! the bulletin board's checks, restarts and replacements, and the ceremony run from the
+//! command line by three trustees whose state stays in their key files.
+
+mod common;
+
+use common::*;
+use ledger::ceremony::{CeremonyMessage, Round, Seat, Trustee};
+use ledger::secret::TrusteeKeys;
+use ledger::{ElectionId, ReceivingKey};
+use rand::rngs::OsRng;
+use std::path::Path;
+use std::process::{Command, Output};
+use wire::ErrorCode;
+
+async fn election_in_setup(office: &Api) -> ElectionId {
+    let id = office.create_election("Board", 8, 2).await.id;
+    assert_eq!(office.board(id).await.trustees, vec![]);
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trustees_enrol_proven_keys_and_the_board_takes_only_their_signed_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = server_with_admin(dir.path()).await;
+    let office = Api::signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let anyone = Api::anonymous(&s);
+    let id = election_in_setup(&office).await;
+
+    // Only an officer seats trustees.
+    refused(anyone.invite_trustee(id, "Ada").await, "anonymous invite")
+        .is(401, ErrorCode::Unauthenticated);
+    let ada = office.invite_trustee(id, "Ada").await.unwrap();
+    refused(office.invite_trustee(id, " Ada ").await, "same name").is(409, ErrorCode::Duplicate);
+    refused(office.invite_trustee(id, "  ").await, "empty name").is(400, ErrorCode::InvalidInput);
+    let info = anyone.trustee_invitation(&ada.token).await.unwrap();
+    assert_eq!(
+        (info.name.as_str(), info.election, info.title.as_str()),
+        ("Ada", id, "Board")
+    );
+
+    // Bad enrolments change nothing: a proof over another challenge, a receiving key the
+    // identity key did not bind.
+    let key = new_key();
+    let good = trustee_enrolment(&key, &ada.token, &anyone).await;
+    let mut wrong_proof = good.clone();
+    wrong_proof.proof = ledger::prove_possession(&key, &[0; 32]);
+    refused(
+        anyone.enrol_trustee(&ada.token, &wrong_proof).await,
+        "proof over another challenge",
+    )
+    .is(422, ErrorCode::BadSignature);
+    let mut unbound = good.clone();
+    unbound.seat.receiving = ReceivingKey(ledger::ceremony::receiving_public(&new_key()));
+    refused(
+        anyone.enrol_trustee(&ada.token, &unbound).await,
+        "unbound receiving key",
+    )
+    .is(422, ErrorCode::BadSignature);
+    assert_eq!(office.board(id).await.trustees[0].seat, None);
+    let enrolled = anyone.enrol_trustee(&ada.token, &good).await.unwrap();
+    assert_eq!(enrolled.seat, Some(Seat::of(&key)));
+    refused(anyone.enrol_trustee(&ada.token, &good).await, "second use").is(410, ErrorCode::Gone);
+    refused(
+        anyone.trustee_invitation(&ada.token).await,
+        "used invitation",
+    )
+    .is(410, ErrorCode::Gone);
+    refused(anyone.trustee_invitation("ff").await, "unknown token").is(404, ErrorCode::NotFound);
+
+    // The ceremony waits for every seat, and its threshold is 1..=n.
+    let bob_seat = office.invite_trustee(id, "Bob").await.unwrap();
+    let bob = new_key();
+    refused(office.start_ceremony(id, 1).await, "Bob not enrolled").is(409, ErrorCode::WrongState);
+    anyone
+        .enrol_trustee(
+            &bob_seat.token,
+            &trustee_enrolment(&bob, &bob_seat.token, &anyone).await,
+        )
+        .await
+        .unwrap();
+    // An identity key serves one seat, ever.
+    let again = office.invite_trustee(id, "Bob's twin").await.unwrap();
+    refused(
+        anyone
+            .enrol_trustee(
+                &again.token,
+                &trustee_enrolment(&bob, &again.token, &anyone).await,
+            )
+            .await,
+        "a key on two seats",
+    )
+    .is(409, ErrorCode::Duplicate);
+    let carol = {
+        let key = new_key();
+        anyone
+            .enrol_trustee(
+                &again.token,
+                &trustee_enrolment(&key, &again.token, &anyone).await,
+            )
+            .await
+            .unwrap();
+        key
+    };
+    let trustees = [key.clone(), bob.clone(), carol.clone()];
+    for t in [0, 4] {
+        refused(office.start_ceremony(id, t).await, "threshold out of range")
+            .is(400, ErrorCode::InvalidInput);
+    }
+    refused(anyone.start_ceremony(id, 2).await, "anonymous start")
+        .is(401, ErrorCode::Unauthenticated);
+    let all = office
+        .start_ceremony(id, 3)
+        .await
+        .unwrap()
+        .ceremony
+        .unwrap();
+    assert!(
+        all.warning.as_deref().unwrap().contains("all 3 trustees"),
+        "{:?}",
+        all.warning
+    );
+    let board = office.start_ceremony(id, 2).await.unwrap();
+    let ceremony = board.ceremony.unwrap();
+    assert!(ceremony.id > all.id && ceremony.warning.is_none());
+    let seats: Vec<Seat> = ceremony.seats.iter().map(|s| s.seat.clone()).collect();
+    assert_eq!(seats, trustees.iter().map(Seat::of).collect::<Vec<_>>());
+
+    // The board refuses, and keeps nothing of: a message signed by another key, one of the
+    // ended ceremony, one from a sender who is no trustee, an empty post.
+    let (_, first) = Trustee::join(&key, id, ceremony.id, 0, &seats, 2, &mut OsRng).unwrap();
+    let mut forged = first.clone();
+    forged.from = 1;
+    refused(
+        anyone.post_messages(id, &[forged]).await,
+        "another's message",
+    )
+    .is(422, ErrorCode::BadSignature);
+    let old = CeremonyMessage::sign(
+        &key,
+        id,
+        all.id,
+        Round::Commitments,
+        0,
+        None,
+        first.payload.clone(),
+    );
+    refused(anyone.post_messages(id, &[old]).await, "ended ceremony")
+        .is(409, ErrorCode::WrongState);
+    let stranger =
+        CeremonyMessage::sign(&key, id, ceremony.id, Round::Commitments, 7, None, vec![1]);
+    refused(
+        anyone.post_messages(id, &[stranger]).await,
+        "no such trustee",
+    )
+    .is(400, ErrorCode::InvalidInput);
+    refused(anyone.post_messages(id, &[]).await, "nothing").is(400, ErrorCode::InvalidInput);
+    // All or nothing: a good message with a bad one is not kept either.
+    let mut bad = first.clone();
+    bad.payload[0] ^= 1;
+    refused(
+        anyone.post_messages(id, &[first.clone(), bad]).await,
+        "one bad of two",
+    )
+    .is(422, ErrorCode::BadSignature);
+    let board = office.board(id).await.ceremony.unwrap();
+    assert_eq!(board.messages, vec![]);
+    assert_eq!(board.waiting.unwrap().trustees, vec![0, 1, 2]);
+    anyone
+        .post_messages(id, std::slice::from_ref(&first))
+        .await
+        .unwrap();
+    refused(anyone.post_messages(id, &[first]).await, "posted twice").is(409, ErrorCode::Duplicate);
+
+    // The ceremony itself (restarted: the message above belongs to an ended one).
+    let (sides, board) = office.run_ceremony(id, &trustees, 2).await;
+    let ceremony = board.ceremony.unwrap();
+    assert_eq!((ceremony.waiting, ceremony.problem), (None, None));
+    assert_eq!(ceremony.messages.len(), 3 + 3 + 6 + 3);
+    let keys = TrusteeKeys {
+        threshold: 2,
+        keys: sides
+            .iter()
+            .map(|t| {
+                t.key_share()
+                    .unwrap()
+                    .public_key_share()
+                    .as_bytes()
+                    .try_into()
+                    .unwrap()
+            })
+            .collect(),
+    };
+    assert_eq!(
+        ceremony.election_key.unwrap().0,
+        keys.election_key().unwrap()
+    );
+
+    // Replacing a trustee ends the ceremony, and the seat's new invitation works once.
+    let replaced = office
+        .replace_trustee(id, ceremony.seats[1].trustee)
+        .await
+        .unwrap();
+    assert_eq!(replaced.name, "Bob");
+    let board = office.board(id).await;
+    assert!(board.ceremony.is_none());
+    assert_eq!(
+        board.trustees.iter().filter(|t| t.seat.is_none()).count(),
+        1
+    );
+    refused(
+        anyone
+            .enrol_trustee(
+                &replaced.token,
+                &trustee_enrolment(&bob, &replaced.token, &anyone).await,
+            )
+            .await,
+        "the replaced key again",
+    )
+    .is(409, ErrorCode::Duplicate);
+    refused(
+        anyone.trustee_invitation(&bob_seat.token).await,
+        "a used seat's link",
+    )
+    .is(410, ErrorCode::Gone);
+    refused(
+        office.replace_trustee(id, wire::TrusteeId(9999)).await,
+        "no such trustee",
+    )
+    .is(404, ErrorCode::NotFound);
+    refused(
+        office.invite_trustee(ElectionId(77), "Eve").await,
+        "no such election",
+    )
+    .is(404, ErrorCode::NotFound);
+    s.kill();
+}
+
+fn ballotchain(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run ballotchain")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_trustees_run_the_ceremony_from_the_command_line_with_their_state_in_their_key_files()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = server_with_admin(dir.path()).await;
+    let office = Api::signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let id = election_in_setup(&office).await;
+    let election = id.0.to_string();
+    let mut homes = Vec::new();
+    for name in ["ada", "bob", "carol"] {
+        let home = dir.path().join(name);
+        std::fs::create_dir_all(&home).unwrap();
+        let (key, passphrase) = (home.join("trustee.key"), home.join("passphrase"));
+        std::fs::write(&passphrase, format!("the passphrase of {name}\n")).unwrap();
+        let out = ballotchain(&[
+            "key",
+            "new",
+            "--out",
+            arg(&key),
+            "--label",
+            name,
+            "--passphrase-file",
+            arg(&passphrase),
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        let seat = office.invite_trustee(id, name).await.unwrap();
+        let out = ballotchain(&[
+            "trustee",
+            "enrol",
+            "--server",
+            &s.base,
+            "--invitation",
+            &format!("{}{}", s.base, seat.path),
+            "--key",
+            arg(&key),
+            "--passphrase-file",
+            arg(&passphrase),
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains(&format!("trustee {name} of election {id}")),
+            "{}",
+            text(&out)
+        );
+        homes.push((key, passphrase));
+    }
+    let ceremony = |home: &(std::path::PathBuf, std::path::PathBuf), wait: &str| {
+        Command::new(BIN)
+            .args([
+                "trustee",
+                "ceremony",
+                "--server",
+                &s.base,
+                "--election",
+                &election,
+            ])
+            .args([
+                "--key",
+                arg(&home.0),
+                "--passphrase-file",
+                arg(&home.1),
+                "--wait",
+                wait,
+            ])
+            .output()
+            .expect("run ballotchain")
+    };
+    // Before the officer starts it, a pass says so and posts nothing.
+    let out = ceremony(&homes[0], "0");
+    assert!(
+        out.status.success() && text(&out).contains("no key ceremony has started"),
+        "{}",
+        text(&out)
+    );
+    let started = office
+        .start_ceremony(id, 2)
+        .await
+        .unwrap()
+        .ceremony
+        .unwrap();
+
+    // One pass each: everyone's commitment is in; the first trustee saw no other yet.
+    let out = ceremony(&homes[0], "0");
+    assert!(text(&out).contains("posted round 1"), "{}", text(&out));
+    for home in &homes[1..] {
+        assert!(ceremony(home, "0").status.success());
+    }
+    let board = office.board(id).await.ceremony.unwrap();
+    assert_eq!(
+        board.waiting.as_ref().map(|w| w.round),
+        Some(Round::Polynomials)
+    );
+    // The key files now keep each trustee's side, sealed: nothing of it reads in clear.
+    let file = std::fs::read_to_string(&homes[0].0).unwrap();
+    assert!(
+        file.contains("\"state\"")
+            && !file.contains("Polynomials")
+            && !file.contains("Commitments"),
+        "{file}"
+    );
+
+    // Then all three wait side by side until the ceremony is complete.
+    let running: Vec<_> = homes
+        .iter()
+        .map(|home| {
+            Command::new(BIN)
+                .args([
+                    "trustee",
+                    "ceremony",
+                    "--server",
+                    &s.base,
+                    "--election",
+                    &election,
+                ])
+                .args([
+                    "--key",
+                    arg(&home.0),
+                    "--passphrase-file",
+                    arg(&home.1),
+                    "--wait",
+                    "120",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in running {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains("is complete: election key"),
+            "{}",
+            text(&out)
+        );
+    }
+    let board = office.board(id).await.ceremony.unwrap();
+    assert_eq!(board.id, started.id);
+    assert!(board.election_key.is_some() && board.problem.is_none());
+    assert_eq!(board.messages.len(), 15);
+    // Another pass posts nothing more.
+    let out = ceremony(&homes[2], "0");
+    assert!(
+        out.status.success() && !text(&out).contains("posted"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(office.board(id).await.ceremony.unwrap().messages.len(), 15);
+
+    // A wrong passphrase opens nothing and posts nothing.
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "not the passphrase at all\n").unwrap();
+    let out = ceremony(&(homes[0].0.clone(), wrong), "0");
+    assert!(
+        !out.status.success() && text(&out).contains("wrong passphrase"),
+        "{}",
+        text(&out)
+    );
+    s.kill();
+}
