@@ -103,7 +103,7 @@ const TABLE: &[(Notice, &str, bool, &str)] = &[
         Notice::WrongState,
         "wrong_state",
         true,
-        "Not possible in the election's current state (the registry is frozen once voting opens; opening needs two candidates, a voter and enough validators, each with an enrolled key; a key can be replaced only before sealing).",
+        "Not possible in the election's current state (the registry is frozen once voting opens; opening needs two candidates, a voter, enough validators, each with an enrolled key, and the trustees' finished key ceremony; a key can be replaced only before sealing).",
     ),
     (Notice::NotFound, "not_found", true, "Not found."),
     (Notice::BadCredentials, "bad_credentials", true, "Wrong username or password."),

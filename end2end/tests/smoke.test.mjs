@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, BIN, api, apiSession, decideWithCli, demoKey, demoPassword, launchBrowser, openElection, signIn, startServer, unlockKey, until } from './support.mjs';
+import { ARTIFACTS, BIN, api, apiSession, decideWithCli, demoKey, demoPassword, launchBrowser, openElection, signIn, startServer, trusteesReady, unlockKey, until } from './support.mjs';
 
 let server;
 let base;
@@ -504,6 +504,11 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   await page.waitForURL(/done=validator_enrolled/);
   assert.deepEqual((await count('validators')).sort(), ['officer.val', 'validator1']);
   const rollHash = await page.locator('p.roll').getAttribute('data-roll');
+  // Sealing waits for the trustees' key ceremony, which a trustee runs from the CLI.
+  await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();
+  await page.waitForURL(/error=wrong_state/);
+  assert.match(await page.getByRole('alert').innerText(), /trustees' finished key ceremony/);
+  await trusteesReady(base, await apiSession(base, 'admin', admin), id);
   await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();
   await page.waitForURL(/done=opened/);
   assert.equal(await count('state'), 'open');

@@ -164,9 +164,34 @@ export async function registerVoters(base, cookie, election, count) {
 }
 
 /**
+ * One trustee (threshold 1) seated in an election in set-up and its key ceremony run to
+ * completion from the command line, as a trustee runs it: `ballotchain key new`, the
+ * officer's invitation, `ballotchain trustee enrol`, the officer starts the ceremony, and
+ * `ballotchain trustee ceremony --wait`. Opening needs the election key it makes.
+ */
+export async function trusteesReady(base, adminCookie, election) {
+  const work = mkdtempSync(join(tmpdir(), 'ballotchain-trustee-'));
+  const [key, passphrase] = ['trustee.key', 'passphrase'].map((f) => join(work, f));
+  writeFileSync(passphrase, 'the passphrase of trustee1\n');
+  const run = async (args) => {
+    const r = await cli(args);
+    if (r.code !== 0) throw new Error(`ballotchain ${args.slice(0, 2).join(' ')}: ${r.stdout}${r.stderr}`);
+    return r.stdout;
+  };
+  await run(['key', 'new', '--out', key, '--label', 'trustee1', '--passphrase-file', passphrase]);
+  const seat = await api(base, `/elections/${election}/trustees`, { method: 'POST', cookie: adminCookie, body: { name: 'trustee1' } });
+  if (seat.status !== 201) throw new Error(`invite trustee: ${seat.status} ${JSON.stringify(seat.body)}`);
+  await run(['trustee', 'enrol', '--server', base, '--invitation', `${base}${seat.body.path}`, '--key', key, '--passphrase-file', passphrase]);
+  const started = await api(base, `/elections/${election}/ceremony`, { method: 'POST', cookie: adminCookie, body: { threshold: 1 } });
+  if (started.status !== 201) throw new Error(`start ceremony: ${started.status} ${JSON.stringify(started.body)}`);
+  await run(['trustee', 'ceremony', '--server', base, '--election', String(election), '--key', key, '--passphrase-file', passphrase, '--wait', '60']);
+}
+
+/**
  * A test's own open election, set up through the JSON API by a signed-in admin: the
  * candidates named, `voters` voters (codes made with `ballotchain codes`, in order), the
- * demo's validator1 and validator2, quorum 2. Every set-up call is checked.
+ * demo's validator1 and validator2, quorum 2, and one trustee whose key ceremony is
+ * complete. Every set-up call is checked.
  */
 export async function openElection(base, adminCookie, { title, difficulty = 8, candidates = ['Ada Lovelace', 'Grace Hopper'], voters = 1 }) {
   const cookie = adminCookie;
@@ -180,6 +205,7 @@ export async function openElection(base, adminCookie, { title, difficulty = 8, c
   for (const name of candidates) ids.push((await call(`/elections/${id}/candidates`, { name }, 201)).id);
   const { codes } = await registerVoters(base, cookie, id, voters);
   for (const username of ['validator1', 'validator2']) await call(`/elections/${id}/validators`, { username }, 201);
+  await trusteesReady(base, cookie, id);
   await call(`/elections/${id}/open`, undefined, 200);
   return { id, candidates: ids, codes };
 }

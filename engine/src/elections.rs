@@ -322,7 +322,8 @@ impl Node {
         Ok(())
     }
 
-    /// Seals the genesis block (ballot, voter keys, validator keys, rules) and opens voting.
+    /// Seals the genesis block (ballot, voter keys, validator keys, rules, and the trustees
+    /// of a complete key ceremony with the election key) and opens voting.
     pub async fn open_election(&self, election: ElectionId) -> Result<ElectionDetail> {
         self.require_setup(election).await?;
         // Everything the genesis block holds is read in the write transaction that seals
@@ -382,6 +383,7 @@ impl Node {
                 validators.len()
             )));
         }
+        let trustees = crate::trustees::sealed_trustees(&mut tx, election).await?;
         let opened_at = now_ms();
         let genesis = Genesis {
             version: ledger::GENESIS_VERSION,
@@ -395,7 +397,12 @@ impl Node {
             difficulty: u8::try_from(difficulty)
                 .map_err(|_| EngineError::Internal(format!("stored difficulty {difficulty}")))?,
             opened_at,
+            trustees,
         };
+        // Checked as every copy will check it (the quorum above has said why already).
+        genesis
+            .check_rules()
+            .map_err(|e| EngineError::WrongState(e.to_string()))?;
         let hash = genesis.hash();
         let done = sqlx::query(
             "UPDATE elections SET state = ?, opened_at = ?, genesis = ?, genesis_hash = ? WHERE id = ? AND state = ?",

@@ -13,7 +13,9 @@ use crate::{db_time, now_ms, stored_u64, EngineError, Node, Result};
 use ledger::ceremony::{
     check_ceremony, check_message, CeremonyError, CeremonyMessage, Round, Seat,
 };
-use ledger::{possession_is_proven, ElectionId, GroupKey, PublicKey, ReceivingKey, Signature};
+use ledger::{
+    possession_is_proven, ElectionId, GroupKey, PublicKey, ReceivingKey, Signature, Trustees,
+};
 use sqlx::SqliteConnection;
 use wire::{
     threshold_warning, CeremonyBoard, CeremonyInfo, CeremonySeat, ElectionState, NewTrustee,
@@ -242,6 +244,44 @@ fn refused(err: CeremonyError) -> EngineError {
         )),
         _ => EngineError::Invalid(err.to_string()),
     }
+}
+
+/// The trustees the genesis block of `election` seals: its running ceremony, complete and
+/// sound. Otherwise why opening must wait, naming whom it waits for.
+pub(crate) async fn sealed_trustees(
+    conn: &mut SqliteConnection,
+    election: ElectionId,
+) -> Result<Trustees> {
+    let not_yet = EngineError::WrongState;
+    let Some(run) = running(conn, election).await? else {
+        return Err(not_yet(
+            "the trustees' key ceremony has not started: invite the trustees and start it".into(),
+        ));
+    };
+    let messages = messages_of(conn, election, run.id).await?;
+    if let Some(w) = waiting(run.seats.len() as u16, &messages) {
+        let names: Vec<&str> = w
+            .trustees
+            .iter()
+            .filter_map(|&p| run.seats.get(usize::from(p)).map(|s| s.name.as_str()))
+            .collect();
+        return Err(not_yet(format!(
+            "the trustees' key ceremony is not complete: {} waits for {}",
+            w.round,
+            names.join(", ")
+        )));
+    }
+    let identities = run.identities();
+    check_ceremony(election, run.id, &identities, run.threshold, &messages).map_err(|e| {
+        not_yet(format!(
+            "the trustees' key ceremony failed ({e}); restart it"
+        ))
+    })?;
+    Trustees::from_ceremony(run.id, run.threshold, &identities, &messages).map_err(|e| {
+        not_yet(format!(
+            "the trustees' key ceremony failed ({e}); restart it"
+        ))
+    })
 }
 
 /// Ends the running ceremony of `election`, if any.
@@ -576,7 +616,7 @@ impl Node {
             .map_err(|e| {
                 EngineError::on_unique(
                     e,
-                    format!("trustee {} has posted round {:?} already", m.from, m.round),
+                    format!("trustee {} has posted {} already", m.from, m.round),
                 )
             })?;
         }

@@ -31,6 +31,9 @@ async fn counts(node: &Node) -> Vec<(String, i64)> {
         "block_votes",
         "decisions",
         "invitations",
+        "trustees",
+        "ceremonies",
+        "ceremony_messages",
     ] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(node.pool())
@@ -205,8 +208,8 @@ fn small(title: &str) -> NewElection {
     }
 }
 
-/// An election in set-up with three candidates, `voters` voters and `validators`
-/// enrolled validators (quorum 2, 8 bits of work).
+/// An election in set-up with three candidates, `voters` voters, `validators` enrolled
+/// validators (quorum 2, 8 bits of work) and its trustees' key ceremony complete.
 async fn setup(voters: usize, validators: usize) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("node.db");
@@ -241,6 +244,7 @@ async fn setup(voters: usize, validators: usize) -> Fixture {
         accounts.push(validator(&node, admin, &name).await);
         node.enrol_validator(election, &name).await.unwrap();
     }
+    trustees_ready(&node, election).await;
     Fixture {
         _dir: dir,
         path,
@@ -251,6 +255,62 @@ async fn setup(voters: usize, validators: usize) -> Fixture {
         admin,
         validators: accounts,
     }
+}
+
+/// One trustee (threshold 1) enrolled, and the key ceremony run to completion as a
+/// trustee's machine runs it (set-up; nothing when it is complete already): opening needs
+/// its election key.
+async fn trustees_ready(node: &Node, election: ElectionId) {
+    use ledger::ceremony::{Seat, Trustee};
+    use rand::RngCore;
+    let board = node.ceremony_board(election).await.unwrap();
+    if board.ceremony.is_some_and(|c| c.election_key.is_some()) {
+        return;
+    }
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    let key = SigningKey::from_bytes(&seed);
+    let new = wire::NewTrustee {
+        name: "Trustee".into(),
+    };
+    let seat = node.invite_trustee(election, &new).await.unwrap();
+    let info = node.trustee_invitation(&seat.token).await.unwrap();
+    let challenge = hex::decode(&info.challenge).unwrap();
+    let enrolment = wire::TrusteeEnrolment {
+        seat: Seat::of(&key),
+        proof: ledger::prove_possession(&key, &challenge),
+    };
+    node.enrol_trustee(&seat.token, &enrolment).await.unwrap();
+    let ceremony = node
+        .start_ceremony(election, 1)
+        .await
+        .unwrap()
+        .ceremony
+        .unwrap();
+    let seats: Vec<Seat> = ceremony.seats.iter().map(|s| s.seat.clone()).collect();
+    let (mut side, first) = Trustee::join(
+        &key,
+        election,
+        ceremony.id,
+        0,
+        &seats,
+        1,
+        &mut rand::rngs::OsRng,
+    )
+    .unwrap();
+    let mut board = node
+        .post_ceremony_messages(election, &[first])
+        .await
+        .unwrap();
+    loop {
+        let messages = board.ceremony.as_ref().unwrap().messages.clone();
+        let out = side.step(&key, &messages, &mut rand::rngs::OsRng).unwrap();
+        if out.is_empty() {
+            break;
+        }
+        board = node.post_ceremony_messages(election, &out).await.unwrap();
+    }
+    assert!(board.ceremony.unwrap().election_key.is_some());
 }
 
 /// An open election.
@@ -379,6 +439,7 @@ async fn registering_voters_by_key_is_all_or_nothing_and_ends_at_sealing() {
         .collect();
     assert_eq!(listed, keys, "the office's list is in registration order");
 
+    trustees_ready(node, e).await;
     node.open_election(e).await.unwrap();
     refused!(
         node,
@@ -574,6 +635,7 @@ async fn an_officer_corrects_the_roll_before_sealing_and_never_after() {
     assert_eq!((detail.voters, &detail.roll), (2, &now));
 
     // Sealed: the genesis block's registry is the corrected roll.
+    trustees_ready(node, e).await;
     let opened = node.open_election(e).await.unwrap();
     let genesis = node.export(e).await.unwrap().genesis;
     assert_eq!(opened.roll, now);
@@ -646,6 +708,7 @@ async fn sealing_puts_the_registry_into_the_genesis_block_once() {
     assert!(before
         .iter()
         .all(|v| v.public_key.is_some() && !v.in_genesis));
+    trustees_ready(node, e).await;
     let detail = node.open_election(e).await.unwrap();
     assert_eq!(detail.state, ElectionState::Open);
     let sealed = node.validators(e).await.unwrap();
@@ -1275,6 +1338,7 @@ async fn an_officer_replaces_a_validators_key_before_sealing_and_they_re_enrol()
     );
     node.authenticate("validator1", PASSWORD).await.unwrap();
 
+    trustees_ready(node, e).await;
     node.open_election(e).await.unwrap();
     let genesis = node.export(e).await.unwrap().genesis;
     assert!(genesis

@@ -125,6 +125,19 @@ pub enum Round {
     Confirmations = 4,
 }
 
+impl std::fmt::Display for Round {
+    /// "round 2 (polynomials)".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            Self::Commitments => "commitments",
+            Self::Polynomials => "polynomials",
+            Self::Shares => "shares",
+            Self::Confirmations => "confirmations",
+        };
+        write!(f, "round {} ({name})", *self as u8)
+    }
+}
+
 /// One signed message of the ceremony.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CeremonyMessage {
@@ -252,16 +265,16 @@ pub enum CeremonyError {
     #[error("a message of election {election}, ceremony {ceremony} is not of this ceremony")]
     Foreign { election: ElectionId, ceremony: u64 },
     /// A sender or recipient who is no trustee, or a recipient where none belongs.
-    #[error("round {round:?}: trustee {from}'s message is addressed wrongly")]
+    #[error("{round}: trustee {from}'s message is addressed wrongly")]
     Addressed { round: Round, from: u16 },
     /// A signature that is not the sender's.
-    #[error("round {round:?}: trustee {from}'s message is not signed by their identity key")]
+    #[error("{round}: trustee {from}'s message is not signed by their identity key")]
     Signature { round: Round, from: u16 },
     /// Two messages where one belongs.
-    #[error("round {round:?}: trustee {from} sent twice")]
+    #[error("{round}: trustee {from} sent twice")]
     Twice { round: Round, from: u16 },
     /// A message still missing.
-    #[error("round {round:?}: trustee {from} has not sent yet")]
+    #[error("{round}: trustee {from} has not sent yet")]
     Missing { round: Round, from: u16 },
     /// A confirmation that does not read.
     #[error("trustee {from}'s confirmation does not read: {reason}")]
@@ -273,7 +286,7 @@ pub enum CeremonyError {
     #[error("{0}")]
     Keys(#[from] SecretError),
     /// A message the key generation itself refuses (elastic-elgamal's own checks).
-    #[error("round {round:?}: trustee {from}'s message is refused: {reason}")]
+    #[error("{round}: trustee {from}'s message is refused: {reason}")]
     Dkg {
         round: Round,
         from: u16,
@@ -624,12 +637,15 @@ impl Trustee {
                     TrusteeState::Shares(me)
                 }
                 TrusteeState::Shares(me) => {
-                    // Every share of the round, not only this trustee's: the confirmation
-                    // covers the whole transcript.
+                    // Every message of rounds 1–3 on the board, this trustee's own and every
+                    // share, not only those it receives: the confirmation covers the whole
+                    // transcript.
                     let complete = (0..n).all(|from| {
-                        (0..n)
-                            .filter(|&to| to != from)
-                            .all(|to| board.contains_key(&(Round::Shares, from, Some(to))))
+                        board.contains_key(&(Round::Commitments, from, None))
+                            && board.contains_key(&(Round::Polynomials, from, None))
+                            && (0..n)
+                                .filter(|&to| to != from)
+                                .all(|to| board.contains_key(&(Round::Shares, from, Some(to))))
                     });
                     if !complete {
                         break;
@@ -676,6 +692,47 @@ impl Trustee {
     }
 }
 
+/// Runs a whole ceremony in one process, every trustee's side stepping in turn on one
+/// board: for a benchmark or a test, where one machine holds every trustee's identity key.
+/// (In an election each trustee runs its own side on its own machine, with
+/// [`Trustee::join`] and [`Trustee::step`].) Every message, and each trustee's side at the
+/// end.
+pub fn run_all<R: rand_core::CryptoRng + rand_core::RngCore>(
+    election: ElectionId,
+    ceremony: u64,
+    identities: &[SigningKey],
+    threshold: u16,
+    rng: &mut R,
+) -> Result<(Vec<CeremonyMessage>, Vec<Trustee>), CeremonyError> {
+    let seats: Vec<Seat> = identities.iter().map(Seat::of).collect();
+    let mut board = Vec::new();
+    let mut trustees = Vec::new();
+    for (index, identity) in identities.iter().enumerate() {
+        let (trustee, first) = Trustee::join(
+            identity,
+            election,
+            ceremony,
+            index as u16,
+            &seats,
+            threshold,
+            rng,
+        )?;
+        board.push(first);
+        trustees.push(trustee);
+    }
+    loop {
+        let mut posted = false;
+        for (trustee, identity) in trustees.iter_mut().zip(identities) {
+            let out = trustee.step(identity, &board, rng)?;
+            posted |= !out.is_empty();
+            board.extend(out);
+        }
+        if !posted {
+            return Ok((board, trustees));
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -689,20 +746,47 @@ pub(crate) mod tests {
     /// in turn, its state kept as bytes between visits (as its key file keeps it), until
     /// nobody has anything more to post.
     pub(crate) fn run(n: usize, t: u16) -> (Vec<SigningKey>, Vec<CeremonyMessage>, Vec<Trustee>) {
-        let ids: Vec<_> = (0..n).map(|_| SigningKey::generate(&mut OsRng)).collect();
+        run_in(ELECTION, n, t, &mut OsRng)
+    }
+
+    /// The trustees a ceremony of `n` trustees with threshold `t` in `election` seals in
+    /// its genesis block, with their identity keys and their sides at the end. The same
+    /// `seed` gives the same ceremony (fixtures compare chains built twice).
+    pub(crate) fn sealed(
+        election: ElectionId,
+        n: usize,
+        t: u16,
+        seed: u64,
+    ) -> (crate::genesis::Trustees, Vec<SigningKey>, Vec<Trustee>) {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let ids: Vec<_> = (0..n).map(|_| SigningKey::generate(&mut rng)).collect();
+        let (board, trustees) = run_all(election, CEREMONY, &ids, t, &mut rng).unwrap();
+        let sealed =
+            crate::genesis::Trustees::from_ceremony(CEREMONY, t, &public(&ids), &board).unwrap();
+        (sealed, ids, trustees)
+    }
+
+    fn run_in<R: rand_core::CryptoRng + rand_core::RngCore>(
+        election: ElectionId,
+        n: usize,
+        t: u16,
+        rng: &mut R,
+    ) -> (Vec<SigningKey>, Vec<CeremonyMessage>, Vec<Trustee>) {
+        let ids: Vec<_> = (0..n).map(|_| SigningKey::generate(rng)).collect();
         let seats: Vec<_> = ids.iter().map(Seat::of).collect();
         let mut board = Vec::new();
         let mut kept = Vec::new();
         for (i, id) in ids.iter().enumerate() {
             let (trustee, first) =
-                Trustee::join(id, ELECTION, CEREMONY, i as u16, &seats, t, &mut OsRng).unwrap();
+                Trustee::join(id, election, CEREMONY, i as u16, &seats, t, rng).unwrap();
             board.push(first);
             kept.push(bincode::serialize(&trustee).unwrap());
         }
         for _ in 0..4 {
             for (i, id) in ids.iter().enumerate() {
                 let mut trustee: Trustee = bincode::deserialize(&kept[i]).unwrap();
-                board.extend(trustee.step(id, &board, &mut OsRng).unwrap());
+                board.extend(trustee.step(id, &board, rng).unwrap());
                 kept[i] = bincode::serialize(&trustee).unwrap();
             }
         }

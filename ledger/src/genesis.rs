@@ -1,7 +1,9 @@
 //! The genesis block: the election's rules and registry, frozen when voting opens.
 
+use crate::ceremony::{CeremonyMessage, Confirmation, Round};
 use crate::encoding::{DecodeError, Reader, Writer};
-use crate::hash::{sha256, BlockHash, PublicKey};
+use crate::hash::{sha256, BlockHash, GroupKey, PublicKey, Signature, Transcript};
+use crate::secret::TrusteeKeys;
 use serde::{Deserialize, Serialize};
 
 /// Identifies an election.
@@ -27,8 +29,9 @@ impl std::fmt::Display for CandidateId {
 }
 
 /// Version of the genesis rules this crate applies. Version 2 made a quorum of at least
-/// [`MIN_QUORUM`] validators, all listed, a rule of the chain.
-pub const GENESIS_VERSION: u32 = 2;
+/// [`MIN_QUORUM`] validators, all listed, a rule of the chain; version 3 seals the
+/// trustees who hold the election key between them ([`Trustees`]).
+pub const GENESIS_VERSION: u32 = 3;
 
 /// Fewest distinct validators that must approve each block: with one, the approver could
 /// be the server's operator alone.
@@ -54,6 +57,197 @@ pub enum GenesisError {
         /// Validators listed.
         validators: usize,
     },
+    /// No trustee holds the election key.
+    #[error("the genesis block names no trustee")]
+    NoTrustees,
+    /// A threshold outside 1..=trustees.
+    #[error("the threshold is {threshold} of {trustees} trustee(s)")]
+    Threshold {
+        /// The threshold.
+        threshold: u16,
+        /// Trustees listed.
+        trustees: usize,
+    },
+    /// One identity key on two seats.
+    #[error("trustee {0}'s identity key is listed twice")]
+    TrusteeTwice(usize),
+    /// The trustees' verification keys do not form a key set.
+    #[error("the trustees' keys do not combine: {0}")]
+    TrusteeKeys(String),
+    /// An election key other than the one the trustees' keys combine to: whoever made it
+    /// could read every ballot.
+    #[error("the election key is not the one the trustees' keys combine to")]
+    ElectionKey,
+    /// A confirmation its trustee did not sign.
+    #[error("trustee {0}'s confirmation of the key ceremony is not signed by their identity key")]
+    Confirmation(usize),
+}
+
+/// A trustee as the genesis block seals it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrusteeRecord {
+    /// The identity key that signed the trustee's ceremony messages.
+    pub identity: PublicKey,
+    /// The public half of the trustee's key share.
+    pub verification_key: GroupKey,
+    /// The trustee's signature of its round-4 message: the ceremony's transcript and this
+    /// verification key.
+    pub confirmation: Signature,
+}
+
+/// The trustees who hold the election key between them, and the proof that the key is
+/// theirs: every trustee confirmed the same ceremony transcript with its verification key,
+/// and the election key is what those keys combine to. Anyone can check both from these
+/// bytes alone ([`Genesis::check_rules`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trustees {
+    /// The ceremony's id, which every confirmation signs.
+    pub ceremony: u64,
+    /// How many trustees' decryption shares it takes to decrypt the tally.
+    pub threshold: u16,
+    /// The transcript of rounds 1–3 every trustee confirmed.
+    pub transcript: Transcript,
+    /// The key ballots are encrypted to.
+    pub election_key: GroupKey,
+    /// In seat order (a trustee's index is its position here).
+    pub trustees: Vec<TrusteeRecord>,
+}
+
+impl Trustees {
+    /// From a complete ceremony: its trustees' identity keys in seat order, and their
+    /// round-4 messages. Fails unless every confirmation is there, signed, and of one
+    /// transcript, and the verification keys combine.
+    pub fn from_ceremony(
+        ceremony: u64,
+        threshold: u16,
+        identities: &[PublicKey],
+        confirmations: &[CeremonyMessage],
+    ) -> Result<Self, GenesisError> {
+        let mut trustees = Vec::with_capacity(identities.len());
+        let mut transcript = None;
+        for (index, identity) in identities.iter().enumerate() {
+            let m = confirmations
+                .iter()
+                .find(|m| m.round == Round::Confirmations && usize::from(m.from) == index)
+                .filter(|m| m.is_signed_by(identity))
+                .ok_or(GenesisError::Confirmation(index))?;
+            let c =
+                Confirmation::decode(&m.payload).map_err(|_| GenesisError::Confirmation(index))?;
+            if *transcript.get_or_insert(c.transcript) != c.transcript {
+                return Err(GenesisError::Confirmation(index));
+            }
+            trustees.push(TrusteeRecord {
+                identity: *identity,
+                verification_key: GroupKey(c.verification_key),
+                confirmation: m.signature,
+            });
+        }
+        let keys = TrusteeKeys {
+            threshold,
+            keys: trustees.iter().map(|t| t.verification_key.0).collect(),
+        };
+        let election_key = keys
+            .election_key()
+            .map_err(|e| GenesisError::TrusteeKeys(e.to_string()))?;
+        Ok(Self {
+            ceremony,
+            threshold,
+            transcript: Transcript(transcript.ok_or(GenesisError::NoTrustees)?),
+            election_key: GroupKey(election_key),
+            trustees,
+        })
+    }
+
+    /// The trustees' public keys.
+    pub fn keys(&self) -> TrusteeKeys {
+        TrusteeKeys {
+            threshold: self.threshold,
+            keys: self.trustees.iter().map(|t| t.verification_key.0).collect(),
+        }
+    }
+
+    /// The rules: a threshold of 1..=n distinct trustees, each confirmation signed by its
+    /// trustee over this ceremony, transcript and verification key, and the election key
+    /// the one their keys combine to.
+    fn check(&self, election: ElectionId) -> Result<(), GenesisError> {
+        let n = self.trustees.len();
+        if n == 0 {
+            return Err(GenesisError::NoTrustees);
+        }
+        if self.threshold == 0 || usize::from(self.threshold) > n {
+            return Err(GenesisError::Threshold {
+                threshold: self.threshold,
+                trustees: n,
+            });
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (index, t) in self.trustees.iter().enumerate() {
+            if !seen.insert(t.identity) {
+                return Err(GenesisError::TrusteeTwice(index));
+            }
+            let confirmation = CeremonyMessage {
+                election,
+                ceremony: self.ceremony,
+                round: Round::Confirmations,
+                from: index as u16,
+                to: None,
+                payload: Confirmation {
+                    transcript: self.transcript.0,
+                    verification_key: t.verification_key.0,
+                }
+                .encode(),
+                signature: t.confirmation,
+            };
+            if !confirmation.is_signed_by(&t.identity) {
+                return Err(GenesisError::Confirmation(index));
+            }
+        }
+        let combined = self
+            .keys()
+            .election_key()
+            .map_err(|e| GenesisError::TrusteeKeys(e.to_string()))?;
+        if combined != self.election_key.0 {
+            return Err(GenesisError::ElectionKey);
+        }
+        Ok(())
+    }
+
+    fn write(&self, w: &mut Writer) {
+        w.u64(self.ceremony)
+            .u16(self.threshold)
+            .raw(&self.transcript.0)
+            .raw(&self.election_key.0)
+            .u32(self.trustees.len() as u32);
+        for t in &self.trustees {
+            w.raw(&t.identity.0)
+                .raw(&t.verification_key.0)
+                .raw(&t.confirmation.0);
+        }
+    }
+
+    fn read(r: &mut Reader) -> Result<Self, DecodeError> {
+        let ceremony = r.u64()?;
+        let threshold = r.u16()?;
+        let transcript = Transcript(r.array()?);
+        let election_key = GroupKey(r.array()?);
+        let n = r.u32()?;
+        let trustees = (0..n)
+            .map(|_| {
+                Ok(TrusteeRecord {
+                    identity: PublicKey(r.array()?),
+                    verification_key: GroupKey(r.array()?),
+                    confirmation: Signature(r.array()?),
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?;
+        Ok(Self {
+            ceremony,
+            threshold,
+            transcript,
+            election_key,
+            trustees,
+        })
+    }
 }
 
 /// A candidate on the ballot.
@@ -89,6 +283,8 @@ pub struct Genesis {
     pub difficulty: u8,
     /// When voting opened, milliseconds since the Unix epoch.
     pub opened_at: u64,
+    /// The trustees and the election key ballots are encrypted to.
+    pub trustees: Trustees,
 }
 
 /// The voter roll's fingerprint: SHA-256 over a domain tag and the voters' public keys in
@@ -123,6 +319,7 @@ impl Genesis {
             w.raw(&v.0);
         }
         w.u16(self.quorum).u8(self.difficulty).u64(self.opened_at);
+        self.trustees.write(&mut w);
         w.bytes
     }
 
@@ -150,6 +347,7 @@ impl Genesis {
         let quorum = r.u16()?;
         let difficulty = r.u8()?;
         let opened_at = r.u64()?;
+        let trustees = Trustees::read(&mut r)?;
         r.finish()?;
         Ok(Self {
             version,
@@ -161,6 +359,7 @@ impl Genesis {
             quorum,
             difficulty,
             opened_at,
+            trustees,
         })
     }
 
@@ -174,8 +373,9 @@ impl Genesis {
         self.candidates.iter().find(|c| c.id == id)
     }
 
-    /// The genesis rules: this version, a quorum of at least [`MIN_QUORUM`], and at least
-    /// as many distinct validators as the quorum.
+    /// The genesis rules: this version, a quorum of at least [`MIN_QUORUM`], at least as
+    /// many distinct validators as the quorum, and trustees whose confirmations are signed
+    /// and whose keys combine to the election key ([`Trustees`]).
     pub fn check_rules(&self) -> Result<(), GenesisError> {
         if self.version != GENESIS_VERSION {
             return Err(GenesisError::WrongVersion {
@@ -192,7 +392,7 @@ impl Genesis {
                 validators: distinct.len(),
             });
         }
-        Ok(())
+        self.trustees.check(self.election)
     }
 }
 
@@ -230,6 +430,7 @@ pub(crate) mod tests {
             quorum: 2,
             difficulty: 4,
             opened_at: 1_700_000_000_000,
+            trustees: crate::ceremony::tests::sealed(ElectionId(9), 3, 2, 1).0,
         }
     }
 
@@ -260,6 +461,67 @@ pub(crate) mod tests {
                 validators: 1
             })
         );
+    }
+
+    #[test]
+    fn the_trustees_sealed_must_have_confirmed_and_their_keys_must_make_the_election_key() {
+        let g = sample();
+        let (other, _, _) = crate::ceremony::tests::sealed(ElectionId(9), 3, 2, 2);
+        let lone = crate::ceremony::tests::sealed(ElectionId(9), 1, 1, 3).0;
+        assert_eq!(
+            Genesis {
+                trustees: lone.clone(),
+                ..sample()
+            }
+            .check_rules(),
+            Ok(())
+        );
+        let with = |change: &dyn Fn(&mut Trustees)| {
+            let mut g = g.clone();
+            change(&mut g.trustees);
+            g.check_rules()
+        };
+        // An operator's own key in place of the trustees' combined key.
+        assert_eq!(
+            with(&|t| t.election_key = other.election_key),
+            Err(GenesisError::ElectionKey)
+        );
+        // A verification key swapped (its confirmation no longer signs it).
+        assert_eq!(
+            with(&|t| t.trustees[1].verification_key = other.trustees[1].verification_key),
+            Err(GenesisError::Confirmation(1))
+        );
+        // A trustee of another ceremony, or one seat taken by another's record.
+        assert_eq!(
+            with(&|t| t.trustees[2] = other.trustees[2].clone()),
+            Err(GenesisError::Confirmation(2))
+        );
+        assert_eq!(
+            with(&|t| t.ceremony += 1),
+            Err(GenesisError::Confirmation(0))
+        );
+        assert_eq!(
+            with(&|t| t.trustees[1] = t.trustees[0].clone()),
+            Err(GenesisError::TrusteeTwice(1))
+        );
+        assert_eq!(
+            with(&|t| t.threshold = 4),
+            Err(GenesisError::Threshold {
+                threshold: 4,
+                trustees: 3
+            })
+        );
+        assert_eq!(with(&|t| t.trustees.clear()), Err(GenesisError::NoTrustees));
+        // The same trustees sealed in another election do not count.
+        assert_eq!(
+            Genesis {
+                election: ElectionId(10),
+                ..g.clone()
+            }
+            .check_rules(),
+            Err(GenesisError::Confirmation(0))
+        );
+        assert_ne!(lone, g.trustees);
     }
 
     #[test]

@@ -138,6 +138,10 @@ byte_newtype!(
     /// verification key (the public half of its key share).
     GroupKey, 32
 );
+byte_newtype!(
+    /// The hash of a key ceremony's messages of rounds 1–3, which every trustee confirms.
+    Transcript, 32
+);
 
 /// Variable-length bytes as hex in text formats and as bytes in binary ones, for
 /// `#[serde(with = "crate::hash::var_hex")]`.

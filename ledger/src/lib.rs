@@ -33,10 +33,12 @@ pub use export::{
 };
 pub use follow::{follow, FollowError};
 pub use genesis::{
-    roll_hash, Candidate, CandidateId, ElectionId, Genesis, GenesisError, GENESIS_VERSION,
-    MIN_QUORUM,
+    roll_hash, Candidate, CandidateId, ElectionId, Genesis, GenesisError, TrusteeRecord, Trustees,
+    GENESIS_VERSION, MIN_QUORUM,
 };
-pub use hash::{BlockHash, GroupKey, MerkleRoot, PublicKey, ReceivingKey, Signature, TxId};
+pub use hash::{
+    BlockHash, GroupKey, MerkleRoot, PublicKey, ReceivingKey, Signature, Transcript, TxId,
+};
 pub use merkle::{merkle_root, MerkleProof};
 pub use pow::{leading_zero_bits, meets_difficulty, PowSearch};
 pub use report::{check_block, Check};

@@ -479,6 +479,7 @@ pub(crate) mod tests {
             quorum: 2,
             difficulty: DIFFICULTY,
             opened_at: 1000,
+            trustees: crate::ceremony::tests::sealed(election, 1, 1, 1).0,
         };
         Fixture {
             chain: ChainState::new(genesis),

@@ -185,6 +185,19 @@ fn verification() {
         quorum: 2,
         difficulty: 0,
         opened_at: 0,
+        trustees: {
+            let identities: Vec<SigningKey> = (1..=3u8)
+                .map(|i| SigningKey::from_bytes(&[100 + i; 32]))
+                .collect();
+            let (board, _) =
+                ledger::ceremony::run_all(election, 1, &identities, 2, &mut rand::rngs::OsRng)
+                    .expect("a ceremony in one process");
+            let public: Vec<PublicKey> = identities
+                .iter()
+                .map(|k| PublicKey(k.verifying_key().to_bytes()))
+                .collect();
+            ledger::Trustees::from_ceremony(1, 2, &public, &board).expect("sealed trustees")
+        },
     };
     let mut chain = ChainState::new(genesis.clone());
     let mut blocks = Vec::new();

@@ -5,7 +5,9 @@ use ledger::VotingCode;
 use rand::{Rng, RngCore};
 use std::path::Path;
 use wire::cells::spreadsheet_safe;
-use wire::{Acceptance, KeyProof, NewElection, NewInvitation, NewVoter, Role};
+use wire::{
+    Acceptance, KeyProof, NewElection, NewInvitation, NewTrustee, NewVoter, Role, TrusteeEnrolment,
+};
 
 fn password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -15,7 +17,82 @@ fn password() -> String {
         .collect()
 }
 
-/// Creates the demo (admin, 3 validators, 3 candidates, 20 voters, open) when the
+/// Three trustees, any two of whom decrypt the tally: each key file is made here and its
+/// seat filled by invitation with proven keys, as a trustee fills it. The key ceremony
+/// runs in this process, every message posted to the node's board (which checks it), and
+/// each trustee's side is then sealed into its key file as `ballotchain trustee ceremony`
+/// leaves it. The key files' paths.
+async fn run_ceremony(
+    node: &Node,
+    election: ledger::ElectionId,
+    dir: &Path,
+    passphrase: &str,
+) -> Result<Vec<std::path::PathBuf>, Box<dyn std::error::Error>> {
+    use ledger::ceremony::{Seat, Trustee};
+    let mut trustees = Vec::new();
+    for i in 1..=3 {
+        let name = format!("trustee{i}");
+        let (file, key) = keyfile::KeyFile::generate(&name, passphrase)?;
+        let seat = node
+            .invite_trustee(election, &NewTrustee { name: name.clone() })
+            .await?;
+        let challenge = hex::decode(node.trustee_invitation(&seat.token).await?.challenge)?;
+        let enrolment = TrusteeEnrolment {
+            seat: Seat::of(&key),
+            proof: ledger::prove_possession(&key, &challenge),
+        };
+        node.enrol_trustee(&seat.token, &enrolment).await?;
+        trustees.push((file, key, dir.join(format!("demo-{name}.key"))));
+    }
+    let ceremony = node
+        .start_ceremony(election, 2)
+        .await?
+        .ceremony
+        .ok_or("the key ceremony did not start")?;
+    let seats: Vec<Seat> = ceremony.seats.iter().map(|s| s.seat.clone()).collect();
+    let mut rng = rand::rngs::OsRng;
+    let mut sides = Vec::new();
+    for (file, key, _) in &trustees {
+        let position = seats
+            .iter()
+            .position(|s| s.identity == file.public_key)
+            .ok_or("a trustee has no seat in the ceremony")?;
+        let (side, first) = Trustee::join(
+            key,
+            election,
+            ceremony.id,
+            position as u16,
+            &seats,
+            ceremony.threshold,
+            &mut rng,
+        )?;
+        node.post_ceremony_messages(election, &[first]).await?;
+        sides.push(side);
+    }
+    loop {
+        let mut posted = false;
+        for (side, (_, key, _)) in sides.iter_mut().zip(&trustees) {
+            let board = node.ceremony_board(election).await?;
+            let messages = board.ceremony.map(|c| c.messages).unwrap_or_default();
+            let out = side.step(key, &messages, &mut rng)?;
+            if !out.is_empty() {
+                node.post_ceremony_messages(election, &out).await?;
+                posted = true;
+            }
+        }
+        if !posted {
+            break;
+        }
+    }
+    let mut paths = Vec::new();
+    for ((file, _, path), side) in trustees.into_iter().zip(sides) {
+        crate::trustee::write_key_file(&path, &file, passphrase, side)?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+/// Creates the demo (admin, 3 validators, 3 trustees, 3 candidates, 20 voters, open) when the
 /// database has no election and no account; otherwise leaves it alone.
 pub async fn seed_if_empty(
     node: &Node,
@@ -104,6 +181,7 @@ pub async fn seed_if_empty(
     for (name, _, _) in &validators {
         node.enrol_validator(election.id, name).await?;
     }
+    let trustees = run_ceremony(node, election.id, dir, &passphrase).await?;
     node.open_election(election.id).await?;
 
     let mut out = csv::Writer::from_writer(Vec::new());
@@ -127,6 +205,10 @@ pub async fn seed_if_empty(
         println!("  validator password:  {name} / {pw}");
         println!("  validator key file:  {}", key.display());
     }
+    for path in &trustees {
+        println!("  trustee key file:    {}", path.display());
+    }
+    println!("  any 2 of the 3 trustees decrypt the tally");
     println!(
         "  key files' passphrase in {} (approve with `ballotchain approve --key FILE --passphrase-file {}`)",
         passphrase_path.display(),

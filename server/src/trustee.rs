@@ -169,12 +169,7 @@ fn step(
         )?;
         posted = kept.outbox.len();
         for m in &kept.outbox {
-            println!(
-                "posted round {} ({:?}){}",
-                m.round as u8,
-                m.round,
-                to_whom(m)
-            );
+            println!("posted {}{}", m.round, to_whom(m));
         }
         kept.outbox.clear();
         save(path, &file, passphrase, &kept)?;
@@ -219,16 +214,26 @@ fn report(ceremony: &CeremonyInfo, position: u16, posted: usize) -> bool {
                 }
             })
             .collect();
-        println!(
-            "round {} ({:?}) waits for {}",
-            w.round as u8,
-            w.round,
-            names.join(", ")
-        );
+        println!("{} waits for {}", w.round, names.join(", "));
     } else if posted > 0 {
         println!("every message is in; the board checks the ceremony");
     }
     false
+}
+
+/// Writes a trustee's key file with its side of a finished ceremony sealed in it, as
+/// `trustee ceremony` leaves it (the demo's trustees, whose ceremony ran in one process).
+pub(crate) fn write_key_file(
+    path: &Path,
+    file: &keyfile::KeyFile,
+    passphrase: &str,
+    trustee: Trustee,
+) -> CliResult<()> {
+    let kept = Kept {
+        trustee,
+        outbox: Vec::new(),
+    };
+    save(path, file, passphrase, &kept)
 }
 
 /// Seals the kept state into the key file, replacing it whole (written aside, then moved).

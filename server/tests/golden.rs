@@ -35,6 +35,7 @@ const VOLATILE_NUMBERS: &[&str] = &[
     "min_timestamp",
     "nonce",
     "expires_at",
+    "enrolled_at",
 ];
 
 fn mask_text(text: &str) -> String {
@@ -702,8 +703,159 @@ async fn every_api_response_matches_the_golden_json() {
         .await;
     t.get(&anon, "export before opening", api("/elections/2/export"))
         .await;
+    // The trustees: seats by invitation, proven keys, and the key ceremony on the board.
+    t.post(
+        &admin,
+        "open election, no key ceremony",
+        api("/elections/1/open"),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &anon,
+        "invite trustee, signed out",
+        api("/elections/1/trustees"),
+        json!({"name": "Tess"}),
+    )
+    .await;
+    let trustees = [fixed_key(21), fixed_key(22)];
+    for (name, key) in ["Tess", "Trent"].into_iter().zip(&trustees) {
+        let seat = t
+            .post(
+                &admin,
+                "invite trustee",
+                api("/elections/1/trustees"),
+                json!({ "name": name }),
+            )
+            .await;
+        let token = seat["token"].as_str().unwrap().to_owned();
+        let info = t
+            .get(
+                &anon,
+                "trustee invitation",
+                api(&format!("/trustee-invitations/{token}")),
+            )
+            .await;
+        let challenge = hex::decode(info["challenge"].as_str().unwrap()).unwrap();
+        let enrolment = json!({
+            "seat": serde_json::to_value(ledger::ceremony::Seat::of(key)).unwrap(),
+            "proof": hex::encode(ledger::prove_possession(key, &challenge).0),
+        });
+        t.post(
+            &anon,
+            "enrol trustee",
+            api(&format!("/trustee-invitations/{token}/accept")),
+            enrolment.clone(),
+        )
+        .await;
+        if name == "Trent" {
+            t.post(
+                &anon,
+                "enrol trustee, twice",
+                api(&format!("/trustee-invitations/{token}/accept")),
+                enrolment,
+            )
+            .await;
+        }
+    }
+    t.get(
+        &anon,
+        "ceremony board, not started",
+        api("/elections/1/ceremony"),
+    )
+    .await;
+    t.post(
+        &admin,
+        "start ceremony, threshold above the trustees",
+        api("/elections/1/ceremony"),
+        json!({"threshold": 3}),
+    )
+    .await;
+    let board = t
+        .post(
+            &admin,
+            "start ceremony",
+            api("/elections/1/ceremony"),
+            json!({"threshold": 2}),
+        )
+        .await;
+    let ceremony = board["ceremony"]["id"].as_u64().unwrap();
+    let seats: Vec<ledger::ceremony::Seat> =
+        trustees.iter().map(ledger::ceremony::Seat::of).collect();
+    let mut sides = Vec::new();
+    for (position, key) in trustees.iter().enumerate() {
+        let (side, first) = ledger::ceremony::Trustee::join(
+            key,
+            ElectionId(1),
+            ceremony,
+            position as u16,
+            &seats,
+            2,
+            &mut rand::rngs::OsRng,
+        )
+        .unwrap();
+        sides.push(side);
+        t.post(
+            &anon,
+            "post ceremony message",
+            api("/elections/1/ceremony/messages"),
+            json!([first]),
+        )
+        .await;
+        if position == 0 {
+            t.post(
+                &anon,
+                "post ceremony message, twice",
+                api("/elections/1/ceremony/messages"),
+                json!([first]),
+            )
+            .await;
+            let mut forged = first.clone();
+            forged.from = 1;
+            t.post(
+                &anon,
+                "post ceremony message, not the sender's signature",
+                api("/elections/1/ceremony/messages"),
+                json!([forged]),
+            )
+            .await;
+        }
+    }
+    let mut board = board;
+    for _ in 0..3 {
+        for (side, key) in sides.iter_mut().zip(&trustees) {
+            board = get(&anon, api("/elections/1/ceremony")).await.1;
+            let messages: Vec<ledger::ceremony::CeremonyMessage> =
+                serde_json::from_value(board["ceremony"]["messages"].clone()).unwrap();
+            let out = side.step(key, &messages, &mut rand::rngs::OsRng).unwrap();
+            if !out.is_empty() {
+                board = t
+                    .post(
+                        &anon,
+                        "post ceremony messages",
+                        api("/elections/1/ceremony/messages"),
+                        json!(out),
+                    )
+                    .await;
+            }
+        }
+    }
+    assert!(board["ceremony"]["election_key"].is_string(), "{board}");
+    t.get(
+        &anon,
+        "ceremony board, complete",
+        api("/elections/1/ceremony"),
+    )
+    .await;
     t.post(&admin, "open election", api("/elections/1/open"), json!({}))
         .await;
+    t.post(
+        &anon,
+        "post ceremony message, after sealing",
+        api("/elections/1/ceremony/messages"),
+        json!([board["ceremony"]["messages"][0].clone()]),
+    )
+    .await;
     t.post(
         &admin,
         "open election, twice",

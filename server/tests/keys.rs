@@ -356,6 +356,7 @@ async fn validators_enrol_and_decide_from_the_command_line_and_their_keys_never_
     for h in &holders {
         office.enrol(id, h.name).await;
     }
+    office.trustees_ready(id).await;
     let opened = office.open(id).await;
     let ElectionId(election) = opened.id;
     let detail = anyone.export(id).await.unwrap();

@@ -416,3 +416,92 @@ async fn three_trustees_run_the_ceremony_from_the_command_line_with_their_state_
     );
     s.kill();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_genesis_block_seals_the_trustees_and_verify_refuses_an_election_key_they_did_not_make()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Sealed", 2, false).await;
+    let office = Api::signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let anyone = Api::anonymous(&s);
+    let id = ElectionId(e.election as u64);
+
+    // A trustee seated late ends the finished ceremony: opening waits again, saying why.
+    let late = office.invite_trustee(id, "late").await.unwrap();
+    refused(office.try_open(id).await, "no ceremony").is(409, ErrorCode::WrongState);
+    let late_key = new_key();
+    anyone
+        .enrol_trustee(
+            &late.token,
+            &trustee_enrolment(&late_key, &late.token, &anyone).await,
+        )
+        .await
+        .unwrap();
+    office.start_ceremony(id, 2).await.unwrap();
+    let waiting = refused(office.try_open(id).await, "ceremony under way");
+    waiting.is(409, ErrorCode::WrongState);
+    assert!(
+        waiting
+            .body
+            .message
+            .contains("round 1 (commitments) waits for trustee1, late"),
+        "{waiting:?}"
+    );
+    let trustees = [e.trustees[0].0.clone(), late_key];
+    let (_, board) = office.run_ceremony(id, &trustees, 2).await;
+    let ceremony = board.ceremony.unwrap();
+    let opened = office.try_open(id).await.unwrap();
+    assert_eq!(opened.state, wire::ElectionState::Open);
+
+    // The genesis block holds the trustees in seat order, the threshold and the key.
+    let export = anyone.export(id).await.unwrap();
+    let sealed = &export.genesis.trustees;
+    assert_eq!((sealed.ceremony, sealed.threshold), (ceremony.id, 2));
+    assert_eq!(Some(sealed.election_key), ceremony.election_key);
+    let identities: Vec<_> = sealed.trustees.iter().map(|t| t.identity).collect();
+    assert_eq!(
+        identities,
+        trustees.iter().map(public_of).collect::<Vec<_>>()
+    );
+
+    // Sealed: the board takes nothing more, and the trustees cannot change.
+    refused(
+        anyone.post_messages(id, &ceremony.messages[..1]).await,
+        "a message after sealing",
+    )
+    .is(409, ErrorCode::WrongState);
+    refused(office.start_ceremony(id, 1).await, "restart after sealing")
+        .is(409, ErrorCode::WrongState);
+    refused(
+        office.replace_trustee(id, ceremony.seats[0].trustee).await,
+        "replace after sealing",
+    )
+    .is(409, ErrorCode::WrongState);
+    refused(
+        office.invite_trustee(id, "later").await,
+        "invite after sealing",
+    )
+    .is(409, ErrorCode::WrongState);
+
+    // `verify` passes on the export, and fails on one whose election key is not what the
+    // trustees' keys combine to (an operator's own key, which would read every ballot).
+    let good = dir.path().join("export.json");
+    std::fs::write(&good, serde_json::to_vec(&export).unwrap()).unwrap();
+    let out = ballotchain(&["verify", arg(&good)]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut forged = export.clone();
+    forged.genesis.trustees.election_key = forged.genesis.trustees.trustees[0].verification_key;
+    // (Its hash made again, as whoever forged it would.)
+    forged.genesis_hash = forged.genesis.hash();
+    let bad = dir.path().join("forged.json");
+    std::fs::write(&bad, serde_json::to_vec(&forged).unwrap()).unwrap();
+    let out = ballotchain(&["verify", arg(&bad)]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("the election key is not the one the trustees' keys combine to"),
+        "{}",
+        text(&out)
+    );
+    s.kill();
+}

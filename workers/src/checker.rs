@@ -518,10 +518,22 @@ mod tests {
 
     #[test]
     fn a_pin_below_the_head_must_be_the_copys_own_block() {
+        let trustee = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let (board, _) = ledger::ceremony::run_all(
+            ElectionId(1),
+            1,
+            std::slice::from_ref(&trustee),
+            1,
+            &mut rand::rngs::OsRng,
+        )
+        .unwrap();
+        let identity = ledger::PublicKey(trustee.verifying_key().to_bytes());
+        let trustees = ledger::Trustees::from_ceremony(1, 1, &[identity], &board).unwrap();
         let genesis: ledger::Genesis = serde_json::from_value(serde_json::json!({
             "version": ledger::GENESIS_VERSION, "election": 1, "title": "T",
             "candidates": [{"id": 1, "name": "A", "description": ""}],
-            "voters": [], "validators": [], "quorum": 2, "difficulty": 1, "opened_at": 0
+            "voters": [], "validators": [], "quorum": 2, "difficulty": 1, "opened_at": 0,
+            "trustees": trustees,
         }))
         .unwrap();
         let mut copy = Copy {

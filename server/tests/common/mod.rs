@@ -664,6 +664,20 @@ impl Api {
         (sides, board)
     }
 
+    /// One trustee, "trustee1" (threshold 1), and its key ceremony complete (set-up):
+    /// opening needs the election key. Its identity key and side of the ceremony.
+    pub async fn trustees_ready(&self, id: ElectionId) -> (SigningKey, ledger::ceremony::Trustee) {
+        let trustee = self.enrolled_trustee(id, "trustee1").await;
+        let (sides, board) = self
+            .run_ceremony(id, std::slice::from_ref(&trustee), 1)
+            .await;
+        assert!(board.ceremony.is_some_and(|c| c.election_key.is_some()));
+        (
+            trustee,
+            sides.into_iter().next().expect("the trustee's side"),
+        )
+    }
+
     /// `POST /elections/{id}/open` (set-up).
     pub async fn open(&self, id: ElectionId) -> ElectionDetail {
         self.setup(
@@ -672,6 +686,12 @@ impl Api {
             200,
         )
         .await
+    }
+
+    /// `POST /elections/{id}/open`, which may be refused.
+    pub async fn try_open(&self, id: ElectionId) -> Result<ElectionDetail, Refusal> {
+        self.answer(self.post(&format!("/elections/{id}/open"), json!({})), 200)
+            .await
     }
 
     /// `POST /elections/{id}/close`.
@@ -774,7 +794,8 @@ pub async fn ensure_validator(s: &Server, api: &Api, username: &str) -> SigningK
     key
 }
 
-/// An open election with `voters` voters and validators v1, v2 (quorum 2), difficulty 8.
+/// An open election with `voters` voters, validators v1, v2 (quorum 2), difficulty 8, and
+/// one trustee (threshold 1) whose key ceremony is complete.
 pub struct Setup {
     pub admin: Client,
     pub election: i64,
@@ -782,6 +803,8 @@ pub struct Setup {
     pub candidates: Vec<i64>,
     /// The signing keys of validator1 and validator2, in that order.
     pub validators: Vec<SigningKey>,
+    /// The trustee's identity key and its side of the ceremony (its key share).
+    pub trustees: Vec<(SigningKey, ledger::ceremony::Trustee)>,
 }
 
 pub async fn open_election(
@@ -814,6 +837,10 @@ pub async fn open_election(
         validators.push(ensure_validator(s, &api, name).await);
         api.enrol(id, name).await;
     }
+    let trustee = api.enrolled_trustee(id, "trustee1").await;
+    let (sides, _) = api
+        .run_ceremony(id, std::slice::from_ref(&trustee), 1)
+        .await;
     if open {
         api.open(id).await;
     }
@@ -823,6 +850,10 @@ pub async fn open_election(
         codes,
         candidates,
         validators,
+        trustees: vec![(
+            trustee,
+            sides.into_iter().next().expect("the trustee's side"),
+        )],
     }
 }
 
