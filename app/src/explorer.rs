@@ -58,10 +58,12 @@ pub struct ChainOverview {
     pub pending_votes: u64,
     /// Blocks awaiting validators.
     pub awaiting_blocks: u64,
-    /// The tally (empty before sealing).
+    /// Whether the ballot is sealed (the genesis block exists).
+    pub sealed: bool,
+    /// Ballots on the appended chain.
+    pub turnout: u64,
+    /// The result, once the trustees have decrypted the sums (empty until then).
     pub tally: Vec<TallyBar>,
-    /// Votes counted.
-    pub total: u64,
     /// This page of appended blocks, newest first.
     pub blocks: Vec<wire::BlockSummary>,
 }
@@ -86,8 +88,8 @@ pub struct VoteRow {
     pub receipt: TxId,
     /// Voter's public key.
     pub voter: ledger::PublicKey,
-    /// Candidate chosen.
-    pub candidate: String,
+    /// SHA-256 of the encrypted ballot (no choice can be read from it).
+    pub ballot: TxId,
 }
 
 /// A validator's decision as a block shows it.
@@ -135,10 +137,11 @@ pub async fn chain_view(
 ) -> Result<ChainOverview, ServerFnError> {
     let node = node()?;
     let d = node.election(election).await.map_err(fail)?;
-    let (tally, total) = if d.height.is_some() {
+    let (tally, turnout) = if d.height.is_some() {
         let tally = node.tally(election).await.map_err(fail)?;
         let bars = tally
-            .candidates
+            .result
+            .unwrap_or_default()
             .into_iter()
             .map(|c| TallyBar {
                 description: d
@@ -149,10 +152,11 @@ pub async fn chain_view(
                 votes: c.votes,
             })
             .collect();
-        (bars, tally.total)
+        (bars, tally.turnout)
     } else {
         (Vec::new(), 0)
     };
+    let sealed = d.height.is_some();
     let blocks = node.chain_page(election, from, PAGE).await.map_err(fail)?;
     let head = match d.height {
         Some(_) => node.tip(election).await.ok(),
@@ -182,7 +186,8 @@ pub async fn chain_view(
         pending_votes: d.pending_votes,
         awaiting_blocks: d.awaiting_blocks,
         tally,
-        total,
+        turnout,
+        sealed,
         blocks,
     })
 }
@@ -219,10 +224,6 @@ pub async fn block_view(election: ElectionId, block: String) -> Result<BlockInfo
         .map_err(|e: wire::BadBlockRef| ServerFnError::new(e.to_string()))?;
     let d = node.block_detail(election, block).await.map_err(fail)?;
     let e = node.election(election).await.map_err(fail)?;
-    let name = |id: ledger::CandidateId| {
-        e.candidate(id)
-            .map_or_else(|| format!("#{id}"), |c| c.name.clone())
-    };
     let h = &d.header;
     Ok(BlockInfo {
         election_title: e.title.clone(),
@@ -247,7 +248,7 @@ pub async fn block_view(election: ElectionId, block: String) -> Result<BlockInfo
             .map(|v| VoteRow {
                 receipt: v.receipt,
                 voter: v.voter,
-                candidate: name(v.candidate_id),
+                ballot: v.ballot,
             })
             .collect(),
         decisions: d
@@ -510,10 +511,24 @@ fn explorer_body(
 
         <section aria-labelledby="tally-h">
             <h2 id="tally-h">"Tally"</h2>
-            {if v.tally.is_empty() {
+            {if !v.sealed {
                 view! { <p class="notice">"The ballot is not sealed yet."</p> }.into_any()
+            } else if v.tally.is_empty() {
+                view! {
+                    <p class="turnout" data-turnout=v.turnout>
+                        {format!(
+                            "Turnout: {} {} on the appended chain.",
+                            v.turnout,
+                            if v.turnout == 1 { "ballot" } else { "ballots" },
+                        )}
+                    </p>
+                    <p class="notice">
+                        "Every ballot is encrypted: nobody, the server included, can read a choice. The trustees decrypt only the totals, together, after voting closes."
+                    </p>
+                }
+                    .into_any()
             } else {
-                view! { <TallyChart bars=v.tally.clone() total=v.total /> }.into_any()
+                view! { <TallyChart bars=v.tally.clone() total=v.turnout /> }.into_any()
             }}
         </section>
 
@@ -691,7 +706,8 @@ fn block_body(election: ElectionId, b: BlockInfo) -> impl IntoView {
                 .map(|v| {
                     view! {
                         <li>
-                            <span>{v.candidate}</span>
+                            "ballot "
+                            <span class="hash">{v.ballot.to_hex()}</span>
                             " · receipt "
                             <span class="hash">{v.receipt.to_hex()}</span>
                             " · voter key "

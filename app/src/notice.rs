@@ -67,6 +67,8 @@ pub enum Notice {
     NoCandidate,
     /// The ballot was sent while voting is not open.
     VotingClosed,
+    /// The election key served is not the sealed trustees' key: nothing was encrypted.
+    UntrustedKey,
     /// The chain failed verification; it takes no writes.
     ChainIntegrity,
     /// The block was decided on or went stale meanwhile.
@@ -146,6 +148,12 @@ const TABLE: &[(Notice, &str, bool, &str)] = &[
     ),
     (Notice::NoCandidate, "no_candidate", true, "Choose one candidate on the ballot."),
     (Notice::VotingClosed, "voting_closed", true, "Voting is not open in this election."),
+    (
+        Notice::UntrustedKey,
+        "untrusted_key",
+        true,
+        "This page was given an election key that is not the trustees' key: your choice was neither encrypted nor sent. Do not vote here; tell the election office.",
+    ),
     (
         Notice::ChainIntegrity,
         "chain_integrity",

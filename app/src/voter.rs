@@ -1,11 +1,13 @@
 //! The voter's pages: the ballot at `/e/{election}`, casting, and the receipt at
 //! `/e/{election}/receipt/{receipt}`.
 //!
-//! With JavaScript the ballot is signed in the voter's browser: the page derives the key
-//! from the code in WebAssembly and posts only the signed vote, so the code never leaves
-//! the device. That form appears only once the page has come alive, so an early click
-//! cannot post the code. Without JavaScript a `<noscript>` form posts the code to the
-//! server, which derives the key, signs and forgets the code (the page says so).
+//! With JavaScript the ballot is encrypted and signed in the voter's browser: a worker
+//! checks the election key against the sealed trustees' keys, encrypts the choice under it
+//! with its proofs, and signs with the key derived from the code; the page posts only the
+//! signed, encrypted vote, so neither the code nor the choice leaves the device. That form
+//! appears only once the page has come alive, so an early click cannot post the code.
+//! Without JavaScript a `<noscript>` form posts the code and the choice to the server,
+//! which encrypts, signs and forgets both (the page says so).
 
 use crate::explorer::{election_param, receipt_view, ReceiptInfo};
 use crate::notice::{self, Notice};
@@ -26,25 +28,33 @@ pub struct BallotInfo {
     pub state: ElectionState,
     /// The ballot.
     pub candidates: Vec<Candidate>,
+    /// The trustees and the election key, as the genesis block seals them (once open).
+    pub trustees: Option<ledger::Trustees>,
 }
 
 /// The ballot of an election.
 #[server(prefix = "/sfn")]
 pub async fn ballot(election: ElectionId) -> Result<BallotInfo, ServerFnError> {
-    let d = crate::session::node()?
+    let node = crate::session::node()?;
+    let d = node
         .election(election)
         .await
         .map_err(crate::session::refusal)?;
+    let trustees = match d.state {
+        ElectionState::Setup => None,
+        _ => node.genesis(election).await.ok().map(|g| g.trustees),
+    };
     Ok(BallotInfo {
         title: d.title,
         description: d.description,
         state: d.state,
         candidates: d.candidates,
+        trustees,
     })
 }
 
-/// Casts the ballot form's vote: the server derives the voter's key from the code, signs,
-/// and forgets the code. Then shows the receipt; on any refusal, the ballot again with
+/// Casts the ballot form's vote: the server derives the voter's key from the code,
+/// encrypts the choice under the election key, signs, and forgets the code and the choice. Then shows the receipt; on any refusal, the ballot again with
 /// the reason (never echoing the code into a URL). `confirm` is the "I have checked my
 /// choice" box: a vote cannot be changed afterwards.
 #[server(prefix = "/sfn", endpoint = "vote")]
@@ -81,7 +91,7 @@ fn ballot_notice(code: wire::ErrorCode) -> Notice {
     match code {
         wire::ErrorCode::InvalidInput => Notice::MalformedCode,
         wire::ErrorCode::WrongState => Notice::VotingClosed,
-        wire::ErrorCode::NotFound | wire::ErrorCode::UnknownCandidate => Notice::NoCandidate,
+        wire::ErrorCode::NotFound => Notice::NoCandidate,
         // A signed vote from a key the roll does not hold: the code is not this election's.
         wire::ErrorCode::Forbidden | wire::ErrorCode::IneligibleVoter => Notice::InvalidCode,
         code => Notice::for_code(code),
@@ -113,6 +123,7 @@ fn ballot_page(id: ElectionId, b: BallotInfo, notice: Memo<Option<Notice>>) -> i
     let alive = RwSignal::new(false);
     Effect::new(move |_| alive.set(true));
     let candidates = StoredValue::new(b.candidates.clone());
+    let trustees = StoredValue::new(b.trustees.clone());
     let fallback = fallback_form(id, &b.candidates);
     view! {
         <h1>{b.title.clone()}</h1>
@@ -132,7 +143,9 @@ fn ballot_page(id: ElectionId, b: BallotInfo, notice: Memo<Option<Notice>>) -> i
                 .into_any()
         } else {
             view! {
-                {move || alive.get().then(|| signing_form(id, candidates.get_value()))}
+                {move || {
+                    alive.get().then(|| signing_form(id, candidates.get_value(), trustees.get_value()))
+                }}
                 <noscript inner_html=fallback />
             }
                 .into_any()
@@ -142,7 +155,12 @@ fn ballot_page(id: ElectionId, b: BallotInfo, notice: Memo<Option<Notice>>) -> i
 
 /// The ballot signed in this browser: the code stays here; only the signed vote is sent.
 #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
-fn signing_form(id: ElectionId, candidates: Vec<Candidate>) -> impl IntoView {
+fn signing_form(
+    id: ElectionId,
+    candidates: Vec<Candidate>,
+    trustees: Option<ledger::Trustees>,
+) -> impl IntoView {
+    let ballot: Vec<ledger::CandidateId> = candidates.iter().map(|c| c.id).collect();
     let sending = RwSignal::new(false);
     let navigate = leptos_router::hooks::use_navigate();
     let cast = move |ev: leptos::ev::SubmitEvent| {
@@ -150,9 +168,11 @@ fn signing_form(id: ElectionId, candidates: Vec<Candidate>) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         let navigate = navigate.clone();
         #[cfg(feature = "hydrate")]
+        let (ballot, trustees) = (ballot.clone(), trustees.clone());
+        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             sending.set(true);
-            let to = match sign_and_cast(id).await {
+            let to = match sign_and_cast(id, ballot, trustees).await {
                 Ok((receipt, false)) => format!("/e/{id}/receipt/{receipt}"),
                 Ok((receipt, true)) => format!("/e/{id}/receipt/{receipt}?already=1"),
                 Err(notice) => notice.on(&format!("/e/{id}")),
@@ -191,17 +211,22 @@ fn signing_form(id: ElectionId, candidates: Vec<Candidate>) -> impl IntoView {
                 <input type="checkbox" id="confirm" required />
                 <label for="confirm">"I have checked my choice. A vote cannot be changed once cast."</label>
             </div>
-            <p class="hint">"Your browser signs your vote with a key made from your code; the code itself is not sent."</p>
+            <p class="hint">"Your browser encrypts your choice for the trustees, who decrypt only the totals, and signs your vote with a key made from your code: neither the code nor your choice is sent."</p>
             <button type="submit" disabled=move || sending.get()>"Cast my vote"</button>
         </form>
     }
 }
 
-/// Reads the ballot from the page; the ballot worker derives the voter's key from the
-/// code and signs the vote; the page sends it: the receipt (and whether it is of a vote this code had cast before), or
-/// the notice that says why not.
+/// Reads the ballot from the page; the ballot worker checks the election key, encrypts
+/// the choice and signs the vote with the key derived from the code; the page sends it:
+/// the receipt (and whether it is of a vote this code had cast before), or the notice
+/// that says why not.
 #[cfg(feature = "hydrate")]
-async fn sign_and_cast(id: ElectionId) -> Result<(ledger::TxId, bool), Notice> {
+async fn sign_and_cast(
+    id: ElectionId,
+    candidates: Vec<ledger::CandidateId>,
+    trustees: Option<ledger::Trustees>,
+) -> Result<(ledger::TxId, bool), Notice> {
     use wasm_bindgen::JsCast;
     if !crate::custody::ticked("confirm") {
         return Err(Notice::Unconfirmed);
@@ -218,9 +243,12 @@ async fn sign_and_cast(id: ElectionId) -> Result<(ledger::TxId, bool), Notice> {
         .map(ledger::CandidateId)
         .ok_or(Notice::NoCandidate)?;
     use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
+    let trustees = trustees.ok_or(Notice::VotingClosed)?;
     let signed = workers::ask::<BallotWorker>(BallotRequest {
         code: crate::custody::field("code"),
         election: id,
+        trustees,
+        candidates,
         candidate,
         timestamp: js_sys::Date::now() as u64,
     })
@@ -229,6 +257,8 @@ async fn sign_and_cast(id: ElectionId) -> Result<(ledger::TxId, bool), Notice> {
     let vote = match signed {
         BallotAnswer::Signed(vote) => vote,
         BallotAnswer::MalformedCode => return Err(Notice::MalformedCode),
+        BallotAnswer::NoCandidate => return Err(Notice::NoCandidate),
+        BallotAnswer::UntrustedKey(_) => return Err(Notice::UntrustedKey),
     };
     let ballot = wire::Ballot::Signed { vote };
     match crate::custody::post_answer::<_, wire::CastReceipt>(
@@ -276,7 +306,7 @@ fn fallback_form(id: ElectionId, candidates: &[Candidate]) -> String {
         })
         .collect();
     format!(
-        r#"<form class="ballot" method="post" action="/sfn/vote"><input type="hidden" name="election" value="{id}"><p class="notice">Without JavaScript your voting code is sent to the server, which derives your key from it, signs your vote and forgets the code. With JavaScript on, your browser signs and the code never leaves this device.</p><label for="code">Your voting code</label><input id="code" name="code" type="text" required autocomplete="off" autocapitalize="characters" spellcheck="false" placeholder="24 letters and digits"><fieldset><legend>Choose one candidate</legend>{choices}</fieldset><div class="choice confirm"><input type="checkbox" id="confirm" name="confirm" value="yes" required><label for="confirm">I have checked my choice. A vote cannot be changed once cast.</label></div><button type="submit">Cast my vote</button></form>"#
+        r#"<form class="ballot" method="post" action="/sfn/vote"><input type="hidden" name="election" value="{id}"><p class="notice">Without JavaScript your voting code and your choice are sent to the server, which encrypts your choice, signs your vote with the key your code gives and forgets both. With JavaScript on, your browser encrypts and signs, and neither your code nor your choice leaves this device.</p><label for="code">Your voting code</label><input id="code" name="code" type="text" required autocomplete="off" autocapitalize="characters" spellcheck="false" placeholder="24 letters and digits"><fieldset><legend>Choose one candidate</legend>{choices}</fieldset><div class="choice confirm"><input type="checkbox" id="confirm" name="confirm" value="yes" required><label for="confirm">I have checked my choice. A vote cannot be changed once cast.</label></div><button type="submit">Cast my vote</button></form>"#
     )
 }
 

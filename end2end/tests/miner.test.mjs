@@ -116,15 +116,15 @@ test('a block mined in the browser is approved in two dashboards and shown with 
   // Submitted: the workers wait for the validators (no competing block on the same votes).
   await page.waitForFunction(() => Number(document.querySelector('#miner-rate')?.dataset.rate) === 0);
 
-  // A dashboard whose server lies about the block (a vote switched) sees it fail in the
+  // A dashboard whose server lies about the block (a ballot altered) sees it fail in the
   // browser's own check and gets no Approve.
   const liar = await browser.newContext();
   const lp = await liar.newPage();
   await lp.route('**/blocks/*/raw', async (route) => {
     // Edited as text: JSON.parse would round the 64-bit nonce.
     const text = await (await route.fetch()).text();
-    const [ada, grace] = e.candidates;
-    const lie = text.replace(/"candidate":(\d+)/, (_, c) => `"candidate":${Number(c) === ada ? grace : ada}`);
+    // One hex digit of the first vote's encrypted ballot changed.
+    const lie = text.replace(/"ballot":"(.{100})(.)/, (_, head, digit) => `"ballot":"${head}${digit === '0' ? '1' : '0'}`);
     assert.notEqual(lie, text);
     await route.fulfill({ body: lie, contentType: 'application/json' });
   });

@@ -146,7 +146,8 @@ impl Node {
         tx.commit().await?;
         if appended {
             let mut next = ChainState::clone(&chain);
-            next.append(&block)?;
+            // Validated above, its ballots' proofs checked as they came into the pool.
+            next.append_with(&block, ledger::Signatures::ProofsChecked)?;
             self.set_chain(election, ChainSlot::Verified(Arc::new(next)));
             tracing::info!(election = election.0, block = %hash, index = block.header.index, "block appended");
         }

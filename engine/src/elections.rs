@@ -10,6 +10,9 @@ use wire::{
 /// Most voters one request may register.
 pub const MAX_VOTERS_PER_IMPORT: usize = 100_000;
 
+/// Most candidates on one ballot (an encrypted ballot grows by 160 bytes with each).
+pub const MAX_CANDIDATES: usize = 64;
+
 /// An `elections` row with the counts an election's page shows.
 #[derive(sqlx::FromRow)]
 struct ElectionRow {
@@ -213,6 +216,16 @@ impl Node {
     ) -> Result<Candidate> {
         let (name, description) = clean_candidate(name, description)?;
         self.require_setup(election).await?;
+        let on_ballot: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM candidates WHERE election_id = ?")
+                .bind(election)
+                .fetch_one(&self.inner.read)
+                .await?;
+        if on_ballot >= MAX_CANDIDATES as i64 {
+            return Err(EngineError::Invalid(format!(
+                "a ballot has at most {MAX_CANDIDATES} candidates: every encrypted ballot carries a ciphertext and a proof for each"
+            )));
+        }
         let id =
             sqlx::query("INSERT INTO candidates (election_id, name, description) VALUES (?, ?, ?)")
                 .bind(election)
@@ -246,6 +259,16 @@ impl Node {
     ) -> Result<Candidate> {
         let (name, description) = clean_candidate(name, description)?;
         self.require_setup(election).await?;
+        let on_ballot: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM candidates WHERE election_id = ?")
+                .bind(election)
+                .fetch_one(&self.inner.read)
+                .await?;
+        if on_ballot >= MAX_CANDIDATES as i64 {
+            return Err(EngineError::Invalid(format!(
+                "a ballot has at most {MAX_CANDIDATES} candidates: every encrypted ballot carries a ciphertext and a proof for each"
+            )));
+        }
         let done = sqlx::query(
             "UPDATE candidates SET name = ?, description = ? WHERE id = ? AND election_id = ?",
         )

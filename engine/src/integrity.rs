@@ -9,7 +9,7 @@
 use crate::blocks::stored_chain_from;
 use crate::votes::{StoredVote, VOTE_COLUMNS};
 use crate::{ChainSlot, EngineError, Node, Result};
-use ledger::{BlockHash, ChainExport, ChainState, ElectionId, Tally, TxId, Vote};
+use ledger::{BlockHash, ChainExport, ChainState, ElectionId, Signatures, TxId, Vote};
 use sqlx::SqliteConnection;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -122,12 +122,17 @@ impl Node {
             return Err(altered("the genesis block names another election"));
         }
         let chain = match known {
-            None => Arc::new(ledger::replay(&stored).map_err(|e| match e {
-                ledger::ExportError::GenesisHashMismatch => {
-                    altered("the genesis block does not match its recorded hash")
-                }
-                other => altered(other.to_string()),
-            })?),
+            // Every rule, signature and approval; each ballot's proofs were checked as its
+            // vote came in, and its row still hashes to the receipt under the block's
+            // Merkle root (`ballotchain verify` checks every proof again).
+            None => Arc::new(
+                ledger::replay_with(&stored, Signatures::ProofsChecked).map_err(|e| match e {
+                    ledger::ExportError::GenesisHashMismatch => {
+                        altered("the genesis block does not match its recorded hash")
+                    }
+                    other => altered(other.to_string()),
+                })?,
+            ),
             Some(known) => {
                 same_chain(&stored, &known)?;
                 known
@@ -153,7 +158,7 @@ fn same_chain(stored: &ChainExport, known: &ChainState) -> Result<()> {
     }
     let genesis = known.genesis();
     let mut parent = stored.genesis_hash;
-    let mut tally = Tally::new(genesis);
+    let mut counted = 0u64;
     for (i, approved) in stored.blocks.iter().enumerate() {
         let block = &approved.block;
         let index = i as u64 + 1;
@@ -179,10 +184,12 @@ fn same_chain(stored: &ChainExport, known: &ChainState) -> Result<()> {
                 genesis.quorum
             )));
         }
-        tally.add(&block.votes);
+        counted += block.votes.len() as u64;
         parent = block.hash();
     }
-    if &tally != known.tally() {
+    // The votes are the ones verified (their receipts make each Merkle root): the same
+    // number of ballots is counted.
+    if counted != known.tally().total {
         return Err(altered(
             "the votes on the stored chain are not the votes counted",
         ));
@@ -265,14 +272,11 @@ async fn rows_agree(
         let vote = vote.into_vote()?;
         let well_formed = vote.tx_id() == receipt
             && vote.election == id
-            && chain
-                .genesis()
-                .candidates
-                .iter()
-                .any(|c| c.id == vote.candidate)
             && !in_blocks.contains_key(&receipt)
             && match depth {
-                Depth::Full => chain.check_vote(&vote).is_ok(),
+                Depth::Full => chain
+                    .check_vote_with(&vote, Signatures::ProofsChecked)
+                    .is_ok(),
                 Depth::Rows => chain.is_voter(&vote.voter) && !chain.has_voted(&vote.voter),
             };
         if !well_formed {

@@ -19,7 +19,7 @@ mod votes;
 
 pub use accounts::MIN_PASSWORD;
 pub use blocks::{MAX_AWAITING_PER_HEIGHT, MAX_AWAITING_PER_SENDER};
-pub use elections::MAX_VOTERS_PER_IMPORT;
+pub use elections::{MAX_CANDIDATES, MAX_VOTERS_PER_IMPORT};
 pub use error::EngineError;
 pub use integrity::IntegrityReport;
 pub use invitations::INVITATION_HOURS;

@@ -2,8 +2,7 @@
 
 use crate::{db_time, now_ms, stored_u64, EngineError, Node, Result};
 use ledger::{
-    BlockHash, CandidateId, ElectionId, MerkleProof, PublicKey, RuleError, Signature, TxId, Vote,
-    VotingCode,
+    BlockHash, ElectionId, MerkleProof, PublicKey, RuleError, Signature, TxId, Vote, VotingCode,
 };
 use sqlx::sqlite::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
@@ -14,21 +13,27 @@ use wire::{Ballot, ElectionState, ReceiptReport, ReceiptStatus};
 pub(crate) struct StoredVote {
     election_id: ElectionId,
     voter_key: PublicKey,
-    candidate_id: CandidateId,
+    ballot: Option<Vec<u8>>,
     timestamp: i64,
     signature: Signature,
 }
 
 /// The columns of a [`StoredVote`], from the `votes` table aliased `v`.
 pub(crate) const VOTE_COLUMNS: &str =
-    "v.election_id, v.voter_key, v.candidate_id, v.timestamp, v.signature";
+    "v.election_id, v.voter_key, v.ballot, v.timestamp, v.signature";
 
 impl StoredVote {
     pub(crate) fn into_vote(self) -> Result<Vote> {
+        let ballot = self.ballot.ok_or_else(|| {
+            EngineError::Integrity(
+                "a cleartext vote of the format before secret ballots, which this software refuses"
+                    .into(),
+            )
+        })?;
         Ok(Vote {
             election: self.election_id,
             voter: self.voter_key,
-            candidate: self.candidate_id,
+            ballot,
             timestamp: stored_u64("vote time", self.timestamp)?,
             signature: self.signature,
         })
@@ -43,6 +48,8 @@ pub(crate) fn into_votes(rows: Vec<StoredVote>) -> Result<Vec<Vote>> {
 struct Pending {
     election: ElectionId,
     vote: Vote,
+    /// The hash of the ballot's ciphertexts, whose proofs were checked.
+    ciphertexts: TxId,
     reply: oneshot::Sender<Result<()>>,
 }
 
@@ -88,13 +95,14 @@ impl VoteWriter {
         Self { tx }
     }
 
-    async fn submit(&self, election: ElectionId, vote: Vote) -> Result<()> {
+    async fn submit(&self, election: ElectionId, vote: Vote, ciphertexts: TxId) -> Result<()> {
         let (reply, rx) = oneshot::channel();
         let stopped = || EngineError::Internal("the vote writer stopped".into());
         self.tx
             .send(Pending {
                 election,
                 vote,
+                ciphertexts,
                 reply,
             })
             .await
@@ -103,8 +111,9 @@ impl VoteWriter {
     }
 }
 
-/// Inserts a group in one transaction. A voter who already has a vote (UNIQUE) or an
-/// election no longer open yields a per-vote error; the others are committed.
+/// Inserts a group in one transaction. A voter who already has a vote (UNIQUE), a ballot
+/// whose ciphertexts another vote carries (UNIQUE) or an election no longer open yields a
+/// per-vote error; the others are committed.
 async fn commit_group(
     pool: &SqlitePool,
     group: &[Pending],
@@ -115,14 +124,16 @@ async fn commit_group(
     for p in group {
         let v = &p.vote;
         let inserted = sqlx::query(
-            "INSERT INTO votes (tx_id, election_id, voter_key, candidate_id, timestamp, signature, received_at)
-             SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM elections WHERE id = ? AND state = ?)
+            "INSERT INTO votes (tx_id, election_id, voter_key, ballot, ciphertexts, proofs_checked_at, timestamp, signature, received_at)
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM elections WHERE id = ? AND state = ?)
              ON CONFLICT DO NOTHING",
         )
         .bind(v.tx_id())
         .bind(p.election)
         .bind(v.voter)
-        .bind(v.candidate)
+        .bind(&v.ballot)
+        .bind(p.ciphertexts)
+        .bind(now)
         .bind(db_time(v.timestamp))
         .bind(v.signature)
         .bind(now)
@@ -139,10 +150,18 @@ async fn commit_group(
                     .bind(p.election)
                     .fetch_optional(&mut *tx)
                     .await?;
-            if state == Some(ElectionState::Open) {
+            let voted: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM votes WHERE election_id = ? AND voter_key = ?")
+                    .bind(p.election)
+                    .bind(v.voter)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if state != Some(ElectionState::Open) {
+                Err(EngineError::WrongState("voting is closed".into()))
+            } else if voted.is_some() {
                 Err(EngineError::AlreadyVoted(None))
             } else {
-                Err(EngineError::WrongState("voting is closed".into()))
+                Err(EngineError::Rule(RuleError::CopiedBallot { index: 0 }))
             }
         });
     }
@@ -169,7 +188,30 @@ impl Node {
                 let code = VotingCode::parse(&code)
                     .map_err(|e| EngineError::Invalid(format!("voting code: {e}")))?;
                 let key = code.signing_key(election);
-                let vote = Vote::sign(&key, election, candidate_id, now_ms());
+                if !chain.is_voter(&PublicKey(key.verifying_key().to_bytes())) {
+                    return Err(EngineError::UnknownCode);
+                }
+                let choice = chain
+                    .genesis()
+                    .candidates
+                    .iter()
+                    .position(|c| c.id == candidate_id)
+                    .ok_or(EngineError::NotFound("candidate"))?;
+                // Encrypted here, on the voter's behalf (the no-JavaScript path), on a
+                // blocking thread; the choice is forgotten with this closure.
+                let sealed = chain.clone();
+                let vote = tokio::task::spawn_blocking(move || {
+                    Vote::cast(
+                        &key,
+                        sealed.genesis(),
+                        choice,
+                        now_ms(),
+                        &mut rand::rngs::OsRng,
+                    )
+                })
+                .await
+                .map_err(EngineError::join)?
+                .map_err(|e| EngineError::Internal(format!("encrypting the ballot: {e}")))?;
                 (vote, EngineError::UnknownCode)
             }
             Ballot::Signed { vote } => {
@@ -188,14 +230,21 @@ impl Node {
         };
         let voter = vote.voter;
         let cast = async {
-            chain.check_vote(&vote).map_err(|rule| match rule {
+            // The ballot's proofs cost about a millisecond: checked on a blocking thread,
+            // never on the runtime, and recorded with the vote so they are checked once.
+            let (checked, vote) = {
+                let chain = chain.clone();
+                tokio::task::spawn_blocking(move || (chain.check_vote(&vote), vote))
+                    .await
+                    .map_err(EngineError::join)?
+            };
+            let ciphertexts = checked.map_err(|rule| match rule {
                 RuleError::AlreadyVoted { .. } => EngineError::AlreadyVoted(None),
-                RuleError::UnknownCandidate { .. } => EngineError::NotFound("candidate"),
                 RuleError::IneligibleVoter { .. } => not_registered,
                 other => EngineError::Rule(other),
             })?;
             let receipt = vote.tx_id();
-            self.inner.votes.submit(election, vote).await?;
+            self.inner.votes.submit(election, vote, ciphertexts).await?;
             self.pool_grew(election);
             Ok(receipt)
         };
@@ -217,14 +266,15 @@ impl Node {
 
     /// Where the vote with this receipt is: pending, in a block awaiting approval, or appended.
     pub async fn receipt(&self, election: ElectionId, receipt: &TxId) -> Result<ReceiptReport> {
-        let (candidate_id, appended): (CandidateId, Option<BlockHash>) = sqlx::query_as(
-            "SELECT candidate_id, block_hash FROM votes WHERE tx_id = ? AND election_id = ?",
+        let (ballot, appended): (Option<Vec<u8>>, Option<BlockHash>) = sqlx::query_as(
+            "SELECT ballot, block_hash FROM votes WHERE tx_id = ? AND election_id = ?",
         )
         .bind(receipt)
         .bind(election)
         .fetch_optional(&self.inner.read)
         .await?
         .ok_or(EngineError::NotFound("receipt"))?;
+        let ballot = TxId(ledger::hash::sha256(&ballot.unwrap_or_default()));
         let block: Option<(BlockHash, i64, ReceiptStatus)> = match appended {
             Some(hash) => {
                 let idx: i64 = sqlx::query_scalar("SELECT idx FROM blocks WHERE hash = ?")
@@ -246,7 +296,7 @@ impl Node {
             return Ok(ReceiptReport {
                 status: ReceiptStatus::Pending,
                 receipt: *receipt,
-                candidate_id,
+                ballot,
                 block: None,
                 block_index: None,
                 proof: None,
@@ -265,7 +315,7 @@ impl Node {
         Ok(ReceiptReport {
             status,
             receipt: *receipt,
-            candidate_id,
+            ballot,
             block: Some(hash),
             block_index: Some(stored_u64("height", idx)?),
             proof,

@@ -313,6 +313,24 @@ async fn trustees_ready(node: &Node, election: ElectionId) {
     assert!(board.ceremony.unwrap().election_key.is_some());
 }
 
+/// An encrypted ballot for the candidate at `choice` (ballot order) under the sealed
+/// election key, as a voter's device makes it.
+async fn sealed_ballot(node: &Node, election: ElectionId, choice: usize) -> Vec<u8> {
+    let genesis = node.genesis(election).await.unwrap();
+    ledger::secret::Ballot::encrypt(
+        &genesis.trustees.election_key.0,
+        genesis.candidates.len(),
+        choice,
+        &mut rand::rngs::OsRng,
+    )
+    .unwrap()
+    .encode()
+}
+
+/// Another voter's ballot put in place of a vote's on the chain (an edit behind the node's
+/// back; the ciphertexts column is left as it was).
+const BALLOT_SWAPPED: &str = "UPDATE votes SET ballot = (SELECT v2.ballot FROM votes v2 WHERE v2.tx_id <> votes.tx_id ORDER BY v2.rowid LIMIT 1)";
+
 /// An open election.
 async fn opened(voters: usize, validators: usize) -> Fixture {
     let f = setup(voters, validators).await;
@@ -785,7 +803,6 @@ async fn a_code_votes_once_and_a_wrong_code_never() {
     let receipt = node.cast_vote(e, by_code(&f.codes[0], c[0])).await.unwrap();
     let report = node.receipt(e, &receipt).await.unwrap();
     assert_eq!(report.status, ReceiptStatus::Pending);
-    assert_eq!(report.candidate_id, c[0]);
 
     refused!(
         node,
@@ -809,21 +826,68 @@ async fn a_code_votes_once_and_a_wrong_code_never() {
     );
     // Signed in a browser: a stranger's key, and a registered key with a forged signature.
     let stranger = VotingCode::from_entropy([7; ledger::code::CODE_BYTES]);
-    let vote = Vote::sign(&stranger.signing_key(e), e, c[0], 1);
+    let vote = Vote::sign(
+        &stranger.signing_key(e),
+        e,
+        sealed_ballot(node, e, 0).await,
+        1,
+    );
     refused!(
         node,
         node.cast_vote(e, Ballot::Signed { vote }),
         EngineError::Forbidden(_)
     );
     let key = VotingCode::parse(&f.codes[1]).unwrap().signing_key(e);
-    let mut vote = Vote::sign(&key, e, c[0], 1);
+    let mut vote = Vote::sign(&key, e, sealed_ballot(node, e, 0).await, 1);
     vote.signature = Signature([1; 64]);
     refused!(
         node,
         node.cast_vote(e, Ballot::Signed { vote }),
         EngineError::Rule(RuleError::BadSignature { .. })
     );
-    let signed = Vote::sign(&key, e, c[2], 1);
+    // A ballot marking two candidates, one under another key, bytes that are no ballot:
+    // each refused by its rule, nothing stored.
+    let genesis = node.genesis(e).await.unwrap();
+    let key_of_election = genesis.trustees.election_key.0;
+    let two_marks = ledger::secret::Ballot::encrypt_marks(
+        &key_of_election,
+        &[true, true, false],
+        &mut rand::rngs::OsRng,
+    )
+    .unwrap()
+    .encode();
+    // Another ceremony's key (a key the operator might make for itself).
+    let stranger_trustee = SigningKey::from_bytes(&[5; 32]);
+    let (board, _) = ledger::ceremony::run_all(
+        e,
+        99,
+        std::slice::from_ref(&stranger_trustee),
+        1,
+        &mut rand::rngs::OsRng,
+    )
+    .unwrap();
+    let other_key = ledger::Trustees::from_ceremony(
+        99,
+        1,
+        &[PublicKey(stranger_trustee.verifying_key().to_bytes())],
+        &board,
+    )
+    .unwrap()
+    .election_key
+    .0;
+    assert_ne!(other_key, key_of_election);
+    let foreign = ledger::secret::Ballot::encrypt(&other_key, 3, 1, &mut rand::rngs::OsRng)
+        .unwrap()
+        .encode();
+    for bad in [two_marks, foreign, vec![0; 40]] {
+        let vote = Vote::sign(&key, e, bad, 1);
+        refused!(
+            node,
+            node.cast_vote(e, Ballot::Signed { vote }),
+            EngineError::Rule(RuleError::BadBallot { .. })
+        );
+    }
+    let signed = Vote::sign(&key, e, sealed_ballot(node, e, 2).await, 1);
     let receipt = node
         .cast_vote(
             e,
@@ -834,6 +898,15 @@ async fn a_code_votes_once_and_a_wrong_code_never() {
         .await
         .unwrap();
     assert_eq!(receipt, signed.tx_id());
+    // Its ciphertexts under another voter's signature: a copy, refused while the first is
+    // in the pool.
+    let third = VotingCode::parse(&f.codes[2]).unwrap().signing_key(e);
+    let copy = Vote::sign(&third, e, signed.ballot.clone(), 1);
+    refused!(
+        node,
+        node.cast_vote(e, Ballot::Signed { vote: copy }),
+        EngineError::Rule(RuleError::CopiedBallot { .. })
+    );
 
     node.close_election(e).await.unwrap();
     refused!(
@@ -872,7 +945,9 @@ async fn a_mined_block_awaits_validators_and_a_bad_one_is_refused_with_its_rule(
     // A registered voter's vote that never went through the pool.
     let mut extra = (*work).clone();
     let key = VotingCode::parse(&f.codes[2]).unwrap().signing_key(e);
-    extra.votes.push(Vote::sign(&key, e, f.candidates[0], 1));
+    extra
+        .votes
+        .push(Vote::sign(&key, e, sealed_ballot(node, e, 0).await, 1));
     let ids: Vec<TxId> = extra.votes.iter().map(Vote::tx_id).collect();
     extra.header.merkle_root = ledger::merkle_root(&ids);
     refused!(
@@ -965,9 +1040,10 @@ async fn a_quorum_of_approvals_appends_the_block() {
             .verify(receipt, &detail.header.merkle_root));
         assert_eq!(detail.vote_list[i].receipt, *receipt);
     }
+    // Turnout only: the sums are encrypted, and nobody has decrypted them.
     let tally = node.tally(e).await.unwrap();
-    assert_eq!(tally.total, 3);
-    assert!(tally.candidates.iter().all(|c| c.votes == 1));
+    assert_eq!((tally.turnout, tally.result), (3, None));
+    assert_eq!(tally.sums.len(), 3 * 64 * 2);
     let detail = node.election(e).await.unwrap();
     assert_eq!((detail.height, detail.tip), (Some(1), Some(hash)));
     assert!(ledger::verify_export(&node.export(e).await.unwrap()).is_ok());
@@ -1096,10 +1172,10 @@ async fn an_altered_database_is_caught_when_the_node_opens_and_takes_no_writes()
     assert_eq!(report.verified, vec![(e, 1)]);
     drop(again);
 
-    // A vote inside an appended block switched to another candidate.
-    sqlx::query(
-        "UPDATE votes SET candidate_id = candidate_id % 3 + 1 WHERE block_hash IS NOT NULL AND rowid = (SELECT min(rowid) FROM votes)",
-    )
+    // A vote inside an appended block given another voter's ballot.
+    sqlx::query(&format!(
+        "{BALLOT_SWAPPED} WHERE block_hash IS NOT NULL AND rowid = (SELECT min(rowid) FROM votes)"
+    ))
     .execute(f.node.write_pool())
     .await
     .unwrap();
@@ -1451,7 +1527,7 @@ async fn block_spam_is_bounded_and_a_block_over_the_full_template_still_gets_in(
         .unwrap();
     assert_eq!(appended.status, BlockStatus::Appended);
     assert_eq!(awaiting().await, 0);
-    assert_eq!(node.tally(e).await.unwrap().total, 25);
+    assert_eq!(node.tally(e).await.unwrap().turnout, 25);
 }
 
 /// Submits `block` and has the first two validators approve it: appended.
@@ -1540,7 +1616,7 @@ async fn every_offline_edit_of_the_chain_or_its_rows_is_caught_when_the_node_ope
         ),
         (
             "a vote on the chain changed",
-            "UPDATE votes SET candidate_id = candidate_id % 3 + 1 WHERE rowid = (SELECT min(rowid) FROM votes WHERE block_hash IS NOT NULL)".into(),
+            format!("{BALLOT_SWAPPED} WHERE rowid = (SELECT min(rowid) FROM votes WHERE block_hash IS NOT NULL)"),
             "block 1",
         ),
         (

@@ -615,11 +615,13 @@ impl Trustee {
                     };
                     let mut me = me.clone();
                     for (j, m) in infos {
-                        let info: PublicInfo<'static, G> = bincode::deserialize(&m.payload)
-                            .map_err(|e| CeremonyError::Dkg {
-                                round: Round::Polynomials,
-                                from: j,
-                                reason: e.to_string(),
+                        let info: PublicInfo<'static, G> =
+                            crate::encoding::from_untrusted_bincode(&m.payload).map_err(|e| {
+                                CeremonyError::Dkg {
+                                    round: Round::Polynomials,
+                                    from: j,
+                                    reason: e.to_string(),
+                                }
                             })?;
                         me.insert_public_polynomial(usize::from(j), info)
                             .map_err(|e| dkg(e, Round::Polynomials, j))?;

@@ -128,6 +128,20 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Reads bincode from bytes that may come from anyone: no length inside may claim more
+/// than the bytes hold (bincode would otherwise allocate what a length prefix claims
+/// before reading it), and nothing may trail.
+pub(crate) fn from_untrusted_bincode<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<T, bincode::Error> {
+    use bincode::Options;
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .reject_trailing_bytes()
+        .with_limit(bytes.len() as u64)
+        .deserialize(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

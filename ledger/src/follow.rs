@@ -238,9 +238,13 @@ mod tests {
     fn signatures_verified_elsewhere_count_only_for_the_blocks_that_passed_there() {
         let (one, _) = chain_of(1);
         let (full, mut blocks) = chain_of(3);
-        let verified: HashSet<_> = crate::verified_blocks(blocks.iter().map(|b| &b.block))
-            .into_iter()
-            .collect();
+        let verified: HashSet<_> = crate::verified_blocks(
+            &one.genesis().trustees.election_key,
+            one.genesis().candidates.len(),
+            blocks.iter().map(|b| &b.block),
+        )
+        .into_iter()
+        .collect();
         assert_eq!(verified.len(), 3);
         let next = super::follow(
             &one,
@@ -257,9 +261,13 @@ mod tests {
         vote.signature.0[0] ^= 1;
         blocks[2].block.votes = vec![vote];
         crate::validate::tests::remine_with_votes(&mut blocks[2].block);
-        let verified: HashSet<_> = crate::verified_blocks(blocks.iter().map(|b| &b.block))
-            .into_iter()
-            .collect();
+        let verified: HashSet<_> = crate::verified_blocks(
+            &one.genesis().trustees.election_key,
+            one.genesis().candidates.len(),
+            blocks.iter().map(|b| &b.block),
+        )
+        .into_iter()
+        .collect();
         assert!(!verified.contains(&blocks[2].block.hash()));
         let err = super::follow(
             &one,

@@ -169,7 +169,9 @@ impl Trustees {
     /// The rules: a threshold of 1..=n distinct trustees, each confirmation signed by its
     /// trustee over this ceremony, transcript and verification key, and the election key
     /// the one their keys combine to.
-    fn check(&self, election: ElectionId) -> Result<(), GenesisError> {
+    /// (What the ballot page's worker and `ballotchain vote` check before encrypting
+    /// anything under the election key.)
+    pub fn check(&self, election: ElectionId) -> Result<(), GenesisError> {
         let n = self.trustees.len();
         if n == 0 {
             return Err(GenesisError::NoTrustees);

@@ -29,7 +29,8 @@ pub use block::{Block, BlockHeader, HEADER_LEN, MAX_VOTES_PER_BLOCK, MINER_TAG_L
 pub use code::{CodeError, VotingCode};
 pub use encoding::DecodeError;
 pub use export::{
-    decode_blocks, encode_blocks, replay, verify_export, ApprovedBlock, ChainExport, ExportError,
+    decode_blocks, encode_blocks, replay, replay_with, verify_export, ApprovedBlock, ChainExport,
+    ExportError,
 };
 pub use follow::{follow, FollowError};
 pub use genesis::{
@@ -44,9 +45,10 @@ pub use pow::{leading_zero_bits, meets_difficulty, PowSearch};
 pub use report::{check_block, Check};
 pub use tally::Tally;
 pub use validate::{
-    validate_block, validate_block_with, verified_blocks, ChainState, RuleError, Signatures,
+    ciphertexts_hash, validate_block, validate_block_with, verified_blocks, ChainState, RuleError,
+    Signatures,
 };
-pub use vote::Vote;
+pub use vote::{Vote, MAX_BALLOT_LEN};
 
 /// Version of the block and transaction format defined by this crate.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;

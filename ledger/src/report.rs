@@ -5,7 +5,7 @@
 use crate::block::{Block, MAX_VOTES_PER_BLOCK};
 use crate::merkle::merkle_root;
 use crate::pow::leading_zero_bits;
-use crate::validate::ChainState;
+use crate::validate::{ciphertexts_hash, ChainState};
 use crate::vote::Vote;
 use crate::FORMAT_VERSION;
 use serde::{Deserialize, Serialize};
@@ -62,6 +62,7 @@ pub fn check_block(chain: &ChainState, block: &Block) -> Vec<Check> {
     let zeros = leading_zero_bits(&block.hash().0);
     let receipts: Vec<_> = block.votes.iter().map(Vote::tx_id).collect();
     let mut seen = HashSet::new();
+    let mut ballots = HashSet::new();
     let votes = &block.votes;
     let n = votes.len();
     vec![
@@ -134,10 +135,27 @@ pub fn check_block(chain: &ChainState, block: &Block) -> Vec<Check> {
             "name this election",
         ),
         vote_check(
-            "Candidates are on the ballot",
+            "Ballots read, and copy no other ballot",
             n,
-            failing(votes, |v| g.candidate(v.candidate).is_none()),
-            "are for candidates on the ballot",
+            failing(votes, |v| match v.read_ballot() {
+                Ok(b) => {
+                    let id = ciphertexts_hash(&b);
+                    chain.has_ballot(&id) || !ballots.insert(id)
+                }
+                Err(_) => true,
+            }),
+            "carry a ballot of their own",
+        ),
+        vote_check(
+            "Ballot proofs (one candidate, this election's key)",
+            n,
+            failing(votes, |v| {
+                v.read_ballot().map_or(true, |b| {
+                    b.verify(&g.trustees.election_key.0, g.candidates.len())
+                        .is_err()
+                })
+            }),
+            "prove a choice of exactly one candidate under the election key",
         ),
         vote_check(
             "Voters are eligible (in the registry)",
@@ -170,7 +188,7 @@ pub fn check_block(chain: &ChainState, block: &Block) -> Vec<Check> {
 mod tests {
     use super::*;
     use crate::hash::{BlockHash, Signature};
-    use crate::validate::tests::{fixture, mine, remine, vote};
+    use crate::validate::tests::{election_key, fixture, mine, remine, signed, vote};
     use crate::validate_block;
 
     fn failed(checks: &[Check]) -> Vec<String> {
@@ -186,7 +204,7 @@ mod tests {
         let f = fixture(2);
         let block = mine(&f.chain, vec![vote(&f.codes[0], 1), vote(&f.codes[1], 2)]);
         let checks = check_block(&f.chain, &block);
-        assert_eq!(checks.len(), 15);
+        assert_eq!(checks.len(), 16);
         assert_eq!(failed(&checks), Vec::<String>::new());
         assert!(validate_block(&f.chain, &block).is_ok());
     }
@@ -194,7 +212,16 @@ mod tests {
     #[test]
     fn every_broken_rule_is_shown_not_only_the_first() {
         let f = fixture(2);
-        let mut votes = vec![vote(&f.codes[0], 1), vote(&f.codes[0], 9)];
+        let two_marks = crate::secret::Ballot::encrypt_marks(
+            &election_key(),
+            &[true, true, false],
+            &mut rand::rngs::OsRng,
+        )
+        .unwrap();
+        let mut votes = vec![
+            vote(&f.codes[0], 1),
+            signed(&f.codes[0], two_marks.encode()),
+        ];
         votes[1].signature = Signature([1; 64]);
         let mut block = mine(&f.chain, votes);
         block.header.prev = BlockHash([3; 32]);
@@ -204,7 +231,7 @@ mod tests {
             names,
             [
                 "Parent is the tip",
-                "Candidates are on the ballot",
+                "Ballot proofs (one candidate, this election's key)",
                 "No voter twice in the block",
                 "Vote signatures"
             ]

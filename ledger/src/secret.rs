@@ -145,6 +145,24 @@ impl Ballot {
         Ok(Self(EncryptedChoice::single(&params, choice, rng)))
     }
 
+    /// Encrypts any marks, one per candidate, with their range proofs and a sum proof: what
+    /// a broken or dishonest client could send. Unless exactly one mark is set, the sum
+    /// proof does not verify, and [`Self::verify`] refuses the ballot.
+    pub fn encrypt_marks<R: CryptoRng + RngCore>(
+        election: &[u8; 32],
+        marks: &[bool],
+        rng: &mut R,
+    ) -> Result<Self> {
+        if marks.is_empty() {
+            return Err(SecretError::Choice {
+                choice: 0,
+                candidates: 0,
+            });
+        }
+        let params = ChoiceParams::single(election_key(election)?, marks.len());
+        Ok(Self(EncryptedChoice::new(&params, marks, rng)))
+    }
+
     /// Checks both proofs against the election key and the number of candidates.
     pub fn verify(&self, election: &[u8; 32], candidates: usize) -> Result<()> {
         if candidates == 0 {
@@ -190,16 +208,63 @@ impl Ballot {
             .var_bytes()
             .map_err(|e: DecodeError| malformed("ballot", e))?;
         r.finish().map_err(|e| malformed("ballot", e))?;
-        bincode::deserialize(inner)
+        check_layout(inner)?;
+        crate::encoding::from_untrusted_bincode(inner)
             .map(Self)
             .map_err(|e| malformed("ballot", e))
     }
 }
 
+/// Checks the two sequence lengths inside a ballot's bincode against the bytes there are,
+/// before the crate's deserializer sees them: it reserves room for as many proof scalars
+/// as the length prefix claims, so a forged prefix would otherwise allocate without bound.
+///
+/// The layout (bincode, fixed-size integers; each group element and scalar is a u64
+/// length and 32 bytes): `n` ciphertexts (u64, then 80 bytes each), the range proof's
+/// common challenge (40 bytes), `m` ring responses (u64, then 40 bytes each), the sum
+/// proof (80 bytes). The deserializer stops at the first element whose length is not 32,
+/// so when it reaches `m`, it is where this reads it.
+fn check_layout(inner: &[u8]) -> Result<()> {
+    let refused = |why: &str| malformed("ballot", why);
+    let word = |at: u64| -> Result<u64> {
+        let at = usize::try_from(at).map_err(|_| refused("cut short"))?;
+        inner
+            .get(at..at.saturating_add(8))
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+            .ok_or_else(|| refused("cut short"))
+    };
+    let total = inner.len() as u64;
+    let n = word(0)?;
+    let responses_at = n
+        .checked_mul(80)
+        .and_then(|c| c.checked_add(8 + 40))
+        .filter(|&at| at < total)
+        .ok_or_else(|| refused("more ciphertexts than bytes"))?;
+    let m = word(responses_at)?;
+    let expected = m
+        .checked_mul(40)
+        .and_then(|r| r.checked_add(responses_at + 8 + 80));
+    if expected != Some(total) {
+        return Err(refused(
+            "its proofs do not have the length its ciphertexts need",
+        ));
+    }
+    Ok(())
+}
+
 /// The encrypted sums per candidate: what anyone computes from the appended ballots, and
 /// what the trustees decrypt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EncryptedSums(Vec<Ciphertext<G>>);
+
+impl PartialEq for EncryptedSums {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_bytes() == other.to_bytes()
+    }
+}
+
+impl Eq for EncryptedSums {}
 
 impl EncryptedSums {
     /// Sums of nothing (encryptions of zero) for `candidates` candidates.
@@ -551,9 +616,22 @@ mod tests {
             }
         }
         assert!(Ballot::decode(&bytes[..bytes.len() - 1]).is_err());
-        let mut longer = bytes;
+        let mut longer = bytes.clone();
         longer.push(0);
         assert!(Ballot::decode(&longer).is_err());
+        // Forged sequence lengths (after the 4-byte outer length): the ciphertexts', and
+        // the proof's ring responses' (which the crate would reserve room for) — refused
+        // as malformed, with nothing reserved.
+        let responses_at = 4 + 8 + 80 * 3 + 40;
+        for (at, forged) in [(4, u64::MAX), (4, 1 << 40), (responses_at, u64::MAX / 41)] {
+            let mut altered = bytes.clone();
+            altered[at..at + 8].copy_from_slice(&forged.to_le_bytes());
+            assert!(
+                matches!(Ballot::decode(&altered), Err(SecretError::Malformed { .. })),
+                "length at {at}"
+            );
+        }
+        assert!(Ballot::decode(&[0, 0, 0, 0]).is_err());
     }
 
     #[test]

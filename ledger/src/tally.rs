@@ -1,16 +1,17 @@
-//! The tally: votes per candidate over the appended chain.
+//! The tally over the appended chain: how many ballots it holds, and their encrypted sums
+//! per candidate, which only the trustees can decrypt (together, at least the threshold
+//! of them).
 
-use crate::genesis::{CandidateId, Genesis};
-use crate::vote::Vote;
+use crate::genesis::Genesis;
+use crate::secret::{Ballot, EncryptedSums, SecretError};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
-/// Votes counted per candidate.
+/// Ballots counted and their encrypted sums.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
-    /// Count per candidate; every candidate on the ballot appears, even with zero.
-    pub counts: BTreeMap<CandidateId, u64>,
-    /// All votes counted.
+    /// One ciphertext per candidate, in ballot order: the sum of the ballots' ciphertexts.
+    pub sums: EncryptedSums,
+    /// Ballots counted (the turnout on the chain).
     pub total: u64,
 }
 
@@ -18,16 +19,20 @@ impl Tally {
     /// A zero tally for the ballot in `genesis`.
     pub fn new(genesis: &Genesis) -> Self {
         Self {
-            counts: genesis.candidates.iter().map(|c| (c.id, 0)).collect(),
+            sums: EncryptedSums::new(genesis.candidates.len()),
             total: 0,
         }
     }
 
-    /// Counts votes (already validated against the ballot).
-    pub fn add(&mut self, votes: &[Vote]) {
-        for v in votes {
-            *self.counts.entry(v.candidate).or_insert(0) += 1;
+    /// Counts ballots (their proofs already checked against the ballot).
+    pub fn add<'a>(
+        &mut self,
+        ballots: impl IntoIterator<Item = &'a Ballot>,
+    ) -> Result<(), SecretError> {
+        for ballot in ballots {
+            self.sums.add(ballot)?;
             self.total += 1;
         }
+        Ok(())
     }
 }

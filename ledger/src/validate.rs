@@ -1,10 +1,11 @@
 //! Block validation: every consensus rule, as one function over (chain so far, block).
 
 use crate::block::{Block, MAX_VOTES_PER_BLOCK};
-use crate::genesis::{CandidateId, Genesis};
-use crate::hash::{BlockHash, PublicKey};
+use crate::genesis::Genesis;
+use crate::hash::{sha256, BlockHash, GroupKey, PublicKey, TxId};
 use crate::merkle::merkle_root;
 use crate::pow::leading_zero_bits;
+use crate::secret::Ballot;
 use crate::tally::Tally;
 use crate::vote::Vote;
 use crate::FORMAT_VERSION;
@@ -67,13 +68,21 @@ pub enum RuleError {
     /// The header's Merkle root does not match the votes.
     #[error("Merkle root does not match the votes")]
     BadMerkleRoot,
-    /// A vote for a candidate not on the ballot.
-    #[error("vote {index} is for unknown candidate {candidate}")]
-    UnknownCandidate {
+    /// A ballot that does not read, or whose proofs do not hold for this election's key
+    /// and ballot (a choice other than exactly one candidate, another election's key).
+    #[error("vote {index}'s ballot is refused: {reason}")]
+    BadBallot {
         /// Position in the block.
         index: usize,
-        /// The candidate named.
-        candidate: u32,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A ballot whose ciphertexts another vote already carries: its proofs may hold, but it
+    /// is a copy of someone else's ballot.
+    #[error("vote {index}'s ballot copies another vote's ciphertexts")]
+    CopiedBallot {
+        /// Position in the block.
+        index: usize,
     },
     /// A vote from a key not in the voter registry.
     #[error("vote {index} is from a voter not in the registry")]
@@ -115,7 +124,8 @@ impl RuleError {
             Self::EmptyBlock => "empty_block",
             Self::TooManyVotes(_) => "too_many_votes",
             Self::BadMerkleRoot => "bad_merkle_root",
-            Self::UnknownCandidate { .. } => "unknown_candidate",
+            Self::BadBallot { .. } => "bad_ballot",
+            Self::CopiedBallot { .. } => "copied_ballot",
             Self::IneligibleVoter { .. } => "ineligible_voter",
             Self::BadSignature { .. } => "bad_signature",
             Self::DuplicateVoteInBlock { .. } => "duplicate_vote_in_block",
@@ -138,7 +148,15 @@ pub struct ChainState {
     voters: HashSet<PublicKey>,
     validators: HashSet<PublicKey>,
     voted: HashSet<PublicKey>,
+    /// The hash of every appended ballot's ciphertexts ([`ciphertexts_hash`]).
+    ballots: HashSet<TxId>,
     tally: Tally,
+}
+
+/// The hash that identifies a ballot's ciphertexts: two ballots with the same are copies,
+/// whatever their proofs.
+pub fn ciphertexts_hash(ballot: &Ballot) -> TxId {
+    TxId(sha256(&ballot.ciphertext_bytes()))
 }
 
 /// The serialised form of a [`ChainState`]: the voter and validator sets are rebuilt
@@ -150,6 +168,7 @@ struct Kept {
     height: u64,
     tip_timestamp: u64,
     voted: Vec<PublicKey>,
+    ballots: Vec<TxId>,
     tally: Tally,
 }
 
@@ -161,6 +180,7 @@ impl From<ChainState> for Kept {
             height: c.height,
             tip_timestamp: c.tip_timestamp,
             voted: c.voted.into_iter().collect(),
+            ballots: c.ballots.into_iter().collect(),
             tally: c.tally,
         }
     }
@@ -173,6 +193,7 @@ impl From<Kept> for ChainState {
         chain.height = k.height;
         chain.tip_timestamp = k.tip_timestamp;
         chain.voted = k.voted.into_iter().collect();
+        chain.ballots = k.ballots.into_iter().collect();
         chain.tally = k.tally;
         chain
     }
@@ -190,6 +211,7 @@ impl ChainState {
             voters: genesis.voters.iter().copied().collect(),
             validators: genesis.validators.iter().copied().collect(),
             voted: HashSet::new(),
+            ballots: HashSet::new(),
             tally: Tally::new(&genesis),
             genesis,
         }
@@ -215,7 +237,7 @@ impl ChainState {
     pub fn tip_timestamp(&self) -> u64 {
         self.tip_timestamp
     }
-    /// The tally over the appended chain.
+    /// The ballots counted and their encrypted sums over the appended chain.
     pub fn tally(&self) -> &Tally {
         &self.tally
     }
@@ -227,28 +249,40 @@ impl ChainState {
     pub fn is_voter(&self, key: &PublicKey) -> bool {
         self.voters.contains(key)
     }
+    /// Whether a ballot with these ciphertexts ([`ciphertexts_hash`]) is on the chain.
+    pub fn has_ballot(&self, ciphertexts: &TxId) -> bool {
+        self.ballots.contains(ciphertexts)
+    }
     /// Whether this voter's vote is already on the chain.
     pub fn has_voted(&self, voter: &PublicKey) -> bool {
         self.voted.contains(voter)
     }
 
     /// The rules one vote must meet on its own, before it can enter a pool or a block:
-    /// right election, known candidate, registered voter, valid signature, not yet on chain.
-    pub fn check_vote(&self, vote: &Vote) -> Result<(), RuleError> {
-        self.check_vote_fields(0, vote)?;
+    /// right election, registered voter, not yet on chain, a ballot that reads, copies no
+    /// appended ballot and whose proofs hold, and a valid signature. The ballot's
+    /// ciphertexts hash ([`ciphertexts_hash`]) on success, by which a pool refuses copies.
+    pub fn check_vote(&self, vote: &Vote) -> Result<TxId, RuleError> {
+        self.check_vote_with(vote, Signatures::Here)
+    }
+
+    /// [`Self::check_vote`], with the ballot's proofs left out when `signatures` says they
+    /// were checked as the vote came in ([`Signatures::ProofsChecked`]).
+    pub fn check_vote_with(&self, vote: &Vote, signatures: Signatures) -> Result<TxId, RuleError> {
+        let ballot = self.check_vote_fields(0, vote)?;
+        if !matches!(signatures, Signatures::ProofsChecked) {
+            self.check_proofs(0, &ballot)?;
+        }
         if !vote.signature_is_valid() {
             return Err(RuleError::BadSignature { index: 0 });
         }
-        Ok(())
+        Ok(ciphertexts_hash(&ballot))
     }
 
-    fn check_vote_fields(&self, index: usize, vote: &Vote) -> Result<(), RuleError> {
+    /// The fields of vote `index`, and its ballot read and not a copy of an appended one.
+    fn check_vote_fields(&self, index: usize, vote: &Vote) -> Result<Ballot, RuleError> {
         if vote.election != self.genesis.election {
             return Err(RuleError::WrongElection);
-        }
-        if self.genesis.candidate(vote.candidate).is_none() {
-            let CandidateId(candidate) = vote.candidate;
-            return Err(RuleError::UnknownCandidate { index, candidate });
         }
         if !self.voters.contains(&vote.voter) {
             return Err(RuleError::IneligibleVoter { index });
@@ -256,7 +290,27 @@ impl ChainState {
         if self.voted.contains(&vote.voter) {
             return Err(RuleError::AlreadyVoted { index });
         }
-        Ok(())
+        let ballot = vote.read_ballot().map_err(|e| RuleError::BadBallot {
+            index,
+            reason: e.to_string(),
+        })?;
+        if self.ballots.contains(&ciphertexts_hash(&ballot)) {
+            return Err(RuleError::CopiedBallot { index });
+        }
+        Ok(ballot)
+    }
+
+    /// Whether a ballot's proofs hold for this election's key and number of candidates.
+    fn check_proofs(&self, index: usize, ballot: &Ballot) -> Result<(), RuleError> {
+        ballot
+            .verify(
+                &self.genesis.trustees.election_key.0,
+                self.genesis.candidates.len(),
+            )
+            .map_err(|e| RuleError::BadBallot {
+                index,
+                reason: e.to_string(),
+            })
     }
 
     /// Validates `block` and, if it passes, makes it the new tip.
@@ -264,14 +318,19 @@ impl ChainState {
         self.append_with(block, Signatures::Here)
     }
 
-    /// [`Self::append`], with the votes' signatures verified as `signatures` says.
+    /// [`Self::append`], with the votes' signatures and ballot proofs verified as
+    /// `signatures` says.
     pub fn append_with(&mut self, block: &Block, signatures: Signatures) -> Result<(), RuleError> {
-        validate_block_with(self, block, signatures)?;
+        let ballots = validate(self, block, signatures)?;
         self.tip = block.hash();
         self.height = block.header.index;
         self.tip_timestamp = block.header.timestamp;
         self.voted.extend(block.votes.iter().map(|v| v.voter));
-        self.tally.add(&block.votes);
+        self.ballots.extend(ballots.iter().map(ciphertexts_hash));
+        self.tally.add(&ballots).map_err(|e| RuleError::BadBallot {
+            index: 0,
+            reason: e.to_string(),
+        })?;
         Ok(())
     }
 }
@@ -279,47 +338,74 @@ impl ChainState {
 /// Checks every rule for appending `block` to `chain`, cheapest first:
 /// version, election, index = tip + 1, parent = tip, difficulty = genesis rule, proof of
 /// work, timestamp not before the parent's, 1..=1000 votes, Merkle root, then each vote
-/// (election, known candidate, registered voter, not already on chain, not twice in the
-/// block) and finally all signatures (batch-verified).
+/// (election, registered voter, not already on chain, not twice in the block, a ballot
+/// that reads and copies no other's ciphertexts, on the chain or in the block) and finally
+/// all signatures (batch-verified) and every ballot's proofs.
 pub fn validate_block(chain: &ChainState, block: &Block) -> Result<(), RuleError> {
     validate_block_with(chain, block, Signatures::Here)
 }
 
-/// How a check verifies the votes' signatures, the costliest rule and the only one that
-/// needs no chain state.
+/// How a check verifies the votes' signatures and their ballots' proofs, the costliest
+/// rules and the only ones that need no chain state (the election key and the ballot are
+/// in the genesis block).
 #[derive(Debug, Clone, Copy)]
 pub enum Signatures<'a> {
-    /// Here, block by block (batch verification).
+    /// Here, block by block (signatures batch-verified, proofs on every core).
     Here,
+    /// Signatures here; every ballot's proofs were checked when its vote came in, and the
+    /// caller holds the votes unchanged since (a node's pending pool records the check).
+    ProofsChecked,
     /// Already verified elsewhere (spread over web workers, by [`verified_blocks`]) for the
     /// blocks whose hashes are in this set; any other block's are verified here. A block's
     /// hash covers its Merkle root, hence every vote with its signature.
     VerifiedFor(&'a HashSet<BlockHash>),
 }
 
-/// The hashes of those `blocks` whose votes give their header's Merkle root and carry
-/// valid signatures: the part of validation that needs no chain state, so it can run on
-/// several workers at once; the rest is [`validate_block_with`] with
+/// The hashes of those `blocks` whose votes give their header's Merkle root, carry valid
+/// signatures and ballots whose proofs hold for the election key and the number of
+/// candidates (the genesis block's): the part of validation that needs no chain state,
+/// so it can run on several workers at once; the rest is [`validate_block_with`] with
 /// [`Signatures::VerifiedFor`]. A block that fails here is left out, and its check then
 /// names what is wrong.
-pub fn verified_blocks<'a>(blocks: impl IntoIterator<Item = &'a Block>) -> Vec<BlockHash> {
+pub fn verified_blocks<'a>(
+    election_key: &GroupKey,
+    candidates: usize,
+    blocks: impl IntoIterator<Item = &'a Block>,
+) -> Vec<BlockHash> {
     blocks
         .into_iter()
         .filter(|b| {
             let receipts: Vec<_> = b.votes.iter().map(Vote::tx_id).collect();
             merkle_root(&receipts) == b.header.merkle_root
                 && signatures::verify_all(&b.votes).is_ok()
+                && b.votes
+                    .iter()
+                    .map(|v| v.read_ballot())
+                    .collect::<Result<Vec<_>, _>>()
+                    .is_ok_and(|ballots| {
+                        proofs::verify_all(election_key, candidates, &ballots).is_ok()
+                    })
         })
         .map(Block::hash)
         .collect()
 }
 
-/// [`validate_block`], with the votes' signatures verified as `signatures` says.
+/// [`validate_block`], with the votes' signatures and ballot proofs verified as
+/// `signatures` says.
 pub fn validate_block_with(
     chain: &ChainState,
     block: &Block,
     signatures: Signatures,
 ) -> Result<(), RuleError> {
+    validate(chain, block, signatures).map(|_| ())
+}
+
+/// Every rule, as [`validate_block_with`]; the block's ballots, read, when it passes.
+fn validate(
+    chain: &ChainState,
+    block: &Block,
+    signatures: Signatures,
+) -> Result<Vec<Ballot>, RuleError> {
     let h = &block.header;
     let g = &chain.genesis;
     if h.version != FORMAT_VERSION {
@@ -367,15 +453,66 @@ pub fn validate_block_with(
         return Err(RuleError::BadMerkleRoot);
     }
     let mut in_block = HashSet::with_capacity(block.votes.len());
+    let mut copies = HashSet::with_capacity(block.votes.len());
+    let mut ballots = Vec::with_capacity(block.votes.len());
     for (index, vote) in block.votes.iter().enumerate() {
-        chain.check_vote_fields(index, vote)?;
+        let ballot = chain.check_vote_fields(index, vote)?;
         if !in_block.insert(vote.voter) {
             return Err(RuleError::DuplicateVoteInBlock { index });
         }
+        if !copies.insert(ciphertexts_hash(&ballot)) {
+            return Err(RuleError::CopiedBallot { index });
+        }
+        ballots.push(ballot);
     }
     match signatures {
-        Signatures::VerifiedFor(verified) if verified.contains(&block.hash()) => Ok(()),
-        _ => signatures::verify_all(&block.votes),
+        Signatures::VerifiedFor(verified) if verified.contains(&block.hash()) => {}
+        Signatures::ProofsChecked => signatures::verify_all(&block.votes)?,
+        _ => {
+            signatures::verify_all(&block.votes)?;
+            proofs::verify_all(&g.trustees.election_key, g.candidates.len(), &ballots)?;
+        }
+    }
+    Ok(ballots)
+}
+
+mod proofs {
+    use super::RuleError;
+    use crate::hash::GroupKey;
+    use crate::secret::Ballot;
+
+    /// Every ballot's proofs against the election key and the ballot: on every core where
+    /// there are several (the costliest rule: about a millisecond per ballot).
+    pub fn verify_all(
+        election_key: &GroupKey,
+        candidates: usize,
+        ballots: &[Ballot],
+    ) -> Result<(), RuleError> {
+        let key = &election_key.0;
+        let check = |(index, b): (usize, &Ballot)| {
+            b.verify(key, candidates).map_err(|e| RuleError::BadBallot {
+                index,
+                reason: e.to_string(),
+            })
+        };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            let failed = ballots
+                .par_iter()
+                .enumerate()
+                .map(check)
+                .filter_map(Result::err)
+                .min_by_key(|e| match e {
+                    RuleError::BadBallot { index, .. } => *index,
+                    _ => usize::MAX,
+                });
+            failed.map_or(Ok(()), Err)
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            ballots.iter().enumerate().try_for_each(check)
+        }
     }
 }
 
@@ -445,7 +582,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::block::{BlockHeader, MinerTag};
     use crate::code::VotingCode;
-    use crate::genesis::{Candidate, ElectionId};
+    use crate::genesis::{Candidate, CandidateId, ElectionId};
     use crate::hash::{MerkleRoot, Signature};
     use crate::pow::PowSearch;
 
@@ -454,6 +591,43 @@ pub(crate) mod tests {
     pub struct Fixture {
         pub chain: ChainState,
         pub codes: Vec<VotingCode>,
+    }
+
+    /// The fixture's trustee (one, threshold 1), the same on every call: its sealed keys,
+    /// identity key and side of the ceremony (its key share).
+    pub fn trustees() -> &'static (
+        crate::genesis::Trustees,
+        Vec<ed25519_dalek::SigningKey>,
+        Vec<crate::ceremony::Trustee>,
+    ) {
+        static SEALED: std::sync::OnceLock<(
+            crate::genesis::Trustees,
+            Vec<ed25519_dalek::SigningKey>,
+            Vec<crate::ceremony::Trustee>,
+        )> = std::sync::OnceLock::new();
+        SEALED.get_or_init(|| crate::ceremony::tests::sealed(ElectionId(1), 1, 1, 1))
+    }
+
+    /// The election key of the fixture's genesis block.
+    pub fn election_key() -> [u8; 32] {
+        trustees().0.election_key.0
+    }
+
+    /// The counts the chain's encrypted sums decrypt to, with the fixture's trustee.
+    pub fn decrypted(chain: &ChainState) -> Vec<u64> {
+        decrypt(chain.genesis(), chain.tally())
+    }
+
+    /// The counts a tally of the fixture's election decrypts to.
+    pub fn decrypt(genesis: &Genesis, tally: &Tally) -> Vec<u64> {
+        use crate::secret::{find_counts, DecryptionShare};
+        let share = DecryptionShare::make(
+            trustees().2[0].key_share().unwrap(),
+            &tally.sums,
+            &mut rand::rngs::OsRng,
+        )
+        .unwrap();
+        find_counts(&genesis.trustees.keys(), &tally.sums, &[share], tally.total).unwrap()
     }
 
     pub fn fixture(voters: u8) -> Fixture {
@@ -479,7 +653,7 @@ pub(crate) mod tests {
             quorum: 2,
             difficulty: DIFFICULTY,
             opened_at: 1000,
-            trustees: crate::ceremony::tests::sealed(election, 1, 1, 1).0,
+            trustees: trustees().0.clone(),
         };
         Fixture {
             chain: ChainState::new(genesis),
@@ -487,11 +661,24 @@ pub(crate) mod tests {
         }
     }
 
+    /// A vote for candidate `candidate` (1, 2 or 3), encrypted under the fixture's key with
+    /// randomness seeded by the code and the candidate: the same vote on every call (tests
+    /// compare chains built twice).
     pub fn vote(code: &VotingCode, candidate: u32) -> Vote {
+        use rand::SeedableRng;
+        let seed = crate::hash::sha256(format!("{code}/{candidate}").as_bytes());
+        let mut rng = rand::rngs::StdRng::from_seed(seed);
+        let ballot = Ballot::encrypt(&election_key(), 3, candidate as usize - 1, &mut rng)
+            .expect("a candidate on the ballot");
+        signed(code, ballot.encode())
+    }
+
+    /// A vote carrying these ballot bytes, whatever they are.
+    pub fn signed(code: &VotingCode, ballot: Vec<u8>) -> Vote {
         Vote::sign(
             &code.signing_key(ElectionId(1)),
             ElectionId(1),
-            CandidateId(candidate),
+            ballot,
             2000,
         )
     }
@@ -500,7 +687,7 @@ pub(crate) mod tests {
     pub fn mine(chain: &ChainState, votes: Vec<Vote>) -> Block {
         let receipts: Vec<_> = votes.iter().map(Vote::tx_id).collect();
         let mut header = BlockHeader {
-            version: 1,
+            version: FORMAT_VERSION,
             election: chain.genesis().election,
             index: chain.height() + 1,
             prev: chain.tip(),
@@ -536,8 +723,7 @@ pub(crate) mod tests {
         assert_eq!(f.chain.height(), 1);
         assert_eq!(f.chain.tip(), block.hash());
         assert_eq!(f.chain.tally().total, 2);
-        assert_eq!(f.chain.tally().counts[&CandidateId(1)], 1);
-        assert_eq!(f.chain.tally().counts[&CandidateId(3)], 0);
+        assert_eq!(decrypted(&f.chain), [1, 1, 0]);
     }
 
     #[test]
@@ -587,8 +773,9 @@ pub(crate) mod tests {
             validate_block(&f.chain, &b).unwrap_err().code(),
             "wrong_difficulty"
         );
+        // A block of the cleartext format (version 1) is refused by its version.
         let mut b = base.clone();
-        b.header.version = 2;
+        b.header.version = 1;
         remine(&mut b.header);
         assert_eq!(
             validate_block(&f.chain, &b).unwrap_err().code(),
@@ -633,7 +820,7 @@ pub(crate) mod tests {
     fn tampered_vote_with_recomputed_root_fails_its_signature() {
         let f = fixture(2);
         let mut votes = vec![vote(&f.codes[0], 1), vote(&f.codes[1], 1)];
-        votes[1].candidate = CandidateId(2);
+        votes[1].ballot = vote(&f.codes[1], 2).ballot;
         let block = mine(&f.chain, votes);
         assert_eq!(
             validate_block(&f.chain, &block),
@@ -649,16 +836,70 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn unknown_candidate_and_unregistered_voter_are_rejected() {
-        let f = fixture(1);
-        let block = mine(&f.chain, vec![vote(&f.codes[0], 42)]);
+    fn a_ballot_that_proves_no_single_choice_under_this_key_is_refused_and_so_is_a_copy() {
+        use crate::secret::Ballot;
+        let f = fixture(3);
+        let refused = |ballot: Vec<u8>| {
+            let block = mine(&f.chain, vec![signed(&f.codes[0], ballot)]);
+            validate_block(&f.chain, &block)
+        };
+        let marks = |m: &[bool]| {
+            Ballot::encrypt_marks(&election_key(), m, &mut rand::rngs::OsRng)
+                .unwrap()
+                .encode()
+        };
+        // Two 1s, no 1, a ballot for two candidates, another election's key, bytes that
+        // are no ballot: each refused, by vote.
+        let other_key = crate::ceremony::tests::sealed(ElectionId(1), 1, 1, 9)
+            .0
+            .election_key
+            .0;
+        for bad in [
+            marks(&[true, true, false]),
+            marks(&[false, false, false]),
+            marks(&[true, false]),
+            Ballot::encrypt(&other_key, 3, 0, &mut rand::rngs::OsRng)
+                .unwrap()
+                .encode(),
+            vec![1, 2, 3],
+        ] {
+            assert!(
+                matches!(refused(bad), Err(RuleError::BadBallot { index: 0, .. })),
+                "a bad ballot passed"
+            );
+        }
+        assert!(refused(marks(&[false, true, false])).is_ok());
+        // The same ciphertexts under another voter's signature: twice in one block, and
+        // again once the first is on the chain.
+        let first = vote(&f.codes[0], 2);
+        let copy = signed(&f.codes[1], first.ballot.clone());
+        let block = mine(&f.chain, vec![first.clone(), copy.clone()]);
         assert_eq!(
             validate_block(&f.chain, &block),
-            Err(RuleError::UnknownCandidate {
-                index: 0,
-                candidate: 42
-            })
+            Err(RuleError::CopiedBallot { index: 1 })
         );
+        let mut chain = f.chain.clone();
+        chain.append(&mine(&chain, vec![first])).unwrap();
+        assert_eq!(
+            validate_block(&chain, &mine(&chain, vec![copy.clone()])),
+            Err(RuleError::CopiedBallot { index: 0 })
+        );
+        assert_eq!(
+            chain.check_vote(&copy),
+            Err(RuleError::CopiedBallot { index: 0 })
+        );
+        // Proofs checked elsewhere are taken only as the caller says.
+        let unproven = mine(
+            &f.chain,
+            vec![signed(&f.codes[2], marks(&[true, true, true]))],
+        );
+        assert!(validate_block_with(&f.chain, &unproven, Signatures::ProofsChecked).is_ok());
+        assert!(validate_block(&f.chain, &unproven).is_err());
+    }
+
+    #[test]
+    fn an_unregistered_voter_is_rejected() {
+        let f = fixture(1);
         let stranger = VotingCode::from_entropy([200; 15]);
         let block = mine(&f.chain, vec![vote(&stranger, 1)]);
         assert_eq!(

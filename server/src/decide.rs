@@ -164,8 +164,10 @@ pub fn decide(args: DecideArgs, reason: Option<&str>) -> CliResult<()> {
     Ok(())
 }
 
-/// `vote`: derives the voter's key from the code in the file, signs the vote here and
-/// sends only the signed vote; prints the receipt.
+/// `vote`: fetches the genesis block and checks its election key is the one the sealed
+/// trustees' keys combine to (every confirmation signed), encrypts the choice under it
+/// with its proofs, derives the voter's key from the code in the file and signs, all
+/// here; sends only the signed, encrypted vote; prints the receipt.
 pub fn vote(args: VoteArgs) -> CliResult<()> {
     let base = args.server.trim_end_matches('/');
     let text = std::fs::read_to_string(&args.code_file).map_err(|e| {
@@ -181,12 +183,41 @@ pub fn vote(args: VoteArgs) -> CliResult<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let vote = ledger::Vote::sign(
+    let genesis: ledger::Genesis = get(&format!("{base}/api/elections/{election}/genesis"))?;
+    if genesis.election != election {
+        return Err(format!(
+            "the server sent the genesis block of election {}",
+            genesis.election
+        )
+        .into());
+    }
+    genesis
+        .trustees
+        .check(election)
+        .map_err(|e| format!("the election key cannot be trusted, nothing was encrypted: {e}"))?;
+    let choice = genesis
+        .candidates
+        .iter()
+        .position(|c| c.id.0 == args.candidate)
+        .ok_or_else(|| {
+            let ids: Vec<String> = genesis
+                .candidates
+                .iter()
+                .map(|c| format!("{} ({})", c.id, c.name))
+                .collect();
+            format!(
+                "candidate {} is not on the ballot; the ballot is {}",
+                args.candidate,
+                ids.join(", ")
+            )
+        })?;
+    let vote = ledger::Vote::cast(
         &code.signing_key(election),
-        election,
-        ledger::CandidateId(args.candidate),
+        &genesis,
+        choice,
         now,
-    );
+        &mut rand::rngs::OsRng,
+    )?;
     let receipt: wire::CastReceipt = answer(
         ureq::post(&format!("{base}/api/elections/{election}/votes"))
             .send_json(wire::Ballot::Signed { vote }),

@@ -64,7 +64,7 @@ pub fn run(
     }
     let g = &export.genesis;
     println!(
-        "chain verified: election {} {:?}, genesis {}, {} blocks, {} votes ({:.2} s)",
+        "chain verified: election {} {:?}, genesis {}, {} blocks, {} ballots, every proof checked ({:.2} s)",
         g.election.0,
         g.title,
         export.genesis_hash,
@@ -75,12 +75,13 @@ pub fn run(
     for (height, hash) in expect {
         println!("  holds the pinned head {height}:{hash}");
     }
-    for c in &g.candidates {
-        println!(
-            "  {:>8}  {}",
-            tally.counts.get(&c.id).copied().unwrap_or(0),
-            c.name
-        );
+    println!(
+        "  the election key is the {} trustees' (any {} decrypt); encrypted sums per candidate:",
+        g.trustees.trustees.len(),
+        g.trustees.threshold
+    );
+    for (c, sum) in g.candidates.iter().zip(tally.sums.to_bytes().chunks(64)) {
+        println!("  {}  {}", hex::encode(sum), c.name);
     }
     Ok(())
 }

@@ -91,17 +91,18 @@ async fn whole_flow_from_registration_to_verified_tally() {
         .verify(&receipts[2], &block.header.merkle_root));
     assert_eq!(block.decisions.len(), 2);
 
+    // The tally is the turnout and the encrypted sums; no count until the trustees
+    // decrypt, and then the counts cast.
     let tally = anyone.tally(id).await.unwrap();
-    assert_eq!(tally.total, 3);
-    let votes: Vec<u64> = tally.candidates.iter().map(|c| c.votes).collect();
-    assert_eq!(votes, [1, 2, 0]);
+    assert_eq!((tally.turnout, tally.result), (3, None));
     let (_, chain) = get(&client(), s.url(&format!("/api/elections/{id}/blocks"))).await;
     assert_eq!(chain.as_array().unwrap().len(), 1);
 
     // The export re-verifies offline, from a file and from the URL, with the same tally.
     let parsed = anyone.export(id).await.unwrap();
     let t = ledger::verify_export(&parsed).unwrap();
-    assert_eq!(t.counts[&candidate(1)], 2);
+    assert_eq!(tally.sums, hex::encode(t.sums.to_bytes()));
+    assert_eq!(decrypted(&parsed.genesis, &t, &e.trustees), [1, 2, 0]);
     let (_, export) = get(&client(), s.url(&format!("/api/elections/{id}/export"))).await;
     let file = dir.path().join("export.json");
     std::fs::write(&file, export.to_string()).unwrap();
@@ -120,13 +121,19 @@ async fn whole_flow_from_registration_to_verified_tally() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(
-            text.contains("chain verified") && text.contains("3 votes"),
+            text.contains("chain verified") && text.contains("3 ballots"),
             "{text}"
         );
     }
     // A tampered export does not verify.
     let mut bad = export.clone();
-    bad["blocks"][0]["block"]["votes"][0]["candidate"] = json!(e.candidates[2]);
+    let ballot = bad["blocks"][0]["block"]["votes"][0]["ballot"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let flipped = if &ballot[100..101] == "0" { "1" } else { "0" };
+    bad["blocks"][0]["block"]["votes"][0]["ballot"] =
+        json!(format!("{}{flipped}{}", &ballot[..100], &ballot[101..]));
     std::fs::write(&file, bad.to_string()).unwrap();
     let out = std::process::Command::new(BIN)
         .args(["verify", file.to_str().unwrap()])
@@ -292,7 +299,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     refusal("vote in setup", st, &b, 409, "wrong_state");
     let (st, b) = vote(&s, closed.election, &closed.codes[0], closed.candidates[0]).await;
     refusal("vote when closed", st, &b, 409, "wrong_state");
-    let big = "x".repeat(10_000);
+    let big = "x".repeat(40_000);
     let (st, b) = post(
         &anon,
         votes_url.clone(),
@@ -331,7 +338,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let (st, r) = submit(b).await;
     refusal("bad Merkle root", st, &r, 422, "bad_merkle_root");
     let mut b = base.clone();
-    b.votes[0].candidate = CandidateId(e.candidates[2] as u32);
+    b.votes[0].ballot = ballot_for(&Api::anonymous(&s).genesis(ElectionId(id as u64)).await, 2);
     mine_with_votes(&mut b);
     let (st, r) = submit(b).await;
     refusal("tampered vote", st, &r, 422, "bad_signature");
@@ -519,20 +526,22 @@ async fn restart_keeps_chain_and_pool_and_reports_tampering() {
     assert_eq!(after["pending_votes"], 1);
     assert_eq!(after["chain_verified"], true);
     let (_, tally) = get(&client(), s.url(&format!("/api/elections/{id}/tally"))).await;
-    assert_eq!(tally["total"], 1);
+    assert_eq!(tally["turnout"], 1);
     s.kill();
 
-    // Change the candidate of the vote on chain, directly in SQLite.
+    // Give the vote on chain the pending vote's ballot, directly in SQLite.
     let db = dir.path().join("test.db");
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
-    let changed = sqlx::query("UPDATE votes SET candidate_id = ? WHERE block_hash IS NOT NULL")
-        .bind(e.candidates[2])
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected();
+    let changed = sqlx::query(
+        "UPDATE votes SET ballot = (SELECT v2.ballot FROM votes v2 WHERE v2.block_hash IS NULL)
+         WHERE block_hash IS NOT NULL",
+    )
+    .execute(&pool)
+    .await
+    .unwrap()
+    .rows_affected();
     assert_eq!(changed, 1);
     pool.close().await;
 
@@ -696,7 +705,7 @@ async fn competing_blocks_go_stale_and_rejected_blocks_return_votes_to_the_pool(
     let (_, detail) = get(&client(), s.url(&format!("/api/elections/{id}/blocks/{z}"))).await;
     assert_eq!(detail["decisions"][0]["reason"], "I could not check it");
     let (_, tally) = get(&client(), s.url(&format!("/api/elections/{id}/tally"))).await;
-    assert_eq!(tally["total"], 1);
+    assert_eq!(tally["turnout"], 1);
 }
 
 /// A client that keeps cookies but does not follow redirects, to read where a form sends
@@ -1898,6 +1907,7 @@ async fn a_vote_signed_where_the_code_is_kept_counts_and_one_signed_for_another_
     let (here, there) = (ElectionId(a.election as u64), ElectionId(b.election as u64));
     let candidate = CandidateId(a.candidates[0] as u32);
     let url = s.url(&format!("/api/elections/{here}/votes"));
+    let genesis = Api::anonymous(&s).genesis(here).await;
     let now = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -1910,7 +1920,7 @@ async fn a_vote_signed_where_the_code_is_kept_counts_and_one_signed_for_another_
     // and nothing changes.
     let before = table_counts(&s.db).await;
     for key in [code.signing_key(here), code.signing_key(there)] {
-        let vote = ledger::Vote::sign(&key, there, candidate, now());
+        let vote = ledger::Vote::sign(&key, there, ballot_for(&genesis, 0), now());
         let (st, body) = post(&client(), url.clone(), json!({ "vote": vote })).await;
         refusal(
             "a vote signed for another election",
@@ -1924,13 +1934,23 @@ async fn a_vote_signed_where_the_code_is_kept_counts_and_one_signed_for_another_
 
     // A timestamp past what the pool stores would be stored as another value, and the
     // vote's signature would fail in every block: refused, nothing changes.
-    let far = ledger::Vote::sign(&code.signing_key(here), here, candidate, u64::MAX);
+    let far = ledger::Vote::sign(
+        &code.signing_key(here),
+        here,
+        ballot_for(&genesis, 0),
+        u64::MAX,
+    );
     let (st, body) = post(&client(), url.clone(), json!({ "vote": far })).await;
     refusal("a timestamp out of range", st, &body, 400, "invalid_input");
     assert_eq!(table_counts(&s.db).await, before);
 
     // Signed here, with the key the code gives in this election: accepted.
-    let vote = ledger::Vote::sign(&code.signing_key(here), here, candidate, now());
+    let vote = ledger::Vote::sign(
+        &code.signing_key(here),
+        here,
+        ballot_for(&genesis, 0),
+        now(),
+    );
     let (st, body) = post(&client(), url.clone(), json!({ "vote": vote })).await;
     assert_eq!(st, StatusCode::ACCEPTED, "{body}");
     assert_eq!(body["receipt"], vote.tx_id().to_hex());

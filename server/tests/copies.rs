@@ -211,10 +211,10 @@ async fn a_row_edited_while_serving_is_caught_by_the_periodic_check_and_stops_wr
     let e = open_election(&s, &admin, "Watched", 3, true).await;
     let id = e.election;
     append_one(&s, &e, 0).await;
-    // Someone with the file moves a counted vote to another candidate.
+    // Someone with the file overwrites a counted vote's ballot.
     edit(
         &s.db,
-        "UPDATE votes SET candidate_id = candidate_id % 3 + 1 WHERE block_hash IS NOT NULL",
+        "UPDATE votes SET ballot = zeroblob(length(ballot)) WHERE block_hash IS NOT NULL",
     )
     .await;
     let mut problem = None;
@@ -357,7 +357,12 @@ async fn the_headless_validator_keeps_its_own_chain_decides_by_the_rules_and_sto
     let bad = api.awaiting(election).await[0].hash;
     edit(
         &s.db,
-        "UPDATE votes SET candidate_id = candidate_id % 3 + 1 WHERE block_hash IS NULL",
+        "CREATE TABLE kept_ballots AS SELECT tx_id, ballot FROM votes WHERE block_hash IS NULL",
+    )
+    .await;
+    edit(
+        &s.db,
+        "UPDATE votes SET ballot = zeroblob(length(ballot)) WHERE block_hash IS NULL",
     )
     .await;
     let (code, out) = validate(&s, mine.path(), &e);
@@ -383,14 +388,13 @@ async fn the_headless_validator_keeps_its_own_chain_decides_by_the_rules_and_sto
     assert_eq!(code, Some(0), "{out}");
     assert!(!out.contains("rejection signed"), "{out}");
 
-    // The vote put back as it was (the same 3-cycle of candidates, twice more).
-    for _ in 0..2 {
-        edit(
-            &s.db,
-            "UPDATE votes SET candidate_id = candidate_id % 3 + 1 WHERE block_hash IS NULL",
-        )
-        .await;
-    }
+    // The vote put back as it was.
+    edit(
+        &s.db,
+        "UPDATE votes SET ballot = (SELECT k.ballot FROM kept_ballots k WHERE k.tx_id = votes.tx_id)
+         WHERE block_hash IS NULL",
+    )
+    .await;
 
     // The operator takes block 1 away consistently: the server's own check is content,
     // the validator's copy is not.

@@ -976,7 +976,7 @@ async fn every_api_response_matches_the_golden_json() {
             .header("content-type", "application/json")
             .body(format!(
                 "{{\"code\":\"{}\",\"candidate_id\":1}}",
-                "A".repeat(8000)
+                "A".repeat(40_000)
             )),
     )
     .await;
@@ -1023,8 +1023,11 @@ async fn every_api_response_matches_the_golden_json() {
         weak,
     )
     .await;
+    // One byte of the first vote's encrypted ballot changed (its hex digit flipped).
     let mut forged = block1.clone();
-    forged["votes"][0]["candidate"] = json!(3);
+    let ballot = forged["votes"][0]["ballot"].as_str().unwrap().to_owned();
+    let flipped = if &ballot[100..101] == "0" { "1" } else { "0" };
+    forged["votes"][0]["ballot"] = json!(format!("{}{flipped}{}", &ballot[..100], &ballot[101..]));
     t.post(
         &anon,
         "submit block, altered vote",

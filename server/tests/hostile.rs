@@ -664,7 +664,7 @@ async fn bodies_are_read_only_after_the_role_is_checked_and_each_route_has_its_l
         (
             s.url(&format!("/api/elections/{id}/votes")),
             "application/json",
-            json!({"code": "x".repeat(5000), "candidate_id": 1}).to_string(),
+            json!({"code": "x".repeat(40_000), "candidate_id": 1}).to_string(),
         ),
     ];
     for (url, content_type, body) in cases {

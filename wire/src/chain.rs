@@ -18,7 +18,9 @@ pub enum Ballot {
         /// The signed vote.
         vote: Vote,
     },
-    /// The voting code itself; the server derives the key, signs, and forgets the code.
+    /// The voting code itself, and the choice: the server derives the key, encrypts the
+    /// choice under the election key, signs, and forgets both (the weaker path, for voters
+    /// without JavaScript: the server sees the choice while it encrypts it).
     Code {
         /// The voting code.
         code: String,
@@ -41,8 +43,8 @@ pub struct ReceiptReport {
     pub status: ReceiptStatus,
     /// The receipt.
     pub receipt: TxId,
-    /// The candidate voted for.
-    pub candidate_id: CandidateId,
+    /// The SHA-256 of the encrypted ballot the vote carries (no choice can be read from it).
+    pub ballot: TxId,
     /// Hash of the block holding the vote (awaiting or appended).
     pub block: Option<BlockHash>,
     /// Height of that block.
@@ -139,8 +141,8 @@ pub struct VoteInfo {
     pub receipt: TxId,
     /// The voter's public key (never a name).
     pub voter: PublicKey,
-    /// Candidate chosen.
-    pub candidate_id: CandidateId,
+    /// The SHA-256 of the encrypted ballot.
+    pub ballot: TxId,
     /// Signing time (ms since epoch).
     pub timestamp: u64,
     /// The voter's signature.
@@ -152,7 +154,7 @@ impl From<&Vote> for VoteInfo {
         Self {
             receipt: v.tx_id(),
             voter: v.voter,
-            candidate_id: v.candidate,
+            ballot: v.ballot_hash(),
             timestamp: v.timestamp,
             signature: v.signature,
         }
@@ -269,13 +271,18 @@ pub struct Head {
     pub approvals: Vec<Approval>,
 }
 
-/// `GET /api/elections/{id}/tally`: votes per candidate on the appended chain.
+/// `GET /api/elections/{id}/tally`: the turnout on the appended chain and the encrypted
+/// sums per candidate, which only the trustees can decrypt; the result once they have.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TallyReport {
-    /// Every candidate on the ballot, in ballot order.
-    pub candidates: Vec<CandidateVotes>,
-    /// Votes counted.
-    pub total: u64,
+    /// Ballots on the appended chain.
+    pub turnout: u64,
+    /// The encrypted sums, 64 bytes per candidate in ballot order, hex: anyone recomputes
+    /// them from the chain (`ledger::Tally`).
+    pub sums: String,
+    /// Votes per candidate, in ballot order, once the trustees have decrypted the sums;
+    /// `None` until then (always, while voting is open).
+    pub result: Option<Vec<CandidateVotes>>,
 }
 
 /// One candidate's line of the tally.

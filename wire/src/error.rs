@@ -81,8 +81,11 @@ names! {
         TooManyVotes = "too_many_votes",
         /// Chain rule: the Merkle root does not match the votes.
         BadMerkleRoot = "bad_merkle_root",
-        /// Chain rule: a vote for a candidate not on the ballot.
-        UnknownCandidate = "unknown_candidate",
+        /// Chain rule: a ballot that does not read, or whose proofs do not hold (not
+        /// exactly one candidate, or another election's key).
+        BadBallot = "bad_ballot",
+        /// Chain rule: a ballot whose ciphertexts another vote carries already.
+        CopiedBallot = "copied_ballot",
         /// Chain rule: a vote from a key not in the registry.
         IneligibleVoter = "ineligible_voter",
         /// Chain rule: a vote's signature does not verify.
@@ -105,7 +108,8 @@ impl From<&RuleError> for ErrorCode {
             RuleError::EmptyBlock => Self::EmptyBlock,
             RuleError::TooManyVotes(_) => Self::TooManyVotes,
             RuleError::BadMerkleRoot => Self::BadMerkleRoot,
-            RuleError::UnknownCandidate { .. } => Self::UnknownCandidate,
+            RuleError::BadBallot { .. } => Self::BadBallot,
+            RuleError::CopiedBallot { .. } => Self::CopiedBallot,
             RuleError::IneligibleVoter { .. } => Self::IneligibleVoter,
             RuleError::BadSignature { .. } => Self::BadSignature,
             RuleError::DuplicateVoteInBlock { .. } => Self::DuplicateVoteInBlock,
@@ -156,10 +160,11 @@ mod tests {
             RuleError::EmptyBlock,
             RuleError::TooManyVotes(1001),
             RuleError::BadMerkleRoot,
-            RuleError::UnknownCandidate {
+            RuleError::BadBallot {
                 index: 0,
-                candidate: 9,
+                reason: "two marks".into(),
             },
+            RuleError::CopiedBallot { index: 2 },
             RuleError::IneligibleVoter { index: 0 },
             RuleError::BadSignature { index: 0 },
             RuleError::DuplicateVoteInBlock { index: 1 },

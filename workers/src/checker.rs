@@ -315,10 +315,20 @@ mod browser {
                 break;
             }
             let slot = n % (helpers + 1);
+            let genesis = copy.chain.genesis();
             if slot < helpers {
-                asked.push(crate::ask_on::<SignatureWorker>(slot, bytes));
+                let check = crate::signatures::PageCheck {
+                    election_key: genesis.trustees.election_key,
+                    candidates: genesis.candidates.len() as u32,
+                    page: bytes,
+                };
+                asked.push(crate::ask_on::<SignatureWorker>(slot, check));
             } else {
-                verified.extend(ledger::verified_blocks(page.iter().map(|b| &b.block)));
+                verified.extend(ledger::verified_blocks(
+                    &genesis.trustees.election_key,
+                    genesis.candidates.len(),
+                    page.iter().map(|b| &b.block),
+                ));
             }
             served.extend(page);
         }

@@ -258,6 +258,41 @@ pub async fn trustee_enrolment(key: &SigningKey, token: &str, api: &Api) -> Trus
     }
 }
 
+/// The counts a tally decrypts to with these trustees' key shares (as many as the
+/// threshold asks: every one given here makes a share).
+pub fn decrypted(
+    genesis: &ledger::Genesis,
+    tally: &ledger::Tally,
+    trustees: &[(SigningKey, ledger::ceremony::Trustee)],
+) -> Vec<u64> {
+    let shares: Vec<_> = trustees
+        .iter()
+        .map(|(_, side)| {
+            ledger::secret::DecryptionShare::make(
+                side.key_share().expect("the trustee's key share"),
+                &tally.sums,
+                &mut rand::rngs::OsRng,
+            )
+            .expect("a decryption share")
+        })
+        .collect();
+    ledger::secret::find_counts(&genesis.trustees.keys(), &tally.sums, &shares, tally.total)
+        .expect("the counts")
+}
+
+/// An encrypted ballot for the candidate at `choice` (ballot order) under `genesis`'s
+/// election key, as a voter's device makes it.
+pub fn ballot_for(genesis: &ledger::Genesis, choice: usize) -> Vec<u8> {
+    ledger::secret::Ballot::encrypt(
+        &genesis.trustees.election_key.0,
+        genesis.candidates.len(),
+        choice,
+        &mut rand::rngs::OsRng,
+    )
+    .expect("a candidate on the ballot")
+    .encode()
+}
+
 /// A fresh Ed25519 signing key from 32 random bytes, made here as a validator makes theirs.
 pub fn new_key() -> SigningKey {
     let mut seed = [0u8; 32];
@@ -676,6 +711,16 @@ impl Api {
             trustee,
             sides.into_iter().next().expect("the trustee's side"),
         )
+    }
+
+    /// `GET /elections/{id}/genesis`.
+    pub async fn genesis(&self, id: ElectionId) -> ledger::Genesis {
+        self.setup(
+            "genesis",
+            self.get(&format!("/elections/{id}/genesis")),
+            200,
+        )
+        .await
     }
 
     /// `POST /elections/{id}/open` (set-up).
