@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use wire::{
     AccountId, BlockDetail, BlockRef, BlockStatus, BlockSummary, DecisionRecord, PastDecision,
-    QueuedBlock, SubmitOutcome, TallyReport, VoteInfo, WorkTemplate,
+    QueuedBlock, SubmitOutcome, VoteInfo, WorkTemplate,
 };
 
 /// Blocks awaiting validators at one height: every awaiting block builds on the tip, so
@@ -104,6 +104,9 @@ impl Node {
     /// tip and pool, however many miners ask.
     pub async fn work(&self, election: ElectionId) -> Result<Arc<WorkTemplate>> {
         let chain = self.chain(election).await?;
+        if self.state_of(election).await? == wire::ElectionState::Closed {
+            self.require_not_final(election).await?;
+        }
         // Read before the pool is: a vote that lands meanwhile makes this entry old.
         let generation = self.pool_generation(election);
         let cached = self.templates().get(&election).cloned();
@@ -175,6 +178,7 @@ impl Node {
         sender: Option<IpAddr>,
     ) -> Result<SubmitOutcome> {
         let chain = self.chain(election).await?;
+        self.require_not_final(election).await?;
         let hash = block.hash();
         let known: Option<BlockStatus> =
             sqlx::query_scalar("SELECT status FROM blocks WHERE hash = ?")
@@ -584,22 +588,14 @@ impl Node {
         Ok(self.chain(election).await?.genesis().clone())
     }
 
-    /// The whole appended chain with approvals, for offline verification.
+    /// The whole appended chain with approvals, and the published result once there is
+    /// one, for offline verification.
     pub async fn export(&self, election: ElectionId) -> Result<ChainExport> {
         self.chain(election).await?;
-        self.stored_chain(election).await
-    }
-
-    /// The turnout on the appended chain and its encrypted sums per candidate, in ballot
-    /// order. No count: only the trustees can decrypt the sums.
-    pub async fn tally(&self, election: ElectionId) -> Result<TallyReport> {
-        let chain = self.chain(election).await?;
-        let tally = chain.tally();
-        Ok(TallyReport {
-            turnout: tally.total,
-            sums: hex::encode(tally.sums.to_bytes()),
-            result: None,
-        })
+        let mut export = self.stored_chain(election).await?;
+        let mut conn = self.inner.read.acquire().await?;
+        export.result = self.published_result(&mut conn, election).await?;
+        Ok(export)
     }
 }
 
@@ -678,5 +674,6 @@ pub(crate) async fn stored_chain_from(
         genesis,
         genesis_hash,
         blocks,
+        result: None,
     })
 }

@@ -84,6 +84,8 @@ impl Node {
     pub async fn approve(&self, election: ElectionId, approval: &Approval) -> Result<BlockSummary> {
         let hash = &approval.block;
         let _guard = self.inner.append_lock.lock().await;
+        // Under the append lock, which finalising takes too: no block joins a final count.
+        self.require_not_final(election).await?;
         let Decider { chain, account } = self
             .decider(
                 election,

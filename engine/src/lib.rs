@@ -7,6 +7,7 @@
 
 mod accounts;
 mod blocks;
+mod count;
 mod decisions;
 mod elections;
 mod error;

@@ -90,6 +90,10 @@ pub struct ChainExport {
     pub genesis_hash: BlockHash,
     /// Appended blocks, by index from 1.
     pub blocks: Vec<ApprovedBlock>,
+    /// The published result (the trustees' shares and the counts), once there is one: it
+    /// covers the chain up to its last block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<crate::result::TallyResult>,
 }
 
 impl ChainExport {
@@ -124,6 +128,9 @@ pub enum ExportError {
     /// The genesis block breaks a genesis rule.
     #[error("{0}")]
     Genesis(#[from] crate::genesis::GenesisError),
+    /// The published result does not hold.
+    #[error("the published result does not hold: {0}")]
+    Result(#[from] crate::result::ResultError),
     /// A block breaks a consensus rule.
     #[error("block {index}: {rule}")]
     Rule {
@@ -181,9 +188,16 @@ pub fn check_approvals(
 }
 
 /// Re-verifies an exported chain from its genesis block: the genesis rules, every block
-/// rule, every approval and the quorum. Returns the tally the chain yields.
+/// rule (every signature and ballot proof), every approval and the quorum, and the
+/// published result if there is one (every share signed and proven, at least the
+/// threshold of them, and the counts what the sums decrypt to). Returns the tally the
+/// chain yields.
 pub fn verify_export(export: &ChainExport) -> Result<Tally, ExportError> {
-    replay(export).map(|chain| chain.tally().clone())
+    let chain = replay(export)?;
+    if let Some(result) = &export.result {
+        crate::result::check_result(&chain, result)?;
+    }
+    Ok(chain.tally().clone())
 }
 
 /// Re-verifies an exported chain like [`verify_export`] and returns the chain state at
@@ -286,6 +300,7 @@ mod tests {
             genesis_hash: genesis.hash(),
             genesis,
             blocks,
+            result: None,
         }
     }
 

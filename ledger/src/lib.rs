@@ -17,6 +17,7 @@ pub mod merkle;
 pub mod pow;
 pub mod pow_vectors;
 pub mod report;
+pub mod result;
 pub mod secret;
 #[cfg(feature = "sqlx")]
 pub mod sql;

@@ -356,40 +356,16 @@ fn decrypt(
     let mut seen = HashSet::new();
     let mut checked = Vec::new();
     for share in shares {
-        let index = usize::from(share.trustee);
-        if index >= keys.keys.len() {
-            return Err(SecretError::Trustee {
-                trustee: share.trustee,
-                reason: format!("there are {} trustees", keys.keys.len()),
-            });
-        }
         if !seen.insert(share.trustee) {
             return Err(SecretError::Trustee {
                 trustee: share.trustee,
                 reason: "a second share".into(),
             });
         }
-        if share.parts.len() != sums.len() {
-            return Err(SecretError::Candidates {
-                what: "the share's parts",
-                expected: sums.len(),
-                found: share.parts.len(),
-            });
-        }
-        let mut verified = Vec::new();
-        for (candidate, ((bytes, proof), sum)) in share.parts.iter().zip(&sums.0).enumerate() {
-            let bad = SecretError::Share {
-                trustee: share.trustee,
-                candidate,
-            };
-            let candidate_share = CandidateDecryption::<G>::from_bytes(bytes).ok_or(bad.clone())?;
-            let proof = LogEqualityProof::<G>::from_bytes(proof).ok_or(bad.clone())?;
-            verified.push(
-                set.verify_share(candidate_share, *sum, index, &proof)
-                    .map_err(|_| bad)?,
-            );
-        }
-        checked.push((index, verified));
+        checked.push((
+            usize::from(share.trustee),
+            verified_parts(&set, keys, sums, share)?,
+        ));
     }
     let need = keys.threshold;
     if checked.len() < usize::from(need) {
@@ -410,6 +386,53 @@ fn decrypt(
             Ok(combined.decrypt_to_element(sums.0[candidate]))
         })
         .collect()
+}
+
+/// Checks one trustee's share of every sum: from a trustee of this key set, one part per
+/// sum, and every part's proof holding for that trustee's verification key.
+pub fn verify_share(
+    keys: &TrusteeKeys,
+    sums: &EncryptedSums,
+    share: &DecryptionShare,
+) -> Result<()> {
+    verified_parts(&keys.key_set()?, keys, sums, share).map(|_| ())
+}
+
+/// A share's parts, each checked against its sum and the trustee's verification key.
+fn verified_parts(
+    set: &PublicKeySet<G>,
+    keys: &TrusteeKeys,
+    sums: &EncryptedSums,
+    share: &DecryptionShare,
+) -> Result<Vec<elastic_elgamal::VerifiableDecryption<G>>> {
+    let index = usize::from(share.trustee);
+    if index >= keys.keys.len() {
+        return Err(SecretError::Trustee {
+            trustee: share.trustee,
+            reason: format!("there are {} trustees", keys.keys.len()),
+        });
+    }
+    if share.parts.len() != sums.len() {
+        return Err(SecretError::Candidates {
+            what: "the share's parts",
+            expected: sums.len(),
+            found: share.parts.len(),
+        });
+    }
+    let mut verified = Vec::new();
+    for (candidate, ((bytes, proof), sum)) in share.parts.iter().zip(&sums.0).enumerate() {
+        let bad = SecretError::Share {
+            trustee: share.trustee,
+            candidate,
+        };
+        let candidate_share = CandidateDecryption::<G>::from_bytes(bytes).ok_or(bad.clone())?;
+        let proof = LogEqualityProof::<G>::from_bytes(proof).ok_or(bad.clone())?;
+        verified.push(
+            set.verify_share(candidate_share, *sum, index, &proof)
+                .map_err(|_| bad)?,
+        );
+    }
+    Ok(verified)
 }
 
 /// `count·G`.

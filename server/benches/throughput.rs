@@ -241,6 +241,7 @@ fn verification() {
         genesis_hash: genesis.hash(),
         genesis,
         blocks,
+        result: None,
     };
     println!(
         "verify: built a {}-vote chain in {:.1} s",

@@ -202,6 +202,10 @@ enum TrusteeCommand {
     /// Take part in the election's key ceremony: reads the board and posts this trustee's
     /// messages of every round it can take now, keeping its side sealed in the key file.
     Ceremony(TrusteeCeremonyArgs),
+    /// Decrypt this trustee's share of the count: verifies the whole chain here,
+    /// recomputes the encrypted sums up to the final head, refuses when the server's sums
+    /// differ, and posts the share with its proofs, signed.
+    Tally(TrusteeTallyArgs),
 }
 
 #[derive(clap::Args)]
@@ -238,6 +242,22 @@ pub struct TrusteeCeremonyArgs {
     /// others post theirs, until the ceremony is complete (0: one pass).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub wait: u64,
+}
+
+#[derive(clap::Args)]
+pub struct TrusteeTallyArgs {
+    /// Base URL of the server, e.g. http://127.0.0.1:3000
+    #[arg(long)]
+    pub server: String,
+    /// Election id.
+    #[arg(long)]
+    pub election: u64,
+    /// The trustee's key file, which keeps its key share from the ceremony.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Read the key file's passphrase from this file's first line instead of a prompt.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -383,6 +403,9 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Trustee {
             command: TrusteeCommand::Ceremony(args),
         } => crate::trustee::ceremony(args),
+        Command::Trustee {
+            command: TrusteeCommand::Tally(args),
+        } => crate::trustee::tally(args),
         Command::Approve(args) => crate::decide::decide(args, None),
         Command::Reject { decision, reason } => crate::decide::decide(decision, Some(&reason)),
         Command::Key {

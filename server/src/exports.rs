@@ -53,8 +53,8 @@ impl Exports {
         election: ElectionId,
         headers: &HeaderMap,
     ) -> Result<Response, ApiError> {
-        let (height, tip) = node.tip(election).await?;
-        let etag = etag(election, height, &tip);
+        let (height, tip, published) = node.export_head(election).await?;
+        let etag = etag(election, height, &tip, published);
         let unchanged = crate::api::client_has(headers, &etag);
         let cache = [
             (header::ETAG, etag.clone()),
@@ -65,12 +65,16 @@ impl Exports {
         }
         // A file may be removed for a newer tip between finding and opening it: then
         // the newer one is found (or built) and sent.
-        let mut found = self.file_for(node, election, height, &tip).await?;
+        let mut found = self
+            .file_for(node, election, height, &tip, published)
+            .await?;
         let file = match tokio::fs::File::open(&found.0).await {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let (height, tip) = node.tip(election).await?;
-                found = self.file_for(node, election, height, &tip).await?;
+                let (height, tip, published) = node.export_head(election).await?;
+                found = self
+                    .file_for(node, election, height, &tip, published)
+                    .await?;
                 tokio::fs::File::open(&found.0).await.map_err(internal)?
             }
             Err(e) => return Err(internal(e)),
@@ -90,19 +94,20 @@ impl Exports {
             .into_response())
     }
 
-    /// The file of the export at this tip, and its tag; built if missing. The export is
-    /// read after the tip: if the chain grew meanwhile, the file is named for the chain
-    /// it holds.
+    /// The file of the export at this tip (with the published result or without), and its
+    /// tag; built if missing. The export is read after the tip: if the chain grew (or the
+    /// result was published) meanwhile, the file is named for what it holds.
     async fn file_for(
         &self,
         node: &Node,
         election: ElectionId,
         height: u64,
         tip: &BlockHash,
+        published: bool,
     ) -> Result<(PathBuf, String), ApiError> {
-        let path = self.path(election, height, tip);
+        let path = self.path(election, height, tip, published);
         if path.exists() {
-            return Ok((path, etag(election, height, tip)));
+            return Ok((path, etag(election, height, tip, published)));
         }
         let lock = self
             .building
@@ -113,11 +118,12 @@ impl Exports {
             .clone();
         let _building = lock.lock().await;
         if path.exists() {
-            return Ok((path, etag(election, height, tip)));
+            return Ok((path, etag(election, height, tip, published)));
         }
         let export = node.export(election).await?;
         let (height, tip) = export.head();
-        let path = self.path(election, height, &tip);
+        let published = export.result.is_some();
+        let path = self.path(election, height, &tip, published);
         let (dir, target) = (self.dir.clone(), path.clone());
         let prefix = format!("{}-", election.0);
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
@@ -146,17 +152,20 @@ impl Exports {
         .map_err(|e| internal(std::io::Error::other(e)))?
         .map_err(internal)?;
         tracing::info!(election = election.0, height, "chain export written");
-        Ok((path, etag(election, height, &tip)))
+        Ok((path, etag(election, height, &tip, published)))
     }
 
-    fn path(&self, election: ElectionId, height: u64, tip: &BlockHash) -> PathBuf {
-        self.dir.join(format!("{}-{height}-{tip}.json", election.0))
+    fn path(&self, election: ElectionId, height: u64, tip: &BlockHash, published: bool) -> PathBuf {
+        let result = if published { "-result" } else { "" };
+        self.dir
+            .join(format!("{}-{height}-{tip}{result}.json", election.0))
     }
 }
 
-fn etag(election: ElectionId, height: u64, tip: &BlockHash) -> String {
+fn etag(election: ElectionId, height: u64, tip: &BlockHash, published: bool) -> String {
     let tip = tip.to_string();
-    format!("\"{}-{height}-{}\"", election.0, &tip[..24])
+    let result = if published { "-result" } else { "" };
+    format!("\"{}-{height}-{}{result}\"", election.0, &tip[..24])
 }
 
 fn internal(e: std::io::Error) -> ApiError {

@@ -6,8 +6,10 @@
 //! - `ceremony` reads the board, checks every message it uses, and posts this trustee's
 //!   messages of every round it can take now. Between runs the trustee's side of the
 //!   ceremony stays sealed in its key file, never on the server.
+//! - `tally` verifies the chain here, recomputes the sums up to the final head and posts
+//!   this trustee's decryption share of them, only when the server's sums are its own.
 
-use crate::cli::{TrusteeCeremonyArgs, TrusteeEnrolArgs};
+use crate::cli::{TrusteeCeremonyArgs, TrusteeEnrolArgs, TrusteeTallyArgs};
 use crate::decide::{answer, get, token_of};
 use ledger::ceremony::{CeremonyMessage, Seat, Trustee};
 use ledger::{prove_possession, ElectionId, PublicKey};
@@ -245,5 +247,109 @@ fn save(path: &Path, file: &keyfile::KeyFile, passphrase: &str, kept: &Kept) -> 
     let aside = path.with_extension("saving");
     crate::files::write_private(&aside, (sealed.to_json() + "\n").as_bytes(), true)?;
     std::fs::rename(&aside, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+    Ok(())
+}
+
+/// `trustee tally`: verifies the whole chain here, recomputes the encrypted sums up to the
+/// final head from this verified copy, and refuses to post when the server's sums or head
+/// differ from its own; otherwise decrypts its share of the sums with the key share sealed
+/// in the key file, with its proofs, signs it with the identity key and posts it.
+pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
+    let base = args.server.trim_end_matches('/');
+    let election = ElectionId(args.election);
+    let passphrase = crate::key::passphrase(args.passphrase_file.as_deref(), false)?;
+    let (file, key) = crate::key::open_with(&args.key, &passphrase)?;
+    let (_, state) = file
+        .open_with_state(&passphrase)
+        .map_err(|e| format!("{}: {e}", args.key.display()))?;
+    let kept: Kept = serde_json::from_slice(
+        &state.ok_or("this key file keeps no key ceremony: it holds no key share")?,
+    )
+    .map_err(|e| {
+        format!(
+            "{}: the kept ceremony state does not read: {e}",
+            args.key.display()
+        )
+    })?;
+    let export: ledger::ChainExport = get(&format!("{base}/api/elections/{election}/export"))?;
+    let chain = ledger::replay(&export).map_err(|e| format!("the chain does not verify: {e}"))?;
+    let genesis = chain.genesis();
+    let me = PublicKey(key.verifying_key().to_bytes());
+    let sealed = &genesis.trustees;
+    let position = sealed
+        .trustees
+        .iter()
+        .position(|t| t.identity == me)
+        .ok_or_else(|| {
+            format!(
+                "the genesis block of election {election} does not list this trustee's key ({})",
+                fingerprint(&me)
+            )
+        })?;
+    if kept.trustee.election != election
+        || kept.trustee.ceremony != sealed.ceremony
+        || usize::from(kept.trustee.index) != position
+    {
+        return Err(format!(
+            "this key file keeps ceremony {} of election {}, not the sealed ceremony {} of election {election}",
+            kept.trustee.ceremony, kept.trustee.election, sealed.ceremony
+        )
+        .into());
+    }
+    let share_key = kept
+        .trustee
+        .key_share()
+        .ok_or("this trustee's side of the key ceremony is not finished: it has no key share")?;
+    let report: wire::TallyReport = get(&format!("{base}/api/elections/{election}/tally"))?;
+    let end = report
+        .final_head
+        .ok_or("the count is not final yet: the officer finalises it after voting closes")?;
+    let own = hex::encode(chain.tally().sums.to_bytes());
+    if end.height != chain.height() || end.head != chain.tip() || report.sums != own {
+        return Err(format!(
+            "the server's final head or sums differ from this trustee's own verified copy (block {} {}, sums {}…; here block {} {}, sums {}…): posting nothing",
+            end.height,
+            end.head,
+            report.sums.get(..16).unwrap_or(&report.sums),
+            chain.height(),
+            chain.tip(),
+            &own[..16.min(own.len())],
+        )
+        .into());
+    }
+    let share = ledger::secret::DecryptionShare::make(
+        share_key,
+        &chain.tally().sums,
+        &mut rand::rngs::OsRng,
+    )?;
+    let signed = ledger::result::SignedShare::sign(
+        &key,
+        election,
+        &chain.tip(),
+        &chain.tally().sums,
+        &share,
+    );
+    let after: wire::TallyReport = answer(
+        ureq::post(&format!("{base}/api/elections/{election}/tally/shares")).send_json(&signed),
+    )?;
+    println!(
+        "decryption share of trustee {position} posted for the {} ballots up to block {} ({})",
+        chain.tally().total,
+        end.height,
+        end.head
+    );
+    match after.result {
+        Some(result) => {
+            println!("the result is decrypted and published:");
+            for c in result {
+                println!("  {:>8}  {}", c.votes, c.name);
+            }
+        }
+        None => println!(
+            "{} of the {} shares needed are in",
+            after.shares.len(),
+            sealed.threshold
+        ),
+    }
     Ok(())
 }

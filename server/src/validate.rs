@@ -173,6 +173,7 @@ impl Validator {
                     .iter()
                     .map(|(_, _, body)| serde_json::from_str::<ApprovedBlock>(body))
                     .collect::<Result<_, _>>()?,
+                result: None,
             };
             let chain = replay(&export)
                 .map_err(|e| format!("the state file's chain does not verify: {e}"))?;

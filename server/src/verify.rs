@@ -83,6 +83,26 @@ pub fn run(
     for (c, sum) in g.candidates.iter().zip(tally.sums.to_bytes().chunks(64)) {
         println!("  {}  {}", hex::encode(sum), c.name);
     }
+    match &export.result {
+        Some(result) => {
+            let trustees: Vec<String> = result
+                .shares
+                .iter()
+                .map(|s| s.trustee.to_string())
+                .collect();
+            println!(
+                "result verified: the shares of trustees {} (each signed and proven) decrypt the sums up to block {} to:",
+                trustees.join(", "),
+                result.height
+            );
+            for (c, count) in g.candidates.iter().zip(&result.counts) {
+                println!("  {count:>8}  {}", c.name);
+            }
+        }
+        None => println!(
+            "no result is published yet: the trustees decrypt the sums once the count is final"
+        ),
+    }
     Ok(())
 }
 

@@ -1324,6 +1324,59 @@ async fn every_api_response_matches_the_golden_json() {
     .await;
     t.get(&anon, "work after closing", api("/elections/1/work"))
         .await;
+    // The count: finalised by the officer, decrypted by both trustees (threshold 2).
+    t.post(
+        &anon,
+        "finalise, signed out",
+        api("/elections/1/final"),
+        json!({}),
+    )
+    .await;
+    t.post(&admin, "finalise", api("/elections/1/final"), json!({}))
+        .await;
+    t.post(
+        &admin,
+        "finalise early",
+        api("/elections/1/final"),
+        json!({"early": true}),
+    )
+    .await;
+    t.post(
+        &admin,
+        "finalise, twice",
+        api("/elections/1/final"),
+        json!({"early": true}),
+    )
+    .await;
+    let (_, export) = get(&anon, api("/elections/1/export")).await;
+    let export: ledger::ChainExport = serde_json::from_value(export).unwrap();
+    let chain = ledger::replay(&export).unwrap();
+    let (sums, head) = (chain.tally().sums.clone(), chain.tip());
+    for (i, (side, key)) in sides.iter().zip(&trustees).enumerate() {
+        let made = ledger::secret::DecryptionShare::make(
+            side.key_share().unwrap(),
+            &sums,
+            &mut rand::rngs::OsRng,
+        )
+        .unwrap();
+        let share = ledger::result::SignedShare::sign(key, ElectionId(1), &head, &sums, &made);
+        t.post(
+            &anon,
+            "post decryption share",
+            api("/elections/1/tally/shares"),
+            json!(share),
+        )
+        .await;
+        if i == 0 {
+            t.post(
+                &anon,
+                "post decryption share, twice",
+                api("/elections/1/tally/shares"),
+                json!(share),
+            )
+            .await;
+        }
+    }
     t.get(&anon, "tally", api("/elections/1/tally")).await;
     t.get(&anon, "export", api("/elections/1/export")).await;
     t.get(&anon, "list elections", api("/elections")).await;

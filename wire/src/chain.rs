@@ -280,9 +280,30 @@ pub struct TallyReport {
     /// The encrypted sums, 64 bytes per candidate in ballot order, hex: anyone recomputes
     /// them from the chain (`ledger::Tally`).
     pub sums: String,
-    /// Votes per candidate, in ballot order, once the trustees have decrypted the sums;
-    /// `None` until then (always, while voting is open).
+    /// Where the count ends, once the officer has finalised it (after voting closed).
+    pub final_head: Option<FinalHead>,
+    /// The trustees (by position) whose decryption shares are in.
+    pub shares: Vec<u16>,
+    /// Votes per candidate, in ballot order, once the threshold of trustees have
+    /// decrypted the sums; `None` until then (always, while voting is open).
     pub result: Option<Vec<CandidateVotes>>,
+}
+
+/// The head the count covers: the chain takes no more blocks after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalHead {
+    pub height: u64,
+    pub head: BlockHash,
+    /// Votes left pending when the officer finalised early: not counted (their receipts
+    /// stay "pending").
+    pub uncounted: u64,
+}
+
+/// `POST /api/elections/{id}/final`: `early` leaves the votes still pending uncounted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finalise {
+    #[serde(default)]
+    pub early: bool,
 }
 
 /// One candidate's line of the tally.

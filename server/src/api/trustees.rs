@@ -1,5 +1,6 @@
-//! Trustees and the key ceremony's bulletin board: `/api/elections/{id}/trustees`,
-//! `/api/elections/{id}/ceremony` and `/api/trustee-invitations`.
+//! Trustees, the key ceremony's bulletin board and the count: `/api/elections/{id}/trustees`,
+//! `/api/elections/{id}/ceremony`, `/api/trustee-invitations`, `/api/elections/{id}/final`
+//! and `/api/elections/{id}/tally/shares`.
 //!
 //! The officer (signed in) invites and replaces trustees and starts the ceremony. A
 //! trustee needs no session: enrolment proves their keys, and every message they post is
@@ -13,9 +14,10 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use ledger::ceremony::CeremonyMessage;
+use ledger::result::SignedShare;
 use wire::{
-    CeremonyBoard, NewCeremony, NewTrustee, TrusteeEnrolment, TrusteeId, TrusteeInfo,
-    TrusteeInvitation, TrusteeInvitationInfo,
+    CeremonyBoard, Finalise, NewCeremony, NewTrustee, TallyReport, TrusteeEnrolment, TrusteeId,
+    TrusteeInfo, TrusteeInvitation, TrusteeInvitationInfo,
 };
 
 pub fn router() -> Router<AppState> {
@@ -26,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/elections/{id}/ceremony/messages", post(messages))
         .route("/trustee-invitations/{token}", get(invitation))
         .route("/trustee-invitations/{token}/accept", post(enrol))
+        .route("/elections/{id}/final", post(finalise))
+        .route("/elections/{id}/tally/shares", post(share))
         .layer(DefaultBodyLimit::max(super::SMALL_BODY))
 }
 
@@ -96,4 +100,27 @@ async fn enrol(
 ) -> Result<(StatusCode, Json<TrusteeInfo>), ApiError> {
     let info = state.node.enrol_trustee(&token, &enrolment).await?;
     Ok((StatusCode::CREATED, Json(info)))
+}
+
+/// The officer ends the count once voting has closed: the final head the trustees decrypt.
+async fn finalise(
+    State(state): State<AppState>,
+    _admin: AdminAccount,
+    ElectionPath(id): ElectionPath,
+    ApiJson(f): ApiJson<Finalise>,
+) -> Result<Json<TallyReport>, ApiError> {
+    Ok(Json(state.node.finalise(id, f.early).await?))
+}
+
+/// A trustee's signed decryption share; the answer is the tally after it (with the result
+/// once the threshold of shares is in).
+async fn share(
+    State(state): State<AppState>,
+    ElectionPath(id): ElectionPath,
+    ApiJson(share): ApiJson<SignedShare>,
+) -> Result<(StatusCode, Json<TallyReport>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.node.post_share(id, share).await?),
+    ))
 }

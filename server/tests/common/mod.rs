@@ -723,6 +723,23 @@ impl Api {
         .await
     }
 
+    /// `POST /elections/{id}/final`.
+    pub async fn finalise(&self, id: ElectionId, early: bool) -> Result<TallyReport, Refusal> {
+        let path = format!("/elections/{id}/final");
+        self.answer(self.post(&path, json!({ "early": early })), 200)
+            .await
+    }
+
+    /// `POST /elections/{id}/tally/shares`.
+    pub async fn post_share(
+        &self,
+        id: ElectionId,
+        share: &ledger::result::SignedShare,
+    ) -> Result<TallyReport, Refusal> {
+        let path = format!("/elections/{id}/tally/shares");
+        self.answer(self.post(&path, share), 201).await
+    }
+
     /// `POST /elections/{id}/open` (set-up).
     pub async fn open(&self, id: ElectionId) -> ElectionDetail {
         self.setup(

@@ -1,0 +1,309 @@
+//! The result of a secret-ballot election: the trustees' signed decryption shares of the
+//! encrypted sums up to the final head, and the counts they decrypt to. Anyone checks it
+//! from the chain alone ([`check_result`]): the sums are recomputed from the appended
+//! ballots, every share is signed by its trustee's identity key (as the genesis block
+//! seals it) over this election, the final head and those sums, every share's proofs hold,
+//! at least the threshold of trustees gave one, and `count·G` is what each sum decrypts to.
+
+use crate::approval::{sign, verifies};
+use crate::encoding::{DecodeError, Reader, Writer};
+use crate::genesis::{ElectionId, Genesis};
+use crate::hash::{BlockHash, PublicKey, Signature};
+use crate::secret::{check_counts, DecryptionShare, EncryptedSums, SecretError};
+use crate::validate::ChainState;
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+
+const SHARE_DOMAIN: &[u8] = b"ballotchain/decryption-share/v1";
+
+/// A trustee's decryption share of the sums at the final head, signed by its identity key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedShare {
+    /// The trustee's position (its index in the genesis block's trustees).
+    pub trustee: u16,
+    /// Per candidate, the share and its proof ([`DecryptionShare::encode`]).
+    #[serde(with = "crate::hash::var_hex")]
+    pub share: Vec<u8>,
+    /// The identity key's signature over the domain tag, the election, the final head,
+    /// the sums and the share.
+    pub signature: Signature,
+}
+
+fn signed_bytes(
+    election: ElectionId,
+    head: &BlockHash,
+    sums: &EncryptedSums,
+    trustee: u16,
+    share: &[u8],
+) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.raw(SHARE_DOMAIN)
+        .u64(election.0)
+        .raw(&head.0)
+        .var_bytes(&sums.to_bytes())
+        .u16(trustee)
+        .var_bytes(share);
+    w.bytes
+}
+
+impl SignedShare {
+    /// Signs a trustee's share of `sums`, the sums of `election` up to `head`.
+    pub fn sign(
+        identity: &SigningKey,
+        election: ElectionId,
+        head: &BlockHash,
+        sums: &EncryptedSums,
+        share: &DecryptionShare,
+    ) -> Self {
+        let bytes = share.encode();
+        let (_, signature) = sign(
+            identity,
+            &signed_bytes(election, head, sums, share.trustee, &bytes),
+        );
+        Self {
+            trustee: share.trustee,
+            share: bytes,
+            signature,
+        }
+    }
+
+    /// Whether `identity` signed this share of these sums up to this head.
+    pub fn is_signed_by(
+        &self,
+        identity: &PublicKey,
+        election: ElectionId,
+        head: &BlockHash,
+        sums: &EncryptedSums,
+    ) -> bool {
+        verifies(
+            identity,
+            &signed_bytes(election, head, sums, self.trustee, &self.share),
+            &self.signature,
+        )
+    }
+
+    /// The share, read; its trustee must be the one it is posted as.
+    pub fn read(&self) -> Result<DecryptionShare, SecretError> {
+        let share = DecryptionShare::decode(&self.share)?;
+        if share.trustee != self.trustee {
+            return Err(SecretError::Trustee {
+                trustee: self.trustee,
+                reason: format!("the share inside is trustee {}'s", share.trustee),
+            });
+        }
+        Ok(share)
+    }
+}
+
+/// The published result: the final head it covers, the shares and the counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TallyResult {
+    /// The height and hash of the final head: the result covers the appended ballots up
+    /// to it, no more.
+    pub height: u64,
+    pub head: BlockHash,
+    /// At least the threshold of trustees' shares.
+    pub shares: Vec<SignedShare>,
+    /// Votes per candidate, in ballot order.
+    pub counts: Vec<u64>,
+}
+
+/// Why a result does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResultError {
+    /// The chain given does not end at the result's final head.
+    #[error("the result covers block {height} ({head}), but the chain ends at block {found}")]
+    Head {
+        height: u64,
+        head: BlockHash,
+        found: u64,
+    },
+    /// A share from no trustee, or not signed by its trustee over these sums and head.
+    #[error("trustee {0}'s share is not signed by their identity key over these sums")]
+    Signature(u16),
+    /// The shares, the proofs or the counts do not hold.
+    #[error("{0}")]
+    Secret(#[from] SecretError),
+    /// Counts that do not add up to the ballots counted.
+    #[error("the counts add up to {found}, but {turnout} ballots were counted")]
+    Turnout { found: u64, turnout: u64 },
+}
+
+/// Checks one posted share against the trustees sealed in `genesis` and the sums up to
+/// `head`: signed by its trustee's identity key, and every proof holding.
+pub fn check_share(
+    genesis: &Genesis,
+    head: &BlockHash,
+    sums: &EncryptedSums,
+    share: &SignedShare,
+) -> Result<DecryptionShare, ResultError> {
+    let identity = genesis
+        .trustees
+        .trustees
+        .get(usize::from(share.trustee))
+        .map(|t| t.identity)
+        .ok_or(ResultError::Signature(share.trustee))?;
+    if !share.is_signed_by(&identity, genesis.election, head, sums) {
+        return Err(ResultError::Signature(share.trustee));
+    }
+    let read = share.read()?;
+    crate::secret::verify_share(&genesis.trustees.keys(), sums, &read)?;
+    Ok(read)
+}
+
+/// Checks a published result against `chain`, the verified chain up to its final head.
+pub fn check_result(chain: &ChainState, result: &TallyResult) -> Result<(), ResultError> {
+    if chain.height() != result.height || chain.tip() != result.head {
+        return Err(ResultError::Head {
+            height: result.height,
+            head: result.head,
+            found: chain.height(),
+        });
+    }
+    let genesis = chain.genesis();
+    let sums = &chain.tally().sums;
+    let shares = result
+        .shares
+        .iter()
+        .map(|s| check_share(genesis, &result.head, sums, s))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_counts(&genesis.trustees.keys(), sums, &shares, &result.counts)?;
+    let found: u64 = result.counts.iter().sum();
+    if found != chain.tally().total {
+        return Err(ResultError::Turnout {
+            found,
+            turnout: chain.tally().total,
+        });
+    }
+    Ok(())
+}
+
+impl DecryptionShare {
+    /// The share's bytes: the trustee (u16), the number of parts (u32), then 96 bytes per
+    /// part (the share, then its proof).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u16(self.trustee).u32(self.parts.len() as u32);
+        for (share, proof) in &self.parts {
+            w.raw(share).raw(proof);
+        }
+        w.bytes
+    }
+
+    /// Reads [`Self::encode`]'s bytes; nothing may trail.
+    pub fn decode(bytes: &[u8]) -> Result<Self, SecretError> {
+        let bad = |e: DecodeError| SecretError::Malformed {
+            what: "decryption share",
+            reason: e.to_string(),
+        };
+        let mut r = Reader::new(bytes);
+        let trustee = r.u16().map_err(bad)?;
+        let n = r.u32().map_err(bad)?;
+        if n as usize > bytes.len() / 96 {
+            return Err(bad(DecodeError::TooLong(n)));
+        }
+        let parts = (0..n)
+            .map(|_| Ok((r.array().map_err(bad)?, r.array().map_err(bad)?)))
+            .collect::<Result<_, SecretError>>()?;
+        r.finish().map_err(bad)?;
+        Ok(Self { trustee, parts })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Ballot;
+    use crate::validate::tests::{fixture, mine, signed};
+    use rand::rngs::OsRng;
+
+    #[test]
+    fn a_result_needs_the_threshold_of_signed_proven_shares_and_the_counts_they_decrypt_to() {
+        let election = ElectionId(1);
+        let (sealed, ids, sides) = crate::ceremony::tests::sealed(election, 3, 2, 5);
+        let mut f = fixture(4);
+        let mut genesis = f.chain.genesis().clone();
+        genesis.trustees = sealed.clone();
+        f.chain = ChainState::new(genesis);
+        let votes = f
+            .codes
+            .iter()
+            .zip([0, 1, 1, 2])
+            .map(|(code, choice)| {
+                let ballot = Ballot::encrypt(&sealed.election_key.0, 3, choice, &mut OsRng);
+                signed(code, ballot.unwrap().encode())
+            })
+            .collect();
+        let block = mine(&f.chain, votes);
+        f.chain.append(&block).unwrap();
+        let (head, sums) = (f.chain.tip(), f.chain.tally().sums.clone());
+        let share = |i: usize, sums: &EncryptedSums| {
+            let made = DecryptionShare::make(sides[i].key_share().unwrap(), sums, &mut OsRng);
+            SignedShare::sign(&ids[i], election, &head, sums, &made.unwrap())
+        };
+        let result = |shares: Vec<SignedShare>, counts: Vec<u64>| TallyResult {
+            height: 1,
+            head,
+            shares,
+            counts,
+        };
+        // Two of three trustees: the counts cast. The third stayed away.
+        let good = result(vec![share(0, &sums), share(2, &sums)], vec![1, 2, 1]);
+        assert_eq!(check_result(&f.chain, &good), Ok(()));
+        // One share is below the threshold: no result holds, whatever it claims.
+        assert_eq!(
+            check_result(&f.chain, &result(vec![share(0, &sums)], vec![1, 2, 1])),
+            Err(ResultError::Secret(SecretError::TooFewShares {
+                have: 1,
+                need: 2
+            }))
+        );
+        // Counts the sums do not decrypt to.
+        assert!(matches!(
+            check_result(&f.chain, &result(good.shares.clone(), vec![2, 1, 1])),
+            Err(ResultError::Secret(SecretError::WrongCount { .. }))
+        ));
+        // A share passed off as another trustee's, or signed over other sums.
+        let mut moved = share(0, &sums);
+        moved.trustee = 1;
+        assert_eq!(
+            check_result(
+                &f.chain,
+                &result(vec![moved, share(2, &sums)], vec![1, 2, 1])
+            ),
+            Err(ResultError::Signature(1))
+        );
+        let other_sums = EncryptedSums::new(3);
+        let mut elsewhere = share(0, &sums);
+        elsewhere.signature = share(0, &other_sums).signature;
+        assert_eq!(
+            check_result(
+                &f.chain,
+                &result(vec![elsewhere, share(2, &sums)], vec![1, 2, 1])
+            ),
+            Err(ResultError::Signature(0))
+        );
+        // A share whose proof fails, though its trustee signed it.
+        let mut read = share(2, &sums).read().unwrap();
+        read.parts[1].1[0] ^= 1;
+        let forged = SignedShare::sign(&ids[2], election, &head, &sums, &read);
+        assert!(matches!(
+            check_share(f.chain.genesis(), &head, &sums, &forged),
+            Err(ResultError::Secret(SecretError::Share { trustee: 2, .. }))
+        ));
+        // A result for another head.
+        let mut early = good.clone();
+        early.height = 0;
+        assert!(matches!(
+            check_result(&f.chain, &early),
+            Err(ResultError::Head { .. })
+        ));
+        // Shares read back from their bytes, and bytes that are no share do not.
+        let bytes = read.encode();
+        assert_eq!(DecryptionShare::decode(&bytes).unwrap(), read);
+        assert!(DecryptionShare::decode(&bytes[..bytes.len() - 1]).is_err());
+        let mut huge = bytes.clone();
+        huge[2..6].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(DecryptionShare::decode(&huge).is_err());
+    }
+}

@@ -1,0 +1,484 @@
+//! A whole secret-ballot election from the command line, and the count's refusals: three
+//! trustees (threshold 2) run the key ceremony, voters encrypt on their own machines,
+//! blocks are mined and approved, the officer finalises the count, two trustees decrypt
+//! (the third stays away), and `verify` checks the result from the export alone.
+
+mod common;
+
+use common::*;
+use ledger::ElectionId;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use wire::{ErrorCode, Role};
+
+fn ballotchain(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run ballotchain")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "{}", text(&out));
+    text(&out)
+}
+
+fn arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Someone's machine: a key file and its passphrase (and a password) in files.
+struct Home {
+    key: PathBuf,
+    passphrase: PathBuf,
+    password: PathBuf,
+}
+
+fn home(dir: &Path, name: &str) -> Home {
+    let at = dir.join(name);
+    std::fs::create_dir_all(&at).unwrap();
+    let h = Home {
+        key: at.join("key.json"),
+        passphrase: at.join("passphrase"),
+        password: at.join("password"),
+    };
+    std::fs::write(&h.passphrase, format!("the passphrase of {name}\n")).unwrap();
+    std::fs::write(&h.password, format!("the password of {name}\n")).unwrap();
+    ok(ballotchain(&[
+        "key",
+        "new",
+        "--out",
+        arg(&h.key),
+        "--label",
+        name,
+        "--passphrase-file",
+        arg(&h.passphrase),
+    ]));
+    h
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_trustees() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = server_with_admin(dir.path()).await;
+    let office = Api::signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let anyone = Api::anonymous(&s);
+    let id = office.create_election("Secret", 8, 2).await.id;
+    let election = id.0.to_string();
+    let mut candidates = Vec::new();
+    for name in ["Ada", "Grace", "Alan"] {
+        candidates.push(office.add_candidate(id, name).await.id.0);
+    }
+    let voters = office.register_voters(id, 5).await;
+
+    // Validators and trustees make their keys and enrol from their own machines.
+    let mut validators = Vec::new();
+    for name in ["val.one", "val.two"] {
+        let h = home(dir.path(), name);
+        let link = office.invite(name, Role::Validator).await.unwrap();
+        ok(ballotchain(&[
+            "accept",
+            "--server",
+            &s.base,
+            "--invitation",
+            &link.token,
+            "--key",
+            arg(&h.key),
+            "--passphrase-file",
+            arg(&h.passphrase),
+            "--password-file",
+            arg(&h.password),
+        ]));
+        office.enrol(id, name).await;
+        validators.push(h);
+    }
+    let mut trustees = Vec::new();
+    for name in ["tess", "trent", "tia"] {
+        let h = home(dir.path(), name);
+        let seat = office.invite_trustee(id, name).await.unwrap();
+        ok(ballotchain(&[
+            "trustee",
+            "enrol",
+            "--server",
+            &s.base,
+            "--invitation",
+            &seat.token,
+            "--key",
+            arg(&h.key),
+            "--passphrase-file",
+            arg(&h.passphrase),
+        ]));
+        trustees.push(h);
+    }
+    office.start_ceremony(id, 2).await.unwrap();
+    let running: Vec<_> = trustees
+        .iter()
+        .map(|h| {
+            Command::new(BIN)
+                .args(["trustee", "ceremony", "--server", &s.base])
+                .args(["--election", &election, "--key", arg(&h.key)])
+                .args(["--passphrase-file", arg(&h.passphrase), "--wait", "120"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start ballotchain")
+        })
+        .collect();
+    for child in running {
+        assert!(ok(child.wait_with_output().unwrap()).contains("is complete"));
+    }
+    office.try_open(id).await.unwrap();
+
+    // Four voters encrypt and sign on their machines: Ada, Grace, Grace, Alan.
+    for (voter, choice) in voters.iter().zip([0, 1, 1, 2]) {
+        let file = dir.path().join(format!("code-{}", voter.voter.voter_id.0));
+        std::fs::write(&file, format!("{}\n", voter.code)).unwrap();
+        let said = ok(ballotchain(&[
+            "vote",
+            "--server",
+            &s.base,
+            "--election",
+            &election,
+            "--code-file",
+            arg(&file),
+            "--candidate",
+            &candidates[choice].to_string(),
+        ]));
+        assert!(said.contains("vote accepted"), "{said}");
+    }
+    // A candidate off the ballot is named before anything is encrypted or sent.
+    let file = dir.path().join("code-last");
+    std::fs::write(&file, format!("{}\n", voters[4].code)).unwrap();
+    let out = ballotchain(&[
+        "vote",
+        "--server",
+        &s.base,
+        "--election",
+        &election,
+        "--code-file",
+        arg(&file),
+        "--candidate",
+        "999",
+    ]);
+    assert!(
+        !out.status.success() && text(&out).contains("not on the ballot"),
+        "{}",
+        text(&out)
+    );
+
+    // Mined and approved by both validators on their machines.
+    mine_once(&s, id.0 as i64);
+    let block = office.awaiting(id).await[0].hash.to_string();
+    for h in &validators {
+        ok(ballotchain(&[
+            "approve",
+            "--server",
+            &s.base,
+            "--election",
+            &election,
+            "--block",
+            &block,
+            "--key",
+            arg(&h.key),
+            "--passphrase-file",
+            arg(&h.passphrase),
+        ]));
+    }
+    let tally = anyone.tally(id).await.unwrap();
+    assert_eq!(
+        (tally.turnout, &tally.result, &tally.final_head),
+        (4, &None, &None)
+    );
+
+    // The count: not before voting closes and the officer finalises; the fifth voter's
+    // vote comes in late and stays pending, so only an early finalisation leaves it out.
+    let tally_by = |h: &Home| {
+        ballotchain(&[
+            "trustee",
+            "tally",
+            "--server",
+            &s.base,
+            "--election",
+            &election,
+            "--key",
+            arg(&h.key),
+            "--passphrase-file",
+            arg(&h.passphrase),
+        ])
+    };
+    let out = tally_by(&trustees[0]);
+    assert!(
+        !out.status.success() && text(&out).contains("not final"),
+        "{}",
+        text(&out)
+    );
+    let finalise = |early: bool| {
+        let office = office.clone();
+        async move { office.finalise(id, early).await }
+    };
+    refused(finalise(false).await, "finalise while open").is(409, ErrorCode::WrongState);
+    anyone
+        .cast(id, &voters[4].code, ledger::CandidateId(candidates[0]))
+        .await
+        .unwrap();
+    office.close(id).await.unwrap();
+    let late = refused(finalise(false).await, "finalise with a vote pending");
+    late.is(409, ErrorCode::WrongState);
+    assert!(
+        late.body.message.contains("1 vote(s) are still pending"),
+        "{late:?}"
+    );
+    let end = finalise(true).await.unwrap().final_head.unwrap();
+    assert_eq!((end.height, end.uncounted), (1, 1));
+    refused(finalise(true).await, "finalise twice").is(409, ErrorCode::Duplicate);
+    // No block joins a final count.
+    refused(anyone.work(id).await, "work after the count").is(409, ErrorCode::WrongState);
+
+    // Two of the three trustees decrypt; the third stays away.
+    let said = ok(tally_by(&trustees[0]));
+    assert!(said.contains("1 of the 2 shares needed are in"), "{said}");
+    let out = tally_by(&trustees[0]);
+    assert!(
+        !out.status.success() && text(&out).contains("posted a share already"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(anyone.tally(id).await.unwrap().result, None);
+    let said = ok(tally_by(&trustees[2]));
+    assert!(
+        said.contains("the result is decrypted and published"),
+        "{said}"
+    );
+    let result = anyone.tally(id).await.unwrap().result.unwrap();
+    let counts: Vec<u64> = result.iter().map(|c| c.votes).collect();
+    assert_eq!(counts, [1, 2, 1]);
+
+    // `verify` re-checks every proof, the sums, both shares and the counts from the export
+    // alone; an export with one ballot byte changed, or a result claimed from one share,
+    // fails.
+    let (_, export) = get(&client(), s.url(&format!("/api/elections/{id}/export"))).await;
+    let file = dir.path().join("export.json");
+    std::fs::write(&file, export.to_string()).unwrap();
+    let said = ok(ballotchain(&["verify", arg(&file)]));
+    assert!(
+        said.contains("result verified: the shares of trustees 0, 2"),
+        "{said}"
+    );
+    assert!(said.contains("       2  Grace"), "{said}");
+    let mut bad = export.clone();
+    let ballot = bad["blocks"][0]["block"]["votes"][1]["ballot"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let flipped = if &ballot[200..201] == "0" { "1" } else { "0" };
+    bad["blocks"][0]["block"]["votes"][1]["ballot"] =
+        json!(format!("{}{flipped}{}", &ballot[..200], &ballot[201..]));
+    let bad_file = dir.path().join("altered.json");
+    std::fs::write(&bad_file, bad.to_string()).unwrap();
+    let out = ballotchain(&["verify", arg(&bad_file)]);
+    assert!(
+        !out.status.success() && text(&out).contains("does NOT verify"),
+        "{}",
+        text(&out)
+    );
+    let mut one_share = export.clone();
+    let shares = one_share["result"]["shares"].as_array_mut().unwrap();
+    shares.truncate(1);
+    std::fs::write(&bad_file, one_share.to_string()).unwrap();
+    let out = ballotchain(&["verify", arg(&bad_file)]);
+    assert!(
+        !out.status.success() && text(&out).contains("1 valid shares, the threshold is 2"),
+        "{}",
+        text(&out)
+    );
+    s.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_share_with_a_bad_proof_or_signature_is_refused_and_a_trustee_facing_wrong_sums_posts_nothing(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Counted", 2, true).await;
+    let id = ElectionId(e.election as u64);
+    let office = Api::signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let anyone = Api::anonymous(&s);
+    vote(&s, e.election, &e.codes[0], e.candidates[1]).await;
+    let (trustee, side) = &e.trustees[0];
+    let share_of = |sums: &ledger::secret::EncryptedSums, head: &ledger::BlockHash| {
+        let made = ledger::secret::DecryptionShare::make(
+            side.key_share().unwrap(),
+            sums,
+            &mut rand::rngs::OsRng,
+        )
+        .unwrap();
+        (
+            ledger::result::SignedShare::sign(trustee, id, head, sums, &made),
+            made,
+        )
+    };
+    // Before the count is final, a share is refused.
+    let genesis = anyone.genesis(id).await;
+    let empty = ledger::Tally::new(&genesis).sums;
+    let (early, _) = share_of(&empty, &genesis.hash());
+    refused(
+        anyone.post_share(id, &early).await,
+        "a share before the count",
+    )
+    .is(409, ErrorCode::WrongState);
+    mine_once(&s, e.election);
+    let block = office.awaiting(id).await[0].hash;
+    for key in &e.validators {
+        approve_as(&s, e.election, &block.to_string(), key).await;
+    }
+    office.close(id).await.unwrap();
+    office.finalise(id, false).await.unwrap();
+    let export = anyone.export(id).await.unwrap();
+    let chain = ledger::replay(&export).unwrap();
+    let (sums, head) = (chain.tally().sums.clone(), chain.tip());
+
+    // A share over other sums, one signed by another key, one whose proof fails though
+    // its trustee signed it: refused, and nothing is kept.
+    let (over_other, _) = share_of(&empty, &head);
+    refused(
+        anyone.post_share(id, &over_other).await,
+        "a share of other sums",
+    )
+    .is(422, ErrorCode::BadSignature);
+    let (good, made) = share_of(&sums, &head);
+    let mut stranger = good.clone();
+    stranger.signature =
+        ledger::result::SignedShare::sign(&new_key(), id, &head, &sums, &made).signature;
+    refused(
+        anyone.post_share(id, &stranger).await,
+        "a stranger's signature",
+    )
+    .is(422, ErrorCode::BadSignature);
+    let mut broken = made.clone();
+    broken.parts[0].1[3] ^= 1;
+    let forged = ledger::result::SignedShare::sign(trustee, id, &head, &sums, &broken);
+    refused(
+        anyone.post_share(id, &forged).await,
+        "a share with a bad proof",
+    )
+    .is(400, ErrorCode::InvalidInput);
+    assert_eq!(anyone.tally(id).await.unwrap().shares, Vec::<u16>::new());
+    // The good one: with a threshold of 1, the result.
+    let after = anyone.post_share(id, &good).await.unwrap();
+    let counts: Vec<u64> = after.result.unwrap().iter().map(|c| c.votes).collect();
+    assert_eq!(counts, [0, 1, 0]);
+
+    // A server that serves sums other than the chain's: the trustee's CLI, which
+    // recomputes them from its own verified copy, posts nothing.
+    let home = dir.path().join("trustee");
+    std::fs::create_dir_all(&home).unwrap();
+    let passphrase = home.join("passphrase");
+    std::fs::write(&passphrase, "the passphrase of the trustee\n").unwrap();
+    let file =
+        keyfile::KeyFile::seal_with(trustee, "trustee1", "the passphrase of the trustee", 64, 1)
+            .unwrap();
+    let kept = json!({ "trustee": side, "outbox": [] });
+    let file = file
+        .with_state("the passphrase of the trustee", kept.to_string().as_bytes())
+        .unwrap();
+    let key = home.join("key.json");
+    std::fs::write(&key, file.to_json()).unwrap();
+    let (_, real_export) = get(&client(), s.url(&format!("/api/elections/{id}/export"))).await;
+    let (_, mut lying_tally) = get(&client(), s.url(&format!("/api/elections/{id}/tally"))).await;
+    lying_tally["sums"] = json!(hex::encode(empty.to_bytes()));
+    let liar = LyingServer::start(id, real_export, lying_tally);
+    let out = ballotchain(&[
+        "trustee",
+        "tally",
+        "--server",
+        &liar.base,
+        "--election",
+        &id.0.to_string(),
+        "--key",
+        arg(&key),
+        "--passphrase-file",
+        arg(&passphrase),
+    ]);
+    assert!(
+        !out.status.success()
+            && text(&out).contains("differ from this trustee's own verified copy"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(liar.posts(), 0, "the trustee posted to a lying server");
+    s.kill();
+}
+
+/// A server on 127.0.0.1 that answers `GET …/export` and `GET …/tally` with the bodies
+/// given, and counts every other request (it answers those 500).
+struct LyingServer {
+    base: String,
+    posts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LyingServer {
+    fn start(election: ElectionId, export: Value, tally: Value) -> Self {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let posts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = posts.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(16) {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    continue;
+                }
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let answer = if request.starts_with("GET ")
+                    && path == format!("/api/elections/{election}/export")
+                {
+                    Some(export.to_string())
+                } else if request.starts_with("GET ")
+                    && path == format!("/api/elections/{election}/tally")
+                {
+                    Some(tally.to_string())
+                } else {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    None
+                };
+                let reply = match answer {
+                    Some(body) => format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    ),
+                    None => "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+                };
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        Self { base, posts }
+    }
+
+    fn posts(&self) -> usize {
+        self.posts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
