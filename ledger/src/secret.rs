@@ -288,6 +288,21 @@ impl EncryptedSums {
         Ok(())
     }
 
+    /// Adds other sums of the same ballot (partial sums of several blocks, say).
+    pub fn merge(&mut self, other: &EncryptedSums) -> Result<()> {
+        if other.0.len() != self.0.len() {
+            return Err(SecretError::Candidates {
+                what: "the sums added",
+                expected: self.0.len(),
+                found: other.0.len(),
+            });
+        }
+        for (sum, c) in self.0.iter_mut().zip(&other.0) {
+            *sum += *c;
+        }
+        Ok(())
+    }
+
     /// How many candidates.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -14,7 +14,7 @@ use ledger::{
     merkle_root, Approval, ApprovedBlock, Block, BlockHeader, Candidate, CandidateId, ChainExport,
     ChainState, ElectionId, Genesis, PowSearch, PublicKey, Vote, VotingCode,
 };
-use serde_json::json;
+use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -443,6 +443,123 @@ async fn http_votes() {
     }
 }
 
+/// Signed encrypted ballots over HTTP, made on the client side first (as voters' devices
+/// make them, on every core here), then posted by 64 clients: the node checks each
+/// ballot's proofs on its blocking threads and commits it durably.
+async fn http_ballots() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, admin) = common::server_with_admin(dir.path()).await;
+    let n = 4000usize;
+    let election = common::open_election(&server, &admin, "ballots", n, true).await;
+    let id = ElectionId(election.election as u64);
+    let genesis = common::Api::anonymous(&server).genesis(id).await;
+    let started = Instant::now();
+    let votes: Vec<Value> = {
+        use rayon::prelude::*;
+        election
+            .codes
+            .par_iter()
+            .enumerate()
+            .map(|(i, code)| {
+                let key = VotingCode::parse(code).unwrap().signing_key(id);
+                let vote = Vote::cast(&key, &genesis, i % 3, 10, &mut rand::rngs::OsRng).unwrap();
+                json!({ "vote": vote })
+            })
+            .collect()
+    };
+    let made = started.elapsed().as_secs_f64();
+    println!(
+        "http ballots: {n} 3-candidate ballots encrypted and proven client-side in {made:.2} s = {:.2} ms each on {} cores",
+        made * 1000.0 / n as f64,
+        std::thread::available_parallelism().map_or(1, |c| c.get())
+    );
+    let url = server.url(&format!("/api/elections/{}/votes", election.election));
+    let queue = Arc::new(Mutex::new(votes));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (queue, url) = (queue.clone(), url.clone());
+            let c = reqwest::Client::new();
+            tokio::spawn(async move {
+                let mut ok = 0;
+                loop {
+                    let Some(body) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    let r = c.post(&url).json(&body).send().await.unwrap();
+                    if r.status() == reqwest::StatusCode::ACCEPTED {
+                        ok += 1;
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        ok += t.await.unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "http ballots: 64 clients: {ok} signed encrypted ballots accepted of {n} in {secs:.2} s = {:.0} ballots/s (proofs checked on the node's blocking threads, durable commit)",
+        ok as f64 / secs
+    );
+}
+
+/// Decrypting the count: three trustees (threshold 2), sums of about a million ballots
+/// (made by adding sums to themselves), two shares with proofs, then the counts by
+/// baby-step giant-step, bounded by the turnout.
+fn decrypt() {
+    use ledger::secret::{find_counts, Ballot, DecryptionShare, EncryptedSums};
+    let election = ElectionId(1);
+    let identities: Vec<SigningKey> = (1..=3u8)
+        .map(|i| SigningKey::from_bytes(&[i; 32]))
+        .collect();
+    let (board, sides) =
+        ledger::ceremony::run_all(election, 1, &identities, 2, &mut rand::rngs::OsRng).unwrap();
+    let public: Vec<PublicKey> = identities
+        .iter()
+        .map(|k| PublicKey(k.verifying_key().to_bytes()))
+        .collect();
+    let trustees = ledger::Trustees::from_ceremony(1, 2, &public, &board).unwrap();
+    let key = trustees.election_key.0;
+    let ballot = |choice| Ballot::encrypt(&key, 3, choice, &mut rand::rngs::OsRng).unwrap();
+    // 2^19 + 2^18 + 2^18 = 1,048,576 ballots: each candidate's share doubled up.
+    let mut total = EncryptedSums::new(3);
+    for (choice, doublings) in [(0, 19), (1, 18), (2, 18)] {
+        let mut sums = EncryptedSums::new(3);
+        sums.add(&ballot(choice)).unwrap();
+        for _ in 0..doublings {
+            let again = sums.clone();
+            sums.merge(&again).unwrap();
+        }
+        total.merge(&sums).unwrap();
+    }
+    let turnout = (1u64 << 19) + (1 << 18) + (1 << 18);
+    let started = Instant::now();
+    let shares: Vec<_> = [0, 2]
+        .iter()
+        .map(|&i| {
+            DecryptionShare::make(
+                sides[i].key_share().unwrap(),
+                &total,
+                &mut rand::rngs::OsRng,
+            )
+            .unwrap()
+        })
+        .collect();
+    let shared = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let counts = find_counts(&trustees.keys(), &total, &shares, turnout).unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(counts, [1 << 19, 1 << 18, 1 << 18]);
+    println!(
+        "decrypt: {turnout} ballots, 3 candidates: two trustees' shares made in {:.1} ms; shares checked, combined and counts found (baby-step giant-step) in {:.1} ms",
+        shared * 1000.0,
+        secs * 1000.0
+    );
+}
+
 fn main() {
     // `cargo test --benches` runs this with --bench absent; only measure under `cargo bench`.
     if !std::env::args().any(|a| a == "--bench") {
@@ -453,7 +570,7 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         cpu_name()
     );
-    // `BENCH_ONLY=copy` (or pow, verify, http) runs that part alone.
+    // `BENCH_ONLY=copy` (or pow, verify, http, ballots, decrypt) runs that part alone.
     let only = std::env::var("BENCH_ONLY").ok();
     let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
     if runs("pow") {
@@ -463,6 +580,9 @@ fn main() {
     if runs("verify") {
         verification();
     }
+    if runs("decrypt") {
+        decrypt();
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -470,6 +590,9 @@ fn main() {
         .block_on(async {
             if runs("http") {
                 http_votes().await;
+            }
+            if runs("ballots") {
+                http_ballots().await;
             }
             if runs("copy") {
                 browser_copy().await;
