@@ -302,6 +302,36 @@ pub enum CeremonyError {
     Share,
 }
 
+/// Checks the two sequence lengths inside a round-2 message's bincode (the public
+/// polynomial's, and its proof of possession's responses) against the bytes there are,
+/// before the crate's deserializer sees them: it reserves room for as many as a length
+/// prefix claims. Layout (fixed-size integers; each element and scalar a u64 length and 32
+/// bytes): `p` elements (u64, then 40 bytes each), the proof's challenge (40 bytes), `r`
+/// responses (u64, then 40 bytes each), the opening. The deserializer stops at the first
+/// element whose length is not 32, so when it reaches `r`, it is where this reads it.
+fn check_public_info(bytes: &[u8]) -> Result<(), &'static str> {
+    let word = |at: u64| -> Option<u64> {
+        let at = usize::try_from(at).ok()?;
+        bytes
+            .get(at..at.checked_add(8)?)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    let total = bytes.len() as u64;
+    let fits = |count: u64, at: u64| {
+        count
+            .checked_mul(40)
+            .and_then(|n| n.checked_add(at + 8))
+            .filter(|&end| end <= total)
+    };
+    let p = word(0).ok_or("cut short")?;
+    let after = fits(p, 0).ok_or("more polynomial coefficients than bytes")?;
+    let r_at = after + 40;
+    let r = word(r_at).ok_or("cut short")?;
+    fits(r, r_at).ok_or("more proof responses than bytes")?;
+    Ok(())
+}
+
 /// Messages of one ceremony by (round, sender, recipient).
 type Board<'a> = BTreeMap<(Round, u16, Option<u16>), &'a CeremonyMessage>;
 
@@ -615,6 +645,11 @@ impl Trustee {
                     };
                     let mut me = me.clone();
                     for (j, m) in infos {
+                        check_public_info(&m.payload).map_err(|reason| CeremonyError::Dkg {
+                            round: Round::Polynomials,
+                            from: j,
+                            reason: reason.into(),
+                        })?;
                         let info: PublicInfo<'static, G> =
                             crate::encoding::from_untrusted_bincode(&m.payload).map_err(|e| {
                                 CeremonyError::Dkg {
@@ -912,6 +947,31 @@ pub(crate) mod tests {
             &receiving_public(&a),
             &proof
         ));
+    }
+
+    #[test]
+    fn a_round_two_message_with_forged_lengths_is_refused_without_reserving_room() {
+        let (_, board, _) = run(2, 2);
+        let info = board
+            .iter()
+            .find(|m| m.round == Round::Polynomials)
+            .unwrap()
+            .payload
+            .clone();
+        assert_eq!(check_public_info(&info), Ok(()));
+        let p = u64::from_le_bytes(info[..8].try_into().unwrap());
+        let r_at = 8 + 40 * p as usize + 40;
+        for (at, forged) in [
+            (0, u64::MAX),
+            (0, 1 << 40),
+            (r_at, u64::MAX / 41),
+            (r_at, 1 << 40),
+        ] {
+            let mut altered = info.clone();
+            altered[at..at + 8].copy_from_slice(&forged.to_le_bytes());
+            assert!(check_public_info(&altered).is_err(), "length at {at}");
+        }
+        assert!(check_public_info(&info[..10]).is_err());
     }
 
     #[test]
