@@ -21,7 +21,7 @@ CREATE TABLE votes_new (
     ciphertexts  BLOB CHECK (ciphertexts IS NULL OR length(ciphertexts) = 32),
     -- When the node checked the ballot's proofs (they passed: a failing ballot is never
     -- stored). The start-up check trusts this only while the row still hashes to its
-    -- receipt; `ballotchain check --full` and `verify` check every proof again.
+    -- receipt; `ballotchain verify` and `validate` check every proof again.
     proofs_checked_at INTEGER,
     -- Cleartext votes of chains of the earlier format only.
     candidate_id INTEGER,

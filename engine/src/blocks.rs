@@ -210,6 +210,8 @@ impl Node {
         // No block is appended meanwhile: the block still builds on the tip when it is
         // stored, and no approval decides on a block this one displaces.
         let _appending = self.inner.append_lock.lock().await;
+        // Again under the lock that finalising takes: no block joins a final count.
+        self.require_not_final(election).await?;
         if self.chain(election).await?.tip() != block.header.prev {
             return Err(EngineError::Stale(
                 "a block was appended while this one was checked".into(),

@@ -181,31 +181,42 @@ impl Node {
         .map_err(|e| {
             EngineError::on_unique(e, format!("trustee {} has posted a share already", share.trustee))
         })?;
-        let shares = shares_of(&mut tx, election).await?;
-        let genesis = chain.genesis();
-        let published = counts_of(&mut tx, election).await?.is_some();
-        if !published && shares.len() >= usize::from(genesis.trustees.threshold) {
-            let read: Vec<DecryptionShare> = shares
-                .iter()
-                .map(SignedShare::read)
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| EngineError::Internal(e.to_string()))?;
-            let tally = chain.tally();
-            let counts = find_counts(&genesis.trustees.keys(), &tally.sums, &read, tally.total)
-                .map_err(|e| EngineError::Internal(format!("decrypting the sums: {e}")))?;
-            sqlx::query("INSERT INTO results (election_id, counts, published_at) VALUES (?, ?, ?)")
-                .bind(election)
-                .bind(serde_json::to_string(&counts).unwrap_or_default())
-                .bind(db_time(now_ms()))
-                .execute(&mut *tx)
-                .await?;
-            tracing::info!(
-                election = election.0,
-                shares = shares.len(),
-                "result decrypted and published"
-            );
-        }
         tx.commit().await?;
+        // Decrypted off the runtime and outside any transaction (every share is checked
+        // again, then baby-step giant-step): the writer is not held meanwhile.
+        let mut conn = self.inner.read.acquire().await?;
+        let shares = shares_of(&mut conn, election).await?;
+        let published = counts_of(&mut conn, election).await?.is_some();
+        drop(conn);
+        if !published && shares.len() >= usize::from(chain.genesis().trustees.threshold) {
+            let chain = chain.clone();
+            let counts = tokio::task::spawn_blocking(move || {
+                let read: Vec<DecryptionShare> = shares
+                    .iter()
+                    .map(SignedShare::read)
+                    .collect::<std::result::Result<_, _>>()?;
+                let tally = chain.tally();
+                find_counts(
+                    &chain.genesis().trustees.keys(),
+                    &tally.sums,
+                    &read,
+                    tally.total,
+                )
+            })
+            .await
+            .map_err(EngineError::join)?
+            .map_err(|e| EngineError::Internal(format!("decrypting the sums: {e}")))?;
+            sqlx::query(
+                "INSERT INTO results (election_id, counts, published_at) VALUES (?, ?, ?)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(election)
+            .bind(serde_json::to_string(&counts).unwrap_or_default())
+            .bind(db_time(now_ms()))
+            .execute(&self.inner.write)
+            .await?;
+            tracing::info!(election = election.0, "result decrypted and published");
+        }
         tracing::info!(
             election = election.0,
             trustee = share.trustee,

@@ -259,16 +259,6 @@ impl Node {
     ) -> Result<Candidate> {
         let (name, description) = clean_candidate(name, description)?;
         self.require_setup(election).await?;
-        let on_ballot: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM candidates WHERE election_id = ?")
-                .bind(election)
-                .fetch_one(&self.inner.read)
-                .await?;
-        if on_ballot >= MAX_CANDIDATES as i64 {
-            return Err(EngineError::Invalid(format!(
-                "a ballot has at most {MAX_CANDIDATES} candidates: every encrypted ballot carries a ciphertext and a proof for each"
-            )));
-        }
         let done = sqlx::query(
             "UPDATE candidates SET name = ?, description = ? WHERE id = ? AND election_id = ?",
         )
@@ -367,6 +357,11 @@ impl Node {
             return Err(EngineError::WrongState(
                 "a ballot needs at least two candidates".into(),
             ));
+        }
+        if candidates.len() > MAX_CANDIDATES {
+            return Err(EngineError::WrongState(format!(
+                "a ballot has at most {MAX_CANDIDATES} candidates"
+            )));
         }
         // A key that does not decode is an error here, never a voter silently left out.
         let mut voters: Vec<PublicKey> =

@@ -546,15 +546,16 @@ impl Node {
                 let (election_key, problem) = if waiting.is_some() {
                     (None, None)
                 } else {
-                    match check_ceremony(
-                        election,
-                        run.id,
-                        &run.identities(),
-                        run.threshold,
-                        &messages,
-                    )
-                    .and_then(|keys| Ok(keys.election_key()?))
-                    {
+                    // Every signature and the key set: off the runtime.
+                    let (id, threshold) = (run.id, run.threshold);
+                    let (identities, board) = (run.identities(), messages.clone());
+                    let checked = tokio::task::spawn_blocking(move || {
+                        check_ceremony(election, id, &identities, threshold, &board)
+                            .and_then(|keys| Ok(keys.election_key()?))
+                    })
+                    .await
+                    .map_err(EngineError::join)?;
+                    match checked {
                         Ok(key) => (Some(GroupKey(key)), None),
                         Err(e) => (None, Some(e.to_string())),
                     }

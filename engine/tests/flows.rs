@@ -797,6 +797,27 @@ async fn a_stored_key_that_does_not_decode_stops_sealing_instead_of_dropping_a_v
 }
 
 #[tokio::test]
+async fn a_ballot_holds_at_most_64_candidates_and_a_full_one_can_still_be_corrected() {
+    let f = setup(0, 0).await;
+    let (node, e) = (&f.node, f.election);
+    for i in f.candidates.len()..engine::MAX_CANDIDATES {
+        node.add_candidate(e, &format!("Candidate {i}"), "")
+            .await
+            .unwrap();
+    }
+    refused!(
+        node,
+        node.add_candidate(e, "One too many", ""),
+        EngineError::Invalid(_)
+    );
+    let renamed = node
+        .update_candidate(e, f.candidates[0], "Ada King", "")
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Ada King");
+}
+
+#[tokio::test]
 async fn a_code_votes_once_and_a_wrong_code_never() {
     let f = opened(3, 2).await;
     let (node, e, c) = (&f.node, f.election, &f.candidates);

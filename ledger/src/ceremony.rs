@@ -439,6 +439,14 @@ pub fn check_ceremony(
         }
     }
     let transcript = transcript_hash(messages);
+    if threshold == 0 || usize::from(threshold) > n {
+        return Err(SecretError::Threshold {
+            threshold,
+            trustees: n,
+        }
+        .into());
+    }
+    let expected = keys_from_polynomials(&seen, n, threshold)?;
     let mut keys = Vec::with_capacity(n);
     for from in trustees {
         let m = seen[&(Round::Confirmations, from, None)];
@@ -449,11 +457,87 @@ pub fn check_ceremony(
         if c.transcript != transcript {
             return Err(CeremonyError::Transcript { from });
         }
+        // The key a trustee confirms must be the one the published polynomials give it:
+        // otherwise one trustee could confirm a key of its choosing and steer the
+        // election key to one it alone holds.
+        if c.verification_key != expected.participants[usize::from(from)] {
+            return Err(CeremonyError::Confirmation {
+                from,
+                reason: "its verification key is not the one the public polynomials give".into(),
+            });
+        }
         keys.push(c.verification_key);
     }
     let keys = TrusteeKeys { threshold, keys };
-    keys.election_key()?;
+    if keys.election_key()? != expected.shared {
+        return Err(CeremonyError::Keys(SecretError::Malformed {
+            what: "election key",
+            reason: "not the sum of the public polynomials' constant terms".into(),
+        }));
+    }
     Ok(keys)
+}
+
+/// The keys the trustees' public polynomials (round 2) give: each trustee's verification
+/// key (the summed polynomial at its index + 1) and the election key (its constant term).
+struct PolynomialKeys {
+    participants: Vec<[u8; 32]>,
+    shared: [u8; 32],
+}
+
+fn keys_from_polynomials(
+    board: &Board<'_>,
+    n: usize,
+    threshold: u16,
+) -> Result<PolynomialKeys, CeremonyError> {
+    use elastic_elgamal::group::{ElementOps, ScalarOps};
+    type Element = <G as ElementOps>::Element;
+    type Scalar = <G as ScalarOps>::Scalar;
+    let refused = |from: u16, reason: String| CeremonyError::Dkg {
+        round: Round::Polynomials,
+        from,
+        reason,
+    };
+    let mut summed: Vec<Element> = vec![G::identity(); usize::from(threshold)];
+    for from in 0..n as u16 {
+        let m = board[&(Round::Polynomials, from, None)];
+        check_public_info(&m.payload).map_err(|r| refused(from, r.into()))?;
+        let info: PublicInfo<'static, G> = crate::encoding::from_untrusted_bincode(&m.payload)
+            .map_err(|e| refused(from, e.to_string()))?;
+        if info.polynomial.len() != usize::from(threshold) {
+            return Err(refused(
+                from,
+                format!(
+                    "a polynomial of {} coefficients for a threshold of {threshold}",
+                    info.polynomial.len()
+                ),
+            ));
+        }
+        for (sum, c) in summed.iter_mut().zip(&info.polynomial) {
+            *sum += *c;
+        }
+    }
+    let bytes = |e: &Element| {
+        let mut out = [0u8; 32];
+        G::serialize_element(e, &mut out);
+        out
+    };
+    let participants = (1..=n as u64)
+        .map(|x| {
+            let x = Scalar::from(x);
+            let mut power = Scalar::from(1u64);
+            let mut value = G::identity();
+            for c in &summed {
+                value += *c * power;
+                power *= x;
+            }
+            bytes(&value)
+        })
+        .collect();
+    Ok(PolynomialKeys {
+        participants,
+        shared: bytes(&summed[0]),
+    })
 }
 
 /// One trustee's side of the ceremony between rounds: what its key file keeps sealed, never
@@ -946,6 +1030,38 @@ pub(crate) mod tests {
             &id(&b),
             &receiving_public(&a),
             &proof
+        ));
+    }
+
+    #[test]
+    fn a_trustee_cannot_confirm_a_key_other_than_its_polynomials_give() {
+        // With t = n the crate's own key-set check has nothing to compare.
+        let (ids_keys, mut messages, _) = run(3, 3);
+        let ids = public(&ids_keys);
+        let at = messages
+            .iter()
+            .position(|m| m.round == Round::Confirmations && m.from == 0)
+            .unwrap();
+        let mut c = Confirmation::decode(&messages[at].payload).unwrap();
+        let other = messages
+            .iter()
+            .find(|m| m.round == Round::Confirmations && m.from == 1)
+            .unwrap();
+        c.verification_key = Confirmation::decode(&other.payload)
+            .unwrap()
+            .verification_key;
+        messages[at] = CeremonyMessage::sign(
+            &ids_keys[0],
+            ELECTION,
+            CEREMONY,
+            Round::Confirmations,
+            0,
+            None,
+            c.encode(),
+        );
+        assert!(matches!(
+            check_ceremony(ELECTION, CEREMONY, &ids, 3, &messages),
+            Err(CeremonyError::Confirmation { from: 0, .. })
         ));
     }
 

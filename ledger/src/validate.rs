@@ -270,11 +270,13 @@ impl ChainState {
     /// were checked as the vote came in ([`Signatures::ProofsChecked`]).
     pub fn check_vote_with(&self, vote: &Vote, signatures: Signatures) -> Result<TxId, RuleError> {
         let ballot = self.check_vote_fields(0, vote)?;
-        if !matches!(signatures, Signatures::ProofsChecked) {
-            self.check_proofs(0, &ballot)?;
-        }
+        // The signature first: it costs far less than the proofs, so a forged vote never
+        // makes anyone check them.
         if !vote.signature_is_valid() {
             return Err(RuleError::BadSignature { index: 0 });
+        }
+        if !matches!(signatures, Signatures::ProofsChecked) {
+            self.check_proofs(0, &ballot)?;
         }
         Ok(ciphertexts_hash(&ballot))
     }
@@ -322,15 +324,18 @@ impl ChainState {
     /// `signatures` says.
     pub fn append_with(&mut self, block: &Block, signatures: Signatures) -> Result<(), RuleError> {
         let ballots = validate(self, block, signatures)?;
+        // Summed before anything changes: a ballot of another size leaves the state whole.
+        let mut tally = self.tally.clone();
+        tally.add(&ballots).map_err(|e| RuleError::BadBallot {
+            index: 0,
+            reason: e.to_string(),
+        })?;
+        self.tally = tally;
         self.tip = block.hash();
         self.height = block.header.index;
         self.tip_timestamp = block.header.timestamp;
         self.voted.extend(block.votes.iter().map(|v| v.voter));
         self.ballots.extend(ballots.iter().map(ciphertexts_hash));
-        self.tally.add(&ballots).map_err(|e| RuleError::BadBallot {
-            index: 0,
-            reason: e.to_string(),
-        })?;
         Ok(())
     }
 }

@@ -261,7 +261,16 @@ fn verification() {
 /// Casts every code's vote for `candidate` over HTTP from `clients` clients at once; how
 /// many were accepted.
 async fn cast_all(url: &str, codes: Vec<String>, candidate: i64, clients: usize) -> usize {
-    let queue = Arc::new(Mutex::new(codes));
+    let bodies = codes
+        .into_iter()
+        .map(|code| json!({"code": code, "candidate_id": candidate}))
+        .collect();
+    post_all(url, bodies, clients).await
+}
+
+/// Posts every body to `url` from `clients` clients at once; how many were accepted.
+async fn post_all(url: &str, bodies: Vec<Value>, clients: usize) -> usize {
+    let queue = Arc::new(Mutex::new(bodies));
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
             let (queue, url) = (queue.clone(), url.to_owned());
@@ -269,15 +278,10 @@ async fn cast_all(url: &str, codes: Vec<String>, candidate: i64, clients: usize)
             tokio::spawn(async move {
                 let mut ok = 0;
                 loop {
-                    let Some(code) = queue.lock().unwrap().pop() else {
+                    let Some(body) = queue.lock().unwrap().pop() else {
                         break;
                     };
-                    let r = c
-                        .post(&url)
-                        .json(&json!({"code": code, "candidate_id": candidate}))
-                        .send()
-                        .await
-                        .unwrap();
+                    let r = c.post(&url).json(&body).send().await.unwrap();
                     if r.status() == reqwest::StatusCode::ACCEPTED {
                         ok += 1;
                     }
@@ -474,31 +478,8 @@ async fn http_ballots() {
         std::thread::available_parallelism().map_or(1, |c| c.get())
     );
     let url = server.url(&format!("/api/elections/{}/votes", election.election));
-    let queue = Arc::new(Mutex::new(votes));
     let started = Instant::now();
-    let tasks: Vec<_> = (0..64)
-        .map(|_| {
-            let (queue, url) = (queue.clone(), url.clone());
-            let c = reqwest::Client::new();
-            tokio::spawn(async move {
-                let mut ok = 0;
-                loop {
-                    let Some(body) = queue.lock().unwrap().pop() else {
-                        break;
-                    };
-                    let r = c.post(&url).json(&body).send().await.unwrap();
-                    if r.status() == reqwest::StatusCode::ACCEPTED {
-                        ok += 1;
-                    }
-                }
-                ok
-            })
-        })
-        .collect();
-    let mut ok = 0;
-    for t in tasks {
-        ok += t.await.unwrap();
-    }
+    let ok = post_all(&url, votes, 64).await;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "http ballots: 64 clients: {ok} signed encrypted ballots accepted of {n} in {secs:.2} s = {:.0} ballots/s (proofs checked on the node's blocking threads, durable commit)",

@@ -252,6 +252,14 @@ pub struct TrusteeTallyArgs {
     /// Election id.
     #[arg(long)]
     pub election: u64,
+    /// The genesis block's hash as published when the election opened: the chain decrypted
+    /// must be that election's, not one the server made up around a copied ballot.
+    #[arg(long, value_name = "HASH")]
+    pub genesis: ledger::BlockHash,
+    /// The final head as the election office announced it, `HEIGHT:HASH`: the count must
+    /// end there.
+    #[arg(long, value_name = "HEIGHT:HASH", value_parser = crate::verify::pinned_head)]
+    pub expect_final: Option<(u64, ledger::BlockHash)>,
     /// The trustee's key file, which keeps its key share from the ceremony.
     #[arg(long)]
     pub key: PathBuf,

@@ -51,6 +51,10 @@ pub fn enrol(args: TrusteeEnrolArgs) -> CliResult<()> {
 struct Kept {
     trustee: Trustee,
     outbox: Vec<CeremonyMessage>,
+    /// The final head and sums this trustee has decrypted its share of: it decrypts no
+    /// other (two shares of different sums could reveal the ballots between them).
+    #[serde(default)]
+    decrypted: Option<(ledger::BlockHash, String)>,
 }
 
 /// `trustee ceremony`: takes every round this trustee can take now; with `--wait`, keeps
@@ -139,9 +143,21 @@ fn step(
                 &mut rng,
             )
             .map_err(|e| format!("cannot join ceremony {}: {e}", ceremony.id))?;
+            // Whom this trustee shares the election key with: to compare, out of band,
+            // with the names and fingerprints the election office published.
+            println!(
+                "joining ceremony {} of election {election}: any {} of these {} trustees will decrypt the tally",
+                ceremony.id,
+                ceremony.threshold,
+                ceremony.seats.len()
+            );
+            for s in &ceremony.seats {
+                println!("  {}  {}", fingerprint(&s.seat.identity), s.name);
+            }
             Kept {
                 trustee,
                 outbox: vec![first],
+                decrypted: None,
             }
         }
     };
@@ -234,6 +250,7 @@ pub(crate) fn write_key_file(
     let kept = Kept {
         trustee,
         outbox: Vec::new(),
+        decrypted: None,
     };
     save(path, file, passphrase, &kept)
 }
@@ -262,7 +279,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     let (_, state) = file
         .open_with_state(&passphrase)
         .map_err(|e| format!("{}: {e}", args.key.display()))?;
-    let kept: Kept = serde_json::from_slice(
+    let mut kept: Kept = serde_json::from_slice(
         &state.ok_or("this key file keeps no key ceremony: it holds no key share")?,
     )
     .map_err(|e| {
@@ -272,6 +289,13 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
         )
     })?;
     let export: ledger::ChainExport = get(&format!("{base}/api/elections/{election}/export"))?;
+    if export.genesis_hash != args.genesis {
+        return Err(format!(
+            "the server's genesis block is {}, not the published {}: posting nothing",
+            export.genesis_hash, args.genesis
+        )
+        .into());
+    }
     let chain = ledger::replay(&export).map_err(|e| format!("the chain does not verify: {e}"))?;
     let genesis = chain.genesis();
     let me = PublicKey(key.verifying_key().to_bytes());
@@ -299,12 +323,40 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     let share_key = kept
         .trustee
         .key_share()
-        .ok_or("this trustee's side of the key ceremony is not finished: it has no key share")?;
+        .ok_or("this trustee's side of the key ceremony is not finished: it has no key share")?
+        .clone();
+    // The sealed keys must be the ones this trustee's own ceremony made.
+    let own = share_key.key_set();
+    let own_keys: Vec<&[u8]> = own
+        .participant_keys()
+        .iter()
+        .map(|k| k.as_bytes())
+        .collect();
+    let sealed_keys: Vec<&[u8]> = sealed
+        .trustees
+        .iter()
+        .map(|t| t.verification_key.0.as_slice())
+        .collect();
+    if own_keys != sealed_keys || own.shared_key().as_bytes() != sealed.election_key.0.as_slice() {
+        return Err(
+            "the genesis block's trustee keys are not the ones this trustee's ceremony made: posting nothing"
+                .into(),
+        );
+    }
     let report: wire::TallyReport = get(&format!("{base}/api/elections/{election}/tally"))?;
     let end = report
         .final_head
         .ok_or("the count is not final yet: the officer finalises it after voting closes")?;
     let own = hex::encode(chain.tally().sums.to_bytes());
+    if let Some(final_head) = args.expect_final {
+        if final_head != (end.height, end.head) {
+            return Err(format!(
+                "the server's final head is block {} ({}), not the published {}:{}: posting nothing",
+                end.height, end.head, final_head.0, final_head.1
+            )
+            .into());
+        }
+    }
     if end.height != chain.height() || end.head != chain.tip() || report.sums != own {
         return Err(format!(
             "the server's final head or sums differ from this trustee's own verified copy (block {} {}, sums {}…; here block {} {}, sums {}…): posting nothing",
@@ -317,8 +369,18 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
         )
         .into());
     }
+    if let Some((head, sums)) = &kept.decrypted {
+        if *head != end.head || *sums != own {
+            return Err(format!(
+                "this trustee decrypted its share of other sums already (up to block {head}): it decrypts only one count"
+            )
+            .into());
+        }
+    }
+    kept.decrypted = Some((end.head, own.clone()));
+    save(&args.key, &file, &passphrase, &kept)?;
     let share = ledger::secret::DecryptionShare::make(
-        share_key,
+        &share_key,
         &chain.tally().sums,
         &mut rand::rngs::OsRng,
     )?;

@@ -201,20 +201,35 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
 
     // The count: not before voting closes and the officer finalises; the fifth voter's
     // vote comes in late and stays pending, so only an early finalisation leaves it out.
-    let tally_by = |h: &Home| {
-        ballotchain(&[
-            "trustee",
-            "tally",
-            "--server",
-            &s.base,
-            "--election",
-            &election,
-            "--key",
-            arg(&h.key),
-            "--passphrase-file",
-            arg(&h.passphrase),
-        ])
+    // The genesis hash as published when voting opened: each trustee checks it.
+    let genesis = office
+        .election(id)
+        .await
+        .unwrap()
+        .genesis_hash
+        .unwrap()
+        .to_string();
+    let tally_with = |h: &Home, more: &[&str]| {
+        Command::new(BIN)
+            .args([
+                "trustee",
+                "tally",
+                "--server",
+                &s.base,
+                "--election",
+                &election,
+            ])
+            .args([
+                "--key",
+                arg(&h.key),
+                "--passphrase-file",
+                arg(&h.passphrase),
+            ])
+            .args(more)
+            .output()
+            .expect("run ballotchain")
     };
+    let tally_by = |h: &Home| tally_with(h, &["--genesis", &genesis]);
     let out = tally_by(&trustees[0]);
     assert!(
         !out.status.success() && text(&out).contains("not final"),
@@ -242,6 +257,25 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
     refused(finalise(true).await, "finalise twice").is(409, ErrorCode::Duplicate);
     // No block joins a final count.
     refused(anyone.work(id).await, "work after the count").is(409, ErrorCode::WrongState);
+
+    // A trustee given another genesis hash, or another final head, posts nothing.
+    let out = tally_with(&trustees[1], &["--genesis", &"ab".repeat(32)]);
+    assert!(
+        !out.status.success() && text(&out).contains("not the published"),
+        "{}",
+        text(&out)
+    );
+    let elsewhere = format!("0:{genesis}");
+    let out = tally_with(
+        &trustees[1],
+        &["--genesis", &genesis, "--expect-final", &elsewhere],
+    );
+    assert!(
+        !out.status.success() && text(&out).contains("not the published 0:"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(anyone.tally(id).await.unwrap().shares, Vec::<u16>::new());
 
     // Two of the three trustees decrypt; the third stays away.
     let said = ok(tally_by(&trustees[0]));
@@ -403,6 +437,8 @@ async fn a_share_with_a_bad_proof_or_signature_is_refused_and_a_trustee_facing_w
         &liar.base,
         "--election",
         &id.0.to_string(),
+        "--genesis",
+        &export.genesis_hash.to_string(),
         "--key",
         arg(&key),
         "--passphrase-file",

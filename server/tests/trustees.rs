@@ -302,28 +302,18 @@ async fn three_trustees_run_the_ceremony_from_the_command_line_with_their_state_
         homes.push((key, passphrase));
     }
     let ceremony = |home: &(std::path::PathBuf, std::path::PathBuf), wait: &str| {
-        Command::new(BIN)
-            .args([
-                "trustee",
-                "ceremony",
-                "--server",
-                &s.base,
-                "--election",
-                &election,
-            ])
-            .args([
-                "--key",
-                arg(&home.0),
-                "--passphrase-file",
-                arg(&home.1),
-                "--wait",
-                wait,
-            ])
-            .output()
-            .expect("run ballotchain")
+        let mut command = Command::new(BIN);
+        command
+            .args(["trustee", "ceremony", "--server", &s.base])
+            .args(["--election", &election, "--key", arg(&home.0)])
+            .args(["--passphrase-file", arg(&home.1), "--wait", wait]);
+        command
+    };
+    let pass = |home: &(std::path::PathBuf, std::path::PathBuf)| {
+        ceremony(home, "0").output().expect("run ballotchain")
     };
     // Before the officer starts it, a pass says so and posts nothing.
-    let out = ceremony(&homes[0], "0");
+    let out = pass(&homes[0]);
     assert!(
         out.status.success() && text(&out).contains("no key ceremony has started"),
         "{}",
@@ -337,10 +327,10 @@ async fn three_trustees_run_the_ceremony_from_the_command_line_with_their_state_
         .unwrap();
 
     // One pass each: everyone's commitment is in; the first trustee saw no other yet.
-    let out = ceremony(&homes[0], "0");
+    let out = pass(&homes[0]);
     assert!(text(&out).contains("posted round 1"), "{}", text(&out));
     for home in &homes[1..] {
-        assert!(ceremony(home, "0").status.success());
+        assert!(pass(home).status.success());
     }
     let board = office.board(id).await.ceremony.unwrap();
     assert_eq!(
@@ -360,23 +350,7 @@ async fn three_trustees_run_the_ceremony_from_the_command_line_with_their_state_
     let running: Vec<_> = homes
         .iter()
         .map(|home| {
-            Command::new(BIN)
-                .args([
-                    "trustee",
-                    "ceremony",
-                    "--server",
-                    &s.base,
-                    "--election",
-                    &election,
-                ])
-                .args([
-                    "--key",
-                    arg(&home.0),
-                    "--passphrase-file",
-                    arg(&home.1),
-                    "--wait",
-                    "120",
-                ])
+            ceremony(home, "120")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -397,7 +371,7 @@ async fn three_trustees_run_the_ceremony_from_the_command_line_with_their_state_
     assert!(board.election_key.is_some() && board.problem.is_none());
     assert_eq!(board.messages.len(), 15);
     // Another pass posts nothing more.
-    let out = ceremony(&homes[2], "0");
+    let out = pass(&homes[2]);
     assert!(
         out.status.success() && !text(&out).contains("posted"),
         "{}",
@@ -408,7 +382,7 @@ async fn three_trustees_run_the_ceremony_from_the_command_line_with_their_state_
     // A wrong passphrase opens nothing and posts nothing.
     let wrong = dir.path().join("wrong");
     std::fs::write(&wrong, "not the passphrase at all\n").unwrap();
-    let out = ceremony(&(homes[0].0.clone(), wrong), "0");
+    let out = pass(&(homes[0].0.clone(), wrong));
     assert!(
         !out.status.success() && text(&out).contains("wrong passphrase"),
         "{}",
