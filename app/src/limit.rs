@@ -192,8 +192,9 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Casts a ballot under the limit on invalid codes (guessing codes shows up as
-    /// unknown or malformed codes).
+    /// Casts a ballot under the limit on invalid codes and votes (guessing codes shows up
+    /// as unknown or malformed codes; forged votes as keys outside the roll, signatures
+    /// or ballots that do not verify, which an honest voter's device never sends).
     pub async fn cast(
         &self,
         node: &Node,
@@ -203,7 +204,13 @@ impl Limits {
     ) -> Result<TxId, Refused> {
         self.codes.check(client)?;
         node.cast_vote(election, ballot).await.map_err(|e| {
-            if matches!(e, EngineError::UnknownCode | EngineError::Invalid(_)) {
+            if matches!(
+                e,
+                EngineError::UnknownCode
+                    | EngineError::Invalid(_)
+                    | EngineError::Forbidden(_)
+                    | EngineError::Rule(_)
+            ) {
                 self.codes.record_failure(client);
             }
             e.into()

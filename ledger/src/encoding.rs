@@ -16,6 +16,14 @@ pub enum DecodeError {
     /// A length prefix larger than allowed.
     #[error("length {0} is too large")]
     TooLong(u32),
+    /// Made under another version of the format, which this software does not read.
+    #[error("made under format version {found}; this software reads version {expected} only")]
+    Version {
+        /// The version in the bytes.
+        found: u32,
+        /// The version this software reads.
+        expected: u32,
+    },
 }
 
 /// Appends canonical encodings to a buffer.

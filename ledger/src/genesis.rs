@@ -329,6 +329,13 @@ impl Genesis {
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let version = r.u32()?;
+        // An earlier version's fields differ: say so, rather than fail somewhere inside.
+        if version != GENESIS_VERSION {
+            return Err(DecodeError::Version {
+                found: version,
+                expected: GENESIS_VERSION,
+            });
+        }
         let election = ElectionId(r.u64()?);
         let title = r.text()?;
         let n = r.u32()?;
@@ -536,5 +543,17 @@ pub(crate) mod tests {
         let mut bytes = g.encode();
         bytes.push(0);
         assert_eq!(Genesis::decode(&bytes), Err(DecodeError::Trailing(1)));
+        // A genesis block of version 2 (before secret ballots) is refused by its version.
+        let mut old = g.encode();
+        old[..4].copy_from_slice(&2u32.to_le_bytes());
+        let err = Genesis::decode(&old).unwrap_err();
+        assert_eq!(
+            err,
+            DecodeError::Version {
+                found: 2,
+                expected: GENESIS_VERSION
+            }
+        );
+        assert!(err.to_string().contains("version 2"), "{err}");
     }
 }

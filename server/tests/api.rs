@@ -612,6 +612,31 @@ async fn guessing_passwords_or_codes_is_rate_limited_and_changes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_signed_votes_count_toward_the_limit_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Forgeries", 1, true).await;
+    let id = ElectionId(e.election as u64);
+    let before = table_counts(&s.db).await;
+    // A registered voter's key (public in the genesis block), a valid ballot, a signature
+    // that is not the voter's: each is refused before its ballot's proofs are checked.
+    let genesis = Api::anonymous(&s).genesis(id).await;
+    let code = ledger::VotingCode::parse(&e.codes[0]).unwrap();
+    let url = s.url(&format!("/api/elections/{id}/votes"));
+    let forger = client();
+    for _ in 0..20 {
+        let mut vote = ledger::Vote::sign(&code.signing_key(id), id, ballot_for(&genesis, 0), 1);
+        vote.signature = Signature([7; 64]);
+        let (st, body) = post(&forger, url.clone(), json!({ "vote": vote })).await;
+        refusal("a forged signature", st, &body, 422, "bad_signature");
+    }
+    let vote = ledger::Vote::sign(&code.signing_key(id), id, ballot_for(&genesis, 0), 1);
+    let (st, body) = post(&forger, url, json!({ "vote": vote })).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(table_counts(&s.db).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn competing_blocks_go_stale_and_rejected_blocks_return_votes_to_the_pool() {
     let dir = tempfile::tempdir().unwrap();
     let (s, admin) = server_with_admin(dir.path()).await;
