@@ -12,28 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use wire::{ErrorCode, Role};
 
-fn ballotchain(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run ballotchain")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn ok(out: Output) -> String {
     assert!(out.status.success(), "{}", text(&out));
     text(&out)
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 /// Someone's machine: a key file and its passphrase (and a password) in files.

@@ -9,8 +9,7 @@ use ledger::ceremony::{CeremonyMessage, Round, Seat, Trustee};
 use ledger::secret::TrusteeKeys;
 use ledger::{ElectionId, ReceivingKey};
 use rand::rngs::OsRng;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use wire::ErrorCode;
 
 async fn election_in_setup(office: &Api) -> ElectionId {
@@ -234,25 +233,6 @@ async fn trustees_enrol_proven_keys_and_the_board_takes_only_their_signed_messag
     )
     .is(404, ErrorCode::NotFound);
     s.kill();
-}
-
-fn ballotchain(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run ballotchain")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

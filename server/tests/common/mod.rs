@@ -280,6 +280,28 @@ pub fn decrypted(
         .expect("the counts")
 }
 
+/// Runs the `ballotchain` binary with these arguments, to the end.
+pub fn ballotchain(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run ballotchain")
+}
+
+/// What a run of the binary printed, standard output then standard error.
+pub fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A path as a command-line argument.
+pub fn arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
 /// An encrypted ballot for the candidate at `choice` (ballot order) under `genesis`'s
 /// election key, as a voter's device makes it.
 pub fn ballot_for(genesis: &ledger::Genesis, choice: usize) -> Vec<u8> {
