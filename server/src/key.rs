@@ -34,13 +34,37 @@ pub fn open_with(
     path: &Path,
     passphrase: &str,
 ) -> Result<(KeyFile, ed25519_dalek::SigningKey), Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the key file {}: {e}", path.display()))?;
-    let file = KeyFile::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = read(path)?;
     let key = file
         .open(passphrase)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((file, key))
+}
+
+/// Reads and opens a key file with `passphrase`, with the state it keeps (a trustee's
+/// side of the ceremony): the passphrase is stretched once.
+pub fn open_kept(
+    path: &Path,
+    passphrase: &str,
+) -> Result<
+    (
+        KeyFile,
+        ed25519_dalek::SigningKey,
+        Option<keyfile::KeptState>,
+    ),
+    Box<dyn std::error::Error>,
+> {
+    let file = read(path)?;
+    let (key, state) = file
+        .open_with_state(passphrase)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((file, key, state))
+}
+
+fn read(path: &Path) -> Result<KeyFile, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the key file {}: {e}", path.display()))?;
+    Ok(KeyFile::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?)
 }
 
 /// `key new`: makes a key and writes its key file (never over an existing file).

@@ -100,10 +100,7 @@ fn step(
     election: ElectionId,
     ceremony: &CeremonyInfo,
 ) -> CliResult<bool> {
-    let (file, key) = crate::key::open_with(path, passphrase)?;
-    let (_, state) = file
-        .open_with_state(passphrase)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let (file, key, state) = crate::key::open_kept(path, passphrase)?;
     let me = PublicKey(key.verifying_key().to_bytes());
     let position = ceremony
         .seats
@@ -275,10 +272,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     let base = args.server.trim_end_matches('/');
     let election = ElectionId(args.election);
     let passphrase = crate::key::passphrase(args.passphrase_file.as_deref(), false)?;
-    let (file, key) = crate::key::open_with(&args.key, &passphrase)?;
-    let (_, state) = file
-        .open_with_state(&passphrase)
-        .map_err(|e| format!("{}: {e}", args.key.display()))?;
+    let (file, key, state) = crate::key::open_kept(&args.key, &passphrase)?;
     let mut kept: Kept = serde_json::from_slice(
         &state.ok_or("this key file keeps no key ceremony: it holds no key share")?,
     )
