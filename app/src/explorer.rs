@@ -42,6 +42,8 @@ pub struct ChainOverview {
     pub base: String,
     /// Whether the stored chain passed re-verification.
     pub chain_verified: bool,
+    /// Where the check of the stored chain stands.
+    pub chain_check: wire::ChainCheck,
     /// What re-verification found.
     pub integrity_problem: Option<String>,
     /// Proof-of-work difficulty.
@@ -64,6 +66,10 @@ pub struct ChainOverview {
     pub turnout: u64,
     /// The result, once the trustees have decrypted the sums (empty until then).
     pub tally: Vec<TallyBar>,
+    /// Where the count ends, once the officer has finalised it.
+    pub final_head: Option<wire::FinalHead>,
+    /// The trustees (by position) whose decryption shares are in.
+    pub shares: Vec<u16>,
     /// This page of appended blocks, newest first.
     pub blocks: Vec<wire::BlockSummary>,
 }
@@ -137,7 +143,7 @@ pub async fn chain_view(
 ) -> Result<ChainOverview, ServerFnError> {
     let node = node()?;
     let d = node.election(election).await.map_err(fail)?;
-    let (tally, turnout) = if d.height.is_some() {
+    let (tally, turnout, final_head, shares) = if d.height.is_some() {
         let tally = node.tally(election).await.map_err(fail)?;
         let bars = tally
             .result
@@ -152,9 +158,9 @@ pub async fn chain_view(
                 votes: c.votes,
             })
             .collect();
-        (bars, tally.turnout)
+        (bars, tally.turnout, tally.final_head, tally.shares)
     } else {
-        (Vec::new(), 0)
+        (Vec::new(), 0, None, Vec::new())
     };
     let sealed = d.height.is_some();
     let blocks = node.chain_page(election, from, PAGE).await.map_err(fail)?;
@@ -177,6 +183,7 @@ pub async fn chain_view(
         head,
         base,
         chain_verified: d.chain_verified,
+        chain_check: d.chain_check,
         integrity_problem: d.integrity_problem,
         difficulty_bits: d.difficulty_bits,
         quorum: d.quorum,
@@ -186,6 +193,8 @@ pub async fn chain_view(
         pending_votes: d.pending_votes,
         awaiting_blocks: d.awaiting_blocks,
         tally,
+        final_head,
+        shares,
         turnout,
         sealed,
         blocks,
@@ -458,13 +467,16 @@ fn explorer_body(
         .last()
         .filter(|b| b.index > 1 && v.blocks.len() == PAGE as usize)
         .map(|b| format!("/e/{id}/chain?from={}", b.index - 1));
-    let verified = if v.chain_verified {
-        "Chain verified at server start".to_owned()
-    } else {
-        format!(
-            "Chain FAILED verification: {}",
-            v.integrity_problem.clone().unwrap_or_default()
-        )
+    let problem = v.integrity_problem.clone().unwrap_or_default();
+    let (verified, class) = match v.chain_check {
+        wire::ChainCheck::Verified => ("Chain verified at server start".to_owned(), "ok"),
+        wire::ChainCheck::NotSealed => ("Nothing sealed yet".to_owned(), "ok"),
+        wire::ChainCheck::Checking => (
+            "The server is checking the stored chain: it is shown as stored, and takes votes and blocks once verified.".to_owned(),
+            "notice",
+        ),
+        wire::ChainCheck::OldFormat => (format!("Not verified: {problem}"), "notice"),
+        wire::ChainCheck::Altered => (format!("Chain FAILED verification: {problem}"), "error"),
     };
     view! {
         <h1>{v.title.clone()}</h1>
@@ -478,7 +490,7 @@ fn explorer_body(
                 v.awaiting_blocks,
             )}
         </p>
-        <p class=if v.chain_verified { "ok" } else { "error" }>{verified}</p>
+        <p class=class data-chain-check=v.chain_check.as_str()>{verified}</p>
         {(v.pending_votes > 0)
             .then(|| {
                 view! {
@@ -530,6 +542,7 @@ fn explorer_body(
             } else {
                 view! { <TallyChart bars=v.tally.clone() total=v.turnout /> }.into_any()
             }}
+            {v.final_head.clone().map(|f| final_card(id, &f, &v.shares))}
         </section>
 
         <section aria-labelledby="blocks-h">
@@ -627,11 +640,48 @@ fn explorer_body(
     }
 }
 
+/// Where the count ends and whose decryption shares are in.
+fn final_card(election: ElectionId, end: &wire::FinalHead, shares: &[u16]) -> impl IntoView {
+    let uncounted = match end.uncounted {
+        0 => String::new(),
+        1 => " 1 vote was not on the chain by then and is not counted.".to_owned(),
+        n => format!(" {n} votes were not on the chain by then and are not counted."),
+    };
+    let shares = if shares.is_empty() {
+        "No trustee has posted a decryption share yet.".to_owned()
+    } else {
+        // Seats are numbered from 1 for people; the protocol counts from 0.
+        let who: Vec<String> = shares
+            .iter()
+            .map(|t| (u32::from(*t) + 1).to_string())
+            .collect();
+        format!(
+            "Decryption shares in from the trustee(s) in seat(s) {}.",
+            who.join(", ")
+        )
+    };
+    view! {
+        <div class="final" data-final-height=end.height>
+            <p>
+                {format!("The count is final at block {}, ", end.height)}
+                <a class="hash" href=format!("/e/{election}/block/{}", end.head)>
+                    {end.head.to_string()}
+                </a>
+                {format!(": the chain takes no more blocks.{uncounted}")}
+            </p>
+            <p class="shares">{shares}</p>
+        </div>
+    }
+}
+
 pub(crate) fn receipt_card(election: ElectionId, r: ReceiptInfo) -> impl IntoView {
     let text = match (r.status, r.block_index) {
         (ReceiptStatus::Appended, Some(i)) => format!("Appended to the chain in block {i}."),
         (ReceiptStatus::AwaitingApproval, Some(i)) => {
             format!("In block {i}, awaiting validators' approval.")
+        }
+        (ReceiptStatus::Uncounted, _) => {
+            "Not counted: the count was finalised before this vote reached the chain.".to_owned()
         }
         _ => "Pending: received and stored, waiting to be mined into a block.".to_owned(),
     };

@@ -649,8 +649,12 @@ pub(crate) async fn stored_chain_from(
         }
         (Some(blob), Some(hash)) => (blob, hash),
     };
-    let genesis = Genesis::decode(&genesis)
-        .map_err(|e| EngineError::Internal(format!("stored genesis does not decode: {e}")))?;
+    let genesis = Genesis::decode(&genesis).map_err(|e| match e {
+        ledger::DecodeError::Version { found, .. } => EngineError::OldFormat(format!(
+            "this chain was written by an earlier version of ballotchain (genesis format {found}), which this version does not read: it is kept and shown, not verified, and takes no writes"
+        )),
+        other => EngineError::Internal(format!("stored genesis does not decode: {other}")),
+    })?;
     let hashes: Vec<BlockHash> = sqlx::query_scalar(
         "SELECT hash FROM blocks WHERE election_id = ? AND status = ? ORDER BY idx",
     )

@@ -163,11 +163,10 @@ impl Node {
         .bind(id)
         .fetch_all(&self.inner.read)
         .await?;
-        let chain = match row.state {
-            ElectionState::Setup => None,
-            _ => self.chain(id).await.ok(),
+        let (chain, (check, problem)) = match row.state {
+            ElectionState::Setup => (None, (wire::ChainCheck::NotSealed, None)),
+            _ => (self.chain_now(id), self.chain_check(id)),
         };
-        let problem = self.integrity_problem(id);
         Ok(ElectionDetail {
             id,
             title: row.title,
@@ -193,7 +192,11 @@ impl Node {
                 .closed_at
                 .map(|t| stored_u64("closing time", t))
                 .transpose()?,
-            chain_verified: problem.is_none(),
+            chain_verified: matches!(
+                check,
+                wire::ChainCheck::Verified | wire::ChainCheck::NotSealed
+            ),
+            chain_check: check,
             integrity_problem: problem,
         })
     }
@@ -479,7 +482,7 @@ impl Node {
         .await?;
         let sealed = match self.state_of(election).await? {
             ElectionState::Setup => None,
-            _ => self.chain(election).await.ok(),
+            _ => self.chain_now(election),
         };
         Ok(rows
             .into_iter()

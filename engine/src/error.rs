@@ -54,6 +54,9 @@ pub enum EngineError {
     /// No pending votes, so there is no block to mine.
     #[error("there are no pending votes to mine")]
     NothingToMine,
+    /// The stored chain was written in an earlier format this version does not read.
+    #[error("{0}")]
+    OldFormat(String),
     /// The stored chain failed re-verification and is not served for writes.
     #[error("the stored chain failed verification: {0}")]
     Integrity(String),
@@ -82,7 +85,7 @@ impl EngineError {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::AlreadyVoted(_) => ErrorCode::AlreadyVoted,
-            Self::WrongState(_) => ErrorCode::WrongState,
+            Self::WrongState(_) | Self::OldFormat(_) => ErrorCode::WrongState,
             Self::Duplicate(_) => ErrorCode::Duplicate,
             Self::Gone(_) => ErrorCode::Gone,
             Self::BadSignature(_) => ErrorCode::BadSignature,

@@ -1,5 +1,6 @@
 //! The integrity check of every stored chain: in full when the node opens (every rule,
-//! signature and proof of work, by `ledger::replay`), and cheaply while it serves (the
+//! signature and proof of work, by `ledger::replay`; reads are served meanwhile and writes
+//! to a chain wait until it has verified), and cheaply while it serves (the
 //! stored rows against the chain verified in memory: hashes and counts, no signature or
 //! proof work). Either way it reads one consistent snapshot and checks the rows around
 //! the chain too: every vote marked as on the chain is in exactly one appended block,
@@ -21,20 +22,34 @@ pub struct IntegrityReport {
     pub verified: Vec<(ElectionId, u64)>,
     /// Elections whose stored chain does not verify, and why.
     pub problems: Vec<(ElectionId, String)>,
+    /// Elections whose chain was written in an earlier format, which this version does
+    /// not read: not verified, served read-only, and not a sign of tampering.
+    pub old_format: Vec<(ElectionId, String)>,
 }
 
 impl IntegrityReport {
     /// True when every chain verified.
     pub fn is_clean(&self) -> bool {
-        self.problems.is_empty()
+        self.problems.is_empty() && self.old_format.is_empty()
     }
+}
+
+/// How far the start-up check goes with the ballots' proofs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartupCheck {
+    /// Each ballot's proofs were checked as its vote came in and recorded; its row must
+    /// still hash to its receipt under the block's Merkle root.
+    #[default]
+    Recorded,
+    /// Every ballot's proofs again (`ballotchain check --full`, like `verify`).
+    EveryProof,
 }
 
 /// How deep a check goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Depth {
     /// Every rule, signature and proof of work, from the genesis block.
-    Full,
+    Full(StartupCheck),
     /// The rows against the chain verified in memory: hashes and counts only.
     Rows,
 }
@@ -52,14 +67,37 @@ fn altered(why: impl Into<String>) -> EngineError {
 }
 
 impl Node {
-    /// The full check of every sealed election, when the node opens.
-    pub(crate) async fn verify_stored_chains(&self) -> Result<IntegrityReport> {
-        self.check_all(Depth::Full).await
+    /// The full check of every sealed election, once, when the node opens: each chain is
+    /// writable as soon as it has verified, and writes to a chain not checked yet wait
+    /// for the check to end (reads of the stored rows are served meanwhile). Ends the
+    /// wait even when the check could not run: those chains are then not served.
+    pub async fn check_at_start(&self, how: StartupCheck) -> Result<IntegrityReport> {
+        let report = self.check_all(Depth::Full(how)).await;
+        if let Err(e) = &report {
+            let why = format!("the start-up check could not run: {e}");
+            let sealed: Vec<ElectionId> =
+                sqlx::query_scalar("SELECT id FROM elections WHERE state <> 'setup'")
+                    .fetch_all(&self.inner.read)
+                    .await
+                    .unwrap_or_default();
+            let mut chains = self.chains();
+            for id in sealed {
+                chains
+                    .entry(id)
+                    .or_insert_with(|| ChainSlot::Tampered(why.clone()));
+            }
+        }
+        self.inner.checked.send_replace(true);
+        report
     }
 
     /// The cheap check of every sealed election, while serving: the stored rows against
-    /// the chains verified in memory. A chain found altered takes no more writes.
+    /// the chains verified in memory. A chain found altered takes no more writes. Skipped
+    /// until the start-up check has ended.
     pub async fn recheck_stored_chains(&self) -> Result<IntegrityReport> {
+        if !*self.inner.checked.borrow() {
+            return Ok(IntegrityReport::default());
+        }
         self.check_all(Depth::Rows).await
     }
 
@@ -74,14 +112,25 @@ impl Node {
                 report.problems.push((id, known));
                 continue;
             }
+            if let Some(ChainSlot::OldFormat(why)) = self.chains().get(&id) {
+                report.old_format.push((id, why.clone()));
+                continue;
+            }
             match self.check_one(id, depth).await {
                 Ok(chain) => {
                     report.verified.push((id, chain.height()));
-                    if depth == Depth::Full {
-                        self.set_chain(id, ChainSlot::Verified(chain));
+                    if matches!(depth, Depth::Full(_)) {
+                        self.chains()
+                            .entry(id)
+                            .or_insert(ChainSlot::Verified(chain));
                     }
                 }
                 Err(EngineError::Database(e)) => return Err(EngineError::Database(e)),
+                Err(EngineError::OldFormat(why)) => {
+                    tracing::warn!(election = id.0, %why, "stored chain of an earlier format: not verified, served read-only");
+                    report.old_format.push((id, why.clone()));
+                    self.chains().entry(id).or_insert(ChainSlot::OldFormat(why));
+                }
                 // While serving, only rows that disagree are tampering: an election being
                 // sealed this moment has no chain in memory yet, and is checked next time.
                 Err(other)
@@ -106,7 +155,7 @@ impl Node {
     async fn check_one(&self, id: ElectionId, depth: Depth) -> Result<Arc<ChainState>> {
         let mut db = self.inner.read.begin().await?;
         let known = match depth {
-            Depth::Full => None,
+            Depth::Full(_) => None,
             Depth::Rows => {
                 // The snapshot starts at the first read: taken while no block is being
                 // appended, it holds exactly the blocks of the chain in memory.
@@ -121,21 +170,33 @@ impl Node {
         if stored.genesis.election != id {
             return Err(altered("the genesis block names another election"));
         }
-        let chain = match known {
+        let proofs = match depth {
+            Depth::Full(StartupCheck::EveryProof) => Signatures::Here,
+            _ => Signatures::ProofsChecked,
+        };
+        let (stored, chain) = match known {
             // Every rule, signature and approval; each ballot's proofs were checked as its
             // vote came in, and its row still hashes to the receipt under the block's
-            // Merkle root (`ballotchain verify` checks every proof again).
-            None => Arc::new(
-                ledger::replay_with(&stored, Signatures::ProofsChecked).map_err(|e| match e {
+            // Merkle root (`ballotchain check --full` and `verify` check every proof again).
+            // On a blocking thread: requests are served meanwhile.
+            None => {
+                let (stored, replayed) = tokio::task::spawn_blocking(move || {
+                    let replayed = ledger::replay_with(&stored, proofs);
+                    (stored, replayed)
+                })
+                .await
+                .map_err(EngineError::join)?;
+                let chain = replayed.map_err(|e| match e {
                     ledger::ExportError::GenesisHashMismatch => {
                         altered("the genesis block does not match its recorded hash")
                     }
                     other => altered(other.to_string()),
-                })?,
-            ),
+                })?;
+                (stored, Arc::new(chain))
+            }
             Some(known) => {
                 same_chain(&stored, &known)?;
-                known
+                (stored, known)
             }
         };
         rows_agree(&mut db, id, &stored, &chain, depth).await?;
@@ -274,9 +335,12 @@ async fn rows_agree(
             && vote.election == id
             && !in_blocks.contains_key(&receipt)
             && match depth {
-                Depth::Full => chain
+                Depth::Full(StartupCheck::Recorded) => chain
                     .check_vote_with(&vote, Signatures::ProofsChecked)
                     .is_ok(),
+                Depth::Full(StartupCheck::EveryProof) => {
+                    chain.check_vote_with(&vote, Signatures::Here).is_ok()
+                }
                 Depth::Rows => chain.is_voter(&vote.voter) && !chain.has_voted(&vote.voter),
             };
         if !well_formed {

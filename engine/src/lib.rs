@@ -22,7 +22,7 @@ pub use accounts::MIN_PASSWORD;
 pub use blocks::{MAX_AWAITING_PER_HEIGHT, MAX_AWAITING_PER_SENDER};
 pub use elections::{MAX_CANDIDATES, MAX_VOTERS_PER_IMPORT};
 pub use error::EngineError;
-pub use integrity::IntegrityReport;
+pub use integrity::{IntegrityReport, StartupCheck};
 pub use invitations::INVITATION_HOURS;
 pub use trustees::MAX_TRUSTEES;
 
@@ -40,6 +40,8 @@ pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 enum ChainSlot {
     Verified(Arc<ChainState>),
     Tampered(String),
+    /// Written in an earlier format, which this version does not read.
+    OldFormat(String),
 }
 
 /// Awaiting blocks' checks by block hash, each with the tip it was checked on.
@@ -76,12 +78,28 @@ struct Inner {
     /// Serialises decisions so the tip moves one block at a time.
     append_lock: tokio::sync::Mutex<()>,
     votes: votes::VoteWriter,
+    /// True once the start-up check of the stored chains has ended.
+    checked: tokio::sync::watch::Sender<bool>,
 }
 
 impl Node {
     /// Opens (creating if needed) the database at `path`, applies migrations and
     /// re-verifies every stored chain. The report lists anything found altered.
     pub async fn open(path: &Path) -> Result<(Self, IntegrityReport)> {
+        Self::open_with(path, StartupCheck::Recorded).await
+    }
+
+    /// [`Node::open`], checking the ballots' proofs as `how` says.
+    pub async fn open_with(path: &Path, how: StartupCheck) -> Result<(Self, IntegrityReport)> {
+        let node = Self::open_unchecked(path).await?;
+        let report = node.check_at_start(how).await?;
+        Ok((node, report))
+    }
+
+    /// Opens the database and applies migrations, leaving the check of the stored chains
+    /// to [`Node::check_at_start`]: until it has verified a chain, that chain's writes
+    /// wait (the server starts listening meanwhile and serves reads).
+    pub async fn open_unchecked(path: &Path) -> Result<Self> {
         let (read, write) = store::connect(path).await?;
         let votes = votes::VoteWriter::start(write.clone());
         let node = Self {
@@ -95,10 +113,15 @@ impl Node {
                 templates: Mutex::new(HashMap::new()),
                 append_lock: tokio::sync::Mutex::new(()),
                 votes,
+                checked: tokio::sync::watch::Sender::new(false),
             }),
         };
-        let report = node.verify_stored_chains().await?;
-        Ok((node, report))
+        Ok(node)
+    }
+
+    /// Whether the start-up check has ended.
+    pub fn is_checked(&self) -> bool {
+        *self.inner.checked.borrow()
     }
 
     /// The pool for reads (also used by the session store).
@@ -115,10 +138,17 @@ impl Node {
     /// `WrongState` while it is in set-up, `Integrity` when its stored chain failed
     /// re-verification. Sealed chains are in memory; only a miss reads the database.
     async fn chain(&self, id: ElectionId) -> Result<Arc<ChainState>> {
-        let slot = self.chains().get(&id).cloned();
+        let mut slot = self.chains().get(&id).cloned();
+        if slot.is_none() && !self.is_checked() {
+            // Not verified yet: wait for the start-up check (it ends even when it fails).
+            let mut checked = self.inner.checked.subscribe();
+            let _ = checked.wait_for(|done| *done).await;
+            slot = self.chains().get(&id).cloned();
+        }
         match slot {
             Some(ChainSlot::Verified(c)) => Ok(c),
             Some(ChainSlot::Tampered(why)) => Err(EngineError::Integrity(why)),
+            Some(ChainSlot::OldFormat(why)) => Err(EngineError::OldFormat(why)),
             None => {
                 self.state_of(id).await?;
                 Err(EngineError::WrongState(
@@ -165,6 +195,25 @@ impl Node {
         match self.chains().get(&id) {
             Some(ChainSlot::Tampered(why)) => Some(why.clone()),
             _ => None,
+        }
+    }
+
+    /// The chain verified in memory, without waiting for the start-up check: for reads
+    /// that show what is known now.
+    fn chain_now(&self, id: ElectionId) -> Option<Arc<ChainState>> {
+        match self.chains().get(&id) {
+            Some(ChainSlot::Verified(c)) => Some(c.clone()),
+            _ => None,
+        }
+    }
+
+    /// Where the check of a sealed election's stored chain stands.
+    fn chain_check(&self, id: ElectionId) -> (wire::ChainCheck, Option<String>) {
+        match self.chains().get(&id) {
+            Some(ChainSlot::Verified(_)) => (wire::ChainCheck::Verified, None),
+            Some(ChainSlot::Tampered(why)) => (wire::ChainCheck::Altered, Some(why.clone())),
+            Some(ChainSlot::OldFormat(why)) => (wire::ChainCheck::OldFormat, Some(why.clone())),
+            None => (wire::ChainCheck::Checking, None),
         }
     }
 }

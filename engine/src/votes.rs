@@ -275,6 +275,25 @@ impl Node {
         .await?
         .ok_or(EngineError::NotFound("receipt"))?;
         let ballot = TxId(ledger::hash::sha256(&ballot.unwrap_or_default()));
+        let not_in_block = |status| ReceiptReport {
+            status,
+            receipt: *receipt,
+            ballot,
+            block: None,
+            block_index: None,
+            proof: None,
+        };
+        if appended.is_none() {
+            // Once the count is final the chain takes no more blocks: a vote not on it
+            // by then is not counted, wherever it waits.
+            let mut conn = self.inner.read.acquire().await?;
+            if crate::count::final_head(&mut conn, election)
+                .await?
+                .is_some()
+            {
+                return Ok(not_in_block(ReceiptStatus::Uncounted));
+            }
+        }
         let block: Option<(BlockHash, i64, ReceiptStatus)> = match appended {
             Some(hash) => {
                 let idx: i64 = sqlx::query_scalar("SELECT idx FROM blocks WHERE hash = ?")
@@ -293,14 +312,7 @@ impl Node {
             .map(|(hash, idx)| (hash, idx, ReceiptStatus::AwaitingApproval)),
         };
         let Some((hash, idx, status)) = block else {
-            return Ok(ReceiptReport {
-                status: ReceiptStatus::Pending,
-                receipt: *receipt,
-                ballot,
-                block: None,
-                block_index: None,
-                proof: None,
-            });
+            return Ok(not_in_block(ReceiptStatus::Pending));
         };
         let leaves: Vec<TxId> = sqlx::query_scalar(
             "SELECT tx_id FROM block_votes WHERE block_hash = ? ORDER BY position",

@@ -1720,3 +1720,118 @@ async fn a_row_edited_while_serving_is_caught_by_the_cheap_check() {
     assert!(node.election(e).await.unwrap().integrity_problem.is_some());
     refused!(&node, node.work(e), EngineError::Integrity(_));
 }
+
+#[tokio::test]
+async fn reads_are_served_while_the_start_up_check_runs_and_writes_wait_for_it() {
+    let f = opened(3, 2).await;
+    let e = f.election;
+    let receipts = cast_all(&f, 0..1).await;
+    append(&f, mined(&f.node.work(e).await.unwrap(), "one")).await;
+
+    let node = Node::open_unchecked(&f.path).await.unwrap();
+    assert!(!node.is_checked());
+    // Reads of the stored rows are served, and say the chain is being checked.
+    let detail = node.election(e).await.unwrap();
+    assert_eq!(
+        (detail.chain_check, detail.chain_verified, detail.height),
+        (wire::ChainCheck::Checking, false, None)
+    );
+    assert_eq!(node.chain_page(e, None, 10).await.unwrap().len(), 1);
+    let receipt = node.receipt(e, &receipts[0]).await.unwrap();
+    assert_eq!(receipt.status, ReceiptStatus::Appended);
+    // A write waits for the check, and has changed nothing meanwhile.
+    let before = counts(&node).await;
+    let waiting = tokio::spawn({
+        let node = node.clone();
+        let ballot = by_code(&f.codes[1], f.candidates[0]);
+        async move { node.cast_vote(e, ballot).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished());
+    assert_eq!(counts(&node).await, before);
+
+    let report = node
+        .check_at_start(engine::StartupCheck::Recorded)
+        .await
+        .unwrap();
+    assert_eq!(report.verified, vec![(e, 1)]);
+    let cast = waiting.await.unwrap().unwrap();
+    assert_eq!(
+        node.receipt(e, &cast).await.unwrap().status,
+        ReceiptStatus::Pending
+    );
+    let detail = node.election(e).await.unwrap();
+    assert_eq!(
+        (detail.chain_check, detail.chain_verified, detail.height),
+        (wire::ChainCheck::Verified, true, Some(1))
+    );
+}
+
+#[tokio::test]
+async fn the_full_check_re_checks_every_ballot_proof_the_recorded_check_trusts() {
+    let f = opened(2, 2).await;
+    let e = f.election;
+    // A ballot proved under another election's key, signed by a registered voter and
+    // written into the pool behind the node's back, marked as checked.
+    let other = opened(1, 2).await;
+    let ballot = sealed_ballot(&other.node, other.election, 0).await;
+    let key = VotingCode::parse(&f.codes[0]).unwrap().signing_key(e);
+    let vote = Vote::sign(&key, e, ballot, 1_700_000_000_000);
+    let ciphertexts = ledger::ciphertexts_hash(&vote.read_ballot().unwrap());
+    sqlx::query(
+        "INSERT INTO votes (tx_id, election_id, voter_key, ballot, ciphertexts, proofs_checked_at, timestamp, signature, received_at)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?, 1)",
+    )
+    .bind(vote.tx_id())
+    .bind(e)
+    .bind(vote.voter)
+    .bind(&vote.ballot)
+    .bind(ciphertexts)
+    .bind(vote.timestamp as i64)
+    .bind(vote.signature)
+    .execute(f.node.write_pool())
+    .await
+    .unwrap();
+    append(&f, mined(&f.node.work(e).await.unwrap(), "bad proof")).await;
+
+    // The start-up check relies on the recorded check; the full one finds the ballot.
+    let (_node, report) = Node::open(&f.path).await.unwrap();
+    assert_eq!(report.verified, vec![(e, 1)]);
+    let (_node, report) = Node::open_with(&f.path, engine::StartupCheck::EveryProof)
+        .await
+        .unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.verified);
+    assert!(
+        report.problems[0].1.contains("block 1"),
+        "{}",
+        report.problems[0].1
+    );
+}
+
+#[tokio::test]
+async fn a_chain_of_an_earlier_format_is_named_as_such_not_as_tampering() {
+    let f = opened(2, 2).await;
+    let e = f.election;
+    cast_all(&f, 0..1).await;
+    // The genesis block as an earlier version wrote it: its format version is 2.
+    edit_offline(
+        &f.path,
+        "UPDATE elections SET genesis = X'02000000' || substr(genesis, 5)",
+    )
+    .await;
+    let (node, report) = Node::open(&f.path).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.old_format.len(), 1);
+    assert!(
+        report.old_format[0].1.contains("earlier version"),
+        "{}",
+        report.old_format[0].1
+    );
+    let detail = node.election(e).await.unwrap();
+    assert_eq!(detail.chain_check, wire::ChainCheck::OldFormat);
+    refused!(
+        &node,
+        node.cast_vote(e, by_code(&f.codes[1], f.candidates[0])),
+        EngineError::OldFormat(_)
+    );
+}

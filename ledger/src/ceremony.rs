@@ -11,7 +11,7 @@
 //! keys combine to ([`TrusteeKeys::election_key`]), and nobody can seal another.
 
 use crate::approval::{sign, verifies};
-use crate::encoding::{DecodeError, Reader, Writer};
+use crate::encoding::{le_u64_at, DecodeError, Reader, Writer};
 use crate::genesis::ElectionId;
 use crate::hash::{sha256, PublicKey, ReceivingKey, Signature};
 use crate::secret::{SecretError, TrusteeKeys, G};
@@ -310,13 +310,7 @@ pub enum CeremonyError {
 /// responses (u64, then 40 bytes each), the opening. The deserializer stops at the first
 /// element whose length is not 32, so when it reaches `r`, it is where this reads it.
 fn check_public_info(bytes: &[u8]) -> Result<(), &'static str> {
-    let word = |at: u64| -> Option<u64> {
-        let at = usize::try_from(at).ok()?;
-        bytes
-            .get(at..at.checked_add(8)?)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_le_bytes)
-    };
+    let word = |at: u64| le_u64_at(bytes, at);
     let total = bytes.len() as u64;
     let fits = |count: u64, at: u64| {
         count

@@ -150,6 +150,17 @@ pub(crate) fn from_untrusted_bincode<T: serde::de::DeserializeOwned>(
         .deserialize(bytes)
 }
 
+/// The little-endian `u64` at byte `at` of `bytes` (a fixed-width bincode length), if the
+/// bytes reach that far: for checking lengths inside bincode before it reads them.
+pub(crate) fn le_u64_at(bytes: &[u8], at: u64) -> Option<u64> {
+    let at = usize::try_from(at).ok()?;
+    bytes
+        .get(at..at.checked_add(8)?)?
+        .try_into()
+        .ok()
+        .map(u64::from_le_bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@
 //!   ([`check_counts`]): `count·G` must be the decrypted element. No table of every
 //!   possible count is built.
 
-use crate::encoding::{DecodeError, Reader, Writer};
+use crate::encoding::{le_u64_at, DecodeError, Reader, Writer};
 use elastic_elgamal::app::{ChoiceParams, EncryptedChoice, SingleChoice};
 use elastic_elgamal::group::{ElementOps, Group, Ristretto, ScalarOps};
 use elastic_elgamal::sharing::{ActiveParticipant, Params, PublicKeySet};
@@ -226,14 +226,7 @@ impl Ballot {
 /// so when it reaches `m`, it is where this reads it.
 fn check_layout(inner: &[u8]) -> Result<()> {
     let refused = |why: &str| malformed("ballot", why);
-    let word = |at: u64| -> Result<u64> {
-        let at = usize::try_from(at).map_err(|_| refused("cut short"))?;
-        inner
-            .get(at..at.saturating_add(8))
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_le_bytes)
-            .ok_or_else(|| refused("cut short"))
-    };
+    let word = |at: u64| le_u64_at(inner, at).ok_or_else(|| refused("cut short"));
     let total = inner.len() as u64;
     let n = word(0)?;
     let responses_at = n

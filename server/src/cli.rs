@@ -44,6 +44,10 @@ enum Command {
         /// SQLite database file.
         #[arg(long)]
         db: PathBuf,
+        /// Re-check every ballot's proofs too, as `verify` does (slower), instead of
+        /// relying on the check recorded when each vote came in.
+        #[arg(long)]
+        full: bool,
     },
     /// Manage accounts directly in the database.
     Admin {
@@ -400,7 +404,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             genesis,
             expect,
         } => crate::verify::run(&source, genesis, &expect),
-        Command::Check { db } => runtime()?.block_on(crate::verify::check(&db)),
+        Command::Check { db, full } => runtime()?.block_on(crate::verify::check(&db, full)),
         Command::Validate(args) => runtime()?.block_on(crate::validate::run(args)),
         Command::Accept(args) => crate::decide::accept(args),
         Command::Vote(args) => crate::decide::vote(args),

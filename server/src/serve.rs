@@ -47,20 +47,22 @@ impl FromRef<AppState> for Node {
 }
 
 pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let (node, report) = Node::open(&args.db).await?;
-    for (id, problem) in &report.problems {
-        eprintln!("WARNING: TAMPERING DETECTED in election {id}: {problem}. Its chain is not served for writes.");
-    }
-    for (id, height) in &report.verified {
-        tracing::info!(election = id.0, height, "stored chain verified");
+    let node = Node::open_unchecked(&args.db).await?;
+    if args.demo {
+        // The demo seeds only an empty database, whose check is instant: seeding after it
+        // keeps the two apart.
+        report_startup_check(&node).await;
+        crate::demo::seed_if_empty(&node, &args.demo_codes).await?;
+    } else {
+        tokio::spawn({
+            let node = node.clone();
+            async move { report_startup_check(&node).await }
+        });
     }
     spawn_integrity_checks(
         node.clone(),
         std::time::Duration::from_secs(args.check_interval),
     );
-    if args.demo {
-        crate::demo::seed_if_empty(&node, &args.demo_codes).await?;
-    }
     let node_has_admin = node.has_admin().await?;
     let store = SqliteStore::new(node.pool().clone());
     store.migrate().await?;
@@ -152,6 +154,34 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         .layer(axum::middleware::from_fn_with_state(site.clone(), protect));
     crate::listen::serve(listener, app, limits, shutdown_signal()).await?;
     Ok(())
+}
+
+/// The full check of the stored chains, while the server already serves reads (writes to
+/// a chain wait until it has verified). Ends with one line on standard output.
+async fn report_startup_check(node: &Node) {
+    match node.check_at_start(engine::StartupCheck::Recorded).await {
+        Ok(report) => {
+            for (id, problem) in &report.problems {
+                eprintln!("WARNING: TAMPERING DETECTED in election {id}: {problem}. Its chain is not served for writes.");
+            }
+            for (id, why) in &report.old_format {
+                eprintln!("NOTE: election {id} is not verified: {why}");
+            }
+            for (id, height) in &report.verified {
+                tracing::info!(election = id.0, height, "stored chain verified");
+            }
+            println!(
+                "stored chains checked: {} verified, {} altered, {} of an earlier format",
+                report.verified.len(),
+                report.problems.len(),
+                report.old_format.len()
+            );
+        }
+        Err(e) => {
+            eprintln!("ERROR: the start-up check of the stored chains could not run: {e}. Sealed chains take no writes.");
+            println!("stored chains checked: the check could not run");
+        }
+    }
 }
 
 /// Every `interval`, the cheap check of the stored chains against the verified ones in

@@ -62,6 +62,7 @@ struct Kept {
 pub fn ceremony(args: TrusteeCeremonyArgs) -> CliResult<()> {
     let base = args.server.trim_end_matches('/').to_owned();
     let passphrase = crate::key::passphrase(args.passphrase_file.as_deref(), false)?;
+    let _held = hold(&args.key)?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
     let election = ElectionId(args.election);
     loop {
@@ -252,6 +253,32 @@ pub(crate) fn write_key_file(
     save(path, file, passphrase, &kept)
 }
 
+/// Holds the key file for one run that changes its kept state: a second `trustee
+/// ceremony` or `trustee tally` on the same file is refused while this one runs (two runs
+/// could each seal a different round into it). The lock is on a file beside the key
+/// file, since saving replaces the key file itself; it ends with the process.
+fn hold(path: &Path) -> CliResult<std::fs::File> {
+    let beside = path.with_extension("lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&beside)
+        .map_err(|e| format!("cannot open {}: {e}", beside.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "another ballotchain run is using {} (its lock {} is held): let it finish first",
+            path.display(),
+            beside.display()
+        )
+        .into()),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(format!("cannot lock {}: {e}", beside.display()).into())
+        }
+    }
+}
+
 /// Seals the kept state into the key file, replacing it whole (written aside, then moved).
 fn save(path: &Path, file: &keyfile::KeyFile, passphrase: &str, kept: &Kept) -> CliResult<()> {
     let bytes = serde_json::to_vec(kept)?;
@@ -272,6 +299,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     let base = args.server.trim_end_matches('/');
     let election = ElectionId(args.election);
     let passphrase = crate::key::passphrase(args.passphrase_file.as_deref(), false)?;
+    let _held = hold(&args.key)?;
     let (file, key, state) = crate::key::open_kept(&args.key, &passphrase)?;
     let mut kept: Kept = serde_json::from_slice(
         &state.ok_or("this key file keeps no key ceremony: it holds no key share")?,

@@ -108,20 +108,42 @@ pub fn run(
 
 /// Opens the database (applying migrations) and checks every stored chain in full, as
 /// the server does at start; an error when any chain was altered.
-pub async fn check(db: &Path) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn check(db: &Path, every_proof: bool) -> Result<(), Box<dyn std::error::Error>> {
     if !db.exists() {
         return Err(format!("{} does not exist", db.display()).into());
     }
-    let (_node, report) = engine::Node::open(db).await?;
+    let how = if every_proof {
+        engine::StartupCheck::EveryProof
+    } else {
+        engine::StartupCheck::Recorded
+    };
+    let (_node, report) = engine::Node::open_with(db, how).await?;
+    let proofs = if every_proof {
+        "every ballot proof re-checked"
+    } else {
+        "ballot proofs as recorded at intake"
+    };
     for (id, height) in &report.verified {
-        println!("election {}: chain of {height} blocks verified", id.0);
+        println!(
+            "election {}: chain of {height} blocks verified ({proofs})",
+            id.0
+        );
     }
     for (id, problem) in &report.problems {
         println!("election {}: TAMPERING DETECTED: {problem}", id.0);
     }
-    if report.is_clean() {
-        Ok(())
-    } else {
+    for (id, why) in &report.old_format {
+        println!("election {}: NOT VERIFIED: {why}", id.0);
+    }
+    if !report.problems.is_empty() {
         Err(format!("{} chain(s) failed verification", report.problems.len()).into())
+    } else if !report.old_format.is_empty() {
+        Err(format!(
+            "{} chain(s) of an earlier format could not be verified",
+            report.old_format.len()
+        )
+        .into())
+    } else {
+        Ok(())
     }
 }

@@ -547,7 +547,10 @@ async fn restart_keeps_chain_and_pool_and_reports_tampering() {
 
     let s = Server::start(dir.path());
     let (_, detail) = get(&client(), s.url(&format!("/api/elections/{id}"))).await;
-    assert_eq!(detail["chain_verified"], false);
+    assert_eq!(
+        (&detail["chain_verified"], &detail["chain_check"]),
+        (&json!(false), &json!("altered"))
+    );
     assert!(
         detail["integrity_problem"]
             .as_str()

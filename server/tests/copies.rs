@@ -152,7 +152,12 @@ async fn a_pinned_head_catches_a_rollback_the_nodes_own_check_cannot() {
     let db = s.db.clone();
     s.kill();
     let (ok, out) = run(&["check", "--db", db.to_str().unwrap()]);
-    assert!(ok, "{out}");
+    assert!(ok && out.contains("as recorded at intake"), "{out}");
+    let (ok, out) = run(&["check", "--db", db.to_str().unwrap(), "--full"]);
+    assert!(
+        ok && out.contains("chain of 2 blocks verified (every ballot proof re-checked)"),
+        "{out}"
+    );
     take_away(
         &db,
         "SELECT hash FROM blocks WHERE status = 'appended' ORDER BY idx DESC LIMIT 1",

@@ -120,10 +120,11 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
     office.try_open(id).await.unwrap();
 
     // Four voters encrypt and sign on their machines: Ada, Grace, Grace, Alan.
-    for (voter, choice) in voters.iter().zip([0, 1, 1, 2]) {
+    // `ballotchain vote` with a voter's code kept in a file.
+    let vote = |voter: &Issued, candidate: &str| {
         let file = dir.path().join(format!("code-{}", voter.voter.voter_id.0));
         std::fs::write(&file, format!("{}\n", voter.code)).unwrap();
-        let said = ok(ballotchain(&[
+        ballotchain(&[
             "vote",
             "--server",
             &s.base,
@@ -132,24 +133,15 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
             "--code-file",
             arg(&file),
             "--candidate",
-            &candidates[choice].to_string(),
-        ]));
+            candidate,
+        ])
+    };
+    for (voter, choice) in voters.iter().zip([0, 1, 1, 2]) {
+        let said = ok(vote(voter, &candidates[choice].to_string()));
         assert!(said.contains("vote accepted"), "{said}");
     }
     // A candidate off the ballot is named before anything is encrypted or sent.
-    let file = dir.path().join("code-last");
-    std::fs::write(&file, format!("{}\n", voters[4].code)).unwrap();
-    let out = ballotchain(&[
-        "vote",
-        "--server",
-        &s.base,
-        "--election",
-        &election,
-        "--code-file",
-        arg(&file),
-        "--candidate",
-        "999",
-    ]);
+    let out = vote(&voters[4], "999");
     assert!(
         !out.status.success() && text(&out).contains("not on the ballot"),
         "{}",
@@ -222,10 +214,11 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
         async move { office.finalise(id, early).await }
     };
     refused(finalise(false).await, "finalise while open").is(409, ErrorCode::WrongState);
-    anyone
+    let late_vote = anyone
         .cast(id, &voters[4].code, ledger::CandidateId(candidates[0]))
         .await
-        .unwrap();
+        .unwrap()
+        .receipt;
     office.close(id).await.unwrap();
     let late = refused(finalise(false).await, "finalise with a vote pending");
     late.is(409, ErrorCode::WrongState);
@@ -235,6 +228,12 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
     );
     let end = finalise(true).await.unwrap().final_head.unwrap();
     assert_eq!((end.height, end.uncounted), (1, 1));
+    // The late vote's receipt says plainly that it is not counted.
+    let late_receipt = anyone.receipt(id, &late_vote).await.unwrap();
+    assert_eq!(
+        (late_receipt.status, late_receipt.block),
+        (wire::ReceiptStatus::Uncounted, None)
+    );
     refused(finalise(true).await, "finalise twice").is(409, ErrorCode::Duplicate);
     // No block joins a final count.
     refused(anyone.work(id).await, "work after the count").is(409, ErrorCode::WrongState);

@@ -326,6 +326,21 @@ async fn three_trustees_run_the_ceremony_from_the_command_line_with_their_state_
         "{file}"
     );
 
+    // A second run on a key file in use is refused before it reads anything: two runs
+    // could each seal a different round into the file.
+    let (key, _) = &homes[1];
+    let held = std::fs::File::create(key.with_extension("lock")).unwrap();
+    held.lock().unwrap();
+    let before = std::fs::read(key).unwrap();
+    let out = pass(&homes[1]);
+    assert!(
+        !out.status.success() && text(&out).contains("another ballotchain run is using"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read(key).unwrap(), before);
+    drop(held);
+
     // Then all three wait side by side until the ceremony is complete.
     let running: Vec<_> = homes
         .iter()

@@ -294,8 +294,8 @@ pub struct TallyReport {
 pub struct FinalHead {
     pub height: u64,
     pub head: BlockHash,
-    /// Votes left pending when the officer finalised early: not counted (their receipts
-    /// stay "pending").
+    /// Votes not on the chain when the officer finalised early: not counted (their
+    /// receipts say "uncounted").
     pub uncounted: u64,
 }
 

@@ -88,9 +88,11 @@ pub struct ElectionDetail {
     pub opened_at: Option<u64>,
     /// When voting closed (ms since epoch).
     pub closed_at: Option<u64>,
-    /// Whether the stored chain passed re-verification at start.
+    /// Whether the stored chain passed re-verification at start (or nothing is sealed).
     pub chain_verified: bool,
-    /// What re-verification found, if anything.
+    /// Where that check stands.
+    pub chain_check: crate::ChainCheck,
+    /// What re-verification found, if anything: an alteration, or an earlier format.
     pub integrity_problem: Option<String>,
 }
 

@@ -31,7 +31,7 @@ pub use election::{
 };
 pub use error::{ErrorBody, ErrorCode};
 pub use names::UnknownName;
-pub use state::{BlockStatus, ElectionState, ReceiptStatus, Role};
+pub use state::{BlockStatus, ChainCheck, ElectionState, ReceiptStatus, Role};
 pub use trustee::{
     threshold_warning, CeremonyBoard, CeremonyInfo, CeremonySeat, NewCeremony, NewTrustee,
     TrusteeEnrolment, TrusteeId, TrusteeInfo, TrusteeInvitation, TrusteeInvitationInfo, Waiting,

@@ -35,6 +35,26 @@ names! {
         AwaitingApproval = "awaiting_approval",
         /// In an appended block: on the chain.
         Appended = "appended",
+        /// Not on the chain when the officer finalised the count early: not counted.
+        Uncounted = "uncounted",
+    }
+}
+
+names! {
+    /// Where the node's check of an election's stored chain stands.
+    pub enum ChainCheck {
+        /// Nothing sealed yet: there is no chain to check.
+        NotSealed = "not_sealed",
+        /// The start-up check has not reached this chain yet: it is shown, and takes
+        /// writes once verified.
+        Checking = "checking",
+        /// Verified when the node started, and block by block since.
+        Verified = "verified",
+        /// The stored chain or its rows were altered: it takes no writes.
+        Altered = "altered",
+        /// Written by an earlier version in a format this one does not read: shown,
+        /// not verified, and takes no writes.
+        OldFormat = "old_format",
     }
 }
 
@@ -92,6 +112,7 @@ mod tests {
         check(ElectionState::ALL);
         check(BlockStatus::ALL);
         check(ReceiptStatus::ALL);
+        check(ChainCheck::ALL);
         check(Role::ALL);
     }
 

@@ -54,6 +54,7 @@ fn status_of(e: &EngineError) -> StatusCode {
         EngineError::NotFound(_) => StatusCode::NOT_FOUND,
         EngineError::AlreadyVoted(_)
         | EngineError::WrongState(_)
+        | EngineError::OldFormat(_)
         | EngineError::Duplicate(_)
         | EngineError::Stale(_)
         | EngineError::Crowded(_)

@@ -72,17 +72,24 @@ impl Server {
             .expect("start ballotchain");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
+        // Listening, and the start-up check of the stored chains ended (in either order:
+        // reads are served while it runs; a test waits for it to know what it found).
         let mut startup = Vec::new();
-        let base = loop {
+        let (mut base, mut checked) = (None, false);
+        while base.is_none() || !checked {
             let line = lines
                 .next()
                 .expect("server exited before listening")
                 .unwrap();
             if let Some(addr) = line.strip_prefix("ballotchain listening on ") {
-                break addr.trim().to_owned();
+                base = Some(addr.trim().to_owned());
+            } else if line.starts_with("stored chains checked:") {
+                checked = true;
+            } else {
+                startup.push(line);
             }
-            startup.push(line);
-        };
+        }
+        let base = base.unwrap_or_default();
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Server {
