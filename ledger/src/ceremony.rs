@@ -285,6 +285,9 @@ pub enum CeremonyError {
     /// The trustees' keys do not form a key set.
     #[error("{0}")]
     Keys(#[from] SecretError),
+    /// This key holds no seat in the ceremony.
+    #[error("this key has no seat in this ceremony")]
+    NoSeat,
     /// A message the key generation itself refuses (elastic-elgamal's own checks).
     #[error("{round}: trustee {from}'s message is refused: {reason}")]
     Dkg {
@@ -848,6 +851,92 @@ pub fn run_all<R: rand_core::CryptoRng + rand_core::RngCore>(
     }
 }
 
+/// What a trustee's key file keeps between turns, sealed under its passphrase: this
+/// trustee's side of one ceremony, and the messages it made but may not have posted yet
+/// (offered again until the board has them). The command line and the browser keep the
+/// same, so a trustee may take one turn in either.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeptSide {
+    pub trustee: Trustee,
+    pub outbox: Vec<CeremonyMessage>,
+    /// The final head and sums this trustee has decrypted its share of: it decrypts no
+    /// other (two shares of different sums could reveal the ballots between them).
+    #[serde(default)]
+    pub decrypted: Option<(crate::BlockHash, String)>,
+}
+
+/// One turn of a trustee on a ceremony's board: what to post, and what to keep.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    /// The side to seal into the key file before posting (its outbox is what to post).
+    pub kept: KeptSide,
+    /// True when this turn joined the ceremony: the trustee should compare the seats'
+    /// names and fingerprints with the ones the election office published.
+    pub joined: bool,
+}
+
+impl KeptSide {
+    /// Reads a kept side from its sealed bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| format!("the kept ceremony state does not read: {e}"))
+    }
+
+    /// The bytes to seal.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// This trustee's turn on the board of ceremony `ceremony` of `election`, whose seats
+    /// (in trustee order) and threshold are given: joins it when `kept` is of no ceremony
+    /// or another one (a restarted ceremony, another election), drops from the outbox
+    /// what the board already has, and adds whatever this trustee can send now.
+    #[allow(clippy::too_many_arguments)]
+    pub fn turn<R: rand_core::CryptoRng + rand_core::RngCore>(
+        kept: Option<KeptSide>,
+        identity: &SigningKey,
+        election: ElectionId,
+        ceremony: u64,
+        seats: &[Seat],
+        threshold: u16,
+        board: &[CeremonyMessage],
+        rng: &mut R,
+    ) -> Result<Turn, CeremonyError> {
+        let me = PublicKey(identity.verifying_key().to_bytes());
+        let kept =
+            kept.filter(|k| k.trustee.election == election && k.trustee.ceremony == ceremony);
+        let joined = kept.is_none();
+        let mut kept = match kept {
+            Some(kept) => kept,
+            None => {
+                let index = seats
+                    .iter()
+                    .position(|s| s.identity == me)
+                    .and_then(|i| u16::try_from(i).ok())
+                    .ok_or(CeremonyError::NoSeat)?;
+                let (trustee, first) =
+                    Trustee::join(identity, election, ceremony, index, seats, threshold, rng)?;
+                KeptSide {
+                    trustee,
+                    outbox: vec![first],
+                    decrypted: None,
+                }
+            }
+        };
+        let on_board = |m: &CeremonyMessage| {
+            board
+                .iter()
+                .any(|b| (b.round, b.from, b.to) == (m.round, m.from, m.to))
+        };
+        kept.outbox.retain(|m| !on_board(m));
+        let mut all = board.to_vec();
+        all.extend(kept.outbox.iter().cloned());
+        let next = kept.trustee.step(identity, &all, rng)?;
+        kept.outbox.extend(next);
+        Ok(Turn { kept, joined })
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -916,6 +1005,41 @@ pub(crate) mod tests {
         keys.iter()
             .map(|k| PublicKey(k.verifying_key().to_bytes()))
             .collect()
+    }
+
+    #[test]
+    fn turns_kept_as_bytes_finish_the_ceremony_even_when_a_post_is_lost_or_it_restarts() {
+        let ids: Vec<_> = (0..3).map(|_| SigningKey::generate(&mut OsRng)).collect();
+        let seats: Vec<_> = ids.iter().map(Seat::of).collect();
+        let stranger = SigningKey::generate(&mut OsRng);
+        let turn = |kept: Option<&Vec<u8>>, key: &SigningKey, ceremony, board: &[_]| {
+            let kept = kept.map(|b| KeptSide::from_bytes(b).unwrap());
+            KeptSide::turn(kept, key, ELECTION, ceremony, &seats, 2, board, &mut OsRng)
+        };
+        assert!(matches!(
+            turn(None, &stranger, CEREMONY, &[]),
+            Err(CeremonyError::NoSeat)
+        ));
+        let mut kept: Vec<Option<Vec<u8>>> = vec![None; 3];
+        let mut board: Vec<CeremonyMessage> = Vec::new();
+        // An earlier ceremony's side is left behind: the trustee joins the running one.
+        let old = turn(None, &ids[0], CEREMONY - 1, &[]).unwrap();
+        assert!(old.joined);
+        kept[0] = Some(old.kept.to_bytes());
+        for pass in 0..6 {
+            for (i, key) in ids.iter().enumerate() {
+                let t = turn(kept[i].as_ref(), key, CEREMONY, &board).unwrap();
+                assert_eq!(t.joined, pass == 0, "trustee {i}, pass {pass}");
+                let mut side = t.kept;
+                // The first trustee's first post is lost: its outbox offers it again.
+                if !(pass == 0 && i == 0) {
+                    board.extend(side.outbox.drain(..));
+                }
+                kept[i] = Some(side.to_bytes());
+            }
+        }
+        assert_eq!(board.len(), 3 + 3 + 6 + 3);
+        check_ceremony(ELECTION, CEREMONY, &public(&ids), 2, &board).unwrap();
     }
 
     #[test]

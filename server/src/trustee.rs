@@ -11,9 +11,8 @@
 
 use crate::cli::{TrusteeCeremonyArgs, TrusteeEnrolArgs, TrusteeTallyArgs};
 use crate::decide::{answer, get, token_of};
-use ledger::ceremony::{CeremonyMessage, Seat, Trustee};
+use ledger::ceremony::{CeremonyMessage, KeptSide, Seat, Trustee, Turn};
 use ledger::{prove_possession, ElectionId, PublicKey};
-use serde::{Deserialize, Serialize};
 use std::path::Path;
 use wire::{fingerprint, CeremonyBoard, CeremonyInfo, TrusteeInfo, TrusteeInvitationInfo};
 
@@ -43,18 +42,6 @@ pub fn enrol(args: TrusteeEnrolArgs) -> CliResult<()> {
         enrolment.seat.identity
     );
     Ok(())
-}
-
-/// What the key file keeps between runs: this trustee's side of one ceremony, and the
-/// messages it made but may not have posted yet (posted again until the board has them).
-#[derive(Serialize, Deserialize)]
-struct Kept {
-    trustee: Trustee,
-    outbox: Vec<CeremonyMessage>,
-    /// The final head and sums this trustee has decrypted its share of: it decrypts no
-    /// other (two shares of different sums could reveal the ballots between them).
-    #[serde(default)]
-    decrypted: Option<(ledger::BlockHash, String)>,
 }
 
 /// `trustee ceremony`: takes every round this trustee can take now; with `--wait`, keeps
@@ -115,63 +102,35 @@ fn step(
                 ceremony.id
             )
         })?;
-    let kept: Option<Kept> = match state {
-        Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
-            format!(
-                "{}: the kept ceremony state does not read: {e}",
-                path.display()
-            )
-        })?),
-        None => None,
-    };
-    // A state of an earlier ceremony (restarted, or another election) is left behind.
-    let kept = kept.filter(|k| k.trustee.election == election && k.trustee.ceremony == ceremony.id);
-    let mut rng = rand::rngs::OsRng;
-    let mut kept = match kept {
-        Some(kept) => kept,
-        None => {
-            let seats: Vec<Seat> = ceremony.seats.iter().map(|s| s.seat.clone()).collect();
-            let (trustee, first) = Trustee::join(
-                &key,
-                election,
-                ceremony.id,
-                position,
-                &seats,
-                ceremony.threshold,
-                &mut rng,
-            )
-            .map_err(|e| format!("cannot join ceremony {}: {e}", ceremony.id))?;
-            // Whom this trustee shares the election key with: to compare, out of band,
-            // with the names and fingerprints the election office published.
-            println!(
-                "joining ceremony {} of election {election}: any {} of these {} trustees will decrypt the tally",
-                ceremony.id,
-                ceremony.threshold,
-                ceremony.seats.len()
-            );
-            for s in &ceremony.seats {
-                println!("  {}  {}", fingerprint(&s.seat.identity), s.name);
-            }
-            Kept {
-                trustee,
-                outbox: vec![first],
-                decrypted: None,
-            }
+    let kept = state
+        .map(|bytes| KeptSide::from_bytes(&bytes))
+        .transpose()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let seats: Vec<Seat> = ceremony.seats.iter().map(|s| s.seat.clone()).collect();
+    let Turn { mut kept, joined } = KeptSide::turn(
+        kept,
+        &key,
+        election,
+        ceremony.id,
+        &seats,
+        ceremony.threshold,
+        &ceremony.messages,
+        &mut rand::rngs::OsRng,
+    )
+    .map_err(|e| format!("ceremony {}: {e}", ceremony.id))?;
+    if joined {
+        // Whom this trustee shares the election key with: to compare, out of band, with
+        // the names and fingerprints the election office published.
+        println!(
+            "joining ceremony {} of election {election}: any {} of these {} trustees will decrypt the tally",
+            ceremony.id,
+            ceremony.threshold,
+            ceremony.seats.len()
+        );
+        for s in &ceremony.seats {
+            println!("  {}  {}", fingerprint(&s.seat.identity), s.name);
         }
-    };
-    let mut board = ceremony.messages.clone();
-    let on_board = |board: &[CeremonyMessage], m: &CeremonyMessage| {
-        board
-            .iter()
-            .any(|b| (b.round, b.from, b.to) == (m.round, m.from, m.to))
-    };
-    kept.outbox.retain(|m| !on_board(&board, m));
-    board.extend(kept.outbox.iter().cloned());
-    let next = kept
-        .trustee
-        .step(&key, &board, &mut rng)
-        .map_err(|e| format!("ceremony {}: {e}", ceremony.id))?;
-    kept.outbox.extend(next);
+    }
     // Kept before posting: a run cut after posting finds its state; one cut before finds
     // the messages in its outbox.
     save(path, &file, passphrase, &kept)?;
@@ -245,7 +204,7 @@ pub(crate) fn write_key_file(
     passphrase: &str,
     trustee: Trustee,
 ) -> CliResult<()> {
-    let kept = Kept {
+    let kept = KeptSide {
         trustee,
         outbox: Vec::new(),
         decrypted: None,
@@ -280,8 +239,8 @@ fn hold(path: &Path) -> CliResult<std::fs::File> {
 }
 
 /// Seals the kept state into the key file, replacing it whole (written aside, then moved).
-fn save(path: &Path, file: &keyfile::KeyFile, passphrase: &str, kept: &Kept) -> CliResult<()> {
-    let bytes = serde_json::to_vec(kept)?;
+fn save(path: &Path, file: &keyfile::KeyFile, passphrase: &str, kept: &KeptSide) -> CliResult<()> {
+    let bytes = kept.to_bytes();
     let sealed = file
         .with_state(passphrase, &bytes)
         .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -301,15 +260,10 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     let passphrase = crate::key::passphrase(args.passphrase_file.as_deref(), false)?;
     let _held = hold(&args.key)?;
     let (file, key, state) = crate::key::open_kept(&args.key, &passphrase)?;
-    let mut kept: Kept = serde_json::from_slice(
+    let mut kept = KeptSide::from_bytes(
         &state.ok_or("this key file keeps no key ceremony: it holds no key share")?,
     )
-    .map_err(|e| {
-        format!(
-            "{}: the kept ceremony state does not read: {e}",
-            args.key.display()
-        )
-    })?;
+    .map_err(|e| format!("{}: {e}", args.key.display()))?;
     let export: ledger::ChainExport = get(&format!("{base}/api/elections/{election}/export"))?;
     if export.genesis_hash != args.genesis {
         return Err(format!(
