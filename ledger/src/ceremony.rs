@@ -1033,7 +1033,7 @@ pub(crate) mod tests {
                 let mut side = t.kept;
                 // The first trustee's first post is lost: its outbox offers it again.
                 if !(pass == 0 && i == 0) {
-                    board.extend(side.outbox.drain(..));
+                    board.append(&mut side.outbox);
                 }
                 kept[i] = Some(side.to_bytes());
             }
