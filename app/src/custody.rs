@@ -42,6 +42,28 @@ pub fn remember(username: &str, file: &str) -> Result<(), String> {
         .map_err(|_| "this browser refused to store the key file".to_owned())
 }
 
+/// Where a trustee's key file for `election` lives in this browser's storage.
+fn trustee_storage_key(election: ledger::ElectionId) -> String {
+    format!("ballotchain.trustee.{election}")
+}
+
+/// The trustee's key file remembered in this browser for `election` (its JSON text, still
+/// encrypted, with the trustee's side of the ceremony sealed in it).
+pub fn remembered_trustee(election: ledger::ElectionId) -> Option<String> {
+    storage()?
+        .get_item(&trustee_storage_key(election))
+        .ok()
+        .flatten()
+}
+
+/// Remembers a trustee's (encrypted) key file for `election` in this browser.
+pub fn remember_trustee(election: ledger::ElectionId, file: &str) -> Result<(), String> {
+    storage()
+        .ok_or("this browser keeps no local storage")?
+        .set_item(&trustee_storage_key(election), file)
+        .map_err(|_| "this browser refused to store the key file".to_owned())
+}
+
 /// Forgets the key file remembered in this browser.
 pub fn forget(username: &str) {
     if let Some(s) = storage() {

@@ -636,6 +636,9 @@ fn explorer_body(
                 " and re-check it offline with "
                 <code>{format!("ballotchain verify election-{id}-chain.json")}</code>
             </p>
+            <p>
+                <a href=format!("/e/{id}/trustees")>"The trustees and their key ceremony"</a>
+            </p>
         </section>
     }
 }

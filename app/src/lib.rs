@@ -23,6 +23,7 @@ pub mod signin;
 #[cfg(feature = "ssr")]
 pub mod site;
 mod task;
+mod trustee;
 mod validator;
 mod voter;
 pub use admin::{AdminElectionPage, AdminPage};
@@ -30,6 +31,7 @@ pub use explorer::{BlockPage, ExplorerPage};
 pub use invite::InvitePage;
 pub use miner::MinerPage;
 pub use signin::{AccountPage, LoginPage, SetupPage};
+pub use trustee::{CeremonyPage, TrusteeInvitePage};
 pub use validator::ValidatorPage;
 pub use voter::{BallotPage, ReceiptPage};
 use wire::ElectionSummary;
@@ -94,6 +96,11 @@ pub fn App() -> impl IntoView {
                         view=InvitePage
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=(StaticSegment("trustee"), ParamSegment("token"))
+                        view=TrusteeInvitePage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=StaticSegment("validator") view=ValidatorPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async />
                     <Route
@@ -119,6 +126,11 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("mine"))
                         view=MinerPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("trustees"))
+                        view=CeremonyPage
                         ssr=SsrMode::Async
                     />
                     <Route

@@ -68,6 +68,10 @@ test('every page passes the axe audit at phone and desktop widths', async () => 
   };
   const validatorInvite = await invite('a11y.validator', 'validator');
   const officerInvite = await invite('a11y.officer', 'admin');
+  const seated = await api(base, '/elections', { method: 'POST', cookie: admin, body: { title: 'Seating trustees', difficulty_bits: 8, quorum: 2 } });
+  assert.equal(seated.status, 201);
+  const seat = await api(base, `/elections/${seated.body.id}/trustees`, { method: 'POST', cookie: admin, body: { name: 'a11y trustee' } });
+  assert.equal(seat.status, 201);
 
   const heading = (text) => (page) => page.locator('h1', { hasText: text }).first().waitFor();
   const pages = [
@@ -81,6 +85,8 @@ test('every page passes the axe audit at phone and desktop widths', async () => 
     ['setup link', setupLink, heading('Create the first admin')],
     ['validator invitation', validatorInvite, heading('Welcome, a11y.validator')],
     ['officer invitation', officerInvite, heading('Welcome, a11y.officer')],
+    ['trustee invitation', `${base}${seat.body.path}`, heading('Welcome, a11y trustee')],
+    ['key ceremony', `${base}/e/${e.id}/trustees`, heading('Key ceremony')],
   ];
   const problems = [];
   // `bypassCSP`: axe is injected as an inline script, which the server's policy rightly

@@ -1,11 +1,14 @@
-//! Key files and the validator's signatures, in their own worker: the key is made or
-//! opened here, stays unlocked here while the page lives, and only its public half, its
-//! (encrypted) key file and the signatures it makes go back to the page.
+//! Key files, the validator's signatures and the trustee's side of the key ceremony, in
+//! their own worker: the key is made or opened here, stays unlocked here while the page
+//! lives, and only its public half, its (encrypted) key file and the signed messages it
+//! makes go back to the page. A trustee's side of the ceremony is kept sealed in the key
+//! file, under the same passphrase, between turns.
 
 use crate::Job;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 use keyfile::KeyFile;
-use ledger::{Approval, BlockHash, PublicKey, Rejection, Signature};
+use ledger::ceremony::{CeremonyMessage, KeptSide, Seat};
+use ledger::{Approval, BlockHash, ElectionId, PublicKey, Rejection, Signature};
 use serde::{Deserialize, Serialize};
 
 /// What the page asks of its key.
@@ -25,6 +28,21 @@ pub enum KeyRequest {
     Approve { block: BlockHash },
     /// Rejects a block, with a reason.
     Reject { block: BlockHash, reason: String },
+    /// A trustee's enrolment: the seat (identity key and the share-receiving key it
+    /// binds) with a proof of possession over the invitation's challenge.
+    Enrol { challenge: Vec<u8> },
+    /// A trustee's turn on a ceremony's board (its seats in trustee order): the side kept
+    /// in the key file is taken up or started, and what this trustee can send now is
+    /// made and sealed into the key file before the page posts it.
+    Turn {
+        election: ElectionId,
+        ceremony: u64,
+        seats: Vec<Seat>,
+        threshold: u16,
+        board: Vec<CeremonyMessage>,
+    },
+    /// The board has the turn's messages: they leave the key file's outbox.
+    Posted,
 }
 
 /// What the key worker answers.
@@ -43,11 +61,29 @@ pub enum KeyAnswer {
     Approval(Approval),
     /// A signed rejection.
     Rejection(Rejection),
+    /// A trustee's enrolment.
+    Enrolment(wire::TrusteeEnrolment),
+    /// A turn taken: the messages to post, the key file with the side sealed in it, and
+    /// whether this turn joined the ceremony.
+    Turn {
+        posts: Vec<CeremonyMessage>,
+        file: String,
+        joined: bool,
+    },
 }
 
 /// The key worker.
 pub struct KeyWorker {
     key: Option<ed25519_dalek::SigningKey>,
+    /// The key file and its passphrase while the key is unlocked, to seal a trustee's
+    /// side into it after each turn, and that side.
+    sealing: Option<Sealing>,
+}
+
+struct Sealing {
+    file: KeyFile,
+    passphrase: zeroize::Zeroizing<String>,
+    kept: Option<KeptSide>,
 }
 
 impl Job for KeyWorker {
@@ -68,18 +104,34 @@ impl KeyWorker {
                 let (file, key) =
                     KeyFile::generate(&label, &passphrase).map_err(|e| e.to_string())?;
                 self.key = Some(key);
-                KeyAnswer::Unlocked {
+                let answer = KeyAnswer::Unlocked {
                     file: file.to_json(),
                     public: file.public_key,
-                }
+                };
+                self.sealing = Some(Sealing {
+                    file,
+                    passphrase: passphrase.into(),
+                    kept: None,
+                });
+                answer
             }
             KeyRequest::Open { file, passphrase } => {
                 let file = KeyFile::from_json(&file).map_err(|e| e.to_string())?;
-                self.key = Some(file.open(&passphrase).map_err(|e| e.to_string())?);
-                KeyAnswer::Unlocked {
+                let (key, state) = file
+                    .open_with_state(&passphrase)
+                    .map_err(|e| e.to_string())?;
+                let kept = state.map(|s| KeptSide::from_bytes(&s)).transpose()?;
+                self.key = Some(key);
+                let answer = KeyAnswer::Unlocked {
                     file: file.to_json(),
                     public: file.public_key,
-                }
+                };
+                self.sealing = Some(Sealing {
+                    file,
+                    passphrase: passphrase.into(),
+                    kept,
+                });
+                answer
             }
             KeyRequest::Inspect { file } => KeyAnswer::Inspected {
                 public: KeyFile::from_json(&file)
@@ -88,6 +140,7 @@ impl KeyWorker {
             },
             KeyRequest::Lock => {
                 self.key = None;
+                self.sealing = None;
                 KeyAnswer::Locked
             }
             KeyRequest::Prove { challenge } => {
@@ -99,7 +152,64 @@ impl KeyWorker {
             KeyRequest::Reject { block, reason } => {
                 KeyAnswer::Rejection(Rejection::sign(&unlocked(&self.key)?, block, &reason))
             }
+            KeyRequest::Enrol { challenge } => {
+                let key = unlocked(&self.key)?;
+                KeyAnswer::Enrolment(wire::TrusteeEnrolment {
+                    seat: Seat::of(&key),
+                    proof: ledger::prove_possession(&key, &challenge),
+                })
+            }
+            KeyRequest::Turn {
+                election,
+                ceremony,
+                seats,
+                threshold,
+                board,
+            } => {
+                let key = unlocked(&self.key)?;
+                let sealing = self.sealing.as_mut().ok_or("unlock your key first")?;
+                let turn = KeptSide::turn(
+                    sealing.kept.clone(),
+                    &key,
+                    election,
+                    ceremony,
+                    &seats,
+                    threshold,
+                    &board,
+                    &mut rand_core::OsRng,
+                )
+                .map_err(|e| format!("ceremony {ceremony}: {e}"))?;
+                let posts = turn.kept.outbox.clone();
+                let file = sealing.seal(turn.kept)?;
+                KeyAnswer::Turn {
+                    posts,
+                    file,
+                    joined: turn.joined,
+                }
+            }
+            KeyRequest::Posted => {
+                let sealing = self.sealing.as_mut().ok_or("unlock your key first")?;
+                let mut kept = sealing.kept.clone().ok_or("no ceremony is kept here")?;
+                kept.outbox.clear();
+                let file = sealing.seal(kept)?;
+                KeyAnswer::Unlocked {
+                    file,
+                    public: sealing.file.public_key,
+                }
+            }
         })
+    }
+}
+
+impl Sealing {
+    /// Seals `kept` into the key file (its JSON text, returned) and keeps both.
+    fn seal(&mut self, kept: KeptSide) -> Result<String, String> {
+        self.file = self
+            .file
+            .with_state(&self.passphrase, &kept.to_bytes())
+            .map_err(|e| e.to_string())?;
+        self.kept = Some(kept);
+        Ok(self.file.to_json())
     }
 }
 
@@ -109,7 +219,10 @@ impl Worker for KeyWorker {
     type Output = (u32, Result<KeyAnswer, String>);
 
     fn create(_: &WorkerScope<Self>) -> Self {
-        Self { key: None }
+        Self {
+            key: None,
+            sealing: None,
+        }
     }
 
     fn update(&mut self, _: &WorkerScope<Self>, _: ()) {}
@@ -126,7 +239,10 @@ mod tests {
 
     #[test]
     fn a_key_signs_only_once_unlocked_and_only_until_locked() {
-        let mut w = KeyWorker { key: None };
+        let mut w = KeyWorker {
+            key: None,
+            sealing: None,
+        };
         let block = BlockHash([3; 32]);
         assert!(w.answer(KeyRequest::Approve { block }).is_err());
         let Ok(KeyAnswer::Unlocked { file, public }) = w.answer(KeyRequest::Generate {
@@ -168,5 +284,106 @@ mod tests {
             Ok(KeyAnswer::Inspected { public: p }) if p == public
         ));
         assert!(w.answer(KeyRequest::Inspect { file: "{}".into() }).is_err());
+    }
+}
+
+#[cfg(test)]
+mod trustee_tests {
+    use super::*;
+
+    const PHRASE: &str = "a long enough passphrase";
+
+    fn open(w: &mut KeyWorker, file: &str) {
+        let answer = w.answer(KeyRequest::Open {
+            file: file.to_owned(),
+            passphrase: PHRASE.into(),
+        });
+        assert!(
+            matches!(answer, Ok(KeyAnswer::Unlocked { .. })),
+            "{answer:?}"
+        );
+    }
+
+    #[test]
+    fn three_trustees_take_their_turns_with_their_side_sealed_in_their_key_files() {
+        let mut files = Vec::new();
+        let mut seats = Vec::new();
+        for i in 0..3 {
+            let mut w = KeyWorker {
+                key: None,
+                sealing: None,
+            };
+            let Ok(KeyAnswer::Unlocked { file, .. }) = w.answer(KeyRequest::Generate {
+                label: format!("trustee{i}"),
+                passphrase: PHRASE.into(),
+            }) else {
+                panic!("a key is made")
+            };
+            let Ok(KeyAnswer::Enrolment(e)) = w.answer(KeyRequest::Enrol { challenge: vec![7] })
+            else {
+                panic!("an enrolment is made")
+            };
+            assert!(ledger::possession_is_proven(
+                &e.seat.identity,
+                &[7],
+                &e.proof
+            ));
+            seats.push(e.seat);
+            files.push(file);
+        }
+        let election = ElectionId(5);
+        let mut board: Vec<CeremonyMessage> = Vec::new();
+        // Each turn opens the key file afresh, as a page visited again would.
+        for _ in 0..5 {
+            for file in files.iter_mut() {
+                let mut w = KeyWorker {
+                    key: None,
+                    sealing: None,
+                };
+                open(&mut w, file);
+                let answer = w.answer(KeyRequest::Turn {
+                    election,
+                    ceremony: 1,
+                    seats: seats.clone(),
+                    threshold: 2,
+                    board: board.clone(),
+                });
+                let Ok(KeyAnswer::Turn {
+                    posts,
+                    file: sealed,
+                    ..
+                }) = answer
+                else {
+                    panic!("a turn is taken: {answer:?}")
+                };
+                assert!(!sealed.contains("Commitments"), "the side is sealed");
+                board.extend(posts);
+                let Ok(KeyAnswer::Unlocked { file: posted, .. }) = w.answer(KeyRequest::Posted)
+                else {
+                    panic!("the outbox empties")
+                };
+                *file = posted;
+            }
+        }
+        let identities: Vec<_> = seats.iter().map(|s| s.identity).collect();
+        ledger::ceremony::check_ceremony(election, 1, &identities, 2, &board).unwrap();
+        // A stranger's key has no seat.
+        let mut w = KeyWorker {
+            key: None,
+            sealing: None,
+        };
+        w.answer(KeyRequest::Generate {
+            label: "stranger".into(),
+            passphrase: PHRASE.into(),
+        })
+        .unwrap();
+        let refused = w.answer(KeyRequest::Turn {
+            election,
+            ceremony: 1,
+            seats,
+            threshold: 2,
+            board,
+        });
+        assert!(refused.unwrap_err().contains("no seat"));
     }
 }

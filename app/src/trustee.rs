@@ -1,0 +1,514 @@
+//! A trustee's pages. `/trustee/{token}` accepts a seat: the identity key and the
+//! share-receiving key it binds are made in this browser, in WebAssembly (the key worker),
+//! and only their public halves and a proof of possession are sent. `/e/{election}/trustees`
+//! is the key ceremony's bulletin board, public like the chain: who has posted each round,
+//! and, for the trustee whose key file this browser opens, their turn. The trustee's side
+//! of the ceremony stays sealed in their key file (and, if they chose, in this browser's
+//! storage) between turns; the server only ever relays signed messages. Without JavaScript
+//! the pages say how to do the same with `ballotchain trustee`.
+
+use crate::notice;
+use ledger::ceremony::Round;
+use ledger::ElectionId;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use wire::{CeremonyBoard, CeremonyInfo, TrusteeInvitationInfo};
+
+/// What the invitation is for; a used, expired or unknown one is refused in words.
+#[server(prefix = "/sfn")]
+pub async fn trustee_invitation_details(
+    token: String,
+) -> Result<TrusteeInvitationInfo, ServerFnError> {
+    let node = crate::session::node()?;
+    node.trustee_invitation(&token)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// The election's title and its ceremony board.
+#[server(prefix = "/sfn")]
+pub async fn ceremony_view(election: ElectionId) -> Result<(String, CeremonyBoard), ServerFnError> {
+    let node = crate::session::node()?;
+    let title = node
+        .election(election)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?
+        .title;
+    let board = node
+        .ceremony_board(election)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    Ok((title, board))
+}
+
+/// How far a trustee's task in this browser got; it finishes with the words that say so.
+type Step = crate::task::Task<String>;
+
+/// `/trustee/{token}`
+#[component]
+pub fn TrusteeInvitePage() -> impl IntoView {
+    let params = use_params_map();
+    let token = Memo::new(move |_| params.read().get("token").unwrap_or_default());
+    let data = Resource::new(move || token.get(), trustee_invitation_details);
+    view! {
+        <Suspense fallback=|| view! { <p class="notice">"Loading your invitation…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! {
+                        <h1>"Trustee invitation"</h1>
+                        <p class="error" role="alert">{notice::server_error_text(&e)}</p>
+                    }
+                    .into_any(),
+                    Ok(info) => enrolment(token.get_untracked(), info).into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn enrolment(token: String, info: TrusteeInvitationInfo) -> impl IntoView {
+    let step = RwSignal::new(Step::Loading);
+    #[cfg(feature = "hydrate")]
+    on_cleanup(workers::dismiss::<workers::keys::KeyWorker>);
+    let download = RwSignal::new(None::<String>);
+    Effect::new(move |_| step.set(Step::Ready));
+    let election = info.election;
+    let name = info.name.clone();
+    let challenge = info.challenge.clone();
+    let cli = format!(
+        "ballotchain trustee enrol --server <this site> --invitation /trustee/{token} --key trustee.key"
+    );
+    let enrol = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        {
+            let (token, name, challenge) = (token.clone(), name.clone(), challenge.clone());
+            leptos::task::spawn_local(async move {
+                match enrol_here(&token, &name, &challenge, election, step).await {
+                    Ok((file, fingerprint)) => {
+                        download.set(Some(crate::custody::download_href(&file)));
+                        step.set(Step::Finished(format!(
+                            "You are enrolled. Your identity key's fingerprint is {fingerprint}: check that the election office lists it beside your name."
+                        )));
+                    }
+                    Err(e) => step.set(Step::Failed(e)),
+                }
+            });
+        }
+    };
+    let busy = move || step.with(|s| s.busy() || matches!(s, Step::Finished(_)));
+    view! {
+        <h1>{format!("Welcome, {}", info.name)}</h1>
+        <p class="lead">{format!("You are invited as a trustee of “{}”.", info.title)}</p>
+        <p>
+            "The trustees hold the key that decrypts the tally, each a part of it: no ballot is ever decrypted, only the totals, and only when enough trustees take part after voting closes. Your keys are made and kept on this device; the server receives only their public halves and a signature proving you hold them."
+        </p>
+        <p class="notice">
+            "This needs JavaScript (WebAssembly). Without it, use the command line: "
+            <code>{"ballotchain key new --out trustee.key --label trustee"}</code>
+            " then "
+            <code>{cli}</code>
+            "."
+        </p>
+        <form class="ballot enrol" on:submit=enrol>
+            <label for="tr-passphrase">"Key file passphrase (at least 12 characters; it encrypts your key file and your part of the ceremony)"</label>
+            <input id="tr-passphrase" type="password" required minlength="12" autocomplete="new-password" />
+            <label for="tr-passphrase2">"The same passphrase again"</label>
+            <input id="tr-passphrase2" type="password" required minlength="12" autocomplete="new-password" />
+            <label class="choice">
+                <input id="tr-remember" type="checkbox" checked=true />
+                "Also remember the key file in this browser (encrypted under the same passphrase), for the ceremony's turns"
+            </label>
+            <button type="submit" disabled=busy>"Make my keys and enrol"</button>
+            {move || step.with(|s| s.status())}
+        </form>
+        {move || match step.get() {
+            Step::Finished(text) => view! {
+                <p class="ok" role="status">{text}</p>
+                {download.get().map(|href| view! {
+                    <p>
+                        <a class="button" href=href download="ballotchain-trustee.key">"Download your key file"</a>
+                        " Keep it safe: with its passphrase it is your part of the election key. Losing both this browser's copy and the file means the office must replace you before the ceremony ends."
+                    </p>
+                })}
+                <p>
+                    "When the election office starts the key ceremony, take your turns on "
+                    <a href=format!("/e/{election}/trustees")>"the ceremony page"</a>"."
+                </p>
+            }
+            .into_any(),
+            _ => ().into_any(),
+        }}
+    }
+}
+
+/// Makes the keys in the key worker, proves them over the challenge and enrols them; the
+/// key file (JSON text) and the identity key's fingerprint.
+#[cfg(feature = "hydrate")]
+async fn enrol_here(
+    token: &str,
+    name: &str,
+    challenge: &str,
+    election: ElectionId,
+    step: RwSignal<Step>,
+) -> Result<(String, String), String> {
+    use workers::keys::{KeyAnswer, KeyRequest, KeyWorker};
+    let phrase = crate::custody::field("tr-passphrase");
+    if phrase != crate::custody::field("tr-passphrase2") {
+        return Err("the two passphrases differ".into());
+    }
+    let challenge = hex::decode(challenge).map_err(|_| "the challenge is not hex".to_owned())?;
+    step.set(Step::Working("Making your keys…".into()));
+    let file = match workers::ask::<KeyWorker>(KeyRequest::Generate {
+        label: format!("trustee {name}"),
+        passphrase: phrase,
+    })
+    .await?
+    {
+        Ok(KeyAnswer::Unlocked { file, .. }) => file,
+        Ok(_) => return Err("the key worker answered something else".into()),
+        Err(e) => return Err(e),
+    };
+    let enrolment = match workers::ask::<KeyWorker>(KeyRequest::Enrol { challenge }).await? {
+        Ok(KeyAnswer::Enrolment(e)) => e,
+        Ok(_) => return Err("the key worker answered something else".into()),
+        Err(e) => return Err(e),
+    };
+    step.set(Step::Working("Enrolling your keys…".into()));
+    crate::custody::post_json::<_, wire::TrusteeInfo>(
+        &format!("/api/trustee-invitations/{token}/accept"),
+        &enrolment,
+    )
+    .await?;
+    if crate::custody::ticked("tr-remember") {
+        crate::custody::remember_trustee(election, &file)?;
+    }
+    Ok((file, wire::fingerprint(&enrolment.seat.identity)))
+}
+
+/// `/e/{election}/trustees`
+#[component]
+pub fn CeremonyPage() -> impl IntoView {
+    let election = crate::explorer::election_param();
+    // Bumped after each turn: the board is read again.
+    let version = RwSignal::new(0u32);
+    let data = Resource::new(
+        move || (election.get(), version.get()),
+        |(e, _)| ceremony_view(e),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="notice">"Loading the ceremony…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! {
+                        <h1>"Key ceremony"</h1>
+                        <p class="error" role="alert">{notice::server_error_text(&e)}</p>
+                    }
+                    .into_any(),
+                    Ok((title, board)) => view! {
+                        <h1>{format!("Key ceremony: {title}")}</h1>
+                        {board_view(&board)}
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+        <TurnForm election=election.get_untracked() version />
+    }
+}
+
+/// Whether the trustee at `position` has posted everything `round` asks of them.
+fn has_posted(c: &CeremonyInfo, round: Round, position: u16) -> bool {
+    let sent = c
+        .messages
+        .iter()
+        .filter(|m| m.round == round && m.from == position)
+        .count();
+    let wanted = if round == Round::Shares {
+        c.seats.len().saturating_sub(1)
+    } else {
+        1
+    };
+    sent >= wanted.max(1)
+}
+
+const ROUNDS: [Round; 4] = [
+    Round::Commitments,
+    Round::Polynomials,
+    Round::Shares,
+    Round::Confirmations,
+];
+
+fn board_view(board: &CeremonyBoard) -> impl IntoView {
+    let Some(c) = board.ceremony.clone() else {
+        return view! {
+            <p class="notice" data-ceremony="none">
+                "The election office has not started the key ceremony yet."
+            </p>
+            <ul class="trustees">
+                {board
+                    .trustees
+                    .iter()
+                    .map(|t| {
+                        let keys = t.seat.as_ref().map_or_else(
+                            || "not enrolled yet".to_owned(),
+                            |s| format!("identity key {}", wire::fingerprint(&s.identity)),
+                        );
+                        view! { <li>{format!("{} · {keys}", t.name)}</li> }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any();
+    };
+    let state = if c.election_key.is_some() {
+        "complete"
+    } else if c.problem.is_some() {
+        "failed"
+    } else {
+        "running"
+    };
+    let summary = match (&c.election_key, &c.problem, &c.waiting) {
+        (Some(key), _, _) => format!(
+            "The ceremony is complete: every trustee confirmed the same transcript. Election key {key}."
+        ),
+        (None, Some(problem), _) => format!("The ceremony failed: {problem}"),
+        (None, None, Some(w)) => {
+            let names: Vec<String> = w
+                .trustees
+                .iter()
+                .filter_map(|&p| c.seats.get(usize::from(p)).map(|s| s.name.clone()))
+                .collect();
+            format!("{} waits for {}.", w.round, names.join(", "))
+        }
+        (None, None, None) => "Every message is in; the board checks the ceremony.".to_owned(),
+    };
+    view! {
+        <p class="lead">
+            {format!(
+                "Ceremony {}: any {} of these {} trustees will be able to decrypt the tally together.",
+                c.id,
+                c.threshold,
+                c.seats.len()
+            )}
+        </p>
+        {c.warning.clone().map(|w| view! { <p class="notice">{w}</p> })}
+        <p class=if state == "failed" { "error" } else { "notice" } data-ceremony=state role="status">
+            {summary}
+        </p>
+        <table class="ceremony">
+            <thead>
+                <tr>
+                    <th scope="col">"Trustee"</th>
+                    <th scope="col">"Identity key"</th>
+                    {ROUNDS.iter().map(|r| view! { <th scope="col">{r.to_string()}</th> }).collect_view()}
+                </tr>
+            </thead>
+            <tbody>
+                {c.seats
+                    .iter()
+                    .map(|s| {
+                        let cells = ROUNDS
+                            .iter()
+                            .map(|&r| {
+                                let done = has_posted(&c, r, s.position);
+                                view! { <td data-posted=done.to_string()>{if done { "posted" } else { "—" }}</td> }
+                            })
+                            .collect_view();
+                        view! {
+                            <tr data-trustee=s.name.clone()>
+                                <th scope="row">{s.name.clone()}</th>
+                                <td class="fingerprint">{wire::fingerprint(&s.seat.identity)}</td>
+                                {cells}
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// The trustee's turn, in this browser: the key file (remembered here, or chosen) is
+/// opened in the key worker, which takes the turn on the board as it is now and seals the
+/// result into the key file before anything is posted.
+#[component]
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn TurnForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
+    let step = RwSignal::new(Step::Loading);
+    #[cfg(feature = "hydrate")]
+    on_cleanup(workers::dismiss::<workers::keys::KeyWorker>);
+    let remembered = RwSignal::new(false);
+    let download = RwSignal::new(None::<String>);
+    // Turns taken on this page (a page that stays open takes several).
+    let turns = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    let opened = RwSignal::new(false);
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        remembered.set(crate::custody::remembered_trustee(election).is_some());
+        step.set(Step::Ready);
+    });
+    let take_turn = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match turn_here(election, opened, remembered.get_untracked(), step).await {
+                Ok((said, file)) => {
+                    download.set(file.map(|f| crate::custody::download_href(&f)));
+                    step.set(Step::Finished(said));
+                    turns.update(|t| *t += 1);
+                    version.update(|v| *v += 1);
+                }
+                Err(e) => step.set(Step::Failed(e)),
+            }
+        });
+    };
+    let busy = move || step.with(|s| s.busy());
+    view! {
+        <section aria-labelledby="turn-h" data-turns=move || turns.get()>
+            <h2 id="turn-h">"Your turn, as a trustee"</h2>
+            <p class="notice">
+                "Your part runs in this browser (WebAssembly): it reads the board, checks every message it uses, and posts only messages signed by your key. Without JavaScript: "
+                <code>{format!("ballotchain trustee ceremony --server <this site> --election {election} --key trustee.key --wait 600")}</code>
+            </p>
+            <form class="ballot" on:submit=take_turn>
+                {move || if remembered.get() {
+                    view! { <p>"Your key file is remembered in this browser."</p> }.into_any()
+                } else {
+                    view! {
+                        <label for="turn-keyfile">"Your key file"</label>
+                        <input id="turn-keyfile" type="file" accept=".key,.json,application/json" />
+                    }
+                    .into_any()
+                }}
+                <label for="turn-passphrase">"Key file passphrase"</label>
+                <input id="turn-passphrase" type="password" autocomplete="current-password" />
+                <button type="submit" disabled=busy>"Take my turn"</button>
+                {move || step.with(|s| s.status())}
+            </form>
+            {move || match step.get() {
+                Step::Finished(text) => view! {
+                    <p class="ok" role="status" data-turn="done">{text}</p>
+                    {download.get().map(|href| view! {
+                        <p>
+                            <a class="button" href=href download="ballotchain-trustee.key">"Download your key file"</a>
+                            " It now keeps your part of the ceremony: replace your earlier copy with it."
+                        </p>
+                    })}
+                }
+                .into_any(),
+                _ => ().into_any(),
+            }}
+        </section>
+    }
+}
+
+/// One turn: opens the key (once per page), reads the board, takes the turn in the key
+/// worker, keeps the sealed key file, posts, and empties the outbox. What happened, in
+/// words, and the key file as it is now (none when nothing changed).
+#[cfg(feature = "hydrate")]
+async fn turn_here(
+    election: ElectionId,
+    opened: RwSignal<bool>,
+    remembered: bool,
+    step: RwSignal<Step>,
+) -> Result<(String, Option<String>), String> {
+    use workers::keys::{KeyAnswer, KeyRequest, KeyWorker};
+    let ask = |request| workers::ask::<KeyWorker>(request);
+    if !opened.get_untracked() {
+        let file = if remembered {
+            crate::custody::remembered_trustee(election)
+                .ok_or("this browser no longer remembers your key file")?
+        } else {
+            crate::custody::chosen_text("turn-keyfile")
+                .await?
+                .ok_or("choose your key file first")?
+        };
+        step.set(Step::Working("Opening your key file…".into()));
+        match ask(KeyRequest::Open {
+            file,
+            passphrase: crate::custody::field("turn-passphrase"),
+        })
+        .await?
+        {
+            Ok(KeyAnswer::Unlocked { .. }) => opened.set(true),
+            Ok(_) => return Err("the key worker answered something else".into()),
+            Err(e) => return Err(e),
+        }
+    }
+    step.set(Step::Working("Reading the board…".into()));
+    let board: CeremonyBoard =
+        crate::fetch_json(format!("/api/elections/{election}/ceremony")).await?;
+    let Some(c) = board.ceremony else {
+        return Err("the election office has not started the key ceremony yet".into());
+    };
+    if c.election_key.is_some() {
+        return Ok((
+            "The ceremony is complete: there is nothing more to do until the tally.".into(),
+            None,
+        ));
+    }
+    step.set(Step::Working("Taking your turn…".into()));
+    let (posts, file, joined) = match ask(KeyRequest::Turn {
+        election,
+        ceremony: c.id,
+        seats: c.seats.iter().map(|s| s.seat.clone()).collect(),
+        threshold: c.threshold,
+        board: c.messages.clone(),
+    })
+    .await?
+    {
+        Ok(KeyAnswer::Turn {
+            posts,
+            file,
+            joined,
+        }) => (posts, file, joined),
+        Ok(_) => return Err("the key worker answered something else".into()),
+        Err(e) => return Err(e),
+    };
+    // Kept before posting: a turn cut after posting finds its side; one cut before finds
+    // the messages in its outbox.
+    if remembered {
+        crate::custody::remember_trustee(election, &file)?;
+    }
+    if posts.is_empty() {
+        return Ok((
+            "Nothing to post now: the ceremony waits for other trustees. Come back and take your turn again when the board moves."
+                .into(),
+            Some(file),
+        ));
+    }
+    step.set(Step::Working("Posting…".into()));
+    let after: CeremonyBoard = crate::custody::post_json(
+        &format!("/api/elections/{election}/ceremony/messages"),
+        &posts,
+    )
+    .await?;
+    let file = match ask(KeyRequest::Posted).await? {
+        Ok(KeyAnswer::Unlocked { file, .. }) => file,
+        Ok(_) => return Err("the key worker answered something else".into()),
+        Err(e) => return Err(e),
+    };
+    if remembered {
+        crate::custody::remember_trustee(election, &file)?;
+    }
+    let rounds: std::collections::BTreeSet<Round> = posts.iter().map(|m| m.round).collect();
+    let rounds: Vec<String> = rounds.iter().map(Round::to_string).collect();
+    let complete = after
+        .ceremony
+        .as_ref()
+        .is_some_and(|c| c.election_key.is_some());
+    let mut said = format!("Posted {}.", rounds.join(" and "));
+    if joined {
+        said.push_str(" You joined the ceremony: check the names and fingerprints above against the ones the election office published.");
+    }
+    if complete {
+        said.push_str(" The ceremony is complete.");
+    } else {
+        said.push_str(" Take your turn again when the board moves.");
+    }
+    Ok((said, Some(file)))
+}

@@ -1,0 +1,119 @@
+// Trustees who use only a browser: each enrols at their invitation's page with keys made in
+// WebAssembly and remembered in their own browser profile, then takes the key ceremony's
+// turns on the ceremony page. The election then opens under the key they made together.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, api, apiSession, demoPassword, launchBrowser, registerVoters, startServer, until } from './support.mjs';
+
+let server;
+let base;
+let browser;
+let out = '';
+
+before(async () => {
+  assert.ok(BIN, 'BALLOTCHAIN_BIN must name the built binary');
+  const dir = mkdtempSync(join(tmpdir(), 'ballotchain-trustees-'));
+  ({ child: server, url: base, out } = await startServer(dir));
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+});
+
+const PASSPHRASES = ['passphrase of Ada L.', 'passphrase of Grace H.', 'passphrase of Alan T.'];
+
+test('three trustees enrol and run the key ceremony from their own browsers, any two of three to decrypt', async () => {
+  const admin = await apiSession(base, 'admin', demoPassword(out, 'admin'));
+  const call = async (path, body, expected) => {
+    const r = await api(base, path, { method: 'POST', cookie: admin, body });
+    assert.equal(r.status, expected, `${path}: ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  const { id } = await call('/elections', { title: 'Trustees in browsers', difficulty_bits: 8, quorum: 2 }, 201);
+  for (const name of ['Ada Lovelace', 'Grace Hopper']) await call(`/elections/${id}/candidates`, { name }, 201);
+  await registerVoters(base, admin, id, 1);
+  for (const username of ['validator1', 'validator2']) await call(`/elections/${id}/validators`, { username }, 201);
+
+  // Each trustee in a browser profile of their own: the invitation's page makes the keys.
+  const trustees = [];
+  for (const [i, name] of ['Ada', 'Grace', 'Alan'].entries()) {
+    const seat = await call(`/elections/${id}/trustees`, { name }, 201);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const sent = [];
+    page.on('request', (r) => { if (r.method() === 'POST') sent.push(r.postData() ?? ''); });
+    await page.goto(`${base}${seat.path}`);
+    await page.getByRole('heading', { name: `Welcome, ${name}` }).waitFor();
+    await page.getByLabel('Key file passphrase').fill(PASSPHRASES[i]);
+    await page.getByLabel('The same passphrase again').fill(PASSPHRASES[i]);
+    await page.getByRole('button', { name: 'Make my keys and enrol' }).click();
+    await page.getByText('You are enrolled').waitFor({ timeout: 60_000 });
+    const fingerprint = (await page.getByText('You are enrolled').textContent()).match(/fingerprint is ([0-9a-f ]+):/)[1];
+    trustees.push({ name, page, sent, fingerprint, passphrase: PASSPHRASES[i], token: seat.token });
+  }
+  // An invitation works once: its page then says so.
+  const used = await api(base, `/trustee-invitations/${trustees[0].token}`);
+  assert.equal(used.status, 410, JSON.stringify(used.body));
+  await trustees[0].page.goto(`${base}/trustee/${trustees[0].token}`);
+  await trustees[0].page.getByText('this invitation has been used already').waitFor();
+
+  // Before the officer starts it, the ceremony page says so.
+  await trustees[0].page.goto(`${base}/e/${id}/trustees`);
+  await trustees[0].page.locator('[data-ceremony="none"]').waitFor();
+  await call(`/elections/${id}/ceremony`, { threshold: 2 }, 201);
+
+  for (const t of trustees) {
+    await t.page.goto(`${base}/e/${id}/trustees`);
+    await t.page.getByText('Your key file is remembered in this browser.').waitFor();
+    await t.page.getByLabel('Key file passphrase').fill(t.passphrase);
+    // Each trustee's row shows the fingerprint their own page showed them.
+    await t.page.locator(`tr[data-trustee="${t.name}"] td.fingerprint`, { hasText: t.fingerprint }).waitFor();
+  }
+  const complete = async () => (await api(base, `/elections/${id}/ceremony`)).body.ceremony?.election_key != null;
+  // Turns round the table until the board has every round; a turn that fails says why.
+  for (let pass = 0; pass < 6 && !(await complete()); pass++) {
+    for (const t of trustees) {
+      const section = t.page.locator('section[data-turns]');
+      const before = Number(await section.getAttribute('data-turns'));
+      await t.page.getByRole('button', { name: 'Take my turn' }).click();
+      await until(async () => {
+        const alert = t.page.locator('section[data-turns] [role="alert"]');
+        if (await alert.count()) throw new Error(`${t.name}'s turn failed: ${await alert.textContent()}`);
+        return Number(await section.getAttribute('data-turns')) > before;
+      }, 60_000, `${t.name}'s turn`);
+    }
+  }
+  assert.ok(await complete(), 'the ceremony completes');
+  const board = (await api(base, `/elections/${id}/ceremony`)).body.ceremony;
+  assert.equal(board.messages.length, 3 + 3 + 6 + 3);
+  await trustees[2].page.locator('[data-ceremony="complete"]').waitFor();
+
+  // Nothing the pages posted carries a passphrase or a key file; the key files each
+  // browser remembers keep the trustee's side sealed.
+  for (const t of trustees) {
+    for (const body of t.sent) {
+      assert.ok(!body.includes(t.passphrase) && !body.includes('"state"') && !body.includes('kdf'), body.slice(0, 200));
+    }
+    const kept = await t.page.evaluate((e) => localStorage.getItem(`ballotchain.trustee.${e}`), id);
+    assert.ok(kept.includes('"state"') && !kept.includes('Commitments') && !kept.includes('"trustee"'), kept.slice(0, 200));
+  }
+
+  // The election opens under the trustees' key: its genesis block seals them, t = 2.
+  await call(`/elections/${id}/open`, undefined, 200);
+  const genesis = (await api(base, `/elections/${id}/genesis`)).body;
+  assert.equal(genesis.trustees.threshold, 2, JSON.stringify(genesis.trustees).slice(0, 300));
+  assert.equal(genesis.trustees.trustees.length, 3);
+  assert.equal(genesis.trustees.election_key, board.election_key);
+
+  // A trustee who comes back after the ceremony is told there is nothing more to do.
+  const again = trustees[1];
+  const turnsBefore = Number(await again.page.locator('section[data-turns]').getAttribute('data-turns'));
+  await again.page.getByRole('button', { name: 'Take my turn' }).click();
+  await until(async () => Number(await again.page.locator('section[data-turns]').getAttribute('data-turns')) > turnsBefore, 30_000, 'the last turn');
+  await again.page.getByText('The ceremony is complete: there is nothing more to do until the tally.').waitFor();
+});
