@@ -60,6 +60,10 @@ pub struct ManagedElection {
     pub validators: Vec<wire::ValidatorInfo>,
     /// Validator accounts not enrolled yet.
     pub other_validators: Vec<String>,
+    /// The trustees' seats and the key ceremony.
+    pub trustees: wire::CeremonyBoard,
+    /// The ballots on the chain and the count, once sealed.
+    pub tally: Option<wire::TallyReport>,
 }
 
 #[cfg(feature = "ssr")]
@@ -129,6 +133,12 @@ pub async fn admin_election(election: ElectionId) -> Result<ManagedElection, Ser
             .filter(|v| !validators.iter().any(|e| &e.username == v))
             .collect(),
         validators,
+        trustees: node.ceremony_board(election).await.map_err(fail)?,
+        // An altered chain has no count to show; the status says why.
+        tally: match d.height {
+            Some(_) => node.tally(election).await.ok(),
+            None => None,
+        },
     })
 }
 
@@ -290,6 +300,8 @@ struct OfficeActions {
     remove_voter: ServerAction<RemoveVoter>,
     open: ServerAction<OpenElection>,
     close: ServerAction<CloseElection>,
+    start_ceremony: ServerAction<crate::seats::StartCeremony>,
+    finalise: ServerAction<crate::seats::FinaliseCount>,
     /// Bumped when something done in the browser (not by an action) changed the page.
     refresh: RwSignal<usize>,
     /// What the last thing done in the browser came to; it outlives the reload it causes.
@@ -306,6 +318,8 @@ impl OfficeActions {
             remove_voter: ServerAction::new(),
             open: ServerAction::new(),
             close: ServerAction::new(),
+            start_ceremony: ServerAction::new(),
+            finalise: ServerAction::new(),
             refresh: RwSignal::new(0),
             said: RwSignal::new(None),
         }
@@ -321,6 +335,8 @@ impl OfficeActions {
             + self.refresh.get()
             + self.open.version().get()
             + self.close.version().get()
+            + self.start_ceremony.version().get()
+            + self.finalise.version().get()
     }
 }
 
@@ -464,6 +480,12 @@ fn manage(
             <input type="hidden" name="election" value=id.to_string() />
         }
     };
+    let trustees = crate::seats::section(
+        &e,
+        move || token().into_any(),
+        actions.start_ceremony,
+        actions.finalise,
+    );
     view! {
         <p><a href="/admin">"← All elections"</a></p>
         <h1>{e.title.clone()}</h1>
@@ -622,6 +644,7 @@ fn manage(
                 </p>
             })}
         </section>
+        {trustees}
     }
 }
 
@@ -629,7 +652,8 @@ fn manage(
 #[cfg(feature = "ssr")]
 pub const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
 
-/// The plain handlers of the officer's pages, for the server's router: the voter upload.
+/// The plain handlers of the officer's pages, for the server's router: the voter upload,
+/// and the invitations, whose links are shown once.
 #[cfg(feature = "ssr")]
 pub fn upload_routes<S>() -> axum::Router<S>
 where
@@ -646,6 +670,14 @@ where
         .route(
             "/admin/e/{election}/validators/{username}/rekey",
             axum::routing::post(replace_key),
+        )
+        .route(
+            "/admin/e/{election}/trustees",
+            axum::routing::post(crate::seats::invite_trustee),
+        )
+        .route(
+            "/admin/e/{election}/trustees/{trustee}/replace",
+            axum::routing::post(crate::seats::replace_trustee),
         )
 }
 
@@ -839,7 +871,7 @@ fn back_to(election: ElectionId) -> (String, &'static str) {
 
 /// A page of its own (not hydrated, never cached) around `body`, with a way back.
 #[cfg(feature = "ssr")]
-fn standalone_page(
+pub(crate) fn standalone_page(
     back: (String, &'static str),
     title: &str,
     body: impl IntoView + 'static,

@@ -18,6 +18,7 @@ pub mod limit;
 mod miner;
 mod notice;
 mod roll;
+mod seats;
 pub mod session;
 pub mod signin;
 #[cfg(feature = "ssr")]

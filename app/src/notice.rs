@@ -25,6 +25,10 @@ pub enum Notice {
     Opened,
     /// Voting was closed.
     Closed,
+    /// The key ceremony was started (again).
+    CeremonyStarted,
+    /// The count's final head was recorded.
+    Finalised,
     /// A validator approved a block.
     Approved,
     /// A validator rejected a block.
@@ -87,6 +91,8 @@ const TABLE: &[(Notice, &str, bool, &str)] = &[
     (Notice::VoterRemoved, "voter_removed", false, "Voter taken off the roll."),
     (Notice::Opened, "opened", false, "The genesis block is sealed and voting is open."),
     (Notice::Closed, "closed", false, "Voting is closed."),
+    (Notice::CeremonyStarted, "ceremony_started", false, "The key ceremony has started: each trustee now takes their turns."),
+    (Notice::Finalised, "finalised", false, "The count is final: the trustees can now post their decryption shares."),
     (Notice::Approved, "approved", false, "Block approved."),
     (Notice::Rejected, "rejected", false, "Block rejected."),
     (Notice::PasswordChanged, "password_changed", false, "Password changed."),

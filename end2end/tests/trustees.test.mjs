@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, api, apiSession, demoPassword, launchBrowser, registerVoters, startServer, until } from './support.mjs';
+import { BIN, api, apiSession, demoPassword, launchBrowser, registerVoters, signIn, startServer, until } from './support.mjs';
 
 let server;
 let base;
@@ -27,7 +27,7 @@ after(async () => {
 
 const PASSPHRASES = ['passphrase of Ada L.', 'passphrase of Grace H.', 'passphrase of Alan T.'];
 
-test('three trustees enrol and run the key ceremony from their own browsers, any two of three to decrypt', async () => {
+test('the officer seats three trustees, who enrol and run the key ceremony from their own browsers, any two of three to decrypt', async () => {
   const admin = await apiSession(base, 'admin', demoPassword(out, 'admin'));
   const call = async (path, body, expected) => {
     const r = await api(base, path, { method: 'POST', cookie: admin, body });
@@ -39,33 +39,61 @@ test('three trustees enrol and run the key ceremony from their own browsers, any
   await registerVoters(base, admin, id, 1);
   for (const username of ['validator1', 'validator2']) await call(`/elections/${id}/validators`, { username }, 201);
 
+  // The officer seats the trustees on the election's page; each link is shown once.
+  const office = await (await browser.newContext()).newPage();
+  await signIn(office, base, 'admin', demoPassword(out, 'admin'), /\/admin$/);
+  const officePage = `${base}/admin/e/${id}`;
+  const seat = async (name, replace) => {
+    await office.goto(officePage);
+    if (replace) await office.getByRole('button', { name: `Replace ${name}` }).click();
+    else {
+      await office.getByLabel('Invite a trustee').fill(name);
+      await office.getByRole('button', { name: 'Invite', exact: true }).click();
+    }
+    await office.getByRole('heading', { name: `Trustee invitation for ${name}` }).waitFor();
+    return office.locator('#invite-link').inputValue();
+  };
+  const links = [];
+  for (const name of ['Ada', 'Grace', 'Alan']) links.push(await seat(name, false));
+  // Alan's first link is withdrawn before he uses it: the new one replaces it.
+  const withdrawn = links[2];
+  links[2] = await seat('Alan', true);
+  assert.notEqual(links[2], withdrawn);
+
   // Each trustee in a browser profile of their own: the invitation's page makes the keys.
   const trustees = [];
   for (const [i, name] of ['Ada', 'Grace', 'Alan'].entries()) {
-    const seat = await call(`/elections/${id}/trustees`, { name }, 201);
     const context = await browser.newContext();
     const page = await context.newPage();
     const sent = [];
     page.on('request', (r) => { if (r.method() === 'POST') sent.push(r.postData() ?? ''); });
-    await page.goto(`${base}${seat.path}`);
+    await page.goto(links[i]);
     await page.getByRole('heading', { name: `Welcome, ${name}` }).waitFor();
     await page.getByLabel('Key file passphrase').fill(PASSPHRASES[i]);
     await page.getByLabel('The same passphrase again').fill(PASSPHRASES[i]);
     await page.getByRole('button', { name: 'Make my keys and enrol' }).click();
     await page.getByText('You are enrolled').waitFor({ timeout: 60_000 });
     const fingerprint = (await page.getByText('You are enrolled').textContent()).match(/fingerprint is ([0-9a-f ]+):/)[1];
-    trustees.push({ name, page, sent, fingerprint, passphrase: PASSPHRASES[i], token: seat.token });
+    trustees.push({ name, page, sent, fingerprint, passphrase: PASSPHRASES[i], token: links[i].split('/trustee/')[1] });
   }
-  // An invitation works once: its page then says so.
+  // An invitation works once, and a withdrawn one not at all: their pages say so.
   const used = await api(base, `/trustee-invitations/${trustees[0].token}`);
   assert.equal(used.status, 410, JSON.stringify(used.body));
-  await trustees[0].page.goto(`${base}/trustee/${trustees[0].token}`);
+  await trustees[0].page.goto(links[0]);
   await trustees[0].page.getByText('this invitation has been used already').waitFor();
+  await trustees[0].page.goto(withdrawn);
+  await trustees[0].page.getByText('this seat was given to someone else').waitFor();
 
   // Before the officer starts it, the ceremony page says so.
   await trustees[0].page.goto(`${base}/e/${id}/trustees`);
   await trustees[0].page.locator('[data-ceremony="none"]').waitFor();
-  await call(`/elections/${id}/ceremony`, { threshold: 2 }, 201);
+  // The officer starts it: a majority, two of three, is offered first.
+  await office.goto(officePage);
+  for (const t of trustees) await office.locator(`li[data-trustee="${t.name}"]`, { hasText: t.fingerprint }).waitFor();
+  assert.equal(await office.locator('#threshold').inputValue(), '2');
+  await office.getByRole('button', { name: 'Start the key ceremony' }).click();
+  await office.getByText('The key ceremony has started').waitFor();
+  await office.locator('[data-ceremony-state="running"]', { hasText: 'round 1 (commitments) waits for Ada, Grace, Alan' }).waitFor();
 
   for (const t of trustees) {
     await t.page.goto(`${base}/e/${id}/trustees`);
@@ -103,8 +131,12 @@ test('three trustees enrol and run the key ceremony from their own browsers, any
     assert.ok(kept.includes('"state"') && !kept.includes('Commitments') && !kept.includes('"trustee"'), kept.slice(0, 200));
   }
 
-  // The election opens under the trustees' key: its genesis block seals them, t = 2.
-  await call(`/elections/${id}/open`, undefined, 200);
+  // The officer sees it complete, and opens the election under the trustees' key: its
+  // genesis block seals them, t = 2.
+  await office.goto(officePage);
+  await office.locator('[data-ceremony-state="complete"]', { hasText: 'any 2 of the 3 trustees' }).waitFor();
+  await office.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();
+  await office.getByText('voting is open').waitFor();
   const genesis = (await api(base, `/elections/${id}/genesis`)).body;
   assert.equal(genesis.trustees.threshold, 2, JSON.stringify(genesis.trustees).slice(0, 300));
   assert.equal(genesis.trustees.trustees.length, 3);
