@@ -937,6 +937,99 @@ impl KeptSide {
     }
 }
 
+/// Why a trustee will not decrypt its share of the sums it is shown.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ShareError {
+    /// The genesis block does not list this trustee's identity key.
+    #[error("the genesis block does not list this trustee's key")]
+    NotListed,
+    /// The key file keeps another ceremony than the one the genesis block seals.
+    #[error("this key file keeps ceremony {kept} of election {election}, not the sealed ceremony {sealed}")]
+    OtherCeremony {
+        kept: u64,
+        election: ElectionId,
+        sealed: u64,
+    },
+    /// This trustee's side of the ceremony never finished.
+    #[error("this trustee's side of the key ceremony is not finished: it has no key share")]
+    Unfinished,
+    /// The sealed verification keys or election key are not the ones this trustee's own
+    /// ceremony made.
+    #[error("the genesis block's trustee keys are not the ones this trustee's ceremony made")]
+    OtherKeys,
+    /// This trustee decrypted its share of other sums already.
+    #[error("this trustee decrypted its share of other sums already (up to block {0}): it decrypts only one count")]
+    OtherCount(crate::BlockHash),
+    /// The share could not be made.
+    #[error("{0}")]
+    Secret(#[from] SecretError),
+}
+
+impl KeptSide {
+    /// This trustee's signed decryption share of `sums`, the encrypted sums of `election`
+    /// up to the final head `head`, as the caller's own verified copy of the chain has them
+    /// (the caller compares them with the server's first). The genesis block's sealed
+    /// trustees must list this identity key at this trustee's seat, with exactly the keys
+    /// its own ceremony made. A trustee decrypts one count only: the head and sums are
+    /// recorded here (keep this side sealed before posting the share), and a share of
+    /// other sums is refused, since two shares of different sums could reveal the ballots
+    /// between them.
+    pub fn decrypt_share<R: rand_core::CryptoRng + rand_core::RngCore>(
+        &mut self,
+        identity: &SigningKey,
+        election: ElectionId,
+        sealed: &crate::genesis::Trustees,
+        head: &crate::BlockHash,
+        sums: &crate::secret::EncryptedSums,
+        rng: &mut R,
+    ) -> Result<crate::result::SignedShare, ShareError> {
+        let me = PublicKey(identity.verifying_key().to_bytes());
+        let position = sealed
+            .trustees
+            .iter()
+            .position(|t| t.identity == me)
+            .ok_or(ShareError::NotListed)?;
+        if self.trustee.election != election
+            || self.trustee.ceremony != sealed.ceremony
+            || usize::from(self.trustee.index) != position
+        {
+            return Err(ShareError::OtherCeremony {
+                kept: self.trustee.ceremony,
+                election: self.trustee.election,
+                sealed: sealed.ceremony,
+            });
+        }
+        let share_key = self.trustee.key_share().ok_or(ShareError::Unfinished)?;
+        let own = share_key.key_set();
+        let own_keys: Vec<&[u8]> = own
+            .participant_keys()
+            .iter()
+            .map(|k| k.as_bytes())
+            .collect();
+        let sealed_keys: Vec<&[u8]> = sealed
+            .trustees
+            .iter()
+            .map(|t| t.verification_key.0.as_slice())
+            .collect();
+        if own_keys != sealed_keys
+            || own.shared_key().as_bytes() != sealed.election_key.0.as_slice()
+        {
+            return Err(ShareError::OtherKeys);
+        }
+        let these = hex::encode(sums.to_bytes());
+        if let Some((kept_head, kept_sums)) = &self.decrypted {
+            if kept_head != head || *kept_sums != these {
+                return Err(ShareError::OtherCount(*kept_head));
+            }
+        }
+        let share = crate::secret::DecryptionShare::make(share_key, sums, rng)?;
+        self.decrypted = Some((*head, these));
+        Ok(crate::result::SignedShare::sign(
+            identity, election, head, sums, &share,
+        ))
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -273,52 +273,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
         .into());
     }
     let chain = ledger::replay(&export).map_err(|e| format!("the chain does not verify: {e}"))?;
-    let genesis = chain.genesis();
-    let me = PublicKey(key.verifying_key().to_bytes());
-    let sealed = &genesis.trustees;
-    let position = sealed
-        .trustees
-        .iter()
-        .position(|t| t.identity == me)
-        .ok_or_else(|| {
-            format!(
-                "the genesis block of election {election} does not list this trustee's key ({})",
-                fingerprint(&me)
-            )
-        })?;
-    if kept.trustee.election != election
-        || kept.trustee.ceremony != sealed.ceremony
-        || usize::from(kept.trustee.index) != position
-    {
-        return Err(format!(
-            "this key file keeps ceremony {} of election {}, not the sealed ceremony {} of election {election}",
-            kept.trustee.ceremony, kept.trustee.election, sealed.ceremony
-        )
-        .into());
-    }
-    let share_key = kept
-        .trustee
-        .key_share()
-        .ok_or("this trustee's side of the key ceremony is not finished: it has no key share")?
-        .clone();
-    // The sealed keys must be the ones this trustee's own ceremony made.
-    let own = share_key.key_set();
-    let own_keys: Vec<&[u8]> = own
-        .participant_keys()
-        .iter()
-        .map(|k| k.as_bytes())
-        .collect();
-    let sealed_keys: Vec<&[u8]> = sealed
-        .trustees
-        .iter()
-        .map(|t| t.verification_key.0.as_slice())
-        .collect();
-    if own_keys != sealed_keys || own.shared_key().as_bytes() != sealed.election_key.0.as_slice() {
-        return Err(
-            "the genesis block's trustee keys are not the ones this trustee's ceremony made: posting nothing"
-                .into(),
-        );
-    }
+    let sealed = &chain.genesis().trustees;
     let report: wire::TallyReport = get(&format!("{base}/api/elections/{election}/tally"))?;
     let end = report
         .final_head
@@ -345,28 +300,25 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
         )
         .into());
     }
-    if let Some((head, sums)) = &kept.decrypted {
-        if *head != end.head || *sums != own {
-            return Err(format!(
-                "this trustee decrypted its share of other sums already (up to block {head}): it decrypts only one count"
-            )
-            .into());
-        }
-    }
-    kept.decrypted = Some((end.head, own.clone()));
+    let signed = kept
+        .decrypt_share(
+            &key,
+            election,
+            sealed,
+            &chain.tip(),
+            &chain.tally().sums,
+            &mut rand::rngs::OsRng,
+        )
+        .map_err(|e| match e {
+            ledger::ceremony::ShareError::NotListed => format!(
+                "the genesis block of election {election} does not list this trustee's key ({}): posting nothing",
+                fingerprint(&PublicKey(key.verifying_key().to_bytes()))
+            ),
+            other => format!("{other}: posting nothing"),
+        })?;
+    let position = signed.trustee;
+    // Kept before posting: this trustee decrypts this count only.
     save(&args.key, &file, &passphrase, &kept)?;
-    let share = ledger::secret::DecryptionShare::make(
-        &share_key,
-        &chain.tally().sums,
-        &mut rand::rngs::OsRng,
-    )?;
-    let signed = ledger::result::SignedShare::sign(
-        &key,
-        election,
-        &chain.tip(),
-        &chain.tally().sums,
-        &share,
-    );
     let after: wire::TallyReport = answer(
         ureq::post(&format!("{base}/api/elections/{election}/tally/shares")).send_json(&signed),
     )?;
