@@ -638,6 +638,8 @@ fn explorer_body(
             </p>
             <p>
                 <a href=format!("/e/{id}/trustees")>"The trustees and their key ceremony"</a>
+                " · "
+                <a href=format!("/e/{id}/tally")>"The count and the trustees' shares"</a>
             </p>
         </section>
     }

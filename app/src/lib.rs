@@ -32,7 +32,7 @@ pub use explorer::{BlockPage, ExplorerPage};
 pub use invite::InvitePage;
 pub use miner::MinerPage;
 pub use signin::{AccountPage, LoginPage, SetupPage};
-pub use trustee::{CeremonyPage, TrusteeInvitePage};
+pub use trustee::{CeremonyPage, TallyPage, TrusteeInvitePage};
 pub use validator::ValidatorPage;
 pub use voter::{BallotPage, ReceiptPage};
 use wire::ElectionSummary;
@@ -127,6 +127,11 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("mine"))
                         view=MinerPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("tally"))
+                        view=TallyPage
                         ssr=SsrMode::Async
                     />
                     <Route

@@ -512,3 +512,290 @@ async fn turn_here(
     }
     Ok((said, Some(file)))
 }
+
+/// The count as anyone sees it: the election's title, the tally report, the threshold and
+/// the trustees' names in seat order.
+#[server(prefix = "/sfn")]
+pub async fn count_view(election: ElectionId) -> Result<CountData, ServerFnError> {
+    let node = crate::session::node()?;
+    let fail = |e: engine::EngineError| ServerFnError::new(e.to_string());
+    let detail = node.election(election).await.map_err(fail)?;
+    if detail.height.is_none() {
+        return Err(ServerFnError::new(
+            "the election is not open yet: there is nothing to count",
+        ));
+    }
+    let genesis = node.genesis(election).await.map_err(fail)?;
+    let board = node.ceremony_board(election).await.map_err(fail)?;
+    let names = genesis
+        .trustees
+        .trustees
+        .iter()
+        .map(|t| {
+            board
+                .trustees
+                .iter()
+                .find(|s| s.seat.as_ref().is_some_and(|s| s.identity == t.identity))
+                .map_or_else(|| wire::fingerprint(&t.identity), |s| s.name.clone())
+        })
+        .collect();
+    Ok(CountData {
+        title: detail.title,
+        tally: node.tally(election).await.map_err(fail)?,
+        threshold: genesis.trustees.threshold,
+        names,
+    })
+}
+
+/// What the tally page shows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CountData {
+    pub title: String,
+    pub tally: wire::TallyReport,
+    pub threshold: u16,
+    /// The trustees' names, in seat order.
+    pub names: Vec<String>,
+}
+
+/// `/e/{election}/tally`: the count, and a trustee's share of it.
+#[component]
+pub fn TallyPage() -> impl IntoView {
+    let election = crate::explorer::election_param();
+    let version = RwSignal::new(0u32);
+    let data = Resource::new(
+        move || (election.get(), version.get()),
+        |(e, _)| count_view(e),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="notice">"Loading the count…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! {
+                        <h1>"The count"</h1>
+                        <p class="error" role="alert">{notice::server_error_text(&e)}</p>
+                    }
+                    .into_any(),
+                    Ok(v) => count_card(election.get_untracked(), &v).into_any(),
+                }
+            })}
+        </Suspense>
+        <ShareForm election=election.get_untracked() version />
+    }
+}
+
+fn count_card(election: ElectionId, v: &CountData) -> impl IntoView {
+    let t = &v.tally;
+    let state = match (&t.final_head, &t.result) {
+        (_, Some(_)) => "published",
+        (Some(_), None) => "final",
+        (None, _) => "open",
+    };
+    let head = t.final_head.clone().map(|end| {
+        view! {
+            <p>
+                {format!("The count is final at block {}, ", end.height)}
+                <a class="hash" href=format!("/e/{election}/block/{}", end.head)>{end.head.to_string()}</a>
+                {format!(": {} ballots.", t.turnout)}
+                {(end.uncounted > 0).then(|| format!(" {} votes were left uncounted.", end.uncounted))}
+            </p>
+        }
+    });
+    let shares: Vec<String> = t
+        .shares
+        .iter()
+        .filter_map(|&p| v.names.get(usize::from(p)).cloned())
+        .collect();
+    let result = t.result.clone().map(|r| {
+        view! {
+            <ul class="result">
+                {r.into_iter().map(|c| view! { <li data-candidate=c.name.clone()>{format!("{}: {}", c.name, c.votes)}</li> }).collect_view()}
+            </ul>
+        }
+    });
+    view! {
+        <h1>{format!("The count: {}", v.title)}</h1>
+        <p class="lead" data-count=state>
+            {match state {
+                "open" => format!(
+                    "{} ballots on the chain so far. The count is final once the officer finalises it after voting closes; then any {} of the {} trustees decrypt the totals.",
+                    t.turnout, v.threshold, v.names.len()
+                ),
+                "final" => format!(
+                    "{} of the {} decryption shares needed are in.",
+                    t.shares.len(), v.threshold
+                ),
+                _ => "The result is decrypted and published.".to_owned(),
+            }}
+        </p>
+        {head}
+        <p class="shares">
+            {if shares.is_empty() {
+                "No trustee has posted a decryption share yet.".to_owned()
+            } else {
+                format!("Shares posted by: {}.", shares.join(", "))
+            }}
+        </p>
+        {result}
+        <details>
+            <summary>"The encrypted sums, as the server computes them"</summary>
+            <p class="hash">{t.sums.clone()}</p>
+        </details>
+    }
+}
+
+/// A trustee's share, from this browser: the checker worker brings this browser's own
+/// copy of the chain to the served head (verifying every block, ballot proofs included),
+/// which must be the final head, with the same encrypted sums the server shows; then the
+/// key worker decrypts this trustee's share of those sums, records them in the key file,
+/// and the page posts the signed share.
+#[component]
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn ShareForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
+    let step = RwSignal::new(Step::Loading);
+    #[cfg(feature = "hydrate")]
+    on_cleanup(workers::dismiss::<workers::keys::KeyWorker>);
+    let remembered = RwSignal::new(false);
+    let own_sums = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        remembered.set(crate::custody::remembered_trustee(election).is_some());
+        step.set(Step::Ready);
+    });
+    let post = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match share_here(election, remembered.get_untracked(), step, own_sums).await {
+                Ok(said) => {
+                    step.set(Step::Finished(said));
+                    version.update(|v| *v += 1);
+                }
+                Err(e) => step.set(Step::Failed(e)),
+            }
+        });
+    };
+    let busy = move || step.with(|s| s.busy() || matches!(s, Step::Finished(_)));
+    view! {
+        <section aria-labelledby="share-h">
+            <h2 id="share-h">"Your decryption share, as a trustee"</h2>
+            <p class="notice">
+                "This browser verifies its own copy of the chain up to the final head, recomputes the encrypted sums, and decrypts your share only if they are the server's. Without JavaScript: "
+                <code>{format!("ballotchain trustee tally --server <this site> --election {election} --key trustee.key --genesis <published genesis hash>")}</code>
+            </p>
+            <form class="ballot" on:submit=post>
+                {move || if remembered.get() {
+                    view! { <p>"Your key file is remembered in this browser."</p> }.into_any()
+                } else {
+                    view! {
+                        <label for="share-keyfile">"Your key file"</label>
+                        <input id="share-keyfile" type="file" accept=".key,.json,application/json" />
+                    }
+                    .into_any()
+                }}
+                <label for="share-passphrase">"Key file passphrase"</label>
+                <input id="share-passphrase" type="password" autocomplete="current-password" />
+                <button type="submit" disabled=busy>"Check the count and post my share"</button>
+                {move || step.with(|s| s.status())}
+            </form>
+            {move || own_sums.get().map(|s| view! {
+                <p>"The sums this browser recomputed: "<span class="hash" data-own-sums=s.clone()>{s.clone()}</span></p>
+            })}
+            {move || match step.get() {
+                Step::Finished(text) => view! { <p class="ok" role="status" data-share="posted">{text}</p> }.into_any(),
+                _ => ().into_any(),
+            }}
+        </section>
+    }
+}
+
+/// Checks the count against this browser's own copy, makes the share in the key worker,
+/// keeps the key file that records it, and posts it; what happened, in words.
+#[cfg(feature = "hydrate")]
+async fn share_here(
+    election: ElectionId,
+    remembered: bool,
+    step: RwSignal<Step>,
+    own_sums: RwSignal<Option<String>>,
+) -> Result<String, String> {
+    use workers::checker::{CheckAnswer, CheckRequest, CheckWorker};
+    use workers::keys::{KeyAnswer, KeyRequest, KeyWorker};
+    let file = if remembered {
+        crate::custody::remembered_trustee(election)
+            .ok_or("this browser no longer remembers your key file")?
+    } else {
+        crate::custody::chosen_text("share-keyfile")
+            .await?
+            .ok_or("choose your key file first")?
+    };
+    step.set(Step::Working("Reading the count…".into()));
+    let report: wire::TallyReport =
+        crate::fetch_json(format!("/api/elections/{election}/tally")).await?;
+    let end = report
+        .final_head
+        .ok_or("the count is not final yet: the officer finalises it after voting closes")?;
+    step.set(Step::Working(
+        "Verifying this browser's copy of the chain…".into(),
+    ));
+    let copy = match workers::ask::<CheckWorker>(CheckRequest::Check {
+        election,
+        blocks: Vec::new(),
+    })
+    .await?
+    {
+        CheckAnswer::Checked { copy, .. } => *copy,
+        CheckAnswer::Failed(e) => return Err(e),
+        _ => return Err("the checker answered something else".into()),
+    };
+    if let Some(alarm) = copy.alarm {
+        return Err(format!(
+            "the served chain does not hold this browser's copy ({alarm}): posting nothing"
+        ));
+    }
+    let own = hex::encode(copy.sums.to_bytes());
+    own_sums.set(Some(own.clone()));
+    if copy.height != end.height || copy.tip != end.head || own != report.sums {
+        return Err(format!(
+            "the server's final head or sums differ from this browser's own verified copy (block {} there, {} here): posting nothing",
+            end.height, copy.height
+        ));
+    }
+    step.set(Step::Working("Opening your key file…".into()));
+    match workers::ask::<KeyWorker>(KeyRequest::Open {
+        file,
+        passphrase: crate::custody::field("share-passphrase"),
+    })
+    .await?
+    {
+        Ok(KeyAnswer::Unlocked { .. }) => {}
+        Ok(_) => return Err("the key worker answered something else".into()),
+        Err(e) => return Err(e),
+    }
+    step.set(Step::Working("Decrypting your share…".into()));
+    let (share, file) = match workers::ask::<KeyWorker>(KeyRequest::Share {
+        election,
+        trustees: copy.trustees,
+        head: copy.tip,
+        sums: copy.sums,
+    })
+    .await?
+    {
+        Ok(KeyAnswer::Share { share, file }) => (share, file),
+        Ok(_) => return Err("the key worker answered something else".into()),
+        Err(e) => return Err(format!("{e}: posting nothing")),
+    };
+    // Kept before posting: this trustee decrypts this count only.
+    if remembered {
+        crate::custody::remember_trustee(election, &file)?;
+    }
+    step.set(Step::Working("Posting your share…".into()));
+    let after: wire::TallyReport =
+        crate::custody::post_json(&format!("/api/elections/{election}/tally/shares"), &share)
+            .await?;
+    Ok(match after.result {
+        Some(_) => "Your share is posted, and the result is decrypted and published.".into(),
+        None => format!(
+            "Your share is posted: {} of the shares needed are in.",
+            after.shares.len()
+        ),
+    })
+}

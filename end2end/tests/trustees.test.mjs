@@ -1,21 +1,27 @@
-// Trustees who use only a browser: each enrols at their invitation's page with keys made in
-// WebAssembly and remembered in their own browser profile, then takes the key ceremony's
-// turns on the ceremony page. The election then opens under the key they made together.
+// A whole secret-ballot election through the pages, nobody using the command line: the
+// officer seats three trustees, who enrol with keys made in WebAssembly in their own
+// browser profiles and run the key ceremony on its page (any two of three to decrypt);
+// voters vote on the ballot page with JavaScript (encrypted in their browser) and without
+// it (encrypted by the server); a volunteer mines in the browser; two validators approve
+// in their dashboards; the officer closes and finalises; two trustees post their shares
+// from their browsers' own verified copies while the third stays away; the explorer
+// shows the result, and `ballotchain verify` re-checks the export.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, api, apiSession, demoPassword, launchBrowser, registerVoters, signIn, startServer, until } from './support.mjs';
+import { BIN, api, apiSession, cli, demoKey, demoPassword, launchBrowser, registerVoters, signIn, startServer, unlockKey, until } from './support.mjs';
 
 let server;
 let base;
 let browser;
 let out = '';
+let dir;
 
 before(async () => {
   assert.ok(BIN, 'BALLOTCHAIN_BIN must name the built binary');
-  const dir = mkdtempSync(join(tmpdir(), 'ballotchain-trustees-'));
+  dir = mkdtempSync(join(tmpdir(), 'ballotchain-trustees-'));
   ({ child: server, url: base, out } = await startServer(dir));
   browser = await launchBrowser();
 });
@@ -27,7 +33,7 @@ after(async () => {
 
 const PASSPHRASES = ['passphrase of Ada L.', 'passphrase of Grace H.', 'passphrase of Alan T.'];
 
-test('the officer seats three trustees, who enrol and run the key ceremony from their own browsers, any two of three to decrypt', async () => {
+test('a whole election through the pages: trustees in their browsers, votes with and without JavaScript, browser mining, dashboards, and a tally with one trustee away', async () => {
   const admin = await apiSession(base, 'admin', demoPassword(out, 'admin'));
   const call = async (path, body, expected) => {
     const r = await api(base, path, { method: 'POST', cookie: admin, body });
@@ -36,7 +42,7 @@ test('the officer seats three trustees, who enrol and run the key ceremony from 
   };
   const { id } = await call('/elections', { title: 'Trustees in browsers', difficulty_bits: 8, quorum: 2 }, 201);
   for (const name of ['Ada Lovelace', 'Grace Hopper']) await call(`/elections/${id}/candidates`, { name }, 201);
-  await registerVoters(base, admin, id, 1);
+  const { codes } = await registerVoters(base, admin, id, 3);
   for (const username of ['validator1', 'validator2']) await call(`/elections/${id}/validators`, { username }, 201);
 
   // The officer seats the trustees on the election's page; each link is shown once.
@@ -148,4 +154,107 @@ test('the officer seats three trustees, who enrol and run the key ceremony from 
   await again.page.getByRole('button', { name: 'Take my turn' }).click();
   await until(async () => Number(await again.page.locator('section[data-turns]').getAttribute('data-turns')) > turnsBefore, 30_000, 'the last turn');
   await again.page.getByText('The ceremony is complete: there is nothing more to do until the tally.').waitFor();
+
+  // Votes on the ballot page: with JavaScript the choice is encrypted and proved in this
+  // browser and the post carries no candidate id; without it the server encrypts.
+  const vote = async (code, candidate, javaScriptEnabled) => {
+    const context = await browser.newContext({ javaScriptEnabled });
+    const page = await context.newPage();
+    const sent = [];
+    page.on('request', (r) => { if (r.method() === 'POST') sent.push(r.postData() ?? ''); });
+    await page.goto(`${base}/e/${id}`);
+    if (javaScriptEnabled) await page.waitForLoadState('networkidle');
+    await page.getByLabel('Your voting code').fill(code);
+    await page.getByRole('radio', { name: new RegExp(candidate) }).check();
+    await page.getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Cast my vote' }).click();
+    await page.waitForURL(new RegExp(`/e/${id}/receipt/[0-9a-f]{64}$`), { timeout: 30_000 });
+    await context.close();
+    return sent;
+  };
+  for (const [code, candidate] of [[codes[0], 'Ada Lovelace'], [codes[2], 'Ada Lovelace']]) {
+    const sent = await vote(code, candidate, true);
+    assert.ok(sent.length >= 1);
+    for (const body of sent) {
+      assert.ok(!body.includes('candidate_id') && !body.includes(code), `a post with JavaScript: ${body.slice(0, 200)}`);
+    }
+  }
+  const plain = await vote(codes[1], 'Grace Hopper', false);
+  assert.ok(plain.some((body) => body.includes('candidate')), 'without JavaScript the choice is posted, as the page says');
+  const detail = (await api(base, `/elections/${id}`)).body;
+  assert.equal(detail.pending_votes, 3);
+
+  // A volunteer mines the pending votes in the browser.
+  const miner = await (await browser.newContext()).newPage();
+  await miner.goto(`${base}/e/${id}/mine`);
+  await miner.waitForLoadState('networkidle');
+  await miner.getByRole('button', { name: 'Start mining' }).click();
+  let block;
+  await until(async () => {
+    [block] = (await api(base, `/elections/${id}/blocks?status=awaiting`)).body;
+    return block !== undefined;
+  }, 120_000, 'a block mined in the browser');
+  await miner.context().close();
+  assert.equal(block.votes, 3, JSON.stringify(block));
+
+  // Both validators approve it in their dashboards: each browser verifies the chain and
+  // the block (ballot proofs included) before its key signs.
+  for (const who of ['validator1', 'validator2']) {
+    const { key, passphraseFile } = demoKey(dir, who);
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, base, who, demoPassword(out, who), /\/validator$/);
+    const card = page.locator(`article[data-block="${block.hash}"]`);
+    await card.locator('.browser-check[data-verdict="passed"]').waitFor({ timeout: 60_000 });
+    await unlockKey(page, { key, passphrase: readFileSync(passphraseFile, 'utf8').trim() });
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await page.getByRole('status').filter({ hasText: /Approved block 1/ }).waitFor();
+    await page.context().close();
+  }
+  assert.equal((await api(base, `/elections/${id}/blocks/${block.hash}`)).body.status, 'appended');
+
+  // While voting is open the explorer shows turnout only.
+  const explorer = await (await browser.newContext()).newPage();
+  await explorer.goto(`${base}/e/${id}/chain`);
+  await explorer.locator('.turnout[data-turnout="3"]').waitFor();
+
+  // The officer closes voting and finalises the count on the election's page.
+  await office.goto(officePage);
+  await office.getByRole('button', { name: 'Close voting' }).click();
+  await office.getByText('Voting is closed.').waitFor();
+  await office.getByRole('button', { name: 'Finalise the count' }).click();
+  await office.getByText('The count is final').first().waitFor();
+  await office.locator('[data-final-height="1"]').waitFor();
+
+  // Ada and Alan post their shares from their own browsers; Grace stays away.
+  for (const t of [trustees[0], trustees[2]]) {
+    await t.page.goto(`${base}/e/${id}/tally`);
+    await t.page.getByText('Your key file is remembered in this browser.').waitFor();
+    await t.page.getByLabel('Key file passphrase').fill(t.passphrase);
+    await t.page.getByRole('button', { name: 'Check the count and post my share' }).click();
+    await until(async () => {
+      const alert = t.page.locator('section [role="alert"]');
+      if (await alert.count()) throw new Error(`${t.name}'s share failed: ${await alert.textContent()}`);
+      return (await t.page.locator('[data-share="posted"]').count()) > 0;
+    }, 120_000, `${t.name}'s share`);
+    // The sums this browser recomputed from its own copy are the server's.
+    const own = await t.page.locator('[data-own-sums]').getAttribute('data-own-sums');
+    assert.equal(own, (await api(base, `/elections/${id}/tally`)).body.sums);
+  }
+  const tally = (await api(base, `/elections/${id}/tally`)).body;
+  assert.deepEqual(tally.shares, [0, 2]);
+  assert.deepEqual(tally.result.map((c) => [c.name, c.votes]), [['Ada Lovelace', 2], ['Grace Hopper', 1]]);
+  await trustees[2].page.locator('[data-count="published"]').waitFor();
+
+  // The explorer shows the result, the final head and whose shares are in.
+  await explorer.goto(`${base}/e/${id}/chain`);
+  await explorer.locator('[data-final-height="1"]').waitFor();
+  assert.match(await explorer.locator('.final').innerText(), /seat\(s\) 1, 3/);
+  assert.match(await explorer.locator('main').innerText(), /Ada Lovelace[\s\S]*2/);
+
+  // Anyone re-checks the whole election offline: every ballot proof, the sums, both
+  // shares and the counts.
+  const genesisHash = (await api(base, `/elections/${id}`)).body.genesis_hash;
+  const verified = await cli(['verify', `${base}/api/elections/${id}/export`, '--genesis', genesisHash]);
+  assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+  assert.match(verified.stdout, /Ada Lovelace/);
 });

@@ -66,6 +66,12 @@ pub struct CopyReport {
     pub timings: Timings,
     /// The validators the genesis block lists.
     pub validators: Vec<PublicKey>,
+    /// The trustees the genesis block seals (their keys, the threshold, the election key).
+    pub trustees: ledger::genesis::Trustees,
+    /// The ballots on the copy and their encrypted sums per candidate, recomputed here
+    /// from the verified blocks: what a trustee decrypts its share of.
+    pub turnout: u64,
+    pub sums: ledger::secret::EncryptedSums,
     /// The served chain does not extend this copy: why (a rollback, a rewrite, or a
     /// served block that does not verify). Nothing may be approved from this browser.
     pub alarm: Option<String>,
@@ -92,7 +98,7 @@ fn lap(into: &mut u64, from: &mut f64) {
 pub enum CheckAnswer {
     /// The copy, and a verdict per awaiting block, in the order asked.
     Checked {
-        copy: CopyReport,
+        copy: Box<CopyReport>,
         verdicts: Vec<Result<String, String>>,
     },
     /// The pin is kept.
@@ -366,7 +372,7 @@ mod browser {
             });
         }
         Ok(CheckAnswer::Checked {
-            copy: CopyReport {
+            copy: Box::new(CopyReport {
                 genesis: copy.chain.genesis_hash(),
                 height: copy.chain.height(),
                 tip: copy.chain.tip(),
@@ -375,8 +381,11 @@ mod browser {
                 millis: (crate::now_ms() - started_at).max(0.0) as u64,
                 timings: t,
                 validators: copy.chain.genesis().validators.clone(),
+                trustees: copy.chain.genesis().trustees.clone(),
+                turnout: copy.chain.tally().total,
+                sums: copy.chain.tally().sums.clone(),
                 alarm,
-            },
+            }),
             verdicts,
         })
     }

@@ -43,6 +43,16 @@ pub enum KeyRequest {
     },
     /// The board has the turn's messages: they leave the key file's outbox.
     Posted,
+    /// A trustee's signed decryption share of the sums of `election` up to the final head
+    /// `head`, as this browser's own verified copy of the chain has them; the sealed
+    /// trustees are the copy's genesis block's. The head and sums are sealed into the key
+    /// file first: the trustee decrypts one count only.
+    Share {
+        election: ElectionId,
+        trustees: ledger::genesis::Trustees,
+        head: BlockHash,
+        sums: ledger::secret::EncryptedSums,
+    },
 }
 
 /// What the key worker answers.
@@ -63,6 +73,11 @@ pub enum KeyAnswer {
     Rejection(Rejection),
     /// A trustee's enrolment.
     Enrolment(wire::TrusteeEnrolment),
+    /// A decryption share, with the key file that records it.
+    Share {
+        share: ledger::result::SignedShare,
+        file: String,
+    },
     /// A turn taken: the messages to post, the key file with the side sealed in it, and
     /// whether this turn joined the ceremony.
     Turn {
@@ -186,6 +201,31 @@ impl KeyWorker {
                     file,
                     joined: turn.joined,
                 }
+            }
+            KeyRequest::Share {
+                election,
+                trustees,
+                head,
+                sums,
+            } => {
+                let key = unlocked(&self.key)?;
+                let sealing = self.sealing.as_mut().ok_or("unlock your key first")?;
+                let mut kept = sealing
+                    .kept
+                    .clone()
+                    .ok_or("this key file keeps no key ceremony: it holds no key share")?;
+                let share = kept
+                    .decrypt_share(
+                        &key,
+                        election,
+                        &trustees,
+                        &head,
+                        &sums,
+                        &mut rand_core::OsRng,
+                    )
+                    .map_err(|e| e.to_string())?;
+                let file = sealing.seal(kept)?;
+                KeyAnswer::Share { share, file }
             }
             KeyRequest::Posted => {
                 let sealing = self.sealing.as_mut().ok_or("unlock your key first")?;
@@ -367,6 +407,43 @@ mod trustee_tests {
         }
         let identities: Vec<_> = seats.iter().map(|s| s.identity).collect();
         ledger::ceremony::check_ceremony(election, 1, &identities, 2, &board).unwrap();
+
+        // The tally: each trustee's key file makes one signed share of one count.
+        let sealed = ledger::genesis::Trustees::from_ceremony(1, 2, &identities, &board).unwrap();
+        let mut sums = ledger::secret::EncryptedSums::new(2);
+        let ballot =
+            ledger::secret::Ballot::encrypt(&sealed.election_key.0, 2, 1, &mut rand_core::OsRng)
+                .unwrap();
+        sums.add(&ballot).unwrap();
+        let head = BlockHash([9; 32]);
+        let mut w = KeyWorker {
+            key: None,
+            sealing: None,
+        };
+        open(&mut w, &files[1]);
+        let share = |w: &mut KeyWorker, sums: &ledger::secret::EncryptedSums| {
+            w.answer(KeyRequest::Share {
+                election,
+                trustees: sealed.clone(),
+                head,
+                sums: sums.clone(),
+            })
+        };
+        let Ok(KeyAnswer::Share {
+            share: signed,
+            file,
+        }) = share(&mut w, &sums)
+        else {
+            panic!("a share is made")
+        };
+        assert_eq!(signed.trustee, 1);
+        assert!(signed.is_signed_by(&identities[1], election, &head, &sums));
+        // Reopened from the file it sealed: the same count again, never another.
+        open(&mut w, &file);
+        assert!(share(&mut w, &sums).is_ok());
+        sums.add(&ballot).unwrap();
+        let refused = share(&mut w, &sums).unwrap_err();
+        assert!(refused.contains("only one count"), "{refused}");
         // A stranger's key has no seat.
         let mut w = KeyWorker {
             key: None,
