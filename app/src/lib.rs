@@ -34,7 +34,7 @@ pub use miner::MinerPage;
 pub use signin::{AccountPage, LoginPage, SetupPage};
 pub use trustee::{CeremonyPage, TallyPage, TrusteeInvitePage};
 pub use validator::ValidatorPage;
-pub use voter::{BallotPage, ReceiptPage};
+pub use voter::{AuditPage, BallotPage, ReceiptPage};
 use wire::ElectionSummary;
 
 /// GETs JSON from this server in the browser; an answer other than 2xx is an error
@@ -127,6 +127,11 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("mine"))
                         view=MinerPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("audit"))
+                        view=AuditPage
                         ssr=SsrMode::Async
                     />
                     <Route

@@ -8,6 +8,10 @@
 //! appears only once the page has come alive, so an early click cannot post the code.
 //! Without JavaScript a `<noscript>` form posts the code and the choice to the server,
 //! which encrypts, signs and forgets both (the page says so).
+//!
+//! Cast-or-audit: the choice is sealed first, and only then cast or audited. An audit
+//! reveals the choice and the seed of the encryption; `/e/{election}/audit` (and
+//! `ballotchain audit`) re-encrypts it and compares the bytes.
 
 use crate::explorer::{election_param, receipt_view, ReceiptInfo};
 use crate::notice::{self, Notice};
@@ -153,7 +157,21 @@ fn ballot_page(id: ElectionId, b: BallotInfo, notice: Memo<Option<Notice>>) -> i
     }
 }
 
-/// The ballot signed in this browser: the code stays here; only the signed vote is sent.
+/// Where the ballot of this page is.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum Sealing {
+    /// Choosing.
+    Open,
+    /// Sealed in the ballot worker: its bytes' hash. Cast it, or audit it.
+    Sealed(ledger::TxId),
+    /// Revealed for audit (never cast): the audit's JSON text.
+    Audited(String),
+}
+
+/// The ballot sealed and signed in this browser: the code stays here; only the signed vote
+/// is sent. The choice is sealed first; only then does the voter cast it or audit it
+/// (cast-or-audit), so the code that sealed it cannot know which.
 #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
 fn signing_form(
     id: ElectionId,
@@ -162,32 +180,75 @@ fn signing_form(
 ) -> impl IntoView {
     let ballot: Vec<ledger::CandidateId> = candidates.iter().map(|c| c.id).collect();
     let sending = RwSignal::new(false);
+    let sealing = RwSignal::new(Sealing::Open);
+    let failed = RwSignal::new(None::<Notice>);
+    #[cfg(feature = "hydrate")]
+    on_cleanup(workers::dismiss::<workers::ballot::BallotWorker>);
     let navigate = leptos_router::hooks::use_navigate();
-    let cast = move |ev: leptos::ev::SubmitEvent| {
+    let seal = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        #[cfg(feature = "hydrate")]
-        let navigate = navigate.clone();
         #[cfg(feature = "hydrate")]
         let (ballot, trustees) = (ballot.clone(), trustees.clone());
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             sending.set(true);
-            let to = match sign_and_cast(id, ballot, trustees).await {
-                Ok((receipt, false)) => format!("/e/{id}/receipt/{receipt}"),
-                Ok((receipt, true)) => format!("/e/{id}/receipt/{receipt}?already=1"),
-                Err(notice) => notice.on(&format!("/e/{id}")),
-            };
+            failed.set(None);
+            match seal_here(id, ballot, trustees).await {
+                Ok(hash) => sealing.set(Sealing::Sealed(hash)),
+                Err(notice) => failed.set(Some(notice)),
+            }
             sending.set(false);
-            navigate(&to, Default::default());
         });
     };
+    let cast = move |_| {
+        #[cfg(feature = "hydrate")]
+        let navigate = navigate.clone();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            sending.set(true);
+            match cast_sealed(id).await {
+                Ok((receipt, already)) => {
+                    let again = if already { "?already=1" } else { "" };
+                    navigate(
+                        &format!("/e/{id}/receipt/{receipt}{again}"),
+                        Default::default(),
+                    );
+                }
+                // A mistyped code keeps the sealed ballot: the voter corrects the code.
+                Err(Notice::MalformedCode) => failed.set(Some(Notice::MalformedCode)),
+                Err(notice) => {
+                    sealing.set(Sealing::Open);
+                    navigate(&notice.on(&format!("/e/{id}")), Default::default());
+                }
+            }
+            sending.set(false);
+        });
+    };
+    let audit = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
+            sending.set(true);
+            match workers::ask::<BallotWorker>(BallotRequest::Audit).await {
+                Ok(BallotAnswer::Audited(audit)) => sealing.set(Sealing::Audited(
+                    serde_json::to_string_pretty(&audit).unwrap_or_default(),
+                )),
+                _ => {
+                    sealing.set(Sealing::Open);
+                    failed.set(Some(Notice::Failed));
+                }
+            }
+            sending.set(false);
+        });
+    };
+    let locked = move || sending.get() || sealing.with(|s| matches!(s, Sealing::Sealed(_)));
     view! {
-        <form class="ballot" on:submit=cast>
+        <form class="ballot" on:submit=seal>
             <label for="code">"Your voting code"</label>
             <input id="code" type="text" required autocomplete="off"
                 autocapitalize="characters" spellcheck="false"
                 placeholder="24 letters and digits" />
-            <fieldset>
+            <fieldset disabled=move || sealing.with(|s| matches!(s, Sealing::Sealed(_)))>
                 <legend>"Choose one candidate"</legend>
                 {candidates
                     .iter()
@@ -212,22 +273,62 @@ fn signing_form(
                 <label for="confirm">"I have checked my choice. A vote cannot be changed once cast."</label>
             </div>
             <p class="hint">"Your browser encrypts your choice for the trustees, who decrypt only the totals, and signs your vote with a key made from your code: neither the code nor your choice is sent."</p>
-            <button type="submit" disabled=move || sending.get()>"Cast my vote"</button>
+            <button type="submit" disabled=locked>"Seal my ballot"</button>
+            {move || failed.get().map(|n| notice::view(Some(n)))}
         </form>
+        {move || match sealing.get() {
+            Sealing::Open => ().into_any(),
+            Sealing::Sealed(hash) => {
+                let cast = cast.clone();
+                view! {
+                <section class="sealed" aria-labelledby="sealed-h" data-sealed=hash.to_hex()>
+                    <h2 id="sealed-h">"Your ballot is sealed"</h2>
+                    <p>"Its fingerprint: "<span class="hash">{hash.to_hex()}</span></p>
+                    <p class="hint">
+                        "Cast it, or audit it instead: an audit reveals the choice sealed in it and how it was encrypted, so you (or anyone you trust) can check this browser encrypted what you chose. An audited ballot is never cast; you then seal a new one."
+                    </p>
+                    <button type="button" on:click=cast disabled=move || sending.get()>"Cast my vote"</button>
+                    " "
+                    <button type="button" class="secondary" on:click=audit disabled=move || sending.get()>"Audit this ballot instead"</button>
+                </section>
+                }
+                .into_any()
+            }
+            Sealing::Audited(text) => {
+                #[cfg(feature = "hydrate")]
+                let href = crate::custody::download_href(&text);
+                #[cfg(not(feature = "hydrate"))]
+                let href = String::new();
+                view! {
+                    <section class="audited" aria-labelledby="audited-h">
+                        <h2 id="audited-h">"Audited: this ballot will never be cast"</h2>
+                        <p>
+                            "Check it on "<a href=format!("/e/{id}/audit")>"the audit page"</a>
+                            ", on another device, or with "<code>"ballotchain audit ballot-audit.json --server <this site>"</code>
+                            ". Then seal a new ballot to vote: it is encrypted afresh."
+                        </p>
+                        <label for="audit-text">"The audit"</label>
+                        <textarea id="audit-text" class="hash" readonly rows="8">{text.clone()}</textarea>
+                        <p><a class="button" href=href download="ballot-audit.json">"Download the audit"</a></p>
+                        <button type="button" on:click=move |_| sealing.set(Sealing::Open)>"Seal a new ballot"</button>
+                    </section>
+                }
+                .into_any()
+            }
+        }}
     }
 }
 
-/// Reads the ballot from the page; the ballot worker checks the election key, encrypts
-/// the choice and signs the vote with the key derived from the code; the page sends it:
-/// the receipt (and whether it is of a vote this code had cast before), or the notice
-/// that says why not.
+/// Reads the choice from the page; the ballot worker checks the election key and seals
+/// the choice: the sealed ballot's hash, or the notice that says why not.
 #[cfg(feature = "hydrate")]
-async fn sign_and_cast(
+async fn seal_here(
     id: ElectionId,
     candidates: Vec<ledger::CandidateId>,
     trustees: Option<ledger::Trustees>,
-) -> Result<(ledger::TxId, bool), Notice> {
+) -> Result<ledger::TxId, Notice> {
     use wasm_bindgen::JsCast;
+    use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
     if !crate::custody::ticked("confirm") {
         return Err(Notice::Unconfirmed);
     }
@@ -242,14 +343,31 @@ async fn sign_and_cast(
         .and_then(|i| i.value().parse().ok())
         .map(ledger::CandidateId)
         .ok_or(Notice::NoCandidate)?;
-    use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
     let trustees = trustees.ok_or(Notice::VotingClosed)?;
-    let signed = workers::ask::<BallotWorker>(BallotRequest {
-        code: crate::custody::field("code"),
+    match workers::ask::<BallotWorker>(BallotRequest::Seal {
         election: id,
         trustees,
         candidates,
         candidate,
+    })
+    .await
+    .map_err(|_| Notice::Failed)?
+    {
+        BallotAnswer::Sealed(hash) => Ok(hash),
+        BallotAnswer::NoCandidate => Err(Notice::NoCandidate),
+        BallotAnswer::UntrustedKey(_) => Err(Notice::UntrustedKey),
+        _ => Err(Notice::Failed),
+    }
+}
+
+/// The ballot worker signs the sealed ballot with the key derived from the code; the page
+/// sends it: the receipt (and whether it is of a vote this code had cast before), or the
+/// notice that says why not.
+#[cfg(feature = "hydrate")]
+async fn cast_sealed(id: ElectionId) -> Result<(ledger::TxId, bool), Notice> {
+    use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
+    let signed = workers::ask::<BallotWorker>(BallotRequest::Cast {
+        code: crate::custody::field("code"),
         timestamp: js_sys::Date::now() as u64,
     })
     .await
@@ -257,8 +375,7 @@ async fn sign_and_cast(
     let vote = match signed {
         BallotAnswer::Signed(vote) => vote,
         BallotAnswer::MalformedCode => return Err(Notice::MalformedCode),
-        BallotAnswer::NoCandidate => return Err(Notice::NoCandidate),
-        BallotAnswer::UntrustedKey(_) => return Err(Notice::UntrustedKey),
+        _ => return Err(Notice::Failed),
     };
     let ballot = wire::Ballot::Signed { vote };
     match crate::custody::post_answer::<_, wire::CastReceipt>(
@@ -373,5 +490,88 @@ fn receipt_body(id: ElectionId, r: ReceiptInfo) -> impl IntoView {
                 </li>
             </ol>
         </section>
+    }
+}
+
+/// `/e/{election}/audit`: checks a ballot audit in this browser (the ballot worker
+/// re-encrypts the revealed choice with the revealed seed under the sealed trustees' key
+/// and compares the bytes).
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let election = election_param();
+    let data = Resource::new(move || election.get(), ballot);
+    view! {
+        <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let id = election.get_untracked();
+                match data.await {
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Ok(b) => audit_form(id, b).into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn audit_form(id: ElectionId, b: BallotInfo) -> impl IntoView {
+    let verdict = RwSignal::new(None::<Result<String, String>>);
+    let candidates = StoredValue::new(b.candidates.clone());
+    let trustees = StoredValue::new(b.trustees.clone());
+    let check = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
+            let text = crate::custody::field("audit-input");
+            let result = match (
+                serde_json::from_str::<ledger::audit::BallotAudit>(text.trim()),
+                trustees.get_value(),
+            ) {
+                (Err(e), _) => Err(format!("this is not a ballot audit: {e}")),
+                (_, None) => Err("the election is not open yet: no ballot was sealed".into()),
+                (Ok(audit), _) if audit.election != id => Err(format!(
+                    "this audit is of election {}, not this one",
+                    audit.election
+                )),
+                (Ok(audit), Some(trustees)) => {
+                    let name = candidates.with_value(|c| {
+                        c.iter()
+                            .find(|c| c.id == audit.choice)
+                            .map_or_else(|| audit.choice.to_string(), |c| c.name.clone())
+                    });
+                    match workers::ask::<BallotWorker>(BallotRequest::Check { trustees, audit })
+                        .await
+                    {
+                        Ok(BallotAnswer::Checked(Ok(()))) => Ok(format!(
+                            "The sealed ballot is the encryption of {name}, under the trustees' election key."
+                        )),
+                        Ok(BallotAnswer::Checked(Err(e))) => Err(e),
+                        Ok(_) => Err("the ballot worker answered something else".into()),
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            verdict.set(Some(result));
+        });
+    };
+    view! {
+        <h1>{format!("Check a ballot audit: {}", b.title)}</h1>
+        <p class="lead">
+            "Paste the audit a ballot page revealed. This browser encrypts the revealed choice again with the revealed seed, under the key the trustees made, and compares the bytes with the sealed ballot's: they match only if the page encrypted what the voter chose."
+        </p>
+        <p class="notice">
+            "This needs JavaScript (WebAssembly). Without it, or to check away from this server: "
+            <code>"ballotchain audit ballot-audit.json --server <this site>"</code>
+        </p>
+        <form class="ballot" on:submit=check>
+            <label for="audit-input">"The audit (JSON)"</label>
+            <textarea id="audit-input" class="hash" rows="10" required></textarea>
+            <button type="submit">"Check the audit"</button>
+        </form>
+        {move || verdict.get().map(|v| match v {
+            Ok(text) => view! { <p class="ok" role="status" data-audit="match">{text}</p> }.into_any(),
+            Err(text) => view! { <p class="error" role="alert" data-audit="mismatch">{text}</p> }.into_any(),
+        })}
     }
 }

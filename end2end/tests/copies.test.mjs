@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SITE, BIN, api, apiSession, decideWithCli, demoKey, demoPassword, launchBrowser, openElection, signIn, startServer, unlockKey } from './support.mjs';
+import { BIN, SITE, api, apiSession, castBallot, decideWithCli, demoKey, demoPassword, launchBrowser, openElection, signIn, startServer, unlockKey } from './support.mjs';
 
 let server;
 let base;
@@ -169,7 +169,7 @@ test('each page loads only the worker bundles it needs: the ballot page no valid
   await page.getByLabel('Your voting code').fill(e.codes[0]);
   await page.getByRole('radio', { name: /Ada Lovelace/ }).check();
   await page.getByRole('checkbox').check();
-  await page.getByRole('button', { name: 'Cast my vote' }).click();
+  await castBallot(page);
   await page.waitForURL(new RegExp(`/e/${e.id}/receipt/[0-9a-f]{64}$`));
   const bundles = loaded.filter((p) => p.startsWith('/workers/'));
   assert.deepEqual([...new Set(bundles)].sort(), ['/workers/ballot.js', '/workers/ballot_bg.wasm', '/workers/worker.js?bundle=ballot']);

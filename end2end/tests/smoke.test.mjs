@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, BIN, api, apiSession, decideWithCli, demoKey, demoPassword, launchBrowser, openElection, signIn, startServer, trusteesReady, unlockKey, until } from './support.mjs';
+import { ARTIFACTS, BIN, api, apiSession, castBallot, decideWithCli, demoKey, demoPassword, launchBrowser, openElection, signIn, startServer, trusteesReady, unlockKey, until } from './support.mjs';
 
 let server;
 let base;
@@ -81,7 +81,7 @@ test('a voter votes through the ballot page and gets a receipt, with and without
       await page.getByLabel('Your voting code').fill('0000-0000-0000-0000-0000-0001');
       await page.getByRole('radio', { name: /Ada Lovelace/ }).check();
       await page.getByRole('checkbox').check();
-      await page.getByRole('button', { name: 'Cast my vote' }).click();
+      await castBallot(page);
       await page.waitForURL(/error=invalid_code/);
       assert.match(await page.getByRole('alert').innerText(), /not valid for this election/);
       assert.equal(await voteCount(e), before);
@@ -90,7 +90,7 @@ test('a voter votes through the ballot page and gets a receipt, with and without
         await page.getByLabel('Your voting code').fill(e.codes[line]);
         await page.getByRole('radio', { name: /Ada Lovelace/ }).check();
         await page.getByRole('checkbox').check();
-        await page.getByRole('button', { name: 'Cast my vote' }).click();
+        await castBallot(page);
         await page.waitForURL(new RegExp(`/e/${e.id}/receipt/[0-9a-f]{64}$`));
         const card = page.locator('.receipt');
         assert.equal(await card.getAttribute('data-status'), 'pending');
@@ -105,7 +105,7 @@ test('a voter votes through the ballot page and gets a receipt, with and without
         await page.getByLabel('Your voting code').fill(e.codes[line]);
         await page.getByRole('radio', { name: /Grace Hopper/ }).check();
         await page.getByRole('checkbox').check();
-        await page.getByRole('button', { name: 'Cast my vote' }).click();
+        await castBallot(page);
         await page.waitForURL(`${base}/e/${e.id}/receipt/${receipt}?already=1`);
         assert.match(await page.getByRole('status').first().innerText(), /had voted already/);
         assert.equal(await page.getByLabel('Receipt').inputValue(), receipt);
@@ -529,7 +529,7 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   await page.getByLabel('Your voting code').fill(aliceCode);
   await page.getByRole('radio', { name: /Grace/ }).check();
   await page.getByRole('checkbox').check();
-  await page.getByRole('button', { name: 'Cast my vote' }).click();
+  await castBallot(page);
   await page.waitForURL(new RegExp(`/e/${id}/receipt/[0-9a-f]{64}$`));
   const receiptUrl = page.url();
 

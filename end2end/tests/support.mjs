@@ -218,3 +218,17 @@ export async function until(condition, ms = 10_000, what = 'the condition') {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * Casts the ballot filled in on the ballot page. With JavaScript the choice is sealed
+ * first (cast-or-audit), then cast; without it the form posts at once.
+ */
+export async function castBallot(page) {
+  const button = page.getByRole('button', { name: /^(Seal my ballot|Cast my vote)$/ }).first();
+  await button.waitFor();
+  if ((await button.innerText()).trim() === 'Seal my ballot') {
+    await button.click();
+    await page.locator('section.sealed').waitFor();
+  }
+  await page.getByRole('button', { name: 'Cast my vote' }).click();
+}

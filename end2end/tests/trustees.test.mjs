@@ -1,17 +1,17 @@
 // A whole secret-ballot election through the pages, nobody using the command line: the
 // officer seats three trustees, who enrol with keys made in WebAssembly in their own
 // browser profiles and run the key ceremony on its page (any two of three to decrypt);
-// voters vote on the ballot page with JavaScript (encrypted in their browser) and without
-// it (encrypted by the server); a volunteer mines in the browser; two validators approve
+// voters vote on the ballot page with JavaScript (sealed in their browser, one audited
+// first and checked elsewhere) and without it (encrypted by the server); a volunteer mines in the browser; two validators approve
 // in their dashboards; the officer closes and finalises; two trustees post their shares
 // from their browsers' own verified copies while the third stays away; the explorer
 // shows the result, and `ballotchain verify` re-checks the export.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, api, apiSession, cli, demoKey, demoPassword, launchBrowser, registerVoters, signIn, startServer, unlockKey, until } from './support.mjs';
+import { BIN, api, apiSession, castBallot, cli, demoKey, demoPassword, launchBrowser, registerVoters, signIn, startServer, unlockKey, until } from './support.mjs';
 
 let server;
 let base;
@@ -41,7 +41,8 @@ test('a whole election through the pages: trustees in their browsers, votes with
     return r.body;
   };
   const { id } = await call('/elections', { title: 'Trustees in browsers', difficulty_bits: 8, quorum: 2 }, 201);
-  for (const name of ['Ada Lovelace', 'Grace Hopper']) await call(`/elections/${id}/candidates`, { name }, 201);
+  const candidateIds = [];
+  for (const name of ['Ada Lovelace', 'Grace Hopper']) candidateIds.push((await call(`/elections/${id}/candidates`, { name }, 201)).id);
   const { codes } = await registerVoters(base, admin, id, 3);
   for (const username of ['validator1', 'validator2']) await call(`/elections/${id}/validators`, { username }, 201);
 
@@ -167,12 +168,56 @@ test('a whole election through the pages: trustees in their browsers, votes with
     await page.getByLabel('Your voting code').fill(code);
     await page.getByRole('radio', { name: new RegExp(candidate) }).check();
     await page.getByRole('checkbox').check();
-    await page.getByRole('button', { name: 'Cast my vote' }).click();
+    await castBallot(page);
     await page.waitForURL(new RegExp(`/e/${id}/receipt/[0-9a-f]{64}$`), { timeout: 30_000 });
     await context.close();
     return sent;
   };
-  for (const [code, candidate] of [[codes[0], 'Ada Lovelace'], [codes[2], 'Ada Lovelace']]) {
+  // Cast-or-audit: a voter seals Grace, then audits instead of casting. The audit reveals
+  // the choice and the seed; another browser's audit page and the CLI re-make the bytes.
+  const auditor = await (await browser.newContext()).newPage();
+  await auditor.goto(`${base}/e/${id}`);
+  await auditor.waitForLoadState('networkidle');
+  await auditor.getByLabel('Your voting code').fill(codes[2]);
+  await auditor.getByRole('radio', { name: /Grace Hopper/ }).check();
+  await auditor.getByRole('checkbox').check();
+  await auditor.getByRole('button', { name: 'Seal my ballot' }).click();
+  const sealed = await auditor.locator('section.sealed').getAttribute('data-sealed');
+  await auditor.getByRole('button', { name: 'Audit this ballot instead' }).click();
+  const auditText = await auditor.locator('#audit-text').inputValue();
+  const audit = JSON.parse(auditText);
+  assert.equal(audit.choice, candidateIds[1]);
+  const checker = await (await browser.newContext()).newPage();
+  await checker.goto(`${base}/e/${id}/audit`);
+  await checker.waitForLoadState('networkidle');
+  await checker.getByLabel('The audit (JSON)').fill(auditText);
+  await checker.getByRole('button', { name: 'Check the audit' }).click();
+  await checker.locator('[data-audit="match"]', { hasText: 'the encryption of Grace Hopper' }).waitFor();
+  // A page that had encrypted Ada while showing Grace is caught.
+  await checker.getByLabel('The audit (JSON)').fill(JSON.stringify({ ...audit, choice: candidateIds[0] }));
+  await checker.getByRole('button', { name: 'Check the audit' }).click();
+  await checker.locator('[data-audit="mismatch"]', { hasText: 'NOT the encryption' }).waitFor();
+  await checker.context().close();
+  const auditFile = join(dir, 'ballot-audit.json');
+  writeFileSync(auditFile, auditText);
+  const audited = await cli(['audit', auditFile, '--server', base]);
+  assert.equal(audited.code, 0, audited.stdout + audited.stderr);
+  assert.match(audited.stdout, /encryption of candidate \d+ \(Grace Hopper\)/);
+  writeFileSync(auditFile, JSON.stringify({ ...audit, choice: candidateIds[0] }));
+  const lying = await cli(['audit', auditFile, '--server', base]);
+  assert.notEqual(lying.code, 0);
+  assert.match(lying.stderr + lying.stdout, /NOT the encryption/);
+  // Nothing was cast; the voter seals a new ballot, encrypted afresh, and casts it.
+  assert.equal((await api(base, `/elections/${id}`)).body.votes, 0);
+  await auditor.getByRole('button', { name: 'Seal a new ballot' }).click();
+  await auditor.getByRole('radio', { name: /Ada Lovelace/ }).check();
+  await castBallot(auditor);
+  await auditor.waitForURL(new RegExp(`/e/${id}/receipt/[0-9a-f]{64}$`), { timeout: 30_000 });
+  const receipt = (await api(base, `/elections/${id}/receipts/${auditor.url().split('/').pop()}`)).body;
+  assert.notEqual(receipt.ballot, sealed, 'the audited ballot is never cast');
+  await auditor.context().close();
+
+  for (const [code, candidate] of [[codes[0], 'Ada Lovelace']]) {
     const sent = await vote(code, candidate, true);
     assert.ok(sent.length >= 1);
     for (const body of sent) {

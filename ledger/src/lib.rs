@@ -5,6 +5,7 @@
 //! the `verify` command, so that everyone applies exactly the same rules.
 
 pub mod approval;
+pub mod audit;
 pub mod block;
 pub mod ceremony;
 pub mod code;

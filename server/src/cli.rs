@@ -32,6 +32,20 @@ enum Command {
         #[arg(long, value_name = "HEIGHT:HASH", value_parser = crate::verify::pinned_head)]
         expect: Vec<(u64, ledger::BlockHash)>,
     },
+    /// Check a ballot audit (cast-or-audit) away from the page that made it: re-encrypts
+    /// the revealed choice with the revealed seed under the election key the server's
+    /// genesis block seals (checked to be the trustees' own) and compares the bytes.
+    /// Exit code 0 when they match, 1 otherwise.
+    Audit {
+        /// The audit file the ballot page offered (JSON).
+        file: PathBuf,
+        /// The server, for the genesis block (`https://…`).
+        #[arg(long)]
+        server: String,
+        /// The genesis block's hash, as published when the election opened.
+        #[arg(long, value_name = "HASH")]
+        genesis: Option<ledger::BlockHash>,
+    },
     /// Run a validator on this machine: keeps its own copy of the chain (verified from
     /// its genesis block once, then block by block), checks each awaiting block and signs
     /// an approval or a rejection naming the broken rule. Exit codes: 0 done, 1 could not
@@ -404,6 +418,11 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             genesis,
             expect,
         } => crate::verify::run(&source, genesis, &expect),
+        Command::Audit {
+            file,
+            server,
+            genesis,
+        } => crate::verify::audit(&file, &server, genesis),
         Command::Check { db, full } => runtime()?.block_on(crate::verify::check(&db, full)),
         Command::Validate(args) => runtime()?.block_on(crate::validate::run(args)),
         Command::Accept(args) => crate::decide::accept(args),

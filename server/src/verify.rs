@@ -147,3 +147,49 @@ pub async fn check(db: &Path, every_proof: bool) -> Result<(), Box<dyn std::erro
         Ok(())
     }
 }
+
+/// `ballotchain audit`: checks a ballot audit against the election key the server's genesis
+/// block seals (the trustees' own, each confirmation signed).
+pub fn audit(
+    file: &Path,
+    server: &str,
+    pinned: Option<BlockHash>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let audit: ledger::audit::BallotAudit = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a ballot audit: {e}", file.display()))?;
+    let base = server.trim_end_matches('/');
+    let genesis: ledger::Genesis =
+        crate::decide::get(&format!("{base}/api/elections/{}/genesis", audit.election))?;
+    if let Some(pinned) = pinned {
+        if genesis.hash() != pinned {
+            return Err(format!(
+                "the server's genesis block is {}, not the published {pinned}",
+                genesis.hash()
+            )
+            .into());
+        }
+    }
+    genesis
+        .trustees
+        .check(audit.election)
+        .map_err(|e| format!("the election key is not the trustees': {e}"))?;
+    let order: Vec<ledger::CandidateId> = genesis.candidates.iter().map(|c| c.id).collect();
+    if order != audit.candidates {
+        return Err("the audit's ballot is not the genesis block's ballot".into());
+    }
+    audit.check(&genesis.trustees.election_key)?;
+    let name = genesis
+        .candidates
+        .iter()
+        .find(|c| c.id == audit.choice)
+        .map_or("?", |c| c.name.as_str());
+    println!(
+        "the sealed ballot {} is the encryption of candidate {} ({name}) under the trustees' election key of election {}",
+        audit.ballot_hash(),
+        audit.choice,
+        audit.election
+    );
+    Ok(())
+}

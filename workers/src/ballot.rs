@@ -1,36 +1,55 @@
-//! The voter's ballot, in its own worker: the choice is encrypted here under the election
-//! key (once the worker has checked that key is the one the sealed trustees' keys combine
-//! to, each confirmation signed), with the proofs that it is exactly one candidate; the key
-//! made from the voting code signs the vote and is gone. The page gets the signed,
-//! encrypted vote, never the key; the server never sees the choice.
+//! The voter's ballot, in its own worker: the choice is sealed here (encrypted under the
+//! election key, once the worker has checked that key is the one the sealed trustees' keys
+//! combine to, each confirmation signed, with the proofs that it is exactly one
+//! candidate), then either cast (the key made from the voting code signs the vote and is
+//! gone) or audited (cast-or-audit: the choice and the seed of every random value are
+//! revealed, and the sealed ballot is never cast). The worker learns which only after
+//! sealing. The page gets the sealed ballot's hash, then the signed vote or the audit,
+//! never the key; the server never sees the choice of a ballot cast this way.
 
 use crate::Job;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
-use ledger::secret::Ballot;
-use ledger::{CandidateId, ElectionId, Trustees, Vote, VotingCode};
+use ledger::audit::BallotAudit;
+use ledger::{CandidateId, ElectionId, Trustees, TxId, Vote, VotingCode};
 use serde::{Deserialize, Serialize};
 
-/// A vote to sign.
+/// What the ballot page asks.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BallotRequest {
-    /// The code as the voter typed it.
-    pub code: String,
-    pub election: ElectionId,
-    /// The trustees as the genesis block seals them, with the election key.
-    pub trustees: Trustees,
-    /// The ballot, in the genesis block's order.
-    pub candidates: Vec<CandidateId>,
-    /// The choice: one of `candidates`.
-    pub candidate: CandidateId,
-    /// When it is cast (milliseconds since the epoch).
-    pub timestamp: u64,
+pub enum BallotRequest {
+    /// Seals the choice with a fresh seed and keeps it here until it is cast or audited.
+    Seal {
+        election: ElectionId,
+        /// The trustees as the genesis block seals them, with the election key.
+        trustees: Trustees,
+        /// The ballot, in the genesis block's order.
+        candidates: Vec<CandidateId>,
+        /// The choice: one of `candidates`.
+        candidate: CandidateId,
+    },
+    /// Signs the sealed ballot with the key the code (as the voter typed it) gives, then
+    /// forgets both.
+    Cast { code: String, timestamp: u64 },
+    /// Reveals the sealed ballot for audit and forgets it: it is never cast.
+    Audit,
+    /// Checks an audit someone revealed, against the sealed trustees' election key.
+    Check {
+        trustees: Trustees,
+        audit: BallotAudit,
+    },
 }
 
-/// The signed vote, or why there is none.
+/// What the ballot worker answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum BallotAnswer {
+    /// The ballot is sealed: its bytes' hash (a cast vote's receipt shows the same).
+    Sealed(TxId),
     Signed(Vote),
-    /// The code is not a voting code (mistyped).
+    Audited(BallotAudit),
+    /// An audit's verdict: `Ok` when the ballot is the encryption of its claimed choice.
+    Checked(Result<(), String>),
+    /// No ballot is sealed (cast or audited already).
+    NotSealed,
+    /// The code is not a voting code (mistyped); the sealed ballot stays.
     MalformedCode,
     /// The choice is not on the ballot.
     NoCandidate,
@@ -39,8 +58,11 @@ pub enum BallotAnswer {
     UntrustedKey(String),
 }
 
-/// The ballot worker.
-pub struct BallotWorker;
+/// The ballot worker, with the ballot it sealed.
+#[derive(Default)]
+pub struct BallotWorker {
+    sealed: Option<BallotAudit>,
+}
 
 impl Job for BallotWorker {
     type Request = BallotRequest;
@@ -49,33 +71,75 @@ impl Job for BallotWorker {
     const BUNDLE: &'static str = "ballot";
 }
 
-/// Checks the election key, encrypts the choice under it with its proofs, and signs the
-/// vote with the key the code gives in this election.
-pub fn sign(r: &BallotRequest) -> BallotAnswer {
-    let Ok(code) = VotingCode::parse(&r.code) else {
-        return BallotAnswer::MalformedCode;
-    };
-    if let Err(e) = r.trustees.check(r.election) {
-        return BallotAnswer::UntrustedKey(e.to_string());
+impl BallotWorker {
+    /// Answers one request.
+    pub fn answer(&mut self, request: BallotRequest) -> BallotAnswer {
+        match request {
+            BallotRequest::Seal {
+                election,
+                trustees,
+                candidates,
+                candidate,
+            } => {
+                self.sealed = None;
+                if let Err(e) = trustees.check(election) {
+                    return BallotAnswer::UntrustedKey(e.to_string());
+                }
+                let Some(choice) = candidates.iter().position(|c| *c == candidate) else {
+                    return BallotAnswer::NoCandidate;
+                };
+                let mut seed = [0u8; 32];
+                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
+                let ballot = match ledger::audit::encrypt_seeded(
+                    &trustees.election_key,
+                    candidates.len(),
+                    choice,
+                    seed,
+                ) {
+                    Ok(ballot) => ballot,
+                    Err(e) => return BallotAnswer::UntrustedKey(e.to_string()),
+                };
+                let sealed = BallotAudit {
+                    election,
+                    candidates,
+                    choice: candidate,
+                    seed,
+                    ballot: ballot.encode(),
+                };
+                let hash = sealed.ballot_hash();
+                self.sealed = Some(sealed);
+                BallotAnswer::Sealed(hash)
+            }
+            BallotRequest::Cast { code, timestamp } => {
+                let Ok(code) = VotingCode::parse(&code) else {
+                    return BallotAnswer::MalformedCode;
+                };
+                let Some(sealed) = self.sealed.take() else {
+                    return BallotAnswer::NotSealed;
+                };
+                BallotAnswer::Signed(Vote::sign(
+                    &code.signing_key(sealed.election),
+                    sealed.election,
+                    sealed.ballot,
+                    timestamp,
+                ))
+            }
+            BallotRequest::Audit => match self.sealed.take() {
+                Some(sealed) => BallotAnswer::Audited(sealed),
+                None => BallotAnswer::NotSealed,
+            },
+            BallotRequest::Check { trustees, audit } => BallotAnswer::Checked(
+                trustees
+                    .check(audit.election)
+                    .map_err(|e| format!("the election key is not the trustees': {e}"))
+                    .and_then(|()| {
+                        audit
+                            .check(&trustees.election_key)
+                            .map_err(|e| e.to_string())
+                    }),
+            ),
+        }
     }
-    let Some(choice) = r.candidates.iter().position(|c| *c == r.candidate) else {
-        return BallotAnswer::NoCandidate;
-    };
-    let ballot = match Ballot::encrypt(
-        &r.trustees.election_key.0,
-        r.candidates.len(),
-        choice,
-        &mut rand_core::OsRng,
-    ) {
-        Ok(ballot) => ballot,
-        Err(e) => return BallotAnswer::UntrustedKey(e.to_string()),
-    };
-    BallotAnswer::Signed(Vote::sign(
-        &code.signing_key(r.election),
-        r.election,
-        ballot.encode(),
-        r.timestamp,
-    ))
 }
 
 impl Worker for BallotWorker {
@@ -84,13 +148,14 @@ impl Worker for BallotWorker {
     type Output = (u32, BallotAnswer);
 
     fn create(_: &WorkerScope<Self>) -> Self {
-        Self
+        Self::default()
     }
 
     fn update(&mut self, _: &WorkerScope<Self>, _: ()) {}
 
     fn received(&mut self, scope: &WorkerScope<Self>, (id, request): Self::Input, who: HandlerId) {
-        scope.respond(who, (id, sign(&request)));
+        let answer = self.answer(request);
+        scope.respond(who, (id, answer));
     }
 }
 
@@ -117,24 +182,46 @@ mod tests {
     }
 
     #[test]
-    fn a_code_signs_an_encrypted_choice_and_a_typo_or_a_foreign_key_signs_nothing() {
+    fn a_sealed_ballot_is_cast_or_audited_never_both_and_a_foreign_key_seals_nothing() {
         use ledger::secret::{find_counts, DecryptionShare, EncryptedSums};
         let (trustees, sides) = sealed();
         let code = VotingCode::from_entropy([4; ledger::code::CODE_BYTES]);
-        let mut r = BallotRequest {
-            code: code.to_string(),
-            election: ElectionId(7),
+        let candidates = vec![CandidateId(1), CandidateId(2), CandidateId(5)];
+        let seal = |trustees: &Trustees, election, candidate| BallotRequest::Seal {
+            election,
             trustees: trustees.clone(),
-            candidates: vec![CandidateId(1), CandidateId(2), CandidateId(5)],
-            candidate: CandidateId(2),
+            candidates: candidates.clone(),
+            candidate,
+        };
+        let cast = |code: &str| BallotRequest::Cast {
+            code: code.to_owned(),
             timestamp: 5,
         };
-        let BallotAnswer::Signed(vote) = sign(&r) else {
+        let mut w = BallotWorker::default();
+        assert!(matches!(
+            w.answer(cast(&code.to_string())),
+            BallotAnswer::NotSealed
+        ));
+        let BallotAnswer::Sealed(hash) = w.answer(seal(&trustees, ElectionId(7), CandidateId(2)))
+        else {
+            panic!("the choice is sealed")
+        };
+        // A typo in the code keeps the sealed ballot.
+        assert!(matches!(
+            w.answer(cast("not a code")),
+            BallotAnswer::MalformedCode
+        ));
+        let BallotAnswer::Signed(vote) = w.answer(cast(&code.to_string())) else {
             panic!("the code signs")
         };
         assert!(vote.signature_is_valid());
         assert_eq!(vote.voter, code.public_key(ElectionId(7)));
-        assert_eq!(vote.election, ElectionId(7));
+        assert_eq!(ledger::TxId(ledger::hash::sha256(&vote.ballot)), hash);
+        // Cast: it cannot be audited any more.
+        assert!(matches!(
+            w.answer(BallotRequest::Audit),
+            BallotAnswer::NotSealed
+        ));
         // The ballot proves one candidate, and only the trustee's share reads it.
         let ballot = vote.read_ballot().unwrap();
         ballot.verify(&trustees.election_key.0, 3).unwrap();
@@ -147,22 +234,57 @@ mod tests {
             find_counts(&trustees.keys(), &sums, &[share], 1).unwrap(),
             [0, 1, 0]
         );
-        // An election key the trustees did not make (an operator's own) encrypts nothing.
-        let mut foreign = r.clone();
-        foreign.trustees.election_key = trustees.trustees[0].verification_key;
-        foreign.trustees.threshold = 1;
-        if foreign.trustees.election_key != trustees.election_key {
-            assert!(matches!(sign(&foreign), BallotAnswer::UntrustedKey(_)));
-        }
-        let mut other_election = r.clone();
-        other_election.election = ElectionId(8);
+
+        // Audited: the choice and seed re-make the bytes, and it can no longer be cast.
+        let BallotAnswer::Sealed(hash) = w.answer(seal(&trustees, ElectionId(7), CandidateId(5)))
+        else {
+            panic!("sealed again")
+        };
+        let BallotAnswer::Audited(audit) = w.answer(BallotRequest::Audit) else {
+            panic!("audited")
+        };
+        assert_eq!((audit.choice, audit.ballot_hash()), (CandidateId(5), hash));
         assert!(matches!(
-            sign(&other_election),
+            w.answer(cast(&code.to_string())),
+            BallotAnswer::NotSealed
+        ));
+        let check =
+            |w: &mut BallotWorker, audit: &BallotAudit| match w.answer(BallotRequest::Check {
+                trustees: trustees.clone(),
+                audit: audit.clone(),
+            }) {
+                BallotAnswer::Checked(verdict) => verdict,
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(check(&mut w, &audit), Ok(()));
+        let lying = BallotAudit {
+            choice: CandidateId(1),
+            ..audit
+        };
+        assert!(check(&mut w, &lying)
+            .unwrap_err()
+            .contains("NOT the encryption"));
+
+        // An election key the trustees did not make (an operator's own) seals nothing.
+        let mut foreign = trustees.clone();
+        foreign.election_key = trustees.trustees[0].verification_key;
+        if foreign.election_key != trustees.election_key {
+            assert!(matches!(
+                w.answer(seal(&foreign, ElectionId(7), CandidateId(2))),
+                BallotAnswer::UntrustedKey(_)
+            ));
+        }
+        assert!(matches!(
+            w.answer(seal(&trustees, ElectionId(8), CandidateId(2))),
             BallotAnswer::UntrustedKey(_)
         ));
-        r.candidate = CandidateId(3);
-        assert!(matches!(sign(&r), BallotAnswer::NoCandidate));
-        r.code = "not a code".into();
-        assert!(matches!(sign(&r), BallotAnswer::MalformedCode));
+        assert!(matches!(
+            w.answer(seal(&trustees, ElectionId(7), CandidateId(3))),
+            BallotAnswer::NoCandidate
+        ));
+        assert!(matches!(
+            w.answer(cast(&code.to_string())),
+            BallotAnswer::NotSealed
+        ));
     }
 }
