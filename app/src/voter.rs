@@ -279,6 +279,8 @@ fn signing_form(
         {move || match sealing.get() {
             Sealing::Open => ().into_any(),
             Sealing::Sealed(hash) => {
+                // Copy on the server, where it navigates nowhere; a clone in the browser.
+                #[allow(clippy::clone_on_copy)]
                 let cast = cast.clone();
                 view! {
                 <section class="sealed" aria-labelledby="sealed-h" data-sealed=hash.to_hex()>
