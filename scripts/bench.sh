@@ -3,12 +3,21 @@
 # worker) and prints every figure of one run: native proof of work on 1 and all cores,
 # the browser miner's workers in headless Chromium (SIMD and scalar, 1 and 2 workers)
 # against hash-wasm, chain verification, votes per second over HTTP, and the validator's
-# copy of a 100,000-vote chain in Chromium (cold and warm visits). BENCH_ONLY=copy (or
-# pow, verify, http) runs one part.
+# copy of a 100,000-vote chain in Chromium (cold and warm visits), and the secret ballot in
+# Chromium (sealing a 10-candidate ballot, checking a 1,000-ballot block). BENCH_ONLY=copy
+# (or pow, verify, http, ballots, decrypt, ballot) runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/build-workers.sh
 cargo leptos build
-cargo bench -p server --bench throughput
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY}" = ballot ]; then
+  echo "== the secret ballot in Chromium (end2end/bench/browser-ballot.mjs)"
+  target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+  BALLOTCHAIN_BIN="$target_dir/debug/ballotchain" LEPTOS_SITE_ROOT="$PWD/target/site" \
+    node end2end/bench/browser-ballot.mjs | grep -v '^#\|^TAP\|^1\.\.'
+fi
+if [ "${BENCH_ONLY:-}" != ballot ]; then
+  cargo bench -p server --bench throughput
+fi

@@ -163,8 +163,9 @@ fn ballot_page(id: ElectionId, b: BallotInfo, notice: Memo<Option<Notice>>) -> i
 enum Sealing {
     /// Choosing.
     Open,
-    /// Sealed in the ballot worker: its bytes' hash. Cast it, or audit it.
-    Sealed(ledger::TxId),
+    /// Sealed in the ballot worker: its bytes' hash, and the milliseconds sealing took
+    /// there. Cast it, or audit it.
+    Sealed(ledger::TxId, u64),
     /// Revealed for audit (never cast): the audit's JSON text.
     Audited(String),
 }
@@ -194,7 +195,7 @@ fn signing_form(
             sending.set(true);
             failed.set(None);
             match seal_here(id, ballot, trustees).await {
-                Ok(hash) => sealing.set(Sealing::Sealed(hash)),
+                Ok((hash, millis)) => sealing.set(Sealing::Sealed(hash, millis)),
                 Err(notice) => failed.set(Some(notice)),
             }
             sending.set(false);
@@ -241,14 +242,14 @@ fn signing_form(
             sending.set(false);
         });
     };
-    let locked = move || sending.get() || sealing.with(|s| matches!(s, Sealing::Sealed(_)));
+    let locked = move || sending.get() || sealing.with(|s| matches!(s, Sealing::Sealed(..)));
     view! {
         <form class="ballot" on:submit=seal>
             <label for="code">"Your voting code"</label>
             <input id="code" type="text" required autocomplete="off"
                 autocapitalize="characters" spellcheck="false"
                 placeholder="24 letters and digits" />
-            <fieldset disabled=move || sealing.with(|s| matches!(s, Sealing::Sealed(_)))>
+            <fieldset disabled=move || sealing.with(|s| matches!(s, Sealing::Sealed(..)))>
                 <legend>"Choose one candidate"</legend>
                 {candidates
                     .iter()
@@ -278,12 +279,12 @@ fn signing_form(
         </form>
         {move || match sealing.get() {
             Sealing::Open => ().into_any(),
-            Sealing::Sealed(hash) => {
+            Sealing::Sealed(hash, millis) => {
                 // Copy on the server, where it navigates nowhere; a clone in the browser.
                 #[allow(clippy::clone_on_copy)]
                 let cast = cast.clone();
                 view! {
-                <section class="sealed" aria-labelledby="sealed-h" data-sealed=hash.to_hex()>
+                <section class="sealed" aria-labelledby="sealed-h" data-sealed=hash.to_hex() data-millis=millis>
                     <h2 id="sealed-h">"Your ballot is sealed"</h2>
                     <p>"Its fingerprint: "<span class="hash">{hash.to_hex()}</span></p>
                     <p class="hint">
@@ -328,7 +329,7 @@ async fn seal_here(
     id: ElectionId,
     candidates: Vec<ledger::CandidateId>,
     trustees: Option<ledger::Trustees>,
-) -> Result<ledger::TxId, Notice> {
+) -> Result<(ledger::TxId, u64), Notice> {
     use wasm_bindgen::JsCast;
     use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
     if !crate::custody::ticked("confirm") {
@@ -355,7 +356,7 @@ async fn seal_here(
     .await
     .map_err(|_| Notice::Failed)?
     {
-        BallotAnswer::Sealed(hash) => Ok(hash),
+        BallotAnswer::Sealed { hash, millis } => Ok((hash, millis.max(0.0) as u64)),
         BallotAnswer::NoCandidate => Err(Notice::NoCandidate),
         BallotAnswer::UntrustedKey(_) => Err(Notice::UntrustedKey),
         _ => Err(Notice::Failed),

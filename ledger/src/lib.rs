@@ -47,8 +47,8 @@ pub use pow::{leading_zero_bits, meets_difficulty, PowSearch};
 pub use report::{check_block, Check};
 pub use tally::Tally;
 pub use validate::{
-    ciphertexts_hash, validate_block, validate_block_with, verified_blocks, ChainState, RuleError,
-    Signatures,
+    ciphertexts_hash, validate_block, validate_block_with, verified_blocks, votes_verify,
+    ChainState, RuleError, Signatures,
 };
 pub use vote::{Vote, MAX_BALLOT_LEN};
 

@@ -382,17 +382,23 @@ pub fn verified_blocks<'a>(
         .filter(|b| {
             let receipts: Vec<_> = b.votes.iter().map(Vote::tx_id).collect();
             merkle_root(&receipts) == b.header.merkle_root
-                && signatures::verify_all(&b.votes).is_ok()
-                && b.votes
-                    .iter()
-                    .map(|v| v.read_ballot())
-                    .collect::<Result<Vec<_>, _>>()
-                    .is_ok_and(|ballots| {
-                        proofs::verify_all(election_key, candidates, &ballots).is_ok()
-                    })
+                && votes_verify(election_key, candidates, &b.votes)
         })
         .map(Block::hash)
         .collect()
+}
+
+/// Whether every one of these votes carries a valid signature and a ballot whose proofs
+/// hold for the election key and the number of candidates: the costliest rules, which a
+/// block's check may spread over several workers, a share of its votes each (then
+/// [`validate_block_with`] with [`Signatures::VerifiedFor`] for the rest).
+pub fn votes_verify(election_key: &GroupKey, candidates: usize, votes: &[Vote]) -> bool {
+    signatures::verify_all(votes).is_ok()
+        && votes
+            .iter()
+            .map(|v| v.read_ballot())
+            .collect::<Result<Vec<_>, _>>()
+            .is_ok_and(|ballots| proofs::verify_all(election_key, candidates, &ballots).is_ok())
 }
 
 /// [`validate_block`], with the votes' signatures and ballot proofs verified as

@@ -41,8 +41,12 @@ pub enum BallotRequest {
 /// What the ballot worker answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum BallotAnswer {
-    /// The ballot is sealed: its bytes' hash (a cast vote's receipt shows the same).
-    Sealed(TxId),
+    /// The ballot is sealed: its bytes' hash (a cast vote's receipt shows the same), and
+    /// the milliseconds encrypting and proving took here.
+    Sealed {
+        hash: TxId,
+        millis: f64,
+    },
     Signed(Vote),
     Audited(BallotAudit),
     /// An audit's verdict: `Ok` when the ballot is the encryption of its claimed choice.
@@ -88,6 +92,7 @@ impl BallotWorker {
                 let Some(choice) = candidates.iter().position(|c| *c == candidate) else {
                     return BallotAnswer::NoCandidate;
                 };
+                let started = crate::now_ms();
                 let mut seed = [0u8; 32];
                 rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
                 let ballot = match ledger::audit::encrypt_seeded(
@@ -108,7 +113,10 @@ impl BallotWorker {
                 };
                 let hash = sealed.ballot_hash();
                 self.sealed = Some(sealed);
-                BallotAnswer::Sealed(hash)
+                BallotAnswer::Sealed {
+                    hash,
+                    millis: crate::now_ms() - started,
+                }
             }
             BallotRequest::Cast { code, timestamp } => {
                 let Ok(code) = VotingCode::parse(&code) else {
@@ -202,7 +210,8 @@ mod tests {
             w.answer(cast(&code.to_string())),
             BallotAnswer::NotSealed
         ));
-        let BallotAnswer::Sealed(hash) = w.answer(seal(&trustees, ElectionId(7), CandidateId(2)))
+        let BallotAnswer::Sealed { hash, .. } =
+            w.answer(seal(&trustees, ElectionId(7), CandidateId(2)))
         else {
             panic!("the choice is sealed")
         };
@@ -236,7 +245,8 @@ mod tests {
         );
 
         // Audited: the choice and seed re-make the bytes, and it can no longer be cast.
-        let BallotAnswer::Sealed(hash) = w.answer(seal(&trustees, ElectionId(7), CandidateId(5)))
+        let BallotAnswer::Sealed { hash, .. } =
+            w.answer(seal(&trustees, ElectionId(7), CandidateId(5)))
         else {
             panic!("sealed again")
         };

@@ -9,7 +9,7 @@
 //! (and here) while the pages arrive. Each awaiting block is then checked against the
 //! copy's head with `ledger::validate_block`.
 
-use crate::signatures::SignatureWorker;
+use crate::signatures::{SignatureAnswer, SignatureCheck, SignatureWorker};
 use crate::Job;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 use ledger::{ApprovedBlock, Block, BlockHash, ChainState, ElectionId, PublicKey};
@@ -159,14 +159,26 @@ impl Copy {
 }
 
 /// The verdict on one awaiting block against the copy's head.
-pub fn verdict(chain: &ChainState, asked: &BlockHash, block: &Block) -> Result<String, String> {
+pub fn verdict(
+    chain: &ChainState,
+    asked: &BlockHash,
+    block: &Block,
+    votes_verified: bool,
+) -> Result<String, String> {
     if block.hash() != *asked {
         return Err(format!(
             "the server sent a block whose hash is {}, not {asked}",
             block.hash()
         ));
     }
-    ledger::validate_block(chain, block).map_err(|e| format!("{e} [{}]", e.code()))?;
+    let verified: HashSet<BlockHash> = votes_verified.then_some(*asked).into_iter().collect();
+    let signatures = if votes_verified {
+        ledger::Signatures::VerifiedFor(&verified)
+    } else {
+        ledger::Signatures::Here
+    };
+    ledger::validate_block_with(chain, block, signatures)
+        .map_err(|e| format!("{e} [{}]", e.code()))?;
     let n = block.votes.len();
     Ok(format!(
         "every rule holds: {n} vote{} with valid signatures, eligible and not voted before; proof of work {} zero bits (≥ {}); parent is the tip at height {} of this browser's own copy",
@@ -175,6 +187,40 @@ pub fn verdict(chain: &ChainState, asked: &BlockHash, block: &Block) -> Result<S
         block.header.difficulty,
         chain.height(),
     ))
+}
+
+/// The votes' signatures and ballot proofs of an awaiting block, a share of them on each
+/// signatures worker and one here: true when every share holds (then the block's check
+/// relies on it). Any share failing, or a worker gone, leaves all of them to the block's
+/// own check, which names the vote at fault.
+async fn spread_votes(chain: &ChainState, block: &Block, helpers: usize) -> bool {
+    let genesis = chain.genesis();
+    let share = block.votes.len().div_ceil(helpers + 1).max(1);
+    let mut shares = block.votes.chunks(share);
+    let mine = shares.next().unwrap_or_default();
+    let asked: Vec<_> = shares
+        .enumerate()
+        .map(|(slot, votes)| {
+            crate::ask_on::<SignatureWorker>(
+                slot,
+                SignatureCheck::Votes(crate::signatures::VotesCheck {
+                    election_key: genesis.trustees.election_key,
+                    candidates: genesis.candidates.len() as u32,
+                    votes: votes.to_vec(),
+                }),
+            )
+        })
+        .collect();
+    let here = ledger::votes_verify(
+        &genesis.trustees.election_key,
+        genesis.candidates.len(),
+        mine,
+    );
+    let mut all = here;
+    for answer in asked {
+        all &= matches!(answer.await, Ok(SignatureAnswer::Votes(true)));
+    }
+    all
 }
 
 /// The checker worker: one request at a time (a check, a pin or a forget), so the copy
@@ -328,7 +374,10 @@ mod browser {
                     candidates: genesis.candidates.len() as u32,
                     page: bytes,
                 };
-                asked.push(crate::ask_on::<SignatureWorker>(slot, check));
+                asked.push(crate::ask_on::<SignatureWorker>(
+                    slot,
+                    SignatureCheck::Page(check),
+                ));
             } else {
                 verified.extend(ledger::verified_blocks(
                     &genesis.trustees.election_key,
@@ -341,7 +390,9 @@ mod browser {
         lap(&mut t.fetch, &mut at);
         // A worker that failed leaves its blocks to be verified here.
         for answer in asked {
-            verified.extend(answer.await.unwrap_or_default());
+            if let Ok(SignatureAnswer::Page(hashes)) = answer.await {
+                verified.extend(hashes);
+            }
         }
         let followed = copy.follow(
             (head.height, head.hash),
@@ -366,7 +417,16 @@ mod browser {
                 Err("this browser's copy of the chain is not extended by the served chain".into())
             } else {
                 match get::<Block>(&format!("{base}/blocks/{hash}/raw")).await {
-                    Ok(block) => verdict(&copy.chain, hash, &block),
+                    Ok(block) => {
+                        let at = crate::now_ms();
+                        let spread = spread_votes(&copy.chain, &block, helpers).await;
+                        verdict(&copy.chain, hash, &block, spread).map(|said| {
+                            format!(
+                                "{said} (checked in this browser in {} ms)",
+                                (crate::now_ms() - at).max(0.0) as u64
+                            )
+                        })
+                    }
                     Err(e) => Err(e),
                 }
             });
