@@ -68,8 +68,8 @@ pub struct ChainOverview {
     pub tally: Vec<TallyBar>,
     /// Where the count ends, once the officer has finalised it.
     pub final_head: Option<wire::FinalHead>,
-    /// The trustees (by position) whose decryption shares are in.
-    pub shares: Vec<u16>,
+    /// The decryption shares posted, each checked again against the chain.
+    pub shares: Vec<wire::ShareStatus>,
     /// This page of appended blocks, newest first.
     pub blocks: Vec<wire::BlockSummary>,
 }
@@ -158,7 +158,12 @@ pub async fn chain_view(
                 votes: c.votes,
             })
             .collect();
-        (bars, tally.turnout, tally.final_head, tally.shares)
+        let shares = if tally.shares.is_empty() {
+            Vec::new()
+        } else {
+            node.share_statuses(election).await.map_err(fail)?
+        };
+        (bars, tally.turnout, tally.final_head, shares)
     } else {
         (Vec::new(), 0, None, Vec::new())
     };
@@ -646,24 +651,43 @@ fn explorer_body(
 }
 
 /// Where the count ends and whose decryption shares are in.
-fn final_card(election: ElectionId, end: &wire::FinalHead, shares: &[u16]) -> impl IntoView {
+fn final_card(
+    election: ElectionId,
+    end: &wire::FinalHead,
+    shares: &[wire::ShareStatus],
+) -> impl IntoView {
     let uncounted = match end.uncounted {
         0 => String::new(),
         1 => " 1 vote was not on the chain by then and is not counted.".to_owned(),
         n => format!(" {n} votes were not on the chain by then and are not counted."),
     };
+    let listed = (!shares.is_empty()).then(|| {
+        view! {
+            <ul class="shares">
+                {shares
+                    .iter()
+                    .map(|s| {
+                        // Seats are numbered from 1 for people; the protocol counts from 0.
+                        let seat = u32::from(s.trustee) + 1;
+                        let (class, said) = match &s.problem {
+                            None => ("ok", "its signature and every proof hold".to_owned()),
+                            Some(p) => ("error", format!("DOES NOT HOLD: {p}")),
+                        };
+                        view! {
+                            <li data-share=seat data-holds=s.problem.is_none().to_string()>
+                                {format!("{} (seat {seat}): ", s.name)}
+                                <span class=class>{said}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+    });
     let shares = if shares.is_empty() {
         "No trustee has posted a decryption share yet.".to_owned()
     } else {
-        // Seats are numbered from 1 for people; the protocol counts from 0.
-        let who: Vec<String> = shares
-            .iter()
-            .map(|t| (u32::from(*t) + 1).to_string())
-            .collect();
-        format!(
-            "Decryption shares in from the trustee(s) in seat(s) {}.",
-            who.join(", ")
-        )
+        "Decryption shares posted, each checked again against the chain:".to_owned()
     };
     view! {
         <div class="final" data-final-height=end.height>
@@ -674,7 +698,8 @@ fn final_card(election: ElectionId, end: &wire::FinalHead, shares: &[u16]) -> im
                 </a>
                 {format!(": the chain takes no more blocks.{uncounted}")}
             </p>
-            <p class="shares">{shares}</p>
+            <p>{shares}</p>
+            {listed}
         </div>
     }
 }

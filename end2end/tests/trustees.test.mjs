@@ -293,7 +293,10 @@ test('a whole election through the pages: trustees in their browsers, votes with
   // The explorer shows the result, the final head and whose shares are in.
   await explorer.goto(`${base}/e/${id}/chain`);
   await explorer.locator('[data-final-height="1"]').waitFor();
-  assert.match(await explorer.locator('.final').innerText(), /seat\(s\) 1, 3/);
+  // Each share is listed with its trustee and checked again against the chain.
+  await explorer.locator('li[data-share="1"][data-holds="true"]', { hasText: 'Ada (seat 1)' }).waitFor();
+  await explorer.locator('li[data-share="3"][data-holds="true"]', { hasText: 'Alan (seat 3)' }).waitFor();
+  assert.equal(await explorer.locator('li[data-share]').count(), 2);
   assert.match(await explorer.locator('main').innerText(), /Ada Lovelace[\s\S]*2/);
 
   // Anyone re-checks the whole election offline: every ballot proof, the sums, both

@@ -7,7 +7,7 @@
 use crate::{db_time, now_ms, stored_u64, EngineError, Node, Result};
 use ledger::result::{check_share, SignedShare, TallyResult};
 use ledger::secret::{find_counts, DecryptionShare};
-use ledger::{BlockHash, ElectionId, Signature};
+use ledger::{BlockHash, ElectionId, PublicKey, Signature};
 use sqlx::SqliteConnection;
 use wire::{CandidateVotes, ElectionState, FinalHead, TallyReport};
 
@@ -132,6 +132,48 @@ impl Node {
         );
         drop(_appending);
         self.tally(election).await
+    }
+
+    /// Every posted share checked again against the chain in memory (the final one): its
+    /// trustee's name, and whether its signature and proofs hold.
+    pub async fn share_statuses(&self, election: ElectionId) -> Result<Vec<wire::ShareStatus>> {
+        let chain = self.chain(election).await?;
+        let mut conn = self.inner.read.acquire().await?;
+        let shares = shares_of(&mut conn, election).await?;
+        let names: Vec<(PublicKey, String)> = sqlx::query_as(
+            "SELECT identity_key, name FROM trustees WHERE election_id = ? AND identity_key IS NOT NULL",
+        )
+        .bind(election)
+        .fetch_all(&mut *conn)
+        .await?;
+        drop(conn);
+        let checked = tokio::task::spawn_blocking(move || {
+            let genesis = chain.genesis();
+            shares
+                .iter()
+                .map(|s| {
+                    let identity = genesis
+                        .trustees
+                        .trustees
+                        .get(usize::from(s.trustee))
+                        .map(|t| t.identity);
+                    let name = names
+                        .iter()
+                        .find(|(key, _)| Some(*key) == identity)
+                        .map_or_else(|| format!("trustee {}", s.trustee), |(_, n)| n.clone());
+                    wire::ShareStatus {
+                        trustee: s.trustee,
+                        name,
+                        problem: check_share(genesis, &chain.tip(), &chain.tally().sums, s)
+                            .err()
+                            .map(|e| e.to_string()),
+                    }
+                })
+                .collect()
+        })
+        .await
+        .map_err(EngineError::join)?;
+        Ok(checked)
     }
 
     /// Takes a trustee's signed decryption share of the sums at the final head: signed by

@@ -289,6 +289,16 @@ pub struct TallyReport {
     pub result: Option<Vec<CandidateVotes>>,
 }
 
+/// A posted decryption share, checked again against the chain: the trustee's seat (its
+/// position in the genesis block), name, and whether its signature and proofs hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareStatus {
+    pub trustee: u16,
+    pub name: String,
+    /// Why the share does not hold; `None` when its signature and every proof hold.
+    pub problem: Option<String>,
+}
+
 /// The head the count covers: the chain takes no more blocks after it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FinalHead {

@@ -23,7 +23,8 @@ pub use account::{
 pub use chain::{
     BadBlockRef, Ballot, BlockDetail, BlockRef, BlockSummary, CandidateVotes, CastReceipt,
     DecisionRecord, FinalHead, Finalise, Head, PastDecision, QueuedBlock, ReceiptReport,
-    SignedApproval, SignedRejection, SubmitOutcome, TallyReport, VoteInfo, WorkTemplate,
+    ShareStatus, SignedApproval, SignedRejection, SubmitOutcome, TallyReport, VoteInfo,
+    WorkTemplate,
 };
 pub use election::{
     ElectionDetail, ElectionSummary, Enrolment, KeyChange, NewCandidate, NewElection, NewVoter,
