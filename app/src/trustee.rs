@@ -209,6 +209,7 @@ pub fn CeremonyPage() -> impl IntoView {
                     Ok((title, board)) => view! {
                         <h1>{format!("Key ceremony: {title}")}</h1>
                         {board_view(&board)}
+                        <YourPart election=election.get_untracked() board />
                     }
                     .into_any(),
                 }
@@ -297,6 +298,7 @@ fn board_view(board: &CeremonyBoard) -> impl IntoView {
         <p class=if state == "failed" { "error" } else { "notice" } data-ceremony=state role="status">
             {summary}
         </p>
+        <div class="scroll" tabindex="0" role="region" aria-label="Rounds each trustee has posted">
         <table class="ceremony">
             <thead>
                 <tr>
@@ -327,8 +329,58 @@ fn board_view(board: &CeremonyBoard) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+        </div>
     }
     .into_any()
+}
+
+/// What the trustee whose key file this browser remembers still has to do, read from the
+/// board and that file's public half (no passphrase needed): shown once the page is live.
+#[component]
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn YourPart(election: ElectionId, board: CeremonyBoard) -> impl IntoView {
+    let identity = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        identity.set(
+            crate::custody::remembered_trustee(election)
+                .and_then(|file| serde_json::from_str::<serde_json::Value>(&file).ok())
+                .and_then(|v| v.get("public_key")?.as_str().map(str::to_owned)),
+        );
+    });
+    move || {
+        let mine = identity.get()?;
+        let said = match &board.ceremony {
+            None => "Your key file is remembered here. When the office starts the ceremony, take your turns below.".to_owned(),
+            Some(c) if c.election_key.is_some() => {
+                "The ceremony is complete: nothing more to do until the tally.".to_owned()
+            }
+            Some(c) => match c.seats.iter().find(|s| s.seat.identity.to_hex() == mine) {
+                None => "The key file remembered here has no seat in this ceremony.".to_owned(),
+                Some(seat) => {
+                    let next = ROUNDS
+                        .iter()
+                        .copied()
+                        .find(|&r| !has_posted(c, r, seat.position));
+                    match (next, &c.waiting) {
+                        (None, _) => format!(
+                            "{}: you have posted every round; the others finish theirs.",
+                            seat.name
+                        ),
+                        (Some(r), Some(w)) if w.round < r => format!(
+                            "{}: your next step is {r}, once everyone has finished {}.",
+                            seat.name, w.round
+                        ),
+                        (Some(r), _) => format!(
+                            "{}: it is your turn, {r}. Press \"Take my turn\".",
+                            seat.name
+                        ),
+                    }
+                }
+            },
+        };
+        Some(view! { <p class="notice" role="status" data-your-part=mine.clone()>{said}</p> })
+    }
 }
 
 /// The trustee's turn, in this browser: the key file (remembered here, or chosen) is

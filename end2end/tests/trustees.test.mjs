@@ -105,6 +105,8 @@ test('a whole election through the pages: trustees in their browsers, votes with
   for (const t of trustees) {
     await t.page.goto(`${base}/e/${id}/trustees`);
     await t.page.getByText('Your key file is remembered in this browser.').waitFor();
+    // The page reads the remembered key file's public half: this trustee's next step.
+    await t.page.locator('[data-your-part]', { hasText: `${t.name}: it is your turn, round 1 (commitments)` }).waitFor();
     await t.page.getByLabel('Key file passphrase').fill(t.passphrase);
     // Each trustee's row shows the fingerprint their own page showed them.
     await t.page.locator(`tr[data-trustee="${t.name}"] td.fingerprint`, { hasText: t.fingerprint }).waitFor();
