@@ -778,12 +778,7 @@ fn invitation_page(
         &format!("Invitation for {}", issued.username),
         view! {
             <p>{what}</p>
-            <p class="error" role="alert">
-                "This link is shown only now and works once, for 72 hours. Send it to them privately."
-            </p>
-            <p><label for="invite-link">"Invitation link"</label></p>
-            <input id="invite-link" class="hash" type="text" readonly value=link.clone() />
-            <p><a href=link>"Open the link"</a></p>
+            {link_shown_once(link)}
         },
     )
 }
@@ -867,6 +862,19 @@ fn upload_failed(election: ElectionId) -> axum::response::Response {
 #[cfg(feature = "ssr")]
 fn back_to(election: ElectionId) -> (String, &'static str) {
     (format!("/admin/e/{election}"), "Back to the election")
+}
+
+/// An invitation link, shown this once: the warning, the link to copy, and the link.
+#[cfg(feature = "ssr")]
+pub(crate) fn link_shown_once(link: String) -> impl IntoView {
+    view! {
+        <p class="error" role="alert">
+            "This link is shown only now and works once, for 72 hours. Send it to them privately."
+        </p>
+        <p><label for="invite-link">"Invitation link"</label></p>
+        <input id="invite-link" class="hash" type="text" readonly value=link.clone() />
+        <p><a href=link>"Open the link"</a></p>
+    }
 }
 
 /// A page of its own (not hydrated, never cached) around `body`, with a way back.

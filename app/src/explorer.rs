@@ -645,6 +645,8 @@ fn explorer_body(
                 <a href=format!("/e/{id}/trustees")>"The trustees and their key ceremony"</a>
                 " · "
                 <a href=format!("/e/{id}/tally")>"The count and the trustees' shares"</a>
+                " · "
+                <a href=format!("/e/{id}/audit")>"Check a ballot audit"</a>
             </p>
         </section>
     }

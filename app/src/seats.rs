@@ -141,12 +141,7 @@ fn seat_page(
         &format!("Trustee invitation for {}", issued.name),
         view! {
             <p>{what}</p>
-            <p class="error" role="alert">
-                "This link is shown only now and works once, for 72 hours. Send it to them privately."
-            </p>
-            <p><label for="invite-link">"Invitation link"</label></p>
-            <input id="invite-link" class="hash" type="text" readonly value=link.clone() />
-            <p><a href=link>"Open the link"</a></p>
+            {crate::admin::link_shown_once(link)}
         },
     )
 }
@@ -204,21 +199,13 @@ pub(crate) fn section(
                 c.seats.len()
             ),
             (None, Some(problem), _) => format!("The key ceremony failed: {problem}. Restart it."),
-            (None, None, Some(w)) => {
-                let names: Vec<String> = w
-                    .trustees
-                    .iter()
-                    .filter_map(|&p| c.seats.get(usize::from(p)).map(|s| s.name.clone()))
-                    .collect();
-                format!(
-                    "Key ceremony {} (any {} of {}): {} waits for {}.",
-                    c.id,
-                    c.threshold,
-                    c.seats.len(),
-                    w.round,
-                    names.join(", ")
-                )
-            }
+            (None, None, Some(w)) => format!(
+                "Key ceremony {} (any {} of {}): {}.",
+                c.id,
+                c.threshold,
+                c.seats.len(),
+                crate::trustee::waiting_for(c, w)
+            ),
             (None, None, None) => "Every message is in; the board checks the ceremony.".to_owned(),
         },
     };

@@ -275,14 +275,7 @@ fn board_view(board: &CeremonyBoard) -> impl IntoView {
             "The ceremony is complete: every trustee confirmed the same transcript. Election key {key}."
         ),
         (None, Some(problem), _) => format!("The ceremony failed: {problem}"),
-        (None, None, Some(w)) => {
-            let names: Vec<String> = w
-                .trustees
-                .iter()
-                .filter_map(|&p| c.seats.get(usize::from(p)).map(|s| s.name.clone()))
-                .collect();
-            format!("{} waits for {}.", w.round, names.join(", "))
-        }
+        (None, None, Some(w)) => format!("{}.", waiting_for(&c, w)),
         (None, None, None) => "Every message is in; the board checks the ceremony.".to_owned(),
     };
     view! {
@@ -332,6 +325,35 @@ fn board_view(board: &CeremonyBoard) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// Where a trustee's key comes from in a form whose fields are named `{prefix}-…`: the key
+/// file remembered in this browser, or one chosen; and its passphrase.
+fn key_fields(prefix: &'static str, remembered: RwSignal<bool>) -> impl IntoView {
+    let (file, phrase) = (format!("{prefix}-keyfile"), format!("{prefix}-passphrase"));
+    view! {
+        {move || if remembered.get() {
+            view! { <p>"Your key file is remembered in this browser."</p> }.into_any()
+        } else {
+            view! {
+                <label for=file.clone()>"Your key file"</label>
+                <input id=file.clone() type="file" accept=".key,.json,application/json" />
+            }
+            .into_any()
+        }}
+        <label for=phrase.clone()>"Key file passphrase"</label>
+        <input id=phrase type="password" autocomplete="current-password" />
+    }
+}
+
+/// Who the running round waits for, by name.
+pub(crate) fn waiting_for(c: &CeremonyInfo, w: &wire::Waiting) -> String {
+    let names: Vec<String> = w
+        .trustees
+        .iter()
+        .filter_map(|&p| c.seats.get(usize::from(p)).map(|s| s.name.clone()))
+        .collect();
+    format!("{} waits for {}", w.round, names.join(", "))
 }
 
 /// What the trustee whose key file this browser remembers still has to do, read from the
@@ -427,17 +449,7 @@ fn TurnForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
                 <code>{format!("ballotchain trustee ceremony --server <this site> --election {election} --key trustee.key --wait 600")}</code>
             </p>
             <form class="ballot" on:submit=take_turn>
-                {move || if remembered.get() {
-                    view! { <p>"Your key file is remembered in this browser."</p> }.into_any()
-                } else {
-                    view! {
-                        <label for="turn-keyfile">"Your key file"</label>
-                        <input id="turn-keyfile" type="file" accept=".key,.json,application/json" />
-                    }
-                    .into_any()
-                }}
-                <label for="turn-passphrase">"Key file passphrase"</label>
-                <input id="turn-passphrase" type="password" autocomplete="current-password" />
+                {key_fields("turn", remembered)}
                 <button type="submit" disabled=busy>"Take my turn"</button>
                 {move || step.with(|s| s.status())}
             </form>
@@ -735,17 +747,7 @@ fn ShareForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
                 <code>{format!("ballotchain trustee tally --server <this site> --election {election} --key trustee.key --genesis <published genesis hash>")}</code>
             </p>
             <form class="ballot" on:submit=post>
-                {move || if remembered.get() {
-                    view! { <p>"Your key file is remembered in this browser."</p> }.into_any()
-                } else {
-                    view! {
-                        <label for="share-keyfile">"Your key file"</label>
-                        <input id="share-keyfile" type="file" accept=".key,.json,application/json" />
-                    }
-                    .into_any()
-                }}
-                <label for="share-passphrase">"Key file passphrase"</label>
-                <input id="share-passphrase" type="password" autocomplete="current-password" />
+                {key_fields("share", remembered)}
                 <button type="submit" disabled=busy>"Check the count and post my share"</button>
                 {move || step.with(|s| s.status())}
             </form>
