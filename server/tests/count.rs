@@ -314,6 +314,29 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
         "{}",
         text(&out)
     );
+
+    // The explorer lists each share checked again against the chain: both hold, and a
+    // share altered in the database behind the node's back is shown as not holding.
+    let explorer = s.url(&format!("/e/{id}/chain"));
+    let page = page_text(&client(), explorer.clone()).await;
+    assert_eq!(
+        page.matches("its signature and every proof hold").count(),
+        2
+    );
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", s.db.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE decryption_shares SET signature = (SELECT signature FROM decryption_shares ORDER BY trustee DESC LIMIT 1) WHERE trustee = 0")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let page = page_text(&client(), explorer).await;
+    assert_eq!(
+        page.matches("its signature and every proof hold").count(),
+        1
+    );
+    assert!(page.contains("DOES NOT HOLD"), "{page}");
     s.kill();
 }
 
