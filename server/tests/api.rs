@@ -1021,6 +1021,8 @@ async fn officer_and_validator_pages_and_forms_refuse_anyone_else() {
         ("/sfn/admin/validators", &*page),
         ("/sfn/admin/open", &*page),
         ("/sfn/admin/close", &*page),
+        ("/sfn/admin/ceremony", &*page),
+        ("/sfn/admin/final", &*page),
     ];
     for (path, refused) in forms {
         for (who, c) in [("anonymous", &anonymous), ("validator", &as_validator)] {
@@ -1033,6 +1035,55 @@ async fn officer_and_validator_pages_and_forms_refuse_anyone_else() {
         }
         let (_, to) = form_post(&as_admin, s.url(path), &csrf_less).await;
         assert_eq!(to, refused, "{path} as admin without the session's token");
+    }
+    // The trustee forms, whose answers show an invitation link once.
+    for path in [
+        format!("/admin/e/{id}/trustees"),
+        format!("/admin/e/{id}/trustees/1/replace"),
+    ] {
+        for (who, c) in [("anonymous", &anonymous), ("validator", &as_validator)] {
+            let (st, to) = form_post(c, s.url(&path), &csrf_less).await;
+            assert_eq!(
+                (st.is_redirection(), to.as_str()),
+                (true, "/login"),
+                "{path} as {who}"
+            );
+        }
+        let (_, to) = form_post(&as_admin, s.url(&path), &csrf_less).await;
+        assert_eq!(to, page, "{path} as admin without the session's token");
+    }
+    // With the session's token, bad input is refused with its reason: a blank name, a
+    // seat that does not exist, a threshold that is no number.
+    let html = page_text(&as_admin, s.url(&format!("/admin/e/{id}"))).await;
+    let token = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the office page carries the session's token")
+        .to_owned();
+    for (path, form, error) in [
+        (
+            format!("/admin/e/{id}/trustees"),
+            vec![("csrf", token.as_str()), ("name", "  ")],
+            "invalid_input",
+        ),
+        (
+            format!("/admin/e/{id}/trustees/999/replace"),
+            vec![("csrf", token.as_str())],
+            "not_found",
+        ),
+        (
+            "/sfn/admin/ceremony".to_owned(),
+            vec![
+                ("csrf", token.as_str()),
+                ("election", &election),
+                ("threshold", "two"),
+            ],
+            "invalid_input",
+        ),
+    ] {
+        let (_, to) = form_post(&as_admin, s.url(&path), &form).await;
+        assert_eq!(to, format!("/admin/e/{id}?error={error}"), "{path}");
     }
     for (who, c, expected) in [
         ("anonymous", &anonymous, "/login"),
