@@ -7,7 +7,8 @@
 //! head and every pinned block, or the page raises the alarm and nothing is approved here.
 //! The votes' signatures of each page are checked on a signatures worker per spare core
 //! (and here) while the pages arrive. Each awaiting block is then checked against the
-//! copy's head with `ledger::validate_block`.
+//! copy's head with `ledger::validate_block`, its votes' signatures and ballot proofs
+//! spread the same way. The copy keeps the running encrypted sums the trustees decrypt.
 
 use crate::signatures::{SignatureAnswer, SignatureCheck, SignatureWorker};
 use crate::Job;
@@ -211,12 +212,11 @@ async fn spread_votes(chain: &ChainState, block: &Block, helpers: usize) -> bool
             )
         })
         .collect();
-    let here = ledger::votes_verify(
+    let mut all = ledger::votes_verify(
         &genesis.trustees.election_key,
         genesis.candidates.len(),
         mine,
     );
-    let mut all = here;
     for answer in asked {
         all &= matches!(answer.await, Ok(SignatureAnswer::Votes(true)));
     }
