@@ -726,8 +726,7 @@ pub async fn invite(
             &issued,
             ("/admin".into(), "Back to the office"),
         ),
-        Err(e) => Redirect::to(&crate::guard::outcome::<()>(Err(e), Notice::Failed).on("/admin"))
-            .into_response(),
+        Err(e) => crate::guard::refused_back(e, "/admin"),
     }
 }
 
@@ -754,8 +753,7 @@ pub async fn replace_key(
         .await
     {
         Ok(issued) => invitation_page(&site, &headers, &issued, (page, "Back to the election")),
-        Err(e) => Redirect::to(&crate::guard::outcome::<()>(Err(e), Notice::Failed).on(&page))
-            .into_response(),
+        Err(e) => crate::guard::refused_back(e, &page),
     }
 }
 
@@ -844,8 +842,7 @@ pub async fn register_voters(
                 <ul class="problems">{rows.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
             },
         ),
-        Err(e) => Redirect::to(&crate::guard::outcome::<()>(Err(e), Notice::Failed).on(&page))
-            .into_response(),
+        Err(e) => crate::guard::refused_back(e, &page),
     }
 }
 

@@ -26,6 +26,12 @@ pub fn outcome<T>(result: Result<T, engine::EngineError>, done: Notice) -> Notic
     }
 }
 
+/// Sends the browser of a plain form handler back to `page`, with the refusal's notice.
+pub fn refused_back(e: engine::EngineError, page: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    axum::response::Redirect::to(&outcome::<()>(Err(e), Notice::Failed).on(page)).into_response()
+}
+
 /// Lets an action through only for a signed-in account of `role` (any role if `None`)
 /// whose form echoes the session's CSRF token (so another site cannot post it). Otherwise
 /// says where to send the browser: to sign in, or back to `page` with `error=csrf`.

@@ -83,8 +83,7 @@ pub async fn invite_trustee(
     let new = wire::NewTrustee { name: form.name };
     match node.invite_trustee(election, &new).await {
         Ok(issued) => seat_page(&site, &headers, &issued, false),
-        Err(e) => Redirect::to(&crate::guard::outcome::<()>(Err(e), Notice::Failed).on(&page))
-            .into_response(),
+        Err(e) => crate::guard::refused_back(e, &page),
     }
 }
 
@@ -108,8 +107,7 @@ pub async fn replace_trustee(
     }
     match node.replace_trustee(election, trustee).await {
         Ok(issued) => seat_page(&site, &headers, &issued, true),
-        Err(e) => Redirect::to(&crate::guard::outcome::<()>(Err(e), Notice::Failed).on(&page))
-            .into_response(),
+        Err(e) => crate::guard::refused_back(e, &page),
     }
 }
 
