@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/build-workers.sh
-cargo leptos build
+cargo leptos build --split
 if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY}" = ballot ]; then
   echo "== the secret ballot in Chromium (end2end/bench/browser-ballot.mjs)"
   target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')

@@ -9,7 +9,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 echo "== web worker bundles (wasm: miner SIMD and scalar; checker, signatures, keys, codes, ballot)"
 scripts/build-workers.sh
 echo "== site (server binary + hydrated frontend), debug profile"
-cargo leptos build
+cargo leptos build --split
 echo "== ledger, wire and keyfile build for wasm32"
 cargo build -p ledger -p wire -p keyfile --target wasm32-unknown-unknown
 echo "== unit, property and HTTP integration tests"

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{ParamSegment, SsrMode, StaticSegment};
+use leptos_router::{Lazy, LazyRoute, ParamSegment, SsrMode, StaticSegment};
 
 pub mod admin;
 #[cfg(feature = "hydrate")]
@@ -88,30 +88,30 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("setup") view=SetupPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
                     <Route
                         path=(StaticSegment("invite"), ParamSegment("token"))
-                        view=InvitePage
+                        view={Lazy::<InviteRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=(StaticSegment("trustee"), ParamSegment("token"))
-                        view=TrusteeInvitePage
+                        view={Lazy::<TrusteeInviteRoute>::new()}
                         ssr=SsrMode::Async
                     />
-                    <Route path=StaticSegment("validator") view=ValidatorPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("validator") view={Lazy::<ValidatorRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
                     <Route
                         path=(StaticSegment("admin"), StaticSegment("e"), ParamSegment("election"))
-                        view=AdminElectionPage
+                        view={Lazy::<AdminElectionRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"))
-                        view=BallotPage
+                        view={Lazy::<BallotRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
@@ -121,32 +121,32 @@ pub fn App() -> impl IntoView {
                             StaticSegment("receipt"),
                             ParamSegment("receipt"),
                         )
-                        view=ReceiptPage
+                        view={Lazy::<ReceiptRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("mine"))
-                        view=MinerPage
+                        view={Lazy::<MinerRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("audit"))
-                        view=AuditPage
+                        view={Lazy::<AuditRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("tally"))
-                        view=TallyPage
+                        view={Lazy::<TallyRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("trustees"))
-                        view=CeremonyPage
+                        view={Lazy::<CeremonyRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("chain"))
-                        view=ExplorerPage
+                        view={Lazy::<ExplorerRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
@@ -156,12 +156,100 @@ pub fn App() -> impl IntoView {
                             StaticSegment("block"),
                             ParamSegment("block"),
                         )
-                        view=BlockPage
+                        view={Lazy::<BlockRoute>::new()}
                         ssr=SsrMode::Async
                     />
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// Declares groups of pages whose code the browser loads only when it shows one of them.
+/// With `cargo leptos build --split`, what only one group's pages use goes into that
+/// group's own WebAssembly module (and code shared by some groups into chunks they
+/// share), so the bundle every visitor downloads holds the router and what all pages
+/// share. Pages are grouped by who visits them: the fewer groups, the fewer files a
+/// visit fetches. `#[lazy]` names the function that loads a group's module
+/// `__preload_{group}`; each group names it too, as a plain macro cannot build it.
+macro_rules! page_groups {
+    ($(
+        $(#[$doc:meta])*
+        $loader:ident($which:ident, $preload:ident) { $($route:ident => $page:ident),+ $(,)? }
+    )+) => {$(
+        // Named after the pages they pick, which all end in `Page`.
+        #[allow(clippy::enum_variant_names)]
+        #[derive(Clone, Copy)]
+        enum $which {
+            $($page),+
+        }
+
+        $(#[$doc])*
+        #[lazy]
+        fn $loader(which: $which) -> AnyView {
+            match which {
+                $($which::$page => view! { <$page /> }.into_any()),+
+            }
+        }
+
+        $(
+            struct $route;
+
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                async fn view(_this: Self) -> AnyView {
+                    $loader($which::$page).await
+                }
+
+                // The router awaits this before it hydrates the page, so the group's
+                // module is there when hydration reaches the page.
+                async fn preload() {
+                    #[cfg(feature = "hydrate")]
+                    $preload().await;
+                }
+            }
+        )+
+    )+};
+}
+
+page_groups! {
+    /// What a voter sees: the elections, the ballot, a receipt, an audited ballot.
+    voter_pages(VoterPage, __preload_voter_pages) {
+        HomeRoute => HomePage,
+        BallotRoute => BallotPage,
+        ReceiptRoute => ReceiptPage,
+        AuditRoute => AuditPage,
+    }
+    /// Anyone exploring a chain.
+    chain_pages(ChainPage, __preload_chain_pages) {
+        ExplorerRoute => ExplorerPage,
+        BlockRoute => BlockPage,
+    }
+    /// The election officer.
+    officer_pages(OfficerPage, __preload_officer_pages) {
+        LoginRoute => LoginPage,
+        SetupRoute => SetupPage,
+        AccountRoute => AccountPage,
+        AdminRoute => AdminPage,
+        AdminElectionRoute => AdminElectionPage,
+    }
+    /// A validator: the invitation and the dashboard.
+    validator_pages(ValidatorGroupPage, __preload_validator_pages) {
+        InviteRoute => InvitePage,
+        ValidatorRoute => ValidatorPage,
+    }
+    /// A trustee: the invitation, the ceremony and the tally.
+    trustee_pages(TrusteePage, __preload_trustee_pages) {
+        TrusteeInviteRoute => TrusteeInvitePage,
+        CeremonyRoute => CeremonyPage,
+        TallyRoute => TallyPage,
+    }
+    /// A volunteer miner.
+    miner_pages(MinerGroupPage, __preload_miner_pages) {
+        MinerRoute => MinerPage,
     }
 }
 

@@ -173,6 +173,28 @@ test('each page loads only the worker bundles it needs: the ballot page no valid
   await page.waitForURL(new RegExp(`/e/${e.id}/receipt/[0-9a-f]{64}$`));
   const bundles = loaded.filter((p) => p.startsWith('/workers/'));
   assert.deepEqual([...new Set(bundles)].sort(), ['/workers/ballot.js', '/workers/ballot_bg.wasm', '/workers/worker.js?bundle=ballot']);
+
+  // The pages' own code is split by who visits them (`cargo leptos build --split`): the
+  // ballot and receipt pages load the page bundle, the voter pages' module and only the
+  // shared chunks that module needs; no other group's module, the validator's included.
+  const manifest = JSON.parse(readFileSync(join(SITE, 'pkg/__wasm_split_manifest.json'), 'utf8'));
+  const group = (name) => {
+    const key = Object.keys(manifest).find((k) => k.startsWith(`${name}_`));
+    assert.ok(key, `the split manifest has the ${name} module`);
+    return new Set(manifest[key].map((m) => `/pkg/${m}.wasm`));
+  };
+  const voter = group('voter_pages');
+  assert.ok([...voter].some((m) => m.startsWith('/pkg/split_voter_pages_')), 'the voter module is its own file');
+  const modules = [...new Set(loaded.filter((p) => p.startsWith('/pkg/') && p.endsWith('.wasm')))];
+  assert.ok(modules.includes('/pkg/ballotchain.wasm'), 'the page bundle is loaded');
+  assert.ok(modules.some((m) => m.startsWith('/pkg/split_voter_pages_')), 'the voter pages module is loaded');
+  for (const m of modules.filter((m) => m !== '/pkg/ballotchain.wasm')) {
+    assert.ok(voter.has(m), `the ballot page loads only the voter pages' code, not ${m}`);
+  }
+  for (const other of ['validator_pages', 'officer_pages', 'trustee_pages', 'chain_pages', 'miner_pages']) {
+    const own = [...group(other)].find((m) => m.startsWith(`/pkg/split_${other}_`));
+    assert.ok(!modules.includes(own), `the ballot page does not load ${own}`);
+  }
   await context.close();
 
   // What each bundle carries, by the words only its code uses: the page bundle that
