@@ -91,22 +91,22 @@ const ACCOUNT_COLUMNS: &str = "id, username, role, public_key";
 /// Stores a new account with an already hashed password; the database's UNIQUE
 /// constraints have the last word on a taken username or key.
 pub(crate) async fn insert_account(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     username: &str,
     password_hash: &str,
     role: Role,
     public_key: Option<PublicKey>,
 ) -> Result<Account> {
-    let id = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO accounts (username, password_hash, role, public_key, created_at)
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(username)
     .bind(password_hash)
     .bind(role)
     .bind(public_key)
     .bind(db_time(now_ms()))
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| {
         let message = match public_key {
@@ -114,8 +114,7 @@ pub(crate) async fn insert_account(
             Some(_) => format!("the username {username:?} or this key is another account's"),
         };
         EngineError::on_unique(e, message)
-    })?
-    .last_insert_rowid();
+    })?;
     tracing::info!(username, %role, "account created");
     Ok(Account {
         id: AccountId(id),
@@ -140,7 +139,7 @@ impl Node {
     /// Checks a username and password; the same error whichever is wrong.
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<Account> {
         let row: Option<StoredAccount> = sqlx::query_as(&format!(
-            "SELECT {ACCOUNT_COLUMNS}, password_hash FROM accounts WHERE username = ?"
+            "SELECT {ACCOUNT_COLUMNS}, password_hash FROM accounts WHERE username = $1"
         ))
         .bind(username.trim())
         .fetch_optional(&self.inner.read)
@@ -181,7 +180,7 @@ impl Node {
         let account = self.account(id).await?;
         self.authenticate(&account.username, current).await?;
         let hash = hash_password(new).await?;
-        sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(id)
             .execute(&self.inner.write)
@@ -193,7 +192,7 @@ impl Node {
     /// The account with this id.
     pub async fn account(&self, id: AccountId) -> Result<Account> {
         sqlx::query_as(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.inner.read)
@@ -203,7 +202,7 @@ impl Node {
 
     /// Whether any admin account exists (first-run set-up is needed when not).
     pub async fn has_admin(&self) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE role = ?")
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE role = $1")
             .bind(Role::Admin)
             .fetch_one(&self.inner.read)
             .await?;

@@ -7,7 +7,7 @@ use ledger::{
     merkle_root, Approval, ApprovedBlock, Block, BlockHash, BlockHeader, ChainExport, ChainState,
     ElectionId, Genesis, PublicKey, Signature, TxId, Vote, MAX_VOTES_PER_BLOCK,
 };
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -51,8 +51,8 @@ pub(crate) async fn validate_off_thread(chain: &Arc<ChainState>, block: &Block) 
 }
 
 /// A stored block (any status) with its votes in Merkle order, read on `db`.
-pub(crate) async fn load_block_from(db: &mut SqliteConnection, hash: &BlockHash) -> Result<Block> {
-    let header: Vec<u8> = sqlx::query_scalar("SELECT header FROM blocks WHERE hash = ?")
+pub(crate) async fn load_block_from(db: &mut AnyConnection, hash: &BlockHash) -> Result<Block> {
+    let header: Vec<u8> = sqlx::query_scalar("SELECT header FROM blocks WHERE hash = $1")
         .bind(hash)
         .fetch_optional(&mut *db)
         .await?
@@ -61,7 +61,7 @@ pub(crate) async fn load_block_from(db: &mut SqliteConnection, hash: &BlockHash)
         .map_err(|e| EngineError::Internal(format!("stored header does not decode: {e}")))?;
     let rows: Vec<StoredVote> = sqlx::query_as(&format!(
         "SELECT {VOTE_COLUMNS} FROM block_votes bv JOIN votes v ON v.tx_id = bv.tx_id
-         WHERE bv.block_hash = ? ORDER BY bv.position"
+         WHERE bv.block_hash = $1 ORDER BY bv.position"
     ))
     .bind(hash)
     .fetch_all(&mut *db)
@@ -82,7 +82,7 @@ impl Node {
     /// browser re-checks on its own.
     pub async fn raw_block(&self, election: ElectionId, hash: &BlockHash) -> Result<Block> {
         let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM blocks WHERE hash = ? AND election_id = ?")
+            sqlx::query_scalar("SELECT 1 FROM blocks WHERE hash = $1 AND election_id = $2")
                 .bind(hash)
                 .bind(election)
                 .fetch_optional(&self.inner.read)
@@ -133,7 +133,7 @@ impl Node {
 
     async fn new_template(&self, chain: &ChainState, election: ElectionId) -> Result<WorkTemplate> {
         let rows: Vec<StoredVote> = sqlx::query_as(&format!(
-            "SELECT {VOTE_COLUMNS} FROM votes v WHERE v.election_id = ? AND v.block_hash IS NULL
+            "SELECT {VOTE_COLUMNS} FROM votes v WHERE v.election_id = $1 AND v.block_hash IS NULL
              ORDER BY v.received_at, v.rowid LIMIT {MAX_VOTES_PER_BLOCK}"
         ))
         .bind(election)
@@ -181,7 +181,7 @@ impl Node {
         self.require_not_final(election).await?;
         let hash = block.hash();
         let known: Option<BlockStatus> =
-            sqlx::query_scalar("SELECT status FROM blocks WHERE hash = ?")
+            sqlx::query_scalar("SELECT status FROM blocks WHERE hash = $1")
                 .bind(hash)
                 .fetch_optional(&self.inner.read)
                 .await?;
@@ -222,7 +222,7 @@ impl Node {
             Self::make_room(&mut tx, election, &block, &votes, sender.as_deref()).await?
         {
             sqlx::query(
-                "UPDATE blocks SET status = ?, decided_at = ? WHERE hash = ? AND status = ?",
+                "UPDATE blocks SET status = $1, decided_at = $2 WHERE hash = $3 AND status = $4",
             )
             .bind(BlockStatus::Stale)
             .bind(db_time(now_ms()))
@@ -234,7 +234,7 @@ impl Node {
         }
         for (i, v) in block.votes.iter().enumerate() {
             let pending: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM votes WHERE tx_id = ? AND election_id = ? AND block_hash IS NULL",
+                "SELECT count(*) FROM votes WHERE tx_id = $1 AND election_id = $2 AND block_hash IS NULL",
             )
             .bind(v.tx_id())
             .bind(election)
@@ -246,7 +246,7 @@ impl Node {
         }
         sqlx::query(
             "INSERT INTO blocks (hash, election_id, idx, prev_hash, header, miner_tag, status, submitted_at, submitted_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(hash)
         .bind(election)
@@ -260,12 +260,14 @@ impl Node {
         .execute(&mut *tx)
         .await?;
         for (i, v) in block.votes.iter().enumerate() {
-            sqlx::query("INSERT INTO block_votes (block_hash, position, tx_id) VALUES (?, ?, ?)")
-                .bind(hash)
-                .bind(i as i64)
-                .bind(v.tx_id())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO block_votes (block_hash, position, tx_id) VALUES ($1, $2, $3)",
+            )
+            .bind(hash)
+            .bind(i as i64)
+            .bind(v.tx_id())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         tracing::info!(election = election.0, block = %hash, index = block.header.index, votes = block.votes.len(), "block awaiting approval");
@@ -283,7 +285,7 @@ impl Node {
     /// full height where no block has fewer votes (crowded). Otherwise the block to
     /// displace, if the height is full: the one with the fewest votes, the newest of them.
     async fn make_room(
-        db: &mut sqlx::SqliteConnection,
+        db: &mut sqlx::AnyConnection,
         election: ElectionId,
         block: &Block,
         votes: &HashSet<TxId>,
@@ -292,7 +294,7 @@ impl Node {
         let awaiting: Vec<(BlockHash, Option<String>, i64)> = sqlx::query_as(
             "SELECT b.hash, b.submitted_by,
                 (SELECT count(*) FROM block_votes bv WHERE bv.block_hash = b.hash)
-             FROM blocks b WHERE b.election_id = ? AND b.idx = ? AND b.status = ?
+             FROM blocks b WHERE b.election_id = $1 AND b.idx = $2 AND b.status = $3
              ORDER BY b.submitted_at, b.rowid",
         )
         .bind(election)
@@ -316,7 +318,7 @@ impl Node {
                 continue;
             }
             let theirs: HashSet<TxId> =
-                sqlx::query_scalar("SELECT tx_id FROM block_votes WHERE block_hash = ?")
+                sqlx::query_scalar("SELECT tx_id FROM block_votes WHERE block_hash = $1")
                     .bind(hash)
                     .fetch_all(&mut *db)
                     .await?
@@ -356,7 +358,7 @@ impl Node {
             return Ok(true);
         }
         let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM blocks WHERE hash = ? AND election_id = ? AND status = ?",
+            "SELECT count(*) FROM blocks WHERE hash = $1 AND election_id = $2 AND status = $3",
         )
         .bind(hash)
         .bind(election)
@@ -373,7 +375,7 @@ impl Node {
         hash: &BlockHash,
     ) -> Result<BlockSummary> {
         sqlx::query_as(&format!(
-            "SELECT {SUMMARY_COLUMNS} FROM blocks b WHERE b.hash = ? AND b.election_id = ?"
+            "SELECT {SUMMARY_COLUMNS} FROM blocks b WHERE b.hash = $1 AND b.election_id = $2"
         ))
         .bind(hash)
         .bind(election)
@@ -426,8 +428,8 @@ impl Node {
     pub async fn validator_queue(&self, account: AccountId) -> Result<Vec<QueuedBlock>> {
         Ok(sqlx::query_as(&format!(
             "SELECT b.election_id, e.title, {SUMMARY_COLUMNS} FROM blocks b JOIN elections e ON e.id = b.election_id
-             JOIN election_validators ev ON ev.election_id = b.election_id AND ev.account_id = ?
-             WHERE b.status = ? ORDER BY b.election_id, b.idx, n_votes DESC, b.submitted_at"
+             JOIN election_validators ev ON ev.election_id = b.election_id AND ev.account_id = $1
+             WHERE b.status = $2 ORDER BY b.election_id, b.idx, n_votes DESC, b.submitted_at"
         ))
         .bind(account)
         .bind(BlockStatus::Awaiting)
@@ -443,7 +445,7 @@ impl Node {
     ) -> Result<Vec<(ElectionId, String)>> {
         Ok(sqlx::query_as(
             "SELECT e.id, e.title FROM elections e
-             JOIN election_validators ev ON ev.election_id = e.id AND ev.account_id = ?
+             JOIN election_validators ev ON ev.election_id = e.id AND ev.account_id = $1
              WHERE e.state <> 'setup' ORDER BY e.id",
         )
         .bind(account)
@@ -456,7 +458,7 @@ impl Node {
         Ok(sqlx::query_as(&format!(
             "SELECT b.election_id, b.idx, b.hash, {DECISION_COLUMNS}
              FROM decisions d JOIN blocks b ON b.hash = d.block_hash JOIN accounts a ON a.id = d.account_id
-             WHERE d.account_id = ? ORDER BY d.decided_at DESC LIMIT 100"
+             WHERE d.account_id = $1 ORDER BY d.decided_at DESC LIMIT 100"
         ))
         .bind(account)
         .fetch_all(&self.inner.read)
@@ -467,7 +469,7 @@ impl Node {
     pub async fn awaiting_blocks(&self, election: ElectionId) -> Result<Vec<BlockSummary>> {
         self.state_of(election).await?;
         Ok(sqlx::query_as(&format!(
-            "SELECT {SUMMARY_COLUMNS} FROM blocks b WHERE b.election_id = ? AND b.status = ? ORDER BY b.idx, b.submitted_at"
+            "SELECT {SUMMARY_COLUMNS} FROM blocks b WHERE b.election_id = $1 AND b.status = $2 ORDER BY b.idx, b.submitted_at"
         ))
         .bind(election)
         .bind(BlockStatus::Awaiting)
@@ -485,8 +487,8 @@ impl Node {
     ) -> Result<Vec<BlockSummary>> {
         self.state_of(election).await?;
         Ok(sqlx::query_as(&format!(
-            "SELECT {SUMMARY_COLUMNS} FROM blocks b WHERE b.election_id = ? AND b.status = ? AND b.idx <= ?
-             ORDER BY b.idx DESC LIMIT ?"
+            "SELECT {SUMMARY_COLUMNS} FROM blocks b WHERE b.election_id = $1 AND b.status = $2 AND b.idx <= $3
+             ORDER BY b.idx DESC LIMIT $4"
         ))
         .bind(election)
         .bind(BlockStatus::Appended)
@@ -508,8 +510,8 @@ impl Node {
         self.chain(election).await?;
         let mut db = self.inner.read.begin().await?;
         let hashes: Vec<BlockHash> = sqlx::query_scalar(
-            "SELECT hash FROM blocks WHERE election_id = ? AND status = ? AND idx > ?
-             ORDER BY idx LIMIT ?",
+            "SELECT hash FROM blocks WHERE election_id = $1 AND status = $2 AND idx > $3
+             ORDER BY idx LIMIT $4",
         )
         .bind(election)
         .bind(BlockStatus::Appended)
@@ -532,7 +534,7 @@ impl Node {
         let hash = match block {
             BlockRef::Hash(hash) => hash,
             BlockRef::Height(index) => sqlx::query_scalar(
-                "SELECT hash FROM blocks WHERE election_id = ? AND idx = ? AND status = ?",
+                "SELECT hash FROM blocks WHERE election_id = $1 AND idx = $2 AND status = $3",
             )
             .bind(election)
             .bind(db_time(index))
@@ -545,12 +547,12 @@ impl Node {
         let block = self.load_block(&hash).await?;
         let decisions: Vec<DecisionRecord> = sqlx::query_as(&format!(
             "SELECT {DECISION_COLUMNS} FROM decisions d JOIN accounts a ON a.id = d.account_id
-             WHERE d.block_hash = ? ORDER BY d.decided_at"
+             WHERE d.block_hash = $1 ORDER BY d.decided_at"
         ))
         .bind(hash)
         .fetch_all(&self.inner.read)
         .await?;
-        let quorum: i64 = sqlx::query_scalar("SELECT quorum FROM elections WHERE id = ?")
+        let quorum: i64 = sqlx::query_scalar("SELECT quorum FROM elections WHERE id = $1")
             .bind(election)
             .fetch_one(&self.inner.read)
             .await?;
@@ -603,12 +605,12 @@ impl Node {
 
 /// The validators' approvals of a block, oldest first, read on `db`.
 pub(crate) async fn approvals_from(
-    db: &mut SqliteConnection,
+    db: &mut AnyConnection,
     hash: &BlockHash,
 ) -> Result<Vec<Approval>> {
     let rows: Vec<(PublicKey, Signature)> = sqlx::query_as(
         "SELECT d.validator_key, d.signature FROM decisions d JOIN accounts a ON a.id = d.account_id
-         WHERE d.block_hash = ? AND d.approve = 1 ORDER BY d.decided_at",
+         WHERE d.block_hash = $1 AND d.approve = 1 ORDER BY d.decided_at",
     )
     .bind(hash)
     .fetch_all(&mut *db)
@@ -628,11 +630,11 @@ pub(crate) async fn approvals_from(
 /// to its recorded hash is an integrity error. Nothing here checks the chain's rules:
 /// `ledger::replay` does.
 pub(crate) async fn stored_chain_from(
-    db: &mut SqliteConnection,
+    db: &mut AnyConnection,
     election: ElectionId,
 ) -> Result<ChainExport> {
     let sealed: Option<(Option<Vec<u8>>, Option<BlockHash>)> =
-        sqlx::query_as("SELECT genesis, genesis_hash FROM elections WHERE id = ?")
+        sqlx::query_as("SELECT genesis, genesis_hash FROM elections WHERE id = $1")
             .bind(election)
             .fetch_optional(&mut *db)
             .await?;
@@ -656,7 +658,7 @@ pub(crate) async fn stored_chain_from(
         other => EngineError::Internal(format!("stored genesis does not decode: {other}")),
     })?;
     let hashes: Vec<BlockHash> = sqlx::query_scalar(
-        "SELECT hash FROM blocks WHERE election_id = ? AND status = ? ORDER BY idx",
+        "SELECT hash FROM blocks WHERE election_id = $1 AND status = $2 ORDER BY idx",
     )
     .bind(election)
     .bind(BlockStatus::Appended)

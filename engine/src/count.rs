@@ -8,16 +8,16 @@ use crate::{db_time, now_ms, stored_u64, EngineError, Node, Result};
 use ledger::result::{check_share, SignedShare, TallyResult};
 use ledger::secret::{find_counts, DecryptionShare};
 use ledger::{BlockHash, ElectionId, PublicKey, Signature};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use wire::{CandidateVotes, ElectionState, FinalHead, TallyReport};
 
 /// The final head of an election, if finalised.
 pub(crate) async fn final_head(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     election: ElectionId,
 ) -> Result<Option<FinalHead>> {
     let row: Option<(i64, BlockHash, i64)> =
-        sqlx::query_as("SELECT height, head, uncounted FROM finals WHERE election_id = ?")
+        sqlx::query_as("SELECT height, head, uncounted FROM finals WHERE election_id = $1")
             .bind(election)
             .fetch_optional(conn)
             .await?;
@@ -32,9 +32,9 @@ pub(crate) async fn final_head(
 }
 
 /// The shares posted, in trustee order.
-async fn shares_of(conn: &mut SqliteConnection, election: ElectionId) -> Result<Vec<SignedShare>> {
+async fn shares_of(conn: &mut AnyConnection, election: ElectionId) -> Result<Vec<SignedShare>> {
     let rows: Vec<(i64, Vec<u8>, Signature)> = sqlx::query_as(
-        "SELECT trustee, share, signature FROM decryption_shares WHERE election_id = ? ORDER BY trustee",
+        "SELECT trustee, share, signature FROM decryption_shares WHERE election_id = $1 ORDER BY trustee",
     )
     .bind(election)
     .fetch_all(conn)
@@ -52,9 +52,9 @@ async fn shares_of(conn: &mut SqliteConnection, election: ElectionId) -> Result<
 }
 
 /// The published counts, if any.
-async fn counts_of(conn: &mut SqliteConnection, election: ElectionId) -> Result<Option<Vec<u64>>> {
+async fn counts_of(conn: &mut AnyConnection, election: ElectionId) -> Result<Option<Vec<u64>>> {
     let text: Option<String> =
-        sqlx::query_scalar("SELECT counts FROM results WHERE election_id = ?")
+        sqlx::query_scalar("SELECT counts FROM results WHERE election_id = $1")
             .bind(election)
             .fetch_optional(conn)
             .await?;
@@ -100,8 +100,8 @@ impl Node {
         let chain = self.chain(election).await?;
         let mut tx = self.inner.write.begin().await?;
         let (pending, awaiting): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM votes WHERE election_id = ? AND block_hash IS NULL),
-                    (SELECT count(*) FROM blocks WHERE election_id = ? AND status = 'awaiting')",
+            "SELECT (SELECT count(*) FROM votes WHERE election_id = $1 AND block_hash IS NULL),
+                    (SELECT count(*) FROM blocks WHERE election_id = $2 AND status = 'awaiting')",
         )
         .bind(election)
         .bind(election)
@@ -113,7 +113,7 @@ impl Node {
             )));
         }
         sqlx::query(
-            "INSERT INTO finals (election_id, height, head, uncounted, finalised_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO finals (election_id, height, head, uncounted, finalised_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(election)
         .bind(db_time(chain.height()))
@@ -141,7 +141,7 @@ impl Node {
         let mut conn = self.inner.read.acquire().await?;
         let shares = shares_of(&mut conn, election).await?;
         let names: Vec<(PublicKey, String)> = sqlx::query_as(
-            "SELECT identity_key, name FROM trustees WHERE election_id = ? AND identity_key IS NOT NULL",
+            "SELECT identity_key, name FROM trustees WHERE election_id = $1 AND identity_key IS NOT NULL",
         )
         .bind(election)
         .fetch_all(&mut *conn)
@@ -211,7 +211,7 @@ impl Node {
         })?;
         let mut tx = self.inner.write.begin().await?;
         sqlx::query(
-            "INSERT INTO decryption_shares (election_id, trustee, share, signature, posted_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO decryption_shares (election_id, trustee, share, signature, posted_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(election)
         .bind(i64::from(share.trustee))
@@ -249,7 +249,7 @@ impl Node {
             .map_err(EngineError::join)?
             .map_err(|e| EngineError::Internal(format!("decrypting the sums: {e}")))?;
             sqlx::query(
-                "INSERT INTO results (election_id, counts, published_at) VALUES (?, ?, ?)
+                "INSERT INTO results (election_id, counts, published_at) VALUES ($1, $2, $3)
                  ON CONFLICT DO NOTHING",
             )
             .bind(election)
@@ -270,7 +270,7 @@ impl Node {
     /// The published result with the shares that give it, for the export.
     pub(crate) async fn published_result(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         election: ElectionId,
     ) -> Result<Option<TallyResult>> {
         let (Some(end), Some(counts)) = (

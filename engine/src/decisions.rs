@@ -32,7 +32,7 @@ impl Node {
     ) -> Result<Decider> {
         let chain = self.chain(election).await?;
         let status: BlockStatus =
-            sqlx::query_scalar("SELECT status FROM blocks WHERE hash = ? AND election_id = ?")
+            sqlx::query_scalar("SELECT status FROM blocks WHERE hash = $1 AND election_id = $2")
                 .bind(hash)
                 .bind(election)
                 .fetch_optional(&self.inner.read)
@@ -49,7 +49,7 @@ impl Node {
             ));
         }
         let account: AccountId =
-            sqlx::query_scalar("SELECT id FROM accounts WHERE public_key = ? AND role = ?")
+            sqlx::query_scalar("SELECT id FROM accounts WHERE public_key = $1 AND role = $2")
                 .bind(key)
                 .bind(wire::Role::Validator)
                 .fetch_optional(&self.inner.read)
@@ -63,7 +63,7 @@ impl Node {
             )));
         }
         let already: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM decisions WHERE block_hash = ? AND account_id = ?",
+            "SELECT count(*) FROM decisions WHERE block_hash = $1 AND account_id = $2",
         )
         .bind(hash)
         .bind(account)
@@ -118,14 +118,14 @@ impl Node {
         let approvals = decisions_of_kind(&mut tx, hash, true).await?;
         let appended = approvals >= i64::from(chain.genesis().quorum);
         if appended {
-            sqlx::query("UPDATE blocks SET status = ?, decided_at = ? WHERE hash = ?")
+            sqlx::query("UPDATE blocks SET status = $1, decided_at = $2 WHERE hash = $3")
                 .bind(BlockStatus::Appended)
                 .bind(now)
                 .bind(hash)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(
-                "UPDATE votes SET block_hash = ? WHERE tx_id IN (SELECT tx_id FROM block_votes WHERE block_hash = ?)",
+                "UPDATE votes SET block_hash = $1 WHERE tx_id IN (SELECT tx_id FROM block_votes WHERE block_hash = $2)",
             )
             .bind(hash)
             .bind(hash)
@@ -133,8 +133,8 @@ impl Node {
             .await?;
             // Competitors at this height lose; their votes are still pending.
             sqlx::query(
-                "UPDATE blocks SET status = ?, decided_at = ?
-                 WHERE election_id = ? AND idx = ? AND status = ? AND hash <> ?",
+                "UPDATE blocks SET status = $1, decided_at = $2
+                 WHERE election_id = $3 AND idx = $4 AND status = $5 AND hash <> $6",
             )
             .bind(BlockStatus::Stale)
             .bind(now)
@@ -195,7 +195,7 @@ impl Node {
         let rejections = decisions_of_kind(&mut tx, hash, false).await?;
         let validators = chain.genesis().validators.len() as i64;
         if rejections > validators - i64::from(chain.genesis().quorum) {
-            sqlx::query("UPDATE blocks SET status = ?, decided_at = ? WHERE hash = ?")
+            sqlx::query("UPDATE blocks SET status = $1, decided_at = $2 WHERE hash = $3")
                 .bind(BlockStatus::Rejected)
                 .bind(now)
                 .bind(hash)
@@ -207,7 +207,7 @@ impl Node {
     }
 
     async fn set_status(&self, hash: &BlockHash, status: BlockStatus, now: i64) -> Result<()> {
-        sqlx::query("UPDATE blocks SET status = ?, decided_at = ? WHERE hash = ?")
+        sqlx::query("UPDATE blocks SET status = $1, decided_at = $2 WHERE hash = $3")
             .bind(status)
             .bind(now)
             .bind(hash)
@@ -220,7 +220,7 @@ impl Node {
 /// Stores a validator's signed decision: an approval, or a rejection with its reason.
 /// The database's UNIQUE (block, account) has the last word on deciding twice.
 async fn record_decision(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     hash: &BlockHash,
     account: AccountId,
     key: &PublicKey,
@@ -230,12 +230,13 @@ async fn record_decision(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO decisions (block_hash, account_id, validator_key, approve, signature, reason, decided_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(hash)
     .bind(account)
     .bind(key)
-    .bind(reason.is_none())
+    // A flag is stored as 0 or 1, the same on both backends.
+    .bind(i64::from(reason.is_none()))
     .bind(signature)
     .bind(reason)
     .bind(now)
@@ -247,14 +248,14 @@ async fn record_decision(
 
 /// How many approvals (or rejections) the block has.
 async fn decisions_of_kind(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     hash: &BlockHash,
     approve: bool,
 ) -> Result<i64> {
     Ok(
-        sqlx::query_scalar("SELECT count(*) FROM decisions WHERE block_hash = ? AND approve = ?")
+        sqlx::query_scalar("SELECT count(*) FROM decisions WHERE block_hash = $1 AND approve = $2")
             .bind(hash)
-            .bind(approve)
+            .bind(i64::from(approve))
             .fetch_one(&mut *tx)
             .await?,
     )

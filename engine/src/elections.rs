@@ -95,17 +95,16 @@ impl Node {
                 ledger::MIN_QUORUM
             )));
         }
-        let id = sqlx::query(
-            "INSERT INTO elections (title, description, difficulty_bits, quorum, created_at) VALUES (?, ?, ?, ?, ?)",
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO elections (title, description, difficulty_bits, quorum, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(&title)
         .bind(&description)
         .bind(i64::from(difficulty))
         .bind(i64::from(quorum))
         .bind(db_time(now_ms()))
-        .execute(&self.inner.write)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&self.inner.write)
+        .await?;
         let id = ElectionId(stored_u64("election id", id)?);
         tracing::info!(election = id.0, "election created");
         self.election(id).await
@@ -125,7 +124,7 @@ impl Node {
 
     /// The election's state; `NotFound` when there is no such election.
     pub(crate) async fn state_of(&self, id: ElectionId) -> Result<ElectionState> {
-        sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
+        sqlx::query_scalar("SELECT state FROM elections WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.inner.read)
             .await?
@@ -149,7 +148,7 @@ impl Node {
                     (SELECT count(*) FROM votes x WHERE x.election_id = e.id) AS votes,
                     (SELECT count(*) FROM votes x WHERE x.election_id = e.id AND x.block_hash IS NULL) AS pending,
                     (SELECT count(*) FROM blocks b WHERE b.election_id = e.id AND b.status = 'awaiting') AS awaiting
-             FROM elections e WHERE id = ?",
+             FROM elections e WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.inner.read)
@@ -158,7 +157,7 @@ impl Node {
         let candidates = self.candidates(id).await?;
         let validators: Vec<String> = sqlx::query_scalar(
             "SELECT a.username FROM election_validators ev JOIN accounts a ON a.id = ev.account_id
-             WHERE ev.election_id = ? ORDER BY a.username",
+             WHERE ev.election_id = $1 ORDER BY a.username",
         )
         .bind(id)
         .fetch_all(&self.inner.read)
@@ -203,7 +202,7 @@ impl Node {
 
     async fn candidates(&self, id: ElectionId) -> Result<Vec<Candidate>> {
         Ok(sqlx::query_as(
-            "SELECT id, name, description FROM candidates WHERE election_id = ? ORDER BY id",
+            "SELECT id, name, description FROM candidates WHERE election_id = $1 ORDER BY id",
         )
         .bind(id)
         .fetch_all(&self.inner.read)
@@ -220,7 +219,7 @@ impl Node {
         let (name, description) = clean_candidate(name, description)?;
         self.require_setup(election).await?;
         let on_ballot: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM candidates WHERE election_id = ?")
+            sqlx::query_scalar("SELECT count(*) FROM candidates WHERE election_id = $1")
                 .bind(election)
                 .fetch_one(&self.inner.read)
                 .await?;
@@ -229,20 +228,20 @@ impl Node {
                 "a ballot has at most {MAX_CANDIDATES} candidates: every encrypted ballot carries a ciphertext and a proof for each"
             )));
         }
-        let id =
-            sqlx::query("INSERT INTO candidates (election_id, name, description) VALUES (?, ?, ?)")
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO candidates (election_id, name, description) VALUES ($1, $2, $3) RETURNING id",
+        )
                 .bind(election)
                 .bind(&name)
                 .bind(&description)
-                .execute(&self.inner.write)
+                .fetch_one(&self.inner.write)
                 .await
                 .map_err(|e| {
                     EngineError::on_unique(
                         e,
                         format!("a candidate named {name:?} is already on the ballot"),
                     )
-                })?
-                .last_insert_rowid();
+                })?;
         let id = u32::try_from(id)
             .map_err(|_| EngineError::Internal(format!("candidate id {id} out of range")))?;
         Ok(Candidate {
@@ -263,7 +262,7 @@ impl Node {
         let (name, description) = clean_candidate(name, description)?;
         self.require_setup(election).await?;
         let done = sqlx::query(
-            "UPDATE candidates SET name = ?, description = ? WHERE id = ? AND election_id = ?",
+            "UPDATE candidates SET name = $1, description = $2 WHERE id = $3 AND election_id = $4",
         )
         .bind(&name)
         .bind(&description)
@@ -294,7 +293,7 @@ impl Node {
         candidate: CandidateId,
     ) -> Result<()> {
         self.require_setup(election).await?;
-        let done = sqlx::query("DELETE FROM candidates WHERE id = ? AND election_id = ?")
+        let done = sqlx::query("DELETE FROM candidates WHERE id = $1 AND election_id = $2")
             .bind(candidate)
             .bind(election)
             .execute(&self.inner.write)
@@ -308,7 +307,7 @@ impl Node {
     /// Usernames of every validator account, for enrolment.
     pub async fn validator_accounts(&self) -> Result<Vec<String>> {
         Ok(
-            sqlx::query_scalar("SELECT username FROM accounts WHERE role = ? ORDER BY username")
+            sqlx::query_scalar("SELECT username FROM accounts WHERE role = $1 ORDER BY username")
                 .bind(Role::Validator)
                 .fetch_all(&self.inner.read)
                 .await?,
@@ -319,7 +318,7 @@ impl Node {
     pub async fn enrol_validator(&self, election: ElectionId, username: &str) -> Result<()> {
         self.require_setup(election).await?;
         let account: Option<(AccountId, Role)> =
-            sqlx::query_as("SELECT id, role FROM accounts WHERE username = ?")
+            sqlx::query_as("SELECT id, role FROM accounts WHERE username = $1")
                 .bind(username.trim())
                 .fetch_optional(&self.inner.read)
                 .await?;
@@ -329,7 +328,7 @@ impl Node {
                 "{username:?} is not a validator account"
             )));
         }
-        sqlx::query("INSERT INTO election_validators (election_id, account_id) VALUES (?, ?)")
+        sqlx::query("INSERT INTO election_validators (election_id, account_id) VALUES ($1, $2)")
             .bind(election)
             .bind(id)
             .execute(&self.inner.write)
@@ -346,12 +345,12 @@ impl Node {
         // it: nothing enrolled, registered or withdrawn meanwhile can be left out or kept.
         let mut tx = self.inner.write.begin().await?;
         let (title, difficulty, quorum): (String, i64, i64) =
-            sqlx::query_as("SELECT title, difficulty_bits, quorum FROM elections WHERE id = ?")
+            sqlx::query_as("SELECT title, difficulty_bits, quorum FROM elections WHERE id = $1")
                 .bind(election)
                 .fetch_one(&mut *tx)
                 .await?;
         let candidates: Vec<Candidate> = sqlx::query_as(
-            "SELECT id, name, description FROM candidates WHERE election_id = ? ORDER BY id",
+            "SELECT id, name, description FROM candidates WHERE election_id = $1 ORDER BY id",
         )
         .bind(election)
         .fetch_all(&mut *tx)
@@ -368,13 +367,13 @@ impl Node {
         }
         // A key that does not decode is an error here, never a voter silently left out.
         let mut voters: Vec<PublicKey> =
-            sqlx::query_scalar("SELECT public_key FROM voters WHERE election_id = ?")
+            sqlx::query_scalar("SELECT public_key FROM voters WHERE election_id = $1")
                 .bind(election)
                 .fetch_all(&mut *tx)
                 .await?;
         let enrolled: Vec<(String, Option<PublicKey>)> = sqlx::query_as(
             "SELECT a.username, a.public_key FROM election_validators ev JOIN accounts a ON a.id = ev.account_id
-             WHERE ev.election_id = ? ORDER BY a.username",
+             WHERE ev.election_id = $1 ORDER BY a.username",
         )
         .bind(election)
         .fetch_all(&mut *tx)
@@ -426,7 +425,7 @@ impl Node {
             .map_err(|e| EngineError::WrongState(e.to_string()))?;
         let hash = genesis.hash();
         let done = sqlx::query(
-            "UPDATE elections SET state = ?, opened_at = ?, genesis = ?, genesis_hash = ? WHERE id = ? AND state = ?",
+            "UPDATE elections SET state = $1, opened_at = $2, genesis = $3, genesis_hash = $4 WHERE id = $5 AND state = $6",
         )
         .bind(ElectionState::Open)
         .bind(db_time(opened_at))
@@ -452,14 +451,15 @@ impl Node {
 
     /// Closes voting. Votes already accepted can still be mined and approved.
     pub async fn close_election(&self, election: ElectionId) -> Result<ElectionDetail> {
-        let done =
-            sqlx::query("UPDATE elections SET state = ?, closed_at = ? WHERE id = ? AND state = ?")
-                .bind(ElectionState::Closed)
-                .bind(db_time(now_ms()))
-                .bind(election)
-                .bind(ElectionState::Open)
-                .execute(&self.inner.write)
-                .await?;
+        let done = sqlx::query(
+            "UPDATE elections SET state = $1, closed_at = $2 WHERE id = $3 AND state = $4",
+        )
+        .bind(ElectionState::Closed)
+        .bind(db_time(now_ms()))
+        .bind(election)
+        .bind(ElectionState::Open)
+        .execute(&self.inner.write)
+        .await?;
         if done.rows_affected() != 1 {
             self.state_of(election).await?;
             return Err(EngineError::WrongState(
@@ -475,7 +475,7 @@ impl Node {
     pub async fn validators(&self, election: ElectionId) -> Result<Vec<ValidatorInfo>> {
         let rows: Vec<(String, Option<PublicKey>)> = sqlx::query_as(
             "SELECT a.username, a.public_key FROM election_validators ev JOIN accounts a ON a.id = ev.account_id
-             WHERE ev.election_id = ? ORDER BY a.username",
+             WHERE ev.election_id = $1 ORDER BY a.username",
         )
         .bind(election)
         .fetch_all(&self.inner.read)
@@ -500,7 +500,7 @@ impl Node {
     /// Whether a validator account is enrolled in an election.
     pub async fn is_enrolled(&self, election: ElectionId, account: AccountId) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM election_validators WHERE election_id = ? AND account_id = ?",
+            "SELECT count(*) FROM election_validators WHERE election_id = $1 AND account_id = $2",
         )
         .bind(election)
         .bind(account)

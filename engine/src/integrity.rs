@@ -11,7 +11,7 @@ use crate::blocks::stored_chain_from;
 use crate::votes::{StoredVote, VOTE_COLUMNS};
 use crate::{ChainSlot, EngineError, Node, Result};
 use ledger::{BlockHash, ChainExport, ChainState, ElectionId, Signatures, TxId, Vote};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -263,7 +263,7 @@ fn same_chain(stored: &ChainExport, known: &ChainState) -> Result<()> {
 /// every pending vote is well formed (its receipt is its hash; in a full check, every
 /// vote rule holds) and not on the chain.
 async fn rows_agree(
-    db: &mut SqliteConnection,
+    db: &mut AnyConnection,
     id: ElectionId,
     stored: &ChainExport,
     chain: &ChainState,
@@ -282,7 +282,7 @@ async fn rows_agree(
         }
     }
     let marked: Vec<(TxId, BlockHash)> = sqlx::query_as(
-        "SELECT tx_id, block_hash FROM votes WHERE election_id = ? AND block_hash IS NOT NULL",
+        "SELECT tx_id, block_hash FROM votes WHERE election_id = $1 AND block_hash IS NOT NULL",
     )
     .bind(id)
     .fetch_all(&mut *db)
@@ -297,7 +297,7 @@ async fn rows_agree(
             }
             None => {
                 let status: Option<String> =
-                    sqlx::query_scalar("SELECT status FROM blocks WHERE hash = ?")
+                    sqlx::query_scalar("SELECT status FROM blocks WHERE hash = $1")
                         .bind(block)
                         .fetch_optional(&mut *db)
                         .await?;
@@ -320,7 +320,7 @@ async fn rows_agree(
         )));
     }
     let pending: Vec<PendingVote> = sqlx::query_as(&format!(
-        "SELECT v.tx_id, {VOTE_COLUMNS} FROM votes v WHERE v.election_id = ? AND v.block_hash IS NULL"
+        "SELECT v.tx_id, {VOTE_COLUMNS} FROM votes v WHERE v.election_id = $1 AND v.block_hash IS NULL"
     ))
     .bind(id)
     .fetch_all(&mut *db)

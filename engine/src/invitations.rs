@@ -58,7 +58,7 @@ pub(crate) fn random<const N: usize>() -> [u8; N] {
 /// the only time the token exists outside the invitee's link. Pending invitations of the
 /// same username (or account) stop working: the newest link is the one that counts.
 async fn issue(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     username: &str,
     role: Role,
     account: Option<AccountId>,
@@ -67,14 +67,14 @@ async fn issue(
     let now = now_ms();
     let expires_at = now + INVITATION_HOURS * 3_600_000;
     // Replaced: expired for good, whatever clock a concurrent acceptance read.
-    sqlx::query("UPDATE invitations SET expires_at = 0 WHERE username = ? AND used_at IS NULL")
+    sqlx::query("UPDATE invitations SET expires_at = 0 WHERE username = $1 AND used_at IS NULL")
         .bind(username)
         .execute(&mut *conn)
         .await?;
     let token = hex::encode(random::<32>());
     sqlx::query(
         "INSERT INTO invitations (token_hash, username, role, account_id, challenge, created_by, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(token_hash(&token))
     .bind(username)
@@ -107,7 +107,7 @@ impl Node {
         let username = new.username.trim();
         check_username(username)?;
         let mut tx = self.inner.write.begin().await?;
-        let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE username = ?")
+        let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE username = $1")
             .bind(username)
             .fetch_one(&mut *tx)
             .await?;
@@ -124,7 +124,7 @@ impl Node {
     async fn stored_invitation(&self, token: &str) -> Result<StoredInvitation> {
         sqlx::query_as(
             "SELECT id, username, role, account_id, challenge, expires_at, used_at
-             FROM invitations WHERE token_hash = ?",
+             FROM invitations WHERE token_hash = $1",
         )
         .bind(token_hash(token))
         .fetch_optional(&self.inner.read)
@@ -191,7 +191,7 @@ impl Node {
         let now = db_time(now_ms());
         // The last word on "used" and "expired", against a concurrent acceptance.
         let claimed = sqlx::query(
-            "UPDATE invitations SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+            "UPDATE invitations SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $3",
         )
         .bind(now)
         .bind(stored.id)
@@ -207,7 +207,7 @@ impl Node {
         if let Some(key) = key {
             // A withdrawn key was lost or exposed: it never comes back, for anyone.
             let withdrawn: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM invitations WHERE withdrawn_key = ?")
+                sqlx::query_scalar("SELECT count(*) FROM invitations WHERE withdrawn_key = $1")
                     .bind(key)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -217,7 +217,7 @@ impl Node {
                 ));
             }
             let holders: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM accounts WHERE public_key = ?")
+                sqlx::query_scalar("SELECT count(*) FROM accounts WHERE public_key = $1")
                     .bind(key)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -230,7 +230,7 @@ impl Node {
         let account = match (stored.account_id, password_hash) {
             (Some(id), _) => {
                 sqlx::query(
-                    "UPDATE accounts SET public_key = ? WHERE id = ? AND role = ? AND public_key IS NULL",
+                    "UPDATE accounts SET public_key = $1 WHERE id = $2 AND role = $3 AND public_key IS NULL",
                 )
                 .bind(key)
                 .bind(id)
@@ -239,7 +239,7 @@ impl Node {
                 .await
                 .map_err(|e| EngineError::on_unique(e, "this key is another account's"))?;
                 let account: Account = sqlx::query_as(
-                    "SELECT id, username, role, public_key FROM accounts WHERE id = ?",
+                    "SELECT id, username, role, public_key FROM accounts WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_one(&mut *tx)
@@ -283,7 +283,7 @@ impl Node {
         let mut tx = self.inner.write.begin().await?;
         let account: Option<AccountId> = sqlx::query_scalar(
             "SELECT a.id FROM election_validators ev JOIN accounts a ON a.id = ev.account_id
-             WHERE ev.election_id = ? AND a.username = ?",
+             WHERE ev.election_id = $1 AND a.username = $2",
         )
         .bind(election)
         .bind(username.trim())
@@ -294,10 +294,10 @@ impl Node {
         // it is open, or closed with votes or blocks not yet settled.
         let busy: Option<ElectionId> = sqlx::query_scalar(
             "SELECT e.id FROM election_validators ev JOIN elections e ON e.id = ev.election_id
-             WHERE ev.account_id = ? AND e.state <> ? AND (
-                 e.state = ?
+             WHERE ev.account_id = $1 AND e.state <> $2 AND (
+                 e.state = $3
                  OR EXISTS (SELECT 1 FROM votes v WHERE v.election_id = e.id AND v.block_hash IS NULL)
-                 OR EXISTS (SELECT 1 FROM blocks b WHERE b.election_id = e.id AND b.status = ?))
+                 OR EXISTS (SELECT 1 FROM blocks b WHERE b.election_id = e.id AND b.status = $4))
              LIMIT 1",
         )
         .bind(account)
@@ -312,11 +312,11 @@ impl Node {
             )));
         }
         let withdrawn: Option<ledger::PublicKey> =
-            sqlx::query_scalar("SELECT public_key FROM accounts WHERE id = ?")
+            sqlx::query_scalar("SELECT public_key FROM accounts WHERE id = $1")
                 .bind(account)
                 .fetch_one(&mut *tx)
                 .await?;
-        sqlx::query("UPDATE accounts SET public_key = NULL WHERE id = ?")
+        sqlx::query("UPDATE accounts SET public_key = NULL WHERE id = $1")
             .bind(account)
             .execute(&mut *tx)
             .await?;
@@ -324,7 +324,7 @@ impl Node {
         // Recorded for good: the withdrawn key is refused at every later enrolment. (A
         // validator already without a key has nothing more to withdraw: this only re-issues
         // their link.)
-        sqlx::query("UPDATE invitations SET withdrawn_key = ? WHERE token_hash = ?")
+        sqlx::query("UPDATE invitations SET withdrawn_key = $1 WHERE token_hash = $2")
             .bind(withdrawn)
             .bind(token_hash(&issued.token))
             .execute(&mut *tx)

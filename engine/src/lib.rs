@@ -1,4 +1,4 @@
-//! The ballotchain node: the state behind the web server, on SQLite.
+//! The ballotchain node: the state behind the web server, on SQLite or PostgreSQL.
 //!
 //! It keeps accounts, elections and their registries, the pending pool of votes, the
 //! blocks miners submit and the validators' decisions, and appends a block once a quorum
@@ -24,12 +24,12 @@ pub use elections::{MAX_CANDIDATES, MAX_VOTERS_PER_IMPORT};
 pub use error::EngineError;
 pub use integrity::{IntegrityReport, StartupCheck};
 pub use invitations::INVITATION_HOURS;
+pub use store::{Backend, Location};
 pub use trustees::MAX_TRUSTEES;
 
 use ledger::{ChainState, ElectionId};
-use sqlx::sqlite::SqlitePool;
+use sqlx::AnyPool;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Result type of the engine.
@@ -57,11 +57,13 @@ pub struct Node {
 }
 
 struct Inner {
-    /// Readers: any number, concurrent with the writer thanks to WAL.
-    read: SqlitePool,
-    /// The single writer connection: SQLite allows one writer, and queueing here avoids
-    /// SQLITE_BUSY on lock upgrades.
-    write: SqlitePool,
+    /// Readers: on SQLite any number, concurrent with the writer thanks to WAL.
+    read: AnyPool,
+    /// On SQLite the single writer connection: SQLite allows one writer, and queueing
+    /// here avoids SQLITE_BUSY on lock upgrades. On PostgreSQL the same pool as `read`.
+    write: AnyPool,
+    /// The database server behind the pools.
+    backend: Backend,
     /// The appended chain of every sealed election, kept for validation.
     chains: Mutex<HashMap<ElectionId, ChainSlot>>,
     /// The sealed rolls' count and hash (a sealed roll never changes).
@@ -83,15 +85,19 @@ struct Inner {
 }
 
 impl Node {
-    /// Opens (creating if needed) the database at `path`, applies migrations and
-    /// re-verifies every stored chain. The report lists anything found altered.
-    pub async fn open(path: &Path) -> Result<(Self, IntegrityReport)> {
-        Self::open_with(path, StartupCheck::Recorded).await
+    /// Opens (creating a SQLite file if needed) the database at `location`, applies
+    /// migrations and re-verifies every stored chain. The report lists anything found
+    /// altered.
+    pub async fn open(location: impl Into<Location>) -> Result<(Self, IntegrityReport)> {
+        Self::open_with(location, StartupCheck::Recorded).await
     }
 
     /// [`Node::open`], checking the ballots' proofs as `how` says.
-    pub async fn open_with(path: &Path, how: StartupCheck) -> Result<(Self, IntegrityReport)> {
-        let node = Self::open_unchecked(path).await?;
+    pub async fn open_with(
+        location: impl Into<Location>,
+        how: StartupCheck,
+    ) -> Result<(Self, IntegrityReport)> {
+        let node = Self::open_unchecked(location).await?;
         let report = node.check_at_start(how).await?;
         Ok((node, report))
     }
@@ -99,13 +105,18 @@ impl Node {
     /// Opens the database and applies migrations, leaving the check of the stored chains
     /// to [`Node::check_at_start`]: until it has verified a chain, that chain's writes
     /// wait (the server starts listening meanwhile and serves reads).
-    pub async fn open_unchecked(path: &Path) -> Result<Self> {
-        let (read, write) = store::connect(path).await?;
+    pub async fn open_unchecked(location: impl Into<Location>) -> Result<Self> {
+        let store::Pools {
+            read,
+            write,
+            backend,
+        } = store::connect(&location.into()).await?;
         let votes = votes::VoteWriter::start(write.clone());
         let node = Self {
             inner: Arc::new(Inner {
                 read,
                 write,
+                backend,
                 chains: Mutex::new(HashMap::new()),
                 rolls: Mutex::new(HashMap::new()),
                 checks: Mutex::new(HashMap::new()),
@@ -124,14 +135,19 @@ impl Node {
         *self.inner.checked.borrow()
     }
 
-    /// The pool for reads (also used by the session store).
-    pub fn pool(&self) -> &SqlitePool {
+    /// The pool for reads.
+    pub fn pool(&self) -> &AnyPool {
         &self.inner.read
     }
 
-    /// The writer pool (for components that must write, such as sessions).
-    pub fn write_pool(&self) -> &SqlitePool {
+    /// The writer pool (on PostgreSQL the same as [`Node::pool`]).
+    pub fn write_pool(&self) -> &AnyPool {
         &self.inner.write
+    }
+
+    /// The database server behind this node.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
     }
 
     /// The sealed chain of an election: `NotFound` when there is no such election,

@@ -142,7 +142,7 @@ impl Node {
     ) -> Result<Registration> {
         self.require_setup(election).await?;
         let mut tx = self.inner.write.begin().await?;
-        let state: ElectionState = sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
+        let state: ElectionState = sqlx::query_scalar("SELECT state FROM elections WHERE id = $1")
             .bind(election)
             .fetch_one(&mut *tx)
             .await?;
@@ -152,7 +152,7 @@ impl Node {
             ));
         }
         let registered: Vec<(Option<String>, PublicKey)> =
-            sqlx::query_as("SELECT external_id, public_key FROM voters WHERE election_id = ?")
+            sqlx::query_as("SELECT external_id, public_key FROM voters WHERE election_id = $1")
                 .bind(election)
                 .fetch_all(&mut *tx)
                 .await?;
@@ -193,17 +193,16 @@ impl Node {
         }
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let id = sqlx::query(
-                "INSERT INTO voters (election_id, name, external_id, public_key) VALUES (?, ?, ?, ?)",
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO voters (election_id, name, external_id, public_key) VALUES ($1, $2, $3, $4) RETURNING id",
             )
             .bind(election)
             .bind(&row.name)
             .bind(&row.external_id)
             .bind(row.public_key)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await
-            .map_err(|e| EngineError::on_unique(e, "a voter with this key or external id is already registered"))?
-            .last_insert_rowid();
+            .map_err(|e| EngineError::on_unique(e, "a voter with this key or external id is already registered"))?;
             out.push(RegisteredVoter {
                 voter_id: VoterId(id),
                 name: row.name,
@@ -244,7 +243,7 @@ impl Node {
         // Read as bytes: a stored key altered to another size still shows as a count, and
         // the page loads (sealing refuses such a key by name).
         let stored: Vec<Vec<u8>> =
-            sqlx::query_scalar("SELECT public_key FROM voters WHERE election_id = ?")
+            sqlx::query_scalar("SELECT public_key FROM voters WHERE election_id = $1")
                 .bind(election)
                 .fetch_all(&self.inner.read)
                 .await?;
@@ -265,7 +264,7 @@ impl Node {
     /// The registered voters, in registration order (the office's list).
     pub async fn voters(&self, election: ElectionId) -> Result<Vec<RegisteredVoter>> {
         Ok(sqlx::query_as(
-            "SELECT id, name, external_id, public_key FROM voters WHERE election_id = ? ORDER BY id",
+            "SELECT id, name, external_id, public_key FROM voters WHERE election_id = $1 ORDER BY id",
         )
         .bind(election)
         .fetch_all(&self.inner.read)
@@ -275,11 +274,11 @@ impl Node {
     /// The voter of this election with this id, with the election still in set-up.
     async fn correctable(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut sqlx::AnyConnection,
         election: ElectionId,
         voter: VoterId,
     ) -> Result<RegisteredVoter> {
-        let state: ElectionState = sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
+        let state: ElectionState = sqlx::query_scalar("SELECT state FROM elections WHERE id = $1")
             .bind(election)
             .fetch_optional(&mut *tx)
             .await?
@@ -290,7 +289,7 @@ impl Node {
             ));
         }
         sqlx::query_as(
-            "SELECT id, name, external_id, public_key FROM voters WHERE id = ? AND election_id = ?",
+            "SELECT id, name, external_id, public_key FROM voters WHERE id = $1 AND election_id = $2",
         )
         .bind(voter)
         .bind(election)
@@ -303,7 +302,7 @@ impl Node {
     pub async fn remove_voter(&self, election: ElectionId, voter: VoterId) -> Result<Roll> {
         let mut tx = self.inner.write.begin().await?;
         self.correctable(&mut tx, election, voter).await?;
-        sqlx::query("DELETE FROM voters WHERE id = ?")
+        sqlx::query("DELETE FROM voters WHERE id = $1")
             .bind(voter)
             .execute(&mut *tx)
             .await?;
@@ -331,7 +330,7 @@ impl Node {
         }
         let mut tx = self.inner.write.begin().await?;
         let mut registered = self.correctable(&mut tx, election, voter).await?;
-        sqlx::query("UPDATE voters SET public_key = ? WHERE id = ?")
+        sqlx::query("UPDATE voters SET public_key = $1 WHERE id = $2")
             .bind(key)
             .bind(voter)
             .execute(&mut *tx)

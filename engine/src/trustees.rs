@@ -16,7 +16,7 @@ use ledger::ceremony::{
 use ledger::{
     possession_is_proven, ElectionId, GroupKey, PublicKey, ReceivingKey, Signature, Trustees,
 };
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use wire::{
     threshold_warning, CeremonyBoard, CeremonyInfo, CeremonySeat, ElectionState, NewTrustee,
     TrusteeEnrolment, TrusteeId, TrusteeInfo, TrusteeInvitation, TrusteeInvitationInfo, Waiting,
@@ -68,9 +68,9 @@ const TRUSTEE_COLUMNS: &str =
     "id, name, identity_key, receiving_key, receiving_proof, enrolled_at FROM trustees";
 
 /// The seats that count (not replaced), in the order they were made.
-async fn seats_of(conn: &mut SqliteConnection, election: ElectionId) -> Result<Vec<TrusteeRow>> {
+async fn seats_of(conn: &mut AnyConnection, election: ElectionId) -> Result<Vec<TrusteeRow>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {TRUSTEE_COLUMNS} WHERE election_id = ? AND replaced_at IS NULL ORDER BY id"
+        "SELECT {TRUSTEE_COLUMNS} WHERE election_id = $1 AND replaced_at IS NULL ORDER BY id"
     ))
     .bind(election)
     .fetch_all(conn)
@@ -91,9 +91,9 @@ impl Running {
 }
 
 /// The election's ceremony that has not been ended, if any.
-async fn running(conn: &mut SqliteConnection, election: ElectionId) -> Result<Option<Running>> {
+async fn running(conn: &mut AnyConnection, election: ElectionId) -> Result<Option<Running>> {
     let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT id, threshold FROM ceremonies WHERE election_id = ? AND ended_at IS NULL",
+        "SELECT id, threshold FROM ceremonies WHERE election_id = $1 AND ended_at IS NULL",
     )
     .bind(election)
     .fetch_optional(&mut *conn)
@@ -104,7 +104,7 @@ async fn running(conn: &mut SqliteConnection, election: ElectionId) -> Result<Op
     let rows: Vec<(i64, TrusteeId, String, PublicKey, ReceivingKey, Signature)> = sqlx::query_as(
         "SELECT cs.position, t.id, t.name, t.identity_key, t.receiving_key, t.receiving_proof
          FROM ceremony_seats cs JOIN trustees t ON t.id = cs.trustee_id
-         WHERE cs.ceremony_id = ? ORDER BY cs.position",
+         WHERE cs.ceremony_id = $1 ORDER BY cs.position",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -145,13 +145,13 @@ fn round_of(stored: i64) -> Result<Round> {
 
 /// Every message posted to a ceremony, in the order posted.
 async fn messages_of(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     election: ElectionId,
     ceremony: u64,
 ) -> Result<Vec<CeremonyMessage>> {
     let rows: Vec<MessageRow> = sqlx::query_as(
         "SELECT round, sender, recipient, payload, signature FROM ceremony_messages
-         WHERE ceremony_id = ? ORDER BY id",
+         WHERE ceremony_id = $1 ORDER BY id",
     )
     .bind(db_time(ceremony))
     .fetch_all(conn)
@@ -249,7 +249,7 @@ fn refused(err: CeremonyError) -> EngineError {
 /// The trustees the genesis block of `election` seals: its running ceremony, complete and
 /// sound. Otherwise why opening must wait, naming whom it waits for.
 pub(crate) async fn sealed_trustees(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     election: ElectionId,
 ) -> Result<Trustees> {
     let not_yet = EngineError::WrongState;
@@ -285,9 +285,9 @@ pub(crate) async fn sealed_trustees(
 }
 
 /// Ends the running ceremony of `election`, if any.
-async fn end_running(conn: &mut SqliteConnection, election: ElectionId) -> Result<bool> {
+async fn end_running(conn: &mut AnyConnection, election: ElectionId) -> Result<bool> {
     let ended = sqlx::query(
-        "UPDATE ceremonies SET ended_at = ? WHERE election_id = ? AND ended_at IS NULL",
+        "UPDATE ceremonies SET ended_at = $1 WHERE election_id = $2 AND ended_at IS NULL",
     )
     .bind(db_time(now_ms()))
     .bind(election)
@@ -300,7 +300,7 @@ async fn end_running(conn: &mut SqliteConnection, election: ElectionId) -> Resul
 /// Stores a fresh seat with its invitation and returns the invitation, the only time its
 /// token exists outside the link.
 async fn new_seat(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     election: ElectionId,
     name: &str,
 ) -> Result<TrusteeInvitation> {
@@ -309,7 +309,7 @@ async fn new_seat(
     let token = hex::encode(random::<32>());
     let id: TrusteeId = sqlx::query_scalar(
         "INSERT INTO trustees (election_id, name, token_hash, challenge, expires_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(election)
     .bind(name)
@@ -366,7 +366,7 @@ impl Node {
         let mut tx = self.inner.write.begin().await?;
         self.require_setup_in(&mut tx, election).await?;
         let name: Option<String> = sqlx::query_scalar(
-            "UPDATE trustees SET replaced_at = ? WHERE id = ? AND election_id = ? AND replaced_at IS NULL
+            "UPDATE trustees SET replaced_at = $1 WHERE id = $2 AND election_id = $3 AND replaced_at IS NULL
              RETURNING name",
         )
         .bind(db_time(now_ms()))
@@ -398,7 +398,7 @@ impl Node {
     async fn seat_invitation(&self, token: &str) -> Result<SeatInvitation> {
         sqlx::query_as(
             "SELECT t.id, t.name, t.election_id, e.title, t.challenge, t.expires_at, t.enrolled_at, t.replaced_at
-             FROM trustees t JOIN elections e ON e.id = t.election_id WHERE t.token_hash = ?",
+             FROM trustees t JOIN elections e ON e.id = t.election_id WHERE t.token_hash = $1",
         )
         .bind(token_hash(token))
         .fetch_optional(&self.inner.read)
@@ -432,8 +432,8 @@ impl Node {
         self.require_setup_in(&mut tx, election).await?;
         let now = db_time(now_ms());
         let done = sqlx::query(
-            "UPDATE trustees SET identity_key = ?, receiving_key = ?, receiving_proof = ?, enrolled_at = ?
-             WHERE id = ? AND identity_key IS NULL AND replaced_at IS NULL AND expires_at > ?",
+            "UPDATE trustees SET identity_key = $1, receiving_key = $2, receiving_proof = $3, enrolled_at = $4
+             WHERE id = $5 AND identity_key IS NULL AND replaced_at IS NULL AND expires_at > $6",
         )
         .bind(seat.identity)
         .bind(seat.receiving)
@@ -455,7 +455,7 @@ impl Node {
                 "this invitation has been used already".into(),
             ));
         }
-        let row: TrusteeRow = sqlx::query_as(&format!("SELECT {TRUSTEE_COLUMNS} WHERE id = ?"))
+        let row: TrusteeRow = sqlx::query_as(&format!("SELECT {TRUSTEE_COLUMNS} WHERE id = $1"))
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
@@ -499,7 +499,7 @@ impl Node {
         }
         end_running(&mut tx, election).await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO ceremonies (election_id, threshold, started_at) VALUES (?, ?, ?) RETURNING id",
+            "INSERT INTO ceremonies (election_id, threshold, started_at) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(election)
         .bind(i64::from(threshold))
@@ -508,7 +508,7 @@ impl Node {
         .await?;
         for (position, seat) in seats.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO ceremony_seats (ceremony_id, position, trustee_id) VALUES (?, ?, ?)",
+                "INSERT INTO ceremony_seats (ceremony_id, position, trustee_id) VALUES ($1, $2, $3)",
             )
             .bind(id)
             .bind(position as i64)
@@ -603,7 +603,7 @@ impl Node {
             check_message(election, run.id, &identities, m).map_err(refused)?;
             sqlx::query(
                 "INSERT INTO ceremony_messages (ceremony_id, round, sender, recipient, payload, signature, posted_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(db_time(run.id))
             .bind(m.round as i64)
@@ -632,13 +632,9 @@ impl Node {
     }
 
     /// Refuses unless the election is in set-up, read inside the caller's transaction.
-    async fn require_setup_in(
-        &self,
-        conn: &mut SqliteConnection,
-        election: ElectionId,
-    ) -> Result<()> {
+    async fn require_setup_in(&self, conn: &mut AnyConnection, election: ElectionId) -> Result<()> {
         let state: Option<ElectionState> =
-            sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
+            sqlx::query_scalar("SELECT state FROM elections WHERE id = $1")
                 .bind(election)
                 .fetch_optional(conn)
                 .await?;

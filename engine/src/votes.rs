@@ -4,7 +4,7 @@ use crate::{db_time, now_ms, stored_u64, EngineError, Node, Result};
 use ledger::{
     BlockHash, ElectionId, MerkleProof, PublicKey, RuleError, Signature, TxId, Vote, VotingCode,
 };
-use sqlx::sqlite::SqlitePool;
+use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 use wire::{Ballot, ElectionState, ReceiptReport, ReceiptStatus};
 
@@ -63,7 +63,7 @@ pub(crate) struct VoteWriter {
 }
 
 impl VoteWriter {
-    pub(crate) fn start(pool: SqlitePool) -> Self {
+    pub(crate) fn start(pool: AnyPool) -> Self {
         let (tx, mut rx) = mpsc::channel::<Pending>(8192);
         tokio::spawn(async move {
             let mut group = Vec::with_capacity(MAX_GROUP);
@@ -115,7 +115,7 @@ impl VoteWriter {
 /// whose ciphertexts another vote carries (UNIQUE) or an election no longer open yields a
 /// per-vote error; the others are committed.
 async fn commit_group(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     group: &[Pending],
 ) -> std::result::Result<Vec<Result<()>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -125,7 +125,7 @@ async fn commit_group(
         let v = &p.vote;
         let inserted = sqlx::query(
             "INSERT INTO votes (tx_id, election_id, voter_key, ballot, ciphertexts, proofs_checked_at, timestamp, signature, received_at)
-             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM elections WHERE id = ? AND state = ?)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM elections WHERE id = $10 AND state = $11)
              ON CONFLICT DO NOTHING",
         )
         .bind(v.tx_id())
@@ -146,12 +146,12 @@ async fn commit_group(
             Ok(())
         } else {
             let state: Option<ElectionState> =
-                sqlx::query_scalar("SELECT state FROM elections WHERE id = ?")
+                sqlx::query_scalar("SELECT state FROM elections WHERE id = $1")
                     .bind(p.election)
                     .fetch_optional(&mut *tx)
                     .await?;
             let voted: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM votes WHERE election_id = ? AND voter_key = ?")
+                sqlx::query_scalar("SELECT 1 FROM votes WHERE election_id = $1 AND voter_key = $2")
                     .bind(p.election)
                     .bind(v.voter)
                     .fetch_optional(&mut *tx)
@@ -252,7 +252,7 @@ impl Node {
             // The voter's vote is stored: its receipt, for one who lost the first answer.
             Err(EngineError::AlreadyVoted(None)) => {
                 let receipt: Option<TxId> = sqlx::query_scalar(
-                    "SELECT tx_id FROM votes WHERE election_id = ? AND voter_key = ?",
+                    "SELECT tx_id FROM votes WHERE election_id = $1 AND voter_key = $2",
                 )
                 .bind(election)
                 .bind(voter)
@@ -267,7 +267,7 @@ impl Node {
     /// Where the vote with this receipt is: pending, in a block awaiting approval, or appended.
     pub async fn receipt(&self, election: ElectionId, receipt: &TxId) -> Result<ReceiptReport> {
         let (ballot, appended): (Option<Vec<u8>>, Option<BlockHash>) = sqlx::query_as(
-            "SELECT ballot, block_hash FROM votes WHERE tx_id = ? AND election_id = ?",
+            "SELECT ballot, block_hash FROM votes WHERE tx_id = $1 AND election_id = $2",
         )
         .bind(receipt)
         .bind(election)
@@ -296,7 +296,7 @@ impl Node {
         }
         let block: Option<(BlockHash, i64, ReceiptStatus)> = match appended {
             Some(hash) => {
-                let idx: i64 = sqlx::query_scalar("SELECT idx FROM blocks WHERE hash = ?")
+                let idx: i64 = sqlx::query_scalar("SELECT idx FROM blocks WHERE hash = $1")
                     .bind(hash)
                     .fetch_one(&self.inner.read)
                     .await?;
@@ -304,7 +304,7 @@ impl Node {
             }
             None => sqlx::query_as::<_, (BlockHash, i64)>(
                 "SELECT b.hash, b.idx FROM block_votes bv JOIN blocks b ON b.hash = bv.block_hash
-                 WHERE bv.tx_id = ? AND b.status = 'awaiting' ORDER BY b.submitted_at LIMIT 1",
+                 WHERE bv.tx_id = $1 AND b.status = 'awaiting' ORDER BY b.submitted_at LIMIT 1",
             )
             .bind(receipt)
             .fetch_optional(&self.inner.read)
@@ -315,7 +315,7 @@ impl Node {
             return Ok(not_in_block(ReceiptStatus::Pending));
         };
         let leaves: Vec<TxId> = sqlx::query_scalar(
-            "SELECT tx_id FROM block_votes WHERE block_hash = ? ORDER BY position",
+            "SELECT tx_id FROM block_votes WHERE block_hash = $1 ORDER BY position",
         )
         .bind(hash)
         .fetch_all(&self.inner.read)

@@ -1816,7 +1816,7 @@ async fn a_chain_of_an_earlier_format_is_named_as_such_not_as_tampering() {
     // The genesis block as an earlier version wrote it: its format version is 2.
     edit_offline(
         &f.path,
-        "UPDATE elections SET genesis = X'02000000' || substr(genesis, 5)",
+        "UPDATE elections SET genesis = CAST(X'02000000' || substr(genesis, 5) AS BLOB)",
     )
     .await;
     let (node, report) = Node::open(&f.path).await.unwrap();

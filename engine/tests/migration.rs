@@ -19,7 +19,7 @@ async fn the_key_migration_keeps_every_row_and_drops_the_secrets() {
         .await
         .unwrap();
     // The schema as it was before validators held their own keys.
-    let mut before = sqlx::migrate!("../migrations");
+    let mut before = sqlx::migrate!("../migrations/sqlite");
     let old: Vec<_> = before
         .migrations
         .iter()

@@ -55,8 +55,8 @@ enum Command {
     /// Check every stored chain in a database in full (every rule, signature and
     /// approval, and the rows around the chain), as the server does when it starts.
     Check {
-        /// SQLite database file.
-        #[arg(long)]
+        /// The database: a SQLite file, or a PostgreSQL URL (`postgres://…`).
+        #[arg(long, env = "DATABASE_URL")]
         db: PathBuf,
         /// Re-check every ballot's proofs too, as `verify` does (slower), instead of
         /// relying on the check recorded when each vote came in.
@@ -129,9 +129,14 @@ enum KeyCommand {
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// SQLite database file (created if missing).
-    #[arg(long, default_value = "ballotchain.db")]
+    /// The database: a SQLite file (created if missing), or a PostgreSQL URL
+    /// (`postgres://user:password@host/database`).
+    #[arg(long, env = "DATABASE_URL", default_value = "ballotchain.db")]
     pub db: PathBuf,
+    /// Where chain exports are kept (a cache, rebuilt when missing). Default: beside a
+    /// SQLite file (`FILE.exports`); with PostgreSQL, `ballotchain-exports` here.
+    #[arg(long, value_name = "DIR")]
+    pub exports: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
@@ -392,8 +397,8 @@ pub struct MineArgs {
 enum AdminCommand {
     /// Create an admin account; the password is read from standard input.
     Create {
-        /// SQLite database file.
-        #[arg(long, default_value = "ballotchain.db")]
+        /// The database: a SQLite file, or a PostgreSQL URL (`postgres://…`).
+        #[arg(long, env = "DATABASE_URL", default_value = "ballotchain.db")]
         db: PathBuf,
         /// Login name.
         #[arg(long)]

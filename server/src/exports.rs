@@ -39,10 +39,19 @@ impl Exports {
     }
 
     /// The folder next to the database `db`.
-    pub fn beside(db: &Path) -> PathBuf {
+    fn beside(db: &Path) -> PathBuf {
         let mut name = db.file_name().unwrap_or_default().to_os_string();
         name.push(".exports");
         db.with_file_name(name)
+    }
+
+    /// Where exports are kept unless `--exports` says: beside a SQLite file, and in
+    /// `ballotchain-exports` in the working directory with PostgreSQL.
+    pub fn default_dir(location: &engine::Location) -> PathBuf {
+        match location {
+            engine::Location::File(path) => Self::beside(path),
+            engine::Location::Postgres(_) => PathBuf::from("ballotchain-exports"),
+        }
     }
 
     /// `GET /export`: 304 when the asker has this tip's export already (`If-None-Match`),

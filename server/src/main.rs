@@ -14,6 +14,7 @@ mod listen;
 mod miner;
 mod protect;
 mod serve;
+mod sessions;
 mod trustee;
 mod validate;
 mod verify;

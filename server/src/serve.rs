@@ -16,7 +16,6 @@ use std::sync::Arc;
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -47,7 +46,8 @@ impl FromRef<AppState> for Node {
 }
 
 pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let node = Node::open_unchecked(&args.db).await?;
+    let location = engine::Location::from(&args.db);
+    let node = Node::open_unchecked(&location).await?;
     if args.demo {
         // The demo seeds only an empty database, whose check is instant: seeding after it
         // keeps the two apart.
@@ -64,8 +64,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         std::time::Duration::from_secs(args.check_interval),
     );
     let node_has_admin = node.has_admin().await?;
-    let store = SqliteStore::new(node.pool().clone());
-    store.migrate().await?;
+    let store = crate::sessions::Sessions::open(&location).await?;
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let addr = listener.local_addr()?;
     let site = Arc::new(Site::new(
@@ -86,7 +85,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         leptos_options: leptos_options.clone(),
         limits: Arc::new(Limits::default()),
         exports: Arc::new(crate::exports::Exports::open(
-            crate::exports::Exports::beside(&args.db),
+            args.exports
+                .clone()
+                .unwrap_or_else(|| crate::exports::Exports::default_dir(&location)),
         )?),
         setup_token: SetupToken::default(),
     };
@@ -142,7 +143,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         );
         println!(
             "or with: ballotchain admin create --db {} --username NAME   (password on standard input)",
-            args.db.display()
+            location.display()
         );
         *setup_token.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
     }

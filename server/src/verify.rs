@@ -109,15 +109,18 @@ pub fn run(
 /// Opens the database (applying migrations) and checks every stored chain in full, as
 /// the server does at start; an error when any chain was altered.
 pub async fn check(db: &Path, every_proof: bool) -> Result<(), Box<dyn std::error::Error>> {
-    if !db.exists() {
-        return Err(format!("{} does not exist", db.display()).into());
+    let location = engine::Location::from(db);
+    if let engine::Location::File(path) = &location {
+        if !path.exists() {
+            return Err(format!("{} does not exist", path.display()).into());
+        }
     }
     let how = if every_proof {
         engine::StartupCheck::EveryProof
     } else {
         engine::StartupCheck::Recorded
     };
-    let (_node, report) = engine::Node::open_with(db, how).await?;
+    let (_node, report) = engine::Node::open_with(&location, how).await?;
     let proofs = if every_proof {
         "every ballot proof re-checked"
     } else {

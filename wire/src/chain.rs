@@ -124,6 +124,7 @@ pub struct DecisionRecord {
     #[cfg_attr(feature = "sqlx", sqlx(rename = "public_key"))]
     pub validator_key: Option<PublicKey>,
     /// Approved (true) or rejected.
+    #[cfg_attr(feature = "sqlx", sqlx(try_from = "crate::StoredFlag"))]
     pub approve: bool,
     /// The validator's signature: over the block hash, and for a rejection its reason.
     pub signature: Option<Signature>,

@@ -32,6 +32,20 @@ pub use election::{
 };
 pub use error::{ErrorBody, ErrorCode};
 pub use names::UnknownName;
+/// A yes/no column as both database backends store it: 0 or 1. (sqlx's `Any` driver
+/// reads a SQLite integer as an integer, never as a bool.)
+#[cfg(feature = "sqlx")]
+#[derive(Debug, Clone, Copy, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct StoredFlag(pub i64);
+
+#[cfg(feature = "sqlx")]
+impl From<StoredFlag> for bool {
+    fn from(flag: StoredFlag) -> bool {
+        flag.0 != 0
+    }
+}
+
 pub use state::{BlockStatus, ChainCheck, ElectionState, ReceiptStatus, Role};
 pub use trustee::{
     threshold_warning, CeremonyBoard, CeremonyInfo, CeremonySeat, NewCeremony, NewTrustee,
