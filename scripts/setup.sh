@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing ballotchain needs, skipping what is already there at
-# the right version. `--test` adds the browser-test tools (Debian's Chromium, npm packages).
+# the right version. `--test` adds what the tests need besides: Debian's Chromium and
+# PostgreSQL, and the browser tests' npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -27,9 +28,15 @@ if ! .tools/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "version 
 fi
 
 if [[ "${1:-}" == "--test" ]]; then
-  if [[ ! -x /usr/bin/chromium ]]; then
+  missing=()
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  # The server runs on PostgreSQL too: the tests start a private cluster of their own
+  # (scripts/pg-cluster.sh), so only the binaries are needed, not a running service.
+  compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" > /dev/null || missing+=(postgresql)
+  command -v psql > /dev/null || missing+=(postgresql-client)
+  if (( ${#missing[@]} )); then
     apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
   fi
   (cd end2end && npm ci --no-audit --no-fund)
 fi

@@ -151,9 +151,9 @@ async fn a_pinned_head_catches_a_rollback_the_nodes_own_check_cannot() {
     // votes back in the pool.
     let db = s.db.clone();
     s.kill();
-    let (ok, out) = run(&["check", "--db", db.to_str().unwrap()]);
+    let (ok, out) = run(&["check", "--db", db.arg()]);
     assert!(ok && out.contains("as recorded at intake"), "{out}");
-    let (ok, out) = run(&["check", "--db", db.to_str().unwrap(), "--full"]);
+    let (ok, out) = run(&["check", "--db", db.arg(), "--full"]);
     assert!(
         ok && out.contains("chain of 2 blocks verified (every ballot proof re-checked)"),
         "{out}"
@@ -164,7 +164,7 @@ async fn a_pinned_head_catches_a_rollback_the_nodes_own_check_cannot() {
     )
     .await;
     // The node's own check finds nothing: every row agrees with every other.
-    let (ok, out) = run(&["check", "--db", db.to_str().unwrap()]);
+    let (ok, out) = run(&["check", "--db", db.arg()]);
     assert!(ok, "{out}");
     assert!(out.contains("chain of 1 blocks verified"), "{out}");
     // The observer's pinned head does.
@@ -185,28 +185,15 @@ async fn a_pinned_head_catches_a_rollback_the_nodes_own_check_cannot() {
 /// Takes the blocks `hashes` (a query of their hashes) away consistently, as an operator
 /// with the file would: their votes back in the pool, their decisions and the blocks gone,
 /// every remaining row agreeing with every other.
-async fn take_away(db: &std::path::Path, hashes: &str) {
-    edit(
-        db,
-        &format!(
-            "CREATE TEMP TABLE gone AS {hashes};
+async fn take_away(db: &Db, hashes: &str) {
+    db.edit_offline(&format!(
+        "CREATE TEMP TABLE gone AS {hashes};
              UPDATE votes SET block_hash = NULL WHERE block_hash IN (SELECT hash FROM gone);
              DELETE FROM decisions WHERE block_hash IN (SELECT hash FROM gone);
              DELETE FROM block_votes WHERE block_hash IN (SELECT hash FROM gone);
              DELETE FROM blocks WHERE hash IN (SELECT hash FROM gone);"
-        ),
-    )
+    ))
     .await;
-}
-
-/// Runs `sql` on the database file as someone with the file would, foreign keys off.
-async fn edit(db: &std::path::Path, sql: &str) {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db)
-        .foreign_keys(false);
-    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    sqlx::raw_sql(sql).execute(&pool).await.unwrap();
-    pool.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,11 +204,8 @@ async fn a_row_edited_while_serving_is_caught_by_the_periodic_check_and_stops_wr
     let id = e.election;
     append_one(&s, &e, 0).await;
     // Someone with the file overwrites a counted vote's ballot.
-    edit(
-        &s.db,
-        "UPDATE votes SET ballot = zeroblob(length(ballot)) WHERE block_hash IS NOT NULL",
-    )
-    .await;
+    s.db.edit_offline("UPDATE votes SET ballot = signature WHERE block_hash IS NOT NULL")
+        .await;
     let mut problem = None;
     for _ in 0..100 {
         let (_, detail) = get(&client(), s.url(&format!("/api/elections/{id}"))).await;
@@ -360,16 +344,12 @@ async fn the_headless_validator_keeps_its_own_chain_decides_by_the_rules_and_sto
     );
     mine_once(&s, id);
     let bad = api.awaiting(election).await[0].hash;
-    edit(
-        &s.db,
+    s.db.edit_offline(
         "CREATE TABLE kept_ballots AS SELECT tx_id, ballot FROM votes WHERE block_hash IS NULL",
     )
     .await;
-    edit(
-        &s.db,
-        "UPDATE votes SET ballot = zeroblob(length(ballot)) WHERE block_hash IS NULL",
-    )
-    .await;
+    s.db.edit_offline("UPDATE votes SET ballot = signature WHERE block_hash IS NULL")
+        .await;
     let (code, out) = validate(&s, mine.path(), &e);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("block 1 verified"), "{out}");
@@ -394,8 +374,7 @@ async fn the_headless_validator_keeps_its_own_chain_decides_by_the_rules_and_sto
     assert!(!out.contains("rejection signed"), "{out}");
 
     // The vote put back as it was.
-    edit(
-        &s.db,
+    s.db.edit_offline(
         "UPDATE votes SET ballot = (SELECT k.ballot FROM kept_ballots k WHERE k.tx_id = votes.tx_id)
          WHERE block_hash IS NULL",
     )

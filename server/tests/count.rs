@@ -323,14 +323,8 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
         page.matches("its signature and every proof hold").count(),
         2
     );
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", s.db.display()))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE decryption_shares SET signature = (SELECT signature FROM decryption_shares ORDER BY trustee DESC LIMIT 1) WHERE trustee = 0")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    s.db.execute("UPDATE decryption_shares SET signature = (SELECT signature FROM decryption_shares ORDER BY trustee DESC LIMIT 1) WHERE trustee = 0")
+        .await;
     let page = page_text(&client(), explorer).await;
     assert_eq!(
         page.matches("its signature and every proof hold").count(),

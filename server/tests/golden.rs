@@ -183,7 +183,7 @@ fn rejection(key: &SigningKey, block: &str, reason: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_response_matches_the_golden_json() {
     let dir = tempfile::tempdir().unwrap();
-    create_admin(&dir.path().join("test.db"), "admin");
+    create_admin(&Db::of(dir.path()), "admin");
     let s = Server::start(dir.path());
     let anon = client();
     let admin = client();
@@ -362,14 +362,8 @@ async fn every_api_response_matches_the_golden_json() {
         json!({"password": VALIDATOR_PASSWORD, "key": key_proof_json(&k1, &v4_info)}),
     )
     .await;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", s.db.display()))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE invitations SET expires_at = 0 WHERE username = 'validator4'")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    s.db.execute("UPDATE invitations SET expires_at = 0 WHERE username = 'validator4'")
+        .await;
     t.get(
         &anon,
         "invitation, expired",

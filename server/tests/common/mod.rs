@@ -1,4 +1,8 @@
-//! A real `ballotchain` process on 127.0.0.1 with a temporary SQLite file, and helpers.
+//! A real `ballotchain` process on 127.0.0.1 with a temporary database, and helpers.
+//!
+//! The database is a SQLite file in the test's folder, or, when
+//! `BALLOTCHAIN_TEST_POSTGRES` names a PostgreSQL server (scripts/test.sh starts a
+//! private cluster and runs the tests a second time so), a fresh database on it.
 #![allow(dead_code)]
 
 use ed25519_dalek::SigningKey;
@@ -31,12 +35,116 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_ballotchain");
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
 pub const VALIDATOR_PASSWORD: &str = "validator password 1";
 
+/// A test's database: a SQLite file, or a database of its own on the PostgreSQL server
+/// `BALLOTCHAIN_TEST_POSTGRES` names.
+#[derive(Debug, Clone)]
+pub enum Db {
+    File(PathBuf),
+    Postgres(String),
+}
+
+impl Db {
+    /// The database of the test whose files are in `dir`: the same one every time it
+    /// is asked, so a test can stop its server and start another on the same data.
+    pub fn of(dir: &Path) -> Db {
+        let Ok(server) = std::env::var("BALLOTCHAIN_TEST_POSTGRES") else {
+            return Db::File(dir.join("test.db"));
+        };
+        let remembered = dir.join("database-url");
+        if let Ok(url) = std::fs::read_to_string(&remembered) {
+            return Db::Postgres(url);
+        }
+        let mut bytes = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let name = format!("test_{}", hex::encode(bytes));
+        let out = Command::new("psql")
+            .args([
+                server.as_str(),
+                "-q",
+                "-c",
+                &format!("CREATE DATABASE {name}"),
+            ])
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "CREATE DATABASE {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (base, _) = server
+            .rsplit_once('/')
+            .expect("a URL ending in a database name");
+        let url = format!("{base}/{name}");
+        std::fs::write(&remembered, &url).unwrap();
+        Db::Postgres(url)
+    }
+
+    /// What `--db` takes.
+    pub fn arg(&self) -> &str {
+        match self {
+            Db::File(path) => path.to_str().unwrap(),
+            Db::Postgres(url) => url,
+        }
+    }
+
+    /// The SQLite file, for a test about the file itself; `None` on PostgreSQL.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Db::File(path) => Some(path),
+            Db::Postgres(_) => None,
+        }
+    }
+
+    /// A pool on this database, for reading or editing it behind the server's back.
+    pub async fn pool(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        let url = match self {
+            Db::File(path) => format!("sqlite://{}", path.display()),
+            Db::Postgres(url) => url.clone(),
+        };
+        sqlx::AnyPool::connect(&url).await.unwrap()
+    }
+
+    /// Runs `sql` (any number of statements) as someone with the database's files or
+    /// superuser rights would: foreign keys not enforced.
+    pub async fn edit_offline(&self, sql: &str) {
+        match self {
+            Db::File(path) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(path)
+                    .foreign_keys(false);
+                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+                sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Db::Postgres(_) => {
+                let pool = self.pool().await;
+                let sql = format!("SET session_replication_role = replica; {sql}");
+                sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+    }
+
+    /// Runs `sql` behind the server's back; the number of rows it changed.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        let pool = self.pool().await;
+        let n = sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .unwrap()
+            .rows_affected();
+        pool.close().await;
+        n
+    }
+}
+
 pub struct Server {
     child: Child,
     /// What the server printed before it listened (first-run link, demo passwords).
     pub startup: Vec<String>,
     pub base: String,
-    pub db: PathBuf,
+    pub db: Db,
     pub stderr: PathBuf,
     /// The signing keys of the validators this test enrolled, by username. They live
     /// only here, in the test, as they live on a validator's own device: the server is
@@ -52,7 +160,7 @@ impl Server {
 
     /// Starts the binary with more `serve` options.
     pub fn start_with(dir: &Path, options: &[&str]) -> Server {
-        let db = dir.join("test.db");
+        let db = Db::of(dir);
         let stderr = dir.join(format!(
             "stderr-{}.log",
             std::time::SystemTime::now()
@@ -61,8 +169,10 @@ impl Server {
                 .as_nanos()
         ));
         let mut child = Command::new(BIN)
-            .args(["serve", "--db"])
-            .arg(&db)
+            .args(["serve", "--db", db.arg()])
+            // Where a SQLite file's exports go by default, for PostgreSQL too.
+            .arg("--exports")
+            .arg(dir.join("test.db.exports"))
             .args(["--addr", "127.0.0.1:0"])
             .args(options)
             .env("RUST_LOG", "info")
@@ -142,10 +252,9 @@ impl Drop for Server {
 }
 
 /// `ballotchain admin create`, with the password on standard input.
-pub fn create_admin(db: &Path, username: &str) {
+pub fn create_admin(db: &Db, username: &str) {
     let mut child = Command::new(BIN)
-        .args(["admin", "create", "--db"])
-        .arg(db)
+        .args(["admin", "create", "--db", db.arg()])
         .args(["--username", username])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -996,7 +1105,7 @@ pub async fn server_with_admin(dir: &Path) -> (Server, Client) {
 
 /// The same, the server started with more `serve` options.
 pub async fn server_with_admin_using(dir: &Path, options: &[&str]) -> (Server, Client) {
-    create_admin(&dir.join("test.db"), "admin");
+    create_admin(&Db::of(dir), "admin");
     let s = Server::start_with(dir, options);
     let admin = login(&s, "admin", ADMIN_PASSWORD).await;
     (s, admin)
@@ -1059,10 +1168,8 @@ pub fn mine_once(s: &Server, election: i64) -> String {
 }
 
 /// Row counts of every table, to show a refused request changed nothing.
-pub async fn table_counts(db: &Path) -> Vec<(String, i64)> {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+pub async fn table_counts(db: &Db) -> Vec<(String, i64)> {
+    let pool = db.pool().await;
     let mut out = Vec::new();
     for t in [
         "accounts",
