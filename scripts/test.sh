@@ -15,12 +15,14 @@ echo "== ledger, wire and keyfile build for wasm32"
 cargo build -p ledger -p wire -p keyfile --target wasm32-unknown-unknown
 echo "== unit, property and HTTP integration tests (SQLite)"
 cargo test --workspace --exclude frontend
-echo "== HTTP integration tests again, the server on PostgreSQL (a private cluster)"
+echo "== engine and HTTP integration tests again, on PostgreSQL (a private cluster)"
 pg_dir=$(mktemp -d /tmp/ballotchain-pg-XXXXXX)
 pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 trap 'scripts/pg-cluster.sh stop "$pg_dir" || true; rm -rf "$pg_dir"' EXIT
 pg_url=$(scripts/pg-cluster.sh start "$pg_dir" "$pg_port")
-BALLOTCHAIN_TEST_POSTGRES=$pg_url cargo test -p server --tests
+# The same package selection as above, so nothing is rebuilt: the engine's flows and the
+# HTTP tests read BALLOTCHAIN_TEST_POSTGRES; the other crates' tests do not touch a database.
+BALLOTCHAIN_TEST_POSTGRES=$pg_url cargo test --workspace --exclude frontend --tests
 scripts/pg-cluster.sh stop "$pg_dir"
 trap - EXIT
 rm -rf "$pg_dir"

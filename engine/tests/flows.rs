@@ -1,15 +1,16 @@
-//! Each flow of the node against a temporary SQLite file: register, seal, cast, submit,
-//! approve, reject, stale and the integrity check. Every refusal is shown to leave the
-//! database's row counts as they were.
+//! Each flow of the node against a temporary SQLite file, or, when
+//! `BALLOTCHAIN_TEST_POSTGRES` names a PostgreSQL server (scripts/test.sh runs them so a
+//! second time), a fresh database on it: register, seal, cast, submit, approve, reject,
+//! stale and the integrity check. Every refusal is shown to leave the database's row
+//! counts as they were.
 
 use ed25519_dalek::SigningKey;
-use engine::{EngineError, Node};
+use engine::{EngineError, Location, Node};
 use ledger::block::MinerTag;
 use ledger::{
     Approval, Block, CandidateId, ElectionId, PowSearch, PublicKey, Rejection, RuleError,
     Signature, TxId, Vote, VotingCode,
 };
-use std::path::PathBuf;
 use wire::{
     Acceptance, AccountId, Ballot, BlockRef, BlockStatus, ElectionState, KeyProof, NewElection,
     NewInvitation, NewVoter, ReceiptStatus, Role, Roll, VoterId, WorkTemplate,
@@ -88,9 +89,46 @@ macro_rules! refused {
     }};
 }
 
-struct Fixture {
+/// A test's database: a SQLite file in a temporary folder, or a fresh database on the
+/// PostgreSQL server `BALLOTCHAIN_TEST_POSTGRES` names.
+struct TestDb {
     _dir: tempfile::TempDir,
-    path: PathBuf,
+    location: Location,
+}
+
+impl TestDb {
+    async fn new() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let location = match std::env::var("BALLOTCHAIN_TEST_POSTGRES") {
+            Err(_) => Location::File(dir.path().join("node.db")),
+            Ok(server) => {
+                use sqlx::Connection;
+                let name = format!("flows_{}", hex::encode(&rand_seed()[..8]));
+                let mut conn = sqlx::PgConnection::connect(&server).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+                let (base, _) = server.rsplit_once('/').unwrap();
+                Location::Postgres(format!("{base}/{name}"))
+            }
+        };
+        TestDb {
+            _dir: dir,
+            location,
+        }
+    }
+}
+
+/// Whether this run's databases are PostgreSQL's: a test about SQLite's file itself
+/// runs on the SQLite pass only.
+fn on_postgres() -> bool {
+    std::env::var("BALLOTCHAIN_TEST_POSTGRES").is_ok()
+}
+
+struct Fixture {
+    db: TestDb,
     node: Node,
     election: ElectionId,
     candidates: Vec<CandidateId>,
@@ -211,9 +249,8 @@ fn small(title: &str) -> NewElection {
 /// An election in set-up with three candidates, `voters` voters, `validators` enrolled
 /// validators (quorum 2, 8 bits of work) and its trustees' key ceremony complete.
 async fn setup(voters: usize, validators: usize) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("node.db");
-    let (node, report) = Node::open(&path).await.unwrap();
+    let db = TestDb::new().await;
+    let (node, report) = Node::open(&db.location).await.unwrap();
     assert!(report.is_clean());
     let election = node.create_election(small("Flows")).await.unwrap().id;
     let mut candidates = Vec::new();
@@ -246,8 +283,7 @@ async fn setup(voters: usize, validators: usize) -> Fixture {
     }
     trustees_ready(&node, election).await;
     Fixture {
-        _dir: dir,
-        path,
+        db,
         node,
         election,
         candidates,
@@ -769,10 +805,17 @@ async fn sealing_puts_the_registry_into_the_genesis_block_once() {
 
 #[tokio::test]
 async fn a_stored_key_that_does_not_decode_stops_sealing_instead_of_dropping_a_voter() {
+    if on_postgres() {
+        // The edit needs SQLite's switch that ignores CHECK constraints.
+        return;
+    }
     let f = setup(2, 2).await;
+    let Location::File(path) = &f.db.location else {
+        unreachable!("a SQLite run")
+    };
     // The schema's CHECK refuses such a key: this is an edit made behind the node's back.
     use sqlx::Connection;
-    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", f.path.display()))
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
     sqlx::query("PRAGMA ignore_check_constraints = ON")
@@ -1188,7 +1231,7 @@ async fn an_altered_database_is_caught_when_the_node_opens_and_takes_no_writes()
     cast_all(&f, 2..3).await;
 
     // Reopened untouched: clean, with the chain's height.
-    let (again, report) = Node::open(&f.path).await.unwrap();
+    let (again, report) = Node::open(&f.db.location).await.unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
     assert_eq!(report.verified, vec![(e, 1)]);
     drop(again);
@@ -1200,7 +1243,7 @@ async fn an_altered_database_is_caught_when_the_node_opens_and_takes_no_writes()
     .execute(f.node.write_pool())
     .await
     .unwrap();
-    let (tampered, report) = Node::open(&f.path).await.unwrap();
+    let (tampered, report) = Node::open(&f.db.location).await.unwrap();
     assert_eq!(report.problems.len(), 1, "{:?}", report.verified);
     assert_eq!(report.problems[0].0, e);
     assert!(
@@ -1226,7 +1269,7 @@ async fn a_pending_vote_altered_in_the_pool_is_caught_too() {
         .execute(f.node.write_pool())
         .await
         .unwrap();
-    let (_node, report) = Node::open(&f.path).await.unwrap();
+    let (_node, report) = Node::open(&f.db.location).await.unwrap();
     assert_eq!(report.problems.len(), 1);
     assert!(
         report.problems[0].1.contains("pending vote"),
@@ -1586,21 +1629,35 @@ async fn chain_with_a_rival_and_a_pending_vote(to: &std::path::Path) -> Election
     e
 }
 
-/// Applies `sql` to the database at `db` as someone with the file would, foreign keys
-/// off.
-async fn edit_offline(db: &std::path::Path, sql: &str) {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db)
-        .foreign_keys(false);
-    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    sqlx::raw_sql(sql).execute(&pool).await.unwrap();
-    pool.close().await;
+/// Applies `sql` to the database at `db` as someone with the file (or superuser rights
+/// on the server) would, foreign keys not enforced.
+async fn edit_offline(db: &Location, sql: &str) {
+    match db {
+        Location::File(path) => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .foreign_keys(false);
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Location::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let sql = format!("SET session_replication_role = replica; {sql}");
+            sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
 }
 
 const LAST: &str = "(SELECT hash FROM blocks WHERE status = 'appended' ORDER BY idx DESC LIMIT 1)";
 
 #[tokio::test]
 async fn every_offline_edit_of_the_chain_or_its_rows_is_caught_when_the_node_opens() {
+    if on_postgres() {
+        // Each case edits its own copy of one database file (rowids included).
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let original = dir.path().join("original.db");
     let e = chain_with_a_rival_and_a_pending_vote(&original).await;
@@ -1664,7 +1721,7 @@ async fn every_offline_edit_of_the_chain_or_its_rows_is_caught_when_the_node_ope
     for (i, (what, sql, says)) in cases.iter().enumerate() {
         let copy = dir.path().join(format!("case-{i}.db"));
         std::fs::copy(&original, &copy).unwrap();
-        edit_offline(&copy, sql).await;
+        edit_offline(&Location::File(copy.clone()), sql).await;
         let (node, report) = Node::open(&copy).await.unwrap();
         assert_eq!(report.problems.len(), 1, "{what}: not caught");
         assert!(
@@ -1681,7 +1738,7 @@ async fn every_offline_edit_of_the_chain_or_its_rows_is_caught_when_the_node_ope
     let copy = dir.path().join("rolled-back.db");
     std::fs::copy(&original, &copy).unwrap();
     edit_offline(
-        &copy,
+        &Location::File(copy.clone()),
         &format!(
             "CREATE TEMP TABLE gone AS SELECT {LAST} AS hash;
              UPDATE votes SET block_hash = NULL WHERE block_hash IN (SELECT hash FROM gone);
@@ -1698,6 +1755,10 @@ async fn every_offline_edit_of_the_chain_or_its_rows_is_caught_when_the_node_ope
 
 #[tokio::test]
 async fn a_row_edited_while_serving_is_caught_by_the_cheap_check() {
+    if on_postgres() {
+        // The database is a snapshot of another taken with SQLite's VACUUM INTO.
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("serving.db");
     let e = chain_with_a_rival_and_a_pending_vote(&path).await;
@@ -1706,7 +1767,7 @@ async fn a_row_edited_while_serving_is_caught_by_the_cheap_check() {
     assert!(report.is_clean(), "{:?}", report.problems);
     assert_eq!(report.verified, vec![(e, 2)]);
     edit_offline(
-        &path,
+        &Location::File(path.clone()),
         &format!("UPDATE blocks SET status = 'stale' WHERE hash = {LAST}"),
     )
     .await;
@@ -1728,7 +1789,7 @@ async fn reads_are_served_while_the_start_up_check_runs_and_writes_wait_for_it()
     let receipts = cast_all(&f, 0..1).await;
     append(&f, mined(&f.node.work(e).await.unwrap(), "one")).await;
 
-    let node = Node::open_unchecked(&f.path).await.unwrap();
+    let node = Node::open_unchecked(&f.db.location).await.unwrap();
     assert!(!node.is_checked());
     // Reads of the stored rows are served, and say the chain is being checked.
     let detail = node.election(e).await.unwrap();
@@ -1780,7 +1841,7 @@ async fn the_full_check_re_checks_every_ballot_proof_the_recorded_check_trusts()
     let ciphertexts = ledger::ciphertexts_hash(&vote.read_ballot().unwrap());
     sqlx::query(
         "INSERT INTO votes (tx_id, election_id, voter_key, ballot, ciphertexts, proofs_checked_at, timestamp, signature, received_at)
-         VALUES (?, ?, ?, ?, ?, 1, ?, ?, 1)",
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, 1)",
     )
     .bind(vote.tx_id())
     .bind(e)
@@ -1795,9 +1856,9 @@ async fn the_full_check_re_checks_every_ballot_proof_the_recorded_check_trusts()
     append(&f, mined(&f.node.work(e).await.unwrap(), "bad proof")).await;
 
     // The start-up check relies on the recorded check; the full one finds the ballot.
-    let (_node, report) = Node::open(&f.path).await.unwrap();
+    let (_node, report) = Node::open(&f.db.location).await.unwrap();
     assert_eq!(report.verified, vec![(e, 1)]);
-    let (_node, report) = Node::open_with(&f.path, engine::StartupCheck::EveryProof)
+    let (_node, report) = Node::open_with(&f.db.location, engine::StartupCheck::EveryProof)
         .await
         .unwrap();
     assert_eq!(report.problems.len(), 1, "{:?}", report.verified);
@@ -1814,12 +1875,16 @@ async fn a_chain_of_an_earlier_format_is_named_as_such_not_as_tampering() {
     let e = f.election;
     cast_all(&f, 0..1).await;
     // The genesis block as an earlier version wrote it: its format version is 2.
-    edit_offline(
-        &f.path,
-        "UPDATE elections SET genesis = CAST(X'02000000' || substr(genesis, 5) AS BLOB)",
-    )
-    .await;
-    let (node, report) = Node::open(&f.path).await.unwrap();
+    let old = match &f.db.location {
+        Location::File(_) => {
+            "UPDATE elections SET genesis = CAST(X'02000000' || substr(genesis, 5) AS BLOB)"
+        }
+        Location::Postgres(_) => {
+            "UPDATE elections SET genesis = '\\x02000000'::bytea || substring(genesis from 5)"
+        }
+    };
+    edit_offline(&f.db.location, old).await;
+    let (node, report) = Node::open(&f.db.location).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.old_format.len(), 1);
     assert!(
