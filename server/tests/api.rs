@@ -2731,3 +2731,31 @@ async fn a_voter_whose_answer_was_lost_gets_the_receipt_of_the_vote_that_went_th
     assert!(page.contains("had voted already"), "{page}");
     assert_eq!(table_counts(&s.db).await, before);
 }
+
+#[test]
+fn a_database_that_cannot_be_opened_is_named_with_its_password_masked() {
+    // Nothing listens on port 1: the server cannot be reached.
+    let url = "postgres://officer:hunter2secret@127.0.0.1:1/ballotchain";
+    for args in [
+        vec!["check", "--db", url],
+        vec!["serve", "--db", url, "--addr", "127.0.0.1:0"],
+    ] {
+        let out = ballotchain(&args);
+        let said = text(&out);
+        assert!(!out.status.success(), "{args:?}: {said}");
+        assert!(
+            said.contains(
+                "cannot open the database postgres://officer:***@127.0.0.1:1/ballotchain"
+            ),
+            "{args:?}: {said}"
+        );
+        assert!(!said.contains("hunter2secret"), "{args:?}: {said}");
+    }
+    // A SQLite file that does not exist is not created by `check`.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.db");
+    let out = ballotchain(&["check", "--db", missing.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("does not exist"), "{}", text(&out));
+    assert!(!missing.exists());
+}
