@@ -24,7 +24,7 @@ pub use elections::{MAX_CANDIDATES, MAX_VOTERS_PER_IMPORT};
 pub use error::EngineError;
 pub use integrity::{IntegrityReport, StartupCheck};
 pub use invitations::INVITATION_HOURS;
-pub use store::{Backend, Location};
+pub use store::Location;
 pub use trustees::MAX_TRUSTEES;
 
 use ledger::{ChainState, ElectionId};
@@ -62,8 +62,6 @@ struct Inner {
     /// On SQLite the single writer connection: SQLite allows one writer, and queueing
     /// here avoids SQLITE_BUSY on lock upgrades. On PostgreSQL the same pool as `read`.
     write: AnyPool,
-    /// The database server behind the pools.
-    backend: Backend,
     /// The appended chain of every sealed election, kept for validation.
     chains: Mutex<HashMap<ElectionId, ChainSlot>>,
     /// The sealed rolls' count and hash (a sealed roll never changes).
@@ -106,17 +104,12 @@ impl Node {
     /// to [`Node::check_at_start`]: until it has verified a chain, that chain's writes
     /// wait (the server starts listening meanwhile and serves reads).
     pub async fn open_unchecked(location: impl Into<Location>) -> Result<Self> {
-        let store::Pools {
-            read,
-            write,
-            backend,
-        } = store::connect(&location.into()).await?;
+        let store::Pools { read, write } = store::connect(&location.into()).await?;
         let votes = votes::VoteWriter::start(write.clone());
         let node = Self {
             inner: Arc::new(Inner {
                 read,
                 write,
-                backend,
                 chains: Mutex::new(HashMap::new()),
                 rolls: Mutex::new(HashMap::new()),
                 checks: Mutex::new(HashMap::new()),
@@ -143,11 +136,6 @@ impl Node {
     /// The writer pool (on PostgreSQL the same as [`Node::pool`]).
     pub fn write_pool(&self) -> &AnyPool {
         &self.inner.write
-    }
-
-    /// The database server behind this node.
-    pub fn backend(&self) -> Backend {
-        self.inner.backend
     }
 
     /// The sealed chain of an election: `NotFound` when there is no such election,

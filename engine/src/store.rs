@@ -9,13 +9,6 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Which database server the engine talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// Where the database is: a SQLite file, or a PostgreSQL URL (`postgres://…` or
 /// `postgresql://…`). Anything else names a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,14 +24,6 @@ impl Location {
             Self::Postgres(arg.to_string())
         } else {
             Self::File(PathBuf::from(arg))
-        }
-    }
-
-    /// The backend this location is served by.
-    pub fn backend(&self) -> Backend {
-        match self {
-            Self::File(_) => Backend::Sqlite,
-            Self::Postgres(_) => Backend::Postgres,
         }
     }
 
@@ -83,7 +68,6 @@ impl From<&Location> for Location {
 pub(crate) struct Pools {
     pub read: AnyPool,
     pub write: AnyPool,
-    pub backend: Backend,
 }
 
 /// Opens the database at `location` and applies its backend's migrations.
@@ -142,11 +126,7 @@ async fn connect_sqlite(path: &Path) -> Result<Pools> {
         .await
         .map_err(|e| crate::EngineError::Internal(format!("migrations failed: {e}")))?;
     let read = pool(8).connect_with(options).await?;
-    Ok(Pools {
-        read,
-        write,
-        backend: Backend::Sqlite,
-    })
+    Ok(Pools { read, write })
 }
 
 async fn connect_postgres(url: &str) -> Result<Pools> {
@@ -165,6 +145,5 @@ async fn connect_postgres(url: &str) -> Result<Pools> {
     Ok(Pools {
         read: pool.clone(),
         write: pool,
-        backend: Backend::Postgres,
     })
 }
