@@ -177,7 +177,7 @@ impl Node {
         block: Block,
         sender: Option<IpAddr>,
     ) -> Result<SubmitOutcome> {
-        let chain = self.chain(election).await?;
+        let chain = self.fresh_chain(election).await?;
         self.require_not_final(election).await?;
         let hash = block.hash();
         let known: Option<BlockStatus> =
@@ -207,17 +207,18 @@ impl Node {
         Self::make_room(&mut read, election, &block, &votes, sender.as_deref()).await?;
         drop(read);
         validate_off_thread(&chain, &block).await?;
-        // No block is appended meanwhile: the block still builds on the tip when it is
-        // stored, and no approval decides on a block this one displaces.
+        // No block is appended meanwhile, by this instance or another: the block still
+        // builds on the tip when it is stored, and no approval decides on a block this
+        // one displaces.
         let _appending = self.inner.append_lock.lock().await;
+        let (mut tx, now) = self.begin_chain_write(election).await?;
         // Again under the lock that finalising takes: no block joins a final count.
-        self.require_not_final(election).await?;
-        if self.chain(election).await?.tip() != block.header.prev {
+        crate::count::require_not_final_on(&mut tx, election).await?;
+        if now.tip() != block.header.prev {
             return Err(EngineError::Stale(
                 "a block was appended while this one was checked".into(),
             ));
         }
-        let mut tx = self.inner.write.begin().await?;
         if let Some(displaced) =
             Self::make_room(&mut tx, election, &block, &votes, sender.as_deref()).await?
         {
@@ -509,24 +510,7 @@ impl Node {
     ) -> Result<Vec<ApprovedBlock>> {
         self.chain(election).await?;
         let mut db = self.inner.read.begin().await?;
-        let hashes: Vec<BlockHash> = sqlx::query_scalar(
-            "SELECT hash FROM blocks WHERE election_id = $1 AND status = $2 AND idx > $3
-             ORDER BY idx LIMIT $4",
-        )
-        .bind(election)
-        .bind(BlockStatus::Appended)
-        .bind(db_time(since))
-        .bind(i64::from(limit.clamp(1, 100)))
-        .fetch_all(&mut *db)
-        .await?;
-        let mut blocks = Vec::with_capacity(hashes.len());
-        for hash in hashes {
-            blocks.push(ApprovedBlock {
-                block: load_block_from(&mut db, &hash).await?,
-                approvals: approvals_from(&mut db, &hash).await?,
-            });
-        }
-        Ok(blocks)
+        appended_after(&mut db, election, since, Some(limit.clamp(1, 100))).await
     }
 
     /// One block by hash (any status), or the appended block at a height.
@@ -601,6 +585,34 @@ impl Node {
         export.result = self.published_result(&mut conn, election).await?;
         Ok(export)
     }
+}
+
+/// Appended blocks after height `since`, oldest first, with their approvals, read on
+/// `db`: all of them, or the first `limit`.
+pub(crate) async fn appended_after(
+    db: &mut AnyConnection,
+    election: ElectionId,
+    since: u64,
+    limit: Option<u32>,
+) -> Result<Vec<ApprovedBlock>> {
+    let hashes: Vec<BlockHash> = sqlx::query_scalar(
+        "SELECT hash FROM blocks WHERE election_id = $1 AND status = $2 AND idx > $3
+         ORDER BY idx LIMIT $4",
+    )
+    .bind(election)
+    .bind(BlockStatus::Appended)
+    .bind(db_time(since))
+    .bind(limit.map_or(i64::MAX, i64::from))
+    .fetch_all(&mut *db)
+    .await?;
+    let mut blocks = Vec::with_capacity(hashes.len());
+    for hash in hashes {
+        blocks.push(ApprovedBlock {
+            block: load_block_from(&mut *db, &hash).await?,
+            approvals: approvals_from(&mut *db, &hash).await?,
+        });
+    }
+    Ok(blocks)
 }
 
 /// The validators' approvals of a block, oldest first, read on `db`.

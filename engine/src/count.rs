@@ -31,6 +31,20 @@ pub(crate) async fn final_head(
     .transpose()
 }
 
+/// Refuses while the count is final, read on `conn`: the chain takes no more blocks.
+pub(crate) async fn require_not_final_on(
+    conn: &mut AnyConnection,
+    election: ElectionId,
+) -> Result<()> {
+    match final_head(conn, election).await? {
+        Some(f) => Err(EngineError::WrongState(format!(
+            "the count is final at block {}: the chain takes no more blocks",
+            f.height
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The shares posted, in trustee order.
 async fn shares_of(conn: &mut AnyConnection, election: ElectionId) -> Result<Vec<SignedShare>> {
     let rows: Vec<(i64, Vec<u8>, Signature)> = sqlx::query_as(
@@ -76,14 +90,7 @@ impl Node {
 
     /// Refuses while the count is final: the chain takes no more blocks.
     pub(crate) async fn require_not_final(&self, election: ElectionId) -> Result<()> {
-        let mut conn = self.inner.read.acquire().await?;
-        match final_head(&mut conn, election).await? {
-            Some(f) => Err(EngineError::WrongState(format!(
-                "the count is final at block {}: the chain takes no more blocks",
-                f.height
-            ))),
-            None => Ok(()),
-        }
+        require_not_final_on(&mut *self.inner.read.acquire().await?, election).await
     }
 
     /// Records the final head once voting has closed: every vote is on the chain and no
@@ -97,8 +104,7 @@ impl Node {
             ));
         }
         let _appending = self.inner.append_lock.lock().await;
-        let chain = self.chain(election).await?;
-        let mut tx = self.inner.write.begin().await?;
+        let (mut tx, chain) = self.begin_chain_write(election).await?;
         let (pending, awaiting): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM votes WHERE election_id = $1 AND block_hash IS NULL),
                     (SELECT count(*) FROM blocks WHERE election_id = $2 AND status = 'awaiting')",

@@ -3,6 +3,7 @@
 //! is signed by the validator's own key, on their device; that signature is the whole
 //! authority, checked against the keys the genesis block lists.
 
+use crate::events::Event;
 use crate::{db_time, now_ms, ChainSlot, EngineError, Node, Result};
 use ledger::{Approval, BlockHash, ChainState, ElectionId, PublicKey, Rejection, Signature};
 use std::sync::Arc;
@@ -11,26 +12,21 @@ use wire::{AccountId, BlockStatus, BlockSummary};
 /// Longest reason a rejection may give.
 const MAX_REASON: usize = 500;
 
-/// A validator allowed to decide on a block, and the chain it decides against.
-struct Decider {
-    chain: Arc<ChainState>,
-    account: AccountId,
-}
-
 impl Node {
     /// What approving and rejecting both require, cheapest first: the block exists in
     /// this election; the key is in its genesis block (403); the signature is that key's
     /// over this decision (422); an account holds the key; the block still awaits
     /// approval, and this validator has not decided on it yet (409). Called with the
-    /// append lock held, so nothing moves between the check and the write.
+    /// append lock held, so nothing moves between the check and the write on this
+    /// instance; the write checks again what another instance may move.
     async fn decider(
         &self,
+        chain: &ChainState,
         election: ElectionId,
         hash: &BlockHash,
         key: &PublicKey,
         signed: bool,
-    ) -> Result<Decider> {
-        let chain = self.chain(election).await?;
+    ) -> Result<()> {
         let status: BlockStatus =
             sqlx::query_scalar("SELECT status FROM blocks WHERE hash = $1 AND election_id = $2")
                 .bind(hash)
@@ -74,7 +70,7 @@ impl Node {
                 "you have already decided on this block".into(),
             ));
         }
-        Ok(Decider { chain, account })
+        Ok(())
     }
 
     /// Records a validator's signed approval of an awaiting block: re-validates the block
@@ -86,14 +82,18 @@ impl Node {
         let _guard = self.inner.append_lock.lock().await;
         // Under the append lock, which finalising takes too: no block joins a final count.
         self.require_not_final(election).await?;
-        let Decider { chain, account } = self
-            .decider(
-                election,
-                hash,
-                &approval.validator,
-                approval.signature_is_valid(),
-            )
+        // Caught up with other instances: a block on the stored tip is not stale.
+        let chain = self
+            .catch_up(&mut *self.inner.read.acquire().await?, election)
             .await?;
+        self.decider(
+            &chain,
+            election,
+            hash,
+            &approval.validator,
+            approval.signature_is_valid(),
+        )
+        .await?;
         let block = self.load_block(hash).await?;
         let now = db_time(now_ms());
         if block.header.prev != chain.tip() {
@@ -102,9 +102,21 @@ impl Node {
                 "another block was appended at this height".into(),
             ));
         }
-        // Re-check against the tip: what is approved is what is stored now.
+        // Re-check against the tip: what is approved is what is stored now. Before the
+        // write transaction, which on SQLite would hold the one writer meanwhile.
         crate::blocks::validate_off_thread(&chain, &block).await?;
-        let mut tx = self.inner.write.begin().await?;
+        // Another instance may have decided meanwhile: again, inside the transaction
+        // that holds the chain.
+        let (mut tx, chain) = self.begin_chain_write(election).await?;
+        crate::count::require_not_final_on(&mut tx, election).await?;
+        let account = decided_in(&mut tx, hash, &approval.validator).await?;
+        if block.header.prev != chain.tip() {
+            mark(&mut tx, hash, BlockStatus::Stale, now).await?;
+            tx.commit().await?;
+            return Err(EngineError::Stale(
+                "another block was appended at this height".into(),
+            ));
+        }
         record_decision(
             &mut tx,
             hash,
@@ -118,12 +130,17 @@ impl Node {
         let approvals = decisions_of_kind(&mut tx, hash, true).await?;
         let appended = approvals >= i64::from(chain.genesis().quorum);
         if appended {
-            sqlx::query("UPDATE blocks SET status = $1, decided_at = $2 WHERE hash = $3")
-                .bind(BlockStatus::Appended)
-                .bind(now)
-                .bind(hash)
-                .execute(&mut *tx)
-                .await?;
+            // The database has the last word on one block per height.
+            mark(&mut tx, hash, BlockStatus::Appended, now)
+                .await
+                .map_err(|e| match e {
+                    EngineError::Database(sqlx::Error::Database(ref db))
+                        if db.is_unique_violation() =>
+                    {
+                        EngineError::Stale("another block was appended at this height".into())
+                    }
+                    other => other,
+                })?;
             sqlx::query(
                 "UPDATE votes SET block_hash = $1 WHERE tx_id IN (SELECT tx_id FROM block_votes WHERE block_hash = $2)",
             )
@@ -144,6 +161,7 @@ impl Node {
             .bind(hash)
             .execute(&mut *tx)
             .await?;
+            Event::Appended(election).send(&mut tx).await?;
         }
         tx.commit().await?;
         if appended {
@@ -172,16 +190,17 @@ impl Node {
             )));
         }
         let _guard = self.inner.append_lock.lock().await;
-        let Decider { chain, account } = self
-            .decider(
-                election,
-                hash,
-                &rejection.validator,
-                rejection.signature_is_valid(),
-            )
-            .await?;
+        self.decider(
+            &*self.chain(election).await?,
+            election,
+            hash,
+            &rejection.validator,
+            rejection.signature_is_valid(),
+        )
+        .await?;
         let now = db_time(now_ms());
-        let mut tx = self.inner.write.begin().await?;
+        let (mut tx, chain) = self.begin_chain_write(election).await?;
+        let account = decided_in(&mut tx, hash, &rejection.validator).await?;
         record_decision(
             &mut tx,
             hash,
@@ -207,14 +226,51 @@ impl Node {
     }
 
     async fn set_status(&self, hash: &BlockHash, status: BlockStatus, now: i64) -> Result<()> {
-        sqlx::query("UPDATE blocks SET status = $1, decided_at = $2 WHERE hash = $3")
-            .bind(status)
-            .bind(now)
-            .bind(hash)
-            .execute(&self.inner.write)
-            .await?;
-        Ok(())
+        mark(&mut *self.inner.write.acquire().await?, hash, status, now).await
     }
+}
+
+/// Sets a block's status, decided at `now`.
+async fn mark(
+    db: &mut sqlx::AnyConnection,
+    hash: &BlockHash,
+    status: BlockStatus,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE blocks SET status = $1, decided_at = $2 WHERE hash = $3")
+        .bind(status)
+        .bind(now)
+        .bind(hash)
+        .execute(&mut *db)
+        .await?;
+    Ok(())
+}
+
+/// What a decision requires, read again inside the transaction that records it (another
+/// instance may have decided meanwhile): the block still awaits approval, and the account
+/// that holds the key. The database's UNIQUE (block, account) has the last word on a
+/// validator deciding twice.
+async fn decided_in(
+    tx: &mut sqlx::AnyConnection,
+    hash: &BlockHash,
+    key: &PublicKey,
+) -> Result<AccountId> {
+    let status: BlockStatus = sqlx::query_scalar("SELECT status FROM blocks WHERE hash = $1")
+        .bind(hash)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(EngineError::NotFound("block"))?;
+    if status != BlockStatus::Awaiting {
+        return Err(EngineError::WrongState(format!(
+            "the block is {status}, no longer awaiting approval"
+        )));
+    }
+    sqlx::query_scalar("SELECT id FROM accounts WHERE public_key = $1 AND role = $2")
+        .bind(key)
+        .bind(wire::Role::Validator)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| EngineError::Forbidden("no validator account holds this key".into()))
 }
 
 /// Stores a validator's signed decision: an approval, or a rejection with its reason.

@@ -8,6 +8,8 @@
 //! chain. A chain found altered is reported, shown, and takes no writes.
 
 use crate::blocks::stored_chain_from;
+use crate::events::Event;
+use crate::store;
 use crate::votes::{StoredVote, VOTE_COLUMNS};
 use crate::{ChainSlot, EngineError, Node, Result};
 use ledger::{BlockHash, ChainExport, ChainState, ElectionId, Signatures, TxId, Vote};
@@ -92,13 +94,55 @@ impl Node {
     }
 
     /// The cheap check of every sealed election, while serving: the stored rows against
-    /// the chains verified in memory. A chain found altered takes no more writes. Skipped
-    /// until the start-up check has ended.
-    pub async fn recheck_stored_chains(&self) -> Result<IntegrityReport> {
+    /// the chains verified in memory. A chain found altered takes no more writes, on any
+    /// instance. Skipped until the start-up check has ended, and while another instance
+    /// on the same database is checking (`None`).
+    pub async fn recheck_stored_chains(&self) -> Result<Option<IntegrityReport>> {
         if !*self.inner.checked.borrow() {
-            return Ok(IntegrityReport::default());
+            return Ok(Some(IntegrityReport::default()));
         }
-        self.check_all(Depth::Rows).await
+        let Some(turn) = store::begin_check(&self.inner.read).await? else {
+            return Ok(None);
+        };
+        let report = self.check_all(Depth::Rows).await;
+        store::end_check(turn).await;
+        report.map(Some)
+    }
+
+    /// A chain sealed by another instance since this one checked the stored chains:
+    /// verified in full, then kept like those.
+    pub(crate) async fn load_chain(&self, id: ElectionId) -> Result<Arc<ChainState>> {
+        let checked = self
+            .check_one(id, Depth::Full(StartupCheck::Recorded))
+            .await;
+        let slot = match checked {
+            Ok(chain) => ChainSlot::Verified(chain),
+            Err(EngineError::OldFormat(why)) => ChainSlot::OldFormat(why),
+            Err(EngineError::Integrity(why)) => {
+                self.found_altered(id, why.clone()).await;
+                return Err(EngineError::Integrity(why));
+            }
+            Err(other) => return Err(other),
+        };
+        // A chain this instance holds already (it sealed it meanwhile) is kept.
+        match self.chains().entry(id).or_insert(slot) {
+            ChainSlot::Verified(chain) => Ok(chain.clone()),
+            ChainSlot::Tampered(why) => Err(EngineError::Integrity(why.clone())),
+            ChainSlot::OldFormat(why) => Err(EngineError::OldFormat(why.clone())),
+        }
+    }
+
+    /// A chain found altered takes no more writes here, and the other instances are told.
+    async fn found_altered(&self, id: ElectionId, problem: String) {
+        tracing::error!(election = id.0, %problem, "TAMPERING DETECTED: stored chain failed verification");
+        self.set_chain(id, ChainSlot::Tampered(problem.clone()));
+        let told = match self.inner.read.acquire().await {
+            Ok(mut conn) => Event::Altered(id, problem).send(&mut conn).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = told {
+            tracing::warn!(election = id.0, error = %e, "could not tell the other instances");
+        }
     }
 
     async fn check_all(&self, depth: Depth) -> Result<IntegrityReport> {
@@ -143,9 +187,8 @@ impl Node {
                         EngineError::Integrity(why) => why,
                         other => other.to_string(),
                     };
-                    tracing::error!(election = id.0, %problem, "TAMPERING DETECTED: stored chain failed verification");
                     report.problems.push((id, problem.clone()));
-                    self.set_chain(id, ChainSlot::Tampered(problem));
+                    self.found_altered(id, problem).await;
                 }
             }
         }
@@ -153,12 +196,13 @@ impl Node {
     }
 
     async fn check_one(&self, id: ElectionId, depth: Depth) -> Result<Arc<ChainState>> {
-        let mut db = self.inner.read.begin().await?;
+        let mut db = store::begin_snapshot(&self.inner.read).await?;
         let known = match depth {
             Depth::Full(_) => None,
             Depth::Rows => {
                 // The snapshot starts at the first read: taken while no block is being
-                // appended, it holds exactly the blocks of the chain in memory.
+                // appended here, it holds every block of the chain in memory (and those
+                // other instances appended since).
                 let _appending = self.inner.append_lock.lock().await;
                 sqlx::query("SELECT count(*) FROM elections")
                     .execute(&mut *db)
@@ -195,6 +239,20 @@ impl Node {
                 (stored, Arc::new(chain))
             }
             Some(known) => {
+                // Blocks another instance appended before the snapshot began, which this
+                // one has not caught up with yet: verified as catching up verifies them.
+                let known = match stored.blocks.get(known.height() as usize..) {
+                    Some(after) if !after.is_empty() => {
+                        let (head, after) = (stored.head(), after.to_vec());
+                        let followed = tokio::task::spawn_blocking(move || {
+                            ledger::follow(&known, head, &after, &[], Signatures::ProofsChecked)
+                        })
+                        .await
+                        .map_err(EngineError::join)?;
+                        Arc::new(followed.map_err(|e| altered(e.to_string()))?)
+                    }
+                    _ => known,
+                };
                 same_chain(&stored, &known)?;
                 (stored, known)
             }

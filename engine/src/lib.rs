@@ -11,6 +11,7 @@ mod count;
 mod decisions;
 mod elections;
 mod error;
+mod events;
 mod integrity;
 mod invitations;
 mod roll;
@@ -80,6 +81,16 @@ struct Inner {
     votes: votes::VoteWriter,
     /// True once the start-up check of the stored chains has ended.
     checked: tokio::sync::watch::Sender<bool>,
+    /// On PostgreSQL, the task that hears other instances' events.
+    listener: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
+    }
 }
 
 impl Node {
@@ -104,10 +115,14 @@ impl Node {
     /// to [`Node::check_at_start`]: until it has verified a chain, that chain's writes
     /// wait (the server starts listening meanwhile and serves reads).
     pub async fn open_unchecked(location: impl Into<Location>) -> Result<Self> {
-        let store::Pools { read, write } = store::connect(&location.into()).await?;
+        let store::Pools {
+            read,
+            write,
+            events,
+        } = store::connect(&location.into()).await?;
         let votes = votes::VoteWriter::start(write.clone());
         let node = Self {
-            inner: Arc::new(Inner {
+            inner: Arc::new_cyclic(|weak| Inner {
                 read,
                 write,
                 chains: Mutex::new(HashMap::new()),
@@ -118,6 +133,7 @@ impl Node {
                 append_lock: tokio::sync::Mutex::new(()),
                 votes,
                 checked: tokio::sync::watch::Sender::new(false),
+                listener: events.map(|url| events::listen(url, weak.clone())),
             }),
         };
         Ok(node)
@@ -154,10 +170,13 @@ impl Node {
             Some(ChainSlot::Tampered(why)) => Err(EngineError::Integrity(why)),
             Some(ChainSlot::OldFormat(why)) => Err(EngineError::OldFormat(why)),
             None => {
-                self.state_of(id).await?;
-                Err(EngineError::WrongState(
-                    "the election is not open: its genesis block is not sealed yet".into(),
-                ))
+                if self.state_of(id).await? == wire::ElectionState::Setup {
+                    return Err(EngineError::WrongState(
+                        "the election is not open: its genesis block is not sealed yet".into(),
+                    ));
+                }
+                // Sealed by another instance since this one checked the stored chains.
+                Box::pin(self.load_chain(id)).await
             }
         }
     }

@@ -3,9 +3,11 @@
 //! that every query of the engine is one text for both. Migrations are per backend.
 
 use crate::Result;
+use ledger::ElectionId;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -68,6 +70,8 @@ impl From<&Location> for Location {
 pub(crate) struct Pools {
     pub read: AnyPool,
     pub write: AnyPool,
+    /// On PostgreSQL, the URL a listener connects to for other instances' events.
+    pub events: Option<String>,
 }
 
 /// Opens the database at `location` and applies its backend's migrations.
@@ -126,7 +130,11 @@ async fn connect_sqlite(path: &Path) -> Result<Pools> {
         .await
         .map_err(|e| crate::EngineError::Internal(format!("migrations failed: {e}")))?;
     let read = pool(8).connect_with(options).await?;
-    Ok(Pools { read, write })
+    Ok(Pools {
+        read,
+        write,
+        events: None,
+    })
 }
 
 async fn connect_postgres(url: &str) -> Result<Pools> {
@@ -145,5 +153,90 @@ async fn connect_postgres(url: &str) -> Result<Pools> {
     Ok(Pools {
         read: pool.clone(),
         write: pool,
+        events: Some(url.to_string()),
     })
+}
+
+// What follows is the SQL that differs between the backends. Several instances of the
+// server can share one PostgreSQL database; a SQLite file has one, whose single writer
+// connection already orders every write.
+
+fn is_postgres(db: &AnyConnection) -> bool {
+    db.backend_name() == "PostgreSQL"
+}
+
+/// The channel instances tell each other of appended blocks and new votes on.
+pub(crate) const EVENTS: &str = "ballotchain";
+
+/// The advisory lock of the periodic integrity check (an election's chain lock is its id,
+/// always positive).
+const CHECK_LOCK: i64 = -1;
+
+/// Holds `election`'s chain for the rest of the transaction `db`: on PostgreSQL an
+/// advisory lock, so that every instance's appends, decisions and block intake on one
+/// election take turns; on SQLite nothing more than the one writer.
+pub(crate) async fn lock_chain(db: &mut AnyConnection, election: ElectionId) -> Result<()> {
+    if is_postgres(db) {
+        sqlx::query("SELECT count(*) FROM (SELECT pg_advisory_xact_lock($1)) AS held")
+            .bind(election)
+            .execute(&mut *db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Tells the other instances `event` when the transaction `db` commits (PostgreSQL's
+/// NOTIFY; a SQLite file has no other instance).
+pub(crate) async fn notify(db: &mut AnyConnection, event: &str) -> sqlx::Result<()> {
+    if is_postgres(db) {
+        sqlx::query("SELECT count(*) FROM (SELECT pg_notify($1, $2)) AS sent")
+            .bind(EVENTS)
+            .bind(event)
+            .execute(&mut *db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A read-only transaction that sees one snapshot of the whole database from its first
+/// read to its end, whatever other instances commit meanwhile (PostgreSQL's REPEATABLE
+/// READ; what a SQLite read transaction is in WAL mode).
+pub(crate) async fn begin_snapshot(pool: &AnyPool) -> Result<sqlx::Transaction<'static, Any>> {
+    let mut tx = pool.begin().await?;
+    if is_postgres(&tx) {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(tx)
+}
+
+/// The periodic integrity check's turn, held while the connection is: on PostgreSQL
+/// `None` while another instance is checking. Release it with [`end_check`].
+pub(crate) async fn begin_check(pool: &AnyPool) -> Result<Option<PoolConnection<Any>>> {
+    let mut conn = pool.acquire().await?;
+    if is_postgres(&conn) {
+        let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(CHECK_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !ours {
+            return Ok(None);
+        }
+    }
+    Ok(Some(conn))
+}
+
+/// Ends the check's turn. A connection that cannot release the lock is closed, which
+/// releases it.
+pub(crate) async fn end_check(mut conn: PoolConnection<Any>) {
+    if is_postgres(&conn) {
+        let released = sqlx::query_scalar::<_, bool>("SELECT pg_advisory_unlock($1)")
+            .bind(CHECK_LOCK)
+            .fetch_one(&mut *conn)
+            .await;
+        if !matches!(released, Ok(true)) {
+            let _ = conn.detach().close().await;
+        }
+    }
 }

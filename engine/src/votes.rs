@@ -165,6 +165,18 @@ async fn commit_group(
             }
         });
     }
+    // The other instances' mining templates miss these votes.
+    let mut grew: Vec<ElectionId> = group
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.is_ok())
+        .map(|(p, _)| p.election)
+        .collect();
+    grew.sort_unstable_by_key(|id| id.0);
+    grew.dedup();
+    for id in grew {
+        crate::events::Event::Votes(id).send(&mut tx).await?;
+    }
     tx.commit().await?;
     Ok(results)
 }

@@ -1763,7 +1763,11 @@ async fn a_row_edited_while_serving_is_caught_by_the_cheap_check() {
     let path = dir.path().join("serving.db");
     let e = chain_with_a_rival_and_a_pending_vote(&path).await;
     let (node, _) = Node::open(&path).await.unwrap();
-    let report = node.recheck_stored_chains().await.unwrap();
+    let report = node
+        .recheck_stored_chains()
+        .await
+        .unwrap()
+        .expect("no other instance checks");
     assert!(report.is_clean(), "{:?}", report.problems);
     assert_eq!(report.verified, vec![(e, 2)]);
     edit_offline(
@@ -1771,7 +1775,11 @@ async fn a_row_edited_while_serving_is_caught_by_the_cheap_check() {
         &format!("UPDATE blocks SET status = 'stale' WHERE hash = {LAST}"),
     )
     .await;
-    let report = node.recheck_stored_chains().await.unwrap();
+    let report = node
+        .recheck_stored_chains()
+        .await
+        .unwrap()
+        .expect("no other instance checks");
     assert_eq!(report.problems.len(), 1, "{:?}", report.verified);
     assert!(
         report.problems[0].1.contains("block"),
@@ -1898,5 +1906,288 @@ async fn a_chain_of_an_earlier_format_is_named_as_such_not_as_tampering() {
         &node,
         node.cast_vote(e, by_code(&f.codes[1], f.candidates[0])),
         EngineError::OldFormat(_)
+    );
+}
+
+// Several instances on one PostgreSQL database: two nodes opened on the same database
+// in this test are two instances, each with its chains in memory.
+
+/// Polls `done` every 50 ms, up to 10 s: what another instance was told arrives
+/// asynchronously.
+async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_keep_one_chain() {
+    if !on_postgres() {
+        // Several instances share a PostgreSQL database, never a SQLite file.
+        return;
+    }
+    let f = setup(4, 3).await;
+    let (a, e, v) = (&f.node, f.election, &f.validators);
+    let (b, report) = Node::open(&f.db.location).await.unwrap();
+    assert!(report.is_clean());
+    // Sealed on one instance, the chain is served by the other.
+    a.open_election(e).await.unwrap();
+    assert_eq!(b.tip(e).await.unwrap().0, 0);
+
+    let first = a
+        .cast_vote(e, by_code(&f.codes[0], f.candidates[0]))
+        .await
+        .unwrap();
+    // A template made on one instance takes votes cast on the other.
+    assert_eq!(b.work(e).await.unwrap().votes.len(), 1);
+    b.cast_vote(e, by_code(&f.codes[1], f.candidates[1]))
+        .await
+        .unwrap();
+    eventually("the votes cast on b are in a's template", || async {
+        a.work(e).await.unwrap().votes.len() == 2
+    })
+    .await;
+    let block = mined(&b.work(e).await.unwrap(), "b");
+    b.submit_block(e, block.clone(), None).await.unwrap();
+    // One approval on each instance makes the quorum.
+    a.approve(e, &Approval::sign(&v[0].key, block.hash()))
+        .await
+        .unwrap();
+    let appended = b
+        .approve(e, &Approval::sign(&v[1].key, block.hash()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (appended.status, appended.approvals),
+        (BlockStatus::Appended, 2)
+    );
+    eventually("a hears of the block b appended", || async {
+        a.tip(e).await.unwrap() == (1, block.hash())
+    })
+    .await;
+    assert_eq!(
+        a.receipt(e, &first).await.unwrap().status,
+        ReceiptStatus::Appended
+    );
+
+    // The next block, mined on a's template, builds on the block b appended.
+    a.cast_vote(e, by_code(&f.codes[2], f.candidates[2]))
+        .await
+        .unwrap();
+    let next = mined(&a.work(e).await.unwrap(), "a");
+    assert_eq!(next.header.prev, block.hash());
+    a.submit_block(e, next.clone(), None).await.unwrap();
+    b.approve(e, &Approval::sign(&v[2].key, next.hash()))
+        .await
+        .unwrap();
+    a.approve(e, &Approval::sign(&v[0].key, next.hash()))
+        .await
+        .unwrap();
+    eventually("b hears of the block a appended", || async {
+        b.tip(e).await.unwrap() == (2, next.hash())
+    })
+    .await;
+    // A block on the old tip is stale on either instance.
+    refused!(
+        a,
+        a.submit_block(e, block.clone(), None),
+        EngineError::Duplicate(_)
+    );
+    for node in [a, &b] {
+        assert!(ledger::verify_export(&node.export(e).await.unwrap()).is_ok());
+        let report = node.recheck_stored_chains().await.unwrap().unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        assert_eq!(report.verified, vec![(e, 2)]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn approvals_racing_on_two_instances_append_exactly_one_block_per_height() {
+    if !on_postgres() {
+        return;
+    }
+    const ROUNDS: usize = 4;
+    let f = opened(2 * ROUNDS, 4).await;
+    let (a, e, v) = (&f.node, f.election, &f.validators);
+    let (b, _) = Node::open(&f.db.location).await.unwrap();
+    for round in 0..ROUNDS {
+        cast_all(&f, 2 * round..2 * round + 2).await;
+        let work = b.fresh_work(e).await;
+        // Two rivals at one height, each approved by two validators at once, on both
+        // instances: one is appended, the other goes stale, never both.
+        let (x, y) = (
+            mined_with(&work, work.votes[..1].to_vec(), "x"),
+            mined_with(&work, work.votes[1..].to_vec(), "y"),
+        );
+        a.submit_block(e, x.clone(), None).await.unwrap();
+        b.submit_block(e, y.clone(), None).await.unwrap();
+        let approvals = [
+            (a, Approval::sign(&v[0].key, x.hash())),
+            (&b, Approval::sign(&v[1].key, x.hash())),
+            (&b, Approval::sign(&v[2].key, y.hash())),
+            (a, Approval::sign(&v[3].key, y.hash())),
+        ]
+        .map(|(node, approval)| {
+            let node = node.clone();
+            tokio::spawn(async move { node.approve(e, &approval).await })
+        });
+        for outcome in approvals {
+            match outcome.await.unwrap() {
+                Ok(_) | Err(EngineError::Stale(_)) | Err(EngineError::WrongState(_)) => {}
+                Err(other) => panic!("round {round}: {other}"),
+            }
+        }
+        let status = |hash| async move {
+            a.block_detail(e, BlockRef::Hash(hash))
+                .await
+                .unwrap()
+                .summary
+                .status
+        };
+        let statuses = [status(x.hash()).await, status(y.hash()).await];
+        // Two approvals decided at once on two instances are both counted: the block
+        // that won was appended, not left awaiting with a quorum of approvals.
+        assert!(
+            statuses == [BlockStatus::Appended, BlockStatus::Stale]
+                || statuses == [BlockStatus::Stale, BlockStatus::Appended],
+            "round {round}: {statuses:?}"
+        );
+        let at_height: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM blocks WHERE election_id = $1 AND idx = $2 AND status = 'appended'",
+        )
+        .bind(e)
+        .bind(round as i64 + 1)
+        .fetch_one(a.pool())
+        .await
+        .unwrap();
+        assert_eq!(at_height, 1, "round {round}");
+    }
+    let height = ROUNDS as u64;
+    for node in [a, &b] {
+        eventually("both instances at the same tip", || async {
+            node.tip(e).await.unwrap().0 == height
+        })
+        .await;
+    }
+    assert_eq!(a.tip(e).await.unwrap(), b.tip(e).await.unwrap());
+    // The stale rivals' votes are still pending, none lost and none counted twice.
+    let export = a.export(e).await.unwrap();
+    assert_eq!(ledger::verify_export(&export).unwrap().total, height);
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM votes WHERE election_id = $1 AND block_hash IS NULL",
+    )
+    .bind(e)
+    .fetch_one(a.pool())
+    .await
+    .unwrap();
+    assert_eq!(pending as u64, 2 * height - height);
+}
+
+/// A template on the tip, once both instances agree on the tip.
+trait FreshWork {
+    async fn fresh_work(&self, e: ElectionId) -> WorkTemplate;
+}
+
+impl FreshWork for Node {
+    async fn fresh_work(&self, e: ElectionId) -> WorkTemplate {
+        let stored: Option<i64> = sqlx::query_scalar(
+            "SELECT max(idx) FROM blocks WHERE election_id = $1 AND status = 'appended'",
+        )
+        .bind(e)
+        .fetch_one(self.pool())
+        .await
+        .unwrap();
+        let height = stored.unwrap_or(0) as u64;
+        eventually("the instance is at the stored tip", || async {
+            self.tip(e).await.unwrap().0 == height
+        })
+        .await;
+        (*self.work(e).await.unwrap()).clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_voter_racing_on_two_instances_votes_once() {
+    if !on_postgres() {
+        return;
+    }
+    let f = opened(1, 2).await;
+    let (a, e) = (&f.node, f.election);
+    let (b, _) = Node::open(&f.db.location).await.unwrap();
+    let casts = (0..64).map(|i| {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let ballot = by_code(&f.codes[0], f.candidates[i % 3]);
+        tokio::spawn(async move { node.cast_vote(e, ballot).await })
+    });
+    let mut receipts = Vec::new();
+    let mut again = 0;
+    for cast in casts.collect::<Vec<_>>() {
+        match cast.await.unwrap() {
+            Ok(receipt) => receipts.push(receipt),
+            Err(EngineError::AlreadyVoted(_)) => again += 1,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!((receipts.len(), again), (1, 63));
+    let stored: Vec<TxId> = sqlx::query_scalar("SELECT tx_id FROM votes WHERE election_id = $1")
+        .bind(e)
+        .fetch_all(a.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, receipts);
+}
+
+#[tokio::test]
+async fn one_instance_checks_at_a_time_and_an_altered_chain_is_refused_by_all() {
+    if !on_postgres() {
+        return;
+    }
+    let f = opened(2, 2).await;
+    let (a, e) = (&f.node, f.election);
+    let (b, _) = Node::open(&f.db.location).await.unwrap();
+    cast_all(&f, 0..1).await;
+    append(&f, mined(&a.work(e).await.unwrap(), "one")).await;
+    // While another instance holds the check's lock, this one skips its turn.
+    let Location::Postgres(url) = &f.db.location else {
+        unreachable!()
+    };
+    {
+        use sqlx::Connection;
+        let mut other = sqlx::PgConnection::connect(url).await.unwrap();
+        let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(-1)")
+            .fetch_one(&mut other)
+            .await
+            .unwrap();
+        assert!(held);
+        assert!(a.recheck_stored_chains().await.unwrap().is_none());
+        other.close().await.unwrap();
+    }
+    let report = a.recheck_stored_chains().await.unwrap().unwrap();
+    assert_eq!(report.verified, vec![(e, 1)]);
+
+    edit_offline(
+        &f.db.location,
+        &format!("UPDATE blocks SET status = 'stale' WHERE hash = {LAST}"),
+    )
+    .await;
+    let report = a.recheck_stored_chains().await.unwrap().unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.verified);
+    // The instance that found it told the other, which takes no more writes either.
+    eventually("b hears the chain was altered", || async {
+        matches!(b.tip(e).await, Err(EngineError::Integrity(_)))
+    })
+    .await;
+    refused!(
+        &b,
+        b.cast_vote(e, by_code(&f.codes[1], f.candidates[0])),
+        EngineError::Integrity(_)
     );
 }

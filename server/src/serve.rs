@@ -196,7 +196,8 @@ fn spawn_integrity_checks(node: Node, interval: std::time::Duration) {
         loop {
             ticks.tick().await;
             match node.recheck_stored_chains().await {
-                Ok(report) => {
+                Ok(None) => tracing::debug!("another instance is checking the stored chains"),
+                Ok(Some(report)) => {
                     for (id, problem) in report.problems {
                         if reported.insert(id) {
                             eprintln!("WARNING: TAMPERING DETECTED in election {id} while serving: {problem}. Its chain is not served for writes.");
