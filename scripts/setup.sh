@@ -34,6 +34,8 @@ if [[ "${1:-}" == "--test" ]]; then
   # (scripts/pg-cluster.sh), so only the binaries are needed, not a running service.
   compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" > /dev/null || missing+=(postgresql)
   command -v psql > /dev/null || missing+=(postgresql-client)
+  # Three instances behind nginx (scripts/cluster.sh, the topology of compose.yaml).
+  command -v nginx > /dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
   if (( ${#missing[@]} )); then
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"

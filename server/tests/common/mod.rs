@@ -140,7 +140,9 @@ impl Db {
 }
 
 pub struct Server {
-    child: Child,
+    /// The process this test started; `None` for servers it reaches, not runs (the
+    /// cluster behind nginx).
+    child: Option<Child>,
     /// What the server printed before it listened (first-run link, demo passwords).
     pub startup: Vec<String>,
     pub base: String,
@@ -203,9 +205,21 @@ impl Server {
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Server {
-            child,
+            child: Some(child),
             startup,
             base,
+            db,
+            stderr,
+            keys: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// A server at `base` that this test did not start, on `db`.
+    pub fn at(base: &str, db: Db, stderr: PathBuf) -> Server {
+        Server {
+            child: None,
+            startup: Vec::new(),
+            base: base.to_owned(),
             db,
             stderr,
             keys: Mutex::new(BTreeMap::new()),
@@ -231,8 +245,9 @@ impl Server {
 
     /// SIGKILL: no shutdown code runs.
     pub fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        let mut child = self.child.take().expect("a server this test started");
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -246,8 +261,10 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
