@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing ballotchain needs, skipping what is already there at
-# the right version. `--test` adds what the tests need besides: Debian's Chromium and
-# PostgreSQL, and the browser tests' npm packages.
+# the right version. `--test` adds what the tests need besides: Debian's Chromium,
+# PostgreSQL and nginx, PyYAML, and the browser tests' npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -36,6 +36,8 @@ if [[ "${1:-}" == "--test" ]]; then
   command -v psql > /dev/null || missing+=(postgresql-client)
   # Three instances behind nginx (scripts/cluster.sh, the topology of compose.yaml).
   command -v nginx > /dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  # scripts/check-deploy.sh reads compose.yaml.
+  python3 -c 'import yaml' 2> /dev/null || missing+=(python3-yaml)
   if (( ${#missing[@]} )); then
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: unit and property tests, HTTP integration tests
 # against the real binary (on SQLite, then on PostgreSQL), the ledger's wasm32 build, and
-# the browser tests in Chromium.
+# the browser tests in Chromium; on PostgreSQL also three instances behind nginx
+# (scripts/cluster.sh), and the container files are checked without a container engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -11,6 +12,8 @@ echo "== web worker bundles (wasm: miner SIMD and scalar; checker, signatures, k
 scripts/build-workers.sh
 echo "== site (server binary + hydrated frontend), debug profile"
 cargo leptos build --split
+echo "== container files: compose.yaml, nginx -t, the Dockerfile's COPY sources"
+scripts/check-deploy.sh
 echo "== ledger, wire and keyfile build for wasm32"
 cargo build -p ledger -p wire -p keyfile --target wasm32-unknown-unknown
 echo "== unit, property and HTTP integration tests (SQLite)"
