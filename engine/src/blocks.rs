@@ -645,6 +645,25 @@ pub(crate) async fn stored_chain_from(
     db: &mut AnyConnection,
     election: ElectionId,
 ) -> Result<ChainExport> {
+    let (genesis, genesis_hash) = stored_genesis(db, election).await?;
+    let hashes = appended_hashes(db, election).await?;
+    let mut blocks = Vec::with_capacity(hashes.len());
+    for (i, hash) in hashes.iter().enumerate() {
+        blocks.push(stored_block(db, hash, i as u64 + 1).await?);
+    }
+    Ok(ChainExport {
+        genesis,
+        genesis_hash,
+        blocks,
+        result: None,
+    })
+}
+
+/// The sealed genesis block of an election, and its recorded hash.
+pub(crate) async fn stored_genesis(
+    db: &mut AnyConnection,
+    election: ElectionId,
+) -> Result<(Genesis, BlockHash)> {
     let sealed: Option<(Option<Vec<u8>>, Option<BlockHash>)> =
         sqlx::query_as("SELECT genesis, genesis_hash FROM elections WHERE id = $1")
             .bind(election)
@@ -669,31 +688,38 @@ pub(crate) async fn stored_chain_from(
         )),
         other => EngineError::Internal(format!("stored genesis does not decode: {other}")),
     })?;
-    let hashes: Vec<BlockHash> = sqlx::query_scalar(
+    Ok((genesis, genesis_hash))
+}
+
+/// The hashes of the blocks marked appended, by height.
+pub(crate) async fn appended_hashes(
+    db: &mut AnyConnection,
+    election: ElectionId,
+) -> Result<Vec<BlockHash>> {
+    Ok(sqlx::query_scalar(
         "SELECT hash FROM blocks WHERE election_id = $1 AND status = $2 ORDER BY idx",
     )
     .bind(election)
     .bind(BlockStatus::Appended)
     .fetch_all(&mut *db)
-    .await?;
-    let mut blocks = Vec::with_capacity(hashes.len());
-    for hash in hashes {
-        let block = load_block_from(&mut *db, &hash).await?;
-        if block.hash() != hash {
-            return Err(EngineError::Integrity(format!(
-                "block {}: the stored header does not hash to its recorded hash",
-                block.header.index
-            )));
-        }
-        blocks.push(ApprovedBlock {
-            approvals: approvals_from(&mut *db, &hash).await?,
-            block,
-        });
+    .await?)
+}
+
+/// The stored block `hash`, the `index`-th appended one, with its approvals: an integrity
+/// error when its header does not hash to `hash`.
+pub(crate) async fn stored_block(
+    db: &mut AnyConnection,
+    hash: &BlockHash,
+    index: u64,
+) -> Result<ApprovedBlock> {
+    let block = load_block_from(&mut *db, hash).await?;
+    if block.hash() != *hash {
+        return Err(EngineError::Integrity(format!(
+            "block {index}: the stored header does not hash to its recorded hash"
+        )));
     }
-    Ok(ChainExport {
-        genesis,
-        genesis_hash,
-        blocks,
-        result: None,
+    Ok(ApprovedBlock {
+        approvals: approvals_from(&mut *db, hash).await?,
+        block,
     })
 }

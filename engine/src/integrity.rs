@@ -1,20 +1,22 @@
 //! The integrity check of every stored chain: in full when the node opens (every rule,
-//! signature and proof of work, by `ledger::replay`; reads are served meanwhile and writes
-//! to a chain wait until it has verified), and cheaply while it serves (the
-//! stored rows against the chain verified in memory: hashes and counts, no signature or
-//! proof work). Either way it reads one consistent snapshot and checks the rows around
-//! the chain too: every vote marked as on the chain is in exactly one appended block,
-//! no other block carries such a vote, and pending votes are well formed and not on the
-//! chain. A chain found altered is reported, shown, and takes no writes.
+//! signature and proof of work, block by block with `ledger::replay_block`; reads are
+//! served meanwhile and writes to a chain wait until it has verified), and cheaply while
+//! it serves (the stored rows against the chain verified in memory: hashes and counts, no
+//! signature or proof work). Either way it reads one consistent snapshot, one block at a
+//! time, and checks the rows around the chain too: every vote of an appended block is
+//! marked as on the chain in it, every vote so marked is in the block it names, and
+//! pending votes are well formed and not on the chain. A chain found altered is reported,
+//! shown, and takes no writes.
 
-use crate::blocks::stored_chain_from;
+use crate::blocks::{appended_hashes, stored_block, stored_genesis};
 use crate::events::Event;
 use crate::store;
 use crate::votes::{StoredVote, VOTE_COLUMNS};
 use crate::{ChainSlot, EngineError, Node, Result};
-use ledger::{BlockHash, ChainExport, ChainState, ElectionId, Signatures, TxId, Vote};
+use futures_util::TryStreamExt;
+use ledger::{ApprovedBlock, BlockHash, ChainState, ElectionId, Genesis, Signatures, TxId, Vote};
 use sqlx::AnyConnection;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// What re-verifying the stored chains found.
@@ -195,6 +197,8 @@ impl Node {
         Ok(report)
     }
 
+    /// Checks one election's stored chain in one snapshot, block by block: memory holds
+    /// one block at a time, however long the chain.
     async fn check_one(&self, id: ElectionId, depth: Depth) -> Result<Arc<ChainState>> {
         let mut db = store::begin_snapshot(&self.inner.read).await?;
         let known = match depth {
@@ -210,188 +214,209 @@ impl Node {
                 Some(self.chain(id).await?)
             }
         };
-        let stored = stored_chain_from(&mut db, id).await?;
-        if stored.genesis.election != id {
+        let (genesis, genesis_hash) = stored_genesis(&mut db, id).await?;
+        if genesis.election != id {
             return Err(altered("the genesis block names another election"));
         }
-        let proofs = match depth {
-            Depth::Full(StartupCheck::EveryProof) => Signatures::Here,
-            _ => Signatures::ProofsChecked,
-        };
-        let (stored, chain) = match known {
+        let hashes = appended_hashes(&mut db, id).await?;
+        let chain = match known {
             // Every rule, signature and approval; each ballot's proofs were checked as its
             // vote came in, and its row still hashes to the receipt under the block's
             // Merkle root (`ballotchain check --full` and `verify` check every proof again).
-            // On a blocking thread: requests are served meanwhile.
             None => {
-                let (stored, replayed) = tokio::task::spawn_blocking(move || {
-                    let replayed = ledger::replay_with(&stored, proofs);
-                    (stored, replayed)
-                })
-                .await
-                .map_err(EngineError::join)?;
-                let chain = replayed.map_err(|e| match e {
-                    ledger::ExportError::GenesisHashMismatch => {
-                        altered("the genesis block does not match its recorded hash")
-                    }
-                    other => altered(other.to_string()),
-                })?;
-                (stored, Arc::new(chain))
-            }
-            Some(known) => {
-                // Blocks another instance appended before the snapshot began, which this
-                // one has not caught up with yet: verified as catching up verifies them.
-                let known = match stored.blocks.get(known.height() as usize..) {
-                    Some(after) if !after.is_empty() => {
-                        let (head, after) = (stored.head(), after.to_vec());
-                        let followed = tokio::task::spawn_blocking(move || {
-                            ledger::follow(&known, head, &after, &[], Signatures::ProofsChecked)
-                        })
-                        .await
-                        .map_err(EngineError::join)?;
-                        Arc::new(followed.map_err(|e| altered(e.to_string()))?)
-                    }
-                    _ => known,
+                if genesis.hash() != genesis_hash {
+                    return Err(altered(
+                        "the genesis block does not match its recorded hash",
+                    ));
+                }
+                genesis.check_rules().map_err(|e| altered(e.to_string()))?;
+                let proofs = match depth {
+                    Depth::Full(StartupCheck::EveryProof) => Signatures::Here,
+                    _ => Signatures::ProofsChecked,
                 };
-                same_chain(&stored, &known)?;
-                (stored, known)
+                let mut chain = ChainState::new(genesis);
+                for (i, hash) in hashes.iter().enumerate() {
+                    let approved = marked_block(&mut db, hash, i as u64 + 1).await?;
+                    chain = replay_off_thread(chain, approved, proofs).await?;
+                }
+                Arc::new(chain)
+            }
+            // The stored blocks against the chain verified in memory: hashes only. Blocks
+            // another instance appended before the snapshot began, which this one has not
+            // caught up with yet, are verified as catching up verifies them.
+            Some(known) => {
+                if genesis_hash != known.genesis_hash() {
+                    return Err(altered("the genesis block is not the verified one"));
+                }
+                let mut parent = genesis_hash;
+                let mut counted = 0u64;
+                let mut extended: Option<ChainState> = None;
+                for (i, hash) in hashes.iter().enumerate() {
+                    let index = i as u64 + 1;
+                    let approved = marked_block(&mut db, hash, index).await?;
+                    if index <= known.height() {
+                        same_block(&approved, index, parent, known.genesis())?;
+                        counted += approved.block.votes.len() as u64;
+                        if index == known.height() && *hash != known.tip() {
+                            return Err(ends_elsewhere(index, hash, &known));
+                        }
+                    } else {
+                        let next = extended.take().unwrap_or_else(|| ChainState::clone(&known));
+                        extended = Some(
+                            replay_off_thread(next, approved, Signatures::ProofsChecked).await?,
+                        );
+                    }
+                    parent = *hash;
+                }
+                if (hashes.len() as u64) < known.height() {
+                    return Err(ends_elsewhere(hashes.len() as u64, &parent, &known));
+                }
+                // The votes are the ones verified (their receipts make each Merkle root):
+                // the same number of ballots is counted.
+                if counted != known.tally().total {
+                    return Err(altered(
+                        "the votes on the stored chain are not the votes counted",
+                    ));
+                }
+                extended.map_or(known, Arc::new)
             }
         };
-        rows_agree(&mut db, id, &stored, &chain, depth).await?;
+        rows_agree(&mut db, id, &chain, depth).await?;
         Ok(chain)
     }
 }
 
-/// The stored blocks are the chain verified in memory: the same length and tip, each
-/// block linked to the one before with its votes under its Merkle root and approved by
-/// a quorum of the genesis validators, and the same votes counted. Hashing only.
-fn same_chain(stored: &ChainExport, known: &ChainState) -> Result<()> {
-    let (height, tip) = stored.head();
-    if stored.genesis_hash != known.genesis_hash() || height != known.height() || tip != known.tip()
+/// `ledger::replay_block` on a blocking thread (a block's signatures, and perhaps its
+/// proofs, cost milliseconds): the chain extended by `approved`.
+async fn replay_off_thread(
+    mut chain: ChainState,
+    approved: ApprovedBlock,
+    signatures: Signatures<'static>,
+) -> Result<ChainState> {
+    tokio::task::spawn_blocking(move || {
+        ledger::replay_block(&mut chain, &approved, signatures).map(|()| chain)
+    })
+    .await
+    .map_err(EngineError::join)?
+    .map_err(|e| altered(e.to_string()))
+}
+
+fn ends_elsewhere(height: u64, tip: &BlockHash, known: &ChainState) -> EngineError {
+    altered(format!(
+        "the stored chain ends at block {height} ({tip}), the verified chain at block {} ({})",
+        known.height(),
+        known.tip()
+    ))
+}
+
+/// The `index`-th appended block as stored, and every vote of it marked as on the chain
+/// in it: a vote of an appended block that is missing, pending or marked as in another
+/// block is an altered row.
+async fn marked_block(
+    db: &mut AnyConnection,
+    hash: &BlockHash,
+    index: u64,
+) -> Result<ApprovedBlock> {
+    let marks: Vec<(TxId, Option<TxId>, Option<BlockHash>)> = sqlx::query_as(
+        "SELECT bv.tx_id, v.tx_id, v.block_hash FROM block_votes bv
+         LEFT JOIN votes v ON v.tx_id = bv.tx_id WHERE bv.block_hash = $1",
+    )
+    .bind(hash)
+    .fetch_all(&mut *db)
+    .await?;
+    for (receipt, row, marked) in marks {
+        if row.is_none() {
+            return Err(altered(format!(
+                "block {index}: its vote {receipt} is missing"
+            )));
+        }
+        if marked != Some(*hash) {
+            return Err(altered(format!(
+                "vote {receipt} is in block {index} but not marked as on the chain in it"
+            )));
+        }
+    }
+    stored_block(db, hash, index).await
+}
+
+/// One stored block against the chain verified in memory, hashing only: its height and
+/// parent, its votes under its Merkle root, and approvals by a quorum of the genesis
+/// validators.
+fn same_block(
+    approved: &ApprovedBlock,
+    index: u64,
+    parent: BlockHash,
+    genesis: &Genesis,
+) -> Result<()> {
+    let block = &approved.block;
+    let receipts: Vec<TxId> = block.votes.iter().map(Vote::tx_id).collect();
+    if block.header.index != index
+        || block.header.prev != parent
+        || ledger::merkle_root(&receipts) != block.header.merkle_root
     {
         return Err(altered(format!(
-            "the stored chain ends at block {height} ({tip}), the verified chain at block {} ({})",
-            known.height(),
-            known.tip()
+            "block {index}: its height, parent or votes do not match its header"
         )));
     }
-    let genesis = known.genesis();
-    let mut parent = stored.genesis_hash;
-    let mut counted = 0u64;
-    for (i, approved) in stored.blocks.iter().enumerate() {
-        let block = &approved.block;
-        let index = i as u64 + 1;
-        let receipts: Vec<TxId> = block.votes.iter().map(Vote::tx_id).collect();
-        if block.header.index != index
-            || block.header.prev != parent
-            || ledger::merkle_root(&receipts) != block.header.merkle_root
-        {
-            return Err(altered(format!(
-                "block {index}: its height, parent or votes do not match its header"
-            )));
-        }
-        let approvers: HashSet<_> = approved
-            .approvals
-            .iter()
-            .filter(|a| a.block == block.hash() && genesis.validators.contains(&a.validator))
-            .map(|a| a.validator)
-            .collect();
-        if approvers.len() < usize::from(genesis.quorum) {
-            return Err(altered(format!(
-                "block {index}: {} approvals by the genesis validators, {} needed",
-                approvers.len(),
-                genesis.quorum
-            )));
-        }
-        counted += block.votes.len() as u64;
-        parent = block.hash();
-    }
-    // The votes are the ones verified (their receipts make each Merkle root): the same
-    // number of ballots is counted.
-    if counted != known.tally().total {
-        return Err(altered(
-            "the votes on the stored chain are not the votes counted",
-        ));
+    let approvers: HashSet<_> = approved
+        .approvals
+        .iter()
+        .filter(|a| a.block == block.hash() && genesis.validators.contains(&a.validator))
+        .map(|a| a.validator)
+        .collect();
+    if approvers.len() < usize::from(genesis.quorum) {
+        return Err(altered(format!(
+            "block {index}: {} approvals by the genesis validators, {} needed",
+            approvers.len(),
+            genesis.quorum
+        )));
     }
     Ok(())
 }
 
-/// The rows around the chain: every vote marked as on the chain is in exactly one
-/// appended block, and the one it names; no block of another status carries such a vote;
-/// every pending vote is well formed (its receipt is its hash; in a full check, every
-/// vote rule holds) and not on the chain.
+/// The rows around the chain, beyond its blocks (each of whose votes is marked as in it,
+/// [`marked_block`]): every vote marked as on the chain is in the appended block it
+/// names; every pending vote is well formed (its receipt is its hash; in a full check,
+/// every vote rule holds) and from a voter not on the chain. Pending votes are read as a
+/// stream.
 async fn rows_agree(
     db: &mut AnyConnection,
     id: ElectionId,
-    stored: &ChainExport,
     chain: &ChainState,
     depth: Depth,
 ) -> Result<()> {
-    let mut in_blocks: HashMap<TxId, (u64, BlockHash)> = HashMap::new();
-    for approved in &stored.blocks {
-        let (index, hash) = (approved.block.header.index, approved.block.hash());
-        for vote in &approved.block.votes {
-            if let Some((other, _)) = in_blocks.insert(vote.tx_id(), (index, hash)) {
-                return Err(altered(format!(
-                    "vote {} is in block {other} and in block {index}",
-                    vote.tx_id()
-                )));
-            }
-        }
-    }
-    let marked: Vec<(TxId, BlockHash)> = sqlx::query_as(
-        "SELECT tx_id, block_hash FROM votes WHERE election_id = $1 AND block_hash IS NOT NULL",
+    let stray: Option<(TxId, BlockHash, Option<String>)> = sqlx::query_as(
+        "SELECT v.tx_id, v.block_hash, b.status FROM votes v LEFT JOIN blocks b ON b.hash = v.block_hash
+         WHERE v.election_id = $1 AND v.block_hash IS NOT NULL
+           AND (b.status IS NULL OR b.status <> 'appended' OR NOT EXISTS
+                (SELECT 1 FROM block_votes bv WHERE bv.block_hash = v.block_hash AND bv.tx_id = v.tx_id))
+         LIMIT 1",
     )
     .bind(id)
-    .fetch_all(&mut *db)
+    .fetch_optional(&mut *db)
     .await?;
-    for (receipt, block) in &marked {
-        match in_blocks.get(receipt) {
-            Some((_, hash)) if hash == block => {}
-            Some((index, _)) => {
-                return Err(altered(format!(
-                    "vote {receipt} is in block {index} but marked as in block {block}"
-                )))
-            }
-            None => {
-                let status: Option<String> =
-                    sqlx::query_scalar("SELECT status FROM blocks WHERE hash = $1")
-                        .bind(block)
-                        .fetch_optional(&mut *db)
-                        .await?;
-                return Err(altered(match status {
-                    Some(status) if status != "appended" => format!(
-                        "vote {receipt} is marked as on the chain in block {block}, which is {status}"
-                    ),
-                    _ => format!(
-                        "vote {receipt} is marked as on the chain, in no appended block"
-                    ),
-                }));
-            }
-        }
+    if let Some((receipt, block, status)) = stray {
+        return Err(altered(match status {
+            Some(status) if status != "appended" => format!(
+                "vote {receipt} is marked as on the chain in block {block}, which is {status}"
+            ),
+            _ => format!("vote {receipt} is marked as on the chain, in no appended block"),
+        }));
     }
-    if marked.len() != in_blocks.len() {
-        return Err(altered(format!(
-            "{} votes are in appended blocks, {} marked as on the chain",
-            in_blocks.len(),
-            marked.len()
-        )));
-    }
-    let pending: Vec<PendingVote> = sqlx::query_as(&format!(
+    let query = format!(
         "SELECT v.tx_id, {VOTE_COLUMNS} FROM votes v WHERE v.election_id = $1 AND v.block_hash IS NULL"
-    ))
-    .bind(id)
-    .fetch_all(&mut *db)
-    .await?;
-    for PendingVote {
+    );
+    let mut pending = sqlx::query_as::<_, PendingVote>(&query)
+        .bind(id)
+        .fetch(&mut *db);
+    while let Some(PendingVote {
         tx_id: receipt,
         vote,
-    } in pending
+    }) = pending.try_next().await?
     {
         let vote = vote.into_vote()?;
         let well_formed = vote.tx_id() == receipt
             && vote.election == id
-            && !in_blocks.contains_key(&receipt)
             && match depth {
                 Depth::Full(StartupCheck::Recorded) => chain
                     .check_vote_with(&vote, Signatures::ProofsChecked)

@@ -219,13 +219,25 @@ pub fn replay_with(
     export.genesis.check_rules()?;
     let mut chain = ChainState::new(export.genesis.clone());
     for ab in &export.blocks {
-        let index = ab.block.header.index;
-        chain
-            .append_with(&ab.block, signatures)
-            .map_err(|rule| ExportError::Rule { index, rule })?;
-        check_approvals(&chain, &ab.block.hash(), index, &ab.approvals)?;
+        replay_block(&mut chain, ab, signatures)?;
     }
     Ok(chain)
+}
+
+/// Appends one block of an exported chain to `chain`: every block rule (the votes'
+/// signatures and ballot proofs as `signatures` says), then its approvals and the quorum.
+/// A chain read block by block (a node's start-up check) replays it so, never holding
+/// the whole chain. On an error `chain` is no longer the chain's state.
+pub fn replay_block(
+    chain: &mut ChainState,
+    approved: &ApprovedBlock,
+    signatures: Signatures,
+) -> Result<(), ExportError> {
+    let index = approved.block.header.index;
+    chain
+        .append_with(&approved.block, signatures)
+        .map_err(|rule| ExportError::Rule { index, rule })?;
+    check_approvals(chain, &approved.block.hash(), index, &approved.approvals)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! still hold that head, and every block this copy saw its own approval append, before the
 //! blocks after it are verified and added.
 
-use crate::export::{check_approvals, ApprovedBlock, ExportError};
+use crate::export::{replay_block, ApprovedBlock, ExportError};
 use crate::hash::BlockHash;
 use crate::validate::{ChainState, Signatures};
 
@@ -114,10 +114,7 @@ pub fn follow(
     }
     let mut next = chain.clone();
     for approved in served {
-        let index = approved.block.header.index;
-        next.append_with(&approved.block, signatures)
-            .map_err(|rule| ExportError::Rule { index, rule })?;
-        check_approvals(&next, &approved.block.hash(), index, &approved.approvals)?;
+        replay_block(&mut next, approved, signatures)?;
     }
     Ok(next)
 }

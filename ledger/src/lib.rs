@@ -31,8 +31,8 @@ pub use block::{Block, BlockHeader, HEADER_LEN, MAX_VOTES_PER_BLOCK, MINER_TAG_L
 pub use code::{CodeError, VotingCode};
 pub use encoding::DecodeError;
 pub use export::{
-    decode_blocks, encode_blocks, replay, replay_with, verify_export, ApprovedBlock, ChainExport,
-    ExportError,
+    decode_blocks, encode_blocks, replay, replay_block, replay_with, verify_export, ApprovedBlock,
+    ChainExport, ExportError,
 };
 pub use follow::{follow, FollowError};
 pub use genesis::{

@@ -11,6 +11,7 @@ use crate::vote::Vote;
 use crate::FORMAT_VERSION;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// The rule a block or vote breaks. `code()` gives a stable machine-readable name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,22 +135,28 @@ impl RuleError {
     }
 }
 
-/// Everything validation needs to know about the appended chain so far. Serialised in
+/// Everything validation needs to know about the appended chain so far, in a compact
+/// form: the voter roll is the genesis block's own sorted list (membership by binary
+/// search), who voted is one bit per voter of that list, and the appended ballots are
+/// sorted runs of hashes shared between copies. Cloning it copies the bits and the run
+/// list, never the roll or the hashes: a node clones it to append a block. Serialised in
 /// a compact form (what the genesis block does not already say), so a copy can be kept
 /// between visits: the validator's browser keeps one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(from = "Kept", into = "Kept")]
 pub struct ChainState {
-    genesis: Genesis,
+    genesis: Arc<Genesis>,
     genesis_hash: BlockHash,
     tip: BlockHash,
     height: u64,
     tip_timestamp: u64,
-    voters: HashSet<PublicKey>,
-    validators: HashSet<PublicKey>,
-    voted: HashSet<PublicKey>,
+    /// The roll sorted and without repeats, when the genesis block does not list it so
+    /// (a node always does; this keeps a hand-made one correct).
+    sorted_roll: Option<Arc<[PublicKey]>>,
+    /// One bit per voter of the roll, by position: set once their vote is on the chain.
+    voted: Arc<Vec<u64>>,
     /// The hash of every appended ballot's ciphertexts ([`ciphertexts_hash`]).
-    ballots: HashSet<TxId>,
+    ballots: SortedRuns,
     tally: Tally,
 }
 
@@ -157,6 +164,55 @@ pub struct ChainState {
 /// whatever their proofs.
 pub fn ciphertexts_hash(ballot: &Ballot) -> TxId {
     TxId(sha256(&ballot.ciphertext_bytes()))
+}
+
+/// A set of hashes kept as sorted runs, each shared (copies of the set share them): a
+/// block's hashes make a run, and runs of like size merge, up to [`SortedRuns::MERGED`]
+/// hashes, so that a lookup searches a few runs and an append copies at most one run's
+/// worth.
+#[derive(Debug, Clone, Default)]
+struct SortedRuns {
+    runs: Vec<Arc<[TxId]>>,
+}
+
+impl SortedRuns {
+    /// The longest run merging makes (2 MiB of hashes).
+    const MERGED: usize = 1 << 16;
+
+    fn contains(&self, id: &TxId) -> bool {
+        self.runs.iter().any(|run| run.binary_search(id).is_ok())
+    }
+
+    fn extend(&mut self, ids: impl IntoIterator<Item = TxId>) {
+        let mut run: Vec<TxId> = ids.into_iter().collect();
+        if run.is_empty() {
+            return;
+        }
+        run.sort_unstable();
+        while let Some(last) = self.runs.last() {
+            if last.len() > 2 * run.len() || last.len() + run.len() > Self::MERGED {
+                break;
+            }
+            let mut merged = Vec::with_capacity(last.len() + run.len());
+            let (mut a, mut b) = (last.iter().peekable(), run.iter().peekable());
+            while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+                if x <= y {
+                    merged.push(*a.next().expect("peeked"));
+                } else {
+                    merged.push(*b.next().expect("peeked"));
+                }
+            }
+            merged.extend(a.copied());
+            merged.extend(b.copied());
+            self.runs.pop();
+            run = merged;
+        }
+        self.runs.push(run.into());
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &TxId> {
+        self.runs.iter().flat_map(|run| run.iter())
+    }
 }
 
 /// The serialised form of a [`ChainState`]: the voter and validator sets are rebuilt
@@ -174,14 +230,21 @@ struct Kept {
 
 impl From<ChainState> for Kept {
     fn from(c: ChainState) -> Self {
+        let roll = c.roll();
+        let voted = roll
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| c.voted[i / 64] & (1 << (i % 64)) != 0)
+            .map(|(_, key)| *key)
+            .collect();
         Self {
-            genesis: c.genesis,
+            voted,
+            ballots: c.ballots.iter().copied().collect(),
             tip: c.tip,
             height: c.height,
             tip_timestamp: c.tip_timestamp,
-            voted: c.voted.into_iter().collect(),
-            ballots: c.ballots.into_iter().collect(),
             tally: c.tally,
+            genesis: Arc::unwrap_or_clone(c.genesis),
         }
     }
 }
@@ -192,8 +255,8 @@ impl From<Kept> for ChainState {
         chain.tip = k.tip;
         chain.height = k.height;
         chain.tip_timestamp = k.tip_timestamp;
-        chain.voted = k.voted.into_iter().collect();
-        chain.ballots = k.ballots.into_iter().collect();
+        chain.mark_voted(k.voted.iter());
+        chain.ballots.extend(k.ballots);
         chain.tally = k.tally;
         chain
     }
@@ -203,17 +266,45 @@ impl ChainState {
     /// The chain holding only its genesis block.
     pub fn new(genesis: Genesis) -> Self {
         let genesis_hash = genesis.hash();
+        let sorted = genesis.voters.windows(2).all(|w| w[0] < w[1]);
+        let sorted_roll = (!sorted).then(|| {
+            let mut roll = genesis.voters.clone();
+            roll.sort_unstable();
+            roll.dedup();
+            Arc::from(roll)
+        });
+        let voters = sorted_roll
+            .as_ref()
+            .map_or(genesis.voters.len(), |r: &Arc<[PublicKey]>| r.len());
         Self {
             tip: genesis_hash,
             genesis_hash,
             height: 0,
             tip_timestamp: genesis.opened_at,
-            voters: genesis.voters.iter().copied().collect(),
-            validators: genesis.validators.iter().copied().collect(),
-            voted: HashSet::new(),
-            ballots: HashSet::new(),
+            sorted_roll,
+            voted: Arc::new(vec![0; voters.div_ceil(64)]),
+            ballots: SortedRuns::default(),
             tally: Tally::new(&genesis),
-            genesis,
+            genesis: Arc::new(genesis),
+        }
+    }
+
+    /// The voter roll, sorted and without repeats.
+    fn roll(&self) -> &[PublicKey] {
+        self.sorted_roll.as_deref().unwrap_or(&self.genesis.voters)
+    }
+
+    /// The position of `key` in the roll.
+    fn voter_index(&self, key: &PublicKey) -> Option<usize> {
+        self.roll().binary_search(key).ok()
+    }
+
+    /// Marks these voters (of the roll) as having voted on the chain.
+    fn mark_voted<'a>(&mut self, voters: impl Iterator<Item = &'a PublicKey>) {
+        let indices: Vec<usize> = voters.filter_map(|v| self.voter_index(v)).collect();
+        let bits = Arc::make_mut(&mut self.voted);
+        for i in indices {
+            bits[i / 64] |= 1 << (i % 64);
         }
     }
 
@@ -243,11 +334,11 @@ impl ChainState {
     }
     /// Whether `key` is a validator of this election.
     pub fn is_validator(&self, key: &PublicKey) -> bool {
-        self.validators.contains(key)
+        self.genesis.validators.contains(key)
     }
     /// Whether `key` is in the voter registry.
     pub fn is_voter(&self, key: &PublicKey) -> bool {
-        self.voters.contains(key)
+        self.voter_index(key).is_some()
     }
     /// Whether a ballot with these ciphertexts ([`ciphertexts_hash`]) is on the chain.
     pub fn has_ballot(&self, ciphertexts: &TxId) -> bool {
@@ -255,7 +346,8 @@ impl ChainState {
     }
     /// Whether this voter's vote is already on the chain.
     pub fn has_voted(&self, voter: &PublicKey) -> bool {
-        self.voted.contains(voter)
+        self.voter_index(voter)
+            .is_some_and(|i| self.voted[i / 64] & (1 << (i % 64)) != 0)
     }
 
     /// The rules one vote must meet on its own, before it can enter a pool or a block:
@@ -286,10 +378,10 @@ impl ChainState {
         if vote.election != self.genesis.election {
             return Err(RuleError::WrongElection);
         }
-        if !self.voters.contains(&vote.voter) {
+        if !self.is_voter(&vote.voter) {
             return Err(RuleError::IneligibleVoter { index });
         }
-        if self.voted.contains(&vote.voter) {
+        if self.has_voted(&vote.voter) {
             return Err(RuleError::AlreadyVoted { index });
         }
         let ballot = vote.read_ballot().map_err(|e| RuleError::BadBallot {
@@ -334,7 +426,7 @@ impl ChainState {
         self.tip = block.hash();
         self.height = block.header.index;
         self.tip_timestamp = block.header.timestamp;
-        self.voted.extend(block.votes.iter().map(|v| v.voter));
+        self.mark_voted(block.votes.iter().map(|v| &v.voter));
         self.ballots.extend(ballots.iter().map(ciphertexts_hash));
         Ok(())
     }
@@ -724,6 +816,55 @@ pub(crate) mod tests {
             .search(0..u64::MAX, header.difficulty)
             .solution
             .expect("low difficulty");
+    }
+
+    #[test]
+    fn sorted_runs_hold_every_hash_added_in_a_few_runs() {
+        let mut set = SortedRuns::default();
+        let mut all = HashSet::new();
+        for block in 0u32..300 {
+            let ids: Vec<TxId> = (0u32..1000)
+                .map(|i| TxId(sha256(&(block * 1000 + i).to_le_bytes())))
+                .collect();
+            all.extend(ids.iter().copied());
+            set.extend(ids);
+            // A copy shares the runs: adding to one leaves the other as it was.
+            if block == 150 {
+                let copy = set.clone();
+                set.extend([TxId([7; 32])]);
+                assert!(!copy.contains(&TxId([7; 32])) && set.contains(&TxId([7; 32])));
+                all.insert(TxId([7; 32]));
+            }
+        }
+        assert!(set.runs.len() <= 24, "{} runs", set.runs.len());
+        assert!(set
+            .runs
+            .iter()
+            .all(|run| run.windows(2).all(|w| w[0] < w[1])));
+        assert!(set.runs.iter().all(|run| run.len() <= SortedRuns::MERGED));
+        assert_eq!(set.iter().count(), all.len());
+        assert!(all.iter().all(|id| set.contains(id)));
+        for absent in 300_000u32..301_000 {
+            assert!(!set.contains(&TxId(sha256(&absent.to_le_bytes()))));
+        }
+    }
+
+    #[test]
+    fn a_roll_listed_out_of_order_or_twice_is_still_read_right() {
+        let mut genesis = crate::genesis::tests::sample();
+        let keys: Vec<PublicKey> = (1u8..=40).map(|n| PublicKey([n; 32])).collect();
+        genesis.voters = keys.iter().rev().copied().chain([keys[3]]).collect();
+        let mut chain = ChainState::new(genesis);
+        assert!(keys.iter().all(|k| chain.is_voter(k)));
+        assert!(!chain.is_voter(&PublicKey([99; 32])));
+        chain.mark_voted([&keys[0], &keys[39], &PublicKey([99; 32])].into_iter());
+        let voted: Vec<bool> = keys.iter().map(|k| chain.has_voted(k)).collect();
+        assert_eq!(voted.iter().filter(|v| **v).count(), 2);
+        assert!(voted[0] && voted[39] && !chain.has_voted(&PublicKey([99; 32])));
+        // The kept form reads back the same.
+        let kept: ChainState =
+            serde_json::from_slice(&serde_json::to_vec(&chain).unwrap()).unwrap();
+        assert!(kept.has_voted(&keys[0]) && kept.has_voted(&keys[39]) && !kept.has_voted(&keys[1]));
     }
 
     #[test]
