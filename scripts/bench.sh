@@ -4,8 +4,11 @@
 # the browser miner's workers in headless Chromium (SIMD and scalar, 1 and 2 workers)
 # against hash-wasm, chain verification, votes per second over HTTP, and the validator's
 # copy of a 100,000-vote chain in Chromium (cold and warm visits), and the secret ballot in
-# Chromium (sealing a 10-candidate ballot, checking a 1,000-ballot block). BENCH_ONLY=copy
-# (or pow, verify, http, ballots, decrypt, ballot) runs one part.
+# Chromium (sealing a 10-candidate ballot, checking a 1,000-ballot block), and the server's
+# memory and pages with 100,000 and 1,000,000 votes on the chain. Votes per second and the
+# scale figures are measured on SQLite and on PostgreSQL (a private cluster) in the same
+# run. BENCH_ONLY=copy (or pow, verify, http, ballots, decrypt, ballot, scale) runs one
+# part; BENCH_SCALE_VOTES=100000 limits the scale part to that many votes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -19,5 +22,14 @@ if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY}" = ballot ]; then
     node end2end/bench/browser-ballot.mjs | grep -v '^#\|^TAP\|^1\.\.'
 fi
 if [ "${BENCH_ONLY:-}" != ballot ]; then
+  case "${BENCH_ONLY:-}" in
+    ""|http|scale)
+      pg_dir=$(mktemp -d /tmp/ballotchain-pg-XXXXXX)
+      pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+      trap 'scripts/pg-cluster.sh stop "$pg_dir" || true; rm -rf "$pg_dir"' EXIT
+      BENCH_POSTGRES=$(scripts/pg-cluster.sh start "$pg_dir" "$pg_port")
+      export BENCH_POSTGRES
+      ;;
+  esac
   cargo bench -p server --bench throughput
 fi

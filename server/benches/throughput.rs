@@ -6,7 +6,10 @@
 //! 3. votes per second cast over HTTP into the real server with durable commits, at 1, 8
 //!    and 64 concurrent clients;
 //! 4. the validator's copy of the chain in headless Chromium, on a 100,000-vote chain built
-//!    through the API: the cold first visit, then a warm visit after one new block.
+//!    through the API: the cold first visit, then a warm visit after one new block;
+//! 5. `scale`: the server's memory and its chain and block pages with 100,000 and with
+//!    1,000,000 votes on the chain, on SQLite and on PostgreSQL (`BENCH_POSTGRES` names a
+//!    server; scripts/bench.sh starts a private cluster).
 
 use ed25519_dalek::SigningKey;
 use ledger::block::MinerTag;
@@ -426,7 +429,7 @@ async fn browser_copy() {
     }
 }
 
-async fn http_votes() {
+async fn http_votes(backend: &str) {
     let dir = tempfile::tempdir().unwrap();
     let (server, admin) = common::server_with_admin(dir.path()).await;
     let runs = [(1usize, 500usize), (8, 2000), (64, 8000)];
@@ -441,7 +444,7 @@ async fn http_votes() {
         let ok = cast_all(&url, batch, candidate, clients).await;
         let secs = started.elapsed().as_secs_f64();
         println!(
-            "http votes: {clients:>2} clients: {ok} accepted of {n} in {secs:.2} s = {:.0} votes/s",
+            "http votes ({backend}): {clients:>2} clients: {ok} accepted of {n} in {secs:.2} s = {:.0} votes/s",
             ok as f64 / secs
         );
     }
@@ -541,6 +544,137 @@ fn decrypt() {
     );
 }
 
+/// A process's resident memory now and at its peak, in MiB (Linux's /proc).
+fn memory_of(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(f64::NAN, |kib| kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The median time of `n` GETs of `url` (after two to warm up), in milliseconds.
+async fn median_get(url: &str, n: usize) -> f64 {
+    let c = reqwest::Client::new();
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n + 2 {
+        let started = Instant::now();
+        let r = c.get(url).send().await.unwrap();
+        assert!(r.status().is_success(), "{url}: {}", r.status());
+        r.bytes().await.unwrap();
+        if i >= 2 {
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    times[n / 2]
+}
+
+/// Votes as the voters' devices make them (a ballot encrypted under the election key,
+/// with its proofs, and signed with the code's key), on every core: voter i for candidate
+/// i mod the ballot's length.
+fn cast_offline(genesis: &Genesis, codes: &[String]) -> Vec<Vote> {
+    use rayon::prelude::*;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    codes
+        .par_iter()
+        .enumerate()
+        .map(|(i, code)| {
+            let key = VotingCode::parse(code)
+                .unwrap()
+                .signing_key(genesis.election);
+            let choice = i % genesis.candidates.len();
+            Vote::cast(&key, genesis, choice, now, &mut rand::rngs::OsRng).unwrap()
+        })
+        .collect()
+}
+
+/// Puts the votes straight into the pending pool, as the node's intake stores them once
+/// their proofs are checked (they were made above; intake itself is the `http` part).
+async fn store_pending(db: &common::Db, election: ElectionId, votes: &[Vote]) {
+    let pool = db.pool().await;
+    let now = i64::try_from(votes[0].timestamp).unwrap();
+    for chunk in votes.chunks(1000) {
+        let mut tx = pool.begin().await.unwrap();
+        for (i, vote) in chunk.iter().enumerate() {
+            let ciphertexts = ledger::ciphertexts_hash(&vote.read_ballot().unwrap());
+            sqlx::query(
+                "INSERT INTO votes (tx_id, election_id, voter_key, ballot, ciphertexts, proofs_checked_at, timestamp, signature, received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(vote.tx_id())
+            .bind(election)
+            .bind(vote.voter)
+            .bind(&vote.ballot)
+            .bind(ciphertexts)
+            .bind(now)
+            .bind(now)
+            .bind(vote.signature)
+            .bind(now + i as i64)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    pool.close().await;
+}
+
+/// The server's memory and pages with `votes` votes on the chain, on the database
+/// `backend` names (the harness reads `BALLOTCHAIN_TEST_POSTGRES`).
+async fn scale(votes: usize, backend: &str) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::env::set_var("LEPTOS_SITE_ROOT", root.join("target/site"));
+    let dir = tempfile::tempdir().unwrap();
+    let options = ["--trusted-proxy", "127.0.0.1/32"];
+    let (server, admin) = common::server_with_admin_using(dir.path(), &options).await;
+    let started = Instant::now();
+    let mut e = common::open_election(&server, &admin, "scale bench", 0, false).await;
+    let api = common::api_of(&server, &admin);
+    let id = ElectionId(e.election as u64);
+    while e.codes.len() < votes {
+        let n = (votes - e.codes.len()).min(engine::MAX_VOTERS_PER_IMPORT);
+        e.codes
+            .extend(api.register_voters(id, n).await.into_iter().map(|c| c.code));
+    }
+    api.open(id).await;
+    let genesis = api.genesis(id).await;
+    let made = tokio::task::spawn_blocking({
+        let (genesis, codes) = (genesis.clone(), e.codes.clone());
+        move || cast_offline(&genesis, &codes)
+    })
+    .await
+    .unwrap();
+    store_pending(&server.db, id, &made).await;
+    drop(made);
+    let blocks = append_pending(&server, &e).await;
+    let (serving, serving_peak) = memory_of(server.pid().unwrap());
+    println!(
+        "scale {backend}: built a chain of {blocks} blocks, {votes} votes in {:.0} s; the server that built it: {serving:.1} MiB resident (peak {serving_peak:.1})",
+        started.elapsed().as_secs_f64()
+    );
+    // A fresh process: it re-verifies the whole chain at start, then serves.
+    server.kill();
+    let started = Instant::now();
+    let server = common::Server::start_with(dir.path(), &options);
+    let checked = started.elapsed().as_secs_f64();
+    let pid = server.pid().unwrap();
+    let (after_check, check_peak) = memory_of(pid);
+    let chain_page = median_get(&server.url(&format!("/e/{id}/chain")), 40).await;
+    let block_page = median_get(&server.url(&format!("/e/{id}/block/{blocks}")), 40).await;
+    let (after_pages, peak) = memory_of(pid);
+    println!(
+        "scale {backend}: {votes} votes: restarted and re-verified in {checked:.1} s; resident {after_check:.1} MiB after the check (peak {check_peak:.1}), {after_pages:.1} MiB after the pages (peak {peak:.1}); p50 chain page {chain_page:.1} ms, 1000-vote block page {block_page:.1} ms"
+    );
+}
+
 fn main() {
     // `cargo test --benches` runs this with --bench absent; only measure under `cargo bench`.
     if !std::env::args().any(|a| a == "--bench") {
@@ -570,13 +704,46 @@ fn main() {
         .unwrap()
         .block_on(async {
             if runs("http") {
-                http_votes().await;
+                // Durable intake on both backends, in the same run.
+                std::env::remove_var("BALLOTCHAIN_TEST_POSTGRES");
+                http_votes("SQLite").await;
+                match std::env::var("BENCH_POSTGRES") {
+                    Ok(url) => {
+                        std::env::set_var("BALLOTCHAIN_TEST_POSTGRES", url);
+                        http_votes("PostgreSQL").await;
+                        std::env::remove_var("BALLOTCHAIN_TEST_POSTGRES");
+                    }
+                    Err(_) => println!(
+                        "http votes (PostgreSQL): not measured (BENCH_POSTGRES is not set)"
+                    ),
+                }
             }
             if runs("ballots") {
                 http_ballots().await;
             }
             if runs("copy") {
                 browser_copy().await;
+            }
+            if runs("scale") {
+                let sizes: Vec<usize> = std::env::var("BENCH_SCALE_VOTES")
+                    .ok()
+                    .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+                    .unwrap_or_else(|| vec![100_000, 1_000_000]);
+                let postgres = std::env::var("BENCH_POSTGRES").ok();
+                for votes in sizes {
+                    std::env::remove_var("BALLOTCHAIN_TEST_POSTGRES");
+                    scale(votes, "SQLite").await;
+                    match &postgres {
+                        Some(url) => {
+                            std::env::set_var("BALLOTCHAIN_TEST_POSTGRES", url);
+                            scale(votes, "PostgreSQL").await;
+                            std::env::remove_var("BALLOTCHAIN_TEST_POSTGRES");
+                        }
+                        None => {
+                            println!("scale PostgreSQL: not measured (BENCH_POSTGRES is not set)")
+                        }
+                    }
+                }
             }
         });
 }

@@ -243,6 +243,11 @@ impl Server {
             .insert(username.to_owned(), key.clone());
     }
 
+    /// The process id of a server this test started.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill(mut self) {
         let mut child = self.child.take().expect("a server this test started");
