@@ -361,7 +361,7 @@ impl ChainState {
     /// [`Self::check_vote`], with the ballot's proofs left out when `signatures` says they
     /// were checked as the vote came in ([`Signatures::ProofsChecked`]).
     pub fn check_vote_with(&self, vote: &Vote, signatures: Signatures) -> Result<TxId, RuleError> {
-        let ballot = self.check_vote_fields(0, vote)?;
+        let (ballot, ciphertexts) = self.check_vote_fields(0, vote, read_ballot(0, vote))?;
         // The signature first: it costs far less than the proofs, so a forged vote never
         // makes anyone check them.
         if !vote.signature_is_valid() {
@@ -370,11 +370,17 @@ impl ChainState {
         if !matches!(signatures, Signatures::ProofsChecked) {
             self.check_proofs(0, &ballot)?;
         }
-        Ok(ciphertexts_hash(&ballot))
+        Ok(ciphertexts)
     }
 
-    /// The fields of vote `index`, and its ballot read and not a copy of an appended one.
-    fn check_vote_fields(&self, index: usize, vote: &Vote) -> Result<Ballot, RuleError> {
+    /// The fields of vote `index`, and its ballot (`read` by [`read_ballot`]) not a copy
+    /// of an appended one.
+    fn check_vote_fields(
+        &self,
+        index: usize,
+        vote: &Vote,
+        read: Result<ReadBallot, RuleError>,
+    ) -> Result<ReadBallot, RuleError> {
         if vote.election != self.genesis.election {
             return Err(RuleError::WrongElection);
         }
@@ -384,14 +390,11 @@ impl ChainState {
         if self.has_voted(&vote.voter) {
             return Err(RuleError::AlreadyVoted { index });
         }
-        let ballot = vote.read_ballot().map_err(|e| RuleError::BadBallot {
-            index,
-            reason: e.to_string(),
-        })?;
-        if self.ballots.contains(&ciphertexts_hash(&ballot)) {
+        let (ballot, ciphertexts) = read?;
+        if self.ballots.contains(&ciphertexts) {
             return Err(RuleError::CopiedBallot { index });
         }
-        Ok(ballot)
+        Ok((ballot, ciphertexts))
     }
 
     /// Whether a ballot's proofs hold for this election's key and number of candidates.
@@ -418,16 +421,19 @@ impl ChainState {
         let ballots = validate(self, block, signatures)?;
         // Summed before anything changes: a ballot of another size leaves the state whole.
         let mut tally = self.tally.clone();
-        tally.add(&ballots).map_err(|e| RuleError::BadBallot {
-            index: 0,
-            reason: e.to_string(),
-        })?;
+        tally
+            .add(ballots.iter().map(|(ballot, _)| ballot))
+            .map_err(|e| RuleError::BadBallot {
+                index: 0,
+                reason: e.to_string(),
+            })?;
         self.tally = tally;
         self.tip = block.hash();
         self.height = block.header.index;
         self.tip_timestamp = block.header.timestamp;
         self.mark_voted(block.votes.iter().map(|v| &v.voter));
-        self.ballots.extend(ballots.iter().map(ciphertexts_hash));
+        self.ballots
+            .extend(ballots.iter().map(|(_, ciphertexts)| *ciphertexts));
         Ok(())
     }
 }
@@ -503,12 +509,47 @@ pub fn validate_block_with(
     validate(chain, block, signatures).map(|_| ())
 }
 
+/// A vote's ballot, read, and the hash of its ciphertexts ([`ciphertexts_hash`]).
+type ReadBallot = (Ballot, TxId);
+
+/// Reads vote `index`'s ballot and hashes its ciphertexts: the points are decoded, and
+/// encoded for the hash, once per vote (a good part of a block's validation).
+fn read_ballot(index: usize, vote: &Vote) -> Result<ReadBallot, RuleError> {
+    let ballot = vote.read_ballot().map_err(|e| RuleError::BadBallot {
+        index,
+        reason: e.to_string(),
+    })?;
+    let ciphertexts = ciphertexts_hash(&ballot);
+    Ok((ballot, ciphertexts))
+}
+
+/// Every vote's ballot read ([`read_ballot`]), on every core where there are several.
+fn read_ballots(votes: &[Vote]) -> Vec<Result<ReadBallot, RuleError>> {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        votes
+            .par_iter()
+            .enumerate()
+            .map(|(i, v)| read_ballot(i, v))
+            .collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        votes
+            .iter()
+            .enumerate()
+            .map(|(i, v)| read_ballot(i, v))
+            .collect()
+    }
+}
+
 /// Every rule, as [`validate_block_with`]; the block's ballots, read, when it passes.
 fn validate(
     chain: &ChainState,
     block: &Block,
     signatures: Signatures,
-) -> Result<Vec<Ballot>, RuleError> {
+) -> Result<Vec<ReadBallot>, RuleError> {
     let h = &block.header;
     let g = &chain.genesis;
     if h.version != FORMAT_VERSION {
@@ -558,22 +599,26 @@ fn validate(
     let mut in_block = HashSet::with_capacity(block.votes.len());
     let mut copies = HashSet::with_capacity(block.votes.len());
     let mut ballots = Vec::with_capacity(block.votes.len());
-    for (index, vote) in block.votes.iter().enumerate() {
-        let ballot = chain.check_vote_fields(index, vote)?;
+    // Read on every core first; the rules then run in order, so the first vote at fault
+    // is the one named.
+    let read = read_ballots(&block.votes);
+    for ((index, vote), read) in block.votes.iter().enumerate().zip(read) {
+        let (ballot, ciphertexts) = chain.check_vote_fields(index, vote, read)?;
         if !in_block.insert(vote.voter) {
             return Err(RuleError::DuplicateVoteInBlock { index });
         }
-        if !copies.insert(ciphertexts_hash(&ballot)) {
+        if !copies.insert(ciphertexts) {
             return Err(RuleError::CopiedBallot { index });
         }
-        ballots.push(ballot);
+        ballots.push((ballot, ciphertexts));
     }
     match signatures {
         Signatures::VerifiedFor(verified) if verified.contains(&block.hash()) => {}
         Signatures::ProofsChecked => signatures::verify_all(&block.votes)?,
         _ => {
             signatures::verify_all(&block.votes)?;
-            proofs::verify_all(&g.trustees.election_key, g.candidates.len(), &ballots)?;
+            let read: Vec<&Ballot> = ballots.iter().map(|(ballot, _)| ballot).collect();
+            proofs::verify_all(&g.trustees.election_key, g.candidates.len(), &read)?;
         }
     }
     Ok(ballots)
@@ -583,20 +628,23 @@ mod proofs {
     use super::RuleError;
     use crate::hash::GroupKey;
     use crate::secret::Ballot;
+    use std::borrow::Borrow;
 
     /// Every ballot's proofs against the election key and the ballot: on every core where
     /// there are several (the costliest rule: about a millisecond per ballot).
     pub fn verify_all(
         election_key: &GroupKey,
         candidates: usize,
-        ballots: &[Ballot],
+        ballots: &[impl Borrow<Ballot> + Sync],
     ) -> Result<(), RuleError> {
         let key = &election_key.0;
-        let check = |(index, b): (usize, &Ballot)| {
-            b.verify(key, candidates).map_err(|e| RuleError::BadBallot {
-                index,
-                reason: e.to_string(),
-            })
+        let check = |(index, b): (usize, &_)| {
+            Borrow::<Ballot>::borrow(b)
+                .verify(key, candidates)
+                .map_err(|e| RuleError::BadBallot {
+                    index,
+                    reason: e.to_string(),
+                })
         };
         #[cfg(feature = "parallel")]
         {
