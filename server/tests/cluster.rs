@@ -98,6 +98,21 @@ impl Drop for Cluster {
     }
 }
 
+/// The cluster with an admin signed in through nginx (the session is in the database:
+/// every instance knows it) and an open election of `voters` voters; `None` on the
+/// SQLite pass.
+async fn cluster_with_election(
+    dir: &Path,
+    title: &str,
+    voters: usize,
+) -> Option<(Cluster, reqwest::Client, Setup)> {
+    let c = Cluster::start(dir)?;
+    create_admin(&c.server.db, "admin");
+    let admin = login(&c.server, "admin", ADMIN_PASSWORD).await;
+    let e = open_election(&c.server, &admin, title, voters, true).await;
+    Some((c, admin, e))
+}
+
 /// Waits (up to 10 s) until every instance, asked directly, is at `height` with `tip`:
 /// each hears of the others' blocks asynchronously.
 async fn every_instance_at(c: &Cluster, id: ElectionId, height: u64, tip: &ledger::BlockHash) {
@@ -145,14 +160,10 @@ async fn mine_everything(s: &Server, e: &Setup) -> ledger::BlockHash {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_flow_runs_on_three_instances_behind_nginx() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(c) = Cluster::start(dir.path()) else {
+    let Some((c, admin, e)) = cluster_with_election(dir.path(), "Cluster", 6).await else {
         return;
     };
     let s = &c.server;
-    create_admin(&s.db, "admin");
-    // One sign-in, its session in the database: every instance knows it.
-    let admin = login(s, "admin", ADMIN_PASSWORD).await;
-    let e = open_election(s, &admin, "Cluster", 6, true).await;
     let id = ElectionId(e.election as u64);
     let (office, anyone) = (api_of(s, &admin), Api::anonymous(s));
     let mut receipts = Vec::new();
@@ -180,13 +191,10 @@ async fn the_whole_flow_runs_on_three_instances_behind_nginx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_voter_racing_64_times_across_the_instances_votes_once() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(c) = Cluster::start(dir.path()) else {
+    let Some((c, _, e)) = cluster_with_election(dir.path(), "Race", 1).await else {
         return;
     };
     let s = &c.server;
-    create_admin(&s.db, "admin");
-    let admin = login(s, "admin", ADMIN_PASSWORD).await;
-    let e = open_election(s, &admin, "Race", 1, true).await;
     let racers: Vec<_> = (0..64)
         .map(|i| {
             let (url, code) = (
@@ -230,13 +238,10 @@ async fn an_instance_killed_under_load_loses_no_acknowledged_vote_and_counts_non
     const VOTERS: usize = 240;
     const WORKERS: usize = 12;
     let dir = tempfile::tempdir().unwrap();
-    let Some(c) = Cluster::start(dir.path()) else {
+    let Some((c, _, e)) = cluster_with_election(dir.path(), "Load", VOTERS).await else {
         return;
     };
     let s = &c.server;
-    create_admin(&s.db, "admin");
-    let admin = login(s, "admin", ADMIN_PASSWORD).await;
-    let e = open_election(s, &admin, "Load", VOTERS, true).await;
     let id = ElectionId(e.election as u64);
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..WORKERS)
