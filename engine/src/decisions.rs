@@ -26,7 +26,7 @@ impl Node {
         hash: &BlockHash,
         key: &PublicKey,
         signed: bool,
-    ) -> Result<()> {
+    ) -> Result<AccountId> {
         let status: BlockStatus =
             sqlx::query_scalar("SELECT status FROM blocks WHERE hash = $1 AND election_id = $2")
                 .bind(hash)
@@ -53,11 +53,7 @@ impl Node {
                 .ok_or_else(|| {
                     EngineError::Forbidden("no validator account holds this key".into())
                 })?;
-        if status != BlockStatus::Awaiting {
-            return Err(EngineError::WrongState(format!(
-                "the block is {status}, no longer awaiting approval"
-            )));
-        }
+        require_awaiting(status)?;
         let already: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM decisions WHERE block_hash = $1 AND account_id = $2",
         )
@@ -70,7 +66,7 @@ impl Node {
                 "you have already decided on this block".into(),
             ));
         }
-        Ok(())
+        Ok(account)
     }
 
     /// Records a validator's signed approval of an awaiting block: re-validates the block
@@ -86,14 +82,15 @@ impl Node {
         let chain = self
             .catch_up(&mut *self.inner.read.acquire().await?, election)
             .await?;
-        self.decider(
-            &chain,
-            election,
-            hash,
-            &approval.validator,
-            approval.signature_is_valid(),
-        )
-        .await?;
+        let account = self
+            .decider(
+                &chain,
+                election,
+                hash,
+                &approval.validator,
+                approval.signature_is_valid(),
+            )
+            .await?;
         let block = self.load_block(hash).await?;
         let now = db_time(now_ms());
         if block.header.prev != chain.tip() {
@@ -109,7 +106,7 @@ impl Node {
         // that holds the chain.
         let (mut tx, chain) = self.begin_chain_write(election).await?;
         crate::count::require_not_final_on(&mut tx, election).await?;
-        let account = decided_in(&mut tx, hash, &approval.validator).await?;
+        still_awaiting(&mut tx, hash).await?;
         if block.header.prev != chain.tip() {
             mark(&mut tx, hash, BlockStatus::Stale, now).await?;
             tx.commit().await?;
@@ -190,17 +187,18 @@ impl Node {
             )));
         }
         let _guard = self.inner.append_lock.lock().await;
-        self.decider(
-            &*self.chain(election).await?,
-            election,
-            hash,
-            &rejection.validator,
-            rejection.signature_is_valid(),
-        )
-        .await?;
+        let account = self
+            .decider(
+                &*self.chain(election).await?,
+                election,
+                hash,
+                &rejection.validator,
+                rejection.signature_is_valid(),
+            )
+            .await?;
         let now = db_time(now_ms());
         let (mut tx, chain) = self.begin_chain_write(election).await?;
-        let account = decided_in(&mut tx, hash, &rejection.validator).await?;
+        still_awaiting(&mut tx, hash).await?;
         record_decision(
             &mut tx,
             hash,
@@ -246,31 +244,26 @@ async fn mark(
     Ok(())
 }
 
-/// What a decision requires, read again inside the transaction that records it (another
-/// instance may have decided meanwhile): the block still awaits approval, and the account
-/// that holds the key. The database's UNIQUE (block, account) has the last word on a
-/// validator deciding twice.
-async fn decided_in(
-    tx: &mut sqlx::AnyConnection,
-    hash: &BlockHash,
-    key: &PublicKey,
-) -> Result<AccountId> {
-    let status: BlockStatus = sqlx::query_scalar("SELECT status FROM blocks WHERE hash = $1")
-        .bind(hash)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(EngineError::NotFound("block"))?;
+/// Refuses a block no longer awaiting approval.
+fn require_awaiting(status: BlockStatus) -> Result<()> {
     if status != BlockStatus::Awaiting {
         return Err(EngineError::WrongState(format!(
             "the block is {status}, no longer awaiting approval"
         )));
     }
-    sqlx::query_scalar("SELECT id FROM accounts WHERE public_key = $1 AND role = $2")
-        .bind(key)
-        .bind(wire::Role::Validator)
+    Ok(())
+}
+
+/// The block still awaits approval, read again inside the transaction that records a
+/// decision (another instance may have decided meanwhile). The database's UNIQUE (block,
+/// account) has the last word on a validator deciding twice.
+async fn still_awaiting(tx: &mut sqlx::AnyConnection, hash: &BlockHash) -> Result<()> {
+    let status: BlockStatus = sqlx::query_scalar("SELECT status FROM blocks WHERE hash = $1")
+        .bind(hash)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(|| EngineError::Forbidden("no validator account holds this key".into()))
+        .ok_or(EngineError::NotFound("block"))?;
+    require_awaiting(status)
 }
 
 /// Stores a validator's signed decision: an approval, or a rejection with its reason.
