@@ -730,9 +730,16 @@ fn main() {
                     .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
                     .unwrap_or_else(|| vec![100_000, 1_000_000]);
                 let postgres = std::env::var("BENCH_POSTGRES").ok();
+                // `BENCH_SCALE_ON=sqlite` or `postgres`: one backend only.
+                let on = std::env::var("BENCH_SCALE_ON").unwrap_or_default();
                 for votes in sizes {
                     std::env::remove_var("BALLOTCHAIN_TEST_POSTGRES");
-                    scale(votes, "SQLite").await;
+                    if on != "postgres" {
+                        scale(votes, "SQLite").await;
+                    }
+                    if on == "sqlite" {
+                        continue;
+                    }
                     match &postgres {
                         Some(url) => {
                             std::env::set_var("BALLOTCHAIN_TEST_POSTGRES", url);
