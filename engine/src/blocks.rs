@@ -101,9 +101,11 @@ impl Node {
     }
 
     /// A block template on the current tip with up to 1000 pending votes: made once per
-    /// tip and pool, however many miners ask.
+    /// tip and pool, however many miners ask. The tip is the stored one (one indexed read),
+    /// not only the one this instance heard of: a template on a tip another instance has
+    /// moved past would send miners after a block that can only be stale.
     pub async fn work(&self, election: ElectionId) -> Result<Arc<WorkTemplate>> {
-        let chain = self.chain(election).await?;
+        let chain = self.fresh_chain(election).await?;
         if self.state_of(election).await? == wire::ElectionState::Closed {
             self.require_not_final(election).await?;
         }

@@ -1969,6 +1969,9 @@ async fn two_instances_on_one_database_keep_one_chain() {
         (appended.status, appended.approvals),
         (BlockStatus::Appended, 2)
     );
+    // Before a has heard of it, a's template is no longer the old one: both votes are
+    // in the block b appended.
+    refused!(a, a.work(e), EngineError::NothingToMine);
     eventually("a hears of the block b appended", || async {
         a.tip(e).await.unwrap() == (1, block.hash())
     })
