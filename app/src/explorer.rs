@@ -10,6 +10,9 @@ use wire::{BlockStatus, ElectionState, ReceiptStatus};
 
 /// Appended blocks shown per page.
 pub const PAGE: u32 = 20;
+/// Votes a block's page shows at once: a block holds up to 1,000, whose page would be
+/// over half a megabyte, heavy for a phone.
+pub const VOTES_PER_PAGE: u64 = 100;
 
 /// A candidate's bar in the tally.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,8 +129,12 @@ pub struct BlockInfo {
     pub status: BlockStatus,
     /// Approvals needed.
     pub quorum: u16,
-    /// The votes.
+    /// The votes of this page.
     pub votes: Vec<VoteRow>,
+    /// Which page of votes (from 1).
+    pub votes_page: u64,
+    /// The block's votes, all pages.
+    pub total_votes: u64,
     /// Validators' decisions.
     pub decisions: Vec<DecisionRow>,
 }
@@ -229,14 +236,23 @@ pub async fn receipt_view(
     })
 }
 
-/// One block by hash or height.
+/// One block by hash or height, with one page of its votes (from 1).
 #[server(prefix = "/sfn")]
-pub async fn block_view(election: ElectionId, block: String) -> Result<BlockInfo, ServerFnError> {
+pub async fn block_view(
+    election: ElectionId,
+    block: String,
+    votes_page: u64,
+) -> Result<BlockInfo, ServerFnError> {
     let node = node()?;
     let block: wire::BlockRef = block
         .parse()
         .map_err(|e: wire::BadBlockRef| ServerFnError::new(e.to_string()))?;
-    let d = node.block_detail(election, block).await.map_err(fail)?;
+    let votes_page = votes_page.max(1);
+    let first = (votes_page - 1).saturating_mul(VOTES_PER_PAGE);
+    let d = node
+        .block_detail_window(election, block, first..first.saturating_add(VOTES_PER_PAGE))
+        .await
+        .map_err(fail)?;
     let e = node.election(election).await.map_err(fail)?;
     let h = &d.header;
     Ok(BlockInfo {
@@ -265,6 +281,8 @@ pub async fn block_view(election: ElectionId, block: String) -> Result<BlockInfo
                 ballot: v.ballot,
             })
             .collect(),
+        votes_page,
+        total_votes: d.summary.votes,
         decisions: d
             .decisions
             .into_iter()
@@ -441,7 +459,8 @@ async fn check_remembered_head(
         } else if seen_height == height {
             seen_hash == tip
         } else {
-            let url = format!("/api/elections/{id}/blocks/{seen_height}");
+            // The block's hash, not its votes.
+            let url = format!("/api/elections/{id}/blocks/{seen_height}?limit=0");
             match gloo_net::http::Request::get(&url).send().await {
                 Ok(r) if r.status() == 404 => false,
                 Ok(r) if r.ok() => match r.json::<wire::BlockDetail>().await {
@@ -732,9 +751,18 @@ pub fn BlockPage() -> impl IntoView {
     let election = election_param();
     let params = use_params_map();
     let key = Memo::new(move |_| params.read().get("block").unwrap_or_default());
+    let query = use_query_map();
+    // Not a number: the first page.
+    let page = Memo::new(move |_| {
+        query
+            .read()
+            .get("votes")
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(1)
+    });
     let data = Resource::new(
-        move || (election.get(), key.get()),
-        |(e, k)| block_view(e, k),
+        move || (election.get(), key.get(), page.get()),
+        |(e, k, p)| block_view(e, k, p),
     );
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading the block…"</p> }>
@@ -750,6 +778,8 @@ pub fn BlockPage() -> impl IntoView {
 
 fn block_body(election: ElectionId, b: BlockInfo) -> impl IntoView {
     let approvals = b.decisions.iter().filter(|d| d.approve).count();
+    let first = (b.votes_page - 1).saturating_mul(VOTES_PER_PAGE);
+    let pager = votes_pager(election, &b);
     view! {
         <p><a href=format!("/e/{election}/chain")>{format!("← {}", b.election_title)}</a></p>
         <h1>{format!("Block {}", b.index)}</h1>
@@ -781,8 +811,9 @@ fn block_body(election: ElectionId, b: BlockInfo) -> impl IntoView {
                 })
                 .collect_view()}
         </ul>
-        <h2>{format!("Votes ({})", b.votes.len())}</h2>
-        <ol class="votes">
+        <h2>{format!("Votes ({})", b.total_votes)}</h2>
+        {pager}
+        <ol class="votes" start=first + 1>
             {b.votes
                 .into_iter()
                 .map(|v| {
@@ -800,4 +831,39 @@ fn block_body(election: ElectionId, b: BlockInfo) -> impl IntoView {
                 .collect_view()}
         </ol>
     }
+}
+
+/// Which of a large block's votes this page shows, and the way to the others.
+fn votes_pager(election: ElectionId, b: &BlockInfo) -> Option<impl IntoView> {
+    if b.total_votes <= VOTES_PER_PAGE && b.votes_page == 1 {
+        return None;
+    }
+    let pages = b.total_votes.div_ceil(VOTES_PER_PAGE).max(1);
+    let first = (b.votes_page - 1).saturating_mul(VOTES_PER_PAGE);
+    let shown = if b.votes.is_empty() {
+        format!(
+            "This block has {} votes, on {pages} pages: page {} is past the last.",
+            b.total_votes, b.votes_page
+        )
+    } else {
+        format!(
+            "Votes {}–{} of {} (page {} of {pages}).",
+            first + 1,
+            first + b.votes.len() as u64,
+            b.total_votes,
+            b.votes_page
+        )
+    };
+    let hash = b.hash.to_hex();
+    let at = |page: u64| format!("/e/{election}/block/{hash}?votes={page}");
+    let earlier = (b.votes_page > 1).then(|| at((b.votes_page - 1).min(pages)));
+    let later = (b.votes_page < pages).then(|| at(b.votes_page + 1));
+    Some(view! {
+        <p class="notice">{shown}</p>
+        <nav class="pager" aria-label="Pages of votes">
+            {earlier.map(|href| view! { <a class="pager" href=href>"Earlier votes"</a> })}
+            " "
+            {later.map(|href| view! { <a class="pager" href=href>"Later votes"</a> })}
+        </nav>
+    })
 }

@@ -10,6 +10,7 @@ use ledger::{
 use sqlx::AnyConnection;
 use std::collections::HashSet;
 use std::net::IpAddr;
+use std::ops::Range;
 use std::sync::Arc;
 use wire::{
     AccountId, BlockDetail, BlockRef, BlockStatus, BlockSummary, DecisionRecord, PastDecision,
@@ -52,24 +53,41 @@ pub(crate) async fn validate_off_thread(chain: &Arc<ChainState>, block: &Block) 
 
 /// A stored block (any status) with its votes in Merkle order, read on `db`.
 pub(crate) async fn load_block_from(db: &mut AnyConnection, hash: &BlockHash) -> Result<Block> {
+    Ok(Block {
+        header: stored_header(&mut *db, hash).await?,
+        votes: stored_votes(db, hash, 0..u64::MAX).await?,
+    })
+}
+
+/// A stored block's header, as recorded.
+async fn stored_header(db: &mut AnyConnection, hash: &BlockHash) -> Result<BlockHeader> {
     let header: Vec<u8> = sqlx::query_scalar("SELECT header FROM blocks WHERE hash = $1")
         .bind(hash)
         .fetch_optional(&mut *db)
         .await?
         .ok_or(EngineError::NotFound("block"))?;
-    let header = BlockHeader::decode(&header)
-        .map_err(|e| EngineError::Internal(format!("stored header does not decode: {e}")))?;
+    BlockHeader::decode(&header)
+        .map_err(|e| EngineError::Internal(format!("stored header does not decode: {e}")))
+}
+
+/// The votes of a stored block at the Merkle positions `positions` (from 0), in order.
+async fn stored_votes(
+    db: &mut AnyConnection,
+    hash: &BlockHash,
+    positions: Range<u64>,
+) -> Result<Vec<Vote>> {
+    let bound = |p: u64| i64::try_from(p).unwrap_or(i64::MAX);
     let rows: Vec<StoredVote> = sqlx::query_as(&format!(
         "SELECT {VOTE_COLUMNS} FROM block_votes bv JOIN votes v ON v.tx_id = bv.tx_id
-         WHERE bv.block_hash = $1 ORDER BY bv.position"
+         WHERE bv.block_hash = $1 AND bv.position >= $2 AND bv.position < $3
+         ORDER BY bv.position"
     ))
     .bind(hash)
+    .bind(bound(positions.start))
+    .bind(bound(positions.end))
     .fetch_all(&mut *db)
     .await?;
-    Ok(Block {
-        header,
-        votes: into_votes(rows)?,
-    })
+    into_votes(rows)
 }
 
 impl Node {
@@ -517,6 +535,18 @@ impl Node {
 
     /// One block by hash (any status), or the appended block at a height.
     pub async fn block_detail(&self, election: ElectionId, block: BlockRef) -> Result<BlockDetail> {
+        self.block_detail_window(election, block, 0..u64::MAX).await
+    }
+
+    /// [`Node::block_detail`] with only the votes at the Merkle positions `votes` (from
+    /// 0; the summary still counts them all): a page of a large block reads those rows
+    /// only.
+    pub async fn block_detail_window(
+        &self,
+        election: ElectionId,
+        block: BlockRef,
+        votes: Range<u64>,
+    ) -> Result<BlockDetail> {
         let hash = match block {
             BlockRef::Hash(hash) => hash,
             BlockRef::Height(index) => sqlx::query_scalar(
@@ -530,7 +560,12 @@ impl Node {
             .ok_or(EngineError::NotFound("block"))?,
         };
         let summary = self.block_summary(election, &hash).await?;
-        let block = self.load_block(&hash).await?;
+        let (header, vote_list) = {
+            let mut db = self.inner.read.acquire().await?;
+            let header = stored_header(&mut db, &hash).await?;
+            let votes = stored_votes(&mut db, &hash, votes).await?;
+            (header, votes.iter().map(VoteInfo::from).collect())
+        };
         let decisions: Vec<DecisionRecord> = sqlx::query_as(&format!(
             "SELECT {DECISION_COLUMNS} FROM decisions d JOIN accounts a ON a.id = d.account_id
              WHERE d.block_hash = $1 ORDER BY d.decided_at"
@@ -544,8 +579,8 @@ impl Node {
             .await?;
         Ok(BlockDetail {
             summary,
-            vote_list: block.votes.iter().map(VoteInfo::from).collect(),
-            header: block.header,
+            vote_list,
+            header,
             decisions,
             quorum: u16::try_from(quorum)
                 .map_err(|_| EngineError::Internal(format!("stored quorum {quorum}")))?,

@@ -673,6 +673,90 @@ async fn scale(votes: usize, backend: &str) {
     println!(
         "scale {backend}: {votes} votes: restarted and re-verified in {checked:.1} s; resident {after_check:.1} MiB after the check (peak {check_peak:.1}), {after_pages:.1} MiB after the pages (peak {peak:.1}); p50 chain page {chain_page:.1} ms, 1000-vote block page {block_page:.1} ms"
     );
+    // The first periodic check of the stored rows (a minute after the start): its cost as
+    // the server logs it, and the block page fetched over and over until then, before it
+    // and while it ran.
+    let block_url = server.url(&format!("/e/{id}/block/{blocks}"));
+    let http = reqwest::Client::new();
+    let waiting = Instant::now();
+    let mut fetches: Vec<(Instant, f64)> = Vec::new();
+    let took = loop {
+        if let Some(took) = periodic_check_ms(&server.stderr_text()) {
+            break Some(Duration::from_millis(took));
+        }
+        if waiting.elapsed() > Duration::from_secs(900) {
+            break None;
+        }
+        let started = Instant::now();
+        let page = http.get(&block_url).send().await.unwrap();
+        assert!(page.status().is_success());
+        page.bytes().await.unwrap();
+        fetches.push((started, started.elapsed().as_secs_f64() * 1000.0));
+    };
+    match took {
+        Some(took) => {
+            let began = Instant::now().checked_sub(took).unwrap_or(waiting);
+            let median = |mut ms: Vec<f64>| {
+                ms.sort_by(f64::total_cmp);
+                ms.get(ms.len() / 2)
+                    .map_or("no fetch".to_string(), |m| format!("{m:.1} ms"))
+            };
+            // Each fetch's time, by whether it began before the check or while it ran.
+            let (during, before): (Vec<f64>, Vec<f64>) = (
+                fetches
+                    .iter()
+                    .filter(|f| f.0 >= began)
+                    .map(|f| f.1)
+                    .collect(),
+                fetches
+                    .iter()
+                    .filter(|f| f.0 < began)
+                    .map(|f| f.1)
+                    .collect(),
+            );
+            println!(
+                "scale {backend}: {votes} votes: the periodic check took {:.1} s; block page p50 before it {} ({} fetches), while it ran {} ({} fetches)",
+                took.as_secs_f64(),
+                median(before.clone()),
+                before.len(),
+                median(during.clone()),
+                during.len(),
+            );
+        }
+        None => println!("scale {backend}: {votes} votes: no periodic check within 15 minutes"),
+    }
+    server.kill();
+    if let Ok(keep) = std::env::var("BENCH_SCALE_KEEP") {
+        // For looking into a figure without building the chain again.
+        let to = std::path::Path::new(&keep).join(format!("{backend}-{votes}"));
+        std::fs::create_dir_all(&keep).unwrap();
+        // The same file system as the temporary folder: a rename, not a copy.
+        std::fs::rename(dir.keep(), &to).unwrap();
+        println!("scale {backend}: {votes} votes: kept in {}", to.display());
+    }
+}
+
+/// The `took_ms` of the server's first "stored chains re-checked" log line (its fields
+/// coloured with ANSI escapes, which are dropped first).
+fn periodic_check_ms(log: &str) -> Option<u64> {
+    let line = log
+        .lines()
+        .find(|l| l.contains("stored chains re-checked"))?;
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An escape runs to its final letter: `ESC [ 2 m`.
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            plain.push(c);
+        }
+    }
+    let took = plain.split("took_ms=").nth(1)?;
+    took.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn main() {

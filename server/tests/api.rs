@@ -2759,3 +2759,96 @@ fn a_database_that_cannot_be_opened_is_named_with_its_password_masked() {
     assert!(text(&out).contains("does not exist"), "{}", text(&out));
     assert!(!missing.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_blocks_page_shows_its_votes_a_hundred_at_a_time_and_the_api_a_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Large block", 150, true).await;
+    let id = e.election;
+    for (i, code) in e.codes.iter().enumerate() {
+        let (st, body) = vote(&s, id, code, e.candidates[i % 3]).await;
+        assert_eq!(st, StatusCode::ACCEPTED, "{body}");
+    }
+    let mut block = template(&s, id).await;
+    assert_eq!(block.votes.len(), 150);
+    mine(&mut block);
+    let (st, body) = post(
+        &client(),
+        s.url(&format!("/api/elections/{id}/blocks")),
+        serde_json::to_value(&block).unwrap(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{body}");
+    let hash = block.hash().to_hex();
+    for key in &e.validators {
+        let (st, body) = approve_as(&s, id, &hash, key).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+    }
+    let receipts: Vec<String> = block.votes.iter().map(|v| v.tx_id().to_hex()).collect();
+
+    // The API: the whole block, a window of it, none of its votes; all count 150.
+    let listed = |v: &Value| -> Vec<String> {
+        v["vote_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["receipt"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (query, expected) in [
+        ("", &receipts[..]),
+        ("?from=140&limit=5", &receipts[140..145]),
+        ("?from=148", &receipts[148..]),
+        ("?limit=0", &receipts[..0]),
+        ("?from=500&limit=10", &receipts[..0]),
+    ] {
+        let (st, v) = get(
+            &client(),
+            s.url(&format!("/api/elections/{id}/blocks/1{query}")),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{query}: {v}");
+        assert_eq!(listed(&v), expected, "{query}");
+        assert_eq!(v["votes"], 150, "{query}");
+    }
+    for bad in ["?from=-1", "?limit=many", "?from=1.5"] {
+        let (st, v) = get(
+            &client(),
+            s.url(&format!("/api/elections/{id}/blocks/1{bad}")),
+        )
+        .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}: {v}");
+        assert_eq!(v["error"], "malformed", "{bad}: {v}");
+    }
+
+    // The page: the first hundred votes, then the last fifty, each page leading to the
+    // other; a page past the last says so; a page that is not a number is the first.
+    let http = client();
+    let page = |q: &str| page_text(&http, s.url(&format!("/e/{id}/block/1{q}")));
+    let first = page("").await;
+    assert!(
+        first.contains("Votes 1–100 of 150 (page 1 of 2)."),
+        "{first}"
+    );
+    assert!(first.contains(&receipts[99]) && !first.contains(&receipts[100]));
+    assert!(first.contains(&format!("/e/{id}/block/{hash}?votes=2")));
+    assert!(!first.contains("Earlier votes"));
+    let second = page("?votes=2").await;
+    assert!(
+        second.contains("Votes 101–150 of 150 (page 2 of 2)."),
+        "{second}"
+    );
+    assert!(second.contains(&receipts[100]) && second.contains(&receipts[149]));
+    assert!(!second.contains(&receipts[99]));
+    assert!(second.contains(r#"start="101""#), "{second}");
+    assert!(second.contains(&format!("/e/{id}/block/{hash}?votes=1")));
+    assert!(!second.contains("Later votes"));
+    let past = page("?votes=9").await;
+    assert!(
+        past.contains("This block has 150 votes, on 2 pages: page 9 is past the last."),
+        "{past}"
+    );
+    assert!(past.contains(&format!("/e/{id}/block/{hash}?votes=2")));
+    assert!(page("?votes=first").await.contains("Votes 1–100 of 150"));
+}

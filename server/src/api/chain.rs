@@ -154,14 +154,27 @@ async fn blocks(
     }))
 }
 
+/// Which of a block's votes to list: from Merkle position `from` (0), `limit` of them
+/// (all).
+#[derive(Deserialize)]
+struct VotesQuery {
+    from: Option<u64>,
+    limit: Option<u64>,
+}
+
 async fn block(
     State(state): State<AppState>,
     ElectionItemPath(id, block): ElectionItemPath,
+    ApiQuery(q): ApiQuery<VotesQuery>,
 ) -> Result<Json<BlockDetail>, ApiError> {
     let block: BlockRef = block
         .parse()
         .map_err(|e: wire::BadBlockRef| ApiError::from(EngineError::Invalid(e.to_string())))?;
-    Ok(Json(state.node.block_detail(id, block).await?))
+    let from = q.from.unwrap_or(0);
+    let to = q.limit.map_or(u64::MAX, |n| from.saturating_add(n));
+    Ok(Json(
+        state.node.block_detail_window(id, block, from..to).await?,
+    ))
 }
 
 async fn raw_block(
