@@ -60,7 +60,7 @@ pub(crate) async fn load_block_from(db: &mut AnyConnection, hash: &BlockHash) ->
 }
 
 /// A stored block's header, as recorded.
-async fn stored_header(db: &mut AnyConnection, hash: &BlockHash) -> Result<BlockHeader> {
+pub(crate) async fn stored_header(db: &mut AnyConnection, hash: &BlockHash) -> Result<BlockHeader> {
     let header: Vec<u8> = sqlx::query_scalar("SELECT header FROM blocks WHERE hash = $1")
         .bind(hash)
         .fetch_optional(&mut *db)

@@ -8,13 +8,16 @@
 //! pending votes are well formed and not on the chain. A chain found altered is reported,
 //! shown, and takes no writes.
 
-use crate::blocks::{appended_hashes, stored_block, stored_genesis};
+use crate::blocks::{appended_hashes, approvals_from, stored_block, stored_genesis, stored_header};
 use crate::events::Event;
 use crate::store;
 use crate::votes::{StoredVote, VOTE_COLUMNS};
 use crate::{ChainSlot, EngineError, Node, Result};
 use futures_util::TryStreamExt;
-use ledger::{ApprovedBlock, BlockHash, ChainState, ElectionId, Genesis, Signatures, TxId, Vote};
+use ledger::{
+    Approval, ApprovedBlock, BlockHash, BlockHeader, ChainState, ElectionId, Genesis, Signatures,
+    TxId, Vote,
+};
 use sqlx::AnyConnection;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -58,6 +61,44 @@ enum Depth {
     Rows,
 }
 
+/// Votes whose rows the periodic check re-reads and re-hashes per run, by default: with
+/// blocks appended since the last run, older blocks are re-read in turn, this many votes'
+/// worth at a time ([`Node::set_rows_per_check`]).
+pub const ROWS_PER_CHECK: u64 = 100_000;
+
+/// Where the periodic check of one election's vote rows stands.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Rotation {
+    /// The height up to which blocks were there at the last run.
+    seen: u64,
+    /// The height whose rows are re-read next, among those.
+    next: u64,
+}
+
+/// Which of `sizes` (votes per block, from height 1) have their vote rows re-read this
+/// run: every block above `at.seen` (appended since the last run), and of the others, in
+/// turn from `at.next`, as many as `budget` votes allows (at least one block). Returns
+/// the mask and where the next run stands.
+fn rows_window(sizes: &[u64], at: Rotation, budget: u64) -> (Vec<bool>, Rotation) {
+    let old = usize::try_from(at.seen).map_or(sizes.len(), |seen| seen.min(sizes.len()));
+    let mut mask = vec![false; sizes.len()];
+    mask[old..].iter_mut().for_each(|m| *m = true);
+    let mut next = at.next.max(1);
+    if old > 0 {
+        let mut i = usize::try_from(next - 1).map_or(0, |n| n % old);
+        let (mut taken, mut read) = (0u64, 0usize);
+        while read < old && (read == 0 || taken.saturating_add(sizes[i]) <= budget) {
+            mask[i] = true;
+            taken = taken.saturating_add(sizes[i]);
+            read += 1;
+            i = (i + 1) % old;
+        }
+        next = i as u64 + 1;
+    }
+    let seen = sizes.len() as u64;
+    (mask, Rotation { seen, next })
+}
+
 /// A vote of the pool with the receipt recorded beside it.
 #[derive(sqlx::FromRow)]
 struct PendingVote {
@@ -96,9 +137,14 @@ impl Node {
     }
 
     /// The cheap check of every sealed election, while serving: the stored rows against
-    /// the chains verified in memory. A chain found altered takes no more writes, on any
-    /// instance. Skipped until the start-up check has ended, and while another instance
-    /// on the same database is checking (`None`).
+    /// the chains verified in memory. Every run reads every block's header, its links and
+    /// approvals, and counts the votes; it re-reads and re-hashes the vote rows of the
+    /// blocks appended since the last run and, in turn, of older blocks up to
+    /// [`Node::set_rows_per_check`] votes, so that a long chain's check costs the same
+    /// each run and every row is re-read within `votes / rows per check` runs. A chain
+    /// found altered takes no more writes, on any instance. Skipped until the start-up
+    /// check has ended, and while another instance on the same database is checking
+    /// (`None`).
     pub async fn recheck_stored_chains(&self) -> Result<Option<IntegrityReport>> {
         if !*self.inner.checked.borrow() {
             return Ok(Some(IntegrityReport::default()));
@@ -109,6 +155,33 @@ impl Node {
         let report = self.check_all(Depth::Rows).await;
         store::end_check(turn).await;
         report.map(Some)
+    }
+
+    /// How many older votes' rows each periodic check re-reads ([`ROWS_PER_CHECK`] by
+    /// default; at least one block's).
+    pub fn set_rows_per_check(&self, votes: u64) {
+        self.inner
+            .rows_per_check
+            .store(votes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn rows_per_check(&self) -> u64 {
+        self.inner
+            .rows_per_check
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn rotation(&self, id: ElectionId) -> Rotation {
+        let rotations = self.inner.rotation.lock();
+        // Inserts and reads only: a poisoned map is still whole.
+        let rotations = rotations.unwrap_or_else(std::sync::PoisonError::into_inner);
+        rotations.get(&id).copied().unwrap_or_default()
+    }
+
+    fn set_rotation(&self, id: ElectionId, at: Rotation) {
+        let rotations = self.inner.rotation.lock();
+        let mut rotations = rotations.unwrap_or_else(std::sync::PoisonError::into_inner);
+        rotations.insert(id, at);
     }
 
     /// A chain sealed by another instance since this one checked the stored chains:
@@ -254,17 +327,33 @@ impl Node {
                 let mut parent = genesis_hash;
                 let mut counted = 0u64;
                 let mut extended: Option<ChainState> = None;
+                let verified =
+                    usize::try_from(known.height()).map_or(hashes.len(), |h| h.min(hashes.len()));
+                let mut sizes = Vec::with_capacity(verified);
+                for hash in &hashes[..verified] {
+                    sizes.push(listed_votes(&mut db, hash).await?);
+                }
+                let (reread, rotation) =
+                    rows_window(&sizes, self.rotation(id), self.rows_per_check());
                 for (i, hash) in hashes.iter().enumerate() {
                     let index = i as u64 + 1;
-                    let approved = marked_block(&mut db, hash, index).await?;
-                    in_blocks += approved.block.votes.len() as u64;
-                    if index <= known.height() {
-                        same_block(&approved, index, parent, known.genesis())?;
-                        counted += approved.block.votes.len() as u64;
+                    if i < verified {
+                        if reread[i] {
+                            let approved = marked_block(&mut db, hash, index).await?;
+                            same_block(&approved, index, parent, known.genesis())?;
+                        } else {
+                            let (header, approvals) =
+                                stored_header_with_approvals(&mut db, hash, index).await?;
+                            same_links(&header, &approvals, index, parent, known.genesis())?;
+                        }
+                        counted += sizes[i];
+                        in_blocks += sizes[i];
                         if index == known.height() && *hash != known.tip() {
                             return Err(ends_elsewhere(index, hash, &known));
                         }
                     } else {
+                        let approved = marked_block(&mut db, hash, index).await?;
+                        in_blocks += approved.block.votes.len() as u64;
                         let next = extended.take().unwrap_or_else(|| ChainState::clone(&known));
                         extended = Some(
                             replay_off_thread(next, approved, Signatures::ProofsChecked).await?,
@@ -272,6 +361,7 @@ impl Node {
                     }
                     parent = *hash;
                 }
+                self.set_rotation(id, rotation);
                 if (hashes.len() as u64) < known.height() {
                     return Err(ends_elsewhere(hashes.len() as u64, &parent, &known));
                 }
@@ -343,6 +433,31 @@ async fn marked_block(
     stored_block(db, hash, index).await
 }
 
+/// How many votes a stored block lists.
+async fn listed_votes(db: &mut AnyConnection, hash: &BlockHash) -> Result<u64> {
+    let listed: i64 = sqlx::query_scalar("SELECT count(*) FROM block_votes WHERE block_hash = $1")
+        .bind(hash)
+        .fetch_one(&mut *db)
+        .await?;
+    crate::stored_u64("vote count", listed)
+}
+
+/// The `index`-th appended block's header and approvals, without its votes: an integrity
+/// error when the header does not hash to `hash`.
+async fn stored_header_with_approvals(
+    db: &mut AnyConnection,
+    hash: &BlockHash,
+    index: u64,
+) -> Result<(BlockHeader, Vec<Approval>)> {
+    let header = stored_header(&mut *db, hash).await?;
+    if header.hash() != *hash {
+        return Err(altered(format!(
+            "block {index}: the stored header does not hash to its recorded hash"
+        )));
+    }
+    Ok((header, approvals_from(db, hash).await?))
+}
+
 /// One stored block against the chain verified in memory, hashing only: its height and
 /// parent, its votes under its Merkle root, and approvals by a quorum of the genesis
 /// validators.
@@ -354,18 +469,32 @@ fn same_block(
 ) -> Result<()> {
     let block = &approved.block;
     let receipts: Vec<TxId> = block.votes.iter().map(Vote::tx_id).collect();
-    if block.header.index != index
-        || block.header.prev != parent
-        || ledger::merkle_root(&receipts) != block.header.merkle_root
-    {
+    if ledger::merkle_root(&receipts) != block.header.merkle_root {
         return Err(altered(format!(
             "block {index}: its height, parent or votes do not match its header"
         )));
     }
-    let approvers: HashSet<_> = approved
-        .approvals
+    same_links(&block.header, &approved.approvals, index, parent, genesis)
+}
+
+/// A stored block's header against the chain verified in memory, its votes aside: its
+/// height and parent, and approvals by a quorum of the genesis validators.
+fn same_links(
+    header: &BlockHeader,
+    approvals: &[Approval],
+    index: u64,
+    parent: BlockHash,
+    genesis: &Genesis,
+) -> Result<()> {
+    if header.index != index || header.prev != parent {
+        return Err(altered(format!(
+            "block {index}: its height, parent or votes do not match its header"
+        )));
+    }
+    let hash = header.hash();
+    let approvers: HashSet<_> = approvals
         .iter()
-        .filter(|a| a.block == block.hash() && genesis.validators.contains(&a.validator))
+        .filter(|a| a.block == hash && genesis.validators.contains(&a.validator))
         .map(|a| a.validator)
         .collect();
     if approvers.len() < usize::from(genesis.quorum) {
@@ -450,4 +579,56 @@ async fn rows_agree(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{rows_window, Rotation};
+
+    fn window(sizes: &[u64], seen: u64, next: u64, budget: u64) -> (Vec<usize>, u64, u64) {
+        let (mask, at) = rows_window(sizes, Rotation { seen, next }, budget);
+        let heights = (1..=sizes.len()).filter(|h| mask[h - 1]).collect();
+        (heights, at.seen, at.next)
+    }
+
+    #[test]
+    fn the_first_run_reads_every_block_as_new() {
+        assert_eq!(window(&[5, 5, 5], 0, 0, 1), (vec![1, 2, 3], 3, 1));
+        assert_eq!(window(&[], 0, 0, 1), (vec![], 0, 1));
+    }
+
+    #[test]
+    fn older_blocks_are_read_in_turn_within_the_budget_and_new_ones_always() {
+        // Budget for two blocks of five: heights 1 and 2, then 3 and 1 (wrapping).
+        assert_eq!(window(&[5, 5, 5], 3, 1, 10), (vec![1, 2], 3, 3));
+        assert_eq!(window(&[5, 5, 5], 3, 3, 10), (vec![1, 3], 3, 2));
+        // Two blocks appended since: read whatever the budget.
+        assert_eq!(window(&[5, 5, 5, 5, 5], 3, 2, 5), (vec![2, 4, 5], 5, 3));
+        // A block larger than the budget is still read, alone.
+        assert_eq!(window(&[50, 5], 2, 1, 10), (vec![1], 2, 2));
+        // Everything fits: every block, every run.
+        assert_eq!(window(&[1, 2, 3], 3, 2, 100), (vec![1, 2, 3], 3, 2));
+    }
+
+    #[test]
+    fn every_older_block_is_read_within_votes_over_budget_runs() {
+        let sizes = vec![3u64; 10];
+        let mut at = Rotation { seen: 10, next: 1 };
+        let mut read = [0u32; 10];
+        for _ in 0..5 {
+            let (mask, next) = rows_window(&sizes, at, 6);
+            for (count, reread) in read.iter_mut().zip(mask) {
+                *count += u32::from(reread);
+            }
+            at = next;
+        }
+        assert_eq!(read, [1; 10]);
+    }
+
+    #[test]
+    fn a_chain_shorter_than_remembered_wraps_at_its_end() {
+        // The rotation stood past the end of a chain another instance has not extended.
+        assert_eq!(window(&[5, 5], 2, 9, 5), (vec![1], 2, 2));
+        assert_eq!(window(&[5, 5], 7, 2, 5), (vec![2], 2, 1));
+    }
 }

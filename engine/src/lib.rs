@@ -23,7 +23,7 @@ pub use accounts::MIN_PASSWORD;
 pub use blocks::{MAX_AWAITING_PER_HEIGHT, MAX_AWAITING_PER_SENDER};
 pub use elections::{MAX_CANDIDATES, MAX_VOTERS_PER_IMPORT};
 pub use error::EngineError;
-pub use integrity::{IntegrityReport, StartupCheck};
+pub use integrity::{IntegrityReport, StartupCheck, ROWS_PER_CHECK};
 pub use invitations::INVITATION_HOURS;
 pub use store::Location;
 pub use trustees::MAX_TRUSTEES;
@@ -81,6 +81,10 @@ struct Inner {
     votes: votes::VoteWriter,
     /// True once the start-up check of the stored chains has ended.
     checked: tokio::sync::watch::Sender<bool>,
+    /// Where the periodic check of each election's vote rows stands.
+    rotation: Mutex<HashMap<ElectionId, integrity::Rotation>>,
+    /// Older votes' rows each periodic check re-reads.
+    rows_per_check: std::sync::atomic::AtomicU64,
     /// On PostgreSQL, the task that hears other instances' events.
     listener: Option<tokio::task::AbortHandle>,
 }
@@ -133,6 +137,8 @@ impl Node {
                 append_lock: tokio::sync::Mutex::new(()),
                 votes,
                 checked: tokio::sync::watch::Sender::new(false),
+                rotation: Mutex::new(HashMap::new()),
+                rows_per_check: std::sync::atomic::AtomicU64::new(integrity::ROWS_PER_CHECK),
                 listener: events.map(|url| events::listen(url, weak.clone())),
             }),
         };

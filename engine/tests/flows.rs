@@ -5,7 +5,7 @@
 //! counts as they were.
 
 use ed25519_dalek::SigningKey;
-use engine::{EngineError, Location, Node};
+use engine::{EngineError, IntegrityReport, Location, Node};
 use ledger::block::MinerTag;
 use ledger::{
     Approval, Block, CandidateId, ElectionId, PowSearch, PublicKey, Rejection, RuleError,
@@ -2202,4 +2202,94 @@ async fn one_instance_checks_at_a_time_and_an_altered_chain_is_refused_by_all() 
         b.cast_vote(e, by_code(&f.codes[1], f.candidates[0])),
         EngineError::Integrity(_)
     );
+}
+
+/// A chain of `blocks` blocks of one vote each.
+async fn chain_of_single_vote_blocks(blocks: usize) -> Fixture {
+    let f = opened(blocks, 2).await;
+    for i in 0..blocks {
+        cast_all(&f, i..i + 1).await;
+        append(&f, mined(&f.node.work(f.election).await.unwrap(), "one")).await;
+    }
+    f
+}
+
+async fn periodic_check(node: &Node) -> IntegrityReport {
+    node.recheck_stored_chains()
+        .await
+        .unwrap()
+        .expect("no other instance checks")
+}
+
+/// The appended block at `height`, in SQL.
+fn at_height(height: u64) -> String {
+    format!("(SELECT hash FROM blocks WHERE status = 'appended' AND idx = {height})")
+}
+
+#[tokio::test]
+async fn the_periodic_check_re_reads_older_rows_in_turn_and_headers_and_counts_every_time() {
+    // Three blocks; each run re-reads one older block's votes (after the first run, which
+    // reads every block as new).
+    let f = chain_of_single_vote_blocks(3).await;
+    let (node, e) = (&f.node, f.election);
+    node.set_rows_per_check(1);
+    assert!(periodic_check(node).await.is_clean());
+    assert!(periodic_check(node).await.is_clean()); // block 1
+                                                    // A vote of block 1 changed (its receipt is no longer under the Merkle root): block 2
+                                                    // and block 3 are re-read first, then block 1, and the change is found.
+    edit_offline(
+        &f.db.location,
+        &format!(
+            "UPDATE votes SET timestamp = timestamp + 1 WHERE tx_id IN
+             (SELECT tx_id FROM block_votes WHERE block_hash = {})",
+            at_height(1)
+        ),
+    )
+    .await;
+    assert!(periodic_check(node).await.is_clean()); // block 2
+    assert!(periodic_check(node).await.is_clean()); // block 3
+    let report = periodic_check(node).await; // block 1
+    assert_eq!(report.problems.len(), 1, "{:?}", report.verified);
+    assert!(
+        report.problems[0].1.contains("block 1"),
+        "{}",
+        report.problems[0].1
+    );
+    refused!(node, node.work(e), EngineError::Integrity(_));
+
+    // Whatever block's rows are re-read this time, a deleted vote, a deleted approval or a
+    // block's status flipped is found at the next run.
+    for (what, sql) in [
+        (
+            "a vote deleted",
+            format!(
+                "DELETE FROM votes WHERE tx_id IN (SELECT tx_id FROM block_votes WHERE block_hash = {b});
+                 DELETE FROM block_votes WHERE block_hash = {b};",
+                b = at_height(2)
+            ),
+        ),
+        (
+            "an approval deleted",
+            format!(
+                "DELETE FROM decisions WHERE block_hash = {} AND approve = 1",
+                at_height(2)
+            ),
+        ),
+        (
+            "a block's status flipped",
+            format!(
+                "UPDATE blocks SET status = 'stale' WHERE hash = {}",
+                at_height(2)
+            ),
+        ),
+    ] {
+        let f = chain_of_single_vote_blocks(3).await;
+        let node = &f.node;
+        node.set_rows_per_check(1);
+        assert!(periodic_check(node).await.is_clean());
+        edit_offline(&f.db.location, &sql).await;
+        // The next run re-reads block 1's rows, not block 2's.
+        let report = periodic_check(node).await;
+        assert_eq!(report.problems.len(), 1, "{what}: {:?}", report.verified);
+    }
 }

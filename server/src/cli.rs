@@ -170,6 +170,12 @@ pub struct ServeArgs {
     /// in memory (a chain found altered takes no more writes).
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub check_interval: u64,
+    /// Votes of older blocks whose rows each periodic check re-reads and re-hashes, in
+    /// turn (blocks appended since the last check always are; headers, links, approvals
+    /// and counts are checked every time): on a chain of V votes every row is re-read
+    /// within V / N checks.
+    #[arg(long, value_name = "N", default_value_t = engine::ROWS_PER_CHECK, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub check_rows: u64,
     /// Open connections; more wait until one closes.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub max_connections: u64,

@@ -59,6 +59,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             async move { report_startup_check(&node).await }
         });
     }
+    node.set_rows_per_check(args.check_rows);
     spawn_integrity_checks(
         node.clone(),
         std::time::Duration::from_secs(args.check_interval),

@@ -199,7 +199,16 @@ async fn take_away(db: &Db, hashes: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_row_edited_while_serving_is_caught_by_the_periodic_check_and_stops_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let (s, admin) = server_with_admin_using(dir.path(), &["--check-interval", "1"]).await;
+    // How many older rows each run re-reads is at least one vote's.
+    let refused = ballotchain(&["serve", "--check-rows", "0"]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("--check-rows"),
+        "{}",
+        text(&refused)
+    );
+    let options = ["--check-interval", "1", "--check-rows", "1"];
+    let (s, admin) = server_with_admin_using(dir.path(), &options).await;
     let e = open_election(&s, &admin, "Watched", 3, true).await;
     let id = e.election;
     append_one(&s, &e, 0).await;
