@@ -293,14 +293,25 @@ pub struct Genesis {
 /// ascending order, in hex. The officer's page and `ballotchain codes` show it for the keys
 /// they registered; the explorer shows it for the genesis block's registry. A key added by
 /// anyone else changes it.
+///
+/// Hashed as it goes: a sealed roll (already in order) of a million keys is not copied.
 pub fn roll_hash(keys: &[PublicKey]) -> String {
-    let mut sorted = keys.to_vec();
-    sorted.sort();
-    let mut bytes = b"ballotchain/roll/v1".to_vec();
-    for key in &sorted {
-        bytes.extend_from_slice(&key.0);
+    use sha2::Digest;
+    let sorted;
+    let keys = if keys.is_sorted() {
+        keys
+    } else {
+        let mut copy = keys.to_vec();
+        copy.sort();
+        sorted = copy;
+        &sorted
+    };
+    let mut hash = sha2::Sha256::new();
+    hash.update(b"ballotchain/roll/v1");
+    for key in keys {
+        hash.update(key.0);
     }
-    hex::encode(crate::hash::sha256(&bytes))
+    hex::encode(hash.finalize())
 }
 
 impl Genesis {
@@ -415,6 +426,12 @@ pub(crate) mod tests {
         assert_eq!(roll_hash(&[a, b]), roll_hash(&[b, a]));
         assert_ne!(roll_hash(&[a, b]), roll_hash(&[a, b, c]));
         assert_eq!(roll_hash(&[]).len(), 64);
+        // The tag, then the keys in ascending order, whichever order they came in.
+        let mut tagged = b"ballotchain/roll/v1".to_vec();
+        tagged.extend_from_slice(&[[1u8; 32], [2; 32], [3; 32]].concat());
+        let expected = hex::encode(crate::hash::sha256(&tagged));
+        assert_eq!(roll_hash(&[c, a, b]), expected);
+        assert_eq!(roll_hash(&[a, b, c]), expected);
     }
 
     pub fn sample() -> Genesis {
