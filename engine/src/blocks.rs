@@ -17,6 +17,17 @@ use wire::{
     QueuedBlock, SubmitOutcome, VoteInfo, WorkTemplate,
 };
 
+/// One part of a chain export, in the order [`Node::export_parts`] reads them.
+#[derive(Debug)]
+pub enum ExportPart {
+    /// The genesis block and its recorded hash: first.
+    Start(Box<Genesis>, BlockHash),
+    /// The next appended block, from height 1.
+    Block(Box<ApprovedBlock>),
+    /// The published result, if there is one: last.
+    End(Option<ledger::result::TallyResult>),
+}
+
 /// Blocks awaiting validators at one height: every awaiting block builds on the tip, so
 /// this bounds them all. A fuller block displaces the one with the fewest votes.
 pub const MAX_AWAITING_PER_HEIGHT: usize = 16;
@@ -611,6 +622,39 @@ impl Node {
     /// The genesis block: where a copy kept elsewhere starts.
     pub async fn genesis(&self, election: ElectionId) -> Result<ledger::Genesis> {
         Ok(self.chain(election).await?.genesis().clone())
+    }
+
+    /// The chain export read in one snapshot, a block at a time, into `parts`: whoever
+    /// writes it holds as many blocks as the channel does, however long the chain.
+    /// Returns the height and hash it ends at, and whether it carries the published
+    /// result.
+    pub async fn export_parts(
+        &self,
+        election: ElectionId,
+        parts: tokio::sync::mpsc::Sender<ExportPart>,
+    ) -> Result<(u64, BlockHash, bool)> {
+        self.chain(election).await?;
+        let mut db = crate::store::begin_snapshot(&self.inner.read).await?;
+        let (genesis, genesis_hash) = stored_genesis(&mut db, election).await?;
+        let hashes = appended_hashes(&mut db, election).await?;
+        let result = self.published_result(&mut db, election).await?;
+        let stopped = |_| EngineError::Internal("the export's writer stopped".into());
+        parts
+            .send(ExportPart::Start(Box::new(genesis), genesis_hash))
+            .await
+            .map_err(stopped)?;
+        let mut head = (0, genesis_hash);
+        for (i, hash) in hashes.iter().enumerate() {
+            head = (i as u64 + 1, *hash);
+            let block = stored_block(&mut db, hash, head.0).await?;
+            parts
+                .send(ExportPart::Block(Box::new(block)))
+                .await
+                .map_err(stopped)?;
+        }
+        let published = result.is_some();
+        parts.send(ExportPart::End(result)).await.map_err(stopped)?;
+        Ok((head.0, head.1, published))
     }
 
     /// The whole appended chain with approvals, and the published result once there is

@@ -20,7 +20,7 @@ mod trustees;
 mod votes;
 
 pub use accounts::MIN_PASSWORD;
-pub use blocks::{MAX_AWAITING_PER_HEIGHT, MAX_AWAITING_PER_SENDER};
+pub use blocks::{ExportPart, MAX_AWAITING_PER_HEIGHT, MAX_AWAITING_PER_SENDER};
 pub use elections::{MAX_CANDIDATES, MAX_VOTERS_PER_IMPORT};
 pub use error::EngineError;
 pub use integrity::{IntegrityReport, StartupCheck, ROWS_PER_CHECK};

@@ -96,6 +96,55 @@ pub struct ChainExport {
     pub result: Option<crate::result::TallyResult>,
 }
 
+/// Writes a [`ChainExport`] as its blocks come, one at a time: the same JSON as
+/// `serde_json::to_writer(&export)`, without holding the whole chain.
+pub struct ExportWriter<W: std::io::Write> {
+    out: W,
+    blocks: u64,
+}
+
+impl<W: std::io::Write> ExportWriter<W> {
+    /// Starts the export of the chain that begins with `genesis`.
+    pub fn start(
+        mut out: W,
+        genesis: &Genesis,
+        genesis_hash: &BlockHash,
+    ) -> serde_json::Result<Self> {
+        out.write_all(br#"{"genesis":"#)
+            .map_err(serde_json::Error::io)?;
+        serde_json::to_writer(&mut out, genesis)?;
+        out.write_all(br#","genesis_hash":"#)
+            .map_err(serde_json::Error::io)?;
+        serde_json::to_writer(&mut out, genesis_hash)?;
+        out.write_all(br#","blocks":["#)
+            .map_err(serde_json::Error::io)?;
+        Ok(Self { out, blocks: 0 })
+    }
+
+    /// The next appended block.
+    pub fn block(&mut self, block: &ApprovedBlock) -> serde_json::Result<()> {
+        if self.blocks > 0 {
+            self.out.write_all(b",").map_err(serde_json::Error::io)?;
+        }
+        serde_json::to_writer(&mut self.out, block)?;
+        self.blocks += 1;
+        Ok(())
+    }
+
+    /// Ends the export, with the published result if there is one; gives the writer back.
+    pub fn finish(mut self, result: Option<&crate::result::TallyResult>) -> serde_json::Result<W> {
+        self.out.write_all(b"]").map_err(serde_json::Error::io)?;
+        if let Some(result) = result {
+            self.out
+                .write_all(br#","result":"#)
+                .map_err(serde_json::Error::io)?;
+            serde_json::to_writer(&mut self.out, result)?;
+        }
+        self.out.write_all(b"}").map_err(serde_json::Error::io)?;
+        Ok(self.out)
+    }
+}
+
 impl ChainExport {
     /// The height and hash of the last block (the genesis block's when there is none).
     pub fn head(&self) -> (u64, BlockHash) {
@@ -246,6 +295,31 @@ mod tests {
     use crate::validate::tests::{decrypt, fixture, mine, vote};
     use ed25519_dalek::SigningKey;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_export_written_a_block_at_a_time_is_the_export_serialised_whole() {
+        let written = |export: &ChainExport| {
+            let mut writer =
+                ExportWriter::start(Vec::new(), &export.genesis, &export.genesis_hash).unwrap();
+            for block in &export.blocks {
+                writer.block(block).unwrap();
+            }
+            writer.finish(export.result.as_ref()).unwrap()
+        };
+        let mut export = export_with(&[1, 2, 3, 1, 2], 2, 2);
+        assert_eq!(written(&export), serde_json::to_vec(&export).unwrap());
+        let (height, head) = export.head();
+        export.result = Some(crate::result::TallyResult {
+            height,
+            head,
+            shares: Vec::new(),
+            counts: vec![2, 2, 1],
+        });
+        assert_eq!(written(&export), serde_json::to_vec(&export).unwrap());
+        export.blocks.clear();
+        export.result = None;
+        assert_eq!(written(&export), serde_json::to_vec(&export).unwrap());
+    }
 
     #[test]
     fn the_compact_encoding_reads_back_and_refuses_what_is_cut_or_too_long() {

@@ -32,7 +32,7 @@ pub use code::{CodeError, VotingCode};
 pub use encoding::DecodeError;
 pub use export::{
     decode_blocks, encode_blocks, replay, replay_block, replay_with, verify_export, ApprovedBlock,
-    ChainExport, ExportError,
+    ChainExport, ExportError, ExportWriter,
 };
 pub use follow::{follow, FollowError};
 pub use genesis::{

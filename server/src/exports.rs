@@ -5,10 +5,9 @@ use crate::api::ApiError;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use engine::{EngineError, Node};
+use engine::{EngineError, ExportPart, Node};
 use ledger::{BlockHash, ElectionId};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -129,22 +128,42 @@ impl Exports {
         if path.exists() {
             return Ok((path, etag(election, height, tip, published)));
         }
-        let export = node.export(election).await?;
-        let (height, tip) = export.head();
-        let published = export.result.is_some();
+        // Read a block at a time and written as read: a million votes' chain is never in
+        // memory whole. Into its own partial file (a build whose request timed out may
+        // still run), named for the head it ends at once that is known.
+        let partial = self.dir.join(format!(
+            "{}-{}.partial",
+            election.0,
+            hex::encode(rand::random::<[u8; 8]>())
+        ));
+        let (parts, mut arriving) = tokio::sync::mpsc::channel(2);
+        let writer = tokio::task::spawn_blocking({
+            let partial = partial.clone();
+            move || {
+                let written = write_parts(&partial, &mut arriving);
+                // Cut short (the reader failed, or the request went away): no trace left.
+                if !matches!(written, Ok(true)) {
+                    let _ = std::fs::remove_file(&partial);
+                }
+                written
+            }
+        });
+        let read = node.export_parts(election, parts).await;
+        let written = writer
+            .await
+            .map_err(|e| internal(std::io::Error::other(e)))?;
+        let (height, tip, published) = match (read, written) {
+            (Ok(head), Ok(true)) => head,
+            (read, written) => {
+                read?;
+                written.map_err(internal)?;
+                return Err(internal(std::io::Error::other("the export ended early")));
+            }
+        };
         let path = self.path(election, height, &tip, published);
         let (dir, target) = (self.dir.clone(), path.clone());
         let prefix = format!("{}-", election.0);
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            // Its own partial file: a build whose request timed out may still run.
-            let partial = target.with_extension(format!(
-                "{}.partial",
-                hex::encode(rand::random::<[u8; 8]>())
-            ));
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-            serde_json::to_writer(&mut out, &export)?;
-            out.flush()?;
-            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
             std::fs::rename(&partial, &target)?;
             // Older tips' files of this election are never asked for again.
             for entry in std::fs::read_dir(&dir)? {
@@ -169,6 +188,34 @@ impl Exports {
         self.dir
             .join(format!("{}-{height}-{tip}{result}.json", election.0))
     }
+}
+
+/// Writes the parts of an export, as they arrive, into the file `partial`: true once the
+/// last part is written and on disk, false when the parts stopped before it.
+fn write_parts(
+    partial: &Path,
+    arriving: &mut tokio::sync::mpsc::Receiver<ExportPart>,
+) -> std::io::Result<bool> {
+    let out = std::io::BufWriter::new(std::fs::File::create(partial)?);
+    let mut export = match arriving.blocking_recv() {
+        Some(ExportPart::Start(genesis, hash)) => {
+            ledger::ExportWriter::start(out, &genesis, &hash)?
+        }
+        Some(_) => return Err(std::io::Error::other("a block before the genesis")),
+        None => return Ok(false),
+    };
+    while let Some(part) = arriving.blocking_recv() {
+        match part {
+            ExportPart::Block(block) => export.block(&block)?,
+            ExportPart::End(result) => {
+                let out = export.finish(result.as_ref())?;
+                out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                return Ok(true);
+            }
+            ExportPart::Start(..) => return Err(std::io::Error::other("a second start")),
+        }
+    }
+    Ok(false)
 }
 
 fn etag(election: ElectionId, height: u64, tip: &BlockHash, published: bool) -> String {

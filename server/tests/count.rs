@@ -280,6 +280,18 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
     // alone; an export with one ballot byte changed, or a result claimed from one share,
     // fails.
     let (_, export) = get(&client(), s.url(&format!("/api/elections/{id}/export"))).await;
+    // Written a block at a time, the file is byte for byte the whole export serialised.
+    let raw = client()
+        .get(s.url(&format!("/api/elections/{id}/export")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let whole: ledger::ChainExport = serde_json::from_slice(&raw).unwrap();
+    assert!(whole.result.is_some());
+    assert_eq!(serde_json::to_vec(&whole).unwrap(), raw.to_vec());
     let file = dir.path().join("export.json");
     std::fs::write(&file, export.to_string()).unwrap();
     let said = ok(ballotchain(&["verify", arg(&file)]));
