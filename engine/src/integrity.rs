@@ -315,6 +315,9 @@ impl Node {
                     in_blocks += approved.block.votes.len() as u64;
                     chain = replay_off_thread(chain, approved, proofs).await?;
                 }
+                // Every row was read: the periodic check goes on from the first block.
+                let seen = chain.height();
+                self.set_rotation(id, Rotation { seen, next: 1 });
                 Arc::new(chain)
             }
             // The stored blocks against the chain verified in memory: hashes only. Blocks

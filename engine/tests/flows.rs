@@ -2257,6 +2257,24 @@ async fn the_periodic_check_re_reads_older_rows_in_turn_and_headers_and_counts_e
     );
     refused!(node, node.work(e), EngineError::Integrity(_));
 
+    // A node that has just read every row at start goes on in turn from block 1: an edit
+    // of block 2 is found by its second run.
+    let f = chain_of_single_vote_blocks(3).await;
+    let (node, _) = Node::open(&f.db.location).await.unwrap();
+    node.set_rows_per_check(1);
+    edit_offline(
+        &f.db.location,
+        &format!(
+            "UPDATE votes SET timestamp = timestamp + 1 WHERE tx_id IN
+             (SELECT tx_id FROM block_votes WHERE block_hash = {})",
+            at_height(2)
+        ),
+    )
+    .await;
+    assert!(periodic_check(&node).await.is_clean()); // block 1
+    let report = periodic_check(&node).await; // block 2
+    assert!(report.problems[0].1.contains("block 2"), "{report:?}");
+
     // Whatever block's rows are re-read this time, a deleted vote, a deleted approval or a
     // block's status flipped is found at the next run.
     for (what, sql) in [
