@@ -674,7 +674,7 @@ async fn scale(votes: usize, backend: &str) {
     let block_page = median_get(&server.url(&format!("/e/{id}/block/{blocks}")), 40).await;
     let (after_pages, peak) = memory_of(pid);
     println!(
-        "scale {backend}: {votes} votes: restarted and re-verified in {checked:.1} s; resident {after_check:.1} MiB after the check (peak {check_peak:.1}), {after_pages:.1} MiB after the pages (peak {peak:.1}); p50 chain page {chain_page:.1} ms, 1000-vote block page {block_page:.1} ms"
+        "scale {backend}: {votes} votes: restarted and re-verified in {checked:.1} s; resident {after_check:.1} MiB after the check (peak {check_peak:.1}), {after_pages:.1} MiB after the pages (peak {peak:.1}); p50 chain page {chain_page:.1} ms, block page (100 of a 1000-vote block's votes) {block_page:.1} ms"
     );
     // The first periodic check of the stored rows (a minute after the start): its cost as
     // the server logs it, and the block page fetched over and over until then, before it
