@@ -2226,6 +2226,20 @@ fn at_height(height: u64) -> String {
     format!("(SELECT hash FROM blocks WHERE status = 'appended' AND idx = {height})")
 }
 
+/// The votes of the block at `height` changed (their receipts no longer under its Merkle
+/// root), as someone with the database would.
+async fn alter_votes_of(db: &Location, height: u64) {
+    let block = at_height(height);
+    edit_offline(
+        db,
+        &format!(
+            "UPDATE votes SET timestamp = timestamp + 1 WHERE tx_id IN
+             (SELECT tx_id FROM block_votes WHERE block_hash = {block})"
+        ),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn the_periodic_check_re_reads_older_rows_in_turn_and_headers_and_counts_every_time() {
     // Three blocks; each run re-reads one older block's votes (after the first run, which
@@ -2237,15 +2251,7 @@ async fn the_periodic_check_re_reads_older_rows_in_turn_and_headers_and_counts_e
     assert!(periodic_check(node).await.is_clean()); // block 1
                                                     // A vote of block 1 changed (its receipt is no longer under the Merkle root): block 2
                                                     // and block 3 are re-read first, then block 1, and the change is found.
-    edit_offline(
-        &f.db.location,
-        &format!(
-            "UPDATE votes SET timestamp = timestamp + 1 WHERE tx_id IN
-             (SELECT tx_id FROM block_votes WHERE block_hash = {})",
-            at_height(1)
-        ),
-    )
-    .await;
+    alter_votes_of(&f.db.location, 1).await;
     assert!(periodic_check(node).await.is_clean()); // block 2
     assert!(periodic_check(node).await.is_clean()); // block 3
     let report = periodic_check(node).await; // block 1
@@ -2262,15 +2268,7 @@ async fn the_periodic_check_re_reads_older_rows_in_turn_and_headers_and_counts_e
     let f = chain_of_single_vote_blocks(3).await;
     let (node, _) = Node::open(&f.db.location).await.unwrap();
     node.set_rows_per_check(1);
-    edit_offline(
-        &f.db.location,
-        &format!(
-            "UPDATE votes SET timestamp = timestamp + 1 WHERE tx_id IN
-             (SELECT tx_id FROM block_votes WHERE block_hash = {})",
-            at_height(2)
-        ),
-    )
-    .await;
+    alter_votes_of(&f.db.location, 2).await;
     assert!(periodic_check(&node).await.is_clean()); // block 1
     let report = periodic_check(&node).await; // block 2
     assert!(report.problems[0].1.contains("block 2"), "{report:?}");
