@@ -51,6 +51,22 @@ pub(crate) async fn fetch_json<T: serde::de::DeserializeOwned>(url: String) -> R
     resp.json::<T>().await.map_err(|e| format!("{url}: {e}"))
 }
 
+/// GETs the canonical binary encoding of what a URL of this server serves (it answers
+/// `application/octet-stream` when asked); an answer other than 2xx is an error naming
+/// the URL and status.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn fetch_bytes(url: String) -> Result<Vec<u8>, String> {
+    let resp = gloo_net::http::Request::get(&url)
+        .header("Accept", "application/octet-stream")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !resp.ok() {
+        return Err(format!("{url} answered {}", resp.status()));
+    }
+    resp.binary().await.map_err(|e| format!("{url}: {e}"))
+}
+
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

@@ -144,10 +144,11 @@ fn seat_page(
     )
 }
 
-/// The threshold offered first: a majority of the trustees (so the tally survives the
-/// absence of a minority, and a minority cannot decrypt on its own).
+/// The threshold offered first, and the lowest offered: a majority of the trustees (so the
+/// tally survives the absence of a minority, and a minority cannot decrypt on its own),
+/// the chain's own rule (`ledger::secret::check_threshold`).
 pub(crate) fn majority(n: usize) -> usize {
-    n / 2 + 1
+    ledger::secret::lowest_threshold(n)
 }
 
 /// The trustees section of the election's page.
@@ -237,7 +238,7 @@ pub(crate) fn section(
                         {token()}
                         <label for="threshold">"Trustees needed to decrypt"</label>
                         <select id="threshold" name="threshold">
-                            {(1..=n)
+                            {(majority(n)..=n)
                                 .map(|t| view! {
                                     <option value=t.to_string() selected=t == default>
                                         {format!("{t} of {n}")}
@@ -250,7 +251,7 @@ pub(crate) fn section(
                         </button>
                     </ActionForm>
                     <p class="hint">
-                        "With all of them needed, one lost key file or passphrase makes the tally impossible; with one, any single trustee could decrypt. A restart gives the ceremony a new id: every trustee takes their turns again."
+                        "More than half of the trustees must be needed: otherwise two groups of them could each decrypt a count of their own, and the difference would reveal ballots. With all of them needed, one lost key file or passphrase makes the tally impossible. A restart gives the ceremony a new id: every trustee takes their turns again."
                     </p>
                 })}
                 {(enrolled < n).then(|| view! {

@@ -272,7 +272,7 @@ fn board_view(board: &CeremonyBoard) -> impl IntoView {
     };
     let summary = match (&c.election_key, &c.problem, &c.waiting) {
         (Some(key), _, _) => format!(
-            "The ceremony is complete: every trustee confirmed the same transcript. Election key {key}."
+            "The ceremony is complete: every trustee signed the same sealed set of seats, threshold and keys. Election key {key}, as this server reports it: each trustee's own tool shows the key their share gives."
         ),
         (None, Some(problem), _) => format!("The ceremony failed: {problem}"),
         (None, None, Some(w)) => format!("{}.", waiting_for(&c, w)),
@@ -375,7 +375,7 @@ fn YourPart(election: ElectionId, board: CeremonyBoard) -> impl IntoView {
         let said = match &board.ceremony {
             None => "Your key file is remembered here. When the office starts the ceremony, take your turns below.".to_owned(),
             Some(c) if c.election_key.is_some() => {
-                "The ceremony is complete: nothing more to do until the tally.".to_owned()
+                "The ceremony is complete. Once voting is open, take your turn once more: it checks the sealed genesis block and gives you its hash to publish.".to_owned()
             }
             Some(c) => match c.seats.iter().find(|s| s.seat.identity.to_hex() == mine) {
                 None => "The key file remembered here has no seat in this ceremony.".to_owned(),
@@ -445,7 +445,7 @@ fn TurnForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
         <section aria-labelledby="turn-h" data-turns=move || turns.get()>
             <h2 id="turn-h">"Your turn, as a trustee"</h2>
             <p class="notice">
-                "Your part runs in this browser (WebAssembly): it reads the board, checks every message it uses, and posts only messages signed by your key. Without JavaScript: "
+                "Your part runs in this browser (WebAssembly): it reads the board, checks every message it uses, and posts only messages signed by your key. Once the ceremony is complete it shows the election key your own key share gives; once voting is open, the same button checks that the sealed genesis block holds exactly the keys your ceremony made and gives you its hash to publish. Without JavaScript: "
                 <code>{format!("ballotchain trustee ceremony --server <this site> --election {election} --key trustee.key --wait 600")}</code>
             </p>
             <form class="ballot" on:submit=take_turn>
@@ -504,14 +504,23 @@ async fn turn_here(
         }
     }
     step.set(Step::Working("Reading the board…".into()));
+    let detail: wire::ElectionDetail =
+        crate::fetch_json(format!("/api/elections/{election}")).await?;
+    if detail.state != wire::ElectionState::Setup {
+        step.set(Step::Working("Checking the sealed genesis block…".into()));
+        return Ok((check_genesis_here(election).await?, None));
+    }
     let board: CeremonyBoard =
         crate::fetch_json(format!("/api/elections/{election}/ceremony")).await?;
     let Some(c) = board.ceremony else {
         return Err("the election office has not started the key ceremony yet".into());
     };
-    if c.election_key.is_some() {
+    if let Some(board_key) = c.election_key {
         return Ok((
-            "The ceremony is complete: there is nothing more to do until the tally.".into(),
+            format!(
+                "The ceremony is complete. {} Once the office opens voting, come back and press the button again: this page then checks the sealed genesis block and gives you its hash to publish.",
+                own_key_here(board_key).await?
+            ),
             None,
         ));
     }
@@ -569,12 +578,70 @@ async fn turn_here(
     if joined {
         said.push_str(" You joined the ceremony: check the names and fingerprints above against the ones the election office published.");
     }
-    if complete {
+    if let Some(board_key) = after.ceremony.as_ref().and_then(|c| c.election_key) {
+        said.push_str(" The ceremony is complete. ");
+        said.push_str(&own_key_here(board_key).await?);
+    } else if complete {
         said.push_str(" The ceremony is complete.");
     } else {
         said.push_str(" Take your turn again when the board moves.");
     }
     Ok((said, Some(file)))
+}
+
+/// The election key this trustee's own key share gives (asked of the key worker, where the
+/// key file is open), compared with the one the board reports: the words to show, or an
+/// alarm when they differ.
+#[cfg(feature = "hydrate")]
+async fn own_key_here(board_key: ledger::GroupKey) -> Result<String, String> {
+    use workers::keys::{KeyAnswer, KeyRequest, KeyWorker};
+    let own = match workers::ask::<KeyWorker>(KeyRequest::ElectionKey).await? {
+        Ok(KeyAnswer::ElectionKey(key)) => key,
+        Ok(_) => return Err("the key worker answered something else".into()),
+        Err(e) => return Err(format!("ATTENTION: the board says the ceremony is complete, but {e}: use the key file saved after your last turn")),
+    };
+    if own != board_key {
+        return Err(format!(
+            "ATTENTION: the board reports election key {board_key}, but your key share gives {own}: tell the election office and the other trustees"
+        ));
+    }
+    Ok(format!(
+        "Your key share gives election key {own}, the one the board shows."
+    ))
+}
+
+/// Once the election is sealed: the genesis block (its canonical bytes, hashed here) must
+/// seal this trustee's key at its seat with exactly the set its own ceremony made, which
+/// the key worker checks against the key file. The words with the hash to publish, or an
+/// `ATTENTION:` alarm.
+#[cfg(feature = "hydrate")]
+async fn check_genesis_here(election: ElectionId) -> Result<String, String> {
+    use workers::keys::{KeyAnswer, KeyRequest, KeyWorker};
+    let alarm = |why: String| {
+        format!(
+            "ATTENTION: the genesis block of this election does not seal the key ceremony you took part in: {why}. Do not publish its hash: tell the election office and the other trustees, and warn the voters."
+        )
+    };
+    let bytes = crate::fetch_bytes(format!("/api/elections/{election}/genesis")).await?;
+    let genesis = ledger::Genesis::decode(&bytes).map_err(|e| alarm(e.to_string()))?;
+    if genesis.election != election {
+        return Err(alarm(format!("it is election {}'s", genesis.election)));
+    }
+    let hash = genesis.hash();
+    match workers::ask::<KeyWorker>(KeyRequest::CheckSealed {
+        election,
+        sealed: genesis.sealed_trustees(),
+    })
+    .await?
+    {
+        Ok(KeyAnswer::ElectionKey(key)) => Ok(format!(
+            "The genesis block {hash} seals your key with exactly the set your key ceremony made (any {} of {} trustees, election key {key}). Publish this hash beside the office's: voters pin it when they vote.",
+            genesis.trustees.threshold,
+            genesis.trustees.trustees.len()
+        )),
+        Ok(_) => Err("the key worker answered something else".into()),
+        Err(e) => Err(alarm(e)),
+    }
 }
 
 /// The count as anyone sees it: the election's title, the tally report, the threshold and

@@ -32,8 +32,9 @@ pub struct BallotInfo {
     pub state: ElectionState,
     /// The ballot.
     pub candidates: Vec<Candidate>,
-    /// The trustees and the election key, as the genesis block seals them (once open).
-    pub trustees: Option<ledger::Trustees>,
+    /// The genesis block's format version and its trustees with the election key, as
+    /// sealed (once open).
+    pub sealed: Option<ledger::SealedTrustees>,
 }
 
 /// The ballot of an election.
@@ -44,16 +45,20 @@ pub async fn ballot(election: ElectionId) -> Result<BallotInfo, ServerFnError> {
         .election(election)
         .await
         .map_err(crate::session::refusal)?;
-    let trustees = match d.state {
+    let sealed = match d.state {
         ElectionState::Setup => None,
-        _ => node.genesis(election).await.ok().map(|g| g.trustees),
+        _ => node
+            .genesis(election)
+            .await
+            .ok()
+            .map(|g| g.sealed_trustees()),
     };
     Ok(BallotInfo {
         title: d.title,
         description: d.description,
         state: d.state,
         candidates: d.candidates,
-        trustees,
+        sealed,
     })
 }
 
@@ -127,7 +132,7 @@ fn ballot_page(id: ElectionId, b: BallotInfo, notice: Memo<Option<Notice>>) -> i
     let alive = RwSignal::new(false);
     Effect::new(move |_| alive.set(true));
     let candidates = StoredValue::new(b.candidates.clone());
-    let trustees = StoredValue::new(b.trustees.clone());
+    let sealed = StoredValue::new(b.sealed.clone());
     let fallback = fallback_form(id, &b.candidates);
     view! {
         <h1>{b.title.clone()}</h1>
@@ -148,7 +153,7 @@ fn ballot_page(id: ElectionId, b: BallotInfo, notice: Memo<Option<Notice>>) -> i
         } else {
             view! {
                 {move || {
-                    alive.get().then(|| signing_form(id, candidates.get_value(), trustees.get_value()))
+                    alive.get().then(|| signing_form(id, candidates.get_value(), sealed.get_value()))
                 }}
                 <noscript inner_html=fallback />
             }
@@ -177,7 +182,7 @@ enum Sealing {
 fn signing_form(
     id: ElectionId,
     candidates: Vec<Candidate>,
-    trustees: Option<ledger::Trustees>,
+    sealed: Option<ledger::SealedTrustees>,
 ) -> impl IntoView {
     let ballot: Vec<ledger::CandidateId> = candidates.iter().map(|c| c.id).collect();
     let sending = RwSignal::new(false);
@@ -189,12 +194,12 @@ fn signing_form(
     let seal = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
-        let (ballot, trustees) = (ballot.clone(), trustees.clone());
+        let (ballot, sealed) = (ballot.clone(), sealed.clone());
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             sending.set(true);
             failed.set(None);
-            match seal_here(id, ballot, trustees).await {
+            match seal_here(id, ballot, sealed).await {
                 Ok((hash, millis)) => sealing.set(Sealing::Sealed(hash, millis)),
                 Err(notice) => failed.set(Some(notice)),
             }
@@ -328,7 +333,7 @@ fn signing_form(
 async fn seal_here(
     id: ElectionId,
     candidates: Vec<ledger::CandidateId>,
-    trustees: Option<ledger::Trustees>,
+    sealed: Option<ledger::SealedTrustees>,
 ) -> Result<(ledger::TxId, u64), Notice> {
     use wasm_bindgen::JsCast;
     use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
@@ -346,10 +351,10 @@ async fn seal_here(
         .and_then(|i| i.value().parse().ok())
         .map(ledger::CandidateId)
         .ok_or(Notice::NoCandidate)?;
-    let trustees = trustees.ok_or(Notice::VotingClosed)?;
+    let sealed = sealed.ok_or(Notice::VotingClosed)?;
     match workers::ask::<BallotWorker>(BallotRequest::Seal {
         election: id,
-        trustees,
+        sealed,
         candidates,
         candidate,
     })
@@ -520,7 +525,7 @@ pub fn AuditPage() -> impl IntoView {
 fn audit_form(id: ElectionId, b: BallotInfo) -> impl IntoView {
     let verdict = RwSignal::new(None::<Result<String, String>>);
     let candidates = StoredValue::new(b.candidates.clone());
-    let trustees = StoredValue::new(b.trustees.clone());
+    let sealed = StoredValue::new(b.sealed.clone());
     let check = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
@@ -529,7 +534,7 @@ fn audit_form(id: ElectionId, b: BallotInfo) -> impl IntoView {
             let text = crate::custody::field("audit-input");
             let result = match (
                 serde_json::from_str::<ledger::audit::BallotAudit>(text.trim()),
-                trustees.get_value(),
+                sealed.get_value(),
             ) {
                 (Err(e), _) => Err(format!("this is not a ballot audit: {e}")),
                 (_, None) => Err("the election is not open yet: no ballot was sealed".into()),
@@ -537,13 +542,13 @@ fn audit_form(id: ElectionId, b: BallotInfo) -> impl IntoView {
                     "this audit is of election {}, not this one",
                     audit.election
                 )),
-                (Ok(audit), Some(trustees)) => {
+                (Ok(audit), Some(sealed)) => {
                     let name = candidates.with_value(|c| {
                         c.iter()
                             .find(|c| c.id == audit.choice)
                             .map_or_else(|| audit.choice.to_string(), |c| c.name.clone())
                     });
-                    match workers::ask::<BallotWorker>(BallotRequest::Check { trustees, audit })
+                    match workers::ask::<BallotWorker>(BallotRequest::Check { sealed, audit })
                         .await
                     {
                         Ok(BallotAnswer::Checked(Ok(()))) => Ok(format!(

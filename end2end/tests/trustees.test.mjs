@@ -129,6 +129,16 @@ test('a whole election through the pages: trustees in their browsers, votes with
   const board = (await api(base, `/elections/${id}/ceremony`)).body.ceremony;
   assert.equal(board.messages.length, 3 + 3 + 6 + 3);
   await trustees[2].page.locator('[data-ceremony="complete"]').waitFor();
+  // A turn on the complete ceremony shows the election key this trustee's own key share
+  // gives, not only the server's word.
+  {
+    const ada = trustees[0];
+    const section = ada.page.locator('section[data-turns]');
+    const before = Number(await section.getAttribute('data-turns'));
+    await ada.page.getByRole('button', { name: 'Take my turn' }).click();
+    await until(async () => Number(await section.getAttribute('data-turns')) > before, 30_000, 'a turn on the complete ceremony');
+    await ada.page.locator('[data-turn="done"]', { hasText: `Your key share gives election key ${board.election_key}, the one the board shows.` }).waitFor();
+  }
 
   // Nothing the pages posted carries a passphrase or a key file; the key files each
   // browser remembers keep the trustee's side sealed.
@@ -151,12 +161,20 @@ test('a whole election through the pages: trustees in their browsers, votes with
   assert.equal(genesis.trustees.trustees.length, 3);
   assert.equal(genesis.trustees.election_key, board.election_key);
 
-  // A trustee who comes back after the ceremony is told there is nothing more to do.
+  // A trustee who comes back once voting is open has the sealed genesis block checked
+  // against her key file: it holds exactly the keys her ceremony made, and the page gives
+  // its hash to publish (the one voters pin).
   const again = trustees[1];
+  const genesisHash = (await api(base, `/elections/${id}`)).body.genesis_hash;
+  assert.match(genesisHash, /^[0-9a-f]{64}$/);
   const turnsBefore = Number(await again.page.locator('section[data-turns]').getAttribute('data-turns'));
   await again.page.getByRole('button', { name: 'Take my turn' }).click();
-  await until(async () => Number(await again.page.locator('section[data-turns]').getAttribute('data-turns')) > turnsBefore, 30_000, 'the last turn');
-  await again.page.getByText('The ceremony is complete: there is nothing more to do until the tally.').waitFor();
+  await until(async () => {
+    const alert = again.page.locator('section[data-turns] [role="alert"]');
+    if (await alert.count()) throw new Error(`the genesis check failed: ${await alert.textContent()}`);
+    return Number(await again.page.locator('section[data-turns]').getAttribute('data-turns')) > turnsBefore;
+  }, 30_000, 'the genesis check');
+  await again.page.locator('[data-turn="done"]', { hasText: `The genesis block ${genesisHash} seals your key with exactly the set your key ceremony made` }).waitFor();
 
   // Votes on the ballot page: with JavaScript the choice is encrypted and proved in this
   // browser and the post carries no candidate id; without it the server encrypts.

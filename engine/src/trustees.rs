@@ -277,7 +277,7 @@ pub(crate) async fn sealed_trustees(
             "the trustees' key ceremony failed ({e}); restart it"
         ))
     })?;
-    Trustees::from_ceremony(run.id, run.threshold, &identities, &messages).map_err(|e| {
+    Trustees::from_ceremony(election, run.id, run.threshold, &identities, &messages).map_err(|e| {
         not_yet(format!(
             "the trustees' key ceremony failed ({e}); restart it"
         ))
@@ -465,7 +465,8 @@ impl Node {
     }
 
     /// Starts the key ceremony with every trustee's seat, all enrolled, in the order they
-    /// were made; a ceremony under way ends. Refuses a threshold outside 1..=n; the board
+    /// were made; a ceremony under way ends. Refuses a threshold that is not above half
+    /// the trustees or is above all of them (`ledger::secret::check_threshold`); the board
     /// warns when it is n.
     pub async fn start_ceremony(
         &self,
@@ -491,12 +492,8 @@ impl Node {
                 waiting.join(", ")
             )));
         }
-        if threshold == 0 || usize::from(threshold) > seats.len() {
-            return Err(EngineError::Invalid(format!(
-                "the threshold must be between 1 and the number of trustees ({}), not {threshold}",
-                seats.len()
-            )));
-        }
+        ledger::secret::check_threshold(threshold, seats.len())
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
         end_running(&mut tx, election).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO ceremonies (election_id, threshold, started_at) VALUES ($1, $2, $3) RETURNING id",
@@ -551,7 +548,7 @@ impl Node {
                     let (identities, board) = (run.identities(), messages.clone());
                     let checked = tokio::task::spawn_blocking(move || {
                         check_ceremony(election, id, &identities, threshold, &board)
-                            .and_then(|keys| Ok(keys.election_key()?))
+                            .map(|set| set.election_key)
                     })
                     .await
                     .map_err(EngineError::join)?;

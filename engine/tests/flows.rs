@@ -931,6 +931,7 @@ async fn a_code_votes_once_and_a_wrong_code_never() {
     )
     .unwrap();
     let other_key = ledger::Trustees::from_ceremony(
+        e,
         99,
         1,
         &[PublicKey(stranger_trustee.verifying_key().to_bytes())],
@@ -1882,31 +1883,37 @@ async fn a_chain_of_an_earlier_format_is_named_as_such_not_as_tampering() {
     let f = opened(2, 2).await;
     let e = f.election;
     cast_all(&f, 0..1).await;
-    // The genesis block as an earlier version wrote it: its format version is 2.
-    let old = match &f.db.location {
-        Location::File(_) => {
-            "UPDATE elections SET genesis = CAST(X'02000000' || substr(genesis, 5) AS BLOB)"
-        }
-        Location::Postgres(_) => {
-            "UPDATE elections SET genesis = '\\x02000000'::bytea || substring(genesis from 5)"
-        }
-    };
-    edit_offline(&f.db.location, old).await;
-    let (node, report) = Node::open(&f.db.location).await.unwrap();
-    assert!(report.problems.is_empty(), "{:?}", report.problems);
-    assert_eq!(report.old_format.len(), 1);
-    assert!(
-        report.old_format[0].1.contains("earlier version"),
-        "{}",
-        report.old_format[0].1
-    );
-    let detail = node.election(e).await.unwrap();
-    assert_eq!(detail.chain_check, wire::ChainCheck::OldFormat);
-    refused!(
-        &node,
-        node.cast_vote(e, by_code(&f.codes[1], f.candidates[0])),
-        EngineError::OldFormat(_)
-    );
+    // The genesis block as an earlier version wrote it: its format version is 2, then 3
+    // (whose trustees' confirmations did not sign the whole sealed set: refused, not read).
+    for version in ["02000000", "03000000"] {
+        let old = match &f.db.location {
+            Location::File(_) => format!(
+                "UPDATE elections SET genesis = CAST(X'{version}' || substr(genesis, 5) AS BLOB)"
+            ),
+            Location::Postgres(_) => format!(
+                "UPDATE elections SET genesis = '\\x{version}'::bytea || substring(genesis from 5)"
+            ),
+        };
+        edit_offline(&f.db.location, &old).await;
+        let (node, report) = Node::open(&f.db.location).await.unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(report.old_format.len(), 1);
+        assert!(
+            report.old_format[0].1.contains("earlier version")
+                && report.old_format[0]
+                    .1
+                    .contains(&format!("genesis format {}", &version[1..2])),
+            "{}",
+            report.old_format[0].1
+        );
+        let detail = node.election(e).await.unwrap();
+        assert_eq!(detail.chain_check, wire::ChainCheck::OldFormat);
+        refused!(
+            &node,
+            node.cast_vote(e, by_code(&f.codes[1], f.candidates[0])),
+            EngineError::OldFormat(_)
+        );
+    }
 }
 
 // Several instances on one PostgreSQL database: two nodes opened on the same database

@@ -5,16 +5,19 @@
 //! election, the ceremony id, the round, the sender, the recipient (round 3) and the
 //! payload, so the server that stores and relays them can neither forge nor move one.
 //! Rounds: 1 commitments, 2 public polynomials, 3 secret shares (each encrypted to its
-//! recipient), 4 confirmations. A confirmation names the transcript hash (of every message
-//! of rounds 1–3) and the trustee's verification key. The ceremony is complete when every
-//! trustee confirmed the same transcript; the election key is then what their verification
-//! keys combine to ([`TrusteeKeys::election_key`]), and nobody can seal another.
+//! recipient), 4 confirmations. A confirmation signs the whole set the genesis block will
+//! seal ([`SealedSet`]: the threshold, every seat's identity and verification key, the
+//! transcript hash of rounds 1–3 and the election key), as the trustee's own key share
+//! gives it. The ceremony is complete when every trustee confirmed the same set, the one
+//! the published polynomials give; nobody can seal another without every trustee's
+//! signature failing.
 
 use crate::approval::{sign, verifies};
-use crate::encoding::{le_u64_at, DecodeError, Reader, Writer};
+use crate::encoding::{le_u64_at, Writer};
 use crate::genesis::ElectionId;
 use crate::hash::{sha256, PublicKey, ReceivingKey, Signature};
-use crate::secret::{SecretError, TrusteeKeys, G};
+use crate::sealed_set::{SealedSeat, SealedSet};
+use crate::secret::{check_threshold, SecretError, TrusteeKeys, G};
 use ed25519_dalek::SigningKey;
 use elastic_elgamal::dkg::{
     ParticipantCollectingCommitments, ParticipantCollectingPolynomials,
@@ -121,7 +124,7 @@ pub enum Round {
     Polynomials = 2,
     /// One secret share, encrypted to its recipient's share-receiving key.
     Shares = 3,
-    /// The transcript hash and the trustee's verification key ([`Confirmation`]).
+    /// The whole set of keys the trustee's ceremony made ([`SealedSet`]).
     Confirmations = 4,
 }
 
@@ -217,31 +220,6 @@ impl CeremonyMessage {
     }
 }
 
-/// What a trustee confirms in round 4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Confirmation {
-    /// The hash of every message of rounds 1–3 ([`transcript_hash`]).
-    pub transcript: [u8; 32],
-    /// The public key of the trustee's share.
-    pub verification_key: [u8; 32],
-}
-
-impl Confirmation {
-    pub fn encode(&self) -> Vec<u8> {
-        [self.transcript, self.verification_key].concat()
-    }
-
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        let c = Self {
-            transcript: r.array()?,
-            verification_key: r.array()?,
-        };
-        r.finish()?;
-        Ok(c)
-    }
-}
-
 /// The hash of rounds 1–3: every such message (signature included), in order of round,
 /// sender and recipient. Messages of round 4 are left out.
 pub fn transcript_hash(messages: &[CeremonyMessage]) -> [u8; 32] {
@@ -276,8 +254,8 @@ pub enum CeremonyError {
     /// A message still missing.
     #[error("{round}: trustee {from} has not sent yet")]
     Missing { round: Round, from: u16 },
-    /// A confirmation that does not read.
-    #[error("trustee {from}'s confirmation does not read: {reason}")]
+    /// A confirmation that does not read, or confirms another set than the ceremony made.
+    #[error("trustee {from}'s confirmation is refused: {reason}")]
     Confirmation { from: u16, reason: String },
     /// A confirmation of another transcript.
     #[error("trustee {from} confirmed another transcript")]
@@ -397,17 +375,19 @@ fn read_board<'a>(
 }
 
 /// Checks a finished ceremony of the trustees whose identity keys are `identities` (in
-/// trustee order) with this threshold: every message of this election and ceremony,
-/// addressed to trustees, signed by its sender, once per sender (and recipient in round
-/// 3), none missing, and all confirmations of this transcript. Returns the trustees' keys,
-/// whose election key is the one to seal.
+/// trustee order) with this threshold: a threshold above half the trustees
+/// ([`check_threshold`]); every message of this election and ceremony, addressed to
+/// trustees, signed by its sender, once per sender (and recipient in round 3), none
+/// missing; and every confirmation of exactly the set the ceremony made ([`SealedSet`]: these
+/// seats in this order, this threshold, this transcript, and the verification keys and
+/// election key the published polynomials give). Returns that set, the one to seal.
 pub fn check_ceremony(
     election: ElectionId,
     ceremony: u64,
     identities: &[PublicKey],
     threshold: u16,
     messages: &[CeremonyMessage],
-) -> Result<TrusteeKeys, CeremonyError> {
+) -> Result<SealedSet, CeremonyError> {
     let n = identities.len();
     let seen = read_board(election, ceremony, identities, messages, true)?;
     let trustees = 0..n as u16;
@@ -436,43 +416,53 @@ pub fn check_ceremony(
         }
     }
     let transcript = transcript_hash(messages);
-    if threshold == 0 || usize::from(threshold) > n {
-        return Err(SecretError::Threshold {
-            threshold,
-            trustees: n,
-        }
-        .into());
-    }
-    let expected = keys_from_polynomials(&seen, n, threshold)?;
-    let mut keys = Vec::with_capacity(n);
+    check_threshold(threshold, n)?;
+    let made = keys_from_polynomials(&seen, n, threshold)?;
+    let expected = SealedSet {
+        election,
+        ceremony,
+        threshold,
+        seats: identities
+            .iter()
+            .zip(&made.participants)
+            .map(|(identity, key)| SealedSeat {
+                identity: *identity,
+                verification_key: *key,
+            })
+            .collect(),
+        transcript,
+        election_key: made.shared,
+    };
     for from in trustees {
         let m = seen[&(Round::Confirmations, from, None)];
-        let c = Confirmation::decode(&m.payload).map_err(|e| CeremonyError::Confirmation {
+        let c = SealedSet::decode(&m.payload).map_err(|e| CeremonyError::Confirmation {
             from,
             reason: e.to_string(),
         })?;
         if c.transcript != transcript {
             return Err(CeremonyError::Transcript { from });
         }
-        // The key a trustee confirms must be the one the published polynomials give it:
-        // otherwise one trustee could confirm a key of its choosing and steer the
-        // election key to one it alone holds.
-        if c.verification_key != expected.participants[usize::from(from)] {
+        // Every trustee must confirm the set the published polynomials give: otherwise one
+        // trustee could confirm a key of its choosing and steer the election key to one it
+        // alone holds, or the seats and threshold could differ from what the others signed.
+        if let Some(difference) = expected.difference(&c) {
             return Err(CeremonyError::Confirmation {
                 from,
-                reason: "its verification key is not the one the public polynomials give".into(),
+                reason: format!("it confirms {difference}, not the set the ceremony made"),
             });
         }
-        keys.push(c.verification_key);
     }
-    let keys = TrusteeKeys { threshold, keys };
-    if keys.election_key()? != expected.shared {
+    let keys = TrusteeKeys {
+        threshold,
+        keys: expected.verification_keys(),
+    };
+    if keys.election_key()? != expected.election_key {
         return Err(CeremonyError::Keys(SecretError::Malformed {
             what: "election key",
             reason: "not the sum of the public polynomials' constant terms".into(),
         }));
     }
-    Ok(keys)
+    Ok(expected)
 }
 
 /// The keys the trustees' public polynomials (round 2) give: each trustee's verification
@@ -601,13 +591,9 @@ impl Trustee {
         rng: &mut R,
     ) -> Result<(Self, CeremonyMessage), CeremonyError> {
         let n = seats.len();
-        if threshold == 0 || usize::from(threshold) > n {
-            return Err(SecretError::Threshold {
-                threshold,
-                trustees: n,
-            }
-            .into());
-        }
+        // A trustee takes part only in a ceremony whose threshold is above half the
+        // trustees: at or below half, two groups could each decrypt a count of their own.
+        check_threshold(threshold, n)?;
         if usize::from(index) >= n
             || seats[usize::from(index)].identity.0 != identity.verifying_key().to_bytes()
         {
@@ -783,14 +769,7 @@ impl Trustee {
                         .map_err(|e| dkg(e, Round::Shares, self.index))?;
                     let transcript =
                         transcript_hash(&board.values().map(|m| (*m).clone()).collect::<Vec<_>>());
-                    let confirmation = Confirmation {
-                        transcript,
-                        verification_key: me
-                            .public_key_share()
-                            .as_bytes()
-                            .try_into()
-                            .map_err(|_| CeremonyError::Share)?,
-                    };
+                    let confirmation = self.sealed_set(&me, transcript)?;
                     out.push(sign(Round::Confirmations, None, confirmation.encode()));
                     TrusteeState::Done(me)
                 }
@@ -799,6 +778,51 @@ impl Trustee {
             self.state = next;
         }
         Ok(out)
+    }
+
+    /// The whole set of keys this trustee's own key share gives, with the seats and the
+    /// threshold it joined with: what its confirmation signs, and what it checks a
+    /// genesis block against.
+    fn sealed_set(
+        &self,
+        me: &ActiveParticipant<G>,
+        transcript: [u8; 32],
+    ) -> Result<SealedSet, CeremonyError> {
+        let set = me.key_set();
+        let bytes = |key: &elastic_elgamal::PublicKey<G>| -> Result<[u8; 32], CeremonyError> {
+            key.as_bytes().try_into().map_err(|_| CeremonyError::Share)
+        };
+        let keys = set
+            .participant_keys()
+            .iter()
+            .map(bytes)
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.len() != self.identities.len() {
+            return Err(CeremonyError::Share);
+        }
+        Ok(SealedSet {
+            election: self.election,
+            ceremony: self.ceremony,
+            threshold: self.threshold,
+            seats: self
+                .identities
+                .iter()
+                .zip(keys)
+                .map(|(identity, verification_key)| SealedSeat {
+                    identity: *identity,
+                    verification_key,
+                })
+                .collect(),
+            transcript,
+            election_key: bytes(set.shared_key())?,
+        })
+    }
+
+    /// The election key this trustee's own key share gives, once its part of the ceremony
+    /// is done: the one to compare with what the board and the genesis block say.
+    pub fn election_key(&self) -> Option<[u8; 32]> {
+        let set = self.key_share()?.key_set();
+        set.shared_key().as_bytes().try_into().ok()
     }
 
     /// This trustee's key share, once its part of the ceremony is done.
@@ -953,10 +977,14 @@ pub enum ShareError {
     /// This trustee's side of the ceremony never finished.
     #[error("this trustee's side of the key ceremony is not finished: it has no key share")]
     Unfinished,
-    /// The sealed verification keys or election key are not the ones this trustee's own
-    /// ceremony made.
-    #[error("the genesis block's trustee keys are not the ones this trustee's ceremony made")]
-    OtherKeys,
+    /// The sealed trustees do not keep the genesis rules (a threshold above half, every
+    /// confirmation signed over the whole sealed set, keys that combine).
+    #[error("the genesis block's sealed trustees break a rule: {0}")]
+    Sealed(crate::genesis::GenesisError),
+    /// The sealed set (seats, threshold, verification keys, election key) is not the one
+    /// this trustee's own ceremony made.
+    #[error("the genesis block seals another set of trustee keys than this trustee's ceremony made: {0}")]
+    OtherSet(String),
     /// This trustee decrypted its share of other sums already.
     #[error("this trustee decrypted its share of other sums already (up to block {0}): it decrypts only one count")]
     OtherCount(crate::BlockHash),
@@ -966,28 +994,24 @@ pub enum ShareError {
 }
 
 impl KeptSide {
-    /// This trustee's signed decryption share of `sums`, the encrypted sums of `election`
-    /// up to the final head `head`, as the caller's own verified copy of the chain has them
-    /// (the caller compares them with the server's first). The genesis block's sealed
-    /// trustees must list this identity key at this trustee's seat, with exactly the keys
-    /// its own ceremony made. A trustee decrypts one count only: the head and sums are
-    /// recorded here (keep this side sealed before posting the share), and a share of
-    /// other sums is refused, since two shares of different sums could reveal the ballots
-    /// between them.
-    pub fn decrypt_share<R: rand_core::CryptoRng + rand_core::RngCore>(
-        &mut self,
-        identity: &SigningKey,
+    /// Checks that the genesis block of `election` seals this trustee, whose identity key
+    /// is `me`, with exactly the set its own ceremony made: the sealed trustees keep the
+    /// rules ([`Trustees::check`](crate::genesis::Trustees::check)), list `me` at this
+    /// trustee's seat of the ceremony kept here, and hold the seats, threshold,
+    /// verification keys and election key its key share gives. What `trustee ceremony` and
+    /// the ceremony page check once the election is open, and every share is made after.
+    /// This trustee's seat.
+    pub fn check_sealed(
+        &self,
+        me: &PublicKey,
         election: ElectionId,
         sealed: &crate::genesis::Trustees,
-        head: &crate::BlockHash,
-        sums: &crate::secret::EncryptedSums,
-        rng: &mut R,
-    ) -> Result<crate::result::SignedShare, ShareError> {
-        let me = PublicKey(identity.verifying_key().to_bytes());
+    ) -> Result<u16, ShareError> {
+        sealed.check(election).map_err(ShareError::Sealed)?;
         let position = sealed
             .trustees
             .iter()
-            .position(|t| t.identity == me)
+            .position(|t| t.identity == *me)
             .ok_or(ShareError::NotListed)?;
         if self.trustee.election != election
             || self.trustee.ceremony != sealed.ceremony
@@ -1000,22 +1024,37 @@ impl KeptSide {
             });
         }
         let share_key = self.trustee.key_share().ok_or(ShareError::Unfinished)?;
-        let own = share_key.key_set();
-        let own_keys: Vec<&[u8]> = own
-            .participant_keys()
-            .iter()
-            .map(|k| k.as_bytes())
-            .collect();
-        let sealed_keys: Vec<&[u8]> = sealed
-            .trustees
-            .iter()
-            .map(|t| t.verification_key.0.as_slice())
-            .collect();
-        if own_keys != sealed_keys
-            || own.shared_key().as_bytes() != sealed.election_key.0.as_slice()
-        {
-            return Err(ShareError::OtherKeys);
+        // The transcript is the one the sealed confirmations sign (checked above); the
+        // keys, seats and threshold must be this trustee's own.
+        let own = self
+            .trustee
+            .sealed_set(share_key, sealed.transcript.0)
+            .map_err(|e| ShareError::OtherSet(e.to_string()))?;
+        if let Some(difference) = own.difference(&sealed.sealed_set(election)) {
+            return Err(ShareError::OtherSet(difference));
         }
+        Ok(self.trustee.index)
+    }
+
+    /// This trustee's signed decryption share of `sums`, the encrypted sums of `election`
+    /// up to the final head `head`, as the caller's own verified copy of the chain has them
+    /// (the caller compares them with the server's first). The genesis block's sealed
+    /// trustees must be this trustee's own set ([`KeptSide::check_sealed`]). A trustee
+    /// decrypts one count only: the head and sums are recorded here (keep this side sealed
+    /// before posting the share), and a share of other sums is refused, since two shares of
+    /// different sums could reveal the ballots between them.
+    pub fn decrypt_share<R: rand_core::CryptoRng + rand_core::RngCore>(
+        &mut self,
+        identity: &SigningKey,
+        election: ElectionId,
+        sealed: &crate::genesis::Trustees,
+        head: &crate::BlockHash,
+        sums: &crate::secret::EncryptedSums,
+        rng: &mut R,
+    ) -> Result<crate::result::SignedShare, ShareError> {
+        let me = PublicKey(identity.verifying_key().to_bytes());
+        self.check_sealed(&me, election, sealed)?;
+        let share_key = self.trustee.key_share().ok_or(ShareError::Unfinished)?;
         let these = hex::encode(sums.to_bytes());
         if let Some((kept_head, kept_sums)) = &self.decrypted {
             if kept_head != head || *kept_sums != these {
@@ -1060,7 +1099,8 @@ pub(crate) mod tests {
         let ids: Vec<_> = (0..n).map(|_| SigningKey::generate(&mut rng)).collect();
         let (board, trustees) = run_all(election, CEREMONY, &ids, t, &mut rng).unwrap();
         let sealed =
-            crate::genesis::Trustees::from_ceremony(CEREMONY, t, &public(&ids), &board).unwrap();
+            crate::genesis::Trustees::from_ceremony(election, CEREMONY, t, &public(&ids), &board)
+                .unwrap();
         (sealed, ids, trustees)
     }
 
@@ -1142,8 +1182,8 @@ pub(crate) mod tests {
         let identities = public(&ids);
         let seats: Vec<_> = ids.iter().map(Seat::of).collect();
         assert_eq!(board.len(), 3 + 3 + 6 + 3);
-        let keys = check_ceremony(ELECTION, CEREMONY, &identities, 2, &board).unwrap();
-        let election = keys.election_key().unwrap();
+        let set = check_ceremony(ELECTION, CEREMONY, &identities, 2, &board).unwrap();
+        let (keys, election) = (set.keys(), set.election_key);
         for t in &trustees {
             let share = t.key_share().unwrap();
             assert_eq!(share.key_set().shared_key().as_bytes(), election.as_slice());
@@ -1176,6 +1216,24 @@ pub(crate) mod tests {
             Trustee::join(&ids[0], ELECTION, CEREMONY, index, seats, t, &mut OsRng).map(|_| ())
         };
         assert!(join(0, &seats, 4).is_err());
+        // A threshold at or below half the trustees: two groups could each decrypt.
+        assert_eq!(
+            join(0, &seats, 1),
+            Err(CeremonyError::Keys(SecretError::Threshold {
+                threshold: 1,
+                trustees: 3
+            }))
+        );
+        let four: Vec<_> = (0..4)
+            .map(|_| Seat::of(&SigningKey::generate(&mut OsRng)))
+            .collect();
+        let mut four = four;
+        four[0] = seats[0].clone();
+        assert!(matches!(
+            join(0, &four, 2),
+            Err(CeremonyError::Keys(SecretError::Threshold { .. }))
+        ));
+        assert!(join(0, &four, 3).is_ok());
         assert!(matches!(
             join(3, &seats, 2),
             Err(CeremonyError::Addressed { .. })
@@ -1245,35 +1303,91 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_trustee_cannot_confirm_a_key_other_than_its_polynomials_give() {
-        // With t = n the crate's own key-set check has nothing to compare.
-        let (ids_keys, mut messages, _) = run(3, 3);
-        let ids = public(&ids_keys);
-        let at = messages
-            .iter()
-            .position(|m| m.round == Round::Confirmations && m.from == 0)
-            .unwrap();
-        let mut c = Confirmation::decode(&messages[at].payload).unwrap();
-        let other = messages
-            .iter()
-            .find(|m| m.round == Round::Confirmations && m.from == 1)
-            .unwrap();
-        c.verification_key = Confirmation::decode(&other.payload)
-            .unwrap()
-            .verification_key;
-        messages[at] = CeremonyMessage::sign(
-            &ids_keys[0],
-            ELECTION,
-            CEREMONY,
-            Round::Confirmations,
-            0,
-            None,
-            c.encode(),
-        );
-        assert!(matches!(
-            check_ceremony(ELECTION, CEREMONY, &ids, 3, &messages),
-            Err(CeremonyError::Confirmation { from: 0, .. })
-        ));
+    fn a_confirmation_of_any_other_set_than_the_ceremony_made_is_refused() {
+        for (n, t) in [(3, 2), (3, 3)] {
+            let (ids_keys, messages, _) = run(n, t);
+            let ids = public(&ids_keys);
+            let at = messages
+                .iter()
+                .position(|m| m.round == Round::Confirmations && m.from == 0)
+                .unwrap();
+            let genuine = SealedSet::decode(&messages[at].payload).unwrap();
+            // Trustee 0 signs another payload as its confirmation.
+            let resigned = |payload: Vec<u8>| {
+                let mut board = messages.clone();
+                board[at] = CeremonyMessage::sign(
+                    &ids_keys[0],
+                    ELECTION,
+                    CEREMONY,
+                    Round::Confirmations,
+                    0,
+                    None,
+                    payload,
+                );
+                check_ceremony(ELECTION, CEREMONY, &ids, t, &board)
+            };
+            let with = |change: &dyn Fn(&mut SealedSet)| {
+                let mut set = genuine.clone();
+                change(&mut set);
+                resigned(set.encode())
+            };
+            let refused = |r: Result<SealedSet, CeremonyError>, case: &str| {
+                assert!(
+                    matches!(r, Err(CeremonyError::Confirmation { from: 0, .. })),
+                    "{case}: {r:?}"
+                );
+            };
+            assert_eq!(resigned(genuine.encode()), Ok(genuine.clone()));
+            let stranger = PublicKey([7; 32]);
+            // The key its polynomials do not give (with t = n the crate's own key-set check
+            // has nothing to compare), another election key, the seats reordered, another
+            // threshold, a seat added or removed, another election.
+            let [a, b] = [genuine.seats[0], genuine.seats[1]];
+            refused(
+                with(&|s| s.seats[0].verification_key = b.verification_key),
+                "own key",
+            );
+            refused(
+                with(&|s| s.election_key = a.verification_key),
+                "election key",
+            );
+            refused(with(&|s| s.seats.swap(0, 1)), "reordered");
+            refused(
+                with(&|s| s.threshold = if t == 3 { 2 } else { 3 }),
+                "threshold",
+            );
+            refused(
+                with(&|s| {
+                    s.seats.push(SealedSeat {
+                        identity: stranger,
+                        verification_key: a.verification_key,
+                    })
+                }),
+                "seat added",
+            );
+            refused(
+                with(&|s| s.seats.truncate(s.seats.len() - 1)),
+                "seat removed",
+            );
+            refused(with(&|s| s.election = ElectionId(99)), "election");
+            // Bytes of the wrong length or seat count.
+            let bytes = genuine.encode();
+            refused(resigned(bytes[..bytes.len() - 1].to_vec()), "short");
+            refused(resigned([bytes.as_slice(), &[0]].concat()), "long");
+            let count_at = crate::sealed_set::SEALED_SET_TAG.len() + 18;
+            let mut count = bytes.clone();
+            count[count_at] += 1;
+            refused(resigned(count), "seat count");
+            // The format of the version-3 confirmation: transcript and own key only.
+            refused(
+                resigned([genuine.transcript, a.verification_key].concat()),
+                "old format",
+            );
+            assert!(matches!(
+                with(&|s| s.transcript = [0; 32]),
+                Err(CeremonyError::Transcript { from: 0 })
+            ));
+        }
     }
 
     #[test]
@@ -1304,19 +1418,22 @@ pub(crate) mod tests {
     #[test]
     fn a_complete_ceremony_gives_the_trustees_keys_in_any_order() {
         let (ids, mut messages, _) = run(3, 2);
-        let keys = check_ceremony(ELECTION, CEREMONY, &public(&ids), 2, &messages).unwrap();
-        assert_eq!(keys.keys.len(), 3);
+        let set = check_ceremony(ELECTION, CEREMONY, &public(&ids), 2, &messages).unwrap();
+        assert_eq!(set.seats.len(), 3);
+        assert_eq!(set.identities(), public(&ids));
         messages.reverse();
         let again = check_ceremony(ELECTION, CEREMONY, &public(&ids), 2, &messages).unwrap();
-        assert_eq!(again, keys);
-        assert!(keys.election_key().is_ok());
-        assert_eq!(
-            check_ceremony(ELECTION, CEREMONY, &public(&ids), 4, &messages),
-            Err(CeremonyError::Keys(SecretError::Threshold {
-                threshold: 4,
-                trustees: 3
-            }))
-        );
+        assert_eq!(again, set);
+        assert_eq!(set.keys().election_key(), Ok(set.election_key));
+        for threshold in [1, 4] {
+            assert_eq!(
+                check_ceremony(ELECTION, CEREMONY, &public(&ids), threshold, &messages),
+                Err(CeremonyError::Keys(SecretError::Threshold {
+                    threshold,
+                    trustees: 3
+                }))
+            );
+        }
     }
 
     #[test]

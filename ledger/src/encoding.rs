@@ -16,6 +16,17 @@ pub enum DecodeError {
     /// A length prefix larger than allowed.
     #[error("length {0} is too large")]
     TooLong(u32),
+    /// Bytes that do not start with the domain tag of what they claim to be.
+    #[error("the bytes do not start with the expected domain tag")]
+    Tag,
+    /// A count of seats that does not fit the bytes there are (or no seat at all).
+    #[error("{seats} seat(s) do not fit in {bytes} bytes")]
+    SeatCount {
+        /// The seat count the bytes claim.
+        seats: u16,
+        /// How many bytes there are.
+        bytes: usize,
+    },
     /// Made under another version of the format, which this software does not read.
     #[error("made under format version {found}; this software reads version {expected} only")]
     Version {

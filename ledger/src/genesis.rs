@@ -1,9 +1,10 @@
 //! The genesis block: the election's rules and registry, frozen when voting opens.
 
-use crate::ceremony::{CeremonyMessage, Confirmation, Round};
+use crate::ceremony::{CeremonyMessage, Round};
 use crate::encoding::{DecodeError, Reader, Writer};
 use crate::hash::{sha256, BlockHash, GroupKey, PublicKey, Signature, Transcript};
-use crate::secret::TrusteeKeys;
+use crate::sealed_set::{SealedSeat, SealedSet};
+use crate::secret::{check_threshold, TrusteeKeys};
 use serde::{Deserialize, Serialize};
 
 /// Identifies an election.
@@ -29,9 +30,13 @@ impl std::fmt::Display for CandidateId {
 }
 
 /// Version of the genesis rules this crate applies. Version 2 made a quorum of at least
-/// [`MIN_QUORUM`] validators, all listed, a rule of the chain; version 3 seals the
-/// trustees who hold the election key between them ([`Trustees`]).
-pub const GENESIS_VERSION: u32 = 3;
+/// [`MIN_QUORUM`] validators, all listed, a rule of the chain; version 3 sealed the
+/// trustees who hold the election key between them; version 4 has every trustee sign the
+/// whole sealed set ([`SealedSet`]) and a threshold above half the trustees. Earlier
+/// versions are refused, not read: a version-3 trustee confirmation signed only its own
+/// key, so an operator could seal a seat of its own beside genuine confirmations and
+/// label the forgery as old.
+pub const GENESIS_VERSION: u32 = 4;
 
 /// Fewest distinct validators that must approve each block: with one, the approver could
 /// be the server's operator alone.
@@ -60,8 +65,8 @@ pub enum GenesisError {
     /// No trustee holds the election key.
     #[error("the genesis block names no trustee")]
     NoTrustees,
-    /// A threshold outside 1..=trustees.
-    #[error("the threshold is {threshold} of {trustees} trustee(s)")]
+    /// A threshold not above half the trustees, or above all of them.
+    #[error("the threshold is {threshold} of {trustees} trustee(s): it must be more than half of them and at most all")]
     Threshold {
         /// The threshold.
         threshold: u16,
@@ -78,8 +83,10 @@ pub enum GenesisError {
     /// could read every ballot.
     #[error("the election key is not the one the trustees' keys combine to")]
     ElectionKey,
-    /// A confirmation its trustee did not sign.
-    #[error("trustee {0}'s confirmation of the key ceremony is not signed by their identity key")]
+    /// A trustee's confirmation that is not their identity key's signature over exactly the
+    /// sealed set: the seats, threshold, keys or election key were changed after they
+    /// confirmed, or they never confirmed these.
+    #[error("trustee {0}'s confirmation is not their signature over exactly this sealed set of trustees, threshold and keys")]
     Confirmation(usize),
 }
 
@@ -90,15 +97,16 @@ pub struct TrusteeRecord {
     pub identity: PublicKey,
     /// The public half of the trustee's key share.
     pub verification_key: GroupKey,
-    /// The trustee's signature of its round-4 message: the ceremony's transcript and this
-    /// verification key.
+    /// The trustee's signature of its round-4 message: the whole sealed set
+    /// ([`Trustees::sealed_set`]).
     pub confirmation: Signature,
 }
 
 /// The trustees who hold the election key between them, and the proof that the key is
-/// theirs: every trustee confirmed the same ceremony transcript with its verification key,
-/// and the election key is what those keys combine to. Anyone can check both from these
-/// bytes alone ([`Genesis::check_rules`]).
+/// theirs: every trustee signed this whole set (the threshold, every seat's identity and
+/// verification key in order, the transcript and the election key) as its own key share
+/// gave it, and the election key is what the verification keys combine to. Anyone can
+/// check both from these bytes alone ([`Trustees::check`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trustees {
     /// The ceremony's id, which every confirmation signs.
@@ -114,48 +122,63 @@ pub struct Trustees {
 }
 
 impl Trustees {
-    /// From a complete ceremony: its trustees' identity keys in seat order, and their
-    /// round-4 messages. Fails unless every confirmation is there, signed, and of one
-    /// transcript, and the verification keys combine.
+    /// From a complete ceremony of `election`: its trustees' identity keys in seat order,
+    /// and their round-4 messages. Fails unless every trustee's confirmation is there,
+    /// signed by them, and of one and the same sealed set, which lists these seats in this
+    /// order with this ceremony and threshold, and keeps the rules ([`Trustees::check`]).
     pub fn from_ceremony(
+        election: ElectionId,
         ceremony: u64,
         threshold: u16,
         identities: &[PublicKey],
         confirmations: &[CeremonyMessage],
     ) -> Result<Self, GenesisError> {
-        let mut trustees = Vec::with_capacity(identities.len());
-        let mut transcript = None;
+        let mut set: Option<SealedSet> = None;
+        let mut signatures = Vec::with_capacity(identities.len());
         for (index, identity) in identities.iter().enumerate() {
             let m = confirmations
                 .iter()
-                .find(|m| m.round == Round::Confirmations && usize::from(m.from) == index)
+                .find(|m| {
+                    m.round == Round::Confirmations
+                        && usize::from(m.from) == index
+                        && m.election == election
+                        && m.ceremony == ceremony
+                })
                 .filter(|m| m.is_signed_by(identity))
                 .ok_or(GenesisError::Confirmation(index))?;
-            let c =
-                Confirmation::decode(&m.payload).map_err(|_| GenesisError::Confirmation(index))?;
-            if *transcript.get_or_insert(c.transcript) != c.transcript {
+            let confirmed =
+                SealedSet::decode(&m.payload).map_err(|_| GenesisError::Confirmation(index))?;
+            if *set.get_or_insert_with(|| confirmed.clone()) != confirmed {
                 return Err(GenesisError::Confirmation(index));
             }
-            trustees.push(TrusteeRecord {
-                identity: *identity,
-                verification_key: GroupKey(c.verification_key),
-                confirmation: m.signature,
-            });
+            signatures.push(m.signature);
         }
-        let keys = TrusteeKeys {
-            threshold,
-            keys: trustees.iter().map(|t| t.verification_key.0).collect(),
-        };
-        let election_key = keys
-            .election_key()
-            .map_err(|e| GenesisError::TrusteeKeys(e.to_string()))?;
-        Ok(Self {
+        let set = set.ok_or(GenesisError::NoTrustees)?;
+        if set.election != election
+            || set.ceremony != ceremony
+            || set.threshold != threshold
+            || set.identities() != identities
+        {
+            return Err(GenesisError::Confirmation(0));
+        }
+        let trustees = Self {
             ceremony,
             threshold,
-            transcript: Transcript(transcript.ok_or(GenesisError::NoTrustees)?),
-            election_key: GroupKey(election_key),
-            trustees,
-        })
+            transcript: Transcript(set.transcript),
+            election_key: GroupKey(set.election_key),
+            trustees: set
+                .seats
+                .iter()
+                .zip(signatures)
+                .map(|(seat, confirmation)| TrusteeRecord {
+                    identity: seat.identity,
+                    verification_key: GroupKey(seat.verification_key),
+                    confirmation,
+                })
+                .collect(),
+        };
+        trustees.check(election)?;
+        Ok(trustees)
     }
 
     /// The trustees' public keys.
@@ -166,38 +189,57 @@ impl Trustees {
         }
     }
 
-    /// The rules: a threshold of 1..=n distinct trustees, each confirmation signed by its
-    /// trustee over this ceremony, transcript and verification key, and the election key
-    /// the one their keys combine to.
+    /// The set every trustee's confirmation must sign, as these trustees seal it in
+    /// `election`.
+    pub fn sealed_set(&self, election: ElectionId) -> SealedSet {
+        SealedSet {
+            election,
+            ceremony: self.ceremony,
+            threshold: self.threshold,
+            seats: self
+                .trustees
+                .iter()
+                .map(|t| SealedSeat {
+                    identity: t.identity,
+                    verification_key: t.verification_key.0,
+                })
+                .collect(),
+            transcript: self.transcript.0,
+            election_key: self.election_key.0,
+        }
+    }
+
+    /// The rules, cheapest first: at least one trustee; a threshold above half of them and
+    /// at most all ([`check_threshold`]); distinct identity keys; from every listed
+    /// trustee, a confirmation that is its identity key's signature over exactly this
+    /// sealed set ([`Trustees::sealed_set`]); and an election key that is what the
+    /// verification keys combine to.
     /// (What the ballot page's worker and `ballotchain vote` check before encrypting
-    /// anything under the election key.)
+    /// anything under the election key, and every copy of the chain checks of its genesis.)
     pub fn check(&self, election: ElectionId) -> Result<(), GenesisError> {
         let n = self.trustees.len();
         if n == 0 {
             return Err(GenesisError::NoTrustees);
         }
-        if self.threshold == 0 || usize::from(self.threshold) > n {
-            return Err(GenesisError::Threshold {
-                threshold: self.threshold,
-                trustees: n,
-            });
-        }
+        check_threshold(self.threshold, n).map_err(|_| GenesisError::Threshold {
+            threshold: self.threshold,
+            trustees: n,
+        })?;
         let mut seen = std::collections::HashSet::new();
         for (index, t) in self.trustees.iter().enumerate() {
             if !seen.insert(t.identity) {
                 return Err(GenesisError::TrusteeTwice(index));
             }
+        }
+        let payload = self.sealed_set(election).encode();
+        for (index, t) in self.trustees.iter().enumerate() {
             let confirmation = CeremonyMessage {
                 election,
                 ceremony: self.ceremony,
                 round: Round::Confirmations,
                 from: index as u16,
                 to: None,
-                payload: Confirmation {
-                    transcript: self.transcript.0,
-                    verification_key: t.verification_key.0,
-                }
-                .encode(),
+                payload: payload.clone(),
                 signature: t.confirmation,
             };
             if !confirmation.is_signed_by(&t.identity) {
@@ -250,6 +292,34 @@ impl Trustees {
             trustees,
         })
     }
+}
+
+/// What a voter's device needs of the genesis block before it encrypts under the election
+/// key (or checks an audit against it): the genesis format version and the sealed
+/// trustees, without the roll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedTrustees {
+    /// The genesis block's format version.
+    pub version: u32,
+    /// The trustees and the election key, as sealed.
+    pub trustees: Trustees,
+}
+
+impl SealedTrustees {
+    /// The genesis format this software reads ([`GENESIS_VERSION`]) and the trustees' rules
+    /// ([`Trustees::check`]).
+    pub fn check(&self, election: ElectionId) -> Result<(), GenesisError> {
+        check_version(self.version)?;
+        self.trustees.check(election)
+    }
+}
+
+/// Refuses a genesis block of another format version than [`GENESIS_VERSION`].
+pub fn check_version(version: u32) -> Result<(), GenesisError> {
+    if version != GENESIS_VERSION {
+        return Err(GenesisError::WrongVersion { found: version });
+    }
+    Ok(())
 }
 
 /// A candidate on the ballot.
@@ -388,20 +458,24 @@ impl Genesis {
         BlockHash(sha256(&self.encode()))
     }
 
+    /// The version and sealed trustees a voter's device checks before encrypting.
+    pub fn sealed_trustees(&self) -> SealedTrustees {
+        SealedTrustees {
+            version: self.version,
+            trustees: self.trustees.clone(),
+        }
+    }
+
     /// The candidate with this id, if on the ballot.
     pub fn candidate(&self, id: CandidateId) -> Option<&Candidate> {
         self.candidates.iter().find(|c| c.id == id)
     }
 
     /// The genesis rules: this version, a quorum of at least [`MIN_QUORUM`], at least as
-    /// many distinct validators as the quorum, and trustees whose confirmations are signed
-    /// and whose keys combine to the election key ([`Trustees`]).
+    /// many distinct validators as the quorum, and trustees who each signed the whole
+    /// sealed set and whose keys combine to the election key ([`Trustees::check`]).
     pub fn check_rules(&self) -> Result<(), GenesisError> {
-        if self.version != GENESIS_VERSION {
-            return Err(GenesisError::WrongVersion {
-                found: self.version,
-            });
-        }
+        check_version(self.version)?;
         if self.quorum < MIN_QUORUM {
             return Err(GenesisError::QuorumTooSmall(self.quorum));
         }
@@ -507,36 +581,45 @@ pub(crate) mod tests {
             change(&mut g.trustees);
             g.check_rules()
         };
-        // An operator's own key in place of the trustees' combined key.
-        assert_eq!(
-            with(&|t| t.election_key = other.election_key),
-            Err(GenesisError::ElectionKey)
+        // Every confirmation signs the whole set: whatever changes, the first trustee's
+        // signature no longer holds. An operator's own key in place of the trustees'
+        // combined key; a verification key swapped; a seat taken by another ceremony's
+        // record; another ceremony id; the seats reordered; a seat added or removed.
+        let refused = |change: &dyn Fn(&mut Trustees), case: &str| {
+            assert_eq!(with(change), Err(GenesisError::Confirmation(0)), "{case}");
+        };
+        refused(&|t| t.election_key = other.election_key, "election key");
+        refused(
+            &|t| t.trustees[1].verification_key = other.trustees[1].verification_key,
+            "verification key",
         );
-        // A verification key swapped (its confirmation no longer signs it).
-        assert_eq!(
-            with(&|t| t.trustees[1].verification_key = other.trustees[1].verification_key),
-            Err(GenesisError::Confirmation(1))
+        refused(&|t| t.trustees[2] = other.trustees[2].clone(), "seat");
+        refused(&|t| t.ceremony += 1, "ceremony");
+        refused(&|t| t.trustees.swap(1, 2), "reordered");
+        refused(&|t| t.transcript = other.transcript, "transcript");
+        refused(
+            &|t| {
+                t.trustees.push(other.trustees[0].clone());
+                t.threshold = 3;
+            },
+            "seat added",
         );
-        // A trustee of another ceremony, or one seat taken by another's record.
-        assert_eq!(
-            with(&|t| t.trustees[2] = other.trustees[2].clone()),
-            Err(GenesisError::Confirmation(2))
-        );
-        assert_eq!(
-            with(&|t| t.ceremony += 1),
-            Err(GenesisError::Confirmation(0))
-        );
+        refused(&|t| t.trustees.truncate(2), "seat removed");
+        refused(&|t| t.threshold = 3, "threshold");
         assert_eq!(
             with(&|t| t.trustees[1] = t.trustees[0].clone()),
             Err(GenesisError::TrusteeTwice(1))
         );
-        assert_eq!(
-            with(&|t| t.threshold = 4),
-            Err(GenesisError::Threshold {
-                threshold: 4,
-                trustees: 3
-            })
-        );
+        // A threshold at or below half the trustees, or above all of them.
+        for threshold in [0, 1, 4] {
+            assert_eq!(
+                with(&|t| t.threshold = threshold),
+                Err(GenesisError::Threshold {
+                    threshold,
+                    trustees: 3
+                })
+            );
+        }
         assert_eq!(with(&|t| t.trustees.clear()), Err(GenesisError::NoTrustees));
         // The same trustees sealed in another election do not count.
         assert_eq!(
@@ -548,6 +631,156 @@ pub(crate) mod tests {
             Err(GenesisError::Confirmation(0))
         );
         assert_ne!(lone, g.trustees);
+    }
+
+    /// The review's attack: after an honest 2-of-3 ceremony of A, B and C, the operator
+    /// seals A's and B's genuine confirmations with a seat D of its own, threshold 3, D's
+    /// verification key chosen so that the three keys combine to an election key whose
+    /// secret the operator knows. The keys do combine to it; the genesis check refuses it,
+    /// since A and B signed the set with C and threshold 2.
+    #[test]
+    fn genuine_confirmations_beside_a_seat_of_the_operators_own_are_refused() {
+        use elastic_elgamal::group::{ElementOps, Group, ScalarOps};
+        use rand::rngs::OsRng;
+        type Element = <crate::secret::G as ElementOps>::Element;
+        type Scalar = <crate::secret::G as ScalarOps>::Scalar;
+        let g = sample();
+        let honest = &g.trustees;
+        assert_eq!(g.check_rules(), Ok(()));
+        let point = |bytes: &[u8; 32]| {
+            crate::secret::G::deserialize_element(bytes).expect("a verification key")
+        };
+        let bytes = |e: &Element| {
+            let mut out = [0u8; 32];
+            crate::secret::G::serialize_element(e, &mut out);
+            out
+        };
+        // The operator's own secret and key; with t = n = 3 the election key is
+        // 3·A − 3·B + D (Lagrange at 0 over seats 1, 2, 3), so D = K − 3·A + 3·B.
+        let secret = <crate::secret::G as ScalarOps>::generate_scalar(&mut OsRng);
+        let known = crate::secret::G::mul_generator(&secret);
+        let three = Scalar::from(3u64);
+        let (a, b) = (
+            point(&honest.trustees[0].verification_key.0),
+            point(&honest.trustees[1].verification_key.0),
+        );
+        let d = known - a * three + b * three;
+        let operator = ed25519_dalek::SigningKey::generate(&mut OsRng);
+        let mut forged = honest.clone();
+        forged.threshold = 3;
+        forged.election_key = GroupKey(bytes(&known));
+        forged.trustees[2] = TrusteeRecord {
+            identity: PublicKey(operator.verifying_key().to_bytes()),
+            verification_key: GroupKey(bytes(&d)),
+            confirmation: Signature([0; 64]),
+        };
+        // D's own confirmation, signed by the operator over the forged set.
+        forged.trustees[2].confirmation = CeremonyMessage::sign(
+            &operator,
+            g.election,
+            forged.ceremony,
+            Round::Confirmations,
+            2,
+            None,
+            forged.sealed_set(g.election).encode(),
+        )
+        .signature;
+        // Under the old rules this passed: the keys combine to the operator's key.
+        assert_eq!(forged.keys().election_key(), Ok(bytes(&known)));
+        let attack = Genesis {
+            trustees: forged.clone(),
+            ..g.clone()
+        };
+        assert_eq!(attack.check_rules(), Err(GenesisError::Confirmation(0)));
+        assert_eq!(
+            attack.sealed_trustees().check(g.election),
+            Err(GenesisError::Confirmation(0))
+        );
+        // The same with the threshold left at 2 of 3.
+        let mut forged2 = forged;
+        forged2.threshold = 2;
+        assert_eq!(
+            forged2.check(g.election),
+            Err(GenesisError::Confirmation(0))
+        );
+    }
+
+    #[test]
+    fn the_trustees_are_sealed_only_from_confirmations_of_one_and_the_same_set() {
+        use crate::ceremony::tests::{public, CEREMONY};
+        use rand::SeedableRng;
+        let election = ElectionId(9);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(21);
+        let ids: Vec<_> = (0..3)
+            .map(|_| ed25519_dalek::SigningKey::generate(&mut rng))
+            .collect();
+        let (board, _) = crate::ceremony::run_all(election, CEREMONY, &ids, 2, &mut rng).unwrap();
+        let sealed = Trustees::from_ceremony(election, CEREMONY, 2, &public(&ids), &board).unwrap();
+        assert_eq!(sealed.check(election), Ok(()));
+        // Trustee 1 confirms another set (another threshold), signed by its own key.
+        let at = board
+            .iter()
+            .position(|m| m.round == Round::Confirmations && m.from == 1)
+            .unwrap();
+        let mut set = SealedSet::decode(&board[at].payload).unwrap();
+        set.threshold = 3;
+        let mut differing = board.clone();
+        differing[at] = CeremonyMessage::sign(
+            &ids[1],
+            election,
+            CEREMONY,
+            Round::Confirmations,
+            1,
+            None,
+            set.encode(),
+        );
+        assert_eq!(
+            Trustees::from_ceremony(election, CEREMONY, 2, &public(&ids), &differing),
+            Err(GenesisError::Confirmation(1))
+        );
+        // Seats listed in another order, another threshold or election than confirmed.
+        let mut swapped = public(&ids);
+        swapped.swap(0, 1);
+        assert!(Trustees::from_ceremony(election, CEREMONY, 2, &swapped, &board).is_err());
+        assert_eq!(
+            Trustees::from_ceremony(election, CEREMONY, 3, &public(&ids), &board),
+            Err(GenesisError::Confirmation(0))
+        );
+        assert!(
+            Trustees::from_ceremony(ElectionId(8), CEREMONY, 2, &public(&ids), &board).is_err()
+        );
+        assert!(
+            Trustees::from_ceremony(election, CEREMONY, 2, &public(&ids[..2]), &board).is_err()
+        );
+    }
+
+    #[test]
+    fn a_version_three_genesis_is_refused_by_its_version_everywhere() {
+        let g = sample();
+        for version in [2, 3] {
+            let old = Genesis {
+                version,
+                ..g.clone()
+            };
+            assert_eq!(
+                old.check_rules(),
+                Err(GenesisError::WrongVersion { found: version })
+            );
+            assert_eq!(
+                old.sealed_trustees().check(g.election),
+                Err(GenesisError::WrongVersion { found: version })
+            );
+            let mut bytes = g.encode();
+            bytes[..4].copy_from_slice(&version.to_le_bytes());
+            assert_eq!(
+                Genesis::decode(&bytes),
+                Err(DecodeError::Version {
+                    found: version,
+                    expected: 4
+                })
+            );
+        }
+        assert_eq!(g.sealed_trustees().check(g.election), Ok(()));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod pow;
 pub mod pow_vectors;
 pub mod report;
 pub mod result;
+pub mod sealed_set;
 pub mod secret;
 #[cfg(feature = "sqlx")]
 pub mod sql;
@@ -36,8 +37,8 @@ pub use export::{
 };
 pub use follow::{follow, FollowError};
 pub use genesis::{
-    roll_hash, Candidate, CandidateId, ElectionId, Genesis, GenesisError, TrusteeRecord, Trustees,
-    GENESIS_VERSION, MIN_QUORUM,
+    check_version, roll_hash, Candidate, CandidateId, ElectionId, Genesis, GenesisError,
+    SealedTrustees, TrusteeRecord, Trustees, GENESIS_VERSION, MIN_QUORUM,
 };
 pub use hash::{
     BlockHash, GroupKey, MerkleRoot, PublicKey, ReceivingKey, Signature, Transcript, TxId,
@@ -45,6 +46,7 @@ pub use hash::{
 pub use merkle::{merkle_root, MerkleProof};
 pub use pow::{leading_zero_bits, meets_difficulty, PowSearch};
 pub use report::{check_block, Check};
+pub use sealed_set::{SealedSeat, SealedSet};
 pub use tally::Tally;
 pub use validate::{
     ciphertexts_hash, validate_block, validate_block_with, verified_blocks, votes_verify,

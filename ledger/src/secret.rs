@@ -28,9 +28,11 @@ pub type G = Ristretto;
 /// Why a secret-ballot value is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
-    /// A threshold outside 1..=trustees.
+    /// A threshold that breaks [`check_threshold`]: not above half the trustees, or above
+    /// all of them.
     #[error(
-        "the threshold must be between 1 and the number of trustees ({trustees}), not {threshold}"
+        "the threshold must be more than half of the {trustees} trustee(s) and at most all of them ({} to {trustees}), not {threshold}",
+        lowest_threshold(*trustees)
     )]
     Threshold { threshold: u16, trustees: usize },
     /// A trustee's key is not a valid group element.
@@ -86,16 +88,33 @@ pub struct TrusteeKeys {
     pub keys: Vec<[u8; 32]>,
 }
 
+/// The lowest threshold [`check_threshold`] allows for `trustees` trustees: more than half.
+pub fn lowest_threshold(trustees: usize) -> usize {
+    trustees / 2 + 1
+}
+
+/// The threshold rule: more than half of the `trustees` trustees (`2·t > n`) and at most all
+/// of them. With `t ≤ n/2` two disjoint groups of trustees could each decrypt a count of
+/// their own (one of them shown a copy of the chain cut a block short), and the difference
+/// between the two counts would reveal the ballots in between; above half, any two groups
+/// share a trustee, who decrypts one count only.
+pub fn check_threshold(threshold: u16, trustees: usize) -> Result<()> {
+    let t = usize::from(threshold);
+    if trustees == 0 || 2 * t <= trustees || t > trustees {
+        return Err(SecretError::Threshold {
+            threshold,
+            trustees,
+        });
+    }
+    Ok(())
+}
+
 impl TrusteeKeys {
-    /// The key set they form, checked: a threshold in 1..=n and every key a valid point.
+    /// The key set they form, checked: a threshold by [`check_threshold`] and every key a
+    /// valid point.
     pub fn key_set(&self) -> Result<PublicKeySet<G>> {
         let n = self.keys.len();
-        if self.threshold == 0 || usize::from(self.threshold) > n {
-            return Err(SecretError::Threshold {
-                threshold: self.threshold,
-                trustees: n,
-            });
-        }
+        check_threshold(self.threshold, n)?;
         let keys = self
             .keys
             .iter()
@@ -521,6 +540,25 @@ mod tests {
     use super::*;
     use rand::rngs::OsRng;
 
+    #[test]
+    fn a_threshold_must_be_above_half_the_trustees_and_at_most_all_of_them() {
+        let allowed = |n: usize| -> Vec<u16> {
+            (0..=n as u16 + 1)
+                .filter(|&t| check_threshold(t, n).is_ok())
+                .collect()
+        };
+        assert_eq!(allowed(0), Vec::<u16>::new());
+        assert_eq!(allowed(1), [1]);
+        assert_eq!(allowed(2), [2]);
+        assert_eq!(allowed(3), [2, 3]);
+        assert_eq!(allowed(4), [3, 4]);
+        assert_eq!(allowed(5), [3, 4, 5]);
+        assert_eq!(allowed(16), (9..=16).collect::<Vec<_>>());
+        for n in 1..=16 {
+            assert_eq!(usize::from(allowed(n)[0]), lowest_threshold(n));
+        }
+    }
+
     /// A key ceremony of `n` trustees with threshold `t`, through a board: the trustees'
     /// keys as checked, and each trustee's key share.
     fn ceremony(n: usize, t: usize) -> (TrusteeKeys, Vec<ActiveParticipant<G>>) {
@@ -528,7 +566,8 @@ mod tests {
         let (ids, board, trustees) = run(n, t as u16);
         let keys =
             crate::ceremony::check_ceremony(ELECTION, CEREMONY, &public(&ids), t as u16, &board)
-                .unwrap();
+                .unwrap()
+                .keys();
         let shares = trustees
             .iter()
             .map(|t| t.key_share().unwrap().clone())
@@ -624,7 +663,7 @@ mod tests {
             ballot.verify(&election, 4),
             Err(SecretError::Proof(_))
         ));
-        let (other, _) = ceremony(2, 1);
+        let (other, _) = ceremony(1, 1);
         assert!(matches!(
             ballot.verify(&other.election_key().unwrap(), 3),
             Err(SecretError::Proof(_))
@@ -668,7 +707,7 @@ mod tests {
     #[test]
     fn trustee_keys_refuse_a_bad_threshold_or_point() {
         let (keys, _) = ceremony(3, 2);
-        for threshold in [0, 4] {
+        for threshold in [0, 1, 4] {
             let bad = TrusteeKeys {
                 threshold,
                 ..keys.clone()
@@ -687,6 +726,12 @@ mod tests {
             bad.election_key().unwrap_err(),
             SecretError::TrusteeKey { index: 1 }
         );
+        let err = SecretError::Threshold {
+            threshold: 1,
+            trustees: 3,
+        };
+        assert!(err.to_string().contains("more than half"), "{err}");
+        assert!(err.to_string().contains("(2 to 3)"), "{err}");
         // Keys of another ceremony combine to another election key.
         let (other, _) = ceremony(3, 2);
         assert_ne!(other.election_key().unwrap(), keys.election_key().unwrap());

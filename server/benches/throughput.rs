@@ -199,7 +199,8 @@ fn verification() {
                 .iter()
                 .map(|k| PublicKey(k.verifying_key().to_bytes()))
                 .collect();
-            ledger::Trustees::from_ceremony(1, 2, &public, &board).expect("sealed trustees")
+            ledger::Trustees::from_ceremony(election, 1, 2, &public, &board)
+                .expect("sealed trustees")
         },
     };
     let mut chain = ChainState::new(genesis.clone());
@@ -505,7 +506,7 @@ fn decrypt() {
         .iter()
         .map(|k| PublicKey(k.verifying_key().to_bytes()))
         .collect();
-    let trustees = ledger::Trustees::from_ceremony(1, 2, &public, &board).unwrap();
+    let trustees = ledger::Trustees::from_ceremony(election, 1, 2, &public, &board).unwrap();
     let key = trustees.election_key.0;
     let ballot = |choice| Ballot::encrypt(&key, 3, choice, &mut rand::rngs::OsRng).unwrap();
     // 2^19 + 2^18 + 2^18 = 1,048,576 ballots: each candidate's share doubled up.

@@ -327,6 +327,11 @@ pub struct VoteArgs {
     /// The candidate's id (as the ballot and `GET /api/elections/{id}` list them).
     #[arg(long)]
     pub candidate: u32,
+    /// The genesis block's hash as the trustees and the election office published it
+    /// when voting opened: nothing is encrypted or sent unless the server's genesis block
+    /// is that one (the trustees check it seals the keys they made).
+    #[arg(long, value_name = "HASH")]
+    pub genesis: Option<ledger::BlockHash>,
 }
 
 #[derive(clap::Args)]

@@ -20,15 +20,23 @@ pub(crate) fn answer<T: DeserializeOwned>(
 ) -> CliResult<T> {
     match response {
         Ok(r) => Ok(r.into_json()?),
-        Err(ureq::Error::Status(code, r)) => {
+        Err(e) => Err(refusal(e)),
+    }
+}
+
+/// A failed request in words: the server's refusal in its own words, or why it could not
+/// be reached.
+pub(crate) fn refusal(e: ureq::Error) -> Box<dyn std::error::Error> {
+    match e {
+        ureq::Error::Status(code, r) => {
             let text = r.into_string().unwrap_or_default();
-            Err(match serde_json::from_str::<ErrorBody>(&text) {
+            match serde_json::from_str::<ErrorBody>(&text) {
                 Ok(body) => format!("refused ({code} {}): {}", body.error, body.message),
                 Err(_) => format!("the server answered {code}: {text}"),
             }
-            .into())
+            .into()
         }
-        Err(e) => Err(format!("cannot reach the server: {e}").into()),
+        e => format!("cannot reach the server: {e}").into(),
     }
 }
 
@@ -164,10 +172,12 @@ pub fn decide(args: DecideArgs, reason: Option<&str>) -> CliResult<()> {
     Ok(())
 }
 
-/// `vote`: fetches the genesis block and checks its election key is the one the sealed
-/// trustees' keys combine to (every confirmation signed), encrypts the choice under it
-/// with its proofs, derives the voter's key from the code in the file and signs, all
-/// here; sends only the signed, encrypted vote; prints the receipt.
+/// `vote`: fetches the genesis block, which must be the published one when `--genesis`
+/// is given, and checks its rules (this format version, and an election key that every
+/// sealed trustee signed with the whole set); encrypts the choice under it with its
+/// proofs, derives the voter's key from the code in the file and signs, all here; sends
+/// only the signed, encrypted vote; prints the receipt computed here, once the server's
+/// answer names the same one.
 pub fn vote(args: VoteArgs) -> CliResult<()> {
     let base = args.server.trim_end_matches('/');
     let text = std::fs::read_to_string(&args.code_file).map_err(|e| {
@@ -183,18 +193,26 @@ pub fn vote(args: VoteArgs) -> CliResult<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let genesis: ledger::Genesis = get(&format!("{base}/api/elections/{election}/genesis"))?;
-    if genesis.election != election {
-        return Err(format!(
-            "the server sent the genesis block of election {}",
-            genesis.election
-        )
-        .into());
+    let bytes = genesis_bytes(base, election)?;
+    // The hash of the bytes as served (a genesis block's hash is taken over its canonical
+    // encoding), compared before anything is read of them.
+    let hash = ledger::BlockHash(ledger::hash::sha256(&bytes));
+    match args.genesis {
+        Some(published) if published != hash => {
+            return Err(format!(
+                "the server's genesis block is {hash}, not the published {published}: nothing was encrypted or sent"
+            )
+            .into())
+        }
+        Some(_) => {}
+        None => eprintln!(
+            "note: no --genesis given: this vote trusts the server's genesis block {hash}; compare it with the hash the trustees and the election office published"
+        ),
     }
-    genesis
-        .trustees
-        .check(election)
-        .map_err(|e| format!("the election key cannot be trusted, nothing was encrypted: {e}"))?;
+    let genesis = read_genesis(&bytes, election)?;
+    genesis.check_rules().map_err(|e| {
+        format!("the election key cannot be trusted, nothing was encrypted or sent: {e}")
+    })?;
     let choice = genesis
         .candidates
         .iter()
@@ -218,14 +236,63 @@ pub fn vote(args: VoteArgs) -> CliResult<()> {
         now,
         &mut rand::rngs::OsRng,
     )?;
-    let receipt: wire::CastReceipt = answer(
+    let own = vote.tx_id();
+    let answered: wire::CastReceipt = answer(
         ureq::post(&format!("{base}/api/elections/{election}/votes"))
             .send_json(wire::Ballot::Signed { vote }),
     )?;
-    println!("vote accepted; receipt {}", receipt.receipt);
-    println!(
-        "check it at {base}/e/{election}/receipt/{}",
-        receipt.receipt
-    );
+    if answered.receipt != own {
+        return Err(format!(
+            "ATTENTION: the server answered receipt {}, but the vote sent here has receipt {own}: keep this one and check it on the chain",
+            answered.receipt
+        )
+        .into());
+    }
+    println!("vote accepted; receipt {own}");
+    println!("check it at {base}/e/{election}/receipt/{own}");
     Ok(())
+}
+
+/// The genesis block of `election` in its canonical encoding (the bytes its hash is taken
+/// over), decoded here ([`read_genesis`]).
+pub(crate) fn fetch_genesis(
+    base: &str,
+    election: ledger::ElectionId,
+) -> CliResult<ledger::Genesis> {
+    Ok(read_genesis(&genesis_bytes(base, election)?, election)?)
+}
+
+/// The genesis block of `election` as the server sends it in its canonical encoding.
+pub(crate) fn genesis_bytes(base: &str, election: ledger::ElectionId) -> CliResult<Vec<u8>> {
+    let url = format!("{base}/api/elections/{election}/genesis");
+    let response = ureq::get(&url)
+        .set("Accept", "application/octet-stream")
+        .call()
+        .map_err(refusal)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes)
+        .map_err(|e| format!("cannot read the genesis block from {url}: {e}"))?;
+    Ok(bytes)
+}
+
+/// Decodes the genesis block of `election`: a block of another format version is refused
+/// by name, and so is another election's.
+pub(crate) fn read_genesis(
+    bytes: &[u8],
+    election: ledger::ElectionId,
+) -> Result<ledger::Genesis, String> {
+    let genesis = ledger::Genesis::decode(bytes).map_err(|e| match e {
+        ledger::DecodeError::Version { found, .. } => format!(
+            "the server's genesis block is of format version {found}; this software reads version {} only (an earlier format is refused: its trustees' signatures do not cover the whole sealed set)",
+            ledger::GENESIS_VERSION
+        ),
+        other => format!("the server's genesis block does not read: {other}"),
+    })?;
+    if genesis.election != election {
+        return Err(format!(
+            "the server sent the genesis block of election {}",
+            genesis.election
+        ));
+    }
+    Ok(genesis)
 }

@@ -5,7 +5,10 @@
 //!   the share-receiving key it binds.
 //! - `ceremony` reads the board, checks every message it uses, and posts this trustee's
 //!   messages of every round it can take now. Between runs the trustee's side of the
-//!   ceremony stays sealed in its key file, never on the server.
+//!   ceremony stays sealed in its key file, never on the server. Once the ceremony is
+//!   complete it prints the election key this trustee's own key share gives; once the
+//!   election is open, it checks the genesis block seals exactly the set this trustee's
+//!   ceremony made and prints the genesis hash to publish, or raises the alarm.
 //! - `tally` verifies the chain here, recomputes the sums up to the final head and posts
 //!   this trustee's decryption share of them, only when the server's sums are its own.
 
@@ -45,7 +48,8 @@ pub fn enrol(args: TrusteeEnrolArgs) -> CliResult<()> {
 }
 
 /// `trustee ceremony`: takes every round this trustee can take now; with `--wait`, keeps
-/// reading the board until the ceremony is complete.
+/// reading the board until the ceremony is complete. Once the election is sealed, checks
+/// the genesis block instead ([`check_genesis`]).
 pub fn ceremony(args: TrusteeCeremonyArgs) -> CliResult<()> {
     let base = args.server.trim_end_matches('/').to_owned();
     let passphrase = crate::key::passphrase(args.passphrase_file.as_deref(), false)?;
@@ -53,6 +57,10 @@ pub fn ceremony(args: TrusteeCeremonyArgs) -> CliResult<()> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
     let election = ElectionId(args.election);
     loop {
+        let detail: wire::ElectionDetail = get(&format!("{base}/api/elections/{election}"))?;
+        if detail.state != wire::ElectionState::Setup {
+            return check_genesis(&base, &args.key, &passphrase, election);
+        }
         let board: CeremonyBoard = get(&format!("{base}/api/elections/{election}/ceremony"))?;
         let done = match &board.ceremony {
             None => {
@@ -149,10 +157,59 @@ fn step(
         kept.outbox.clear();
         save(path, &file, passphrase, &kept)?;
         if let Some(c) = after.ceremony {
-            return Ok(report(&c, position, posted));
+            return report(&c, &kept, position, posted);
         }
     }
-    Ok(report(ceremony, position, posted))
+    report(ceremony, &kept, position, posted)
+}
+
+/// Once the election is sealed: the genesis block must keep the rules and seal this
+/// trustee's key at its seat with exactly the set its own ceremony made
+/// (`KeptSide::check_sealed`). Prints the genesis hash for the trustee to publish (voters
+/// pin it), or an `ATTENTION:` alarm and fails.
+fn check_genesis(base: &str, path: &Path, passphrase: &str, election: ElectionId) -> CliResult<()> {
+    let (_, key, state) = crate::key::open_kept(path, passphrase)?;
+    let me = PublicKey(key.verifying_key().to_bytes());
+    let bytes = crate::decide::genesis_bytes(base, election)?;
+    let alarm = |hash: Option<ledger::BlockHash>, why: String| {
+        let which = hash.map_or_else(String::new, |h| format!(" {h}"));
+        attention(format!(
+            "the genesis block{which} of election {election} does not seal the key ceremony this trustee ({}) took part in: {why}. Do not publish its hash: tell the election office and the other trustees, and warn the voters.",
+            fingerprint(&me)
+        ))
+    };
+    let genesis = crate::decide::read_genesis(&bytes, election).map_err(|e| alarm(None, e))?;
+    let hash = genesis.hash();
+    genesis
+        .check_rules()
+        .map_err(|e| alarm(Some(hash), e.to_string()))?;
+    let kept = state
+        .map(|bytes| KeptSide::from_bytes(&bytes))
+        .transpose()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .ok_or_else(|| alarm(Some(hash), "this key file keeps no key ceremony".into()))?;
+    let seat = kept
+        .check_sealed(&me, election, &genesis.trustees)
+        .map_err(|e| alarm(Some(hash), e.to_string()))?;
+    let sealed = &genesis.trustees;
+    println!(
+        "the genesis block of election {election} seals your key at seat {seat} with exactly the set your key ceremony made: any {} of these {} trustees decrypt the tally; election key {}",
+        sealed.threshold,
+        sealed.trustees.len(),
+        sealed.election_key
+    );
+    println!("genesis {hash}");
+    println!(
+        "publish this hash beside the office's: voters pin it with `ballotchain vote --genesis {hash}`, and anyone with `ballotchain verify --genesis {hash}`"
+    );
+    Ok(())
+}
+
+/// An alarm for the trustee: printed on its own line starting `ATTENTION:` (as every line
+/// that needs a person), and the error that makes the run fail.
+fn attention(text: String) -> Box<dyn std::error::Error> {
+    eprintln!("ATTENTION: {text}");
+    "stopped: see the ATTENTION line above".into()
 }
 
 fn to_whom(m: &CeremonyMessage) -> String {
@@ -160,18 +217,44 @@ fn to_whom(m: &CeremonyMessage) -> String {
         .unwrap_or_default()
 }
 
-/// Prints where the ceremony stands; true once it is complete.
-fn report(ceremony: &CeremonyInfo, position: u16, posted: usize) -> bool {
-    if let Some(key) = ceremony.election_key {
+/// Prints where the ceremony stands; true once it is complete. The election key printed
+/// is the one this trustee's own key share gives (`kept`), never the server's word: when
+/// the board reports another, or none is kept here, that is an alarm.
+fn report(
+    ceremony: &CeremonyInfo,
+    kept: &KeptSide,
+    position: u16,
+    posted: usize,
+) -> CliResult<bool> {
+    if let Some(board_key) = ceremony.election_key {
+        let own = kept
+            .trustee
+            .election_key()
+            .map(ledger::GroupKey)
+            .ok_or_else(|| {
+                attention(format!(
+                    "the board says key ceremony {} is complete, but this key file keeps no finished side of it (an older copy of the key file?): use the copy saved after your last turn",
+                    ceremony.id
+                ))
+            })?;
+        if own != board_key {
+            return Err(attention(format!(
+                "the board reports election key {board_key} for ceremony {}, but your key share gives {own}: tell the election office and the other trustees",
+                ceremony.id
+            )));
+        }
         println!(
-            "the key ceremony {} is complete: election key {key}",
+            "the key ceremony {} is complete: election key {own} (computed here from your key share)",
             ceremony.id
         );
-        return true;
+        println!(
+            "once the office opens voting, run this again: it checks the sealed genesis block and prints its hash for you to publish"
+        );
+        return Ok(true);
     }
     if let Some(problem) = &ceremony.problem {
         println!("the key ceremony {} failed: {problem}", ceremony.id);
-        return false;
+        return Ok(false);
     }
     if let Some(w) = &ceremony.waiting {
         let names: Vec<String> = w
@@ -193,7 +276,7 @@ fn report(ceremony: &CeremonyInfo, position: u16, posted: usize) -> bool {
     } else if posted > 0 {
         println!("every message is in; the board checks the ceremony");
     }
-    false
+    Ok(false)
 }
 
 /// Writes a trustee's key file with its side of a finished ceremony sealed in it, as

@@ -152,7 +152,7 @@ pub async fn check(db: &Path, every_proof: bool) -> Result<(), Box<dyn std::erro
 }
 
 /// `ballotchain audit`: checks a ballot audit against the election key the server's genesis
-/// block seals (the trustees' own, each confirmation signed).
+/// block seals (the trustees' own: every confirmation signs the whole sealed set).
 pub fn audit(
     file: &Path,
     server: &str,
@@ -163,8 +163,7 @@ pub fn audit(
     let audit: ledger::audit::BallotAudit = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a ballot audit: {e}", file.display()))?;
     let base = server.trim_end_matches('/');
-    let genesis: ledger::Genesis =
-        crate::decide::get(&format!("{base}/api/elections/{}/genesis", audit.election))?;
+    let genesis = crate::decide::fetch_genesis(base, audit.election)?;
     if let Some(pinned) = pinned {
         if genesis.hash() != pinned {
             return Err(format!(
@@ -175,8 +174,7 @@ pub fn audit(
         }
     }
     genesis
-        .trustees
-        .check(audit.election)
+        .check_rules()
         .map_err(|e| format!("the election key is not the trustees': {e}"))?;
     let order: Vec<ledger::CandidateId> = genesis.candidates.iter().map(|c| c.id).collect();
     if order != audit.candidates {

@@ -2013,16 +2013,34 @@ async fn a_vote_signed_where_the_code_is_kept_counts_and_one_signed_for_another_
     // The command line signs locally too; a malformed code never leaves the machine.
     let code_file = dir.path().join("code.txt");
     std::fs::write(&code_file, format!("{}\n", a.codes[1])).unwrap();
-    let run = |file: &std::path::Path| {
-        std::process::Command::new(BIN)
+    let vote_with = |file: &std::path::Path, pinned: Option<BlockHash>| {
+        let mut command = std::process::Command::new(BIN);
+        command
             .args(["vote", "--server", &s.base, "--election", &here.to_string()])
             .arg("--code-file")
             .arg(file)
-            .args(["--candidate", &candidate.0.to_string()])
-            .output()
-            .unwrap()
+            .args(["--candidate", &candidate.0.to_string()]);
+        if let Some(hash) = pinned {
+            command.args(["--genesis", &hash.to_hex()]);
+        }
+        command.output().unwrap()
     };
-    let out = run(&code_file);
+    let run = |file: &std::path::Path| vote_with(file, None);
+    // Pinned to another genesis block than the server's (a server showing this voter a
+    // genesis of its own): nothing is encrypted or sent.
+    let before = table_counts(&s.db).await;
+    let out = vote_with(&code_file, Some(BlockHash([7; 32])));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && said.contains("not the published")
+            && said.contains("nothing was encrypted or sent"),
+        "{said}"
+    );
+    assert_eq!(table_counts(&s.db).await, before);
+    // Pinned to the published one: the vote goes, and the receipt printed is the one
+    // computed here (the server's answer names the same).
+    let out = vote_with(&code_file, Some(genesis.hash()));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

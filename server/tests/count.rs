@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use ledger::ElectionId;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use wire::{ErrorCode, Role};
@@ -438,7 +438,10 @@ async fn a_share_with_a_bad_proof_or_signature_is_refused_and_a_trustee_facing_w
     let (_, real_export) = get(&client(), s.url(&format!("/api/elections/{id}/export"))).await;
     let (_, mut lying_tally) = get(&client(), s.url(&format!("/api/elections/{id}/tally"))).await;
     lying_tally["sums"] = json!(hex::encode(empty.to_bytes()));
-    let liar = LyingServer::start(id, real_export, lying_tally);
+    let liar = LyingServer::start(vec![
+        LyingServer::json(&format!("/api/elections/{id}/export"), &real_export),
+        LyingServer::json(&format!("/api/elections/{id}/tally"), &lying_tally),
+    ]);
     let out = ballotchain(&[
         "trustee",
         "tally",
@@ -461,69 +464,4 @@ async fn a_share_with_a_bad_proof_or_signature_is_refused_and_a_trustee_facing_w
     );
     assert_eq!(liar.posts(), 0, "the trustee posted to a lying server");
     s.kill();
-}
-
-/// A server on 127.0.0.1 that answers `GET …/export` and `GET …/tally` with the bodies
-/// given, and counts every other request (it answers those 500).
-struct LyingServer {
-    base: String,
-    posts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl LyingServer {
-    fn start(election: ElectionId, export: Value, tally: Value) -> Self {
-        use std::io::{BufRead, BufReader, Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let posts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = posts.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().take(16) {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request = String::new();
-                if reader.read_line(&mut request).is_err() {
-                    continue;
-                }
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
-                let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
-                let answer = if request.starts_with("GET ")
-                    && path == format!("/api/elections/{election}/export")
-                {
-                    Some(export.to_string())
-                } else if request.starts_with("GET ")
-                    && path == format!("/api/elections/{election}/tally")
-                {
-                    Some(tally.to_string())
-                } else {
-                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    None
-                };
-                let reply = match answer {
-                    Some(body) => format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    ),
-                    None => "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
-                };
-                let _ = stream.write_all(reply.as_bytes());
-            }
-        });
-        Self { base, posts }
-    }
-
-    fn posts(&self) -> usize {
-        self.posts.load(std::sync::atomic::Ordering::SeqCst)
-    }
 }

@@ -67,7 +67,7 @@ async fn trustees_enrol_proven_keys_and_the_board_takes_only_their_signed_messag
     .is(410, ErrorCode::Gone);
     refused(anyone.trustee_invitation("ff").await, "unknown token").is(404, ErrorCode::NotFound);
 
-    // The ceremony waits for every seat, and its threshold is 1..=n.
+    // The ceremony waits for every seat.
     let bob_seat = office.invite_trustee(id, "Bob").await.unwrap();
     let bob = new_key();
     refused(office.start_ceremony(id, 1).await, "Bob not enrolled").is(409, ErrorCode::WrongState);
@@ -102,9 +102,19 @@ async fn trustees_enrol_proven_keys_and_the_board_takes_only_their_signed_messag
         key
     };
     let trustees = [key.clone(), bob.clone(), carol.clone()];
-    for t in [0, 4] {
-        refused(office.start_ceremony(id, t).await, "threshold out of range")
-            .is(400, ErrorCode::InvalidInput);
+    // A threshold at or below half the trustees (two groups could each decrypt a count of
+    // their own), or above all of them, is refused by the rule's name; nothing starts.
+    for t in [0, 1, 4] {
+        let r = refused(office.start_ceremony(id, t).await, "threshold out of range");
+        r.is(400, ErrorCode::InvalidInput);
+        assert!(
+            r.body
+                .message
+                .contains("more than half of the 3 trustee(s)")
+                && r.body.message.contains("(2 to 3)"),
+            "{r:?}"
+        );
+        assert!(office.board(id).await.ceremony.is_none());
     }
     refused(anyone.start_ceremony(id, 2).await, "anonymous start")
         .is(401, ErrorCode::Unauthenticated);
@@ -352,18 +362,25 @@ async fn three_trustees_run_the_ceremony_from_the_command_line_with_their_state_
                 .unwrap()
         })
         .collect();
-    for child in running {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        assert!(
-            text(&out).contains("is complete: election key"),
-            "{}",
-            text(&out)
-        );
-    }
+    let outputs: Vec<_> = running
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .collect();
     let board = office.board(id).await.ceremony.unwrap();
     assert_eq!(board.id, started.id);
     assert!(board.election_key.is_some() && board.problem.is_none());
+    // Each trustee prints the election key its own key share gives: the board's.
+    for out in &outputs {
+        assert!(out.status.success(), "{}", text(out));
+        assert!(
+            text(out).contains(&format!(
+                "is complete: election key {} (computed here from your key share)",
+                board.election_key.unwrap()
+            )),
+            "{}",
+            text(out)
+        );
+    }
     assert_eq!(board.messages.len(), 15);
     // Another pass posts nothing more.
     let out = pass(&homes[2]);
@@ -380,6 +397,129 @@ async fn three_trustees_run_the_ceremony_from_the_command_line_with_their_state_
     let out = pass(&(homes[0].0.clone(), wrong));
     assert!(
         !out.status.success() && text(&out).contains("wrong passphrase"),
+        "{}",
+        text(&out)
+    );
+
+    // Once the office opens voting, a pass checks the genesis block against the key file:
+    // it seals exactly the set the ceremony made, and the hash to publish is printed.
+    for name in ["Ada", "Grace"] {
+        office.add_candidate(id, name).await;
+    }
+    office.register_voters(id, 2).await;
+    for name in ["validator1", "validator2"] {
+        ensure_validator(&s, &office, name).await;
+        office.enrol(id, name).await;
+    }
+    office.open(id).await;
+    let hash = office.election(id).await.unwrap().genesis_hash.unwrap();
+    for home in &homes {
+        let out = pass(home);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains("with exactly the set your key ceremony made")
+                && text(&out).contains(&format!("genesis {hash}"))
+                && !text(&out).contains("ATTENTION"),
+            "{}",
+            text(&out)
+        );
+    }
+    s.kill();
+}
+
+/// The review's third finding: an operator that seals a ceremony of seats it holds
+/// itself (here by replacing a trustee who had joined, with the invitation link it holds)
+/// makes that trustee's `trustee ceremony` raise the alarm once voting is open, and print
+/// no genesis hash to publish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_genesis_sealed_without_this_trustees_seat_makes_trustee_ceremony_raise_the_alarm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Replaced", 2, false).await;
+    let id = ElectionId(e.election as u64);
+    let office = Api::signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let anyone = Api::anonymous(&s);
+    let (key, passphrase) = (dir.path().join("carol.key"), dir.path().join("passphrase"));
+    std::fs::write(&passphrase, "the passphrase of carol\n").unwrap();
+    let out = ballotchain(&[
+        "key",
+        "new",
+        "--out",
+        arg(&key),
+        "--passphrase-file",
+        arg(&passphrase),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let seat = office.invite_trustee(id, "carol").await.unwrap();
+    let out = ballotchain(&[
+        "trustee",
+        "enrol",
+        "--server",
+        &s.base,
+        "--invitation",
+        &seat.token,
+        "--key",
+        arg(&key),
+        "--passphrase-file",
+        arg(&passphrase),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let carol_pass = || {
+        ballotchain(&[
+            "trustee",
+            "ceremony",
+            "--server",
+            &s.base,
+            "--election",
+            &id.0.to_string(),
+            "--key",
+            arg(&key),
+            "--passphrase-file",
+            arg(&passphrase),
+        ])
+    };
+    // Carol joins a ceremony with trustee1 (two of two) ...
+    office.start_ceremony(id, 2).await.unwrap();
+    let out = carol_pass();
+    assert!(
+        out.status.success() && text(&out).contains("joining ceremony"),
+        "{}",
+        text(&out)
+    );
+    // ... then the operator gives her seat to a key of its own and seals that ceremony.
+    let board = office.board(id).await.ceremony.unwrap();
+    let carol_seat = board
+        .seats
+        .iter()
+        .find(|s| s.name == "carol")
+        .unwrap()
+        .trustee;
+    let taken = office.replace_trustee(id, carol_seat).await.unwrap();
+    let operator = new_key();
+    anyone
+        .enrol_trustee(
+            &taken.token,
+            &trustee_enrolment(&operator, &taken.token, &anyone).await,
+        )
+        .await
+        .unwrap();
+    let (_, board) = office
+        .run_ceremony(id, &[e.trustees[0].0.clone(), operator], 2)
+        .await;
+    assert!(board.ceremony.unwrap().election_key.is_some());
+    office.open(id).await;
+
+    let out = carol_pass();
+    assert!(!out.status.success(), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with("ATTENTION: the genesis block")
+                && l.contains("does not list this trustee's key")),
+        "{said}"
+    );
+    assert!(
+        !text(&out).lines().any(|l| l.starts_with("genesis ")),
         "{}",
         text(&out)
     );
@@ -453,8 +593,8 @@ async fn the_genesis_block_seals_the_trustees_and_verify_refuses_an_election_key
     )
     .is(409, ErrorCode::WrongState);
 
-    // `verify` passes on the export, and fails on one whose election key is not what the
-    // trustees' keys combine to (an operator's own key, which would read every ballot).
+    // `verify` passes on the export, and fails on one whose election key is not the one
+    // the trustees signed (an operator's own key, which would read every ballot).
     let good = dir.path().join("export.json");
     std::fs::write(&good, serde_json::to_vec(&export).unwrap()).unwrap();
     let out = ballotchain(&["verify", arg(&good)]);
@@ -468,7 +608,217 @@ async fn the_genesis_block_seals_the_trustees_and_verify_refuses_an_election_key
     let out = ballotchain(&["verify", arg(&bad)]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("the election key is not the one the trustees' keys combine to"),
+        text(&out).contains(
+            "trustee 0's confirmation is not their signature over exactly this sealed set"
+        ),
+        "{}",
+        text(&out)
+    );
+    s.kill();
+}
+
+/// The review's first attack, as an operator with the database would make it: after an
+/// honest ceremony of A, B and C (two of three), the sealed trustees become A and B with
+/// their genuine confirmations, plus a seat D of the operator's own with threshold 3, D's
+/// verification key chosen so the three keys combine to an election key whose secret the
+/// operator knows. Its keys do combine; every confirmation of A and B signed another set.
+fn forged_genesis(real: &ledger::Genesis) -> (ledger::Genesis, ledger::GroupKey) {
+    use elastic_elgamal::group::{ElementOps, Group, Ristretto, ScalarOps};
+    type Scalar = <Ristretto as ScalarOps>::Scalar;
+    let point = |key: &ledger::GroupKey| Ristretto::deserialize_element(&key.0).unwrap();
+    let bytes = |e: &<Ristretto as ElementOps>::Element| {
+        let mut out = [0u8; 32];
+        Ristretto::serialize_element(e, &mut out);
+        ledger::GroupKey(out)
+    };
+    let secret = Ristretto::generate_scalar(&mut OsRng);
+    let known = Ristretto::mul_generator(&secret);
+    let three = Scalar::from(3u64);
+    let sealed = &real.trustees;
+    let (a, b) = (
+        point(&sealed.trustees[0].verification_key),
+        point(&sealed.trustees[1].verification_key),
+    );
+    // With t = n = 3 the election key is 3·A − 3·B + D (Lagrange at 0 over seats 1, 2, 3).
+    let d = known - a * three + b * three;
+    let operator = new_key();
+    let mut forged = real.clone();
+    forged.trustees.threshold = 3;
+    forged.trustees.election_key = bytes(&known);
+    forged.trustees.trustees[2] = ledger::TrusteeRecord {
+        identity: public_of(&operator),
+        verification_key: bytes(&d),
+        confirmation: ledger::Signature([0; 64]),
+    };
+    forged.trustees.trustees[2].confirmation = CeremonyMessage::sign(
+        &operator,
+        real.election,
+        forged.trustees.ceremony,
+        Round::Confirmations,
+        2,
+        None,
+        forged.trustees.sealed_set(real.election).encode(),
+    )
+    .signature;
+    assert_eq!(
+        forged.trustees.keys().election_key(),
+        Ok(forged.trustees.election_key.0),
+        "the forged keys combine to the operator's key"
+    );
+    (forged, bytes(&known))
+}
+
+/// The review's attacks replayed against the binary, with a server that serves what the
+/// operator made: a genesis block with a seat of the operator's own beside genuine
+/// confirmations, and the real one relabelled as format 3. The trustee's `trustee
+/// ceremony` raises the alarm, `vote` encrypts and sends nothing, `verify` refuses the
+/// export; pinned to the published genesis, `vote` refuses any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reviews_attacks_on_the_sealed_trustees_fail_in_every_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Attacked", 2, false).await;
+    let id = ElectionId(e.election as u64);
+    let office = Api::signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let anyone = Api::anonymous(&s);
+    // The review's second attack needed two of four: refused, two groups could each
+    // decrypt a count of their own. Three of four starts.
+    let four = office.create_election("Four trustees", 8, 2).await.id;
+    for name in ["w", "x", "y", "z"] {
+        office.enrolled_trustee(four, name).await;
+    }
+    let r = refused(office.start_ceremony(four, 2).await, "two of four");
+    r.is(400, ErrorCode::InvalidInput);
+    assert!(r.body.message.contains("(3 to 4)"), "{r:?}");
+    assert!(office.board(four).await.ceremony.is_none());
+    assert!(office.start_ceremony(four, 3).await.is_ok());
+
+    // An honest ceremony of A, B and C, two of three, and the election opened.
+    let mut keys = vec![e.trustees[0].0.clone()];
+    for name in ["B", "C"] {
+        keys.push(office.enrolled_trustee(id, name).await);
+    }
+    let (sides, _) = office.run_ceremony(id, &keys, 2).await;
+    office.open(id).await;
+    let real = office.genesis(id).await;
+    assert_eq!(real.check_rules(), Ok(()));
+    assert_eq!(real.trustees.trustees.len(), 3);
+    let published = real.hash();
+
+    // Trustee A's key file, with its side of the honest ceremony.
+    let passphrase = dir.path().join("passphrase");
+    std::fs::write(&passphrase, "the passphrase of trustee A\n").unwrap();
+    let key = dir.path().join("a.key");
+    let file = keyfile::KeyFile::seal_with(&keys[0], "A", "the passphrase of trustee A", 64, 1)
+        .unwrap()
+        .with_state(
+            "the passphrase of trustee A",
+            serde_json::json!({ "trustee": sides[0], "outbox": [] })
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+    std::fs::write(&key, file.to_json()).unwrap();
+    let ceremony_at = |server: &str| {
+        ballotchain(&[
+            "trustee",
+            "ceremony",
+            "--server",
+            server,
+            "--election",
+            &id.0.to_string(),
+            "--key",
+            arg(&key),
+            "--passphrase-file",
+            arg(&passphrase),
+        ])
+    };
+    // The real server: A finds its set sealed, and the hash to publish.
+    let out = ceremony_at(&s.base);
+    assert!(
+        out.status.success() && text(&out).contains(&format!("genesis {published}")),
+        "{}",
+        text(&out)
+    );
+
+    let (forged, _) = forged_genesis(&real);
+    assert!(forged.check_rules().is_err());
+    let detail = serde_json::to_value(office.election(id).await.unwrap()).unwrap();
+    let mut old = real.encode();
+    old[..4].copy_from_slice(&3u32.to_le_bytes());
+    let code = dir.path().join("code.txt");
+    std::fs::write(&code, format!("{}\n", e.codes[0])).unwrap();
+    for (what, bytes, expect) in [
+        (
+            "a seat of the operator's own",
+            forged.encode(),
+            "confirmation",
+        ),
+        ("format 3", old, "format version 3"),
+    ] {
+        let liar = LyingServer::start(vec![
+            LyingServer::json(&format!("/api/elections/{id}"), &detail),
+            LyingServer::bytes(&format!("/api/elections/{id}/genesis"), bytes),
+        ]);
+        let out = ceremony_at(&liar.base);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success()
+                && said
+                    .lines()
+                    .any(|l| l.starts_with("ATTENTION: the genesis block") && l.contains(expect)),
+            "{what}: {said}"
+        );
+        let out = ballotchain(&[
+            "vote",
+            "--server",
+            &liar.base,
+            "--election",
+            &id.0.to_string(),
+            "--code-file",
+            arg(&code),
+            "--candidate",
+            &e.candidates[0].to_string(),
+        ]);
+        assert!(
+            !out.status.success() && text(&out).contains(expect),
+            "{what}: {}",
+            text(&out)
+        );
+        let out = ballotchain(&[
+            "vote",
+            "--server",
+            &liar.base,
+            "--election",
+            &id.0.to_string(),
+            "--code-file",
+            arg(&code),
+            "--candidate",
+            &e.candidates[0].to_string(),
+            "--genesis",
+            &published.to_hex(),
+        ]);
+        assert!(
+            !out.status.success() && text(&out).contains("not the published"),
+            "{what}: {}",
+            text(&out)
+        );
+        assert_eq!(
+            liar.posts(),
+            0,
+            "{what}: a client posted to the lying server"
+        );
+    }
+
+    // An export whose genesis block is the forgery (its hash made again) fails `verify`.
+    let mut export = anyone.export(id).await.unwrap();
+    export.genesis = forged;
+    export.genesis_hash = export.genesis.hash();
+    let path = dir.path().join("forged.json");
+    std::fs::write(&path, serde_json::to_vec(&export).unwrap()).unwrap();
+    let out = ballotchain(&["verify", arg(&path)]);
+    assert!(
+        !out.status.success() && text(&out).contains("confirmation"),
         "{}",
         text(&out)
     );

@@ -10,7 +10,7 @@
 use crate::Job;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 use ledger::audit::BallotAudit;
-use ledger::{CandidateId, ElectionId, Trustees, TxId, Vote, VotingCode};
+use ledger::{CandidateId, ElectionId, SealedTrustees, TxId, Vote, VotingCode};
 use serde::{Deserialize, Serialize};
 
 /// What the ballot page asks.
@@ -19,8 +19,8 @@ pub enum BallotRequest {
     /// Seals the choice with a fresh seed and keeps it here until it is cast or audited.
     Seal {
         election: ElectionId,
-        /// The trustees as the genesis block seals them, with the election key.
-        trustees: Trustees,
+        /// The genesis block's format version and trustees, with the election key.
+        sealed: SealedTrustees,
         /// The ballot, in the genesis block's order.
         candidates: Vec<CandidateId>,
         /// The choice: one of `candidates`.
@@ -33,7 +33,7 @@ pub enum BallotRequest {
     Audit,
     /// Checks an audit someone revealed, against the sealed trustees' election key.
     Check {
-        trustees: Trustees,
+        sealed: SealedTrustees,
         audit: BallotAudit,
     },
 }
@@ -57,7 +57,8 @@ pub enum BallotAnswer {
     MalformedCode,
     /// The choice is not on the ballot.
     NoCandidate,
-    /// The election key served is not the trustees' (or a confirmation is not signed):
+    /// The election key served is not the trustees' (a confirmation that does not sign the
+    /// whole sealed set, a threshold not above half, a genesis of another format version):
     /// whoever made it could read the ballot, so nothing is encrypted.
     UntrustedKey(String),
 }
@@ -81,14 +82,15 @@ impl BallotWorker {
         match request {
             BallotRequest::Seal {
                 election,
-                trustees,
+                sealed,
                 candidates,
                 candidate,
             } => {
                 self.sealed = None;
-                if let Err(e) = trustees.check(election) {
+                if let Err(e) = sealed.check(election) {
                     return BallotAnswer::UntrustedKey(e.to_string());
                 }
+                let trustees = sealed.trustees;
                 let Some(choice) = candidates.iter().position(|c| *c == candidate) else {
                     return BallotAnswer::NoCandidate;
                 };
@@ -136,13 +138,13 @@ impl BallotWorker {
                 Some(sealed) => BallotAnswer::Audited(sealed),
                 None => BallotAnswer::NotSealed,
             },
-            BallotRequest::Check { trustees, audit } => BallotAnswer::Checked(
-                trustees
+            BallotRequest::Check { sealed, audit } => BallotAnswer::Checked(
+                sealed
                     .check(audit.election)
                     .map_err(|e| format!("the election key is not the trustees': {e}"))
                     .and_then(|()| {
                         audit
-                            .check(&trustees.election_key)
+                            .check(&sealed.trustees.election_key)
                             .map_err(|e| e.to_string())
                     }),
             ),
@@ -172,7 +174,7 @@ mod tests {
     use super::*;
 
     /// One trustee's ceremony in election 7, as its genesis block seals it.
-    fn sealed() -> (Trustees, Vec<ledger::ceremony::Trustee>) {
+    fn sealed() -> (ledger::Trustees, Vec<ledger::ceremony::Trustee>) {
         let identity = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
         let (board, sides) = ledger::ceremony::run_all(
             ElectionId(7),
@@ -184,7 +186,7 @@ mod tests {
         .unwrap();
         let public = ledger::PublicKey(identity.verifying_key().to_bytes());
         (
-            Trustees::from_ceremony(1, 1, &[public], &board).unwrap(),
+            ledger::Trustees::from_ceremony(ElectionId(7), 1, 1, &[public], &board).unwrap(),
             sides,
         )
     }
@@ -195,9 +197,13 @@ mod tests {
         let (trustees, sides) = sealed();
         let code = VotingCode::from_entropy([4; ledger::code::CODE_BYTES]);
         let candidates = vec![CandidateId(1), CandidateId(2), CandidateId(5)];
-        let seal = |trustees: &Trustees, election, candidate| BallotRequest::Seal {
-            election,
+        let in_genesis = |trustees: &ledger::Trustees, version| SealedTrustees {
+            version,
             trustees: trustees.clone(),
+        };
+        let seal = |trustees: &ledger::Trustees, election, candidate| BallotRequest::Seal {
+            election,
+            sealed: in_genesis(trustees, ledger::GENESIS_VERSION),
             candidates: candidates.clone(),
             candidate,
         };
@@ -260,7 +266,7 @@ mod tests {
         ));
         let check =
             |w: &mut BallotWorker, audit: &BallotAudit| match w.answer(BallotRequest::Check {
-                trustees: trustees.clone(),
+                sealed: in_genesis(&trustees, ledger::GENESIS_VERSION),
                 audit: audit.clone(),
             }) {
                 BallotAnswer::Checked(verdict) => verdict,
@@ -288,6 +294,27 @@ mod tests {
             w.answer(seal(&trustees, ElectionId(8), CandidateId(2))),
             BallotAnswer::UntrustedKey(_)
         ));
+        // A genesis block of version 3 (whose confirmations signed only their own keys)
+        // seals nothing and checks no audit, however sound its trustees look.
+        let BallotAnswer::UntrustedKey(why) = w.answer(BallotRequest::Seal {
+            election: ElectionId(7),
+            sealed: in_genesis(&trustees, 3),
+            candidates: candidates.clone(),
+            candidate: CandidateId(2),
+        }) else {
+            panic!("a version-3 genesis seals nothing")
+        };
+        assert!(why.contains("version 3"), "{why}");
+        let BallotAnswer::Checked(Err(why)) = w.answer(BallotRequest::Check {
+            sealed: in_genesis(&trustees, 3),
+            audit: BallotAudit {
+                choice: CandidateId(5),
+                ..lying.clone()
+            },
+        }) else {
+            panic!("a version-3 genesis checks no audit")
+        };
+        assert!(why.contains("version 3"), "{why}");
         assert!(matches!(
             w.answer(seal(&trustees, ElectionId(7), CandidateId(3))),
             BallotAnswer::NoCandidate

@@ -607,7 +607,8 @@ mod tests {
         )
         .unwrap();
         let identity = ledger::PublicKey(trustee.verifying_key().to_bytes());
-        let trustees = ledger::Trustees::from_ceremony(1, 1, &[identity], &board).unwrap();
+        let trustees =
+            ledger::Trustees::from_ceremony(ElectionId(1), 1, 1, &[identity], &board).unwrap();
         let genesis: ledger::Genesis = serde_json::from_value(serde_json::json!({
             "version": ledger::GENESIS_VERSION, "election": 1, "title": "T",
             "candidates": [{"id": 1, "name": "A", "description": ""}],

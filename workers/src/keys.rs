@@ -43,6 +43,17 @@ pub enum KeyRequest {
     },
     /// The board has the turn's messages: they leave the key file's outbox.
     Posted,
+    /// The election key this trustee's own key share gives (its side of the ceremony
+    /// finished): what the trustee compares with what the board says.
+    ElectionKey,
+    /// Checks that the genesis block's sealed trustees are this trustee's own set: the
+    /// genesis format and rules, this trustee's key at its seat, and exactly the seats,
+    /// threshold and keys its ceremony made (`KeptSide::check_sealed`). Answers the
+    /// election key, or why not (an alarm for the trustee to raise).
+    CheckSealed {
+        election: ElectionId,
+        sealed: ledger::SealedTrustees,
+    },
     /// A trustee's signed decryption share of the sums of `election` up to the final head
     /// `head`, as this browser's own verified copy of the chain has them; the sealed
     /// trustees are the copy's genesis block's. The head and sums are sealed into the key
@@ -78,6 +89,8 @@ pub enum KeyAnswer {
         share: ledger::result::SignedShare,
         file: String,
     },
+    /// The election key this trustee's key share gives.
+    ElectionKey(ledger::GroupKey),
     /// A turn taken: the messages to post, the key file with the side sealed in it, and
     /// whether this turn joined the ceremony.
     Turn {
@@ -226,6 +239,31 @@ impl KeyWorker {
                     .map_err(|e| e.to_string())?;
                 let file = sealing.seal(kept)?;
                 KeyAnswer::Share { share, file }
+            }
+            KeyRequest::ElectionKey => {
+                let sealing = self.sealing.as_ref().ok_or("unlock your key first")?;
+                let key = sealing
+                    .kept
+                    .as_ref()
+                    .and_then(|k| k.trustee.election_key())
+                    .ok_or(
+                        "your side of the key ceremony is not finished: it holds no key share yet",
+                    )?;
+                KeyAnswer::ElectionKey(ledger::GroupKey(key))
+            }
+            KeyRequest::CheckSealed { election, sealed } => {
+                let key = unlocked(&self.key)?;
+                let sealing = self.sealing.as_ref().ok_or("unlock your key first")?;
+                let kept = sealing.kept.as_ref().ok_or(
+                    "this key file keeps no key ceremony, yet the genesis block is to seal this trustee",
+                )?;
+                sealed.check(election).map_err(|e| {
+                    format!("the genesis block's sealed trustees break a rule: {e}")
+                })?;
+                let me = PublicKey(key.verifying_key().to_bytes());
+                kept.check_sealed(&me, election, &sealed.trustees)
+                    .map_err(|e| e.to_string())?;
+                KeyAnswer::ElectionKey(sealed.trustees.election_key)
             }
             KeyRequest::Posted => {
                 let sealing = self.sealing.as_mut().ok_or("unlock your key first")?;
@@ -409,7 +447,37 @@ mod trustee_tests {
         ledger::ceremony::check_ceremony(election, 1, &identities, 2, &board).unwrap();
 
         // The tally: each trustee's key file makes one signed share of one count.
-        let sealed = ledger::genesis::Trustees::from_ceremony(1, 2, &identities, &board).unwrap();
+        let sealed =
+            ledger::genesis::Trustees::from_ceremony(election, 1, 2, &identities, &board).unwrap();
+        // Each trustee's own key is the sealed one, and each finds itself sealed; an altered
+        // set, a version-3 genesis or a trustee of no seat raises the alarm.
+        let genesis = |version: u32, trustees: &ledger::Trustees| ledger::SealedTrustees {
+            version,
+            trustees: trustees.clone(),
+        };
+        for file in &files {
+            let mut w = KeyWorker {
+                key: None,
+                sealing: None,
+            };
+            open(&mut w, file);
+            assert!(matches!(
+                w.answer(KeyRequest::ElectionKey),
+                Ok(KeyAnswer::ElectionKey(k)) if k == sealed.election_key
+            ));
+            let check = |w: &mut KeyWorker, sealed: ledger::SealedTrustees| {
+                w.answer(KeyRequest::CheckSealed { election, sealed })
+            };
+            assert!(matches!(
+                check(&mut w, genesis(ledger::GENESIS_VERSION, &sealed)),
+                Ok(KeyAnswer::ElectionKey(k)) if k == sealed.election_key
+            ));
+            let old = check(&mut w, genesis(3, &sealed)).unwrap_err();
+            assert!(old.contains("version 3"), "{old}");
+            let mut fewer = sealed.clone();
+            fewer.trustees.pop();
+            assert!(check(&mut w, genesis(ledger::GENESIS_VERSION, &fewer)).is_err());
+        }
         let mut sums = ledger::secret::EncryptedSums::new(2);
         let ballot =
             ledger::secret::Ballot::encrypt(&sealed.election_key.0, 2, 1, &mut rand_core::OsRng)

@@ -1242,3 +1242,86 @@ pub async fn table_counts(db: &Db) -> Vec<(String, i64)> {
     pool.close().await;
     out
 }
+
+/// A server on 127.0.0.1 that answers a `GET` of each path given with its body, whatever
+/// the request asks, and counts every other request (answered 500): an operator's server
+/// that lies, for the clients that must catch it. It serves a bounded number of requests.
+pub struct LyingServer {
+    pub base: String,
+    posts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// One path a [`LyingServer`] answers: the path, the content type and the body.
+pub type Lie = (String, &'static str, Vec<u8>);
+
+impl LyingServer {
+    pub fn start(answers: Vec<Lie>) -> Self {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let posts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = posts.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(32) {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    continue;
+                }
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let answer = answers
+                    .iter()
+                    .find(|(p, _, _)| request.starts_with("GET ") && *p == path);
+                let reply = match answer {
+                    Some((_, kind, body)) => {
+                        let mut reply = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .into_bytes();
+                        reply.extend_from_slice(body);
+                        reply
+                    }
+                    None => {
+                        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_vec()
+                    }
+                };
+                let _ = stream.write_all(&reply);
+            }
+        });
+        Self { base, posts }
+    }
+
+    /// A path answered with this JSON.
+    pub fn json(path: &str, body: &Value) -> Lie {
+        (
+            path.to_owned(),
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+    }
+
+    /// A path answered with these bytes (a compact encoding).
+    pub fn bytes(path: &str, body: Vec<u8>) -> Lie {
+        (path.to_owned(), "application/octet-stream", body)
+    }
+
+    /// The requests it did not answer (every post among them).
+    pub fn posts(&self) -> usize {
+        self.posts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
