@@ -165,8 +165,8 @@ test('a whole election through the pages: trustees in their browsers, votes with
   // against her key file: it holds exactly the keys her ceremony made, and the page gives
   // its hash to publish (the one voters pin).
   const again = trustees[1];
-  const genesisHash = (await api(base, `/elections/${id}`)).body.genesis_hash;
-  assert.match(genesisHash, /^[0-9a-f]{64}$/);
+  const sealedHash = (await api(base, `/elections/${id}`)).body.genesis_hash;
+  assert.match(sealedHash, /^[0-9a-f]{64}$/);
   const turnsBefore = Number(await again.page.locator('section[data-turns]').getAttribute('data-turns'));
   await again.page.getByRole('button', { name: 'Take my turn' }).click();
   await until(async () => {
@@ -174,7 +174,7 @@ test('a whole election through the pages: trustees in their browsers, votes with
     if (await alert.count()) throw new Error(`the genesis check failed: ${await alert.textContent()}`);
     return Number(await again.page.locator('section[data-turns]').getAttribute('data-turns')) > turnsBefore;
   }, 30_000, 'the genesis check');
-  await again.page.locator('[data-turn="done"]', { hasText: `The genesis block ${genesisHash} seals your key with exactly the set your key ceremony made` }).waitFor();
+  await again.page.locator('[data-turn="done"]', { hasText: `The genesis block ${sealedHash} seals your key with exactly the set your key ceremony made` }).waitFor();
 
   // Votes on the ballot page: with JavaScript the choice is encrypted and proved in this
   // browser and the post carries no candidate id; without it the server encrypts.
