@@ -218,7 +218,7 @@ impl Limits {
     }
 
     /// Changes a signed-in account's password; a wrong current password counts as a
-    /// failed sign-in.
+    /// failed sign-in. The account's new session generation (every other session ended).
     pub async fn change_password(
         &self,
         node: &Node,
@@ -226,12 +226,12 @@ impl Limits {
         account: wire::AccountId,
         current: &str,
         new: &str,
-    ) -> Result<(), Refused> {
+    ) -> Result<i64, Refused> {
         let attempt = self.logins.reserve(client)?;
         match node.change_password(account, current, new).await {
-            Ok(()) => {
+            Ok(generation) => {
                 attempt.succeeded();
-                Ok(())
+                Ok(generation)
             }
             // Only a wrong current password counts against the address.
             Err(EngineError::BadCredentials) => Err(EngineError::BadCredentials.into()),

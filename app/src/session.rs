@@ -4,13 +4,16 @@
 pub const ACCOUNT_KEY: &str = "account_id";
 /// Session key of the token every state-changing form must echo back.
 pub const CSRF_KEY: &str = "csrf";
+/// Session key of the account's session generation when it signed in: a password change
+/// moves the account's on, which ends every other session.
+pub const GENERATION_KEY: &str = "generation";
 
 #[cfg(feature = "ssr")]
 pub use server::*;
 
 #[cfg(feature = "ssr")]
 mod server {
-    use super::{ACCOUNT_KEY, CSRF_KEY};
+    use super::{ACCOUNT_KEY, CSRF_KEY, GENERATION_KEY};
     use leptos::prelude::*;
     use tower_sessions::Session;
     use wire::{Account, AccountId};
@@ -36,18 +39,32 @@ mod server {
     /// session fixed before signing in is worthless) and gives the session a fresh CSRF
     /// token for its forms.
     pub async fn sign_in(
+        node: &engine::Node,
         session: &Session,
         account: &Account,
-    ) -> Result<(), tower_sessions::session::Error> {
+    ) -> Result<(), SignInError> {
+        let generation = node.session_generation(account.id).await?;
         session.cycle_id().await?;
         session.insert(ACCOUNT_KEY, account.id).await?;
+        session.insert(GENERATION_KEY, generation).await?;
         let mut token = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut token);
         session.insert(CSRF_KEY, hex::encode(token)).await?;
         Ok(())
     }
 
-    /// The session's account, if someone is signed in and the account still exists.
+    /// Why a session could not be signed in.
+    #[derive(Debug, thiserror::Error)]
+    pub enum SignInError {
+        #[error("{0}")]
+        Session(#[from] tower_sessions::session::Error),
+        #[error("{0}")]
+        Node(#[from] engine::EngineError),
+    }
+
+    /// The session's account, if someone is signed in, the account still exists and its
+    /// password has not changed since this session signed in (a change ends every other
+    /// session: [`GENERATION_KEY`]).
     pub async fn account_of(
         node: &engine::Node,
         session: &Session,
@@ -55,7 +72,18 @@ mod server {
         let Some(id) = session.get::<AccountId>(ACCOUNT_KEY).await? else {
             return Ok(None);
         };
-        Ok(node.account(id).await.ok())
+        // Sessions opened before generations existed carry none: the first generation.
+        let generation = session.get::<i64>(GENERATION_KEY).await?.unwrap_or(0);
+        Ok(node.account_of_session(id, generation).await.ok().flatten())
+    }
+
+    /// Keeps this session signed in after its own password change, which moved the
+    /// account to `generation` and so ended every other session.
+    pub async fn keep_after_password_change(
+        session: &Session,
+        generation: i64,
+    ) -> Result<(), tower_sessions::session::Error> {
+        session.insert(GENERATION_KEY, generation).await
     }
 
     /// The signed-in account and the session's CSRF token, if anyone is signed in.

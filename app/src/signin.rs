@@ -31,7 +31,7 @@ pub async fn sign_in(
         Err(refused) => return crate::guard::go(&Notice::for_code(refused.code()).on("/login")),
     };
     let session = leptos_axum::extract::<tower_sessions::Session>().await?;
-    if let Err(e) = crate::session::sign_in(&session, &account).await {
+    if let Err(e) = crate::session::sign_in(&node, &session, &account).await {
         tracing::error!(error = %e, "could not start a session");
         return crate::guard::go(&Notice::Failed.on("/login"));
     }
@@ -76,7 +76,7 @@ pub async fn create_first_admin(
     match node.create_admin(&username, &password).await {
         Ok(account) => {
             let session = leptos_axum::extract::<tower_sessions::Session>().await?;
-            if let Err(e) = crate::session::sign_in(&session, &account).await {
+            if let Err(e) = crate::session::sign_in(&node, &session, &account).await {
                 tracing::error!(error = %e, "could not sign in the new admin");
             }
             crate::guard::go("/admin")
@@ -110,7 +110,17 @@ pub async fn change_password(
         .change_password(&node, client, account.id, &current_password, &new_password)
         .await
     {
-        Ok(()) => Notice::PasswordChanged,
+        // Every other session of the account ended; this one stays signed in.
+        Ok(generation) => {
+            let session = leptos_axum::extract::<tower_sessions::Session>().await?;
+            match crate::session::keep_after_password_change(&session, generation).await {
+                Ok(()) => Notice::PasswordChanged,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not keep the session after a password change");
+                    Notice::Failed
+                }
+            }
+        }
         Err(refused) => Notice::for_code(refused.code()),
     };
     crate::guard::go(&notice.on("/account"))

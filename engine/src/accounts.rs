@@ -174,19 +174,50 @@ impl Node {
     }
 
     /// Replaces an account's password with one its holder chose; the current one must be
-    /// given (a session left open on a shared computer does not suffice).
-    pub async fn change_password(&self, id: AccountId, current: &str, new: &str) -> Result<()> {
+    /// given (a session left open on a shared computer does not suffice). Every session
+    /// of the account ends with it: the account's session generation moves on, and the
+    /// new one is returned for the session that made the change to keep.
+    pub async fn change_password(&self, id: AccountId, current: &str, new: &str) -> Result<i64> {
         check_password(new)?;
         let account = self.account(id).await?;
         self.authenticate(&account.username, current).await?;
         let hash = hash_password(new).await?;
-        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
-            .bind(hash)
+        let generation: i64 = sqlx::query_scalar(
+            "UPDATE accounts SET password_hash = $1, session_generation = session_generation + 1
+             WHERE id = $2 RETURNING session_generation",
+        )
+        .bind(hash)
+        .bind(id)
+        .fetch_one(&self.inner.write)
+        .await?;
+        tracing::info!(username = %account.username, "password changed; other sessions ended");
+        Ok(generation)
+    }
+
+    /// The account's session generation: a session signed in under an older one has ended
+    /// (its password changed since).
+    pub async fn session_generation(&self, id: AccountId) -> Result<i64> {
+        sqlx::query_scalar("SELECT session_generation FROM accounts WHERE id = $1")
             .bind(id)
-            .execute(&self.inner.write)
-            .await?;
-        tracing::info!(username = %account.username, "password changed");
-        Ok(())
+            .fetch_optional(&self.inner.read)
+            .await?
+            .ok_or(EngineError::NotFound("account"))
+    }
+
+    /// The account a session of generation `generation` is signed in as, if the account
+    /// still exists and its password has not changed since (one query, on every request).
+    pub async fn account_of_session(
+        &self,
+        id: AccountId,
+        generation: i64,
+    ) -> Result<Option<Account>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 AND session_generation = $2"
+        ))
+        .bind(id)
+        .bind(generation)
+        .fetch_optional(&self.inner.read)
+        .await?)
     }
 
     /// The account with this id.

@@ -1225,10 +1225,34 @@ async fn a_password_is_changed_by_its_holder_who_knows_the_current_one() {
     let (st, body) = change(&admin, ADMIN_PASSWORD, "too short").await;
     refusal("new password too short", st, &body, 400, "invalid_input");
     assert_eq!(table_counts(&s.db).await, before);
-    login(&s, "admin", ADMIN_PASSWORD).await;
+    // A second session, elsewhere (perhaps whoever learnt the old password).
+    let elsewhere = login(&s, "admin", ADMIN_PASSWORD).await;
+    let whoami = |c: &reqwest::Client| {
+        let (c, url) = (c.clone(), s.url("/api/session"));
+        async move { get(&c, url).await.0 }
+    };
+    assert_eq!(whoami(&elsewhere).await, StatusCode::OK);
 
     let (st, _) = change(&admin, ADMIN_PASSWORD, new_password).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
+    // The change ends every other session of the account; the one that made it stays.
+    assert_eq!(whoami(&admin).await, StatusCode::OK);
+    let (st, body) = get(&elsewhere, s.url("/api/session")).await;
+    refusal(
+        "a session opened before the change",
+        st,
+        &body,
+        401,
+        "unauthenticated",
+    );
+    let (st, body) = change(&elsewhere, new_password, "yet another passphrase").await;
+    refusal(
+        "changing it again from there",
+        st,
+        &body,
+        401,
+        "unauthenticated",
+    );
     let (st, body) = post(
         &client(),
         s.url("/api/session"),

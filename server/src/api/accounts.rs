@@ -35,18 +35,20 @@ async fn login(
         .limits
         .authenticate(&state.node, client, &c.username, &c.password)
         .await?;
-    sign_in(&session, &account).await?;
+    sign_in(&state.node, &session, &account).await?;
     tracing::info!(username = %account.username, "signed in");
     Ok(Json(account))
 }
 
+/// Every other session of the account ends; this one stays signed in.
 async fn change_password(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    session: Session,
     SignedIn(account): SignedIn,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    state
+    let generation = state
         .limits
         .change_password(
             &state.node,
@@ -56,6 +58,7 @@ async fn change_password(
             &change.new_password,
         )
         .await?;
+    app::session::keep_after_password_change(&session, generation).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

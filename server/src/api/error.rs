@@ -125,6 +125,15 @@ impl From<tower_sessions::session::Error> for ApiError {
     }
 }
 
+impl From<app::session::SignInError> for ApiError {
+    fn from(e: app::session::SignInError) -> Self {
+        match e {
+            app::session::SignInError::Session(e) => e.into(),
+            app::session::SignInError::Node(e) => e.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body)).into_response();
