@@ -769,35 +769,20 @@ async fn the_reviews_attacks_on_the_sealed_trustees_fail_in_every_client() {
                     .any(|l| l.starts_with("ATTENTION: the genesis block") && l.contains(expect)),
             "{what}: {said}"
         );
-        let out = ballotchain(&[
-            "vote",
-            "--server",
-            &liar.base,
-            "--election",
-            &id.0.to_string(),
-            "--code-file",
-            arg(&code),
-            "--candidate",
-            &e.candidates[0].to_string(),
-        ]);
+        let vote = |pinned: &[&str]| {
+            let (election, candidate) = (id.0.to_string(), e.candidates[0].to_string());
+            let mut args = vec!["vote", "--server", &liar.base, "--election", &election];
+            args.extend(["--code-file", arg(&code), "--candidate", &candidate]);
+            args.extend(pinned);
+            ballotchain(&args)
+        };
+        let out = vote(&[]);
         assert!(
             !out.status.success() && text(&out).contains(expect),
             "{what}: {}",
             text(&out)
         );
-        let out = ballotchain(&[
-            "vote",
-            "--server",
-            &liar.base,
-            "--election",
-            &id.0.to_string(),
-            "--code-file",
-            arg(&code),
-            "--candidate",
-            &e.candidates[0].to_string(),
-            "--genesis",
-            &published.to_hex(),
-        ]);
+        let out = vote(&["--genesis", &published.to_hex()]);
         assert!(
             !out.status.success() && text(&out).contains("not the published"),
             "{what}: {}",
