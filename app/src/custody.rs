@@ -36,10 +36,34 @@ pub fn remembered(username: &str) -> Option<String> {
 
 /// Remembers the (encrypted) key file, its JSON text, in this browser.
 pub fn remember(username: &str, file: &str) -> Result<(), String> {
-    storage()
-        .ok_or("this browser keeps no local storage")?
-        .set_item(&storage_key(username), file)
-        .map_err(|_| "this browser refused to store the key file".to_owned())
+    keep_whole(&storage_key(username), file)
+}
+
+/// Stores a key file's `text` under `key`, replacing the copy there only once the new one
+/// reads back whole: it is stored beside it first and read back, then over the old copy
+/// and read back again, and only then is the copy beside removed. When the browser refuses
+/// any of it (its storage full, say), the old copy stays as it was.
+fn keep_whole(key: &str, text: &str) -> Result<(), String> {
+    let s = storage().ok_or("this browser keeps no local storage")?;
+    let refused = |what: &str| {
+        format!("this browser refused to store the key file ({what}); the copy it remembered is unchanged")
+    };
+    let aside = format!("{key}.saving");
+    let reads_back = |at: &str| s.get_item(at).ok().flatten().as_deref() == Some(text);
+    if s.set_item(&aside, text).is_err() || !reads_back(&aside) {
+        let _ = s.remove_item(&aside);
+        return Err(refused("its storage may be full"));
+    }
+    let old = s.get_item(key).ok().flatten();
+    if s.set_item(key, text).is_err() || !reads_back(key) {
+        if let Some(old) = old {
+            let _ = s.set_item(key, &old);
+        }
+        let _ = s.remove_item(&aside);
+        return Err(refused("the new copy did not read back"));
+    }
+    let _ = s.remove_item(&aside);
+    Ok(())
 }
 
 /// Where a trustee's key file for `election` lives in this browser's storage.
@@ -56,12 +80,10 @@ pub fn remembered_trustee(election: ledger::ElectionId) -> Option<String> {
         .flatten()
 }
 
-/// Remembers a trustee's (encrypted) key file for `election` in this browser.
+/// Remembers a trustee's (encrypted) key file for `election` in this browser (replacing
+/// the copy there only once the new one reads back).
 pub fn remember_trustee(election: ledger::ElectionId, file: &str) -> Result<(), String> {
-    storage()
-        .ok_or("this browser keeps no local storage")?
-        .set_item(&trustee_storage_key(election), file)
-        .map_err(|_| "this browser refused to store the key file".to_owned())
+    keep_whole(&trustee_storage_key(election), file)
 }
 
 /// Forgets the key file remembered in this browser.

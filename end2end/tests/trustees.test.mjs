@@ -111,6 +111,33 @@ test('a whole election through the pages: trustees in their browsers, votes with
     // Each trustee's row shows the fingerprint their own page showed them.
     await t.page.locator(`tr[data-trustee="${t.name}"] td.fingerprint`, { hasText: t.fingerprint }).waitFor();
   }
+  {
+    const ada = trustees[0];
+    // With this browser's storage full, the turn cannot keep its key file: it says so,
+    // posts nothing, and the copy remembered here stays byte for byte.
+    const storageKey = `ballotchain.trustee.${id}`;
+    const remembered = await ada.page.evaluate((k) => localStorage.getItem(k), storageKey);
+    await ada.page.evaluate(() => {
+      let i = 0;
+      for (let size = 1 << 20; size >= 1; ) {
+        try { localStorage.setItem(`filler.${i}`, 'x'.repeat(size)); i++; } catch { size >>= 1; }
+      }
+    });
+    await ada.page.getByRole('button', { name: 'Take my turn' }).click();
+    await ada.page.locator('section[data-turns] [role="alert"]', { hasText: 'this browser refused to store the key file (its storage may be full); the copy it remembered is unchanged' }).waitFor({ timeout: 60_000 });
+    assert.equal(await ada.page.evaluate((k) => localStorage.getItem(k), storageKey), remembered);
+    assert.equal(await ada.page.evaluate((k) => localStorage.getItem(`${k}.saving`), storageKey), null);
+    assert.equal((await api(base, `/elections/${id}/ceremony`)).body.ceremony.messages.length, 0);
+    await ada.page.evaluate(() => {
+      for (const k of Object.keys(localStorage)) if (k.startsWith('filler.')) localStorage.removeItem(k);
+    });
+    // With room again, the same turn keeps the file and posts its commitment.
+    const section = ada.page.locator('section[data-turns]');
+    await ada.page.getByRole('button', { name: 'Take my turn' }).click();
+    await until(async () => Number(await section.getAttribute('data-turns')) > 0, 60_000, "Ada's turn once her storage has room");
+    assert.notEqual(await ada.page.evaluate((k) => localStorage.getItem(k), storageKey), remembered);
+    assert.equal((await api(base, `/elections/${id}/ceremony`)).body.ceremony.messages.length, 1);
+  }
   const complete = async () => (await api(base, `/elections/${id}/ceremony`)).body.ceremony?.election_key != null;
   // Turns round the table until the board has every round; a turn that fails says why.
   for (let pass = 0; pass < 6 && !(await complete()); pass++) {

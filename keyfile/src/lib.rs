@@ -36,6 +36,10 @@ pub enum KeyFileError {
     /// The operating system gave no randomness.
     #[error("no randomness available: {0}")]
     Randomness(String),
+    /// A file about to be saved did not turn into text, or did not read back as the one
+    /// sealed: nothing may replace the old file.
+    #[error("the key file was not saved: {0}")]
+    Unsaved(String),
 }
 
 /// How the passphrase is stretched: argon2id with these costs and this salt.
@@ -312,8 +316,39 @@ impl KeyFile {
     }
 
     /// The file as pretty JSON, for saving.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    pub fn to_json(&self) -> Result<String, KeyFileError> {
+        serde_json::to_string_pretty(self).map_err(|e| KeyFileError::Unsaved(e.to_string()))
+    }
+
+    /// The file's text with `state` sealed beside the key, read back before it is handed
+    /// out: see [`KeyFile::check_saved`].
+    pub fn sealed_json(&self, passphrase: &str, state: &[u8]) -> Result<String, KeyFileError> {
+        let json = self.with_state(passphrase, state)?.to_json()?;
+        self.check_saved(&json, passphrase, state)?;
+        Ok(json)
+    }
+
+    /// Checks `text`, a copy of this file about to replace it (as written to disk, or to a
+    /// browser's storage): it reads as a key file, opens with `passphrase` to this file's
+    /// key, and keeps exactly `state`. A save that fails this check must keep the old file.
+    pub fn check_saved(
+        &self,
+        text: &str,
+        passphrase: &str,
+        state: &[u8],
+    ) -> Result<(), KeyFileError> {
+        let unsaved = |why: &str| KeyFileError::Unsaved(format!("the new copy {why}"));
+        let again = Self::from_json(text).map_err(|_| unsaved("does not read as a key file"))?;
+        if again.public_key != self.public_key {
+            return Err(unsaved("holds another key"));
+        }
+        let (_, kept) = again
+            .open_with_state(passphrase)
+            .map_err(|_| unsaved("does not open with the passphrase"))?;
+        if kept.as_deref().map(Vec::as_slice) != Some(state) {
+            return Err(unsaved("keeps other state than was sealed"));
+        }
+        Ok(())
     }
 
     /// A key file read from JSON.
@@ -336,7 +371,7 @@ mod tests {
     #[test]
     fn a_sealed_key_opens_with_its_passphrase_and_survives_json() {
         let (file, key) = sealed("correct horse battery");
-        let again = KeyFile::from_json(&file.to_json()).unwrap();
+        let again = KeyFile::from_json(&file.to_json().unwrap()).unwrap();
         assert_eq!(again, file);
         let opened = again.open("correct horse battery").unwrap();
         assert_eq!(opened.to_bytes(), key.to_bytes());
@@ -384,7 +419,7 @@ mod tests {
             Err(KeyFileError::WeakPassphrase)
         ));
         let file = KeyFile::seal_with(&key, "v", "long enough passphrase", 64, 1).unwrap();
-        let json = file.to_json();
+        let json = file.to_json().unwrap();
         assert!(!json.contains(&hex::encode(key.to_bytes())));
         assert!(KeyFile::from_json("{\"format\": 1}").is_err());
     }
@@ -392,14 +427,14 @@ mod tests {
     #[test]
     fn a_state_kept_beside_the_key_opens_only_with_the_passphrase_and_unaltered() {
         let (file, key) = sealed("correct horse battery");
-        assert!(!file.to_json().contains("state"));
+        assert!(!file.to_json().unwrap().contains("state"));
         let (_, none) = file.open_with_state("correct horse battery").unwrap();
         assert!(none.is_none());
         let kept = file
             .with_state("correct horse battery", b"round two")
             .unwrap();
-        assert!(!kept.to_json().contains(&hex::encode(b"round two")));
-        let again = KeyFile::from_json(&kept.to_json()).unwrap();
+        assert!(!kept.to_json().unwrap().contains(&hex::encode(b"round two")));
+        let again = KeyFile::from_json(&kept.to_json().unwrap()).unwrap();
         let (opened, state) = again.open_with_state("correct horse battery").unwrap();
         assert_eq!(opened.to_bytes(), key.to_bytes());
         assert_eq!(state.unwrap().as_slice(), b"round two");
@@ -423,5 +458,70 @@ mod tests {
             .unwrap();
         let (_, state) = next.open_with_state("correct horse battery").unwrap();
         assert_eq!(state.unwrap().as_slice(), b"round three");
+    }
+
+    #[test]
+    fn a_new_copy_replaces_the_file_only_when_it_reads_back_as_sealed() {
+        let (file, _) = sealed("correct horse battery");
+        let json = file
+            .sealed_json("correct horse battery", b"round two")
+            .unwrap();
+        file.check_saved(&json, "correct horse battery", b"round two")
+            .unwrap();
+        let refused =
+            |text: &str, state: &[u8]| match file.check_saved(text, "correct horse battery", state)
+            {
+                Err(KeyFileError::Unsaved(why)) => why,
+                other => panic!("{other:?}"),
+            };
+        // Cut short (a write that stopped), empty, or a bare newline: not a key file.
+        assert_eq!(
+            refused(&json[..json.len() / 2], b"round two"),
+            "the new copy does not read as a key file"
+        );
+        assert_eq!(
+            refused("", b"round two"),
+            "the new copy does not read as a key file"
+        );
+        assert_eq!(
+            refused("\n", b"round two"),
+            "the new copy does not read as a key file"
+        );
+        // Another state than the one sealed, another key, a flipped byte.
+        assert_eq!(
+            refused(&json, b"round three"),
+            "the new copy keeps other state than was sealed"
+        );
+        let (other, _) = sealed("correct horse battery");
+        let theirs = other
+            .sealed_json("correct horse battery", b"round two")
+            .unwrap();
+        assert_eq!(
+            refused(&theirs, b"round two"),
+            "the new copy holds another key"
+        );
+        let mut flipped = KeyFile::from_json(&json).unwrap();
+        if let Some(state) = flipped.state.as_mut() {
+            let at = state.sealed.len() - 1;
+            let last = if state.sealed.ends_with('0') {
+                "1"
+            } else {
+                "0"
+            };
+            state.sealed.replace_range(at.., last);
+        }
+        assert_eq!(
+            refused(&flipped.to_json().unwrap(), b"round two"),
+            "the new copy does not open with the passphrase"
+        );
+        // No state at all where one was sealed.
+        assert_eq!(
+            refused(&file.to_json().unwrap(), b"round two"),
+            "the new copy keeps other state than was sealed"
+        );
+        assert!(matches!(
+            file.sealed_json("not the passphrase", b"x"),
+            Err(KeyFileError::WrongPassphrase)
+        ));
     }
 }

@@ -74,7 +74,7 @@ pub fn seal_share<R: rand_core::CryptoRng + rand_core::RngCore>(
     recipient: &[u8; 32],
     share: &[u8; 32],
     rng: &mut R,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, CeremonyError> {
     use crypto_box::aead::Aead;
     let mut nonce = [0u8; 24];
     rng.fill_bytes(&mut nonce);
@@ -84,8 +84,11 @@ pub fn seal_share<R: rand_core::CryptoRng + rand_core::RngCore>(
     );
     let sealed = sealer
         .encrypt(&nonce.into(), share.as_slice())
-        .unwrap_or_default();
-    [nonce.as_slice(), &sealed].concat()
+        .map_err(|e| CeremonyError::Encode {
+            what: "a sealed share",
+            reason: e.to_string(),
+        })?;
+    Ok([nonce.as_slice(), &sealed].concat())
 }
 
 /// Opens a share sealed by [`seal_share`] from the trustee whose share-receiving key is
@@ -281,6 +284,9 @@ pub enum CeremonyError {
     /// recipient.
     #[error("the share does not open: altered, or not sealed by that trustee to this one")]
     Share,
+    /// Something this trustee made did not turn into bytes: nothing is posted or kept.
+    #[error("cannot encode {what}: {reason}")]
+    Encode { what: &'static str, reason: String },
 }
 
 /// Checks the two sequence lengths inside a round-2 message's bincode (the public
@@ -698,7 +704,12 @@ impl Trustee {
                         me.insert_commitment(usize::from(j), c);
                     }
                     let me = me.finish_commitment_phase();
-                    let info = bincode::serialize(&me.public_info()).unwrap_or_default();
+                    let info = bincode::serialize(&me.public_info()).map_err(|e| {
+                        CeremonyError::Encode {
+                            what: "the public polynomial",
+                            reason: e.to_string(),
+                        }
+                    })?;
                     out.push(sign(Round::Polynomials, None, info));
                     TrusteeState::Polynomials(me)
                 }
@@ -735,7 +746,7 @@ impl Trustee {
                             .expose_scalar()
                             .to_bytes();
                         let sealed =
-                            seal_share(identity, &self.receiving[usize::from(j)], &share, rng);
+                            seal_share(identity, &self.receiving[usize::from(j)], &share, rng)?;
                         out.push(sign(Round::Shares, Some(j), sealed));
                     }
                     TrusteeState::Shares(me)
@@ -906,9 +917,13 @@ impl KeptSide {
             .map_err(|e| format!("the kept ceremony state does not read: {e}"))
     }
 
-    /// The bytes to seal.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The bytes to seal (an error rather than empty bytes: these replace a key file's
+    /// state).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, CeremonyError> {
+        serde_json::to_vec(self).map_err(|e| CeremonyError::Encode {
+            what: "the kept ceremony state",
+            reason: e.to_string(),
+        })
     }
 
     /// This trustee's turn on the board of ceremony `ceremony` of `election`, whose seats
@@ -1158,7 +1173,7 @@ pub(crate) mod tests {
         // An earlier ceremony's side is left behind: the trustee joins the running one.
         let old = turn(None, &ids[0], CEREMONY - 1, &[]).unwrap();
         assert!(old.joined);
-        kept[0] = Some(old.kept.to_bytes());
+        kept[0] = Some(old.kept.to_bytes().unwrap());
         for pass in 0..6 {
             for (i, key) in ids.iter().enumerate() {
                 let t = turn(kept[i].as_ref(), key, CEREMONY, &board).unwrap();
@@ -1168,7 +1183,7 @@ pub(crate) mod tests {
                 if !(pass == 0 && i == 0) {
                     board.append(&mut side.outbox);
                 }
-                kept[i] = Some(side.to_bytes());
+                kept[i] = Some(side.to_bytes().unwrap());
             }
         }
         assert_eq!(board.len(), 3 + 3 + 6 + 3);
@@ -1255,7 +1270,7 @@ pub(crate) mod tests {
     fn a_share_opens_only_for_its_recipient_from_its_sender_and_unaltered() {
         let [a, b, c] = [1u8, 2, 3].map(|i| SigningKey::from_bytes(&[i; 32]));
         let share = [7u8; 32];
-        let sealed = seal_share(&a, &receiving_public(&b), &share, &mut OsRng);
+        let sealed = seal_share(&a, &receiving_public(&b), &share, &mut OsRng).unwrap();
         assert_eq!(open_share(&b, &receiving_public(&a), &sealed), Ok(share));
         assert_eq!(
             open_share(&c, &receiving_public(&a), &sealed),
@@ -1279,7 +1294,7 @@ pub(crate) mod tests {
         );
         // Fresh nonces: the same share sealed twice gives different bytes.
         assert_ne!(
-            seal_share(&a, &receiving_public(&b), &share, &mut OsRng),
+            seal_share(&a, &receiving_public(&b), &share, &mut OsRng).unwrap(),
             sealed
         );
         // The receiving key is bound to the identity key, and to no other.

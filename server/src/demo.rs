@@ -117,7 +117,7 @@ pub async fn seed_if_empty(
         let pw = password();
         let (file, key) = keyfile::KeyFile::generate(&name, &passphrase)?;
         let key_path = dir.join(format!("demo-{name}.key"));
-        crate::files::write_private(&key_path, (file.to_json() + "\n").as_bytes(), true)?;
+        crate::files::write_private(&key_path, (file.to_json()? + "\n").as_bytes(), true)?;
         let invited = node
             .create_invitation(
                 admin.id,

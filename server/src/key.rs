@@ -81,7 +81,7 @@ pub fn new(
         .into());
     }
     let (file, _) = KeyFile::generate(label, &passphrase(passphrase_file, true)?)?;
-    crate::files::write_private(out, (file.to_json() + "\n").as_bytes(), false)?;
+    crate::files::write_private(out, (file.to_json()? + "\n").as_bytes(), false)?;
     println!("key file written to {}", out.display());
     println!("public key: {}", file.public_key);
     Ok(())

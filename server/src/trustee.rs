@@ -321,16 +321,33 @@ fn hold(path: &Path) -> CliResult<std::fs::File> {
     }
 }
 
-/// Seals the kept state into the key file, replacing it whole (written aside, then moved).
+/// Seals the kept state into the key file, replacing it whole: see [`seal_state`].
 fn save(path: &Path, file: &keyfile::KeyFile, passphrase: &str, kept: &KeptSide) -> CliResult<()> {
-    let bytes = kept.to_bytes();
-    let sealed = file
-        .with_state(passphrase, &bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let aside = path.with_extension("saving");
-    crate::files::write_private(&aside, (sealed.to_json() + "\n").as_bytes(), true)?;
-    std::fs::rename(&aside, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
-    Ok(())
+    seal_state(path, file, passphrase, kept.to_bytes())
+}
+
+/// Seals `state` (or refuses, if it did not turn into bytes) into the key file at `path`:
+/// the new file is written beside the old one and synced, read back and opened with the
+/// passphrase to exactly this state, and only then moved over it; any failure leaves the
+/// old file byte for byte.
+fn seal_state(
+    path: &Path,
+    file: &keyfile::KeyFile,
+    passphrase: &str,
+    state: Result<Vec<u8>, ledger::ceremony::CeremonyError>,
+) -> CliResult<()> {
+    let unchanged = |e: String| format!("{}: {e}; the key file is unchanged", path.display());
+    let state = state.map_err(|e| unchanged(e.to_string()))?;
+    let text = file
+        .with_state(passphrase, &state)
+        .and_then(|f| f.to_json())
+        .map_err(|e| unchanged(e.to_string()))?
+        + "\n";
+    crate::files::replace_private(path, text.as_bytes(), |back| {
+        let back = std::str::from_utf8(back).map_err(|_| "the new copy is not text")?;
+        file.check_saved(back, passphrase, &state)
+            .map_err(|e| e.to_string())
+    })
 }
 
 /// `trustee tally`: verifies the whole chain here, recomputes the encrypted sums up to the
@@ -425,4 +442,75 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
         ),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    #[test]
+    fn a_key_file_save_that_fails_at_any_step_leaves_the_old_file_byte_identical() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trustee.key");
+        let identity = SigningKey::from_bytes(&[7; 32]);
+        let passphrase = "correct horse battery";
+        let file = keyfile::KeyFile::seal_with(&identity, "trustee", passphrase, 64, 1).unwrap();
+        let (trustee, first) = Trustee::join(
+            &identity,
+            ElectionId(1),
+            1,
+            0,
+            &[Seat::of(&identity)],
+            1,
+            &mut rand::rngs::OsRng,
+        )
+        .unwrap();
+        let kept = KeptSide {
+            trustee,
+            outbox: vec![first],
+            decrypted: None,
+        };
+        save(&path, &file, passphrase, &kept).unwrap();
+        let old = std::fs::read(&path).unwrap();
+        let unchanged = |err: Box<dyn std::error::Error>, why: &str| {
+            let err = err.to_string();
+            assert!(err.contains(why), "{err}");
+            assert!(err.contains("unchanged"), "{err}");
+            assert_eq!(std::fs::read(&path).unwrap(), old);
+        };
+        // Serialisation fails: nothing is written, no empty state sealed over the file.
+        let failed = Err(ledger::ceremony::CeremonyError::Encode {
+            what: "the kept ceremony state",
+            reason: "out of memory".into(),
+        });
+        unchanged(
+            seal_state(&path, &file, passphrase, failed).unwrap_err(),
+            "cannot encode the kept ceremony state: out of memory",
+        );
+        // Sealing fails (a passphrase that does not open the file).
+        unchanged(
+            seal_state(&path, &file, "not the passphrase", kept.to_bytes()).unwrap_err(),
+            "wrong passphrase",
+        );
+        // Writing fails (the copy beside cannot be made).
+        std::fs::create_dir(dir.path().join("trustee.saving")).unwrap();
+        unchanged(
+            save(&path, &file, passphrase, &kept).unwrap_err(),
+            "cannot create",
+        );
+        std::fs::remove_dir(dir.path().join("trustee.saving")).unwrap();
+        // Reading back fails (the copy on disk is not the file that was sealed): shown in
+        // files::tests, whose check is the one used here. A save that works replaces it and
+        // the new file opens to the state sealed.
+        let mut next = kept.clone();
+        next.outbox.clear();
+        save(&path, &file, passphrase, &next).unwrap();
+        assert_ne!(std::fs::read(&path).unwrap(), old);
+        let (_, _, state) = crate::key::open_kept(&path, passphrase).unwrap();
+        assert_eq!(
+            KeptSide::from_bytes(&state.unwrap()).unwrap().outbox.len(),
+            0
+        );
+    }
 }

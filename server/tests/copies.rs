@@ -250,7 +250,7 @@ fn write_key(dir: &std::path::Path, e: &Setup) -> (std::path::PathBuf, std::path
     if !key.exists() {
         let file =
             keyfile::KeyFile::seal(&e.validators[0], "validator1", "a long passphrase").unwrap();
-        std::fs::write(&key, file.to_json()).unwrap();
+        std::fs::write(&key, file.to_json().unwrap()).unwrap();
         std::fs::write(&passphrase, "a long passphrase\n").unwrap();
     }
     (key, passphrase)

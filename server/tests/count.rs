@@ -434,7 +434,7 @@ async fn a_share_with_a_bad_proof_or_signature_is_refused_and_a_trustee_facing_w
         .with_state("the passphrase of the trustee", kept.to_string().as_bytes())
         .unwrap();
     let key = home.join("key.json");
-    std::fs::write(&key, file.to_json()).unwrap();
+    std::fs::write(&key, file.to_json().unwrap()).unwrap();
     let (_, real_export) = get(&client(), s.url(&format!("/api/elections/{id}/export"))).await;
     let (_, mut lying_tally) = get(&client(), s.url(&format!("/api/elections/{id}/tally"))).await;
     lying_tally["sums"] = json!(hex::encode(empty.to_bytes()));

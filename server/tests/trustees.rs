@@ -718,7 +718,7 @@ async fn the_reviews_attacks_on_the_sealed_trustees_fail_in_every_client() {
                 .as_bytes(),
         )
         .unwrap();
-    std::fs::write(&key, file.to_json()).unwrap();
+    std::fs::write(&key, file.to_json().unwrap()).unwrap();
     let ceremony_at = |server: &str| {
         ballotchain(&[
             "trustee",

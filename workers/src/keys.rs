@@ -133,7 +133,7 @@ impl KeyWorker {
                     KeyFile::generate(&label, &passphrase).map_err(|e| e.to_string())?;
                 self.key = Some(key);
                 let answer = KeyAnswer::Unlocked {
-                    file: file.to_json(),
+                    file: file.to_json().map_err(|e| e.to_string())?,
                     public: file.public_key,
                 };
                 self.sealing = Some(Sealing {
@@ -151,7 +151,7 @@ impl KeyWorker {
                 let kept = state.map(|s| KeptSide::from_bytes(&s)).transpose()?;
                 self.key = Some(key);
                 let answer = KeyAnswer::Unlocked {
-                    file: file.to_json(),
+                    file: file.to_json().map_err(|e| e.to_string())?,
                     public: file.public_key,
                 };
                 self.sealing = Some(Sealing {
@@ -281,14 +281,18 @@ impl KeyWorker {
 }
 
 impl Sealing {
-    /// Seals `kept` into the key file (its JSON text, returned) and keeps both.
+    /// Seals `kept` into the key file (its JSON text, returned once it reads back and
+    /// opens with the passphrase to exactly this state) and keeps both; on any failure
+    /// the file and side kept here stay as they were.
     fn seal(&mut self, kept: KeptSide) -> Result<String, String> {
-        self.file = self
+        let state = kept.to_bytes().map_err(|e| e.to_string())?;
+        let json = self
             .file
-            .with_state(&self.passphrase, &kept.to_bytes())
+            .sealed_json(&self.passphrase, &state)
             .map_err(|e| e.to_string())?;
+        self.file = KeyFile::from_json(&json).map_err(|e| e.to_string())?;
         self.kept = Some(kept);
-        Ok(self.file.to_json())
+        Ok(json)
     }
 }
 
