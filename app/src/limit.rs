@@ -175,6 +175,10 @@ pub struct Limits {
     pub blocks: FailureLimit,
     /// Tallies: 120 a minute.
     pub tallies: FailureLimit,
+    /// Reads of a key ceremony's board: 240 a minute (a trustee's command line reads it
+    /// once a second while it waits; a full board's check is kept, but each read still
+    /// gathers every message).
+    pub boards: FailureLimit,
 }
 
 impl Default for Limits {
@@ -187,6 +191,7 @@ impl Default for Limits {
             templates: FailureLimit::new("mining template requests", 600, minute),
             blocks: FailureLimit::new("submitted blocks", 60, minute),
             tallies: FailureLimit::new("tally requests", 120, minute),
+            boards: FailureLimit::new("ceremony board reads", 240, minute),
         }
     }
 }

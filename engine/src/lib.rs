@@ -85,6 +85,11 @@ struct Inner {
     rotation: Mutex<HashMap<ElectionId, integrity::Rotation>>,
     /// Older votes' rows each periodic check re-reads.
     rows_per_check: std::sync::atomic::AtomicU64,
+    /// The verdict on each election's full ceremony board, against the digest of what it
+    /// checked: a public read costs a check only when the board changed.
+    boards: Mutex<HashMap<ElectionId, trustees::BoardVerdict>>,
+    /// Full ceremony checks run for the board (see [`Node::board_checks`]).
+    board_checks: std::sync::atomic::AtomicU64,
     /// On PostgreSQL, the task that hears other instances' events.
     listener: Option<tokio::task::AbortHandle>,
 }
@@ -139,6 +144,8 @@ impl Node {
                 checked: tokio::sync::watch::Sender::new(false),
                 rotation: Mutex::new(HashMap::new()),
                 rows_per_check: std::sync::atomic::AtomicU64::new(integrity::ROWS_PER_CHECK),
+                boards: Mutex::new(HashMap::new()),
+                board_checks: std::sync::atomic::AtomicU64::new(0),
                 listener: events.map(|url| events::listen(url, weak.clone())),
             }),
         };

@@ -17,6 +17,7 @@ use ledger::{
     possession_is_proven, ElectionId, GroupKey, PublicKey, ReceivingKey, Signature, Trustees,
 };
 use sqlx::AnyConnection;
+use std::collections::HashMap;
 use wire::{
     threshold_warning, CeremonyBoard, CeremonyInfo, CeremonySeat, ElectionState, NewTrustee,
     TrusteeEnrolment, TrusteeId, TrusteeInfo, TrusteeInvitation, TrusteeInvitationInfo, Waiting,
@@ -88,6 +89,27 @@ impl Running {
     fn identities(&self) -> Vec<PublicKey> {
         self.seats.iter().map(|s| s.seat.identity).collect()
     }
+}
+
+/// A full board's verdict (its election key, or what is wrong), kept against the digest of
+/// everything the check read.
+pub(crate) struct BoardVerdict {
+    digest: [u8; 32],
+    verdict: (Option<GroupKey>, Option<String>),
+}
+
+/// The digest of everything a board's check reads.
+fn board_digest(
+    election: ElectionId,
+    ceremony: u64,
+    identities: &[PublicKey],
+    threshold: u16,
+    messages: &[CeremonyMessage],
+) -> Result<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(&(election, ceremony, identities, threshold, messages))
+        .map_err(|e| EngineError::Internal(format!("the ceremony board does not encode: {e}")))?;
+    Ok(Sha256::digest(bytes).into())
 }
 
 /// The election's ceremony that has not been ended, if any.
@@ -543,19 +565,7 @@ impl Node {
                 let (election_key, problem) = if waiting.is_some() {
                     (None, None)
                 } else {
-                    // Every signature and the key set: off the runtime.
-                    let (id, threshold) = (run.id, run.threshold);
-                    let (identities, board) = (run.identities(), messages.clone());
-                    let checked = tokio::task::spawn_blocking(move || {
-                        check_ceremony(election, id, &identities, threshold, &board)
-                            .map(|set| set.election_key)
-                    })
-                    .await
-                    .map_err(EngineError::join)?;
-                    match checked {
-                        Ok(key) => (Some(GroupKey(key)), None),
-                        Err(e) => (None, Some(e.to_string())),
-                    }
+                    self.board_verdict(election, &run, &messages).await?
                 };
                 Some(CeremonyInfo {
                     id: run.id,
@@ -574,6 +584,61 @@ impl Node {
             trustees,
             ceremony,
         })
+    }
+
+    /// The verdict on a full board (every message in): its election key, or what is wrong
+    /// with it. Checked once per board: the verdict is kept against a digest of all the
+    /// check reads (election, ceremony, seats, threshold, every message), so repeated
+    /// reads of an unchanged board cost a hash, and a board changed in any way, by a post,
+    /// a restart or an edit of the database, is checked again.
+    async fn board_verdict(
+        &self,
+        election: ElectionId,
+        run: &Running,
+        messages: &[CeremonyMessage],
+    ) -> Result<(Option<GroupKey>, Option<String>)> {
+        let (id, threshold, identities) = (run.id, run.threshold, run.identities());
+        let digest = board_digest(election, id, &identities, threshold, messages)?;
+        if let Some(kept) = self.boards().get(&election).filter(|v| v.digest == digest) {
+            return Ok(kept.verdict.clone());
+        }
+        // Every signature and the key set: off the runtime.
+        let board = messages.to_vec();
+        let checked = tokio::task::spawn_blocking(move || {
+            check_ceremony(election, id, &identities, threshold, &board).map(|set| set.election_key)
+        })
+        .await
+        .map_err(EngineError::join)?;
+        self.inner
+            .board_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let verdict = match checked {
+            Ok(key) => (Some(GroupKey(key)), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        self.boards().insert(
+            election,
+            BoardVerdict {
+                digest,
+                verdict: verdict.clone(),
+            },
+        );
+        Ok(verdict)
+    }
+
+    fn boards(&self) -> std::sync::MutexGuard<'_, HashMap<ElectionId, BoardVerdict>> {
+        self.inner
+            .boards
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many times a full ceremony board has been checked since the node started: a
+    /// board read again unchanged is not checked again.
+    pub fn board_checks(&self) -> u64 {
+        self.inner
+            .board_checks
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Posts a trustee's messages to the running ceremony: each of this election and

@@ -413,6 +413,54 @@ async fn cast_all(f: &Fixture, voters: std::ops::Range<usize>) -> Vec<TxId> {
 }
 
 #[tokio::test]
+async fn a_full_ceremony_board_is_checked_once_and_again_only_when_it_changes() {
+    let f = setup(0, 0).await;
+    let (node, e) = (&f.node, f.election);
+    let checked = node.board_checks();
+    assert!(
+        checked >= 1,
+        "the ceremony's last post checked the full board"
+    );
+    let key = node
+        .ceremony_board(e)
+        .await
+        .unwrap()
+        .ceremony
+        .unwrap()
+        .election_key;
+    assert!(key.is_some());
+    for _ in 0..20 {
+        let board = node.ceremony_board(e).await.unwrap().ceremony.unwrap();
+        assert_eq!(board.election_key, key);
+    }
+    assert_eq!(
+        node.board_checks(),
+        checked,
+        "repeated reads re-ran the check"
+    );
+    // The board changed under the node (a signature moved onto another message in the
+    // database): the next read checks it again and shows the problem, once.
+    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM ceremony_messages ORDER BY id")
+        .fetch_all(node.write_pool())
+        .await
+        .unwrap();
+    let (first, last) = (ids[0].0, ids[ids.len() - 1].0);
+    sqlx::query(&format!(
+        "UPDATE ceremony_messages SET signature = (SELECT signature FROM ceremony_messages WHERE id = {first}) WHERE id = {last}"
+    ))
+    .execute(node.write_pool())
+    .await
+    .unwrap();
+    for _ in 0..5 {
+        let board = node.ceremony_board(e).await.unwrap().ceremony.unwrap();
+        assert_eq!(board.election_key, None);
+        let problem = board.problem.unwrap();
+        assert!(problem.contains("not signed"), "{problem}");
+    }
+    assert_eq!(node.board_checks(), checked + 1);
+}
+
+#[tokio::test]
 async fn registering_voters_by_key_is_all_or_nothing_and_ends_at_sealing() {
     let f = setup(2, 2).await;
     let (node, e) = (&f.node, f.election);

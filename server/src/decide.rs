@@ -44,6 +44,31 @@ pub(crate) fn get<T: DeserializeOwned>(url: &str) -> CliResult<T> {
     answer(ureq::get(url).call())
 }
 
+/// [`get`] for a command that polls until `deadline`: a `429` (this address read too
+/// often) is waited out for the `Retry-After` the server gives, while time is left.
+pub(crate) fn get_polling<T: DeserializeOwned>(
+    url: &str,
+    deadline: std::time::Instant,
+) -> CliResult<T> {
+    loop {
+        match ureq::get(url).call() {
+            Err(ureq::Error::Status(429, r)) => {
+                let wait = r
+                    .header("retry-after")
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .unwrap_or(5);
+                let wake = std::time::Instant::now() + std::time::Duration::from_secs(wait);
+                if wake > deadline {
+                    return Err(refusal(ureq::Error::Status(429, r)));
+                }
+                tracing::info!(wait, "the server asks to read less often: waiting");
+                std::thread::sleep(std::time::Duration::from_secs(wait));
+            }
+            other => return answer(other),
+        }
+    }
+}
+
 /// The token of an invitation link (`…/invite/<token>`) or the token itself.
 pub(crate) fn token_of(invitation: &str) -> &str {
     invitation

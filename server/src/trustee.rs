@@ -61,7 +61,10 @@ pub fn ceremony(args: TrusteeCeremonyArgs) -> CliResult<()> {
         if detail.state != wire::ElectionState::Setup {
             return check_genesis(&base, &args.key, &passphrase, election);
         }
-        let board: CeremonyBoard = get(&format!("{base}/api/elections/{election}/ceremony"))?;
+        let board: CeremonyBoard = crate::decide::get_polling(
+            &format!("{base}/api/elections/{election}/ceremony"),
+            deadline,
+        )?;
         let done = match &board.ceremony {
             None => {
                 println!("no key ceremony has started yet in election {election}");
@@ -83,7 +86,9 @@ pub fn ceremony(args: TrusteeCeremonyArgs) -> CliResult<()> {
                 .into())
             };
         }
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        // A person's turn takes minutes; a read a second keeps well inside the board's
+        // limit per address, even with several trustees behind one.
+        std::thread::sleep(std::time::Duration::from_secs(1));
     }
 }
 

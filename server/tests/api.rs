@@ -2705,6 +2705,37 @@ async fn a_parallel_burst_of_password_guesses_is_refused_before_it_is_hashed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ceremony_board_is_a_costly_read_limited_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, admin) = server_with_admin(dir.path()).await;
+    let e = open_election(&s, &admin, "Board", 1, true).await;
+    let url = s.url(&format!("/api/elections/{}/ceremony", e.election));
+    let c = client();
+    // 240 reads a minute from an address (setting the election up read it a few times).
+    let mut answered = 0;
+    while get(&c, url.clone()).await.0 == StatusCode::OK {
+        answered += 1;
+        assert!(answered <= 240, "no limit after {answered} reads");
+    }
+    assert!(answered > 200, "refused after {answered} reads");
+    let refused = c.get(url.clone()).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("ceremony board reads"),
+        "{body}"
+    );
+    // Other reads from the same address are not counted against it.
+    let (st, _) = get(&c, s.url(&format!("/api/elections/{}", e.election))).await;
+    assert_eq!(st, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_of_what_does_not_exist_answer_404_and_say_so() {
     let dir = tempfile::tempdir().unwrap();
     let (s, admin) = server_with_admin(dir.path()).await;

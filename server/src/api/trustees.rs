@@ -9,6 +9,7 @@
 use super::extract::{AdminAccount, ApiJson, ApiPath, ElectionItemPath, ElectionPath};
 use super::ApiError;
 use crate::serve::AppState;
+use app::site::ClientAddr;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
@@ -57,10 +58,13 @@ async fn replace(
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
+/// `GET /ceremony`: the board, counted per client address as a costly read.
 async fn board(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ElectionPath(id): ElectionPath,
 ) -> Result<Json<CeremonyBoard>, ApiError> {
+    state.limits.boards.count(client)?;
     Ok(Json(state.node.ceremony_board(id).await?))
 }
 
