@@ -25,10 +25,18 @@ pub async fn trustee_invitation_details(
         .map_err(|e| ServerFnError::new(e.to_string()))
 }
 
-/// The election's title and its ceremony board.
+/// The election's title and its ceremony board (a read of the board, counted per address
+/// like `GET /api/elections/{id}/ceremony`).
 #[server(prefix = "/sfn")]
 pub async fn ceremony_view(election: ElectionId) -> Result<(String, CeremonyBoard), ServerFnError> {
     let node = crate::session::node()?;
+    let limits = use_context::<std::sync::Arc<crate::limit::Limits>>()
+        .ok_or_else(|| ServerFnError::new("the rate limits are not available"))?;
+    let crate::site::ClientAddr(client) = leptos_axum::extract().await?;
+    limits
+        .boards
+        .count(client)
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
     let title = node
         .election(election)
         .await
