@@ -46,7 +46,10 @@ pub(crate) async fn require_not_final_on(
 }
 
 /// The shares posted, in trustee order.
-async fn shares_of(conn: &mut AnyConnection, election: ElectionId) -> Result<Vec<SignedShare>> {
+pub(crate) async fn shares_of(
+    conn: &mut AnyConnection,
+    election: ElectionId,
+) -> Result<Vec<SignedShare>> {
     let rows: Vec<(i64, Vec<u8>, Signature)> = sqlx::query_as(
         "SELECT trustee, share, signature FROM decryption_shares WHERE election_id = $1 ORDER BY trustee",
     )
@@ -66,7 +69,10 @@ async fn shares_of(conn: &mut AnyConnection, election: ElectionId) -> Result<Vec
 }
 
 /// The published counts, if any.
-async fn counts_of(conn: &mut AnyConnection, election: ElectionId) -> Result<Option<Vec<u64>>> {
+pub(crate) async fn counts_of(
+    conn: &mut AnyConnection,
+    election: ElectionId,
+) -> Result<Option<Vec<u64>>> {
     let text: Option<String> =
         sqlx::query_scalar("SELECT counts FROM results WHERE election_id = $1")
             .bind(election)

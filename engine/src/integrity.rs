@@ -379,6 +379,7 @@ impl Node {
             }
         };
         rows_agree(&mut db, id, &chain, depth, in_blocks).await?;
+        count_agrees(&mut db, id, &chain).await?;
         Ok(chain)
     }
 }
@@ -515,6 +516,67 @@ fn same_links(
 /// chain (so every vote so marked is in the appended block it names); every pending vote
 /// is well formed (its receipt is its hash; in a full check, every vote rule holds) and
 /// from a voter not on the chain. Pending votes are read as a stream.
+/// The count's rows against the verified chain, in the same snapshot: the final head is
+/// the chain's tip (no block joins a final count), every posted share is signed by its
+/// trustee over that head and these sums with every proof holding, and a published result
+/// is what the shares decrypt the sums to ([`ledger::result::check_result`]). A count
+/// edited in the database is an altered chain like any other row.
+async fn count_agrees(
+    db: &mut AnyConnection,
+    id: ElectionId,
+    chain: &Arc<ChainState>,
+) -> Result<()> {
+    let end = crate::count::final_head(db, id).await?;
+    let shares = crate::count::shares_of(db, id).await?;
+    let counts = crate::count::counts_of(db, id)
+        .await
+        .map_err(|_| altered("the published result does not read"))?;
+    let Some(end) = end else {
+        if !shares.is_empty() || counts.is_some() {
+            return Err(altered(
+                "decryption shares or a result are stored for a count that is not final",
+            ));
+        }
+        return Ok(());
+    };
+    if end.height != chain.height() || end.head != chain.tip() {
+        return Err(altered(format!(
+            "the final head recorded, block {} ({}), is not the verified chain's, block {} ({})",
+            end.height,
+            end.head,
+            chain.height(),
+            chain.tip()
+        )));
+    }
+    let chain = chain.clone();
+    tokio::task::spawn_blocking(move || {
+        let Some(counts) = counts else {
+            let (genesis, tip, sums) = (chain.genesis(), chain.tip(), &chain.tally().sums);
+            for share in &shares {
+                ledger::result::check_share(genesis, &tip, sums, share).map_err(|e| {
+                    altered(format!(
+                        "the decryption share of trustee {} does not hold: {e}",
+                        share.trustee
+                    ))
+                })?;
+            }
+            return Ok(());
+        };
+        // Every share, and the counts they decrypt the sums to.
+        let result = ledger::result::TallyResult {
+            height: end.height,
+            head: end.head,
+            shares,
+            counts,
+        };
+        ledger::result::check_result(&chain, &result)
+            .map_err(|e| altered(format!("the published result does not hold: {e}")))?;
+        Ok(())
+    })
+    .await
+    .map_err(EngineError::join)?
+}
+
 async fn rows_agree(
     db: &mut AnyConnection,
     id: ElectionId,

@@ -182,13 +182,13 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
         .genesis_hash
         .unwrap()
         .to_string();
-    let tally_with = |h: &Home, more: &[&str]| {
+    let tally_on = |base: &str, h: &Home, more: &[&str]| {
         Command::new(BIN)
             .args([
                 "trustee",
                 "tally",
                 "--server",
-                &s.base,
+                base,
                 "--election",
                 &election,
             ])
@@ -202,6 +202,7 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
             .output()
             .expect("run ballotchain")
     };
+    let tally_with = |h: &Home, more: &[&str]| tally_on(&s.base, h, more);
     let tally_by = |h: &Home| tally_with(h, &["--genesis", &genesis]);
     let out = tally_by(&trustees[0]);
     assert!(
@@ -326,6 +327,58 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
         "{}",
         text(&out)
     );
+
+    // The count is inside the integrity check: the result, a share or the final head
+    // edited offline is caught by `ballotchain check` and when the node starts, which
+    // then refuses writes to the election (here the third trustee's share).
+    let db = s.db.clone();
+    s.kill();
+    let detail_of = |s: &Server| {
+        let url = s.url(&format!("/api/elections/{id}"));
+        async move { get(&client(), url).await.1 }
+    };
+    for (what, edit, undo) in [
+        (
+            "the published result does not hold",
+            "UPDATE results SET counts = '[2,1,1]'",
+            "UPDATE results SET counts = '[1,2,1]'",
+        ),
+        (
+            "trustee 1's share is not signed",
+            "UPDATE decryption_shares SET trustee = 1 WHERE trustee = 0",
+            "UPDATE decryption_shares SET trustee = 0 WHERE trustee = 1",
+        ),
+        (
+            "the final head recorded, block 0",
+            "UPDATE finals SET height = 0",
+            "UPDATE finals SET height = 1",
+        ),
+    ] {
+        db.edit_offline(edit).await;
+        let out = ballotchain(&["check", "--db", db.arg()]);
+        assert!(
+            !out.status.success()
+                && text(&out).contains("TAMPERING DETECTED")
+                && text(&out).contains(what),
+            "{edit}: {}",
+            text(&out)
+        );
+        let s = Server::start(dir.path());
+        let detail = detail_of(&s).await;
+        let problem = detail["integrity_problem"].as_str().unwrap_or_default();
+        assert!(problem.contains(what), "{edit}: {detail}");
+        let out = tally_on(&s.base, &trustees[1], &["--genesis", &genesis]);
+        assert!(
+            !out.status.success() && text(&out).contains("chain_integrity"),
+            "{edit}: {}",
+            text(&out)
+        );
+        s.kill();
+        db.edit_offline(undo).await;
+    }
+    let out = ballotchain(&["check", "--db", db.arg()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let s = Server::start(dir.path());
 
     // The explorer lists each share checked again against the chain: both hold, and a
     // share altered in the database behind the node's back is shown as not holding.
