@@ -210,6 +210,56 @@ impl DecryptionShare {
     }
 }
 
+/// The one count a trustee decrypted its share of, as its tool records it beyond the key
+/// file (a file in the trustee's state folder on the command line, this browser's storage
+/// on the page): keyed by the genesis block's hash and the trustee's identity key, so a
+/// second copy of the key file used on the same machine is refused for another count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountRecord {
+    /// The hash of the election's genesis block.
+    pub genesis: BlockHash,
+    /// The trustee's identity key.
+    pub trustee: PublicKey,
+    /// The final head decrypted: its height and hash.
+    pub height: u64,
+    pub head: BlockHash,
+    /// The encrypted sums decrypted, hex ([`EncryptedSums::to_bytes`]).
+    pub sums: String,
+}
+
+/// A count other than the one recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("this trustee's share of another count is recorded here (block {height}, {head}): it decrypts only one count")]
+pub struct OtherCount {
+    pub height: u64,
+    pub head: BlockHash,
+}
+
+impl CountRecord {
+    /// Admits the count of `head` with `sums` (hex) only if it is the one recorded, for
+    /// this genesis block and trustee.
+    pub fn admits(
+        &self,
+        genesis: &BlockHash,
+        trustee: &PublicKey,
+        head: &BlockHash,
+        sums: &str,
+    ) -> Result<(), OtherCount> {
+        if self.genesis == *genesis
+            && self.trustee == *trustee
+            && self.head == *head
+            && self.sums == sums
+        {
+            Ok(())
+        } else {
+            Err(OtherCount {
+                height: self.height,
+                head: self.head,
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +355,30 @@ mod tests {
         let mut huge = bytes.clone();
         huge[2..6].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(DecryptionShare::decode(&huge).is_err());
+    }
+
+    #[test]
+    fn a_count_record_admits_its_own_count_only() {
+        let record = CountRecord {
+            genesis: BlockHash([1; 32]),
+            trustee: PublicKey([2; 32]),
+            height: 7,
+            head: BlockHash([3; 32]),
+            sums: "abcd".into(),
+        };
+        let (g, t, h) = (record.genesis, record.trustee, record.head);
+        assert_eq!(record.admits(&g, &t, &h, "abcd"), Ok(()));
+        let other = Err(OtherCount { height: 7, head: h });
+        assert_eq!(record.admits(&g, &t, &BlockHash([4; 32]), "abcd"), other);
+        assert_eq!(record.admits(&g, &t, &h, "abce"), other);
+        assert_eq!(record.admits(&BlockHash([9; 32]), &t, &h, "abcd"), other);
+        assert_eq!(record.admits(&g, &PublicKey([9; 32]), &h, "abcd"), other);
+        let said = other.unwrap_err().to_string();
+        assert!(
+            said.starts_with(
+                "this trustee's share of another count is recorded here (block 7, 0303"
+            ),
+            "{said}"
+        );
     }
 }

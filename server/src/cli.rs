@@ -285,11 +285,15 @@ pub struct TrusteeTallyArgs {
     /// must be that election's, not one the server made up around a copied ballot.
     #[arg(long, value_name = "HASH")]
     pub genesis: ledger::BlockHash,
-    /// The final head as the election office announced it, `HEIGHT:HASH`: the count must
-    /// end there.
+    /// The final head, `HEIGHT:HASH`, as an observer's own copy has it (a pinned head,
+    /// `ballotchain validate`, a validator's dashboard), not the office's word alone: the
+    /// count must end there.
     #[arg(long, value_name = "HEIGHT:HASH", value_parser = crate::verify::pinned_head)]
     pub expect_final: Option<(u64, ledger::BlockHash)>,
-    /// The trustee's key file, which keeps its key share from the ceremony.
+    /// The trustee's key file, which keeps its key share from the ceremony. The count
+    /// decrypted is recorded in it and in `$BALLOTCHAIN_STATE_DIR` (by default
+    /// `~/.local/state/ballotchain`) before the share is posted; either record naming
+    /// another count refuses.
     #[arg(long)]
     pub key: PathBuf,
     /// Read the key file's passphrase from this file's first line instead of a prompt.

@@ -405,6 +405,15 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
         )
         .into());
     }
+    // One count per trustee, recorded beyond the key file: a copy of the key file used
+    // on this machine is refused for another count.
+    let me = PublicKey(key.verifying_key().to_bytes());
+    let book = count_record_path(&args.genesis, &me)?;
+    if let Some(record) = recorded_count(&book)? {
+        record
+            .admits(&args.genesis, &me, &chain.tip(), &own)
+            .map_err(|e| format!("{e} ({}): posting nothing", book.display()))?;
+    }
     let signed = kept
         .decrypt_share(
             &key,
@@ -422,7 +431,18 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
             other => format!("{other}: posting nothing"),
         })?;
     let position = signed.trustee;
-    // Kept before posting: this trustee decrypts this count only.
+    // Kept before posting, on this machine and in the key file: this trustee decrypts
+    // this count only.
+    record_count(
+        &book,
+        &ledger::result::CountRecord {
+            genesis: args.genesis,
+            trustee: me,
+            height: chain.height(),
+            head: chain.tip(),
+            sums: own.clone(),
+        },
+    )?;
     save(&args.key, &file, &passphrase, &kept)?;
     let after: wire::TallyReport = answer(
         ureq::post(&format!("{base}/api/elections/{election}/tally/shares")).send_json(&signed),
@@ -447,6 +467,77 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
         ),
     }
     Ok(())
+}
+
+/// The folder where this machine records what its trustees did beyond their key files:
+/// `$BALLOTCHAIN_STATE_DIR`, or `~/.local/state/ballotchain`; never the working folder.
+fn state_dir() -> CliResult<std::path::PathBuf> {
+    let dir = match std::env::var_os("BALLOTCHAIN_STATE_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => std::env::var_os("HOME")
+            .filter(|d| !d.is_empty())
+            .map(|home| std::path::PathBuf::from(home).join(".local/state/ballotchain"))
+            .ok_or("no home folder to keep the count record in: set BALLOTCHAIN_STATE_DIR")?,
+    };
+    if !dir.is_absolute() {
+        return Err(format!(
+            "the state folder {} is not an absolute path: set BALLOTCHAIN_STATE_DIR to one",
+            dir.display()
+        )
+        .into());
+    }
+    Ok(dir)
+}
+
+/// Where the count a trustee decrypted for the election of `genesis` is recorded.
+fn count_record_path(
+    genesis: &ledger::BlockHash,
+    trustee: &PublicKey,
+) -> CliResult<std::path::PathBuf> {
+    Ok(state_dir()?
+        .join("counts")
+        .join(format!("{genesis}-{}.json", trustee.to_hex())))
+}
+
+/// The count recorded at `path`, if any. A record that does not read refuses (it is
+/// never taken for none, nor overwritten).
+fn recorded_count(path: &Path) -> CliResult<Option<ledger::result::CountRecord>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            format!(
+                "the count record {} does not read ({e}): posting nothing",
+                path.display()
+            )
+            .into()
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read the count record {}: {e}", path.display()).into()),
+    }
+}
+
+/// Records the count decrypted, written and synced (and read back) before the share is
+/// posted; its folder is the owner's only.
+fn record_count(path: &Path, record: &ledger::result::CountRecord) -> CliResult<()> {
+    if let Some(folder) = path.parent() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(folder)
+            .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    }
+    let text = serde_json::to_string_pretty(record)? + "\n";
+    crate::files::replace_private(path, text.as_bytes(), |back| {
+        match serde_json::from_slice::<ledger::result::CountRecord>(back) {
+            Ok(read) if read == *record => Ok(()),
+            _ => Err("the count record did not read back as written".into()),
+        }
+    })
+    .map_err(|e| format!("{e}: posting nothing").into())
 }
 
 #[cfg(test)]

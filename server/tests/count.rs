@@ -22,6 +22,9 @@ struct Home {
     key: PathBuf,
     passphrase: PathBuf,
     password: PathBuf,
+    /// `$BALLOTCHAIN_STATE_DIR`: where this machine records the count its trustee
+    /// decrypted.
+    state: PathBuf,
 }
 
 fn home(dir: &Path, name: &str) -> Home {
@@ -31,6 +34,7 @@ fn home(dir: &Path, name: &str) -> Home {
         key: at.join("key.json"),
         passphrase: at.join("passphrase"),
         password: at.join("password"),
+        state: at.join("state"),
     };
     std::fs::write(&h.passphrase, format!("the passphrase of {name}\n")).unwrap();
     std::fs::write(&h.password, format!("the password of {name}\n")).unwrap();
@@ -199,6 +203,7 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
                 arg(&h.passphrase),
             ])
             .args(more)
+            .env("BALLOTCHAIN_STATE_DIR", &h.state)
             .output()
             .expect("run ballotchain")
     };
@@ -258,8 +263,26 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
     );
     assert_eq!(anyone.tally(id).await.unwrap().shares, Vec::<u16>::new());
 
-    // Two of the three trustees decrypt; the third stays away.
+    // Two of the three trustees decrypt; the third stays away. The first keeps a copy
+    // of her key file from before.
+    let copy = Home {
+        key: dir.path().join("tess-copy.json"),
+        passphrase: trustees[0].passphrase.clone(),
+        password: trustees[0].password.clone(),
+        state: trustees[0].state.clone(),
+    };
+    std::fs::copy(&trustees[0].key, &copy.key).unwrap();
     let said = ok(tally_by(&trustees[0]));
+    // Her count is recorded on her machine, beside the key file's record.
+    let records: Vec<_> = std::fs::read_dir(trustees[0].state.join("counts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let record: ledger::result::CountRecord =
+        serde_json::from_slice(&std::fs::read(&records[0]).unwrap()).unwrap();
+    assert_eq!((record.height, record.head), (end.height, end.head));
+    assert_eq!(record.genesis.to_string(), genesis);
     assert!(said.contains("1 of the 2 shares needed are in"), "{said}");
     let out = tally_by(&trustees[0]);
     assert!(
@@ -327,6 +350,57 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
         "{}",
         text(&out)
     );
+
+    // A second server run by the operator shows an earlier head (the genesis block, no
+    // ballots): the copy of the key file made before the count, used on the same
+    // machine, is refused there, and so is the key file itself on another machine; the
+    // second server receives no share.
+    let mut cut = export.clone();
+    cut["blocks"] = json!([]);
+    cut.as_object_mut().unwrap().remove("result");
+    let earlier: ledger::ChainExport = serde_json::from_value(cut.clone()).unwrap();
+    let empty = hex::encode(ledger::replay(&earlier).unwrap().tally().sums.to_bytes());
+    let report = json!({
+        "turnout": 0,
+        "sums": empty,
+        "final_head": {"height": 0, "head": genesis, "uncounted": 0},
+        "shares": [],
+        "result": null,
+    });
+    let second = LyingServer::start(vec![
+        LyingServer::json(&format!("/api/elections/{id}/export"), &cut),
+        LyingServer::json(&format!("/api/elections/{id}/tally"), &report),
+    ]);
+    let out = tally_on(&second.base, &copy, &["--genesis", &genesis]);
+    assert!(
+        !out.status.success()
+            && text(&out)
+                .contains("this trustee's share of another count is recorded here (block 1,"),
+        "{}",
+        text(&out)
+    );
+    let elsewhere = Home {
+        state: dir.path().join("another-machine"),
+        key: trustees[0].key.clone(),
+        passphrase: trustees[0].passphrase.clone(),
+        password: trustees[0].password.clone(),
+    };
+    let out = tally_on(&second.base, &elsewhere, &["--genesis", &genesis]);
+    assert!(
+        !out.status.success() && text(&out).contains("decrypted its share of other sums already"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(second.posts(), 0);
+    // A record that does not read refuses too (it is never taken for none).
+    std::fs::write(&records[0], "{").unwrap();
+    let out = tally_on(&second.base, &copy, &["--genesis", &genesis]);
+    assert!(
+        !out.status.success() && text(&out).contains("does not read"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(second.posts(), 0);
 
     // The count is inside the integrity check: the result, a share or the final head
     // edited offline is caught by `ballotchain check` and when the node starts, which
