@@ -694,9 +694,14 @@ fn final_card(
                             None => ("ok", "its signature and every proof hold".to_owned()),
                             Some(p) => ("error", format!("DOES NOT HOLD: {p}")),
                         };
+                        // Signed over this head: the same trustee's share over another head,
+                        // in another copy, is signed proof that it decrypted twice.
                         view! {
                             <li data-share=seat data-holds=s.problem.is_none().to_string()>
-                                {format!("{} (seat {seat}): ", s.name)}
+                                {format!(
+                                    "{} (seat {seat}, key {}): a share of the count up to block {}, {}; ",
+                                    s.name, s.fingerprint, end.height, end.head
+                                )}
                                 <span class=class>{said}</span>
                             </li>
                         }

@@ -176,6 +176,9 @@ impl Node {
                     wire::ShareStatus {
                         trustee: s.trustee,
                         name,
+                        fingerprint: identity
+                            .as_ref()
+                            .map_or_else(|| "of no seat".to_owned(), wire::fingerprint),
                         problem: check_share(genesis, &chain.tip(), &chain.tally().sums, s)
                             .err()
                             .map(|e| e.to_string()),

@@ -98,6 +98,19 @@ pub fn run(
             for (c, count) in g.candidates.iter().zip(&result.counts) {
                 println!("  {count:>8}  {}", c.name);
             }
+            // Evidence: each share is signed over this head. The same trustee's share over
+            // another head, in another export, is signed proof it decrypted twice.
+            println!("the shares, each signed by its trustee over this election, head and sums:");
+            for s in &result.shares {
+                let key = g.trustees.trustees.get(usize::from(s.trustee)).map_or_else(
+                    || "of no seat".to_owned(),
+                    |t| wire::fingerprint(&t.identity),
+                );
+                println!(
+                    "  trustee {} (key {key}): block {} {}",
+                    s.trustee, result.height, result.head
+                );
+            }
         }
         None => println!(
             "no result is published yet: the trustees decrypt the sums once the count is final"

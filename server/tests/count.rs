@@ -324,6 +324,18 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
         "{said}"
     );
     assert!(said.contains("       2  Grace"), "{said}");
+    // Each share is listed with its trustee's key and the head it is signed over.
+    for t in [0, 2] {
+        let line = format!("  trustee {t} (key ");
+        let listed = said
+            .lines()
+            .find(|l| l.starts_with(&line))
+            .unwrap_or_default();
+        assert!(
+            listed.ends_with(&format!("): block 1 {}", end.head)),
+            "{said}"
+        );
+    }
     let mut bad = export.clone();
     let ballot = bad["blocks"][0]["block"]["votes"][1]["ballot"]
         .as_str()
@@ -461,6 +473,15 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
     assert_eq!(
         page.matches("its signature and every proof hold").count(),
         2
+    );
+    assert_eq!(
+        page.matches(&format!(
+            "a share of the count up to block 1, {};",
+            end.head
+        ))
+        .count(),
+        2,
+        "{page}"
     );
     s.db.execute("UPDATE decryption_shares SET signature = (SELECT signature FROM decryption_shares ORDER BY trustee DESC LIMIT 1) WHERE trustee = 0")
         .await;

@@ -296,6 +296,9 @@ pub struct TallyReport {
 pub struct ShareStatus {
     pub trustee: u16,
     pub name: String,
+    /// The fingerprint of the trustee's identity key as the genesis block seals it, which
+    /// signed the share (over the election, the final head and its sums).
+    pub fingerprint: String,
     /// Why the share does not hold; `None` when its signature and every proof hold.
     pub problem: Option<String>,
 }
