@@ -36,17 +36,17 @@ pub fn remembered(username: &str) -> Option<String> {
 
 /// Remembers the (encrypted) key file, its JSON text, in this browser.
 pub fn remember(username: &str, file: &str) -> Result<(), String> {
-    keep_whole(&storage_key(username), file)
+    keep_whole(&storage_key(username), file, "the key file")
 }
 
-/// Stores a key file's `text` under `key`, replacing the copy there only once the new one
+/// Stores `text` (`what`: a key file, a count record) under `key`, replacing the copy there only once the new one
 /// reads back whole: it is stored beside it first and read back, then over the old copy
 /// and read back again, and only then is the copy beside removed. When the browser refuses
 /// any of it (its storage full, say), the old copy stays as it was.
-fn keep_whole(key: &str, text: &str) -> Result<(), String> {
+fn keep_whole(key: &str, text: &str, what: &str) -> Result<(), String> {
     let s = storage().ok_or("this browser keeps no local storage")?;
-    let refused = |what: &str| {
-        format!("this browser refused to store the key file ({what}); the copy it remembered is unchanged")
+    let refused = |why: &str| {
+        format!("this browser refused to store {what} ({why}); the copy it remembered is unchanged")
     };
     let aside = format!("{key}.saving");
     let reads_back = |at: &str| s.get_item(at).ok().flatten().as_deref() == Some(text);
@@ -83,7 +83,37 @@ pub fn remembered_trustee(election: ledger::ElectionId) -> Option<String> {
 /// Remembers a trustee's (encrypted) key file for `election` in this browser (replacing
 /// the copy there only once the new one reads back).
 pub fn remember_trustee(election: ledger::ElectionId, file: &str) -> Result<(), String> {
-    keep_whole(&trustee_storage_key(election), file)
+    keep_whole(&trustee_storage_key(election), file, "the key file")
+}
+
+/// Where this browser records the count a trustee decrypted for the election of `genesis`.
+fn count_storage_key(genesis: &ledger::BlockHash, trustee: &ledger::PublicKey) -> String {
+    format!("ballotchain.count.{genesis}.{}", trustee.to_hex())
+}
+
+/// The count this browser recorded for this genesis block and trustee, if any (a record
+/// that does not read is an error, never taken for none).
+pub fn recorded_count(
+    genesis: &ledger::BlockHash,
+    trustee: &ledger::PublicKey,
+) -> Result<Option<ledger::result::CountRecord>, String> {
+    let Some(text) = stored(&count_storage_key(genesis, trustee)) else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text).map(Some).map_err(|_| {
+        "the count this browser recorded for your key does not read: posting nothing".to_owned()
+    })
+}
+
+/// Records the count a trustee decrypted, in this browser, before the share is posted
+/// (stored whole, and read back).
+pub fn record_count(record: &ledger::result::CountRecord) -> Result<(), String> {
+    let text = serde_json::to_string(record).map_err(|e| e.to_string())?;
+    keep_whole(
+        &count_storage_key(&record.genesis, &record.trustee),
+        &text,
+        "the count record",
+    )
 }
 
 /// Forgets the key file remembered in this browser.

@@ -784,9 +784,12 @@ fn count_card(election: ElectionId, v: &CountData) -> impl IntoView {
 
 /// A trustee's share, from this browser: the checker worker brings this browser's own
 /// copy of the chain to the served head (verifying every block, ballot proofs included),
-/// which must be the final head, with the same encrypted sums the server shows; then the
-/// key worker decrypts this trustee's share of those sums, records them in the key file,
-/// and the page posts the signed share.
+/// which must be the final head (and the head the trustee was given from outside the
+/// office, if any), with the same encrypted sums the server shows; then the key worker
+/// decrypts this trustee's share of those sums, and the count is recorded in this
+/// browser and in the key file before the page posts the signed share. A key file chosen
+/// rather than remembered here is offered for download first: the share is posted only
+/// once the trustee has taken the updated file, which records the count.
 #[component]
 #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
 fn ShareForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
@@ -795,39 +798,83 @@ fn ShareForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
     on_cleanup(workers::dismiss::<workers::keys::KeyWorker>);
     let remembered = RwSignal::new(false);
     let own_sums = RwSignal::new(None::<String>);
+    // A share made with a chosen key file, waiting for the trustee to save the updated
+    // file: the share, and that file's download link.
+    let pending = RwSignal::new(None::<(ledger::result::SignedShare, String)>);
+    let saved = RwSignal::new(false);
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         remembered.set(crate::custody::remembered_trustee(election).is_some());
         step.set(Step::Ready);
     });
-    let post = move |ev: leptos::ev::SubmitEvent| {
+    let finish = move |posted: Result<String, String>| match posted {
+        Ok(said) => {
+            step.set(Step::Finished(said));
+            version.update(|v| *v += 1);
+        }
+        Err(e) => step.set(Step::Failed(e)),
+    };
+    let make = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            match share_here(election, remembered.get_untracked(), step, own_sums).await {
-                Ok(said) => {
-                    step.set(Step::Finished(said));
-                    version.update(|v| *v += 1);
+            let remembered = remembered.get_untracked();
+            match share_here(election, remembered, step, own_sums).await {
+                Ok((share, _)) if remembered => finish(post_share(election, &share, step).await),
+                Ok((share, file)) => {
+                    saved.set(false);
+                    pending.set(Some((share, crate::custody::download_href(&file))));
+                    step.set(Step::Ready);
                 }
                 Err(e) => step.set(Step::Failed(e)),
             }
         });
     };
-    let busy = move || step.with(|s| s.busy() || matches!(s, Step::Finished(_)));
+    let post_pending = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some((share, _)) = pending.get_untracked() {
+            leptos::task::spawn_local(async move {
+                let posted = post_share(election, &share, step).await;
+                if posted.is_ok() {
+                    pending.set(None);
+                }
+                finish(posted);
+            });
+        }
+    };
+    let busy = move || {
+        step.with(|s| s.busy() || matches!(s, Step::Finished(_))) || pending.with(Option::is_some)
+    };
     view! {
         <section aria-labelledby="share-h">
             <h2 id="share-h">"Your decryption share, as a trustee"</h2>
             <p class="notice">
-                "This browser verifies its own copy of the chain up to the final head, recomputes the encrypted sums, and decrypts your share only if they are the server's. Without JavaScript: "
-                <code>{format!("ballotchain trustee tally --server <this site> --election {election} --key trustee.key --genesis <published genesis hash>")}</code>
+                "This browser verifies its own copy of the chain up to the final head, recomputes the encrypted sums, and decrypts your share only if they are the server's. You decrypt one count only: it is recorded in your key file and in this browser before your share is posted. Without JavaScript: "
+                <code>{format!("ballotchain trustee tally --server <this site> --election {election} --key trustee.key --genesis <published genesis hash> --expect-final <HEIGHT:HASH>")}</code>
             </p>
-            <form class="ballot" on:submit=post>
+            <form class="ballot" on:submit=make>
                 {key_fields("share", remembered)}
+                <label for="share-expect">"The final head you were given (HEIGHT:HASH)"</label>
+                <input id="share-expect" type="text" inputmode="text" autocomplete="off" spellcheck="false" aria-describedby="share-expect-help" />
+                <p id="share-expect-help" class="help">
+                    "Take it from an observer's own copy of the chain (a pinned head, a validator's dashboard, "
+                    <code>"ballotchain validate"</code>
+                    "), not from the election office alone: a share is posted only for that head. Leave it empty to decrypt the head this server shows."
+                </p>
                 <button type="submit" disabled=busy>"Check the count and post my share"</button>
                 {move || step.with(|s| s.status())}
             </form>
             {move || own_sums.get().map(|s| view! {
                 <p>"The sums this browser recomputed: "<span class="hash" data-own-sums=s.clone()>{s.clone()}</span></p>
+            })}
+            {move || pending.get().map(|(_, href)| view! {
+                <div class="notice" role="status" data-share="save-first">
+                    <p>"Your share is made, and this browser has recorded the count. Your key file now records it too: download it and replace your earlier copy before your share is posted (an earlier copy would let the key decrypt another count)."</p>
+                    <p>
+                        <a class="button" href=href download="ballotchain-trustee.key" on:click=move |_| saved.set(true)>"Download your updated key file"</a>
+                    </p>
+                    <button type="button" disabled=move || !saved.get() on:click=post_pending>"I have saved it: post my share"</button>
+                </div>
             })}
             {move || match step.get() {
                 Step::Finished(text) => view! { <p class="ok" role="status" data-share="posted">{text}</p> }.into_any(),
@@ -837,17 +884,26 @@ fn ShareForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
     }
 }
 
-/// Checks the count against this browser's own copy, makes the share in the key worker,
-/// keeps the key file that records it, and posts it; what happened, in words.
+/// Checks the count against this browser's own copy (and the head the trustee was given,
+/// if any) and the count recorded here, makes the share in the key worker, and records
+/// the count in this browser and, if remembered here, the key file: the signed share and
+/// the key file that records it, ready to post.
 #[cfg(feature = "hydrate")]
 async fn share_here(
     election: ElectionId,
     remembered: bool,
     step: RwSignal<Step>,
     own_sums: RwSignal<Option<String>>,
-) -> Result<String, String> {
+) -> Result<(ledger::result::SignedShare, String), String> {
     use workers::checker::{CheckAnswer, CheckRequest, CheckWorker};
     use workers::keys::{KeyAnswer, KeyRequest, KeyWorker};
+    let expected =
+        match crate::custody::field("share-expect").trim() {
+            "" => None,
+            text => Some(wire::pinned_head(text).map_err(|e| {
+                format!("the final head you were given: {e}; write it as HEIGHT:HASH")
+            })?),
+        };
     let file = if remembered {
         crate::custody::remembered_trustee(election)
             .ok_or("this browser no longer remembers your key file")?
@@ -862,6 +918,14 @@ async fn share_here(
     let end = report
         .final_head
         .ok_or("the count is not final yet: the officer finalises it after voting closes")?;
+    if let Some((height, head)) = expected {
+        if (end.height, end.head) != (height, head) {
+            return Err(format!(
+                "the server's final head is block {} ({}), not the one you were given, {height}:{head}: posting nothing",
+                end.height, end.head
+            ));
+        }
+    }
     step.set(Step::Working(
         "Verifying this browser's copy of the chain…".into(),
     ));
@@ -889,15 +953,21 @@ async fn share_here(
         ));
     }
     step.set(Step::Working("Opening your key file…".into()));
-    match workers::ask::<KeyWorker>(KeyRequest::Open {
+    let trustee = match workers::ask::<KeyWorker>(KeyRequest::Open {
         file,
         passphrase: crate::custody::field("share-passphrase"),
     })
     .await?
     {
-        Ok(KeyAnswer::Unlocked { .. }) => {}
+        Ok(KeyAnswer::Unlocked { public, .. }) => public,
         Ok(_) => return Err("the key worker answered something else".into()),
         Err(e) => return Err(e),
+    };
+    // One count per trustee: the one this browser recorded, if any.
+    if let Some(record) = crate::custody::recorded_count(&copy.genesis, &trustee)? {
+        record
+            .admits(&copy.genesis, &trustee, &copy.tip, &own)
+            .map_err(|e| format!("{e}: posting nothing"))?;
     }
     step.set(Step::Working("Decrypting your share…".into()));
     let (share, file) = match workers::ask::<KeyWorker>(KeyRequest::Share {
@@ -912,13 +982,31 @@ async fn share_here(
         Ok(_) => return Err("the key worker answered something else".into()),
         Err(e) => return Err(format!("{e}: posting nothing")),
     };
-    // Kept before posting: this trustee decrypts this count only.
+    // Kept before posting, here and in the key file: this trustee decrypts this count
+    // only.
+    crate::custody::record_count(&ledger::result::CountRecord {
+        genesis: copy.genesis,
+        trustee,
+        height: copy.height,
+        head: copy.tip,
+        sums: own,
+    })?;
     if remembered {
         crate::custody::remember_trustee(election, &file)?;
     }
+    Ok((share, file))
+}
+
+/// Posts a trustee's share; what happened, in words.
+#[cfg(feature = "hydrate")]
+async fn post_share(
+    election: ElectionId,
+    share: &ledger::result::SignedShare,
+    step: RwSignal<Step>,
+) -> Result<String, String> {
     step.set(Step::Working("Posting your share…".into()));
     let after: wire::TallyReport =
-        crate::custody::post_json(&format!("/api/elections/{election}/tally/shares"), &share)
+        crate::custody::post_json(&format!("/api/elections/{election}/tally/shares"), share)
             .await?;
     Ok(match after.result {
         Some(_) => "Your share is posted, and the result is decrypted and published.".into(),

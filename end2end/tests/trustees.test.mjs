@@ -317,20 +317,84 @@ test('a whole election through the pages: trustees in their browsers, votes with
   await office.getByText('The count is final').first().waitFor();
   await office.locator('[data-final-height="1"]').waitFor();
 
-  // Ada and Alan post their shares from their own browsers; Grace stays away.
-  for (const t of [trustees[0], trustees[2]]) {
-    await t.page.goto(`${base}/e/${id}/tally`);
-    await t.page.getByText('Your key file is remembered in this browser.').waitFor();
-    await t.page.getByLabel('Key file passphrase').fill(t.passphrase);
-    await t.page.getByRole('button', { name: 'Check the count and post my share' }).click();
-    await until(async () => {
-      const alert = t.page.locator('section [role="alert"]');
-      if (await alert.count()) throw new Error(`${t.name}'s share failed: ${await alert.textContent()}`);
-      return (await t.page.locator('[data-share="posted"]').count()) > 0;
-    }, 120_000, `${t.name}'s share`);
-    // The sums this browser recomputed from its own copy are the server's.
-    const own = await t.page.locator('[data-own-sums]').getAttribute('data-own-sums');
+  // Ada and Alan post their shares from their own browsers; Grace stays away. Each is
+  // given the final head from outside the office (here the officer's page shows it too).
+  const finalHead = (await api(base, `/elections/${id}/tally`)).body.final_head;
+  const givenHead = `${finalHead.height}:${finalHead.head}`;
+  const genesisOf = (await api(base, `/elections/${id}`)).body.genesis_hash;
+  const failed = async (t) => {
+    const alert = t.page.locator('section[aria-labelledby="share-h"] [role="alert"]');
+    await alert.waitFor({ timeout: 120_000 });
+    return alert.textContent();
+  };
+  const posted = async (t) => until(async () => {
+    const alert = t.page.locator('section [role="alert"]');
+    if (await alert.count()) throw new Error(`${t.name}'s share failed: ${await alert.textContent()}`);
+    return (await t.page.locator('[data-share="posted"]').count()) > 0;
+  }, 120_000, `${t.name}'s share`);
+  const recordKey = async (t) => {
+    const file = JSON.parse(t.keptFile ?? await t.page.evaluate((e) => localStorage.getItem(`ballotchain.trustee.${e}`), id));
+    return `ballotchain.count.${genesisOf}.${file.public_key}`;
+  };
+  {
+    // Ada's key file is remembered in her browser. Given another head, she posts nothing.
+    const ada = trustees[0];
+    await ada.page.goto(`${base}/e/${id}/tally`);
+    await ada.page.getByText('Your key file is remembered in this browser.').waitFor();
+    await ada.page.getByLabel('Key file passphrase').fill(ada.passphrase);
+    await ada.page.getByLabel('The final head you were given (HEIGHT:HASH)').fill(`0:${genesisOf}`);
+    await ada.page.getByRole('button', { name: 'Check the count and post my share' }).click();
+    assert.match(await failed(ada), /not the one you were given, 0:[0-9a-f]{64}: posting nothing/);
+    assert.deepEqual((await api(base, `/elections/${id}/tally`)).body.shares, []);
+    assert.equal(await ada.page.evaluate((k) => localStorage.getItem(k), await recordKey(ada)), null);
+    // With the head she was given, it is posted, and recorded in her browser first.
+    await ada.page.getByLabel('The final head you were given (HEIGHT:HASH)').fill(givenHead);
+    await ada.page.getByRole('button', { name: 'Check the count and post my share' }).click();
+    await posted(ada);
+    const record = JSON.parse(await ada.page.evaluate((k) => localStorage.getItem(k), await recordKey(ada)));
+    assert.deepEqual([record.height, record.head, record.genesis], [finalHead.height, finalHead.head, genesisOf]);
+    const own = await ada.page.locator('[data-own-sums]').getAttribute('data-own-sums');
     assert.equal(own, (await api(base, `/elections/${id}/tally`)).body.sums);
+    assert.equal(record.sums, own);
+  }
+  {
+    // Alan chooses his key file (this browser no longer remembers it): the share is
+    // posted only once he has downloaded the key file that records the count.
+    const alan = trustees[2];
+    const storageKey = `ballotchain.trustee.${id}`;
+    alan.keptFile = await alan.page.evaluate((k) => localStorage.getItem(k), storageKey);
+    await alan.page.evaluate((k) => localStorage.removeItem(k), storageKey);
+    const chosen = join(dir, 'alan-trustee.key');
+    writeFileSync(chosen, alan.keptFile);
+    await alan.page.goto(`${base}/e/${id}/tally`);
+    await alan.page.getByLabel('Your key file').setInputFiles(chosen);
+    await alan.page.getByLabel('Key file passphrase').fill(alan.passphrase);
+    await alan.page.getByLabel('The final head you were given (HEIGHT:HASH)').fill(givenHead);
+    await alan.page.getByRole('button', { name: 'Check the count and post my share' }).click();
+    const saveFirst = alan.page.locator('[data-share="save-first"]');
+    await saveFirst.waitFor({ timeout: 120_000 });
+    const postIt = saveFirst.getByRole('button', { name: 'I have saved it: post my share' });
+    assert.equal(await postIt.isDisabled(), true);
+    assert.deepEqual((await api(base, `/elections/${id}/tally`)).body.shares, [0]);
+    const [download] = await Promise.all([
+      alan.page.waitForEvent('download'),
+      saveFirst.getByRole('link', { name: 'Download your updated key file' }).click(),
+    ]);
+    const updated = readFileSync(await download.path(), 'utf8');
+    assert.equal(JSON.parse(updated).public_key, JSON.parse(alan.keptFile).public_key);
+    assert.notEqual(updated.trim(), alan.keptFile.trim());
+    await postIt.click();
+    await posted(alan);
+    const record = JSON.parse(await alan.page.evaluate((k) => localStorage.getItem(k), await recordKey(alan)));
+    assert.deepEqual([record.height, record.head], [finalHead.height, finalHead.head]);
+    // Had this browser recorded another count for his key (a view the office showed
+    // him before), a second copy of his key file chosen here is refused.
+    await alan.page.evaluate(([k, r]) => localStorage.setItem(k, r), [await recordKey(alan), JSON.stringify({ ...record, height: 0, head: genesisOf })]);
+    await alan.page.goto(`${base}/e/${id}/tally`);
+    await alan.page.getByLabel('Your key file').setInputFiles(chosen);
+    await alan.page.getByLabel('Key file passphrase').fill(alan.passphrase);
+    await alan.page.getByRole('button', { name: 'Check the count and post my share' }).click();
+    assert.match(await failed(alan), /this trustee's share of another count is recorded here \(block 0, [0-9a-f]{64}\): it decrypts only one count: posting nothing/);
   }
   const tally = (await api(base, `/elections/${id}/tally`)).body;
   assert.deepEqual(tally.shares, [0, 2]);
@@ -341,8 +405,8 @@ test('a whole election through the pages: trustees in their browsers, votes with
   await explorer.goto(`${base}/e/${id}/chain`);
   await explorer.locator('[data-final-height="1"]').waitFor();
   // Each share is listed with its trustee and checked again against the chain.
-  await explorer.locator('li[data-share="1"][data-holds="true"]', { hasText: 'Ada (seat 1)' }).waitFor();
-  await explorer.locator('li[data-share="3"][data-holds="true"]', { hasText: 'Alan (seat 3)' }).waitFor();
+  await explorer.locator('li[data-share="1"][data-holds="true"]', { hasText: `Ada (seat 1, key ${trustees[0].fingerprint}): a share of the count up to block 1, ${finalHead.head}` }).waitFor();
+  await explorer.locator('li[data-share="3"][data-holds="true"]', { hasText: `Alan (seat 3, key ${trustees[2].fingerprint}): a share of the count up to block 1, ${finalHead.head}` }).waitFor();
   assert.equal(await explorer.locator('li[data-share]').count(), 2);
   assert.match(await explorer.locator('main').innerText(), /Ada Lovelace[\s\S]*2/);
 

@@ -368,12 +368,13 @@ mod tests {
         };
         let (g, t, h) = (record.genesis, record.trustee, record.head);
         assert_eq!(record.admits(&g, &t, &h, "abcd"), Ok(()));
-        let other = Err(OtherCount { height: 7, head: h });
+        let refused = OtherCount { height: 7, head: h };
+        let other = Err(refused.clone());
         assert_eq!(record.admits(&g, &t, &BlockHash([4; 32]), "abcd"), other);
         assert_eq!(record.admits(&g, &t, &h, "abce"), other);
         assert_eq!(record.admits(&BlockHash([9; 32]), &t, &h, "abcd"), other);
         assert_eq!(record.admits(&g, &PublicKey([9; 32]), &h, "abcd"), other);
-        let said = other.unwrap_err().to_string();
+        let said = refused.to_string();
         assert!(
             said.starts_with(
                 "this trustee's share of another count is recorded here (block 7, 0303"

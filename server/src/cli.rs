@@ -29,7 +29,7 @@ enum Command {
         genesis: Option<ledger::BlockHash>,
         /// A head seen before, `HEIGHT:HASH` (repeatable): the chain must still hold
         /// that block at that height.
-        #[arg(long, value_name = "HEIGHT:HASH", value_parser = crate::verify::pinned_head)]
+        #[arg(long, value_name = "HEIGHT:HASH", value_parser = wire::pinned_head)]
         expect: Vec<(u64, ledger::BlockHash)>,
     },
     /// Check a ballot audit (cast-or-audit) away from the page that made it: re-encrypts
@@ -288,7 +288,7 @@ pub struct TrusteeTallyArgs {
     /// The final head, `HEIGHT:HASH`, as an observer's own copy has it (a pinned head,
     /// `ballotchain validate`, a validator's dashboard), not the office's word alone: the
     /// count must end there.
-    #[arg(long, value_name = "HEIGHT:HASH", value_parser = crate::verify::pinned_head)]
+    #[arg(long, value_name = "HEIGHT:HASH", value_parser = wire::pinned_head)]
     pub expect_final: Option<(u64, ledger::BlockHash)>,
     /// The trustee's key file, which keeps its key share from the ceremony. The count
     /// decrypted is recorded in it and in `$BALLOTCHAIN_STATE_DIR` (by default

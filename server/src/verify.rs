@@ -5,22 +5,6 @@
 use ledger::{verify_export, BlockHash, ChainExport};
 use std::path::Path;
 
-/// `HEIGHT:HASH`, a head pinned by an observer.
-pub fn pinned_head(text: &str) -> Result<(u64, BlockHash), String> {
-    let (height, hash) = text
-        .split_once(':')
-        .ok_or_else(|| format!("{text:?} is not HEIGHT:HASH"))?;
-    let height = height
-        .trim()
-        .parse()
-        .map_err(|_| format!("{height:?} is not a height"))?;
-    let hash = hash
-        .trim()
-        .parse()
-        .map_err(|_| format!("{hash:?} is not a block hash (64 hex digits)"))?;
-    Ok((height, hash))
-}
-
 /// Loads the export from a file or URL, verifies every rule and approval, checks it
 /// starts at `genesis` and holds every `expect`ed head, prints the tally.
 pub fn run(

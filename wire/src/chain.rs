@@ -331,6 +331,22 @@ pub struct CandidateVotes {
     pub votes: u64,
 }
 
+/// `HEIGHT:HASH`, a head pinned by an observer.
+pub fn pinned_head(text: &str) -> Result<(u64, BlockHash), String> {
+    let (height, hash) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?} is not HEIGHT:HASH"))?;
+    let height = height
+        .trim()
+        .parse()
+        .map_err(|_| format!("{height:?} is not a height"))?;
+    let hash = hash
+        .trim()
+        .parse()
+        .map_err(|_| format!("{hash:?} is not a block hash (64 hex digits)"))?;
+    Ok((height, hash))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,10 +21,10 @@ pub use account::{
     KeyProof, NewInvitation, PasswordChange, ValidatorInfo,
 };
 pub use chain::{
-    BadBlockRef, Ballot, BlockDetail, BlockRef, BlockSummary, CandidateVotes, CastReceipt,
-    DecisionRecord, FinalHead, Finalise, Head, PastDecision, QueuedBlock, ReceiptReport,
-    ShareStatus, SignedApproval, SignedRejection, SubmitOutcome, TallyReport, VoteInfo,
-    WorkTemplate,
+    pinned_head, BadBlockRef, Ballot, BlockDetail, BlockRef, BlockSummary, CandidateVotes,
+    CastReceipt, DecisionRecord, FinalHead, Finalise, Head, PastDecision, QueuedBlock,
+    ReceiptReport, ShareStatus, SignedApproval, SignedRejection, SubmitOutcome, TallyReport,
+    VoteInfo, WorkTemplate,
 };
 pub use election::{
     ElectionDetail, ElectionSummary, Enrolment, KeyChange, NewCandidate, NewElection, NewVoter,
