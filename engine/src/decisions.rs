@@ -3,7 +3,7 @@
 //! is signed by the validator's own key, on their device; that signature is the whole
 //! authority, checked against the keys the genesis block lists.
 
-use crate::events::Event;
+use crate::sync::Event;
 use crate::{db_time, now_ms, ChainSlot, EngineError, Node, Result};
 use ledger::{Approval, BlockHash, ChainState, ElectionId, PublicKey, Rejection, Signature};
 use std::sync::Arc;

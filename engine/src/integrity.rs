@@ -9,8 +9,8 @@
 //! shown, and takes no writes.
 
 use crate::blocks::{appended_hashes, approvals_from, stored_block, stored_genesis, stored_header};
-use crate::events::Event;
 use crate::store;
+use crate::sync::Event;
 use crate::votes::{StoredVote, VOTE_COLUMNS};
 use crate::{ChainSlot, EngineError, Node, Result};
 use futures_util::TryStreamExt;

@@ -11,11 +11,11 @@ mod count;
 mod decisions;
 mod elections;
 mod error;
-mod events;
 mod integrity;
 mod invitations;
 mod roll;
 mod store;
+mod sync;
 mod trustees;
 mod votes;
 
@@ -146,7 +146,7 @@ impl Node {
                 rows_per_check: std::sync::atomic::AtomicU64::new(integrity::ROWS_PER_CHECK),
                 boards: Mutex::new(HashMap::new()),
                 board_checks: std::sync::atomic::AtomicU64::new(0),
-                listener: events.map(|url| events::listen(url, weak.clone())),
+                listener: events.map(|url| sync::listen(url, weak.clone())),
             }),
         };
         Ok(node)

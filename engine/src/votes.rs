@@ -175,7 +175,7 @@ async fn commit_group(
     grew.sort_unstable_by_key(|id| id.0);
     grew.dedup();
     for id in grew {
-        crate::events::Event::Votes(id).send(&mut tx).await?;
+        crate::sync::Event::Votes(id).send(&mut tx).await?;
     }
     tx.commit().await?;
     Ok(results)

@@ -444,9 +444,9 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             genesis,
         } => crate::verify::audit(&file, &server, genesis),
         Command::Check { db, full } => runtime()?.block_on(crate::verify::check(&db, full)),
-        Command::Validate(args) => runtime()?.block_on(crate::validate::run(args)),
+        Command::Validate(args) => runtime()?.block_on(crate::headless::run(args)),
         Command::Accept(args) => crate::decide::accept(args),
-        Command::Vote(args) => crate::decide::vote(args),
+        Command::Vote(args) => crate::vote::vote(args),
         Command::Codes(args) => crate::codes::run(args),
         Command::Trustee {
             command: TrusteeCommand::Enrol(args),

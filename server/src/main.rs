@@ -3,12 +3,14 @@
 
 mod api;
 mod cli;
+mod client;
 mod codes;
 mod decide;
 mod demo;
 mod exports;
 mod files;
 mod gate;
+mod headless;
 mod key;
 mod listen;
 mod miner;
@@ -16,8 +18,8 @@ mod protect;
 mod serve;
 mod sessions;
 mod trustee;
-mod validate;
 mod verify;
+mod vote;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -35,7 +37,7 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // The chain was cut short or rewritten: its own code, for scripts that watch.
-        Err(e) if e.is::<validate::ChainBroken>() => ExitCode::from(2),
+        Err(e) if e.is::<headless::ChainBroken>() => ExitCode::from(2),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

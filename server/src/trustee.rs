@@ -13,7 +13,7 @@
 //!   this trustee's decryption share of them, only when the server's sums are its own.
 
 use crate::cli::{TrusteeCeremonyArgs, TrusteeEnrolArgs, TrusteeTallyArgs};
-use crate::decide::{answer, get, token_of};
+use crate::client::{answer, get, token_of};
 use ledger::ceremony::{CeremonyMessage, KeptSide, Seat, Trustee, Turn};
 use ledger::{prove_possession, ElectionId, PublicKey};
 use std::path::Path;
@@ -61,7 +61,7 @@ pub fn ceremony(args: TrusteeCeremonyArgs) -> CliResult<()> {
         if detail.state != wire::ElectionState::Setup {
             return check_genesis(&base, &args.key, &passphrase, election);
         }
-        let board: CeremonyBoard = crate::decide::get_polling(
+        let board: CeremonyBoard = crate::client::get_polling(
             &format!("{base}/api/elections/{election}/ceremony"),
             deadline,
         )?;
@@ -175,7 +175,7 @@ fn step(
 fn check_genesis(base: &str, path: &Path, passphrase: &str, election: ElectionId) -> CliResult<()> {
     let (_, key, state) = crate::key::open_kept(path, passphrase)?;
     let me = PublicKey(key.verifying_key().to_bytes());
-    let bytes = crate::decide::genesis_bytes(base, election)?;
+    let bytes = crate::client::genesis_bytes(base, election)?;
     let alarm = |hash: Option<ledger::BlockHash>, why: String| {
         let which = hash.map_or_else(String::new, |h| format!(" {h}"));
         attention(format!(
@@ -183,7 +183,7 @@ fn check_genesis(base: &str, path: &Path, passphrase: &str, election: ElectionId
             fingerprint(&me)
         ))
     };
-    let genesis = crate::decide::read_genesis(&bytes, election).map_err(|e| alarm(None, e))?;
+    let genesis = crate::client::read_genesis(&bytes, election).map_err(|e| alarm(None, e))?;
     let hash = genesis.hash();
     genesis
         .check_rules()

@@ -160,7 +160,7 @@ pub fn audit(
     let audit: ledger::audit::BallotAudit = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a ballot audit: {e}", file.display()))?;
     let base = server.trim_end_matches('/');
-    let genesis = crate::decide::fetch_genesis(base, audit.election)?;
+    let genesis = crate::client::fetch_genesis(base, audit.election)?;
     if let Some(pinned) = pinned {
         if genesis.hash() != pinned {
             return Err(format!(

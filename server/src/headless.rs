@@ -13,7 +13,7 @@
 //! [`ATTENTION`].
 
 use crate::cli::ValidateArgs;
-use crate::decide::answer;
+use crate::client::answer;
 use ledger::{
     replay, validate_block, Approval, ApprovedBlock, Block, BlockHash, ChainExport, ChainState,
     Genesis, PublicKey, Rejection,
