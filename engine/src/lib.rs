@@ -25,7 +25,7 @@ pub use elections::{MAX_CANDIDATES, MAX_VOTERS_PER_IMPORT};
 pub use error::EngineError;
 pub use integrity::{IntegrityReport, StartupCheck, ROWS_PER_CHECK};
 pub use invitations::INVITATION_HOURS;
-pub use store::Location;
+pub use store::{tables, Location};
 pub use trustees::MAX_TRUSTEES;
 
 use ledger::{ChainState, ElectionId};

@@ -165,6 +165,23 @@ fn is_postgres(db: &AnyConnection) -> bool {
     db.backend_name() == "PostgreSQL"
 }
 
+/// Every table of the schema this node's migrations made, by name (the migrations'
+/// own bookkeeping left out): what a test compares before and after a refused request, so
+/// that a table added later is compared too.
+pub async fn tables(pool: &sqlx::AnyPool) -> Result<Vec<String>> {
+    let mut conn = pool.acquire().await?;
+    let query = if is_postgres(&conn) {
+        "SELECT CAST(table_name AS TEXT) FROM information_schema.tables
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
+           AND substr(table_name, 1, 5) <> '_sqlx' ORDER BY table_name"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'table'
+           AND substr(name, 1, 7) <> 'sqlite_' AND substr(name, 1, 5) <> '_sqlx'
+         ORDER BY name"
+    };
+    Ok(sqlx::query_scalar(query).fetch_all(&mut *conn).await?)
+}
+
 /// The channel instances tell each other of appended blocks and new votes on.
 pub(crate) const EVENTS: &str = "ballotchain";
 

@@ -21,26 +21,13 @@ const PASSWORD: &str = "a long enough password";
 /// Row counts of every table, block statuses and pending votes.
 async fn counts(node: &Node) -> Vec<(String, i64)> {
     let mut out = Vec::new();
-    for table in [
-        "accounts",
-        "elections",
-        "candidates",
-        "voters",
-        "election_validators",
-        "votes",
-        "blocks",
-        "block_votes",
-        "decisions",
-        "invitations",
-        "trustees",
-        "ceremonies",
-        "ceremony_messages",
-    ] {
+    // Every table the schema has, read from the schema itself.
+    for table in engine::tables(node.pool()).await.unwrap() {
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(node.pool())
             .await
             .unwrap();
-        out.push((table.to_owned(), n));
+        out.push((table, n));
     }
     let statuses: Vec<(String, i64)> =
         sqlx::query_as("SELECT status, count(*) FROM blocks GROUP BY status ORDER BY status")
@@ -97,6 +84,16 @@ struct TestDb {
 }
 
 impl TestDb {
+    /// A SQLite file, whatever the run: for a test about the file itself.
+    fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::File(dir.path().join("node.db"));
+        TestDb {
+            _dir: dir,
+            location,
+        }
+    }
+
     async fn new() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
         let location = match std::env::var("BALLOTCHAIN_TEST_POSTGRES") {
@@ -121,8 +118,8 @@ impl TestDb {
     }
 }
 
-/// Whether this run's databases are PostgreSQL's: a test about SQLite's file itself
-/// runs on the SQLite pass only.
+/// Whether this run's databases are PostgreSQL's: a test of several instances on one
+/// database needs it (and is ignored unless asked for).
 fn on_postgres() -> bool {
     std::env::var("BALLOTCHAIN_TEST_POSTGRES").is_ok()
 }
@@ -249,7 +246,11 @@ fn small(title: &str) -> NewElection {
 /// An election in set-up with three candidates, `voters` voters, `validators` enrolled
 /// validators (quorum 2, 8 bits of work) and its trustees' key ceremony complete.
 async fn setup(voters: usize, validators: usize) -> Fixture {
-    let db = TestDb::new().await;
+    setup_in(TestDb::new().await, voters, validators).await
+}
+
+/// [`setup`] in `db`.
+async fn setup_in(db: TestDb, voters: usize, validators: usize) -> Fixture {
     let (node, report) = Node::open(&db.location).await.unwrap();
     assert!(report.is_clean());
     let election = node.create_election(small("Flows")).await.unwrap().id;
@@ -369,7 +370,12 @@ const BALLOT_SWAPPED: &str = "UPDATE votes SET ballot = (SELECT v2.ballot FROM v
 
 /// An open election.
 async fn opened(voters: usize, validators: usize) -> Fixture {
-    let f = setup(voters, validators).await;
+    opened_in(TestDb::new().await, voters, validators).await
+}
+
+/// [`opened`] in `db`.
+async fn opened_in(db: TestDb, voters: usize, validators: usize) -> Fixture {
+    let f = setup_in(db, voters, validators).await;
     f.node.open_election(f.election).await.unwrap();
     f
 }
@@ -853,11 +859,9 @@ async fn sealing_puts_the_registry_into_the_genesis_block_once() {
 
 #[tokio::test]
 async fn a_stored_key_that_does_not_decode_stops_sealing_instead_of_dropping_a_voter() {
-    if on_postgres() {
-        // The edit needs SQLite's switch that ignores CHECK constraints.
-        return;
-    }
-    let f = setup(2, 2).await;
+    // The edit needs SQLite's switch that ignores CHECK constraints: a SQLite file on
+    // either pass.
+    let f = setup_in(TestDb::sqlite(), 2, 2).await;
     let Location::File(path) = &f.db.location else {
         unreachable!("a SQLite run")
     };
@@ -1657,7 +1661,7 @@ async fn append(f: &Fixture, block: Block) {
 /// A chain of two blocks, a stale rival of the second with one approval, and a pending
 /// vote; then a snapshot of its database at `to`.
 async fn chain_with_a_rival_and_a_pending_vote(to: &std::path::Path) -> ElectionId {
-    let f = opened(4, 2).await;
+    let f = opened_in(TestDb::sqlite(), 4, 2).await;
     let (node, e, v) = (&f.node, f.election, &f.validators);
     cast_all(&f, 0..1).await;
     append(&f, mined(&node.work(e).await.unwrap(), "one")).await;
@@ -1703,10 +1707,7 @@ const LAST: &str = "(SELECT hash FROM blocks WHERE status = 'appended' ORDER BY 
 
 #[tokio::test]
 async fn every_offline_edit_of_the_chain_or_its_rows_is_caught_when_the_node_opens() {
-    if on_postgres() {
-        // Each case edits its own copy of one database file (rowids included).
-        return;
-    }
+    // Each case edits its own copy of one SQLite file (rowids included), on either pass.
     let dir = tempfile::tempdir().unwrap();
     let original = dir.path().join("original.db");
     let e = chain_with_a_rival_and_a_pending_vote(&original).await;
@@ -1804,10 +1805,7 @@ async fn every_offline_edit_of_the_chain_or_its_rows_is_caught_when_the_node_ope
 
 #[tokio::test]
 async fn a_row_edited_while_serving_is_caught_by_the_cheap_check() {
-    if on_postgres() {
-        // The database is a snapshot of another taken with SQLite's VACUUM INTO.
-        return;
-    }
+    // The database is a snapshot of a SQLite file taken with VACUUM INTO, on either pass.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("serving.db");
     let e = chain_with_a_rival_and_a_pending_vote(&path).await;
@@ -1984,11 +1982,10 @@ where
 }
 
 #[tokio::test]
+#[ignore = "needs BALLOTCHAIN_TEST_POSTGRES"]
 async fn two_instances_on_one_database_keep_one_chain() {
-    if !on_postgres() {
-        // Several instances share a PostgreSQL database, never a SQLite file.
-        return;
-    }
+    // Several instances share a PostgreSQL database, never a SQLite file.
+    assert!(on_postgres(), "set BALLOTCHAIN_TEST_POSTGRES");
     let f = setup(4, 3).await;
     let (a, e, v) = (&f.node, f.election, &f.validators);
     let (b, report) = Node::open(&f.db.location).await.unwrap();
@@ -2068,10 +2065,9 @@ async fn two_instances_on_one_database_keep_one_chain() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs BALLOTCHAIN_TEST_POSTGRES"]
 async fn approvals_racing_on_two_instances_append_exactly_one_block_per_height() {
-    if !on_postgres() {
-        return;
-    }
+    assert!(on_postgres(), "set BALLOTCHAIN_TEST_POSTGRES");
     const ROUNDS: usize = 4;
     let f = opened(2 * ROUNDS, 4).await;
     let (a, e, v) = (&f.node, f.election, &f.validators);
@@ -2175,10 +2171,9 @@ impl FreshWork for Node {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs BALLOTCHAIN_TEST_POSTGRES"]
 async fn a_voter_racing_on_two_instances_votes_once() {
-    if !on_postgres() {
-        return;
-    }
+    assert!(on_postgres(), "set BALLOTCHAIN_TEST_POSTGRES");
     let f = opened(1, 2).await;
     let (a, e) = (&f.node, f.election);
     let (b, _) = Node::open(&f.db.location).await.unwrap();
@@ -2206,10 +2201,9 @@ async fn a_voter_racing_on_two_instances_votes_once() {
 }
 
 #[tokio::test]
+#[ignore = "needs BALLOTCHAIN_TEST_POSTGRES"]
 async fn one_instance_checks_at_a_time_and_an_altered_chain_is_refused_by_all() {
-    if !on_postgres() {
-        return;
-    }
+    assert!(on_postgres(), "set BALLOTCHAIN_TEST_POSTGRES");
     let f = opened(2, 2).await;
     let (a, e) = (&f.node, f.election);
     let (b, _) = Node::open(&f.db.location).await.unwrap();
