@@ -29,6 +29,8 @@ pub struct FailureLimit {
     max: u32,
     window: Duration,
     failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// What time it is ([`Instant::now`], or a test's clock).
+    clock: Box<dyn Fn() -> Instant + Send + Sync>,
 }
 
 /// Entries kept before expired windows are swept out.
@@ -42,14 +44,28 @@ impl FailureLimit {
             max,
             window,
             failures: Mutex::new(HashMap::new()),
+            clock: Box::new(Instant::now),
         }
+    }
+
+    /// The same limit on another clock (a test's, which it moves on by hand).
+    pub fn with_clock(self, clock: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
+        Self {
+            clock: Box::new(clock),
+            ..self
+        }
+    }
+
+    /// How long since `start`, on this limit's clock.
+    fn since(&self, start: Instant) -> Duration {
+        (self.clock)().saturating_duration_since(start)
     }
 
     /// Refused while `ip` has used up its failures in the current window.
     pub fn check(&self, ip: IpAddr) -> Result<(), TooManyFailures> {
         let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((start, n)) = failures.get(&ip) {
-            let elapsed = start.elapsed();
+            let elapsed = self.since(*start);
             if elapsed < self.window && *n >= self.max {
                 return Err(TooManyFailures {
                     what: self.what,
@@ -68,12 +84,12 @@ impl FailureLimit {
         ip: IpAddr,
     ) -> &'m mut (Instant, u32) {
         if failures.len() >= SWEEP_AT {
-            let window = self.window;
-            failures.retain(|_, (start, _)| start.elapsed() < window);
+            failures.retain(|_, (start, _)| self.since(*start) < self.window);
         }
-        let entry = failures.entry(ip).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= self.window {
-            *entry = (Instant::now(), 0);
+        let now = (self.clock)();
+        let entry = failures.entry(ip).or_insert((now, 0));
+        if now.saturating_duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
         }
         entry
     }
@@ -88,7 +104,7 @@ impl FailureLimit {
         if entry.1 >= self.max {
             return Err(TooManyFailures {
                 what: self.what,
-                wait: (self.window.saturating_sub(entry.0.elapsed()))
+                wait: (self.window.saturating_sub(self.since(entry.0)))
                     .as_secs()
                     .max(1),
             });
@@ -308,11 +324,21 @@ mod tests {
 
     #[test]
     fn the_window_resets() {
-        let limit = FailureLimit::new("failed sign-ins", 1, Duration::from_millis(20));
+        let start = Instant::now();
+        let passed = std::sync::Arc::new(Mutex::new(Duration::ZERO));
+        let clock = passed.clone();
+        let limit = FailureLimit::new("failed sign-ins", 1, Duration::from_secs(60))
+            .with_clock(move || start + *clock.lock().unwrap());
         let a: IpAddr = "127.0.0.1".parse().unwrap();
         limit.record_failure(a);
-        assert!(limit.check(a).is_err());
-        std::thread::sleep(Duration::from_millis(30));
+        let refused = limit.check(a).unwrap_err();
+        assert_eq!(refused.wait, 60);
+        *passed.lock().unwrap() = Duration::from_secs(45);
+        assert_eq!(limit.check(a).unwrap_err().wait, 15);
+        *passed.lock().unwrap() = Duration::from_secs(60);
         assert!(limit.check(a).is_ok());
+        // A new window counts afresh.
+        limit.record_failure(a);
+        assert!(limit.check(a).is_err());
     }
 }

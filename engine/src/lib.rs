@@ -157,6 +157,12 @@ impl Node {
         *self.inner.checked.borrow()
     }
 
+    /// How many requests wait for the start-up check to reach their chain (a write to a
+    /// chain not verified yet waits; a test waits for this to see one waiting).
+    pub fn waiting_for_check(&self) -> usize {
+        self.inner.checked.receiver_count()
+    }
+
     /// The pool for reads.
     pub fn pool(&self) -> &AnyPool {
         &self.inner.read

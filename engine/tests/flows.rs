@@ -1862,7 +1862,11 @@ async fn reads_are_served_while_the_start_up_check_runs_and_writes_wait_for_it()
         let ballot = by_code(&f.codes[1], f.candidates[0]);
         async move { node.cast_vote(e, ballot).await }
     });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    eventually("the write waits for the check", || {
+        let node = node.clone();
+        async move { node.waiting_for_check() == 1 }
+    })
+    .await;
     assert!(!waiting.is_finished());
     assert_eq!(counts(&node).await, before);
 
