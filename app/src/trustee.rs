@@ -915,16 +915,8 @@ async fn share_here(
     step.set(Step::Working("Reading the count…".into()));
     let report: wire::TallyReport =
         crate::fetch_json(format!("/api/elections/{election}/tally")).await?;
-    let end = report
-        .final_head
-        .ok_or("the count is not final yet: the officer finalises it after voting closes")?;
-    if let Some((height, head)) = expected {
-        if (end.height, end.head) != (height, head) {
-            return Err(format!(
-                "the server's final head is block {} ({}), not the one you were given, {height}:{head}: posting nothing",
-                end.height, end.head
-            ));
-        }
+    if report.final_head.is_none() {
+        return Err(ledger::result::ShareRefusal::NotFinal.to_string());
     }
     step.set(Step::Working(
         "Verifying this browser's copy of the chain…".into(),
@@ -944,14 +936,7 @@ async fn share_here(
             "the served chain does not hold this browser's copy ({alarm}): posting nothing"
         ));
     }
-    let own = hex::encode(copy.sums.to_bytes());
-    own_sums.set(Some(own.clone()));
-    if copy.height != end.height || copy.tip != end.head || own != report.sums {
-        return Err(format!(
-            "the server's final head or sums differ from this browser's own verified copy (block {} there, {} here): posting nothing",
-            end.height, copy.height
-        ));
-    }
+    own_sums.set(Some(hex::encode(copy.sums.to_bytes())));
     step.set(Step::Working("Opening your key file…".into()));
     let trustee = match workers::ask::<KeyWorker>(KeyRequest::Open {
         file,
@@ -963,12 +948,21 @@ async fn share_here(
         Ok(_) => return Err("the key worker answered something else".into()),
         Err(e) => return Err(e),
     };
-    // One count per trustee: the one this browser recorded, if any.
-    if let Some(record) = crate::custody::recorded_count(&copy.genesis, &trustee)? {
-        record
-            .admits(&copy.genesis, &trustee, &copy.tip, &own)
-            .map_err(|e| format!("{e}: posting nothing"))?;
-    }
+    // The same rule as the command line's: a final count, at the head given, exactly
+    // this browser's copy, and the one count this browser recorded, if any.
+    let recorded = crate::custody::recorded_count(&copy.genesis, &trustee)?;
+    let record = ledger::result::may_share(&ledger::result::ShareAsked {
+        genesis: copy.genesis,
+        trustee,
+        height: copy.height,
+        tip: copy.tip,
+        sums: &copy.sums,
+        served: report.final_head.as_ref().map(|end| (end.height, end.head)),
+        served_sums: &report.sums,
+        expected,
+        recorded: recorded.as_ref(),
+    })
+    .map_err(|e| format!("{e}: posting nothing"))?;
     step.set(Step::Working("Decrypting your share…".into()));
     let (share, file) = match workers::ask::<KeyWorker>(KeyRequest::Share {
         election,
@@ -984,13 +978,7 @@ async fn share_here(
     };
     // Kept before posting, here and in the key file: this trustee decrypts this count
     // only.
-    crate::custody::record_count(&ledger::result::CountRecord {
-        genesis: copy.genesis,
-        trustee,
-        height: copy.height,
-        head: copy.tip,
-        sums: own,
-    })?;
+    crate::custody::record_count(&record)?;
     if remembered {
         crate::custody::remember_trustee(election, &file)?;
     }

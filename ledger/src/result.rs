@@ -260,6 +260,92 @@ impl CountRecord {
     }
 }
 
+/// What a trustee's tool knows when it is asked for its share: its own verified copy of
+/// the chain, what the server serves as the final count, the final head the trustee was
+/// given from outside the office (if any), and the count recorded on this machine.
+#[derive(Debug, Clone, Copy)]
+pub struct ShareAsked<'a> {
+    /// The copy's genesis hash, and the trustee's identity key.
+    pub genesis: BlockHash,
+    pub trustee: PublicKey,
+    /// The copy, verified here: its height, tip and the sums recomputed from it.
+    pub height: u64,
+    pub tip: BlockHash,
+    pub sums: &'a EncryptedSums,
+    /// The final head the server serves (none before the officer finalises) and its sums.
+    pub served: Option<(u64, BlockHash)>,
+    pub served_sums: &'a str,
+    /// The final head given from outside the office, if any.
+    pub expected: Option<(u64, BlockHash)>,
+    /// The count this machine recorded for this genesis block and trustee, if any.
+    pub recorded: Option<&'a CountRecord>,
+}
+
+/// Why a trustee's tool refuses to decrypt: nothing is posted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShareRefusal {
+    /// The officer has not finalised the count.
+    #[error("the count is not final yet: the officer finalises it after voting closes")]
+    NotFinal,
+    /// The served final head is not the one the trustee was given.
+    #[error("the server's final head is block {0} ({1}), not the one you were given, {2}:{3}")]
+    NotGiven(u64, BlockHash, u64, BlockHash),
+    /// The served final head or sums are not the trustee's own copy's.
+    #[error("{0}")]
+    Differs(Box<Mismatch>),
+    /// Another count is recorded for this trustee here.
+    #[error("{0}")]
+    OtherCount(#[from] OtherCount),
+}
+
+/// A served final count that is not the trustee's own copy: the served head and the start
+/// of its sums, and the copy's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the server's final head or sums differ from this trustee's own verified copy (block {served_height} {served_head}, sums {served_sums}…; here block {height} {tip}, sums {sums}…)")]
+pub struct Mismatch {
+    pub served_height: u64,
+    pub served_head: BlockHash,
+    pub served_sums: String,
+    pub height: u64,
+    pub tip: BlockHash,
+    pub sums: String,
+}
+
+/// May this trustee decrypt its share of the count it is asked for? Only of a final
+/// count, at the head it was given (if any), that is exactly its own verified copy (head
+/// and sums), and the one count recorded here if there is one. The record to keep before
+/// posting, or why not. The command line and the tally page both ask this.
+pub fn may_share(asked: &ShareAsked<'_>) -> Result<CountRecord, ShareRefusal> {
+    let (height, head) = asked.served.ok_or(ShareRefusal::NotFinal)?;
+    if let Some((h, given)) = asked.expected {
+        if (h, given) != (height, head) {
+            return Err(ShareRefusal::NotGiven(height, head, h, given));
+        }
+    }
+    let own = hex::encode(asked.sums.to_bytes());
+    if height != asked.height || head != asked.tip || asked.served_sums != own {
+        let start = |s: &str| s.get(..16).unwrap_or(s).to_owned();
+        return Err(ShareRefusal::Differs(Box::new(Mismatch {
+            served_height: height,
+            served_head: head,
+            served_sums: start(asked.served_sums),
+            height: asked.height,
+            tip: asked.tip,
+            sums: start(&own),
+        })));
+    }
+    if let Some(record) = asked.recorded {
+        record.admits(&asked.genesis, &asked.trustee, &asked.tip, &own)?;
+    }
+    Ok(CountRecord {
+        genesis: asked.genesis,
+        trustee: asked.trustee,
+        height: asked.height,
+        head: asked.tip,
+        sums: own,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,6 +466,93 @@ mod tests {
                 "this trustee's share of another count is recorded here (block 7, 0303"
             ),
             "{said}"
+        );
+    }
+
+    #[test]
+    fn a_trustee_may_share_only_its_own_final_copy_at_the_given_head_and_recorded_count() {
+        let f = fixture(1);
+        let chain = &f.chain;
+        let sums = &chain.tally().sums;
+        let own = hex::encode(sums.to_bytes());
+        let (tip, other) = (chain.tip(), BlockHash([7; 32]));
+        let asked = ShareAsked {
+            genesis: chain.genesis_hash(),
+            trustee: PublicKey([2; 32]),
+            height: 0,
+            tip,
+            sums,
+            served: Some((0, tip)),
+            served_sums: &own,
+            expected: None,
+            recorded: None,
+        };
+        // Everything agrees: the record to keep names this count.
+        let record = may_share(&asked).unwrap();
+        assert_eq!(
+            (record.height, record.head, &record.sums, record.genesis),
+            (0, tip, &own, chain.genesis_hash())
+        );
+        assert_eq!(
+            may_share(&ShareAsked {
+                expected: Some((0, tip)),
+                ..asked
+            }),
+            Ok(record.clone())
+        );
+        assert_eq!(
+            may_share(&ShareAsked {
+                recorded: Some(&record),
+                ..asked
+            }),
+            Ok(record.clone())
+        );
+        // Not final; another head than given; a head or sums not the copy's.
+        assert_eq!(
+            may_share(&ShareAsked {
+                served: None,
+                ..asked
+            }),
+            Err(ShareRefusal::NotFinal)
+        );
+        assert_eq!(
+            may_share(&ShareAsked {
+                expected: Some((0, other)),
+                ..asked
+            }),
+            Err(ShareRefusal::NotGiven(0, tip, 0, other))
+        );
+        assert!(matches!(
+            may_share(&ShareAsked {
+                served: Some((1, other)),
+                ..asked
+            }),
+            Err(ShareRefusal::Differs(m)) if m.served_height == 1
+        ));
+        let forged = "ff".repeat(own.len() / 2);
+        assert_ne!(forged, own);
+        assert!(matches!(
+            may_share(&ShareAsked {
+                served_sums: &forged,
+                ..asked
+            }),
+            Err(ShareRefusal::Differs(m)) if m.served_sums == forged[..16]
+        ));
+        // Another count recorded here.
+        let elsewhere = CountRecord {
+            head: other,
+            height: 3,
+            ..record
+        };
+        assert_eq!(
+            may_share(&ShareAsked {
+                recorded: Some(&elsewhere),
+                ..asked
+            }),
+            Err(ShareRefusal::OtherCount(OtherCount {
+                height: 3,
+                head: other
+            }))
         );
     }
 }

@@ -380,40 +380,28 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     let chain = ledger::replay(&export).map_err(|e| format!("the chain does not verify: {e}"))?;
     let sealed = &chain.genesis().trustees;
     let report: wire::TallyReport = get(&format!("{base}/api/elections/{election}/tally"))?;
-    let end = report
-        .final_head
-        .ok_or("the count is not final yet: the officer finalises it after voting closes")?;
-    let own = hex::encode(chain.tally().sums.to_bytes());
-    if let Some(final_head) = args.expect_final {
-        if final_head != (end.height, end.head) {
-            return Err(format!(
-                "the server's final head is block {} ({}), not the published {}:{}: posting nothing",
-                end.height, end.head, final_head.0, final_head.1
-            )
-            .into());
-        }
-    }
-    if end.height != chain.height() || end.head != chain.tip() || report.sums != own {
-        return Err(format!(
-            "the server's final head or sums differ from this trustee's own verified copy (block {} {}, sums {}…; here block {} {}, sums {}…): posting nothing",
-            end.height,
-            end.head,
-            report.sums.get(..16).unwrap_or(&report.sums),
-            chain.height(),
-            chain.tip(),
-            &own[..16.min(own.len())],
-        )
-        .into());
-    }
     // One count per trustee, recorded beyond the key file: a copy of the key file used
     // on this machine is refused for another count.
     let me = PublicKey(key.verifying_key().to_bytes());
     let book = count_record_path(&args.genesis, &me)?;
-    if let Some(record) = recorded_count(&book)? {
-        record
-            .admits(&args.genesis, &me, &chain.tip(), &own)
-            .map_err(|e| format!("{e} ({}): posting nothing", book.display()))?;
-    }
+    let recorded = recorded_count(&book)?;
+    let record = ledger::result::may_share(&ledger::result::ShareAsked {
+        genesis: args.genesis,
+        trustee: me,
+        height: chain.height(),
+        tip: chain.tip(),
+        sums: &chain.tally().sums,
+        served: report.final_head.as_ref().map(|end| (end.height, end.head)),
+        served_sums: &report.sums,
+        expected: args.expect_final,
+        recorded: recorded.as_ref(),
+    })
+    .map_err(|e| match e {
+        ledger::result::ShareRefusal::OtherCount(e) => {
+            format!("{e} ({}): posting nothing", book.display())
+        }
+        other => format!("{other}: posting nothing"),
+    })?;
     let signed = kept
         .decrypt_share(
             &key,
@@ -433,16 +421,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     let position = signed.trustee;
     // Kept before posting, on this machine and in the key file: this trustee decrypts
     // this count only.
-    record_count(
-        &book,
-        &ledger::result::CountRecord {
-            genesis: args.genesis,
-            trustee: me,
-            height: chain.height(),
-            head: chain.tip(),
-            sums: own.clone(),
-        },
-    )?;
+    record_count(&book, &record)?;
     save(&args.key, &file, &passphrase, &kept)?;
     let after: wire::TallyReport = answer(
         ureq::post(&format!("{base}/api/elections/{election}/tally/shares")).send_json(&signed),
@@ -450,8 +429,8 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     println!(
         "decryption share of trustee {position} posted for the {} ballots up to block {} ({})",
         chain.tally().total,
-        end.height,
-        end.head
+        record.height,
+        record.head
     );
     match after.result {
         Some(result) => {

@@ -257,7 +257,7 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
         &["--genesis", &genesis, "--expect-final", &elsewhere],
     );
     assert!(
-        !out.status.success() && text(&out).contains("not the published 0:"),
+        !out.status.success() && text(&out).contains("not the one you were given, 0:"),
         "{}",
         text(&out)
     );
