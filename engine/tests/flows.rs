@@ -362,6 +362,7 @@ async fn sealed_ballot(node: &Node, election: ElectionId, choice: usize) -> Vec<
     )
     .unwrap()
     .encode()
+    .unwrap()
 }
 
 /// Another voter's ballot put in place of a vote's on the chain (an edit behind the node's
@@ -971,7 +972,8 @@ async fn a_code_votes_once_and_a_wrong_code_never() {
         &mut rand::rngs::OsRng,
     )
     .unwrap()
-    .encode();
+    .encode()
+    .unwrap();
     // Another ceremony's key (a key the operator might make for itself).
     let stranger_trustee = SigningKey::from_bytes(&[5; 32]);
     let (board, _) = ledger::ceremony::run_all(
@@ -995,7 +997,8 @@ async fn a_code_votes_once_and_a_wrong_code_never() {
     assert_ne!(other_key, key_of_election);
     let foreign = ledger::secret::Ballot::encrypt(&other_key, 3, 1, &mut rand::rngs::OsRng)
         .unwrap()
-        .encode();
+        .encode()
+        .unwrap();
     for bad in [two_marks, foreign, vec![0; 40]] {
         let vote = Vote::sign(&key, e, bad, 1);
         refused!(

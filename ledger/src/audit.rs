@@ -73,7 +73,7 @@ impl BallotAudit {
             .position(|c| *c == self.choice)
             .ok_or(AuditError::NotOnBallot(self.choice))?;
         let again = encrypt_seeded(election_key, self.candidates.len(), choice, self.seed)?;
-        if again.encode() == self.ballot {
+        if again.encode()? == self.ballot {
             Ok(())
         } else {
             Err(AuditError::Mismatch)
@@ -98,7 +98,7 @@ mod tests {
             candidates: candidates.clone(),
             choice: CandidateId(8),
             seed,
-            ballot: ballot.encode(),
+            ballot: ballot.encode().unwrap(),
         };
         assert_eq!(audit.check(&key), Ok(()));
         // Through its JSON form, as the page shows it and the explorer reads it.

@@ -220,7 +220,7 @@ mod tests {
         .unwrap();
         let mut votes = vec![
             vote(&f.codes[0], 1),
-            signed(&f.codes[0], two_marks.encode()),
+            signed(&f.codes[0], two_marks.encode().unwrap()),
         ];
         votes[1].signature = Signature([1; 64]);
         let mut block = mine(&f.chain, votes);

@@ -367,7 +367,7 @@ mod tests {
             .zip([0, 1, 1, 2])
             .map(|(code, choice)| {
                 let ballot = Ballot::encrypt(&sealed.election_key.0, 3, choice, &mut OsRng);
-                signed(code, ballot.unwrap().encode())
+                signed(code, ballot.unwrap().encode().unwrap())
             })
             .collect();
         let block = mine(&f.chain, votes);

@@ -212,12 +212,15 @@ impl Ballot {
     }
 
     /// The ballot's bytes (what the voter signs and the chain keeps): bincode of the
-    /// crate's serde form, a u32 length first.
-    pub fn encode(&self) -> Vec<u8> {
-        let inner = bincode::serialize(&self.0).unwrap_or_default();
+    /// crate's serde form, a u32 length first. An error rather than an empty ballot.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let inner = bincode::serialize(&self.0).map_err(|e| SecretError::Malformed {
+            what: "ballot",
+            reason: format!("it does not encode: {e}"),
+        })?;
         let mut w = Writer::default();
         w.var_bytes(&inner);
-        w.bytes
+        Ok(w.bytes)
     }
 
     /// Reads [`Self::encode`]'s bytes; nothing may trail.
@@ -588,9 +591,9 @@ mod tests {
         let mut seen = HashSet::new();
         for &choice in &choices {
             let ballot = Ballot::encrypt(&election, 3, choice, &mut OsRng).unwrap();
-            let bytes = ballot.encode();
+            let bytes = ballot.encode().unwrap();
             let read = Ballot::decode(&bytes).unwrap();
-            assert_eq!(read.encode(), bytes, "one byte form");
+            assert_eq!(read.encode().unwrap(), bytes, "one byte form");
             read.verify(&election, 3).unwrap();
             assert!(seen.insert(read.ciphertext_bytes()), "fresh randomness");
             sums.add(&read).unwrap();
@@ -676,7 +679,7 @@ mod tests {
             }
         );
         assert!(ballot.verify(&election, 0).is_err());
-        let bytes = ballot.encode();
+        let bytes = ballot.encode().unwrap();
         for at in [4, bytes.len() / 2, bytes.len() - 1] {
             let mut altered = bytes.clone();
             altered[at] ^= 1;

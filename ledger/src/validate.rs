@@ -821,7 +821,7 @@ pub(crate) mod tests {
         let mut rng = rand::rngs::StdRng::from_seed(seed);
         let ballot = Ballot::encrypt(&election_key(), 3, candidate as usize - 1, &mut rng)
             .expect("a candidate on the ballot");
-        signed(code, ballot.encode())
+        signed(code, ballot.encode().expect("a ballot encodes"))
     }
 
     /// A vote carrying these ballot bytes, whatever they are.
@@ -1047,6 +1047,7 @@ pub(crate) mod tests {
             Ballot::encrypt_marks(&election_key(), m, &mut rand::rngs::OsRng)
                 .unwrap()
                 .encode()
+                .unwrap()
         };
         // Two 1s, no 1, a ballot for two candidates, another election's key, bytes that
         // are no ballot: each refused, by vote.
@@ -1060,7 +1061,8 @@ pub(crate) mod tests {
             marks(&[true, false]),
             Ballot::encrypt(&other_key, 3, 0, &mut rand::rngs::OsRng)
                 .unwrap()
-                .encode(),
+                .encode()
+                .unwrap(),
             vec![1, 2, 3],
         ] {
             assert!(

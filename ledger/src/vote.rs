@@ -67,7 +67,7 @@ impl Vote {
         Ok(Self::sign(
             key,
             genesis.election,
-            ballot.encode(),
+            ballot.encode()?,
             timestamp,
         ))
     }

@@ -106,12 +106,16 @@ impl BallotWorker {
                     Ok(ballot) => ballot,
                     Err(e) => return BallotAnswer::UntrustedKey(e.to_string()),
                 };
+                let ballot = match ballot.encode() {
+                    Ok(bytes) => bytes,
+                    Err(e) => return BallotAnswer::UntrustedKey(e.to_string()),
+                };
                 let sealed = BallotAudit {
                     election,
                     candidates,
                     choice: candidate,
                     seed,
-                    ballot: ballot.encode(),
+                    ballot,
                 };
                 let hash = sealed.ballot_hash();
                 self.sealed = Some(sealed);

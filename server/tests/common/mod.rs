@@ -451,6 +451,7 @@ pub fn ballot_for(genesis: &ledger::Genesis, choice: usize) -> Vec<u8> {
     )
     .expect("a candidate on the ballot")
     .encode()
+    .expect("a ballot encodes")
 }
 
 /// A fresh Ed25519 signing key from 32 random bytes, made here as a validator makes theirs.
