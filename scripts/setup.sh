@@ -15,10 +15,14 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 if ! cargo leptos --version 2>/dev/null | grep -q " ${CARGO_LEPTOS_VERSION}$"; then
   echo "installing cargo-leptos ${CARGO_LEPTOS_VERSION} (slow on 2 cores, done once)"
-  cargo install cargo-leptos --locked --version "${CARGO_LEPTOS_VERSION}" --features no_downloads
+  # Its own release profile asks for full LTO and one codegen unit: most of its build
+  # time, for a tool that mostly starts other programs. Plain release settings instead.
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install cargo-leptos --locked --version "${CARGO_LEPTOS_VERSION}" --features no_downloads
 fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}$"; then
-  cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
 fi
 
 # wasm-opt shrinks the release WebAssembly; cargo-leptos takes it from PATH (scripts put
