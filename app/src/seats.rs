@@ -217,12 +217,7 @@ pub(crate) fn section(
                 "The trustees hold the election key between them: no single party, this office included, can decrypt a ballot. They decrypt only the totals, together, after voting closes."
             </p>
             <ul class="history" data-trustees=n>{seats}</ul>
-            <p role="status" data-ceremony-state=match &board.ceremony {
-                None => "none",
-                Some(c) if c.election_key.is_some() => "complete",
-                Some(c) if c.problem.is_some() => "failed",
-                Some(_) => "running",
-            }>
+            <p role="status" data-ceremony-state=board.state().as_str()>
                 {ceremony}
             </p>
             <p><a href=format!("/e/{id}/trustees")>"The ceremony's board"</a></p>

@@ -12,7 +12,7 @@ use ledger::ceremony::Round;
 use ledger::ElectionId;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use wire::{CeremonyBoard, CeremonyInfo, TrusteeInvitationInfo};
+use wire::{CeremonyBoard, CeremonyInfo, CeremonyState, TrusteeInvitationInfo};
 
 /// What the invitation is for; a used, expired or unknown one is refused in words.
 #[server(prefix = "/sfn")]
@@ -252,7 +252,7 @@ const ROUNDS: [Round; 4] = [
 fn board_view(board: &CeremonyBoard) -> impl IntoView {
     let Some(c) = board.ceremony.clone() else {
         return view! {
-            <p class="notice" data-ceremony="none">
+            <p class="notice" data-ceremony=CeremonyState::NotStarted.as_str()>
                 "The election office has not started the key ceremony yet."
             </p>
             <ul class="trustees">
@@ -271,13 +271,7 @@ fn board_view(board: &CeremonyBoard) -> impl IntoView {
         }
         .into_any();
     };
-    let state = if c.election_key.is_some() {
-        "complete"
-    } else if c.problem.is_some() {
-        "failed"
-    } else {
-        "running"
-    };
+    let state = c.state();
     let summary = match (&c.election_key, &c.problem, &c.waiting) {
         (Some(key), _, _) => format!(
             "The ceremony is complete: every trustee signed the same sealed set of seats, threshold and keys. Election key {key}, as this server reports it: each trustee's own tool shows the key their share gives."
@@ -296,7 +290,7 @@ fn board_view(board: &CeremonyBoard) -> impl IntoView {
             )}
         </p>
         {c.warning.clone().map(|w| view! { <p class="notice">{w}</p> })}
-        <p class=if state == "failed" { "error" } else { "notice" } data-ceremony=state role="status">
+        <p class=if state == CeremonyState::Failed { "error" } else { "notice" } data-ceremony=state.as_str() role="status">
             {summary}
         </p>
         <div class="scroll" tabindex="0" role="region" aria-label="Rounds each trustee has posted">

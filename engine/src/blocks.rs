@@ -478,9 +478,10 @@ impl Node {
         Ok(sqlx::query_as(
             "SELECT e.id, e.title FROM elections e
              JOIN election_validators ev ON ev.election_id = e.id AND ev.account_id = $1
-             WHERE e.state <> 'setup' ORDER BY e.id",
+             WHERE e.state <> $2 ORDER BY e.id",
         )
         .bind(account)
+        .bind(wire::ElectionState::Setup)
         .fetch_all(&self.inner.read)
         .await?)
     }

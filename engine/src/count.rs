@@ -113,10 +113,11 @@ impl Node {
         let (mut tx, chain) = self.begin_chain_write(election).await?;
         let (pending, awaiting): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM votes WHERE election_id = $1 AND block_hash IS NULL),
-                    (SELECT count(*) FROM blocks WHERE election_id = $2 AND status = 'awaiting')",
+                    (SELECT count(*) FROM blocks WHERE election_id = $2 AND status = $3)",
         )
         .bind(election)
         .bind(election)
+        .bind(wire::BlockStatus::Awaiting)
         .fetch_one(&mut *tx)
         .await?;
         if (pending > 0 || awaiting > 0) && !early {

@@ -141,10 +141,11 @@ impl Node {
         let row: ElectionRow = sqlx::query_as(
             "SELECT title, description, state, difficulty_bits, quorum, opened_at, closed_at, genesis_hash,
                     (SELECT count(*) FROM votes x WHERE x.election_id = e.id AND x.block_hash IS NULL) AS pending,
-                    (SELECT count(*) FROM blocks b WHERE b.election_id = e.id AND b.status = 'awaiting') AS awaiting
+                    (SELECT count(*) FROM blocks b WHERE b.election_id = e.id AND b.status = $2) AS awaiting
              FROM elections e WHERE id = $1",
         )
         .bind(id)
+        .bind(wire::BlockStatus::Awaiting)
         .fetch_optional(&self.inner.read)
         .await?
         .ok_or(EngineError::NotFound("election"))?;

@@ -21,6 +21,7 @@ use ledger::{
 use sqlx::AnyConnection;
 use std::collections::HashSet;
 use std::sync::Arc;
+use wire::BlockStatus;
 
 /// What re-verifying the stored chains found.
 #[derive(Debug, Clone, Default)]
@@ -121,7 +122,8 @@ impl Node {
         if let Err(e) = &report {
             let why = format!("the start-up check could not run: {e}");
             let sealed: Vec<ElectionId> =
-                sqlx::query_scalar("SELECT id FROM elections WHERE state <> 'setup'")
+                sqlx::query_scalar("SELECT id FROM elections WHERE state <> $1")
+                    .bind(wire::ElectionState::Setup)
                     .fetch_all(&self.inner.read)
                     .await
                     .unwrap_or_default();
@@ -223,7 +225,8 @@ impl Node {
     async fn check_all(&self, depth: Depth) -> Result<IntegrityReport> {
         let mut report = IntegrityReport::default();
         let sealed: Vec<ElectionId> =
-            sqlx::query_scalar("SELECT id FROM elections WHERE state <> 'setup' ORDER BY id")
+            sqlx::query_scalar("SELECT id FROM elections WHERE state <> $1 ORDER BY id")
+                .bind(wire::ElectionState::Setup)
                 .fetch_all(&self.inner.read)
                 .await?;
         for id in sealed {
@@ -595,17 +598,21 @@ async fn rows_agree(
         let stray: Option<(TxId, BlockHash, Option<String>)> = sqlx::query_as(
             "SELECT v.tx_id, v.block_hash, b.status FROM votes v LEFT JOIN blocks b ON b.hash = v.block_hash
              WHERE v.election_id = $1 AND v.block_hash IS NOT NULL
-               AND (b.status IS NULL OR b.status <> 'appended' OR NOT EXISTS
+               AND (b.status IS NULL OR b.status <> $2 OR NOT EXISTS
                     (SELECT 1 FROM block_votes bv WHERE bv.block_hash = v.block_hash AND bv.tx_id = v.tx_id))
              LIMIT 1",
         )
         .bind(id)
+        .bind(BlockStatus::Appended)
         .fetch_optional(&mut *db)
         .await?;
         return Err(altered(match stray {
-            Some((receipt, block, Some(status))) if status != "appended" => format!(
-                "vote {receipt} is marked as on the chain in block {block}, which is {status}"
-            ),
+            // Read as text: an altered row may hold a status that is no status at all.
+            Some((receipt, block, Some(status))) if status.parse() != Ok(BlockStatus::Appended) => {
+                format!(
+                    "vote {receipt} is marked as on the chain in block {block}, which is {status}"
+                )
+            }
             Some((receipt, _, _)) => {
                 format!("vote {receipt} is marked as on the chain, in no appended block")
             }

@@ -12,8 +12,10 @@ use sqlx::AnyConnection;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-/// What one instance tells the others, as a notification's payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one instance tells the others, as a notification's payload (its JSON, e.g.
+/// `{"appended":7}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Event {
     /// A block was appended to this election's chain.
     Appended(ElectionId),
@@ -27,35 +29,31 @@ pub(crate) enum Event {
 const MAX_REASON: usize = 4000;
 
 impl Event {
-    pub(crate) fn to_payload(&self) -> String {
+    /// The payload: the event's JSON, a long reason cut to [`MAX_REASON`] bytes.
+    pub(crate) fn to_payload(&self) -> serde_json::Result<String> {
         match self {
-            Self::Appended(id) => format!("appended {id}"),
-            Self::Votes(id) => format!("votes {id}"),
-            Self::Altered(id, why) => {
-                let mut end = why.len().min(MAX_REASON);
+            Self::Altered(id, why) if why.len() > MAX_REASON => {
+                let mut end = MAX_REASON;
                 while !why.is_char_boundary(end) {
                     end -= 1;
                 }
-                format!("altered {id} {}", &why[..end])
+                serde_json::to_string(&Self::Altered(*id, why[..end].to_owned()))
             }
+            other => serde_json::to_string(other),
         }
     }
 
+    /// An event read from a payload; `None` for anything else.
     pub(crate) fn parse(payload: &str) -> Option<Self> {
-        let mut parts = payload.splitn(3, ' ');
-        let (kind, id) = (parts.next()?, parts.next()?);
-        let id = ElectionId(id.parse().ok()?);
-        match kind {
-            "appended" => Some(Self::Appended(id)),
-            "votes" => Some(Self::Votes(id)),
-            "altered" => Some(Self::Altered(id, parts.next()?.to_string())),
-            _ => None,
-        }
+        serde_json::from_str(payload).ok()
     }
 
     /// Tells the other instances, once the transaction `db` commits.
     pub(crate) async fn send(&self, db: &mut AnyConnection) -> sqlx::Result<()> {
-        store::notify(db, &self.to_payload()).await
+        let payload = self
+            .to_payload()
+            .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        store::notify(db, &payload).await
     }
 }
 
@@ -149,9 +147,10 @@ impl Node {
             return Ok(chain);
         }
         let stored: Option<i64> = sqlx::query_scalar(
-            "SELECT max(idx) FROM blocks WHERE election_id = $1 AND status = 'appended'",
+            "SELECT max(idx) FROM blocks WHERE election_id = $1 AND status = $2",
         )
         .bind(id)
+        .bind(wire::BlockStatus::Appended)
         .fetch_one(&self.inner.read)
         .await?;
         if stored.unwrap_or(0) <= crate::db_time(chain.height()) {
@@ -232,20 +231,26 @@ mod tests {
             Event::Votes(ElectionId(u64::from(u32::MAX) + 1)),
             Event::Altered(ElectionId(3), "block 2: its parent is gone".into()),
         ] {
-            assert_eq!(Event::parse(&event.to_payload()), Some(event));
+            assert_eq!(Event::parse(&event.to_payload().unwrap()), Some(event));
         }
-        let long = Event::Altered(ElectionId(1), "é".repeat(3000)).to_payload();
-        assert!(long.len() <= MAX_REASON + "altered 1 ".len());
+        assert_eq!(
+            Event::Appended(ElectionId(7)).to_payload().unwrap(),
+            r#"{"appended":7}"#
+        );
+        let long = Event::Altered(ElectionId(1), "é".repeat(3000))
+            .to_payload()
+            .unwrap();
+        assert!(long.len() <= MAX_REASON + r#"{"altered":[1,""]}"#.len());
         assert!(
             matches!(Event::parse(&long), Some(Event::Altered(ElectionId(1), why)) if why.chars().all(|c| c == 'é'))
         );
         for junk in [
             "",
-            "appended",
-            "appended x",
-            "sealed 3",
-            "altered 3",
-            "votes -1",
+            "appended 3",
+            r#"{"appended":"x"}"#,
+            r#"{"sealed":3}"#,
+            r#"{"altered":3}"#,
+            r#"{"votes":-1}"#,
         ] {
             assert_eq!(Event::parse(junk), None, "{junk:?}");
         }

@@ -316,9 +316,10 @@ impl Node {
             }
             None => sqlx::query_as::<_, (BlockHash, i64)>(
                 "SELECT b.hash, b.idx FROM block_votes bv JOIN blocks b ON b.hash = bv.block_hash
-                 WHERE bv.tx_id = $1 AND b.status = 'awaiting' ORDER BY b.submitted_at LIMIT 1",
+                 WHERE bv.tx_id = $1 AND b.status = $2 ORDER BY b.submitted_at LIMIT 1",
             )
             .bind(receipt)
+            .bind(wire::BlockStatus::Awaiting)
             .fetch_optional(&self.inner.read)
             .await?
             .map(|(hash, idx)| (hash, idx, ReceiptStatus::AwaitingApproval)),

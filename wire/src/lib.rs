@@ -46,7 +46,7 @@ impl From<StoredFlag> for bool {
     }
 }
 
-pub use state::{BlockStatus, ChainCheck, ElectionState, ReceiptStatus, Role};
+pub use state::{BlockStatus, CeremonyState, ChainCheck, ElectionState, ReceiptStatus, Role};
 pub use trustee::{
     threshold_warning, CeremonyBoard, CeremonyInfo, CeremonySeat, NewCeremony, NewTrustee,
     TrusteeEnrolment, TrusteeId, TrusteeInfo, TrusteeInvitation, TrusteeInvitationInfo, Waiting,

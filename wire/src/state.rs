@@ -13,6 +13,20 @@ names! {
 }
 
 names! {
+    /// Where an election's key ceremony is, as its board shows it.
+    pub enum CeremonyState {
+        /// The officer has not started one.
+        NotStarted = "none",
+        /// Rounds still wait for trustees (or every message is in, not yet checked).
+        Running = "running",
+        /// Every trustee confirmed the same sealed set: the election key is known.
+        Complete = "complete",
+        /// The board's check failed: the officer restarts the ceremony.
+        Failed = "failed",
+    }
+}
+
+names! {
     /// Where a submitted block is.
     pub enum BlockStatus {
         /// Waiting for validators' decisions.

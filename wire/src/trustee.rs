@@ -139,6 +139,27 @@ pub struct CeremonyBoard {
     pub ceremony: Option<CeremonyInfo>,
 }
 
+impl CeremonyBoard {
+    /// Where the ceremony is.
+    pub fn state(&self) -> crate::CeremonyState {
+        self.ceremony
+            .as_ref()
+            .map_or(crate::CeremonyState::NotStarted, CeremonyInfo::state)
+    }
+}
+
+impl CeremonyInfo {
+    /// Where this ceremony is: complete once the board has its election key, failed
+    /// when its check found a problem, running otherwise.
+    pub fn state(&self) -> crate::CeremonyState {
+        match (&self.election_key, &self.problem) {
+            (Some(_), _) => crate::CeremonyState::Complete,
+            (None, Some(_)) => crate::CeremonyState::Failed,
+            (None, None) => crate::CeremonyState::Running,
+        }
+    }
+}
+
 /// The warning for a threshold equal to the number of trustees.
 pub fn threshold_warning(threshold: u16, trustees: usize) -> Option<String> {
     (usize::from(threshold) == trustees && trustees > 0).then(|| {
