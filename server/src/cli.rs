@@ -202,20 +202,42 @@ fn proxy_net(text: &str) -> Result<ipnet::IpNet, String> {
         .map_err(|_| format!("{text:?} is not an address or a CIDR block such as 10.0.0.0/8"))
 }
 
+/// The server a command talks to.
 #[derive(clap::Args)]
-pub struct AcceptArgs {
-    /// Base URL of the server, e.g. http://127.0.0.1:3000
-    #[arg(long)]
-    pub server: String,
-    /// The invitation link (or just its token).
-    #[arg(long)]
-    pub invitation: String,
-    /// The key file to enrol (make one with `ballotchain key new`).
+pub struct ServerArg {
+    /// Base URL of the server, e.g. https://vote.example.org
+    #[arg(long = "server", value_name = "URL")]
+    url: String,
+}
+
+impl ServerArg {
+    /// The base URL, without a trailing slash.
+    pub fn base(&self) -> &str {
+        self.url.trim_end_matches('/')
+    }
+}
+
+/// The key file a command signs with (a trustee's keeps its side of the ceremony and the
+/// count it decrypted), and where its passphrase comes from.
+#[derive(clap::Args)]
+pub struct KeyFileArgs {
+    /// The key file (make one with `ballotchain key new`).
     #[arg(long)]
     pub key: PathBuf,
     /// Read the key file's passphrase from this file's first line instead of a prompt.
     #[arg(long)]
     pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct AcceptArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The invitation link (or just its token).
+    #[arg(long)]
+    pub invitation: String,
+    #[command(flatten)]
+    pub keyfile: KeyFileArgs,
     /// Read the account's new sign-in password from this file's first line instead of a
     /// prompt (not asked when re-enrolling a key).
     #[arg(long)]
@@ -233,40 +255,33 @@ enum TrusteeCommand {
     Ceremony(TrusteeCeremonyArgs),
     /// Decrypt this trustee's share of the count: verifies the whole chain here,
     /// recomputes the encrypted sums up to the final head, refuses when the server's sums
-    /// differ, and posts the share with its proofs, signed.
+    /// differ, and posts the share with its proofs, signed. The count decrypted is
+    /// recorded in the key file and in `$BALLOTCHAIN_STATE_DIR` (by default
+    /// `~/.local/state/ballotchain`) before the share is posted; either record naming
+    /// another count refuses.
     Tally(TrusteeTallyArgs),
 }
 
 #[derive(clap::Args)]
 pub struct TrusteeEnrolArgs {
-    /// Base URL of the server, e.g. http://127.0.0.1:3000
-    #[arg(long)]
-    pub server: String,
+    #[command(flatten)]
+    pub server: ServerArg,
     /// The invitation link (or just its token).
     #[arg(long)]
     pub invitation: String,
-    /// The trustee's key file.
-    #[arg(long)]
-    pub key: PathBuf,
-    /// Read the key file's passphrase from this file's first line instead of a prompt.
-    #[arg(long)]
-    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub keyfile: KeyFileArgs,
 }
 
 #[derive(clap::Args)]
 pub struct TrusteeCeremonyArgs {
-    /// Base URL of the server, e.g. http://127.0.0.1:3000
-    #[arg(long)]
-    pub server: String,
+    #[command(flatten)]
+    pub server: ServerArg,
     /// Election id.
     #[arg(long)]
     pub election: u64,
-    /// The trustee's key file; the ceremony's state is kept in it between runs.
-    #[arg(long)]
-    pub key: PathBuf,
-    /// Read the key file's passphrase from this file's first line instead of a prompt.
-    #[arg(long)]
-    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub keyfile: KeyFileArgs,
     /// Keep reading the board for up to this many seconds, taking each round as the
     /// others post theirs, until the ceremony is complete (0: one pass).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400))]
@@ -275,9 +290,8 @@ pub struct TrusteeCeremonyArgs {
 
 #[derive(clap::Args)]
 pub struct TrusteeTallyArgs {
-    /// Base URL of the server, e.g. http://127.0.0.1:3000
-    #[arg(long)]
-    pub server: String,
+    #[command(flatten)]
+    pub server: ServerArg,
     /// Election id.
     #[arg(long)]
     pub election: u64,
@@ -290,15 +304,8 @@ pub struct TrusteeTallyArgs {
     /// count must end there.
     #[arg(long, value_name = "HEIGHT:HASH", value_parser = wire::pinned_head)]
     pub expect_final: Option<(u64, ledger::BlockHash)>,
-    /// The trustee's key file, which keeps its key share from the ceremony. The count
-    /// decrypted is recorded in it and in `$BALLOTCHAIN_STATE_DIR` (by default
-    /// `~/.local/state/ballotchain`) before the share is posted; either record naming
-    /// another count refuses.
-    #[arg(long)]
-    pub key: PathBuf,
-    /// Read the key file's passphrase from this file's first line instead of a prompt.
-    #[arg(long)]
-    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub keyfile: KeyFileArgs,
 }
 
 #[derive(clap::Args)]
@@ -319,9 +326,8 @@ pub struct CodesArgs {
 
 #[derive(clap::Args)]
 pub struct VoteArgs {
-    /// Base URL of the server, e.g. http://127.0.0.1:3000
-    #[arg(long)]
-    pub server: String,
+    #[command(flatten)]
+    pub server: ServerArg,
     /// Election id.
     #[arg(long)]
     pub election: u64,
@@ -340,9 +346,8 @@ pub struct VoteArgs {
 
 #[derive(clap::Args)]
 pub struct ValidateArgs {
-    /// Base URL of the server, e.g. https://vote.example.org
-    #[arg(long)]
-    pub server: String,
+    #[command(flatten)]
+    pub server: ServerArg,
     /// The validator's key file.
     #[arg(long)]
     pub key: PathBuf,
@@ -372,28 +377,22 @@ pub struct ValidateArgs {
 
 #[derive(clap::Args)]
 pub struct DecideArgs {
-    /// Base URL of the server, e.g. http://127.0.0.1:3000
-    #[arg(long)]
-    pub server: String,
+    #[command(flatten)]
+    pub server: ServerArg,
     /// Election id.
     #[arg(long)]
     pub election: u64,
     /// The block's hash (64 hex digits).
     #[arg(long)]
     pub block: String,
-    /// The validator's key file.
-    #[arg(long)]
-    pub key: PathBuf,
-    /// Read the key file's passphrase from this file's first line instead of a prompt.
-    #[arg(long)]
-    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub keyfile: KeyFileArgs,
 }
 
 #[derive(clap::Args)]
 pub struct MineArgs {
-    /// Base URL of the server, e.g. http://127.0.0.1:3000
-    #[arg(long)]
-    pub server: String,
+    #[command(flatten)]
+    pub server: ServerArg,
     /// Election id.
     #[arg(long)]
     pub election: u64,

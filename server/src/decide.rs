@@ -30,7 +30,7 @@ fn password(file: Option<&std::path::Path>) -> CliResult<String> {
 /// `accept`: enrols the key of a key file with a validator's invitation, proving
 /// possession by signing the invitation's challenge here.
 pub fn accept(args: AcceptArgs) -> CliResult<()> {
-    let base = args.server.trim_end_matches('/');
+    let base = args.server.base();
     let token = token_of(&args.invitation);
     let info: InvitationInfo = get(&format!("{base}/api/invitations/{token}"))?;
     if info.role != wire::Role::Validator {
@@ -40,7 +40,7 @@ pub fn accept(args: AcceptArgs) -> CliResult<()> {
         )
         .into());
     }
-    let (_, key) = crate::key::open(&args.key, args.passphrase_file.as_deref())?;
+    let (_, key) = crate::key::open(&args.keyfile.key, args.keyfile.passphrase_file.as_deref())?;
     let challenge =
         hex::decode(&info.challenge).map_err(|_| "the server sent a challenge that is not hex")?;
     let public_key = PublicKey(key.verifying_key().to_bytes());
@@ -85,12 +85,12 @@ fn verified_chain(base: &str, election: u64, key: &PublicKey) -> CliResult<Chain
 /// `approve` and `reject`: checks the chain and the block here, then signs and sends the
 /// decision. An approval is only signed for a block that passes every rule here.
 pub fn decide(args: DecideArgs, reason: Option<&str>) -> CliResult<()> {
-    let base = args.server.trim_end_matches('/');
+    let base = args.server.base();
     let hash: BlockHash = args
         .block
         .parse()
         .map_err(|_| "a block hash is 64 hex digits")?;
-    let (_, key) = crate::key::open(&args.key, args.passphrase_file.as_deref())?;
+    let (_, key) = crate::key::open(&args.keyfile.key, args.keyfile.passphrase_file.as_deref())?;
     let public = PublicKey(key.verifying_key().to_bytes());
     let chain = verified_chain(base, args.election, &public)?;
     let url = format!("{base}/api/elections/{}/blocks/{hash}", args.election);

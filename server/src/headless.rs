@@ -59,7 +59,7 @@ pub async fn run(args: ValidateArgs) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| format!("ballotchain-validator-{}.db", args.election).into());
     let mut validator = Validator {
-        base: args.server.trim_end_matches('/').to_owned(),
+        base: args.server.base().to_owned(),
         election: args.election,
         key,
         public,

@@ -78,7 +78,7 @@ fn fetch_work(base: &str, election: ElectionId) -> Result<Fetched, Box<dyn std::
 
 /// Runs the miner until interrupted (or for one block with `--once`).
 pub fn run(args: MineArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let base = args.server.trim_end_matches('/').to_owned();
+    let base = args.server.base().to_owned();
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -23,10 +23,10 @@ type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// `trustee enrol`: enrols the key file's identity key and its share-receiving key.
 pub fn enrol(args: TrusteeEnrolArgs) -> CliResult<()> {
-    let base = args.server.trim_end_matches('/');
+    let base = args.server.base();
     let token = token_of(&args.invitation);
     let info: TrusteeInvitationInfo = get(&format!("{base}/api/trustee-invitations/{token}"))?;
-    let (_, key) = crate::key::open(&args.key, args.passphrase_file.as_deref())?;
+    let (_, key) = crate::key::open(&args.keyfile.key, args.keyfile.passphrase_file.as_deref())?;
     let challenge =
         hex::decode(&info.challenge).map_err(|_| "the server sent a challenge that is not hex")?;
     let enrolment = wire::TrusteeEnrolment {
@@ -51,15 +51,15 @@ pub fn enrol(args: TrusteeEnrolArgs) -> CliResult<()> {
 /// reading the board until the ceremony is complete. Once the election is sealed, checks
 /// the genesis block instead ([`check_genesis`]).
 pub fn ceremony(args: TrusteeCeremonyArgs) -> CliResult<()> {
-    let base = args.server.trim_end_matches('/').to_owned();
-    let passphrase = crate::key::passphrase(args.passphrase_file.as_deref(), false)?;
-    let _held = hold(&args.key)?;
+    let base = args.server.base().to_owned();
+    let passphrase = crate::key::passphrase(args.keyfile.passphrase_file.as_deref(), false)?;
+    let _held = hold(&args.keyfile.key)?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
     let election = ElectionId(args.election);
     loop {
         let detail: wire::ElectionDetail = get(&format!("{base}/api/elections/{election}"))?;
         if detail.state != wire::ElectionState::Setup {
-            return check_genesis(&base, &args.key, &passphrase, election);
+            return check_genesis(&base, &args.keyfile.key, &passphrase, election);
         }
         let board: CeremonyBoard = crate::client::get_polling(
             &format!("{base}/api/elections/{election}/ceremony"),
@@ -70,7 +70,7 @@ pub fn ceremony(args: TrusteeCeremonyArgs) -> CliResult<()> {
                 println!("no key ceremony has started yet in election {election}");
                 false
             }
-            Some(ceremony) => step(&base, &args.key, &passphrase, election, ceremony)?,
+            Some(ceremony) => step(&base, &args.keyfile.key, &passphrase, election, ceremony)?,
         };
         if done {
             return Ok(());
@@ -360,15 +360,15 @@ fn seal_state(
 /// differ from its own; otherwise decrypts its share of the sums with the key share sealed
 /// in the key file, with its proofs, signs it with the identity key and posts it.
 pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
-    let base = args.server.trim_end_matches('/');
+    let base = args.server.base();
     let election = ElectionId(args.election);
-    let passphrase = crate::key::passphrase(args.passphrase_file.as_deref(), false)?;
-    let _held = hold(&args.key)?;
-    let (file, key, state) = crate::key::open_kept(&args.key, &passphrase)?;
+    let passphrase = crate::key::passphrase(args.keyfile.passphrase_file.as_deref(), false)?;
+    let _held = hold(&args.keyfile.key)?;
+    let (file, key, state) = crate::key::open_kept(&args.keyfile.key, &passphrase)?;
     let mut kept = KeptSide::from_bytes(
         &state.ok_or("this key file keeps no key ceremony: it holds no key share")?,
     )
-    .map_err(|e| format!("{}: {e}", args.key.display()))?;
+    .map_err(|e| format!("{}: {e}", args.keyfile.key.display()))?;
     let export: ledger::ChainExport = get(&format!("{base}/api/elections/{election}/export"))?;
     if export.genesis_hash != args.genesis {
         return Err(format!(
@@ -422,7 +422,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     // Kept before posting, on this machine and in the key file: this trustee decrypts
     // this count only.
     record_count(&book, &record)?;
-    save(&args.key, &file, &passphrase, &kept)?;
+    save(&args.keyfile.key, &file, &passphrase, &kept)?;
     let after: wire::TallyReport = answer(
         ureq::post(&format!("{base}/api/elections/{election}/tally/shares")).send_json(&signed),
     )?;

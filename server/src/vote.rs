@@ -15,7 +15,7 @@ type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 /// only the signed, encrypted vote; prints the receipt computed here, once the server's
 /// answer names the same one.
 pub fn vote(args: VoteArgs) -> CliResult<()> {
-    let base = args.server.trim_end_matches('/');
+    let base = args.server.base();
     let text = std::fs::read_to_string(&args.code_file).map_err(|e| {
         format!(
             "cannot read the code file {}: {e}",
