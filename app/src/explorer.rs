@@ -460,7 +460,7 @@ async fn check_remembered_head(
             seen_hash == tip
         } else {
             // The block's hash, not its votes.
-            let url = format!("/api/elections/{id}/blocks/{seen_height}?limit=0");
+            let url = format!("{}?limit=0", wire::paths::block(id, seen_height));
             match gloo_net::http::Request::get(&url).send().await {
                 Ok(r) if r.status() == 404 => false,
                 Ok(r) if r.ok() => match r.json::<wire::BlockDetail>().await {
@@ -654,7 +654,7 @@ fn explorer_body(
                 </dd>
             </dl>
             <p>
-                <a href=format!("/api/elections/{id}/export") download=format!("election-{id}-chain.json")>
+                <a href=wire::paths::export(id) download=format!("election-{id}-chain.json")>
                     "Download the chain"
                 </a>
                 " and re-check it offline with "

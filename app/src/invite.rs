@@ -217,7 +217,7 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
                 }
                 step.set(Step::Working("Enrolling your key…".into()));
                 let info: Result<InvitationInfo, String> =
-                    crate::fetch_json(format!("/api/invitations/{token}")).await;
+                    crate::fetch_json(wire::paths::invitation(&token)).await;
                 let result = match info.and_then(|info| {
                     hex::decode(&info.challenge).map_err(|_| "the challenge is not hex".to_owned())
                 }) {
@@ -238,7 +238,7 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
                                     }),
                                 };
                                 crate::custody::post_json::<_, wire::Account>(
-                                    &format!("/api/invitations/{token}/accept"),
+                                    &wire::paths::accept_invitation(&token),
                                     &acceptance,
                                 )
                                 .await

@@ -64,7 +64,7 @@ pub(crate) fn roll_section(
             let before = step.get_untracked();
             step.set(Step::Working("Registering the voters…".into()));
             let voters = made.get_value();
-            let url = format!("/api/elections/{id}/voters");
+            let url = wire::paths::voters(id);
             match crate::custody::post_json::<_, wire::Registration>(&url, &voters).await {
                 Ok(r) => {
                     made.set_value(Vec::new());
@@ -254,7 +254,7 @@ async fn replace_code(id: ElectionId, voter: wire::VoterId) -> Result<String, St
             Err(e) => return Err(e),
         };
     let change = wire::KeyChange { public_key };
-    let url = format!("/api/elections/{id}/voters/{voter}/key");
+    let url = wire::paths::voter_key(id, voter);
     let response = gloo_net::http::Request::put(&url)
         .json(&change)
         .map_err(|e| e.to_string())?

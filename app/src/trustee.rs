@@ -185,7 +185,7 @@ async fn enrol_here(
     };
     step.set(Step::Working("Enrolling your keys…".into()));
     crate::custody::post_json::<_, wire::TrusteeInfo>(
-        &format!("/api/trustee-invitations/{token}/accept"),
+        &wire::paths::accept_trustee_invitation(token),
         &enrolment,
     )
     .await?;
@@ -506,14 +506,12 @@ async fn turn_here(
         }
     }
     step.set(Step::Working("Reading the board…".into()));
-    let detail: wire::ElectionDetail =
-        crate::fetch_json(format!("/api/elections/{election}")).await?;
+    let detail: wire::ElectionDetail = crate::fetch_json(wire::paths::election(election)).await?;
     if detail.state != wire::ElectionState::Setup {
         step.set(Step::Working("Checking the sealed genesis block…".into()));
         return Ok((check_genesis_here(election).await?, None));
     }
-    let board: CeremonyBoard =
-        crate::fetch_json(format!("/api/elections/{election}/ceremony")).await?;
+    let board: CeremonyBoard = crate::fetch_json(wire::paths::ceremony(election)).await?;
     let Some(c) = board.ceremony else {
         return Err("the election office has not started the key ceremony yet".into());
     };
@@ -557,11 +555,8 @@ async fn turn_here(
         ));
     }
     step.set(Step::Working("Posting…".into()));
-    let after: CeremonyBoard = crate::custody::post_json(
-        &format!("/api/elections/{election}/ceremony/messages"),
-        &posts,
-    )
-    .await?;
+    let after: CeremonyBoard =
+        crate::custody::post_json(&wire::paths::ceremony_messages(election), &posts).await?;
     let file = match ask(KeyRequest::Posted).await? {
         Ok(KeyAnswer::Unlocked { file, .. }) => file,
         Ok(_) => return Err("the key worker answered something else".into()),
@@ -624,7 +619,7 @@ async fn check_genesis_here(election: ElectionId) -> Result<String, String> {
             "ATTENTION: the genesis block of this election does not seal the key ceremony you took part in: {why}. Do not publish its hash: tell the election office and the other trustees, and warn the voters."
         )
     };
-    let bytes = crate::fetch_bytes(format!("/api/elections/{election}/genesis")).await?;
+    let bytes = crate::fetch_bytes(wire::paths::genesis(election)).await?;
     let genesis = ledger::Genesis::decode(&bytes).map_err(|e| alarm(e.to_string()))?;
     if genesis.election != election {
         return Err(alarm(format!("it is election {}'s", genesis.election)));
@@ -907,8 +902,7 @@ async fn share_here(
             .ok_or("choose your key file first")?
     };
     step.set(Step::Working("Reading the count…".into()));
-    let report: wire::TallyReport =
-        crate::fetch_json(format!("/api/elections/{election}/tally")).await?;
+    let report: wire::TallyReport = crate::fetch_json(wire::paths::tally(election)).await?;
     if report.final_head.is_none() {
         return Err(ledger::result::ShareRefusal::NotFinal.to_string());
     }
@@ -988,8 +982,7 @@ async fn post_share(
 ) -> Result<String, String> {
     step.set(Step::Working("Posting your share…".into()));
     let after: wire::TallyReport =
-        crate::custody::post_json(&format!("/api/elections/{election}/tally/shares"), share)
-            .await?;
+        crate::custody::post_json(&wire::paths::tally_shares(election), share).await?;
     Ok(match after.result {
         Some(_) => "Your share is posted, and the result is decrypted and published.".into(),
         None => format!(

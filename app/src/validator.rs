@@ -699,7 +699,7 @@ fn decide(
             return;
         }
         use workers::keys::{KeyAnswer, KeyRequest};
-        let url = format!("/api/elections/{election}/blocks/{hash}");
+        let url = wire::paths::block(election, hash);
         let sent = match &reason {
             None => match ask_key(KeyRequest::Approve { block: hash }).await {
                 Ok(KeyAnswer::Approval(a)) => {

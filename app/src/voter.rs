@@ -386,11 +386,8 @@ async fn cast_sealed(id: ElectionId) -> Result<(ledger::TxId, bool), Notice> {
         _ => return Err(Notice::Failed),
     };
     let ballot = wire::Ballot::Signed { vote };
-    match crate::custody::post_answer::<_, wire::CastReceipt>(
-        &format!("/api/elections/{id}/votes"),
-        &ballot,
-    )
-    .await
+    match crate::custody::post_answer::<_, wire::CastReceipt>(&wire::paths::votes(id), &ballot)
+        .await
     {
         Ok(r) => Ok((r.receipt, false)),
         // This code's vote went through before (an answer lost on the way): its receipt.

@@ -82,7 +82,7 @@ pub(crate) fn fetch_genesis(
 
 /// The genesis block of `election` as the server sends it in its canonical encoding.
 pub(crate) fn genesis_bytes(base: &str, election: ledger::ElectionId) -> CliResult<Vec<u8>> {
-    let url = format!("{base}/api/elections/{election}/genesis");
+    let url = format!("{base}{}", wire::paths::genesis(election));
     let response = ureq::get(&url)
         .set("Accept", "application/octet-stream")
         .call()

@@ -32,7 +32,7 @@ fn password(file: Option<&std::path::Path>) -> CliResult<String> {
 pub fn accept(args: AcceptArgs) -> CliResult<()> {
     let base = args.server.base();
     let token = token_of(&args.invitation);
-    let info: InvitationInfo = get(&format!("{base}/api/invitations/{token}"))?;
+    let info: InvitationInfo = get(&format!("{base}{}", wire::paths::invitation(token)))?;
     if info.role != wire::Role::Validator {
         return Err(format!(
             "this invitation is for an {} account, which holds no key: open the link in a browser",
@@ -56,7 +56,8 @@ pub fn accept(args: AcceptArgs) -> CliResult<()> {
         }),
     };
     let account: Account = answer(
-        ureq::post(&format!("{base}/api/invitations/{token}/accept")).send_json(&acceptance),
+        ureq::post(&format!("{base}{}", wire::paths::accept_invitation(token)))
+            .send_json(&acceptance),
     )?;
     println!(
         "validator {} enrolled with key {} ({})",
@@ -70,7 +71,10 @@ pub fn accept(args: AcceptArgs) -> CliResult<()> {
 /// The election's chain, replayed here from its genesis, after checking the genesis lists
 /// this key.
 fn verified_chain(base: &str, election: u64, key: &PublicKey) -> CliResult<ChainState> {
-    let export: ChainExport = get(&format!("{base}/api/elections/{election}/export"))?;
+    let export: ChainExport = get(&format!(
+        "{base}{}",
+        wire::paths::export(ledger::ElectionId(election))
+    ))?;
     let chain = replay(&export).map_err(|e| format!("the chain does not verify: {e}"))?;
     if !chain.is_validator(key) {
         return Err(format!(
@@ -93,7 +97,10 @@ pub fn decide(args: DecideArgs, reason: Option<&str>) -> CliResult<()> {
     let (_, key) = crate::key::open(&args.keyfile.key, args.keyfile.passphrase_file.as_deref())?;
     let public = PublicKey(key.verifying_key().to_bytes());
     let chain = verified_chain(base, args.election, &public)?;
-    let url = format!("{base}/api/elections/{}/blocks/{hash}", args.election);
+    let url = format!(
+        "{base}{}",
+        wire::paths::block(ledger::ElectionId(args.election), hash)
+    );
     let summary: BlockSummary = match reason {
         None => {
             let block: Block = get(&format!("{url}/raw"))?;

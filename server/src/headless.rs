@@ -147,7 +147,11 @@ async fn open_state(path: &std::path::Path) -> Result<SqlitePool, Failure> {
 
 impl Validator {
     fn url(&self, path: &str) -> String {
-        format!("{}/api/elections/{}{path}", self.base, self.election)
+        format!(
+            "{}{}{path}",
+            self.base,
+            wire::paths::election(ledger::ElectionId(self.election))
+        )
     }
 
     /// The copy in the state file, replayed (it was verified when it was stored), and

@@ -58,7 +58,7 @@ enum Fetched {
 }
 
 fn fetch_work(base: &str, election: ElectionId) -> Result<Fetched, Box<dyn std::error::Error>> {
-    match ureq::get(&format!("{base}/api/elections/{election}/work")).call() {
+    match ureq::get(&format!("{base}{}", wire::paths::work(election))).call() {
         Ok(r) => Ok(Fetched::Work(Box::new(r.into_json()?))),
         Err(ureq::Error::Status(409, r)) => {
             let body: ErrorBody = r.into_json()?;
@@ -124,7 +124,10 @@ pub fn run(args: MineArgs) -> Result<(), Box<dyn std::error::Error>> {
             header,
             votes: work.votes,
         };
-        let url = format!("{base}/api/elections/{}/blocks", args.election);
+        let url = format!(
+            "{base}{}",
+            wire::paths::blocks(ledger::ElectionId(args.election))
+        );
         match ureq::post(&url).send_json(&block) {
             Ok(_) => println!(
                 "submitted block {} {hash}: awaiting approval",

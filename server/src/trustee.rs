@@ -25,7 +25,8 @@ type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 pub fn enrol(args: TrusteeEnrolArgs) -> CliResult<()> {
     let base = args.server.base();
     let token = token_of(&args.invitation);
-    let info: TrusteeInvitationInfo = get(&format!("{base}/api/trustee-invitations/{token}"))?;
+    let info: TrusteeInvitationInfo =
+        get(&format!("{base}{}", wire::paths::trustee_invitation(token)))?;
     let (_, key) = crate::key::open(&args.keyfile.key, args.keyfile.passphrase_file.as_deref())?;
     let challenge =
         hex::decode(&info.challenge).map_err(|_| "the server sent a challenge that is not hex")?;
@@ -34,7 +35,11 @@ pub fn enrol(args: TrusteeEnrolArgs) -> CliResult<()> {
         proof: prove_possession(&key, &challenge),
     };
     let enrolled: TrusteeInfo = answer(
-        ureq::post(&format!("{base}/api/trustee-invitations/{token}/accept")).send_json(&enrolment),
+        ureq::post(&format!(
+            "{base}{}",
+            wire::paths::accept_trustee_invitation(token)
+        ))
+        .send_json(&enrolment),
     )?;
     println!(
         "trustee {} of election {} ({}) enrolled with identity key {} ({})",
@@ -57,12 +62,13 @@ pub fn ceremony(args: TrusteeCeremonyArgs) -> CliResult<()> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
     let election = ElectionId(args.election);
     loop {
-        let detail: wire::ElectionDetail = get(&format!("{base}/api/elections/{election}"))?;
+        let detail: wire::ElectionDetail =
+            get(&format!("{base}{}", wire::paths::election(election)))?;
         if detail.state != wire::ElectionState::Setup {
             return check_genesis(&base, &args.keyfile.key, &passphrase, election);
         }
         let board: CeremonyBoard = crate::client::get_polling(
-            &format!("{base}/api/elections/{election}/ceremony"),
+            &format!("{base}{}", wire::paths::ceremony(election)),
             deadline,
         )?;
         let done = match &board.ceremony {
@@ -151,7 +157,8 @@ fn step(
     if !kept.outbox.is_empty() {
         let after: CeremonyBoard = answer(
             ureq::post(&format!(
-                "{base}/api/elections/{election}/ceremony/messages"
+                "{base}{}",
+                wire::paths::ceremony_messages(election)
             ))
             .send_json(&kept.outbox),
         )?;
@@ -369,7 +376,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
         &state.ok_or("this key file keeps no key ceremony: it holds no key share")?,
     )
     .map_err(|e| format!("{}: {e}", args.keyfile.key.display()))?;
-    let export: ledger::ChainExport = get(&format!("{base}/api/elections/{election}/export"))?;
+    let export: ledger::ChainExport = get(&format!("{base}{}", wire::paths::export(election)))?;
     if export.genesis_hash != args.genesis {
         return Err(format!(
             "the server's genesis block is {}, not the published {}: posting nothing",
@@ -379,7 +386,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     }
     let chain = ledger::replay(&export).map_err(|e| format!("the chain does not verify: {e}"))?;
     let sealed = &chain.genesis().trustees;
-    let report: wire::TallyReport = get(&format!("{base}/api/elections/{election}/tally"))?;
+    let report: wire::TallyReport = get(&format!("{base}{}", wire::paths::tally(election)))?;
     // One count per trustee, recorded beyond the key file: a copy of the key file used
     // on this machine is refused for another count.
     let me = PublicKey(key.verifying_key().to_bytes());
@@ -424,7 +431,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     record_count(&book, &record)?;
     save(&args.keyfile.key, &file, &passphrase, &kept)?;
     let after: wire::TallyReport = answer(
-        ureq::post(&format!("{base}/api/elections/{election}/tally/shares")).send_json(&signed),
+        ureq::post(&format!("{base}{}", wire::paths::tally_shares(election))).send_json(&signed),
     )?;
     println!(
         "decryption share of trustee {position} posted for the {} ballots up to block {} ({})",

@@ -74,7 +74,7 @@ pub fn vote(args: VoteArgs) -> CliResult<()> {
     )?;
     let own = vote.tx_id();
     let answered: wire::CastReceipt = answer(
-        ureq::post(&format!("{base}/api/elections/{election}/votes"))
+        ureq::post(&format!("{base}{}", wire::paths::votes(election)))
             .send_json(wire::Ballot::Signed { vote }),
     )?;
     if answered.receipt != own {

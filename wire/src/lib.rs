@@ -13,6 +13,7 @@ pub mod cells;
 pub mod chain;
 pub mod election;
 pub mod error;
+pub mod paths;
 pub mod state;
 pub mod trustee;
 

@@ -316,7 +316,7 @@ mod browser {
         let started_at = crate::now_ms();
         let mut t = Timings::default();
         let mut at = started_at;
-        let base = format!("/api/elections/{election}");
+        let base = wire::paths::election(election);
         let kept = load(db, election).await?;
         lap(&mut t.load, &mut at);
         let (mut copy, started) = match kept {

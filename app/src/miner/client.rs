@@ -64,7 +64,7 @@ async fn failure(resp: Response) -> ErrorBody {
 
 /// The template, or whether the one with tag `etag` is still current.
 async fn fetch_work(election: ElectionId, etag: Option<&str>) -> Poll {
-    let mut req = Request::get(&format!("/api/elections/{election}/work"));
+    let mut req = Request::get(&wire::paths::work(election));
     if let Some(tag) = etag {
         req = req.header("If-None-Match", tag);
     }
@@ -87,7 +87,7 @@ async fn fetch_work(election: ElectionId, etag: Option<&str>) -> Poll {
 
 /// Votes waiting for a block, from the election's public detail.
 async fn fetch_pool(election: ElectionId) -> Poll {
-    match crate::fetch_json::<ElectionDetail>(format!("/api/elections/{election}")).await {
+    match crate::fetch_json::<ElectionDetail>(wire::paths::election(election)).await {
         Ok(detail) => Poll::PoolSize(detail.pending_votes),
         Err(e) => Poll::Unreachable(e),
     }
@@ -95,7 +95,7 @@ async fn fetch_pool(election: ElectionId) -> Poll {
 
 /// Sends a block and reads the server's verdict.
 async fn submit(election: ElectionId, block: Block) -> Submission {
-    let sent = match Request::post(&format!("/api/elections/{election}/blocks")).json(&block) {
+    let sent = match Request::post(&wire::paths::blocks(election)).json(&block) {
         Ok(req) => req.send().await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
@@ -346,7 +346,7 @@ fn awaiting_blocks(ui: &MinerUi) -> Vec<BlockHash> {
 /// rejection.
 async fn refresh_fates(ui: MinerUi, election: ElectionId, hashes: Vec<BlockHash>) {
     for hash in hashes {
-        let url = format!("/api/elections/{election}/blocks/{hash}");
+        let url = wire::paths::block(election, hash);
         let Ok(block) = crate::fetch_json::<BlockDetail>(url).await else {
             continue;
         };
