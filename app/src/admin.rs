@@ -569,9 +569,9 @@ fn manage(
             } else {
                 view! {
                     <p class="notice">"The voter registry is sealed in the genesis block."</p>
-                    <p class="roll" data-roll=e.roll.hash.clone()>
+                    <p class="roll" data-roll=e.roll.shown_hash()>
                         {format!("Roll: {} voters · hash ", e.roll.voters)}
-                        <span class="hash">{e.roll.hash.clone()}</span>
+                        <span class="hash">{e.roll.shown_hash()}</span>
                     </p>
                 }.into_any()
             }}
@@ -825,9 +825,9 @@ pub async fn register_voters(
             back_to(election),
             &format!("{} voter(s) registered", registration.voters.len()),
             view! {
-                <p class="roll" data-roll=registration.roll.hash.clone()>
+                <p class="roll" data-roll=registration.roll.shown_hash()>
                     {format!("The roll now holds {} voters, hash ", registration.roll.voters)}
-                    <span class="hash">{registration.roll.hash.clone()}</span>
+                    <span class="hash">{registration.roll.shown_hash()}</span>
                     ". If you made the codes with ballotchain codes, it printed the hash of the keys it made: when this roll holds only those, the two match."
                 </p>
             },

@@ -618,14 +618,14 @@ fn explorer_body(
                 <dt>"Proof of work"</dt>
                 <dd>{format!("{} leading zero bits", v.difficulty_bits)}</dd>
                 <dt>"Voter roll"</dt>
-                <dd data-roll=v.roll.hash.clone()>
+                <dd data-roll=v.roll.shown_hash()>
                     {format!(
                         "{} voter key{}{} · hash ",
                         v.roll.voters,
                         if v.roll.voters == 1 { "" } else { "s" },
                         if v.genesis_hash.is_some() { " in the genesis block" } else { " registered so far" },
                     )}
-                    <span class="hash">{v.roll.hash.clone()}</span>
+                    <span class="hash">{v.roll.shown_hash()}</span>
                 </dd>
                 <dt>"Quorum"</dt>
                 <dd>{format!("{} of {} validators", v.quorum, v.validators.len())}</dd>

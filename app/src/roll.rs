@@ -49,7 +49,10 @@ pub(crate) fn roll_section(
                             download.set(Some(href));
                             downloaded.set(false);
                             made.set_value(voters);
-                            step.set(Step::Finished((summary.voters as usize, summary.hash)));
+                            step.set(Step::Finished((
+                                summary.voters as usize,
+                                summary.shown_hash(),
+                            )));
                         }
                         Err(e) => step.set(Step::Failed(e)),
                     }
@@ -74,7 +77,7 @@ pub(crate) fn roll_section(
                         "{} voter(s) registered. The roll now holds {} voters, hash {}.",
                         r.voters.len(),
                         r.roll.voters,
-                        r.roll.hash
+                        r.roll.shown_hash()
                     ))));
                     refresh.update(|n| *n += 1);
                 }
@@ -122,9 +125,9 @@ pub(crate) fn roll_section(
             Ok(text) => view! { <p class="ok" role="status">{text}</p> }.into_any(),
             Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
         })}
-        <p class="roll" data-roll=roll.hash.clone()>
+        <p class="roll" data-roll=roll.shown_hash()>
             {format!("Roll: {} voter{} · hash ", roll.voters, if roll.voters == 1 { "" } else { "s" })}
-            <span class="hash">{roll.hash.clone()}</span>
+            <span class="hash">{roll.shown_hash()}</span>
         </p>
         <h3>"Make voting codes in this browser"</h3>
         <p>

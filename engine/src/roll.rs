@@ -282,7 +282,7 @@ impl Node {
             tracing::error!(election = election.0, "a stored voter key does not decode");
             return Ok(Roll {
                 voters: stored.len() as u64,
-                hash: "unavailable: a stored key does not decode".into(),
+                hash: None,
             });
         }
         Ok(Roll::of(&keys))

@@ -365,7 +365,7 @@ pub struct Genesis {
 /// anyone else changes it.
 ///
 /// Hashed as it goes: a sealed roll (already in order) of a million keys is not copied.
-pub fn roll_hash(keys: &[PublicKey]) -> String {
+pub fn roll_hash(keys: &[PublicKey]) -> crate::hash::RollHash {
     use sha2::Digest;
     let sorted;
     let keys = if keys.is_sorted() {
@@ -381,7 +381,7 @@ pub fn roll_hash(keys: &[PublicKey]) -> String {
     for key in keys {
         hash.update(key.0);
     }
-    hex::encode(hash.finalize())
+    crate::hash::RollHash(hash.finalize().into())
 }
 
 impl Genesis {
@@ -499,13 +499,13 @@ pub(crate) mod tests {
         let (a, b, c) = (PublicKey([1; 32]), PublicKey([2; 32]), PublicKey([3; 32]));
         assert_eq!(roll_hash(&[a, b]), roll_hash(&[b, a]));
         assert_ne!(roll_hash(&[a, b]), roll_hash(&[a, b, c]));
-        assert_eq!(roll_hash(&[]).len(), 64);
+        assert_eq!(roll_hash(&[]).to_string().len(), 64);
         // The tag, then the keys in ascending order, whichever order they came in.
         let mut tagged = b"ballotchain/roll/v1".to_vec();
         tagged.extend_from_slice(&[[1u8; 32], [2; 32], [3; 32]].concat());
         let expected = hex::encode(crate::hash::sha256(&tagged));
-        assert_eq!(roll_hash(&[c, a, b]), expected);
-        assert_eq!(roll_hash(&[a, b, c]), expected);
+        assert_eq!(roll_hash(&[c, a, b]).to_string(), expected);
+        assert_eq!(roll_hash(&[a, b, c]).to_string(), expected);
     }
 
     pub fn sample() -> Genesis {

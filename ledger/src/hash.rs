@@ -142,6 +142,11 @@ byte_newtype!(
     /// The hash of a key ceremony's messages of rounds 1–3, which every trustee confirms.
     Transcript, 32
 );
+byte_newtype!(
+    /// The hash of a voter roll: its domain tag and every voter's key in order
+    /// ([`crate::roll_hash`]), which the office publishes and anyone recomputes.
+    RollHash, 32
+);
 
 /// Variable-length bytes as hex in text formats and as bytes in binary ones, for
 /// `#[serde(with = "crate::hash::var_hex")]`.

@@ -41,7 +41,7 @@ pub use genesis::{
     SealedTrustees, TrusteeRecord, Trustees, GENESIS_VERSION, MIN_QUORUM,
 };
 pub use hash::{
-    BlockHash, GroupKey, MerkleRoot, PublicKey, ReceivingKey, Signature, Transcript, TxId,
+    BlockHash, GroupKey, MerkleRoot, PublicKey, ReceivingKey, RollHash, Signature, Transcript, TxId,
 };
 pub use merkle::{merkle_root, MerkleProof};
 pub use pow::{leading_zero_bits, meets_difficulty, PowSearch};

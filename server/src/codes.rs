@@ -109,6 +109,6 @@ pub fn run(args: CodesArgs) -> CliResult<()> {
         "keys file for the server written to {} (upload it on the election's page)",
         args.keys.display()
     );
-    println!("roll: {} voters, hash {}", roll.voters, roll.hash);
+    println!("roll: {} voters, hash {}", roll.voters, roll.shown_hash());
     Ok(())
 }

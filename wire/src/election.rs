@@ -146,16 +146,25 @@ pub struct RegisteredVoter {
 pub struct Roll {
     /// Number of voters.
     pub voters: u64,
-    /// SHA-256 of the domain tag and the sorted keys, hex.
-    pub hash: String,
+    /// SHA-256 of the domain tag and the sorted keys (hex on the wire); `None` when a
+    /// stored key does not decode (sealing then refuses it by name).
+    pub hash: Option<ledger::RollHash>,
 }
 
 impl Roll {
+    /// The hash as a page shows it.
+    pub fn shown_hash(&self) -> String {
+        self.hash.map_or_else(
+            || "unavailable: a stored key does not decode".to_owned(),
+            |h| h.to_string(),
+        )
+    }
+
     /// The roll of these keys.
     pub fn of(keys: &[PublicKey]) -> Self {
         Self {
             voters: keys.len() as u64,
-            hash: ledger::roll_hash(keys),
+            hash: Some(ledger::roll_hash(keys)),
         }
     }
 }
