@@ -766,7 +766,7 @@ fn count_card(election: ElectionId, v: &CountData) -> impl IntoView {
         {result}
         <details>
             <summary>"The encrypted sums, as the server computes them"</summary>
-            <p class="hash">{t.sums.clone()}</p>
+            <p class="hash">{hex::encode(t.sums.to_bytes())}</p>
         </details>
     }
 }

@@ -331,7 +331,7 @@ impl Node {
         });
         Ok(TallyReport {
             turnout: tally.total,
-            sums: hex::encode(tally.sums.to_bytes()),
+            sums: tally.sums.clone(),
             final_head,
             shares,
             result,

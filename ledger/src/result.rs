@@ -274,7 +274,7 @@ pub struct ShareAsked<'a> {
     pub sums: &'a EncryptedSums,
     /// The final head the server serves (none before the officer finalises) and its sums.
     pub served: Option<(u64, BlockHash)>,
-    pub served_sums: &'a str,
+    pub served_sums: &'a EncryptedSums,
     /// The final head given from outside the office, if any.
     pub expected: Option<(u64, BlockHash)>,
     /// The count this machine recorded for this genesis block and trustee, if any.
@@ -323,12 +323,12 @@ pub fn may_share(asked: &ShareAsked<'_>) -> Result<CountRecord, ShareRefusal> {
         }
     }
     let own = hex::encode(asked.sums.to_bytes());
-    if height != asked.height || head != asked.tip || asked.served_sums != own {
+    if height != asked.height || head != asked.tip || asked.served_sums != asked.sums {
         let start = |s: &str| s.get(..16).unwrap_or(s).to_owned();
         return Err(ShareRefusal::Differs(Box::new(Mismatch {
             served_height: height,
             served_head: head,
-            served_sums: start(asked.served_sums),
+            served_sums: start(&hex::encode(asked.served_sums.to_bytes())),
             height: asked.height,
             tip: asked.tip,
             sums: start(&own),
@@ -483,7 +483,7 @@ mod tests {
             tip,
             sums,
             served: Some((0, tip)),
-            served_sums: &own,
+            served_sums: sums,
             expected: None,
             recorded: None,
         };
@@ -529,14 +529,16 @@ mod tests {
             }),
             Err(ShareRefusal::Differs(m)) if m.served_height == 1
         ));
-        let forged = "ff".repeat(own.len() / 2);
-        assert_ne!(forged, own);
+        let mut forged = sums.clone();
+        let ballot = Ballot::encrypt(&crate::validate::tests::election_key(), 3, 0, &mut OsRng);
+        forged.add(&ballot.unwrap()).unwrap();
+        let start = hex::encode(forged.to_bytes())[..16].to_owned();
         assert!(matches!(
             may_share(&ShareAsked {
                 served_sums: &forged,
                 ..asked
             }),
-            Err(ShareRefusal::Differs(m)) if m.served_sums == forged[..16]
+            Err(ShareRefusal::Differs(m)) if m.served_sums == start
         ));
         // Another count recorded here.
         let elsewhere = CountRecord {

@@ -332,6 +332,43 @@ impl EncryptedSums {
     pub fn to_bytes(&self) -> Vec<u8> {
         self.0.iter().flat_map(|c| c.to_bytes()).collect()
     }
+
+    /// Reads [`Self::to_bytes`]'s bytes: 64 per candidate, each half a point of the group
+    /// (read by the crate itself, from its serde form: a length, then the point's bytes).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if !bytes.len().is_multiple_of(64) {
+            return Err(malformed("encrypted sums", "not 64 bytes per candidate"));
+        }
+        bytes
+            .chunks(64)
+            .map(|sum| {
+                let mut form = Vec::with_capacity(80);
+                for point in sum.chunks(32) {
+                    form.extend_from_slice(&32u64.to_le_bytes());
+                    form.extend_from_slice(point);
+                }
+                crate::encoding::from_untrusted_bincode::<Ciphertext<G>>(&form)
+                    .map_err(|e| malformed("encrypted sums", e))
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Self)
+    }
+}
+
+/// [`EncryptedSums`] as hex in text formats (`#[serde(with = "ledger::secret::sums_hex")]`):
+/// what a tally report carries.
+pub mod sums_hex {
+    use super::EncryptedSums;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(sums: &EncryptedSums, s: S) -> Result<S::Ok, S::Error> {
+        crate::hash::var_hex::serialize(&sums.to_bytes(), s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EncryptedSums, D::Error> {
+        let bytes = crate::hash::var_hex::deserialize(d)?;
+        EncryptedSums::from_bytes(&bytes).map_err(serde::de::Error::custom)
+    }
 }
 
 /// One trustee's share of the decryption of every sum, with a proof per sum.
@@ -560,6 +597,36 @@ mod tests {
         for n in 1..=16 {
             assert_eq!(usize::from(allowed(n)[0]), lowest_threshold(n));
         }
+    }
+
+    #[test]
+    fn encrypted_sums_read_back_from_their_bytes_and_hex_and_nothing_else_does() {
+        let (keys, _) = ceremony(3, 2);
+        let mut sums = EncryptedSums::new(3);
+        for choice in [0, 2, 2] {
+            sums.add(
+                &Ballot::encrypt(&keys.election_key().unwrap(), 3, choice, &mut OsRng).unwrap(),
+            )
+            .unwrap();
+        }
+        let bytes = sums.to_bytes();
+        assert_eq!(EncryptedSums::from_bytes(&bytes).unwrap(), sums);
+        assert_eq!(EncryptedSums::from_bytes(&[]).unwrap().len(), 0);
+        // Not 64 bytes per candidate, or a half that is no point of the group.
+        assert!(EncryptedSums::from_bytes(&bytes[..100]).is_err());
+        let mut no_point = bytes.clone();
+        no_point[64..96].fill(0xff);
+        assert!(EncryptedSums::from_bytes(&no_point).is_err());
+        // Hex in JSON, through the serde module.
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Report {
+            #[serde(with = "sums_hex")]
+            sums: EncryptedSums,
+        }
+        let json = serde_json::to_string(&Report { sums: sums.clone() }).unwrap();
+        assert_eq!(json, format!(r#"{{"sums":"{}"}}"#, hex::encode(&bytes)));
+        assert_eq!(serde_json::from_str::<Report>(&json).unwrap().sums, sums);
+        assert!(serde_json::from_str::<Report>(r#"{"sums":"zz"}"#).is_err());
     }
 
     /// A key ceremony of `n` trustees with threshold `t`, through a board: the trustees'

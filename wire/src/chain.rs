@@ -278,9 +278,10 @@ pub struct Head {
 pub struct TallyReport {
     /// Ballots on the appended chain.
     pub turnout: u64,
-    /// The encrypted sums, 64 bytes per candidate in ballot order, hex: anyone recomputes
-    /// them from the chain (`ledger::Tally`).
-    pub sums: String,
+    /// The encrypted sums, 64 bytes per candidate in ballot order (hex on the wire): anyone
+    /// recomputes them from the chain (`ledger::Tally`).
+    #[serde(with = "ledger::secret::sums_hex")]
+    pub sums: ledger::secret::EncryptedSums,
     /// Where the count ends, once the officer has finalised it (after voting closed).
     pub final_head: Option<FinalHead>,
     /// The trustees (by position) whose decryption shares are in.
