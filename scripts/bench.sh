@@ -31,5 +31,5 @@ if [ "${BENCH_ONLY:-}" != ballot ]; then
       export BENCH_POSTGRES
       ;;
   esac
-  cargo bench -p server --bench throughput
+  cargo bench -p server --features bench --bench throughput
 fi

@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn a_revealed_ballot_re_encrypts_to_its_bytes_and_another_choice_does_not() {
-        let (sealed, _, _) = crate::ceremony::tests::sealed(ElectionId(3), 3, 2, 11);
+        let (sealed, _, _) = crate::testing::sealed_trustees(ElectionId(3), 3, 2, 11);
         let key = sealed.election_key;
         let candidates = vec![CandidateId(4), CandidateId(8), CandidateId(9)];
         let seed = [5u8; 32];

@@ -1090,7 +1090,7 @@ pub(crate) mod tests {
     use rand::rngs::OsRng;
 
     pub(crate) const ELECTION: ElectionId = ElectionId(4);
-    pub(crate) const CEREMONY: u64 = 9;
+    pub(crate) use crate::testing::CEREMONY;
 
     /// A whole ceremony of `n` trustees with threshold `t` through a board: the trustees'
     /// identity keys, every message posted, and the trustees at the end. Each trustee steps
@@ -1098,25 +1098,6 @@ pub(crate) mod tests {
     /// nobody has anything more to post.
     pub(crate) fn run(n: usize, t: u16) -> (Vec<SigningKey>, Vec<CeremonyMessage>, Vec<Trustee>) {
         run_in(ELECTION, n, t, &mut OsRng)
-    }
-
-    /// The trustees a ceremony of `n` trustees with threshold `t` in `election` seals in
-    /// its genesis block, with their identity keys and their sides at the end. The same
-    /// `seed` gives the same ceremony (fixtures compare chains built twice).
-    pub(crate) fn sealed(
-        election: ElectionId,
-        n: usize,
-        t: u16,
-        seed: u64,
-    ) -> (crate::genesis::Trustees, Vec<SigningKey>, Vec<Trustee>) {
-        use rand::SeedableRng;
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let ids: Vec<_> = (0..n).map(|_| SigningKey::generate(&mut rng)).collect();
-        let (board, trustees) = run_all(election, CEREMONY, &ids, t, &mut rng).unwrap();
-        let sealed =
-            crate::genesis::Trustees::from_ceremony(election, CEREMONY, t, &public(&ids), &board)
-                .unwrap();
-        (sealed, ids, trustees)
     }
 
     fn run_in<R: rand_core::CryptoRng + rand_core::RngCore>(
@@ -1149,11 +1130,7 @@ pub(crate) mod tests {
         (ids, board, trustees)
     }
 
-    pub(crate) fn public(keys: &[SigningKey]) -> Vec<PublicKey> {
-        keys.iter()
-            .map(|k| PublicKey(k.verifying_key().to_bytes()))
-            .collect()
-    }
+    pub(crate) use crate::testing::public;
 
     #[test]
     fn turns_kept_as_bytes_finish_the_ceremony_even_when_a_post_is_lost_or_it_restarts() {

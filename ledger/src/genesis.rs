@@ -530,7 +530,7 @@ pub(crate) mod tests {
             quorum: 2,
             difficulty: 4,
             opened_at: 1_700_000_000_000,
-            trustees: crate::ceremony::tests::sealed(ElectionId(9), 3, 2, 1).0,
+            trustees: crate::testing::sealed_trustees(ElectionId(9), 3, 2, 1).0,
         }
     }
 
@@ -566,8 +566,8 @@ pub(crate) mod tests {
     #[test]
     fn the_trustees_sealed_must_have_confirmed_and_their_keys_must_make_the_election_key() {
         let g = sample();
-        let (other, _, _) = crate::ceremony::tests::sealed(ElectionId(9), 3, 2, 2);
-        let lone = crate::ceremony::tests::sealed(ElectionId(9), 1, 1, 3).0;
+        let (other, _, _) = crate::testing::sealed_trustees(ElectionId(9), 3, 2, 2);
+        let lone = crate::testing::sealed_trustees(ElectionId(9), 1, 1, 3).0;
         assert_eq!(
             Genesis {
                 trustees: lone.clone(),

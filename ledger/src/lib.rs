@@ -24,6 +24,8 @@ pub mod secret;
 #[cfg(feature = "sqlx")]
 pub mod sql;
 pub mod tally;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod validate;
 pub mod vote;
 

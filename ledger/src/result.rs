@@ -356,7 +356,7 @@ mod tests {
     #[test]
     fn a_result_needs_the_threshold_of_signed_proven_shares_and_the_counts_they_decrypt_to() {
         let election = ElectionId(1);
-        let (sealed, ids, sides) = crate::ceremony::tests::sealed(election, 3, 2, 5);
+        let (sealed, ids, sides) = crate::testing::sealed_trustees(election, 3, 2, 5);
         let mut f = fixture(4);
         let mut genesis = f.chain.genesis().clone();
         genesis.trustees = sealed.clone();

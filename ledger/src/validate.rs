@@ -733,7 +733,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::block::{BlockHeader, MinerTag};
     use crate::code::VotingCode;
-    use crate::genesis::{Candidate, CandidateId, ElectionId};
+    use crate::genesis::ElectionId;
     use crate::hash::{MerkleRoot, Signature};
     use crate::pow::PowSearch;
 
@@ -756,7 +756,7 @@ pub(crate) mod tests {
             Vec<ed25519_dalek::SigningKey>,
             Vec<crate::ceremony::Trustee>,
         )> = std::sync::OnceLock::new();
-        SEALED.get_or_init(|| crate::ceremony::tests::sealed(ElectionId(1), 1, 1, 1))
+        SEALED.get_or_init(|| crate::testing::sealed_trustees(ElectionId(1), 1, 1, 1))
     }
 
     /// The election key of the fixture's genesis block.
@@ -789,22 +789,9 @@ pub(crate) mod tests {
         let mut keys: Vec<_> = codes.iter().map(|c| c.public_key(election)).collect();
         keys.sort();
         let genesis = Genesis {
-            version: crate::GENESIS_VERSION,
-            election,
-            title: "Test".into(),
-            candidates: (1..=3)
-                .map(|i| Candidate {
-                    id: CandidateId(i),
-                    name: format!("C{i}"),
-                    description: String::new(),
-                })
-                .collect(),
             voters: keys,
-            validators: vec![],
-            quorum: 2,
             difficulty: DIFFICULTY,
-            opened_at: 1000,
-            trustees: trustees().0.clone(),
+            ..crate::testing::genesis(election, trustees().0.clone())
         };
         Fixture {
             chain: ChainState::new(genesis),
@@ -1051,7 +1038,7 @@ pub(crate) mod tests {
         };
         // Two 1s, no 1, a ballot for two candidates, another election's key, bytes that
         // are no ballot: each refused, by vote.
-        let other_key = crate::ceremony::tests::sealed(ElectionId(1), 1, 1, 9)
+        let other_key = crate::testing::sealed_trustees(ElectionId(1), 1, 1, 9)
             .0
             .election_key
             .0;

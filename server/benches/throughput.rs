@@ -14,8 +14,8 @@
 use ed25519_dalek::SigningKey;
 use ledger::block::MinerTag;
 use ledger::{
-    merkle_root, Approval, ApprovedBlock, Block, BlockHeader, Candidate, CandidateId, ChainExport,
-    ChainState, ElectionId, Genesis, PowSearch, PublicKey, Vote, VotingCode,
+    merkle_root, Approval, ApprovedBlock, Block, BlockHeader, ChainExport, ChainState, ElectionId,
+    Genesis, PowSearch, PublicKey, Vote, VotingCode,
 };
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -170,38 +170,17 @@ fn verification() {
         .collect();
     voters.sort();
     let genesis = Genesis {
-        version: ledger::GENESIS_VERSION,
-        election,
         title: "bench".into(),
-        candidates: (1..=3)
-            .map(|i| Candidate {
-                id: CandidateId(i),
-                name: format!("C{i}"),
-                description: String::new(),
-            })
-            .collect(),
         voters,
         validators: validators
             .iter()
             .map(|k| PublicKey(k.verifying_key().to_bytes()))
             .collect(),
-        quorum: 2,
-        difficulty: 0,
         opened_at: 0,
-        trustees: {
-            let identities: Vec<SigningKey> = (1..=3u8)
-                .map(|i| SigningKey::from_bytes(&[100 + i; 32]))
-                .collect();
-            let (board, _) =
-                ledger::ceremony::run_all(election, 1, &identities, 2, &mut rand::rngs::OsRng)
-                    .expect("a ceremony in one process");
-            let public: Vec<PublicKey> = identities
-                .iter()
-                .map(|k| PublicKey(k.verifying_key().to_bytes()))
-                .collect();
-            ledger::Trustees::from_ceremony(election, 1, 2, &public, &board)
-                .expect("sealed trustees")
-        },
+        ..ledger::testing::genesis(
+            election,
+            ledger::testing::sealed_trustees(election, 3, 2, 1).0,
+        )
     };
     let mut chain = ChainState::new(genesis.clone());
     let mut blocks = Vec::new();
