@@ -229,8 +229,9 @@ pub struct KeyFileArgs {
     pub passphrase_file: Option<PathBuf>,
 }
 
+/// A one-time invitation taken up from the command line with a key file.
 #[derive(clap::Args)]
-pub struct AcceptArgs {
+pub struct InvitationArgs {
     #[command(flatten)]
     pub server: ServerArg,
     /// The invitation link (or just its token).
@@ -238,6 +239,12 @@ pub struct AcceptArgs {
     pub invitation: String,
     #[command(flatten)]
     pub keyfile: KeyFileArgs,
+}
+
+#[derive(clap::Args)]
+pub struct AcceptArgs {
+    #[command(flatten)]
+    pub taken: InvitationArgs,
     /// Read the account's new sign-in password from this file's first line instead of a
     /// prompt (not asked when re-enrolling a key).
     #[arg(long)]
@@ -249,7 +256,7 @@ enum TrusteeCommand {
     /// Accept a trustee's invitation with a key file (make one with `ballotchain key
     /// new`): proves possession of its identity key and enrols it with the
     /// share-receiving key derived from it.
-    Enrol(TrusteeEnrolArgs),
+    Enrol(InvitationArgs),
     /// Take part in the election's key ceremony: reads the board and posts this trustee's
     /// messages of every round it can take now, keeping its side sealed in the key file.
     Ceremony(TrusteeCeremonyArgs),
@@ -260,17 +267,6 @@ enum TrusteeCommand {
     /// `~/.local/state/ballotchain`) before the share is posted; either record naming
     /// another count refuses.
     Tally(TrusteeTallyArgs),
-}
-
-#[derive(clap::Args)]
-pub struct TrusteeEnrolArgs {
-    #[command(flatten)]
-    pub server: ServerArg,
-    /// The invitation link (or just its token).
-    #[arg(long)]
-    pub invitation: String,
-    #[command(flatten)]
-    pub keyfile: KeyFileArgs,
 }
 
 #[derive(clap::Args)]

@@ -30,8 +30,9 @@ fn password(file: Option<&std::path::Path>) -> CliResult<String> {
 /// `accept`: enrols the key of a key file with a validator's invitation, proving
 /// possession by signing the invitation's challenge here.
 pub fn accept(args: AcceptArgs) -> CliResult<()> {
-    let base = args.server.base();
-    let token = token_of(&args.invitation);
+    let taken = &args.taken;
+    let base = taken.server.base();
+    let token = token_of(&taken.invitation);
     let info: InvitationInfo = get(&format!("{base}{}", wire::paths::invitation(token)))?;
     if info.role != wire::Role::Validator {
         return Err(format!(
@@ -40,7 +41,7 @@ pub fn accept(args: AcceptArgs) -> CliResult<()> {
         )
         .into());
     }
-    let (_, key) = crate::key::open(&args.keyfile.key, args.keyfile.passphrase_file.as_deref())?;
+    let (_, key) = crate::key::open(&taken.keyfile.key, taken.keyfile.passphrase_file.as_deref())?;
     let challenge =
         hex::decode(&info.challenge).map_err(|_| "the server sent a challenge that is not hex")?;
     let public_key = PublicKey(key.verifying_key().to_bytes());

@@ -12,7 +12,7 @@
 //! - `tally` verifies the chain here, recomputes the sums up to the final head and posts
 //!   this trustee's decryption share of them, only when the server's sums are its own.
 
-use crate::cli::{TrusteeCeremonyArgs, TrusteeEnrolArgs, TrusteeTallyArgs};
+use crate::cli::{InvitationArgs, TrusteeCeremonyArgs, TrusteeTallyArgs};
 use crate::client::{answer, get, token_of};
 use ledger::ceremony::{CeremonyMessage, KeptSide, Seat, Trustee, Turn};
 use ledger::{prove_possession, ElectionId, PublicKey};
@@ -22,7 +22,7 @@ use wire::{fingerprint, CeremonyBoard, CeremonyInfo, TrusteeInfo, TrusteeInvitat
 type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// `trustee enrol`: enrols the key file's identity key and its share-receiving key.
-pub fn enrol(args: TrusteeEnrolArgs) -> CliResult<()> {
+pub fn enrol(args: InvitationArgs) -> CliResult<()> {
     let base = args.server.base();
     let token = token_of(&args.invitation);
     let info: TrusteeInvitationInfo =
