@@ -382,7 +382,7 @@ impl Node {
             }
         };
         rows_agree(&mut db, id, &chain, depth, in_blocks).await?;
-        count_agrees(&mut db, id, &chain).await?;
+        self.count_agrees(&mut db, id, &chain).await?;
         Ok(chain)
     }
 }
@@ -514,72 +514,99 @@ fn same_links(
     Ok(())
 }
 
-/// The rows around the chain, beyond its blocks (each of whose `in_blocks` votes is
-/// marked as on the chain in it, [`marked_block`]): no other vote is marked as on the
-/// chain (so every vote so marked is in the appended block it names); every pending vote
-/// is well formed (its receipt is its hash; in a full check, every vote rule holds) and
-/// from a voter not on the chain. Pending votes are read as a stream.
-/// The count's rows against the verified chain, in the same snapshot: the final head is
-/// the chain's tip (no block joins a final count), every posted share is signed by its
-/// trustee over that head and these sums with every proof holding, and a published result
-/// is what the shares decrypt the sums to ([`ledger::result::check_result`]). A count
-/// edited in the database is an altered chain like any other row.
-async fn count_agrees(
-    db: &mut AnyConnection,
-    id: ElectionId,
-    chain: &Arc<ChainState>,
-) -> Result<()> {
-    let end = crate::count::final_head(db, id).await?;
-    let shares = crate::count::shares_of(db, id).await?;
-    let counts = crate::count::counts_of(db, id)
-        .await
-        .map_err(|_| altered("the published result does not read"))?;
-    let Some(end) = end else {
-        if !shares.is_empty() || counts.is_some() {
-            return Err(altered(
-                "decryption shares or a result are stored for a count that is not final",
-            ));
-        }
-        return Ok(());
-    };
-    if end.height != chain.height() || end.head != chain.tip() {
-        return Err(altered(format!(
+impl Node {
+    /// The count's rows against the verified chain, in the same snapshot: the final head is
+    /// the chain's tip (no block joins a final count), every posted share is signed by its
+    /// trustee over that head and these sums with every proof holding, and a published result
+    /// is what the shares decrypt the sums to ([`ledger::result::check_result`]). A count
+    /// edited in the database is an altered chain like any other row. The proofs are checked
+    /// again only when the rows differ from the ones last verified (a digest of them), so the
+    /// periodic check stays cheap while nothing changes.
+    async fn count_agrees(
+        &self,
+        db: &mut AnyConnection,
+        id: ElectionId,
+        chain: &Arc<ChainState>,
+    ) -> Result<()> {
+        let end = crate::count::final_head(db, id).await?;
+        let shares = crate::count::shares_of(db, id).await?;
+        let counts = crate::count::counts_of(db, id)
+            .await
+            .map_err(|_| altered("the published result does not read"))?;
+        let Some(end) = end else {
+            if !shares.is_empty() || counts.is_some() {
+                return Err(altered(
+                    "decryption shares or a result are stored for a count that is not final",
+                ));
+            }
+            return Ok(());
+        };
+        if end.height != chain.height() || end.head != chain.tip() {
+            return Err(altered(format!(
             "the final head recorded, block {} ({}), is not the verified chain's, block {} ({})",
             end.height,
             end.head,
             chain.height(),
             chain.tip()
         )));
-    }
-    let chain = chain.clone();
-    tokio::task::spawn_blocking(move || {
-        let Some(counts) = counts else {
-            let (genesis, tip, sums) = (chain.genesis(), chain.tip(), &chain.tally().sums);
-            for share in &shares {
-                ledger::result::check_share(genesis, &tip, sums, share).map_err(|e| {
-                    altered(format!(
-                        "the decryption share of trustee {} does not hold: {e}",
-                        share.trustee
-                    ))
+        }
+        let digest = {
+            use sha2::{Digest, Sha256};
+            let rows =
+                serde_json::to_vec(&(end.height, end.head, &shares, &counts)).map_err(|e| {
+                    EngineError::Internal(format!("the count's rows do not encode: {e}"))
                 })?;
-            }
+            <[u8; 32]>::from(Sha256::digest(rows))
+        };
+        if self.counts_verified().get(&id) == Some(&digest) {
             return Ok(());
-        };
-        // Every share, and the counts they decrypt the sums to.
-        let result = ledger::result::TallyResult {
-            height: end.height,
-            head: end.head,
-            shares,
-            counts,
-        };
-        ledger::result::check_result(&chain, &result)
-            .map_err(|e| altered(format!("the published result does not hold: {e}")))?;
+        }
+        let chain = chain.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let Some(counts) = counts else {
+                let (genesis, tip, sums) = (chain.genesis(), chain.tip(), &chain.tally().sums);
+                for share in &shares {
+                    ledger::result::check_share(genesis, &tip, sums, share).map_err(|e| {
+                        altered(format!(
+                            "the decryption share of trustee {} does not hold: {e}",
+                            share.trustee
+                        ))
+                    })?;
+                }
+                return Ok(());
+            };
+            // Every share, and the counts they decrypt the sums to.
+            let result = ledger::result::TallyResult {
+                height: end.height,
+                head: end.head,
+                shares,
+                counts,
+            };
+            ledger::result::check_result(&chain, &result)
+                .map_err(|e| altered(format!("the published result does not hold: {e}")))?;
+            Ok(())
+        })
+        .await
+        .map_err(EngineError::join)??;
+        self.counts_verified().insert(id, digest);
         Ok(())
-    })
-    .await
-    .map_err(EngineError::join)?
+    }
+
+    fn counts_verified(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<ElectionId, [u8; 32]>> {
+        self.inner
+            .counts_verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
+/// The rows around the chain, beyond its blocks (each of whose `in_blocks` votes is
+/// marked as on the chain in it, [`marked_block`]): no other vote is marked as on the
+/// chain (so every vote so marked is in the appended block it names); every pending vote
+/// is well formed (its receipt is its hash; in a full check, every vote rule holds) and
+/// from a voter not on the chain. Pending votes are read as a stream.
 async fn rows_agree(
     db: &mut AnyConnection,
     id: ElectionId,

@@ -90,6 +90,9 @@ struct Inner {
     boards: Mutex<HashMap<ElectionId, trustees::BoardVerdict>>,
     /// Full ceremony checks run for the board (see [`Node::board_checks`]).
     board_checks: std::sync::atomic::AtomicU64,
+    /// Per election, the digest of the count's rows (final head, shares, result) as last
+    /// verified in full: the periodic check redoes the proof work only when they changed.
+    counts_verified: Mutex<HashMap<ElectionId, [u8; 32]>>,
     /// On PostgreSQL, the task that hears other instances' events.
     listener: Option<tokio::task::AbortHandle>,
 }
@@ -146,6 +149,7 @@ impl Node {
                 rows_per_check: std::sync::atomic::AtomicU64::new(integrity::ROWS_PER_CHECK),
                 boards: Mutex::new(HashMap::new()),
                 board_checks: std::sync::atomic::AtomicU64::new(0),
+                counts_verified: Mutex::new(HashMap::new()),
                 listener: events.map(|url| sync::listen(url, weak.clone())),
             }),
         };

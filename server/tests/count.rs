@@ -464,7 +464,8 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
     }
     let out = ballotchain(&["check", "--db", db.arg()]);
     assert!(out.status.success(), "{}", text(&out));
-    let s = Server::start(dir.path());
+    // Checked every second while it serves.
+    let s = Server::start_with(dir.path(), &["--check-interval", "1"]);
 
     // The explorer lists each share checked again against the chain: both hold, and a
     // share altered in the database behind the node's back is shown as not holding.
@@ -491,6 +492,24 @@ async fn a_whole_secret_ballot_election_by_command_line_counted_by_two_of_three_
         1
     );
     assert!(page.contains("DOES NOT HOLD"), "{page}");
+    // The periodic check sees the count's rows changed and checks them again in full:
+    // the election is found altered while serving.
+    let mut problem = String::new();
+    for _ in 0..100 {
+        let detail = detail_of(&s).await;
+        problem = detail["integrity_problem"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if !problem.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        problem.contains("the published result does not hold"),
+        "{problem}"
+    );
     s.kill();
 }
 
