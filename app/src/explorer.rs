@@ -101,26 +101,13 @@ pub struct VoteRow {
     pub ballot: TxId,
 }
 
-/// A validator's decision as a block shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DecisionRow {
-    /// Validator username.
-    pub validator: String,
-    /// The validator key's fingerprint.
-    pub key: String,
-    /// Approved or rejected.
-    pub approve: bool,
-    /// Signature (approval) or reason (rejection).
-    pub evidence: String,
-}
-
 /// One block in full.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlockInfo {
     /// Election title.
     pub election_title: String,
-    /// Header fields, as label/value pairs in header order.
-    pub header: Vec<(String, String)>,
+    /// The block's header.
+    pub header: ledger::BlockHeader,
     /// Block hash.
     pub hash: BlockHash,
     /// Height.
@@ -136,7 +123,7 @@ pub struct BlockInfo {
     /// The block's votes, all pages.
     pub total_votes: u64,
     /// Validators' decisions.
-    pub decisions: Vec<DecisionRow>,
+    pub decisions: Vec<wire::DecisionRecord>,
 }
 
 #[cfg(feature = "ssr")]
@@ -254,20 +241,9 @@ pub async fn block_view(
         .await
         .map_err(fail)?;
     let e = node.election(election).await.map_err(fail)?;
-    let h = &d.header;
     Ok(BlockInfo {
         election_title: e.title.clone(),
-        header: vec![
-            ("Version".into(), h.version.to_string()),
-            ("Election".into(), h.election.0.to_string()),
-            ("Height".into(), h.index.to_string()),
-            ("Parent".into(), h.prev.to_hex()),
-            ("Merkle root".into(), h.merkle_root.to_hex()),
-            ("Timestamp (ms)".into(), h.timestamp.to_string()),
-            ("Difficulty (bits)".into(), h.difficulty.to_string()),
-            ("Miner tag".into(), h.miner_tag.to_text()),
-            ("Nonce".into(), h.nonce.to_string()),
-        ],
+        header: d.header.clone(),
         hash: d.summary.hash,
         index: d.summary.index,
         status: d.summary.status,
@@ -283,23 +259,7 @@ pub async fn block_view(
             .collect(),
         votes_page,
         total_votes: d.summary.votes,
-        decisions: d
-            .decisions
-            .into_iter()
-            .map(|x| DecisionRow {
-                key: x
-                    .validator_key
-                    .as_ref()
-                    .map_or_else(String::new, wire::fingerprint),
-                validator: x.validator,
-                approve: x.approve,
-                evidence: if x.approve {
-                    x.signature.map(|s| s.to_hex()).unwrap_or_default()
-                } else {
-                    x.reason.unwrap_or_default()
-                },
-            })
-            .collect(),
+        decisions: d.decisions,
     })
 }
 
@@ -792,7 +752,7 @@ fn block_body(election: ElectionId, b: BlockInfo) -> impl IntoView {
         <p class="hash">{b.hash.to_hex()}</p>
         <h2>"Header"</h2>
         <dl class="facts">
-            {b.header
+            {header_fields(&b.header)
                 .into_iter()
                 .map(|(k, v)| view! { <dt>{k}</dt><dd class="hash">{v}</dd> })
                 .collect_view()}
@@ -802,14 +762,20 @@ fn block_body(election: ElectionId, b: BlockInfo) -> impl IntoView {
             {b.decisions
                 .into_iter()
                 .map(|d| {
+                    // An approval shows its signature, a rejection its reason.
+                    let evidence = if d.approve {
+                        d.signature.map(|s| s.to_hex())
+                    } else {
+                        d.reason
+                    };
                     view! {
                         <li>
                             <strong>{d.validator}</strong>
                             {if d.approve { " approved, signature " } else { " rejected: " }}
-                            <span class="hash">{d.evidence}</span>
-                            {(!d.key.is_empty()).then(|| view! {
+                            <span class="hash">{evidence}</span>
+                            {d.validator_key.as_ref().map(|key| view! {
                                 " · key "
-                                <span class="fingerprint">{d.key.clone()}</span>
+                                <span class="fingerprint">{wire::fingerprint(key)}</span>
                             })}
                         </li>
                     }
@@ -871,4 +837,19 @@ fn votes_pager(election: ElectionId, b: &BlockInfo) -> Option<impl IntoView> {
             {later.map(|href| view! { <a class="pager" href=href>"Later votes"</a> })}
         </nav>
     })
+}
+
+/// A block header's fields as label and value, in header order.
+fn header_fields(h: &ledger::BlockHeader) -> [(&'static str, String); 9] {
+    [
+        ("Version", h.version.to_string()),
+        ("Election", h.election.to_string()),
+        ("Height", h.index.to_string()),
+        ("Parent", h.prev.to_hex()),
+        ("Merkle root", h.merkle_root.to_hex()),
+        ("Timestamp (ms)", h.timestamp.to_string()),
+        ("Difficulty (bits)", h.difficulty.to_string()),
+        ("Miner tag", h.miner_tag.to_text()),
+        ("Nonce", h.nonce.to_string()),
+    ]
 }

@@ -16,17 +16,6 @@ use ledger::{BlockHash, ElectionId, PublicKey};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// One check on a block and its outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckRow {
-    /// What is checked.
-    pub name: String,
-    /// Passed or not.
-    pub passed: bool,
-    /// The figures behind it.
-    pub detail: String,
-}
-
 /// A block awaiting the validator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueueBlock {
@@ -49,7 +38,7 @@ pub struct QueueBlock {
     /// Whether this validator has already decided.
     pub decided_by_me: bool,
     /// Every check, run by the server against the current tip.
-    pub checks: Vec<CheckRow>,
+    pub checks: Vec<ledger::Check>,
 }
 
 /// Everything the dashboard shows.
@@ -129,14 +118,7 @@ pub async fn validator_dashboard(page: usize) -> Result<Dashboard, ServerFnError
                 .decisions
                 .iter()
                 .any(|d| d.validator == account.username),
-            checks: checks
-                .iter()
-                .map(|c| CheckRow {
-                    name: c.name.clone(),
-                    passed: c.passed,
-                    detail: c.detail.clone(),
-                })
-                .collect(),
+            checks: checks.to_vec(),
         });
     }
     let history = node.validator_history(account.id).await.map_err(fail)?;
@@ -699,7 +681,6 @@ fn decide(
             return;
         }
         use workers::keys::{KeyAnswer, KeyRequest};
-        let url = wire::paths::block(election, hash);
         let sent = match &reason {
             None => match ask_key(KeyRequest::Approve { block: hash }).await {
                 Ok(KeyAnswer::Approval(a)) => {
@@ -708,7 +689,7 @@ fn decide(
                         signature: a.signature,
                     };
                     crate::custody::post_json::<_, wire::BlockSummary>(
-                        &format!("{url}/approve"),
+                        &wire::paths::approve(election, hash),
                         &body,
                     )
                     .await
@@ -729,7 +710,7 @@ fn decide(
                         reason: r.reason,
                     };
                     crate::custody::post_json::<_, wire::BlockSummary>(
-                        &format!("{url}/reject"),
+                        &wire::paths::reject(election, hash),
                         &body,
                     )
                     .await

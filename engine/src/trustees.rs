@@ -613,7 +613,7 @@ impl Node {
             .board_checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let verdict = match checked {
-            Ok(key) => (Some(GroupKey(key)), None),
+            Ok(key) => (Some(key), None),
             Err(e) => (None, Some(e.to_string())),
         };
         self.boards().insert(

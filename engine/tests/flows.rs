@@ -355,7 +355,7 @@ async fn trustees_ready(node: &Node, election: ElectionId) {
 async fn sealed_ballot(node: &Node, election: ElectionId, choice: usize) -> Vec<u8> {
     let genesis = node.genesis(election).await.unwrap();
     ledger::secret::Ballot::encrypt(
-        &genesis.trustees.election_key.0,
+        &genesis.trustees.election_key,
         genesis.candidates.len(),
         choice,
         &mut rand::rngs::OsRng,
@@ -965,7 +965,7 @@ async fn a_code_votes_once_and_a_wrong_code_never() {
     // A ballot marking two candidates, one under another key, bytes that are no ballot:
     // each refused by its rule, nothing stored.
     let genesis = node.genesis(e).await.unwrap();
-    let key_of_election = genesis.trustees.election_key.0;
+    let key_of_election = genesis.trustees.election_key;
     let two_marks = ledger::secret::Ballot::encrypt_marks(
         &key_of_election,
         &[true, true, false],
@@ -992,8 +992,7 @@ async fn a_code_votes_once_and_a_wrong_code_never() {
         &board,
     )
     .unwrap()
-    .election_key
-    .0;
+    .election_key;
     assert_ne!(other_key, key_of_election);
     let foreign = ledger::secret::Ballot::encrypt(&other_key, 3, 1, &mut rand::rngs::OsRng)
         .unwrap()

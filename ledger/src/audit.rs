@@ -6,8 +6,8 @@
 //! choice than the voter's (an operator serving bad WebAssembly) cannot know which ballots
 //! will be audited, so each audit gives it a fair chance of being caught.
 
-use crate::genesis::ElectionId;
 use crate::hash::{sha256, GroupKey, TxId};
+use crate::id::ElectionId;
 use crate::secret::{Ballot, SecretError};
 use crate::CandidateId;
 use rand_chacha::rand_core::SeedableRng;
@@ -54,7 +54,7 @@ pub fn encrypt_seeded(
     seed: [u8; 32],
 ) -> Result<Ballot, SecretError> {
     let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
-    Ballot::encrypt(&election_key.0, candidates, choice, &mut rng)
+    Ballot::encrypt(election_key, candidates, choice, &mut rng)
 }
 
 impl BallotAudit {
@@ -92,7 +92,7 @@ mod tests {
         let candidates = vec![CandidateId(4), CandidateId(8), CandidateId(9)];
         let seed = [5u8; 32];
         let ballot = encrypt_seeded(&key, 3, 1, seed).unwrap();
-        ballot.verify(&key.0, 3).unwrap();
+        ballot.verify(&key, 3).unwrap();
         let audit = BallotAudit {
             election: ElectionId(3),
             candidates: candidates.clone(),

@@ -1,8 +1,8 @@
 //! Blocks: a fixed-size header (nonce last, for the midstate) and the votes it commits to.
 
 use crate::encoding::{DecodeError, Reader, Writer};
-use crate::genesis::ElectionId;
 use crate::hash::{sha256, BlockHash, MerkleRoot};
+use crate::id::ElectionId;
 use crate::vote::Vote;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

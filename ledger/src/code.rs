@@ -2,8 +2,8 @@
 //! four. The code is the seed of the voter's Ed25519 key, so whoever holds the code (and
 //! only they) can sign that voter's ballot; the server keeps just the public key.
 
-use crate::genesis::ElectionId;
 use crate::hash::{sha256, PublicKey};
+use crate::id::ElectionId;
 use ed25519_dalek::SigningKey;
 use std::fmt;
 

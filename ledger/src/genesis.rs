@@ -3,31 +3,10 @@
 use crate::ceremony::{CeremonyMessage, Round};
 use crate::encoding::{DecodeError, Reader, Writer};
 use crate::hash::{sha256, BlockHash, GroupKey, PublicKey, Signature, Transcript};
+pub use crate::id::{CandidateId, ElectionId};
 use crate::sealed_set::{SealedSeat, SealedSet};
 use crate::secret::{check_threshold, TrusteeKeys};
 use serde::{Deserialize, Serialize};
-
-/// Identifies an election.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ElectionId(pub u64);
-
-/// Identifies a candidate within an election.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct CandidateId(pub u32);
-
-impl std::fmt::Display for ElectionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::fmt::Display for CandidateId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
 
 /// Version of the genesis rules this crate applies. Version 2 made a quorum of at least
 /// [`MIN_QUORUM`] validators, all listed, a rule of the chain; version 3 sealed the
@@ -164,15 +143,15 @@ impl Trustees {
         let trustees = Self {
             ceremony,
             threshold,
-            transcript: Transcript(set.transcript),
-            election_key: GroupKey(set.election_key),
+            transcript: set.transcript,
+            election_key: set.election_key,
             trustees: set
                 .seats
                 .iter()
                 .zip(signatures)
                 .map(|(seat, confirmation)| TrusteeRecord {
                     identity: seat.identity,
-                    verification_key: GroupKey(seat.verification_key),
+                    verification_key: seat.verification_key,
                     confirmation,
                 })
                 .collect(),
@@ -185,7 +164,7 @@ impl Trustees {
     pub fn keys(&self) -> TrusteeKeys {
         TrusteeKeys {
             threshold: self.threshold,
-            keys: self.trustees.iter().map(|t| t.verification_key.0).collect(),
+            keys: self.trustees.iter().map(|t| t.verification_key).collect(),
         }
     }
 
@@ -201,11 +180,11 @@ impl Trustees {
                 .iter()
                 .map(|t| SealedSeat {
                     identity: t.identity,
-                    verification_key: t.verification_key.0,
+                    verification_key: t.verification_key,
                 })
                 .collect(),
-            transcript: self.transcript.0,
-            election_key: self.election_key.0,
+            transcript: self.transcript,
+            election_key: self.election_key,
         }
     }
 
@@ -250,7 +229,7 @@ impl Trustees {
             .keys()
             .election_key()
             .map_err(|e| GenesisError::TrusteeKeys(e.to_string()))?;
-        if combined != self.election_key.0 {
+        if combined != self.election_key {
             return Err(GenesisError::ElectionKey);
         }
         Ok(())
@@ -686,7 +665,7 @@ pub(crate) mod tests {
         )
         .signature;
         // Under the old rules this passed: the keys combine to the operator's key.
-        assert_eq!(forged.keys().election_key(), Ok(bytes(&known)));
+        assert_eq!(forged.keys().election_key(), Ok(GroupKey(bytes(&known))));
         let attack = Genesis {
             trustees: forged.clone(),
             ..g.clone()

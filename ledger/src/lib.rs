@@ -14,6 +14,7 @@ pub mod export;
 pub mod follow;
 pub mod genesis;
 pub mod hash;
+pub mod id;
 pub mod merkle;
 pub mod pow;
 pub mod pow_vectors;

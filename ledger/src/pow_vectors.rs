@@ -3,8 +3,8 @@
 //! against the same list in every worker at start (crate `miner`).
 
 use crate::block::{BlockHeader, MinerTag};
-use crate::genesis::ElectionId;
 use crate::hash::{BlockHash, MerkleRoot};
+use crate::id::ElectionId;
 
 /// A header with every field set to something recognisable.
 pub fn sample_header() -> BlockHeader {

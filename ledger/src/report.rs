@@ -151,7 +151,7 @@ pub fn check_block(chain: &ChainState, block: &Block) -> Vec<Check> {
             n,
             failing(votes, |v| {
                 v.read_ballot().map_or(true, |b| {
-                    b.verify(&g.trustees.election_key.0, g.candidates.len())
+                    b.verify(&g.trustees.election_key, g.candidates.len())
                         .is_err()
                 })
             }),

@@ -366,7 +366,7 @@ mod tests {
             .iter()
             .zip([0, 1, 1, 2])
             .map(|(code, choice)| {
-                let ballot = Ballot::encrypt(&sealed.election_key.0, 3, choice, &mut OsRng);
+                let ballot = Ballot::encrypt(&sealed.election_key, 3, choice, &mut OsRng);
                 signed(code, ballot.unwrap().encode().unwrap())
             })
             .collect();

@@ -8,8 +8,8 @@
 //! own whose key steers the election key to one it knows.
 
 use crate::encoding::{DecodeError, Reader, Writer};
-use crate::genesis::ElectionId;
-use crate::hash::PublicKey;
+use crate::hash::{GroupKey, PublicKey, Transcript};
+use crate::id::ElectionId;
 use crate::secret::TrusteeKeys;
 
 /// The tag every sealed set's encoding starts with.
@@ -28,7 +28,7 @@ pub struct SealedSeat {
     /// The identity key that signs the trustee's messages.
     pub identity: PublicKey,
     /// The public key of the trustee's key share.
-    pub verification_key: [u8; 32],
+    pub verification_key: GroupKey,
 }
 
 /// The set of keys a key ceremony made, which each trustee's confirmation signs whole.
@@ -44,9 +44,9 @@ pub struct SealedSet {
     pub seats: Vec<SealedSeat>,
     /// The hash of every message of rounds 1–3
     /// ([`transcript_hash`](crate::ceremony::transcript_hash)).
-    pub transcript: [u8; 32],
+    pub transcript: Transcript,
     /// The key ballots are encrypted to: what the seats' verification keys combine to.
-    pub election_key: [u8; 32],
+    pub election_key: GroupKey,
 }
 
 impl SealedSet {
@@ -59,9 +59,9 @@ impl SealedSet {
             .u16(self.threshold)
             .u16(self.seats.len() as u16);
         for seat in &self.seats {
-            w.raw(&seat.identity.0).raw(&seat.verification_key);
+            w.raw(&seat.identity.0).raw(&seat.verification_key.0);
         }
-        w.raw(&self.transcript).raw(&self.election_key);
+        w.raw(&self.transcript.0).raw(&self.election_key.0);
         w.bytes
     }
 
@@ -88,7 +88,7 @@ impl SealedSet {
             .map(|_| {
                 Ok(SealedSeat {
                     identity: PublicKey(r.array()?),
-                    verification_key: r.array()?,
+                    verification_key: GroupKey(r.array()?),
                 })
             })
             .collect::<Result<_, DecodeError>>()?;
@@ -97,8 +97,8 @@ impl SealedSet {
             ceremony,
             threshold,
             seats,
-            transcript: r.array()?,
-            election_key: r.array()?,
+            transcript: Transcript(r.array()?),
+            election_key: GroupKey(r.array()?),
         };
         r.finish()?;
         Ok(set)
@@ -110,7 +110,7 @@ impl SealedSet {
     }
 
     /// The seats' verification keys, in seat order.
-    pub fn verification_keys(&self) -> Vec<[u8; 32]> {
+    pub fn verification_keys(&self) -> Vec<GroupKey> {
         self.seats.iter().map(|s| s.verification_key).collect()
     }
 
@@ -176,11 +176,11 @@ mod tests {
             seats: (0..seats)
                 .map(|i| SealedSeat {
                     identity: PublicKey([i as u8 + 1; 32]),
-                    verification_key: [i as u8 + 100; 32],
+                    verification_key: GroupKey([i as u8 + 100; 32]),
                 })
                 .collect(),
-            transcript: [9; 32],
-            election_key: [8; 32],
+            transcript: Transcript([9; 32]),
+            election_key: GroupKey([8; 32]),
         }
     }
 
@@ -238,9 +238,11 @@ mod tests {
         assert!(with(&|s| s.threshold = 3).contains("threshold of 3"));
         assert!(with(&|s| s.seats.pop().map(drop).unwrap()).contains("2 seat(s)"));
         assert!(with(&|s| s.seats.swap(0, 1)).contains("seat 0"));
-        assert!(with(&|s| s.seats[2].verification_key = [0; 32]).contains("key at seat 2"));
-        assert!(with(&|s| s.election_key = [0; 32]).contains("election key"));
-        assert!(with(&|s| s.transcript = [0; 32]).contains("transcript"));
+        assert!(
+            with(&|s| s.seats[2].verification_key = GroupKey([0; 32])).contains("key at seat 2")
+        );
+        assert!(with(&|s| s.election_key = GroupKey([0; 32])).contains("election key"));
+        assert!(with(&|s| s.transcript = Transcript([0; 32])).contains("transcript"));
         assert!(with(&|s| s.ceremony = 8).contains("ceremony 8"));
     }
 }

@@ -15,6 +15,7 @@
 //!   possible count is built.
 
 use crate::encoding::{le_u64_at, DecodeError, Reader, Writer};
+use crate::hash::GroupKey;
 use elastic_elgamal::app::{ChoiceParams, EncryptedChoice, SingleChoice};
 use elastic_elgamal::group::{ElementOps, Group, Ristretto, ScalarOps};
 use elastic_elgamal::sharing::{ActiveParticipant, Params, PublicKeySet};
@@ -85,7 +86,7 @@ fn malformed(what: &'static str, reason: impl ToString) -> SecretError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrusteeKeys {
     pub threshold: u16,
-    pub keys: Vec<[u8; 32]>,
+    pub keys: Vec<GroupKey>,
 }
 
 /// The lowest threshold [`check_threshold`] allows for `trustees` trustees: more than half.
@@ -120,7 +121,7 @@ impl TrusteeKeys {
             .iter()
             .enumerate()
             .map(|(index, k)| {
-                PublicKey::<G>::from_bytes(k).map_err(|_| SecretError::TrusteeKey { index })
+                PublicKey::<G>::from_bytes(&k.0).map_err(|_| SecretError::TrusteeKey { index })
             })
             .collect::<Result<Vec<_>>>()?;
         PublicKeySet::from_participants(Params::new(n, usize::from(self.threshold)), keys)
@@ -128,20 +129,19 @@ impl TrusteeKeys {
     }
 
     /// The election public key the trustees' keys combine to.
-    pub fn election_key(&self) -> Result<[u8; 32]> {
+    pub fn election_key(&self) -> Result<GroupKey> {
         let set = self.key_set()?;
-        key_bytes(set.shared_key())
+        group_key(set.shared_key())
     }
 }
 
-fn key_bytes(key: &PublicKey<G>) -> Result<[u8; 32]> {
-    key.as_bytes()
-        .try_into()
-        .map_err(|_| malformed("public key", "not 32 bytes"))
+/// The bytes of a public key of the group.
+pub fn group_key(key: &PublicKey<G>) -> Result<GroupKey> {
+    GroupKey::from_slice(key.as_bytes()).ok_or_else(|| malformed("public key", "not 32 bytes"))
 }
 
-fn election_key(bytes: &[u8; 32]) -> Result<PublicKey<G>> {
-    PublicKey::<G>::from_bytes(bytes).map_err(|e| malformed("election key", e))
+fn election_key(key: &GroupKey) -> Result<PublicKey<G>> {
+    PublicKey::<G>::from_bytes(&key.0).map_err(|e| malformed("election key", e))
 }
 
 /// An encrypted ballot: one ciphertext per candidate, in ballot order, with its proofs.
@@ -152,7 +152,7 @@ impl Ballot {
     /// Encrypts the choice of candidate `choice` (an index in ballot order) among
     /// `candidates` under the election key.
     pub fn encrypt<R: CryptoRng + RngCore>(
-        election: &[u8; 32],
+        election: &GroupKey,
         candidates: usize,
         choice: usize,
         rng: &mut R,
@@ -168,7 +168,7 @@ impl Ballot {
     /// a broken or dishonest client could send. Unless exactly one mark is set, the sum
     /// proof does not verify, and [`Self::verify`] refuses the ballot.
     pub fn encrypt_marks<R: CryptoRng + RngCore>(
-        election: &[u8; 32],
+        election: &GroupKey,
         marks: &[bool],
         rng: &mut R,
     ) -> Result<Self> {
@@ -183,7 +183,7 @@ impl Ballot {
     }
 
     /// Checks both proofs against the election key and the number of candidates.
-    pub fn verify(&self, election: &[u8; 32], candidates: usize) -> Result<()> {
+    pub fn verify(&self, election: &GroupKey, candidates: usize) -> Result<()> {
         if candidates == 0 {
             return Err(SecretError::Choice {
                 choice: 0,
@@ -650,7 +650,7 @@ mod tests {
         let (keys, trustees) = ceremony(3, 2);
         let election = keys.election_key().unwrap();
         assert_eq!(
-            election.as_slice(),
+            election.as_bytes(),
             trustees[0].key_set().shared_key().as_bytes()
         );
         let choices = [0usize, 2, 1, 2, 2, 0, 2];
@@ -791,7 +791,7 @@ mod tests {
             );
         }
         let mut bad = keys.clone();
-        bad.keys[1] = [0xff; 32];
+        bad.keys[1] = GroupKey([0xff; 32]);
         assert_eq!(
             bad.election_key().unwrap_err(),
             SecretError::TrusteeKey { index: 1 }

@@ -5,8 +5,8 @@
 //! a silently dropped row. The impls are generic over the database, so the same types
 //! serve SQLite and PostgreSQL.
 
-use crate::genesis::{CandidateId, ElectionId};
 use crate::hash::{BlockHash, GroupKey, MerkleRoot, PublicKey, ReceivingKey, Signature, TxId};
+use crate::id::{CandidateId, ElectionId};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};

@@ -401,7 +401,7 @@ impl ChainState {
     fn check_proofs(&self, index: usize, ballot: &Ballot) -> Result<(), RuleError> {
         ballot
             .verify(
-                &self.genesis.trustees.election_key.0,
+                &self.genesis.trustees.election_key,
                 self.genesis.candidates.len(),
             )
             .map_err(|e| RuleError::BadBallot {
@@ -637,7 +637,7 @@ mod proofs {
         candidates: usize,
         ballots: &[impl Borrow<Ballot> + Sync],
     ) -> Result<(), RuleError> {
-        let key = &election_key.0;
+        let key = election_key;
         let check = |(index, b): (usize, &_)| {
             Borrow::<Ballot>::borrow(b)
                 .verify(key, candidates)
@@ -760,8 +760,8 @@ pub(crate) mod tests {
     }
 
     /// The election key of the fixture's genesis block.
-    pub fn election_key() -> [u8; 32] {
-        trustees().0.election_key.0
+    pub fn election_key() -> GroupKey {
+        trustees().0.election_key
     }
 
     /// The counts the chain's encrypted sums decrypt to, with the fixture's trustee.
@@ -1040,8 +1040,7 @@ pub(crate) mod tests {
         // are no ballot: each refused, by vote.
         let other_key = crate::testing::sealed_trustees(ElectionId(1), 1, 1, 9)
             .0
-            .election_key
-            .0;
+            .election_key;
         for bad in [
             marks(&[true, true, false]),
             marks(&[false, false, false]),

@@ -59,7 +59,7 @@ impl Vote {
         rng: &mut R,
     ) -> Result<Self, SecretError> {
         let ballot = Ballot::encrypt(
-            &genesis.trustees.election_key.0,
+            &genesis.trustees.election_key,
             genesis.candidates.len(),
             choice,
             rng,
@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(Vote::decode(&vote.encode()).unwrap(), vote);
         let ballot = vote.read_ballot().unwrap();
         assert!(ballot
-            .verify(&genesis.trustees.election_key.0, genesis.candidates.len())
+            .verify(&genesis.trustees.election_key, genesis.candidates.len())
             .is_ok());
         // JSON carries the ballot as hex, and reads back the same.
         let json = serde_json::to_string(&vote).unwrap();

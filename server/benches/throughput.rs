@@ -486,7 +486,7 @@ fn decrypt() {
         .map(|k| PublicKey(k.verifying_key().to_bytes()))
         .collect();
     let trustees = ledger::Trustees::from_ceremony(election, 1, 2, &public, &board).unwrap();
-    let key = trustees.election_key.0;
+    let key = trustees.election_key;
     let ballot = |choice| Ballot::encrypt(&key, 3, choice, &mut rand::rngs::OsRng).unwrap();
     // 2^19 + 2^18 + 2^18 = 1,048,576 ballots: each candidate's share doubled up.
     let mut total = EncryptedSums::new(3);

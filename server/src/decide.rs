@@ -4,12 +4,12 @@
 //! checked here, and only a signature leaves the machine.
 
 use crate::cli::{AcceptArgs, DecideArgs};
-use crate::client::{answer, get, token_of};
+use crate::client::{token_of, Api};
 use ledger::{
-    prove_possession, replay, validate_block, Approval, Block, BlockHash, ChainExport, ChainState,
+    prove_possession, replay, validate_block, Approval, BlockHash, ChainState, ElectionId,
     PublicKey, Rejection,
 };
-use wire::{fingerprint, Acceptance, Account, BlockSummary, InvitationInfo, KeyProof};
+use wire::{fingerprint, Acceptance, KeyProof};
 
 type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -31,9 +31,9 @@ fn password(file: Option<&std::path::Path>) -> CliResult<String> {
 /// possession by signing the invitation's challenge here.
 pub fn accept(args: AcceptArgs) -> CliResult<()> {
     let taken = &args.taken;
-    let base = taken.server.base();
+    let api = Api::new(taken.server.base());
     let token = token_of(&taken.invitation);
-    let info: InvitationInfo = get(&format!("{base}{}", wire::paths::invitation(token)))?;
+    let info = api.invitation(token)?;
     if info.role != wire::Role::Validator {
         return Err(format!(
             "this invitation is for an {} account, which holds no key: open the link in a browser",
@@ -56,10 +56,7 @@ pub fn accept(args: AcceptArgs) -> CliResult<()> {
             proof: prove_possession(&key, &challenge),
         }),
     };
-    let account: Account = answer(
-        ureq::post(&format!("{base}{}", wire::paths::accept_invitation(token)))
-            .send_json(&acceptance),
-    )?;
+    let account = api.accept_invitation(token, &acceptance)?;
     println!(
         "validator {} enrolled with key {} ({})",
         account.username,
@@ -71,11 +68,8 @@ pub fn accept(args: AcceptArgs) -> CliResult<()> {
 
 /// The election's chain, replayed here from its genesis, after checking the genesis lists
 /// this key.
-fn verified_chain(base: &str, election: u64, key: &PublicKey) -> CliResult<ChainState> {
-    let export: ChainExport = get(&format!(
-        "{base}{}",
-        wire::paths::export(ledger::ElectionId(election))
-    ))?;
+fn verified_chain(api: &Api, election: ElectionId, key: &PublicKey) -> CliResult<ChainState> {
+    let export = api.export(election)?;
     let chain = replay(&export).map_err(|e| format!("the chain does not verify: {e}"))?;
     if !chain.is_validator(key) {
         return Err(format!(
@@ -90,44 +84,26 @@ fn verified_chain(base: &str, election: u64, key: &PublicKey) -> CliResult<Chain
 /// `approve` and `reject`: checks the chain and the block here, then signs and sends the
 /// decision. An approval is only signed for a block that passes every rule here.
 pub fn decide(args: DecideArgs, reason: Option<&str>) -> CliResult<()> {
-    let base = args.server.base();
+    let api = Api::new(args.server.base());
+    let election = ElectionId(args.election);
     let hash: BlockHash = args
         .block
         .parse()
         .map_err(|_| "a block hash is 64 hex digits")?;
     let (_, key) = crate::key::open(&args.keyfile.key, args.keyfile.passphrase_file.as_deref())?;
     let public = PublicKey(key.verifying_key().to_bytes());
-    let chain = verified_chain(base, args.election, &public)?;
-    let url = format!(
-        "{base}{}",
-        wire::paths::block(ledger::ElectionId(args.election), hash)
-    );
-    let summary: BlockSummary = match reason {
+    let chain = verified_chain(&api, election, &public)?;
+    let summary = match reason {
         None => {
-            let block: Block = get(&format!("{url}/raw"))?;
+            let block = api.block(election, hash)?;
             if block.hash() != hash {
                 return Err(format!("the server sent block {}, not {hash}", block.hash()).into());
             }
             validate_block(&chain, &block)
                 .map_err(|e| format!("not approved: the block breaks a rule: {e}"))?;
-            let approval = Approval::sign(&key, hash);
-            answer(
-                ureq::post(&format!("{url}/approve")).send_json(wire::SignedApproval {
-                    validator: approval.validator,
-                    signature: approval.signature,
-                }),
-            )?
+            api.approve(election, hash, &Approval::sign(&key, hash))?
         }
-        Some(reason) => {
-            let rejection = Rejection::sign(&key, hash, reason);
-            answer(
-                ureq::post(&format!("{url}/reject")).send_json(wire::SignedRejection {
-                    validator: rejection.validator,
-                    signature: rejection.signature,
-                    reason: rejection.reason,
-                }),
-            )?
-        }
+        Some(reason) => api.reject(election, hash, &Rejection::sign(&key, hash, reason))?,
     };
     println!(
         "block {} {hash}: {} ({} approval(s), {} rejection(s))",

@@ -13,15 +13,15 @@
 //! [`ATTENTION`].
 
 use crate::cli::ValidateArgs;
-use crate::client::answer;
+use crate::client::{Api, ApiError};
 use ledger::{
-    replay, validate_block, Approval, ApprovedBlock, Block, BlockHash, ChainExport, ChainState,
-    Genesis, PublicKey, Rejection,
+    replay, validate_block, Approval, ApprovedBlock, BlockHash, ChainExport, ChainState, Genesis,
+    PublicKey, Rejection,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use std::collections::HashSet;
 use std::time::Duration;
-use wire::{BlockStatus, BlockSummary};
+use wire::{BlockStatus, BlockSummary, ErrorCode};
 
 /// The start of every line that needs a person.
 pub const ATTENTION: &str = "ATTENTION:";
@@ -36,13 +36,12 @@ type Failure = Box<dyn std::error::Error>;
 
 /// The validator between passes: its key, its verified chain and its state file.
 struct Validator {
-    base: String,
     election: u64,
     key: ed25519_dalek::SigningKey,
     public: PublicKey,
     state: SqlitePool,
     /// Every call with timeouts: a stalled server fails the pass instead of hanging it.
-    agent: ureq::Agent,
+    api: Api,
     chain: Option<ChainState>,
     /// The genesis block the first copy must start at, when published.
     genesis: Option<BlockHash>,
@@ -59,16 +58,11 @@ pub async fn run(args: ValidateArgs) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| format!("ballotchain-validator-{}.db", args.election).into());
     let mut validator = Validator {
-        base: args.server.base().to_owned(),
         election: args.election,
         key,
         public,
         state: open_state(&state_path).await?,
-        agent: ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(10))
-            .timeout_read(Duration::from_secs(60))
-            .timeout_write(Duration::from_secs(60))
-            .build(),
+        api: Api::new(args.server.base()),
         chain: None,
         genesis: args.genesis,
         decided: HashSet::new(),
@@ -146,12 +140,8 @@ async fn open_state(path: &std::path::Path) -> Result<SqlitePool, Failure> {
 }
 
 impl Validator {
-    fn url(&self, path: &str) -> String {
-        format!(
-            "{}{}{path}",
-            self.base,
-            wire::paths::election(ledger::ElectionId(self.election))
-        )
+    fn id(&self) -> ledger::ElectionId {
+        ledger::ElectionId(self.election)
     }
 
     /// The copy in the state file, replayed (it was verified when it was stored), and
@@ -200,7 +190,7 @@ impl Validator {
     /// fetched once, for the first copy; then only the blocks from this copy's head on.
     async fn pass(&mut self) -> Result<(), Failure> {
         if self.chain.is_none() {
-            let export: ChainExport = answer(self.agent.get(&self.url("/export")).call())?;
+            let export: ChainExport = self.api.export(self.id())?;
             self.start(&export).await?;
         } else {
             self.follow().await?;
@@ -258,15 +248,11 @@ impl Validator {
         let Some(height) = self.chain.as_ref().map(ChainState::height) else {
             return Ok(());
         };
-        let head: wire::Head = answer(self.agent.get(&self.url("/head")).call())?;
+        let head = self.api.head(self.id())?;
         let mut served: Vec<ApprovedBlock> = Vec::new();
         let mut since = height;
         while since < head.height {
-            let page: Vec<ApprovedBlock> = answer(
-                self.agent
-                    .get(&self.url(&format!("/chain?since={since}")))
-                    .call(),
-            )?;
+            let page = self.api.chain_since(self.id(), since)?;
             let Some(last) = page.last() else { break };
             since = last.block.header.index;
             served.extend(page);
@@ -327,8 +313,7 @@ impl Validator {
         let Some(chain) = &self.chain else {
             return Ok(());
         };
-        let mut awaiting: Vec<BlockSummary> =
-            answer(self.agent.get(&self.url("/blocks?status=awaiting")).call())?;
+        let mut awaiting = self.api.awaiting(self.id())?;
         awaiting.retain(|b| b.index == chain.height() + 1 && !self.decided.contains(&b.hash));
         awaiting.sort_by_key(|b| std::cmp::Reverse(b.votes));
         // One approval per height, ever: approving rivals would hand an operator
@@ -341,11 +326,7 @@ impl Validator {
         let mut approved_one = approved_here.is_some();
         for summary in awaiting {
             let hash = summary.hash;
-            let block: Block = answer(
-                self.agent
-                    .get(&self.url(&format!("/blocks/{hash}/raw")))
-                    .call(),
-            )?;
+            let block = self.api.block(self.id(), hash)?;
             let verdict = if block.hash() != hash {
                 Err(format!(
                     "the server sent block {} for {hash} [wrong_block]",
@@ -358,14 +339,7 @@ impl Validator {
                 Ok(()) if approved_one => continue,
                 Ok(()) => {
                     let approval = Approval::sign(&self.key, hash);
-                    let sent: Result<BlockSummary, _> = answer(
-                        self.agent
-                            .post(&self.url(&format!("/blocks/{hash}/approve")))
-                            .send_json(wire::SignedApproval {
-                                validator: approval.validator,
-                                signature: approval.signature,
-                            }),
-                    );
+                    let sent = self.api.approve(self.id(), hash, &approval);
                     approved_one = true;
                     record(
                         &self.state,
@@ -380,15 +354,7 @@ impl Validator {
                 }
                 Err(reason) => {
                     let rejection = Rejection::sign(&self.key, hash, &reason);
-                    let sent: Result<BlockSummary, _> = answer(
-                        self.agent
-                            .post(&self.url(&format!("/blocks/{hash}/reject")))
-                            .send_json(wire::SignedRejection {
-                                validator: rejection.validator,
-                                signature: rejection.signature,
-                                reason: rejection.reason,
-                            }),
-                    );
+                    let sent = self.api.reject(self.id(), hash, &rejection);
                     println!(
                         "{ATTENTION} block {} ({hash}) breaks a rule: {reason}; rejection signed",
                         summary.index
@@ -419,7 +385,7 @@ async fn record(
     height: u64,
     approve: bool,
     reason: Option<String>,
-    sent: Result<BlockSummary, Failure>,
+    sent: Result<BlockSummary, ApiError>,
 ) -> Result<(), Failure> {
     let what = if approve { "approved" } else { "rejected" };
     let mut appended = false;
@@ -434,16 +400,20 @@ async fn record(
             appended = summary.status == BlockStatus::Appended;
         }
         Err(e) => {
-            let text = e.to_string();
-            if text.contains("chain_integrity") {
-                println!("{ATTENTION} block {height} ({hash}) not {what}: the server refuses its own chain: {text}");
+            let code = match &e {
+                ApiError::Refused { code, .. } => Some(*code),
+                _ => None,
+            };
+            if code == Some(ErrorCode::ChainIntegrity) {
+                println!("{ATTENTION} block {height} ({hash}) not {what}: the server refuses its own chain: {e}");
                 return Ok(());
             }
-            println!("block {height} ({hash}) not {what}: {text}");
+            println!("block {height} ({hash}) not {what}: {e}");
             // Decided already, or no longer awaiting: nothing more to do for it.
-            let settled = ["(409 duplicate)", "(409 wrong_state)", "(409 stale)"]
-                .iter()
-                .any(|code| text.contains(code));
+            let settled = matches!(
+                code,
+                Some(ErrorCode::Duplicate | ErrorCode::WrongState | ErrorCode::Stale)
+            );
             if !settled {
                 return Ok(());
             }

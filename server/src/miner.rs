@@ -1,12 +1,13 @@
 //! `ballotchain mine`: fetch work, search nonces on every core with ledger's PoW, submit.
 
 use crate::cli::MineArgs;
+use crate::client::{Api, ApiError};
 use ledger::block::MinerTag;
 use ledger::{merkle_root, Block, BlockHash, BlockHeader, ElectionId, Vote};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use wire::{ErrorBody, ErrorCode, WorkTemplate};
+use wire::ErrorCode;
 
 /// Nonces a thread takes at a time: large enough to keep the atomic off the hot path.
 const CHUNK: u64 = 1 << 16;
@@ -52,47 +53,29 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-enum Fetched {
-    Work(Box<WorkTemplate>),
-    Nothing(String),
-}
-
-fn fetch_work(base: &str, election: ElectionId) -> Result<Fetched, Box<dyn std::error::Error>> {
-    match ureq::get(&format!("{base}{}", wire::paths::work(election))).call() {
-        Ok(r) => Ok(Fetched::Work(Box::new(r.into_json()?))),
-        Err(ureq::Error::Status(409, r)) => {
-            let body: ErrorBody = r.into_json()?;
-            if body.error == ErrorCode::NothingToMine {
-                Ok(Fetched::Nothing(body.message))
-            } else {
-                Err(body.message.into())
-            }
-        }
-        Err(ureq::Error::Status(code, r)) => {
-            let text = r.into_string().unwrap_or_default();
-            Err(format!("server answered {code}: {text}").into())
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Runs the miner until interrupted (or for one block with `--once`).
 pub fn run(args: MineArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let base = args.server.base().to_owned();
+    let api = Api::new(args.server.base());
+    let election = ElectionId(args.election);
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut last: Option<(BlockHash, ledger::MerkleRoot)> = None;
     loop {
-        let work = match fetch_work(&base, ElectionId(args.election))? {
-            Fetched::Work(w) => w,
-            Fetched::Nothing(msg) => {
+        let work = match api.work(election) {
+            Ok(work) => work,
+            Err(ApiError::Refused {
+                code: ErrorCode::NothingToMine,
+                message,
+                ..
+            }) => {
                 if args.once {
-                    return Err(msg.into());
+                    return Err(message.into());
                 }
                 std::thread::sleep(Duration::from_secs(2));
                 continue;
             }
+            Err(e) => return Err(e.into()),
         };
         let mut header = work.header;
         // Do not trust the template blindly: the root must match the votes sent.
@@ -124,23 +107,20 @@ pub fn run(args: MineArgs) -> Result<(), Box<dyn std::error::Error>> {
             header,
             votes: work.votes,
         };
-        let url = format!(
-            "{base}{}",
-            wire::paths::blocks(ledger::ElectionId(args.election))
-        );
-        match ureq::post(&url).send_json(&block) {
+        match api.submit_block(election, &block) {
             Ok(_) => println!(
                 "submitted block {} {hash}: awaiting approval",
                 block.header.index
             ),
-            Err(ureq::Error::Status(code, r)) => {
-                let body: ErrorBody = r.into_json()?;
-                eprintln!(
-                    "block {hash} refused ({code} {}): {}",
-                    body.error, body.message
-                );
+            Err(ApiError::Refused {
+                status,
+                code,
+                message,
+                ..
+            }) => {
+                eprintln!("block {hash} refused ({status} {code}): {message}");
                 if args.once {
-                    return Err(body.message.into());
+                    return Err(message.into());
                 }
             }
             Err(e) => return Err(e.into()),

@@ -13,20 +13,19 @@
 //!   this trustee's decryption share of them, only when the server's sums are its own.
 
 use crate::cli::{InvitationArgs, TrusteeCeremonyArgs, TrusteeTallyArgs};
-use crate::client::{answer, get, token_of};
+use crate::client::{token_of, Api};
 use ledger::ceremony::{CeremonyMessage, KeptSide, Seat, Trustee, Turn};
 use ledger::{prove_possession, ElectionId, PublicKey};
 use std::path::Path;
-use wire::{fingerprint, CeremonyBoard, CeremonyInfo, TrusteeInfo, TrusteeInvitationInfo};
+use wire::{fingerprint, CeremonyInfo};
 
 type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// `trustee enrol`: enrols the key file's identity key and its share-receiving key.
 pub fn enrol(args: InvitationArgs) -> CliResult<()> {
-    let base = args.server.base();
+    let api = Api::new(args.server.base());
     let token = token_of(&args.invitation);
-    let info: TrusteeInvitationInfo =
-        get(&format!("{base}{}", wire::paths::trustee_invitation(token)))?;
+    let info = api.trustee_invitation(token)?;
     let (_, key) = crate::key::open(&args.keyfile.key, args.keyfile.passphrase_file.as_deref())?;
     let challenge =
         hex::decode(&info.challenge).map_err(|_| "the server sent a challenge that is not hex")?;
@@ -34,13 +33,7 @@ pub fn enrol(args: InvitationArgs) -> CliResult<()> {
         seat: Seat::of(&key),
         proof: prove_possession(&key, &challenge),
     };
-    let enrolled: TrusteeInfo = answer(
-        ureq::post(&format!(
-            "{base}{}",
-            wire::paths::accept_trustee_invitation(token)
-        ))
-        .send_json(&enrolment),
-    )?;
+    let enrolled = api.accept_trustee_invitation(token, &enrolment)?;
     println!(
         "trustee {} of election {} ({}) enrolled with identity key {} ({})",
         enrolled.name,
@@ -56,27 +49,23 @@ pub fn enrol(args: InvitationArgs) -> CliResult<()> {
 /// reading the board until the ceremony is complete. Once the election is sealed, checks
 /// the genesis block instead ([`check_genesis`]).
 pub fn ceremony(args: TrusteeCeremonyArgs) -> CliResult<()> {
-    let base = args.server.base().to_owned();
+    let api = Api::new(args.server.base());
     let passphrase = crate::key::passphrase(args.keyfile.passphrase_file.as_deref(), false)?;
     let _held = hold(&args.keyfile.key)?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
     let election = ElectionId(args.election);
     loop {
-        let detail: wire::ElectionDetail =
-            get(&format!("{base}{}", wire::paths::election(election)))?;
+        let detail = api.election(election)?;
         if detail.state != wire::ElectionState::Setup {
-            return check_genesis(&base, &args.keyfile.key, &passphrase, election);
+            return check_genesis(&api, &args.keyfile.key, &passphrase, election);
         }
-        let board: CeremonyBoard = crate::client::get_polling(
-            &format!("{base}{}", wire::paths::ceremony(election)),
-            deadline,
-        )?;
+        let board = api.ceremony_polling(election, deadline)?;
         let done = match &board.ceremony {
             None => {
                 println!("no key ceremony has started yet in election {election}");
                 false
             }
-            Some(ceremony) => step(&base, &args.keyfile.key, &passphrase, election, ceremony)?,
+            Some(ceremony) => step(&api, &args.keyfile.key, &passphrase, election, ceremony)?,
         };
         if done {
             return Ok(());
@@ -101,7 +90,7 @@ pub fn ceremony(args: TrusteeCeremonyArgs) -> CliResult<()> {
 /// One pass over the board: posts what this trustee owes. True once the ceremony is
 /// complete with this trustee's confirmation in it.
 fn step(
-    base: &str,
+    api: &Api,
     path: &Path,
     passphrase: &str,
     election: ElectionId,
@@ -155,13 +144,7 @@ fn step(
     save(path, &file, passphrase, &kept)?;
     let mut posted = 0;
     if !kept.outbox.is_empty() {
-        let after: CeremonyBoard = answer(
-            ureq::post(&format!(
-                "{base}{}",
-                wire::paths::ceremony_messages(election)
-            ))
-            .send_json(&kept.outbox),
-        )?;
+        let after = api.post_ceremony_messages(election, &kept.outbox)?;
         posted = kept.outbox.len();
         for m in &kept.outbox {
             println!("posted {}{}", m.round, to_whom(m));
@@ -179,10 +162,10 @@ fn step(
 /// trustee's key at its seat with exactly the set its own ceremony made
 /// (`KeptSide::check_sealed`). Prints the genesis hash for the trustee to publish (voters
 /// pin it), or an `ATTENTION:` alarm and fails.
-fn check_genesis(base: &str, path: &Path, passphrase: &str, election: ElectionId) -> CliResult<()> {
+fn check_genesis(api: &Api, path: &Path, passphrase: &str, election: ElectionId) -> CliResult<()> {
     let (_, key, state) = crate::key::open_kept(path, passphrase)?;
     let me = PublicKey(key.verifying_key().to_bytes());
-    let bytes = crate::client::genesis_bytes(base, election)?;
+    let bytes = api.genesis_bytes(election)?;
     let alarm = |hash: Option<ledger::BlockHash>, why: String| {
         let which = hash.map_or_else(String::new, |h| format!(" {h}"));
         attention(format!(
@@ -242,7 +225,6 @@ fn report(
         let own = kept
             .trustee
             .election_key()
-            .map(ledger::GroupKey)
             .ok_or_else(|| {
                 attention(format!(
                     "the board says key ceremony {} is complete, but this key file keeps no finished side of it (an older copy of the key file?): use the copy saved after your last turn",
@@ -367,7 +349,7 @@ fn seal_state(
 /// differ from its own; otherwise decrypts its share of the sums with the key share sealed
 /// in the key file, with its proofs, signs it with the identity key and posts it.
 pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
-    let base = args.server.base();
+    let api = Api::new(args.server.base());
     let election = ElectionId(args.election);
     let passphrase = crate::key::passphrase(args.keyfile.passphrase_file.as_deref(), false)?;
     let _held = hold(&args.keyfile.key)?;
@@ -376,7 +358,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
         &state.ok_or("this key file keeps no key ceremony: it holds no key share")?,
     )
     .map_err(|e| format!("{}: {e}", args.keyfile.key.display()))?;
-    let export: ledger::ChainExport = get(&format!("{base}{}", wire::paths::export(election)))?;
+    let export = api.export(election)?;
     if export.genesis_hash != args.genesis {
         return Err(format!(
             "the server's genesis block is {}, not the published {}: posting nothing",
@@ -386,7 +368,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     }
     let chain = ledger::replay(&export).map_err(|e| format!("the chain does not verify: {e}"))?;
     let sealed = &chain.genesis().trustees;
-    let report: wire::TallyReport = get(&format!("{base}{}", wire::paths::tally(election)))?;
+    let report = api.tally(election)?;
     // One count per trustee, recorded beyond the key file: a copy of the key file used
     // on this machine is refused for another count.
     let me = PublicKey(key.verifying_key().to_bytes());
@@ -430,9 +412,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     // this count only.
     record_count(&book, &record)?;
     save(&args.keyfile.key, &file, &passphrase, &kept)?;
-    let after: wire::TallyReport = answer(
-        ureq::post(&format!("{base}{}", wire::paths::tally_shares(election))).send_json(&signed),
-    )?;
+    let after = api.post_tally_share(election, &signed)?;
     println!(
         "decryption share of trustee {position} posted for the {} ballots up to block {} ({})",
         chain.tally().total,

@@ -159,8 +159,7 @@ pub fn audit(
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let audit: ledger::audit::BallotAudit = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a ballot audit: {e}", file.display()))?;
-    let base = server.trim_end_matches('/');
-    let genesis = crate::client::fetch_genesis(base, audit.election)?;
+    let genesis = crate::client::Api::new(server).genesis(audit.election)?;
     if let Some(pinned) = pinned {
         if genesis.hash() != pinned {
             return Err(format!(

@@ -4,7 +4,7 @@
 //! derived from the code, and only the signed, encrypted vote leaves the machine.
 
 use crate::cli::VoteArgs;
-use crate::client::{answer, genesis_bytes, read_genesis};
+use crate::client::{read_genesis, Api};
 
 type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -15,7 +15,7 @@ type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 /// only the signed, encrypted vote; prints the receipt computed here, once the server's
 /// answer names the same one.
 pub fn vote(args: VoteArgs) -> CliResult<()> {
-    let base = args.server.base();
+    let api = Api::new(args.server.base());
     let text = std::fs::read_to_string(&args.code_file).map_err(|e| {
         format!(
             "cannot read the code file {}: {e}",
@@ -29,7 +29,7 @@ pub fn vote(args: VoteArgs) -> CliResult<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let bytes = genesis_bytes(base, election)?;
+    let bytes = api.genesis_bytes(election)?;
     // The hash of the bytes as served (a genesis block's hash is taken over its canonical
     // encoding), compared before anything is read of them.
     let hash = ledger::BlockHash(ledger::hash::sha256(&bytes));
@@ -73,10 +73,7 @@ pub fn vote(args: VoteArgs) -> CliResult<()> {
         &mut rand::rngs::OsRng,
     )?;
     let own = vote.tx_id();
-    let answered: wire::CastReceipt = answer(
-        ureq::post(&format!("{base}{}", wire::paths::votes(election)))
-            .send_json(wire::Ballot::Signed { vote }),
-    )?;
+    let answered = api.cast(election, &wire::Ballot::Signed { vote })?;
     if answered.receipt != own {
         return Err(format!(
             "ATTENTION: the server answered receipt {}, but the vote sent here has receipt {own}: keep this one and check it on the chain",
@@ -85,6 +82,6 @@ pub fn vote(args: VoteArgs) -> CliResult<()> {
         .into());
     }
     println!("vote accepted; receipt {own}");
-    println!("check it at {base}/e/{election}/receipt/{own}");
+    println!("check it at {}/e/{election}/receipt/{own}", api.base());
     Ok(())
 }

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use ledger::ceremony::{CeremonyMessage, Round, Seat, Trustee};
 use ledger::secret::TrusteeKeys;
-use ledger::{ElectionId, ReceivingKey};
+use ledger::ElectionId;
 use rand::rngs::OsRng;
 use std::process::Command;
 use wire::ErrorCode;
@@ -50,7 +50,7 @@ async fn trustees_enrol_proven_keys_and_the_board_takes_only_their_signed_messag
     )
     .is(422, ErrorCode::BadSignature);
     let mut unbound = good.clone();
-    unbound.seat.receiving = ReceivingKey(ledger::ceremony::receiving_public(&new_key()));
+    unbound.seat.receiving = ledger::ceremony::receiving_public(&new_key());
     refused(
         anyone.enrol_trustee(&ada.token, &unbound).await,
         "unbound receiving key",
@@ -190,20 +190,10 @@ async fn trustees_enrol_proven_keys_and_the_board_takes_only_their_signed_messag
         threshold: 2,
         keys: sides
             .iter()
-            .map(|t| {
-                t.key_share()
-                    .unwrap()
-                    .public_key_share()
-                    .as_bytes()
-                    .try_into()
-                    .unwrap()
-            })
+            .map(|t| ledger::secret::group_key(t.key_share().unwrap().public_key_share()).unwrap())
             .collect(),
     };
-    assert_eq!(
-        ceremony.election_key.unwrap().0,
-        keys.election_key().unwrap()
-    );
+    assert_eq!(ceremony.election_key.unwrap(), keys.election_key().unwrap());
 
     // Replacing a trustee ends the ceremony, and the seat's new invitation works once.
     let replaced = office
@@ -662,7 +652,7 @@ fn forged_genesis(real: &ledger::Genesis) -> (ledger::Genesis, ledger::GroupKey)
     .signature;
     assert_eq!(
         forged.trustees.keys().election_key(),
-        Ok(forged.trustees.election_key.0),
+        Ok(forged.trustees.election_key),
         "the forged keys combine to the operator's key"
     );
     (forged, bytes(&known))

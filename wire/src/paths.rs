@@ -35,6 +35,40 @@ pub fn block(id: ElectionId, block: impl Display) -> String {
     format!("{}/blocks/{block}", election(id))
 }
 
+/// `/api/elections/{id}/head`: the chain's head (its height and hash).
+pub fn head(id: ElectionId) -> String {
+    format!("{}/head", election(id))
+}
+
+/// `/api/elections/{id}/chain?since={since}`: the approved blocks after height `since`,
+/// with their approvals, a page at a time (at most `limit`, when given).
+pub fn chain_since(id: ElectionId, since: u64, limit: Option<u64>) -> String {
+    match limit {
+        Some(limit) => format!("{}/chain?since={since}&limit={limit}", election(id)),
+        None => format!("{}/chain?since={since}", election(id)),
+    }
+}
+
+/// `/api/elections/{id}/blocks?status=awaiting`: the blocks awaiting approval.
+pub fn awaiting(id: ElectionId) -> String {
+    format!("{}?status=awaiting", blocks(id))
+}
+
+/// `/api/elections/{id}/blocks/{block}/raw`: one block as it was mined, to check.
+pub fn block_raw(id: ElectionId, block: impl Display) -> String {
+    format!("{}/raw", self::block(id, block))
+}
+
+/// `/api/elections/{id}/blocks/{block}/approve`: where a validator's approval goes.
+pub fn approve(id: ElectionId, block: impl Display) -> String {
+    format!("{}/approve", self::block(id, block))
+}
+
+/// `/api/elections/{id}/blocks/{block}/reject`: where a validator's rejection goes.
+pub fn reject(id: ElectionId, block: impl Display) -> String {
+    format!("{}/reject", self::block(id, block))
+}
+
 /// `/api/elections/{id}/votes`: where votes are cast.
 pub fn votes(id: ElectionId) -> String {
     format!("{}/votes", election(id))
@@ -99,6 +133,16 @@ mod tests {
         let e = ElectionId(7);
         assert_eq!(export(e), "/api/elections/7/export");
         assert_eq!(block(e, 3), "/api/elections/7/blocks/3");
+        assert_eq!(head(e), "/api/elections/7/head");
+        assert_eq!(chain_since(e, 4, None), "/api/elections/7/chain?since=4");
+        assert_eq!(
+            chain_since(e, 4, Some(100)),
+            "/api/elections/7/chain?since=4&limit=100"
+        );
+        assert_eq!(awaiting(e), "/api/elections/7/blocks?status=awaiting");
+        assert_eq!(block_raw(e, "ab"), "/api/elections/7/blocks/ab/raw");
+        assert_eq!(approve(e, "ab"), "/api/elections/7/blocks/ab/approve");
+        assert_eq!(reject(e, "ab"), "/api/elections/7/blocks/ab/reject");
         assert_eq!(voter_key(e, 12), "/api/elections/7/voters/12/key");
         assert_eq!(tally_shares(e), "/api/elections/7/tally/shares");
         assert_eq!(ceremony_messages(e), "/api/elections/7/ceremony/messages");

@@ -243,7 +243,7 @@ mod tests {
         ));
         // The ballot proves one candidate, and only the trustee's share reads it.
         let ballot = vote.read_ballot().unwrap();
-        ballot.verify(&trustees.election_key.0, 3).unwrap();
+        ballot.verify(&trustees.election_key, 3).unwrap();
         let mut sums = EncryptedSums::new(3);
         sums.add(&ballot).unwrap();
         let share =

@@ -316,13 +316,12 @@ mod browser {
         let started_at = crate::now_ms();
         let mut t = Timings::default();
         let mut at = started_at;
-        let base = wire::paths::election(election);
         let kept = load(db, election).await?;
         lap(&mut t.load, &mut at);
         let (mut copy, started) = match kept {
             Some(copy) => (copy, false),
             None => {
-                let bytes = get_bytes(&format!("{base}/genesis")).await?;
+                let bytes = get_bytes(&wire::paths::genesis(election)).await?;
                 let genesis = ledger::Genesis::decode(&bytes)
                     .map_err(|e| format!("the server's genesis block: {e}"))?;
                 genesis
@@ -336,7 +335,7 @@ mod browser {
                 (copy, true)
             }
         };
-        let head: wire::Head = get(&format!("{base}/head")).await?;
+        let head: wire::Head = get(&wire::paths::head(election)).await?;
         // The blocks after the copy's head, a page at a time, [`IN_FLIGHT`] pages asked
         // ahead. Each page's signatures go to a signatures worker as it arrives, but every
         // (helpers + 1)th page's, which this worker checks while the next pages come.
@@ -344,7 +343,7 @@ mod browser {
         let starts: Vec<u64> = (copy.chain.height()..head.height)
             .step_by(PAGE as usize)
             .collect();
-        let page_url = |since: u64| format!("{base}/chain?since={since}&limit={PAGE}");
+        let page_url = |since: u64| wire::paths::chain_since(election, since, Some(PAGE));
         let mut coming: std::collections::VecDeque<_> = starts
             .iter()
             .take(IN_FLIGHT)
@@ -416,7 +415,7 @@ mod browser {
             verdicts.push(if alarm.is_some() {
                 Err("this browser's copy of the chain is not extended by the served chain".into())
             } else {
-                match get::<Block>(&format!("{base}/blocks/{hash}/raw")).await {
+                match get::<Block>(&wire::paths::block_raw(election, hash)).await {
                     Ok(block) => {
                         let at = crate::now_ms();
                         let spread = spread_votes(&copy.chain, &block, helpers).await;

@@ -249,7 +249,7 @@ impl KeyWorker {
                     .ok_or(
                         "your side of the key ceremony is not finished: it holds no key share yet",
                     )?;
-                KeyAnswer::ElectionKey(ledger::GroupKey(key))
+                KeyAnswer::ElectionKey(key)
             }
             KeyRequest::CheckSealed { election, sealed } => {
                 let key = unlocked(&self.key)?;
@@ -485,7 +485,7 @@ mod trustee_tests {
         }
         let mut sums = ledger::secret::EncryptedSums::new(2);
         let ballot =
-            ledger::secret::Ballot::encrypt(&sealed.election_key.0, 2, 1, &mut rand_core::OsRng)
+            ledger::secret::Ballot::encrypt(&sealed.election_key, 2, 1, &mut rand_core::OsRng)
                 .unwrap();
         sums.add(&ballot).unwrap();
         let head = BlockHash([9; 32]);

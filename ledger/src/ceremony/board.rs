@@ -3,32 +3,8 @@
 
 use super::*;
 
-/// Checks the two sequence lengths inside a round-2 message's bincode (the public
-/// polynomial's, and its proof of possession's responses) against the bytes there are,
-/// before the crate's deserializer sees them: it reserves room for as many as a length
-/// prefix claims. Layout (fixed-size integers; each element and scalar a u64 length and 32
-/// bytes): `p` elements (u64, then 40 bytes each), the proof's challenge (40 bytes), `r`
-/// responses (u64, then 40 bytes each), the opening. The deserializer stops at the first
-/// element whose length is not 32, so when it reaches `r`, it is where this reads it.
-pub(super) fn check_public_info(bytes: &[u8]) -> Result<(), &'static str> {
-    let word = |at: u64| le_u64_at(bytes, at);
-    let total = bytes.len() as u64;
-    let fits = |count: u64, at: u64| {
-        count
-            .checked_mul(40)
-            .and_then(|n| n.checked_add(at + 8))
-            .filter(|&end| end <= total)
-    };
-    let p = word(0).ok_or("cut short")?;
-    let after = fits(p, 0).ok_or("more polynomial coefficients than bytes")?;
-    let r_at = after + 40;
-    let r = word(r_at).ok_or("cut short")?;
-    fits(r, r_at).ok_or("more proof responses than bytes")?;
-    Ok(())
-}
-
 /// Messages of one ceremony by (round, sender, recipient).
-type Board<'a> = BTreeMap<(Round, u16, Option<u16>), &'a CeremonyMessage>;
+pub(super) type Board<'a> = BTreeMap<(Round, u16, Option<u16>), &'a CeremonyMessage>;
 
 /// One message as a board takes it, for the ceremony of trustees whose identity keys are
 /// `identities` (in trustee order): of this election and ceremony, from a trustee,
@@ -154,11 +130,7 @@ pub fn check_ceremony(
         election_key: made.shared,
     };
     for from in trustees {
-        let m = seen[&(Round::Confirmations, from, None)];
-        let c = SealedSet::decode(&m.payload).map_err(|e| CeremonyError::Confirmation {
-            from,
-            reason: e.to_string(),
-        })?;
+        let c = seen[&(Round::Confirmations, from, None)].confirmation()?;
         if c.transcript != transcript {
             return Err(CeremonyError::Transcript { from });
         }
@@ -188,8 +160,8 @@ pub fn check_ceremony(
 /// The keys the trustees' public polynomials (round 2) give: each trustee's verification
 /// key (the summed polynomial at its index + 1) and the election key (its constant term).
 struct PolynomialKeys {
-    participants: Vec<[u8; 32]>,
-    shared: [u8; 32],
+    participants: Vec<GroupKey>,
+    shared: GroupKey,
 }
 
 fn keys_from_polynomials(
@@ -207,10 +179,7 @@ fn keys_from_polynomials(
     };
     let mut summed: Vec<Element> = vec![G::identity(); usize::from(threshold)];
     for from in 0..n as u16 {
-        let m = board[&(Round::Polynomials, from, None)];
-        check_public_info(&m.payload).map_err(|r| refused(from, r.into()))?;
-        let info: PublicInfo<'static, G> = crate::encoding::from_untrusted_bincode(&m.payload)
-            .map_err(|e| refused(from, e.to_string()))?;
+        let info = board[&(Round::Polynomials, from, None)].polynomial()?;
         if info.polynomial.len() != usize::from(threshold) {
             return Err(refused(
                 from,
@@ -227,7 +196,7 @@ fn keys_from_polynomials(
     let bytes = |e: &Element| {
         let mut out = [0u8; 32];
         G::serialize_element(e, &mut out);
-        out
+        GroupKey(out)
     };
     let participants = (1..=n as u64)
         .map(|x| {

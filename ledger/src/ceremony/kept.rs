@@ -160,7 +160,7 @@ impl KeptSide {
         // keys, seats and threshold must be this trustee's own.
         let own = self
             .trustee
-            .sealed_set(share_key, sealed.transcript.0)
+            .sealed_set(share_key, sealed.transcript)
             .map_err(|e| ShareError::OtherSet(e.to_string()))?;
         if let Some(difference) = own.difference(&sealed.sealed_set(election)) {
             return Err(ShareError::OtherSet(difference));

@@ -14,8 +14,8 @@
 
 use crate::approval::{sign, verifies};
 use crate::encoding::{le_u64_at, Writer};
-use crate::genesis::ElectionId;
-use crate::hash::{sha256, PublicKey, ReceivingKey, Signature};
+use crate::hash::{sha256, GroupKey, PublicKey, ReceivingKey, Signature, Transcript};
+use crate::id::ElectionId;
 use crate::sealed_set::{SealedSeat, SealedSet};
 use crate::secret::{check_threshold, SecretError, TrusteeKeys, G};
 use ed25519_dalek::SigningKey;

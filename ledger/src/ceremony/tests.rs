@@ -90,7 +90,7 @@ fn three_trustees_run_the_ceremony_through_a_board_and_two_decrypt() {
     let (keys, election) = (set.keys(), set.election_key);
     for t in &trustees {
         let share = t.key_share().unwrap();
-        assert_eq!(share.key_set().shared_key().as_bytes(), election.as_slice());
+        assert_eq!(share.key_set().shared_key().as_bytes(), election.as_bytes());
     }
     let mut sums = EncryptedSums::new(2);
     for choice in [1, 1, 0] {
@@ -148,7 +148,7 @@ fn three_trustees_run_the_ceremony_through_a_board_and_two_decrypt() {
     ));
     // A receiving key swapped in by the server is refused before any share is sealed.
     let mut swapped = seats.clone();
-    swapped[2].receiving = ReceivingKey(receiving_public(&ids[0]));
+    swapped[2].receiving = receiving_public(&ids[0]);
     assert_eq!(
         join(0, &swapped, 2),
         Err(CeremonyError::Receiving { trustee: 2 })
@@ -284,11 +284,11 @@ fn a_confirmation_of_any_other_set_than_the_ceremony_made_is_refused() {
         refused(resigned(count), "seat count");
         // The format of the version-3 confirmation: transcript and own key only.
         refused(
-            resigned([genuine.transcript, a.verification_key].concat()),
+            resigned([genuine.transcript.0, a.verification_key.0].concat()),
             "old format",
         );
         assert!(matches!(
-            with(&|s| s.transcript = [0; 32]),
+            with(&|s| s.transcript = Transcript([0; 32])),
             Err(CeremonyError::Transcript { from: 0 })
         ));
     }
@@ -411,4 +411,69 @@ fn a_forged_moved_missing_or_doubled_message_is_refused_by_name() {
         check(&other),
         Err(CeremonyError::Transcript { from: 0 })
     ));
+}
+
+#[test]
+fn each_round_reads_only_its_own_payload_and_the_kept_receiving_keys_keep_their_format() {
+    let (ids, board, trustees) = run(2, 2);
+    let read = |m: &CeremonyMessage, round: Round| match round {
+        Round::Commitments => m.commitment().map(drop),
+        Round::Polynomials => m.polynomial().map(drop),
+        Round::Shares => m
+            .share(
+                &ids[usize::from(m.to.unwrap_or(0))],
+                &trustees[0].receiving[usize::from(m.from)],
+            )
+            .map(drop),
+        Round::Confirmations => m.confirmation().map(drop),
+    };
+    let rounds = [
+        Round::Commitments,
+        Round::Polynomials,
+        Round::Shares,
+        Round::Confirmations,
+    ];
+    for m in &board {
+        assert_eq!(read(m, m.round), Ok(()), "{} from {}", m.round, m.from);
+        for other in rounds.iter().filter(|&&r| r != m.round) {
+            let refused = read(m, *other).unwrap_err();
+            assert!(
+                refused
+                    .to_string()
+                    .contains(&format!("read as a message of {other}")),
+                "{refused}"
+            );
+        }
+    }
+    // A commitment cut short.
+    let first = board
+        .iter()
+        .find(|m| m.round == Round::Commitments)
+        .unwrap();
+    let short = CeremonyMessage::sign(
+        &ids[usize::from(first.from)],
+        first.election,
+        first.ceremony,
+        Round::Commitments,
+        first.from,
+        None,
+        first.payload[..31].to_vec(),
+    );
+    assert_eq!(
+        short.commitment(),
+        Err(CeremonyError::Dkg {
+            round: Round::Commitments,
+            from: first.from,
+            reason: "a commitment is 32 bytes".into()
+        })
+    );
+    // Key files keep the receiving keys as arrays of bytes, as they always have.
+    let json = serde_json::to_value(&trustees[0]).unwrap();
+    let kept: Vec<[u8; 32]> = serde_json::from_value(json["receiving"].clone()).unwrap();
+    assert_eq!(
+        kept,
+        [trustees[0].receiving[0].0, trustees[0].receiving[1].0]
+    );
+    let back: Trustee = serde_json::from_value(json).unwrap();
+    assert_eq!(back.receiving, trustees[0].receiving);
 }

@@ -29,14 +29,14 @@ impl Seat {
     pub fn of(identity: &SigningKey) -> Self {
         Self {
             identity: PublicKey(identity.verifying_key().to_bytes()),
-            receiving: ReceivingKey(receiving_public(identity)),
+            receiving: receiving_public(identity),
             receiving_proof: prove_receiving_key(identity),
         }
     }
 
     /// Whether the identity key bound this receiving key.
     pub fn is_bound(&self) -> bool {
-        receiving_key_is_bound(&self.identity, &self.receiving.0, &self.receiving_proof)
+        receiving_key_is_bound(&self.identity, &self.receiving, &self.receiving_proof)
     }
 }
 
@@ -49,10 +49,30 @@ pub struct Trustee {
     pub index: u16,
     /// The trustees' identity keys and share-receiving keys, in trustee order.
     pub identities: Vec<PublicKey>,
-    pub receiving: Vec<[u8; 32]>,
+    #[serde(with = "receiving_arrays")]
+    pub receiving: Vec<ReceivingKey>,
     pub threshold: u16,
     pub state: TrusteeState,
 }
+
+/// The receiving keys as arrays of bytes, as key files have kept them from the start.
+mod receiving_arrays {
+    use crate::hash::ReceivingKey;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(keys: &[ReceivingKey], s: S) -> Result<S::Ok, S::Error> {
+        keys.iter().map(|k| k.0).collect::<Vec<_>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ReceivingKey>, D::Error> {
+        let keys = Vec::<[u8; 32]>::deserialize(d)?;
+        Ok(keys.into_iter().map(ReceivingKey).collect())
+    }
+}
+
+/// Where a round leaves a trustee: its next state and the messages to post, or `None`
+/// while the board lacks what the round needs.
+type Moved = Option<(TrusteeState, Vec<CeremonyMessage>)>;
 
 impl Trustee {
     /// Joins a ceremony as the trustee of seat `index`, once every seat's receiving key is
@@ -85,39 +105,61 @@ impl Trustee {
                 trustee: trustee as u16,
             });
         }
-        let identities = seats.iter().map(|s| s.identity).collect();
-        let receiving = seats.iter().map(|s| s.receiving.0).collect();
         let me = ParticipantCollectingCommitments::<G>::new(
             Params::new(n, usize::from(threshold)),
             usize::from(index),
             rng,
         );
-        let message = CeremonyMessage::sign(
-            identity,
+        let commitment = me.commitment();
+        let trustee = Self {
             election,
             ceremony,
-            Round::Commitments,
             index,
-            None,
-            me.commitment().to_vec(),
-        );
-        Ok((
-            Self {
-                election,
-                ceremony,
-                index,
-                identities,
-                receiving,
-                threshold,
-                state: TrusteeState::Commitments(me),
-            },
-            message,
-        ))
+            identities: seats.iter().map(|s| s.identity).collect(),
+            receiving: seats.iter().map(|s| s.receiving).collect(),
+            threshold,
+            state: TrusteeState::Commitments(me),
+        };
+        let first = trustee.sender(identity).commitment(commitment);
+        Ok((trustee, first))
+    }
+
+    /// What signs this trustee's messages.
+    fn sender<'a>(&self, identity: &'a SigningKey) -> Sender<'a> {
+        Sender {
+            identity,
+            election: self.election,
+            ceremony: self.ceremony,
+            from: self.index,
+        }
+    }
+
+    /// The other trustees' indexes.
+    fn others(&self) -> impl Iterator<Item = u16> + '_ {
+        (0..self.identities.len() as u16).filter(move |&i| i != self.index)
+    }
+
+    /// Every other trustee's message of a broadcast `round`, once all are on the board.
+    fn broadcasts<'a>(
+        &self,
+        board: &Board<'a>,
+        round: Round,
+    ) -> Option<Vec<(u16, &'a CeremonyMessage)>> {
+        self.others()
+            .map(|j| board.get(&(round, j, None)).map(|m| (j, *m)))
+            .collect()
     }
 
     /// Takes the board (every message posted so far) and moves this trustee on as far as
-    /// the board allows: the messages it must post now (none while others have not
-    /// posted theirs).
+    /// the board allows, one round at a time: the messages it must post now (none while
+    /// others have not posted theirs).
+    ///
+    /// | state        | the board has                       | posts                  | then         |
+    /// |--------------|-------------------------------------|------------------------|--------------|
+    /// | Commitments  | every other commitment              | its public polynomial  | Polynomials  |
+    /// | Polynomials  | every other polynomial              | a sealed share to each | Shares       |
+    /// | Shares       | all of rounds 1–3                   | its confirmation       | Done         |
+    /// | any          | not yet that                        | nothing                | unchanged    |
     pub fn step<R: rand_core::CryptoRng + rand_core::RngCore>(
         &mut self,
         identity: &SigningKey,
@@ -131,134 +173,106 @@ impl Trustee {
             messages,
             false,
         )?;
-        let n = self.identities.len() as u16;
-        let others: Vec<u16> = (0..n).filter(|&i| i != self.index).collect();
-        let dkg = |e: elastic_elgamal::dkg::Error, round, from| CeremonyError::Dkg {
-            round,
-            from,
-            reason: e.to_string(),
-        };
-        let sign = |round, to: Option<u16>, payload| {
-            CeremonyMessage::sign(
-                identity,
-                self.election,
-                self.ceremony,
-                round,
-                self.index,
-                to,
-                payload,
-            )
-        };
         let mut out = Vec::new();
         loop {
-            let next = match &self.state {
-                TrusteeState::Commitments(me) => {
-                    let Some(commitments) = others
-                        .iter()
-                        .map(|&j| board.get(&(Round::Commitments, j, None)).map(|m| (j, m)))
-                        .collect::<Option<Vec<_>>>()
-                    else {
-                        break;
-                    };
-                    let mut me = me.clone();
-                    for (j, m) in commitments {
-                        let c: [u8; 32] =
-                            m.payload
-                                .as_slice()
-                                .try_into()
-                                .map_err(|_| CeremonyError::Dkg {
-                                    round: Round::Commitments,
-                                    from: j,
-                                    reason: "a commitment is 32 bytes".into(),
-                                })?;
-                        me.insert_commitment(usize::from(j), c);
-                    }
-                    let me = me.finish_commitment_phase();
-                    let info = bincode::serialize(&me.public_info()).map_err(|e| {
-                        CeremonyError::Encode {
-                            what: "the public polynomial",
-                            reason: e.to_string(),
-                        }
-                    })?;
-                    out.push(sign(Round::Polynomials, None, info));
-                    TrusteeState::Polynomials(me)
-                }
-                TrusteeState::Polynomials(me) => {
-                    let Some(infos) = others
-                        .iter()
-                        .map(|&j| board.get(&(Round::Polynomials, j, None)).map(|m| (j, m)))
-                        .collect::<Option<Vec<_>>>()
-                    else {
-                        break;
-                    };
-                    let mut me = me.clone();
-                    for (j, m) in infos {
-                        check_public_info(&m.payload).map_err(|reason| CeremonyError::Dkg {
-                            round: Round::Polynomials,
-                            from: j,
-                            reason: reason.into(),
-                        })?;
-                        let info: PublicInfo<'static, G> =
-                            crate::encoding::from_untrusted_bincode(&m.payload).map_err(|e| {
-                                CeremonyError::Dkg {
-                                    round: Round::Polynomials,
-                                    from: j,
-                                    reason: e.to_string(),
-                                }
-                            })?;
-                        me.insert_public_polynomial(usize::from(j), info)
-                            .map_err(|e| dkg(e, Round::Polynomials, j))?;
-                    }
-                    let me = me.finish_polynomials_phase();
-                    for &j in &others {
-                        let share = me
-                            .secret_share_for_participant(usize::from(j))
-                            .expose_scalar()
-                            .to_bytes();
-                        let sealed =
-                            seal_share(identity, &self.receiving[usize::from(j)], &share, rng)?;
-                        out.push(sign(Round::Shares, Some(j), sealed));
-                    }
-                    TrusteeState::Shares(me)
-                }
-                TrusteeState::Shares(me) => {
-                    // Every message of rounds 1–3 on the board, this trustee's own and every
-                    // share, not only those it receives: the confirmation covers the whole
-                    // transcript.
-                    let complete = (0..n).all(|from| {
-                        board.contains_key(&(Round::Commitments, from, None))
-                            && board.contains_key(&(Round::Polynomials, from, None))
-                            && (0..n)
-                                .filter(|&to| to != from)
-                                .all(|to| board.contains_key(&(Round::Shares, from, Some(to))))
-                    });
-                    if !complete {
-                        break;
-                    }
-                    let mut me = me.clone();
-                    for &j in &others {
-                        let m = board[&(Round::Shares, j, Some(self.index))];
-                        let opened =
-                            open_share(identity, &self.receiving[usize::from(j)], &m.payload)?;
-                        let share =
-                            SecretKey::<G>::from_bytes(&opened).ok_or(CeremonyError::Share)?;
-                        me.insert_secret_share(usize::from(j), share)
-                            .map_err(|e| dkg(e, Round::Shares, j))?;
-                    }
-                    let me = me
-                        .complete()
-                        .map_err(|e| dkg(e, Round::Shares, self.index))?;
-                    let transcript =
-                        transcript_hash(&board.values().map(|m| (*m).clone()).collect::<Vec<_>>());
-                    let confirmation = self.sealed_set(&me, transcript)?;
-                    out.push(sign(Round::Confirmations, None, confirmation.encode()));
-                    TrusteeState::Done(me)
-                }
-                TrusteeState::Done(_) => break,
+            let moved = match &self.state {
+                TrusteeState::Commitments(me) => self.send_polynomial(me, identity, &board)?,
+                TrusteeState::Polynomials(me) => self.send_shares(me, identity, &board, rng)?,
+                TrusteeState::Shares(me) => self.confirm(me, identity, &board)?,
+                TrusteeState::Done(_) => None,
             };
-            self.state = next;
+            let Some((state, posts)) = moved else { break };
+            self.state = state;
+            out.extend(posts);
         }
         Ok(out)
+    }
+
+    /// Round 1 done: every other trustee's commitment taken, this trustee's public
+    /// polynomial to post.
+    fn send_polynomial(
+        &self,
+        me: &ParticipantCollectingCommitments<G>,
+        identity: &SigningKey,
+        board: &Board<'_>,
+    ) -> Result<Moved, CeremonyError> {
+        let Some(commitments) = self.broadcasts(board, Round::Commitments) else {
+            return Ok(None);
+        };
+        let mut me = me.clone();
+        for (j, m) in commitments {
+            me.insert_commitment(usize::from(j), m.commitment()?);
+        }
+        let me = me.finish_commitment_phase();
+        let posts = vec![self.sender(identity).polynomial(&me.public_info())?];
+        Ok(Some((TrusteeState::Polynomials(me), posts)))
+    }
+
+    /// Round 2 done: every other trustee's public polynomial taken, a share for each of
+    /// them to post, sealed to its receiving key.
+    fn send_shares<R: rand_core::CryptoRng + rand_core::RngCore>(
+        &self,
+        me: &ParticipantCollectingPolynomials<G>,
+        identity: &SigningKey,
+        board: &Board<'_>,
+        rng: &mut R,
+    ) -> Result<Moved, CeremonyError> {
+        let Some(polynomials) = self.broadcasts(board, Round::Polynomials) else {
+            return Ok(None);
+        };
+        let mut me = me.clone();
+        for (j, m) in polynomials {
+            me.insert_public_polynomial(usize::from(j), m.polynomial()?)
+                .map_err(|e| dkg(e, Round::Polynomials, j))?;
+        }
+        let me = me.finish_polynomials_phase();
+        let sender = self.sender(identity);
+        let posts = self
+            .others()
+            .map(|j| {
+                let share = me.secret_share_for_participant(usize::from(j));
+                sender.share(j, &self.receiving[usize::from(j)], &share, rng)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Some((TrusteeState::Shares(me), posts)))
+    }
+
+    /// Round 3 done (every message of rounds 1–3 on the board, this trustee's own and
+    /// every share, not only those it receives: the confirmation covers the whole
+    /// transcript): the shares it received opened, its key share complete, and its
+    /// confirmation of the whole set to post.
+    fn confirm(
+        &self,
+        me: &ParticipantExchangingSecrets<G>,
+        identity: &SigningKey,
+        board: &Board<'_>,
+    ) -> Result<Moved, CeremonyError> {
+        let n = self.identities.len() as u16;
+        let complete = (0..n).all(|from| {
+            board.contains_key(&(Round::Commitments, from, None))
+                && board.contains_key(&(Round::Polynomials, from, None))
+                && (0..n)
+                    .filter(|&to| to != from)
+                    .all(|to| board.contains_key(&(Round::Shares, from, Some(to))))
+        });
+        if !complete {
+            return Ok(None);
+        }
+        let mut me = me.clone();
+        for j in self.others() {
+            let m = board[&(Round::Shares, j, Some(self.index))];
+            let share = m.share(identity, &self.receiving[usize::from(j)])?;
+            me.insert_secret_share(usize::from(j), share)
+                .map_err(|e| dkg(e, Round::Shares, j))?;
+        }
+        let me = me
+            .complete()
+            .map_err(|e| dkg(e, Round::Shares, self.index))?;
+        let transcript = transcript_hash(&board.values().map(|m| (*m).clone()).collect::<Vec<_>>());
+        let posts = vec![self
+            .sender(identity)
+            .confirmation(&self.sealed_set(&me, transcript)?)];
+        Ok(Some((TrusteeState::Done(me), posts)))
     }
 
     /// The whole set of keys this trustee's own key share gives, with the seats and the
@@ -267,16 +281,14 @@ impl Trustee {
     pub(super) fn sealed_set(
         &self,
         me: &ActiveParticipant<G>,
-        transcript: [u8; 32],
+        transcript: Transcript,
     ) -> Result<SealedSet, CeremonyError> {
         let set = me.key_set();
-        let bytes = |key: &elastic_elgamal::PublicKey<G>| -> Result<[u8; 32], CeremonyError> {
-            key.as_bytes().try_into().map_err(|_| CeremonyError::Share)
-        };
+        let key = |key| crate::secret::group_key(key).map_err(|_| CeremonyError::Share);
         let keys = set
             .participant_keys()
             .iter()
-            .map(bytes)
+            .map(key)
             .collect::<Result<Vec<_>, _>>()?;
         if keys.len() != self.identities.len() {
             return Err(CeremonyError::Share);
@@ -295,15 +307,14 @@ impl Trustee {
                 })
                 .collect(),
             transcript,
-            election_key: bytes(set.shared_key())?,
+            election_key: key(set.shared_key())?,
         })
     }
 
     /// The election key this trustee's own key share gives, once its part of the ceremony
     /// is done: the one to compare with what the board and the genesis block say.
-    pub fn election_key(&self) -> Option<[u8; 32]> {
-        let set = self.key_share()?.key_set();
-        set.shared_key().as_bytes().try_into().ok()
+    pub fn election_key(&self) -> Option<GroupKey> {
+        crate::secret::group_key(self.key_share()?.key_set().shared_key()).ok()
     }
 
     /// This trustee's key share, once its part of the ceremony is done.
@@ -312,6 +323,15 @@ impl Trustee {
             TrusteeState::Done(me) => Some(me),
             _ => None,
         }
+    }
+}
+
+/// A message the key generation itself refuses.
+fn dkg(e: elastic_elgamal::dkg::Error, round: Round, from: u16) -> CeremonyError {
+    CeremonyError::Dkg {
+        round,
+        from,
+        reason: e.to_string(),
     }
 }
 

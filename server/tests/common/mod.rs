@@ -444,7 +444,7 @@ pub fn arg(path: &Path) -> &str {
 /// election key, as a voter's device makes it.
 pub fn ballot_for(genesis: &ledger::Genesis, choice: usize) -> Vec<u8> {
     ledger::secret::Ballot::encrypt(
-        &genesis.trustees.election_key.0,
+        &genesis.trustees.election_key,
         genesis.candidates.len(),
         choice,
         &mut rand::rngs::OsRng,
