@@ -6,6 +6,7 @@
 //! Voting codes are never made here: see the roll section (`roll.rs`), which makes them in
 //! the officer's browser.
 
+use crate::loaded::loaded;
 use crate::notice::{self, Notice};
 use ledger::{Candidate, CandidateId, ElectionId};
 use leptos::prelude::*;
@@ -340,31 +341,15 @@ impl OfficeActions {
     }
 }
 
-fn refused(e: ServerFnError) -> AnyView {
-    view! {
-        <h1>"Election office"</h1>
-        <p class="error" role="alert">{notice::server_error_text(&e)}</p>
-        <p><a href="/login">"Sign in"</a></p>
-    }
-    .into_any()
-}
-
 /// `/admin`
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let actions = OfficeActions::new();
     let data = Resource::new(move || actions.version(), |_| admin_overview());
     let notice = notice::from_query();
-    view! {
-        <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => refused(e),
-                    Ok(o) => overview(o, notice, actions).into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(data, "Loading…", "Election office", true, move |o| {
+        overview(o, notice, actions)
+    })
 }
 
 fn overview(
@@ -452,16 +437,9 @@ pub fn AdminElectionPage() -> impl IntoView {
         |(election, _)| admin_election(election),
     );
     let notice = notice::from_query();
-    view! {
-        <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => refused(e),
-                    Ok(e) => manage(e, notice, actions).into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(data, "Loading…", "Election office", true, move |e| {
+        manage(e, notice, actions)
+    })
 }
 
 fn manage(

@@ -2,6 +2,7 @@
 //! the appended blocks newest first, the tally as a bar chart, receipt lookup, block
 //! details, and the export for offline verification. Read-only; works without JavaScript.
 
+use crate::loaded::loaded;
 use ledger::{BlockHash, ElectionId, TxId};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -349,16 +350,9 @@ pub fn ExplorerPage() -> impl IntoView {
             }
         },
     );
-    view! {
-        <Suspense fallback=|| view! { <p class="notice">"Loading the chain…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                    Ok(v) => explorer_body(v, receipt).into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(data, "Loading the chain…", "Chain", false, move |v| {
+        explorer_body(v, receipt)
+    })
 }
 
 /// The head of the chain, to note down and check later; and the warning this browser
@@ -729,16 +723,9 @@ pub fn BlockPage() -> impl IntoView {
         move || (election.get(), key.get(), page.get()),
         |(e, k, p)| block_view(e, k, p),
     );
-    view! {
-        <Suspense fallback=|| view! { <p class="notice">"Loading the block…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                    Ok(b) => block_body(election.get_untracked(), b).into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(data, "Loading the block…", "Block", false, move |b| {
+        block_body(election.get_untracked(), b)
+    })
 }
 
 fn block_body(election: ElectionId, b: BlockInfo) -> impl IntoView {

@@ -4,6 +4,7 @@
 //! by signing the invitation's challenge and sends only the public key and that proof.
 //! Without JavaScript the page says how to do it from the command line.
 
+use crate::loaded::loaded;
 use crate::notice;
 #[cfg(feature = "ssr")]
 use crate::notice::Notice;
@@ -54,31 +55,23 @@ pub fn InvitePage() -> impl IntoView {
     let token = Memo::new(move |_| params.read().get("token").unwrap_or_default());
     let notice = notice::from_query();
     let data = Resource::new(move || token.get(), invitation_details);
-    view! {
-        <Suspense fallback=|| view! { <p class="notice">"Loading your invitation…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! {
-                        <h1>"Invitation"</h1>
-                        <p class="error" role="alert">{notice::server_error_text(&e)}</p>
-                    }
-                    .into_any(),
-                    Ok(info) => {
-                        let token = token.get_untracked();
-                        view! {
-                            <h1>{format!("Welcome, {}", info.username)}</h1>
-                            {move || notice::view(notice.get())}
-                            {match info.role {
-                                Role::Admin => officer_form(token).into_any(),
-                                Role::Validator => validator_enrolment(token, info).into_any(),
-                            }}
-                        }
-                        .into_any()
-                    }
-                }
-            })}
-        </Suspense>
-    }
+    loaded(
+        data,
+        "Loading your invitation…",
+        "Invitation",
+        false,
+        move |info| {
+            let token = token.get_untracked();
+            view! {
+                <h1>{format!("Welcome, {}", info.username)}</h1>
+                {move || notice::view(notice.get())}
+                {match info.role {
+                    Role::Admin => officer_form(token).into_any(),
+                    Role::Validator => validator_enrolment(token, info).into_any(),
+                }}
+            }
+        },
+    )
 }
 
 fn officer_form(token: String) -> impl IntoView {
@@ -146,45 +139,35 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
         {
             let username = username.clone();
             leptos::task::spawn_local(async move {
-                use workers::keys::{KeyAnswer, KeyRequest};
                 let phrase = crate::custody::field("inv-passphrase");
-                let request = match source.get_untracked() {
+                let fresh = source.get_untracked() == Source::New;
+                let unlocked = match source.get_untracked() {
                     Source::New => {
                         if phrase != crate::custody::field("inv-passphrase2") {
                             Err("the two passphrases differ".to_owned())
                         } else {
                             step.set(Step::Working("Making your key…".into()));
-                            Ok(KeyRequest::Generate {
-                                label: username.clone(),
-                                passphrase: phrase,
-                            })
+                            workers::keys::generate(username.clone(), phrase)
+                                .await
+                                .map_err(|e| e.to_string())
                         }
                     }
                     Source::File => match crate::custody::chosen_text("inv-keyfile").await {
                         Ok(Some(file)) => {
                             step.set(Step::Working("Opening your key file…".into()));
-                            Ok(KeyRequest::Open {
-                                file,
-                                passphrase: phrase,
-                            })
+                            workers::keys::open(file, phrase)
+                                .await
+                                .map_err(|e| e.to_string())
                         }
                         Ok(None) => Err("choose your key file first".to_owned()),
                         Err(e) => Err(e),
                     },
                 };
-                let fresh = matches!(request, Ok(KeyRequest::Generate { .. }));
-                let result: Result<ReadyKey, String> = match request {
-                    Ok(request) => match workers::ask::<workers::keys::KeyWorker>(request).await {
-                        Ok(Ok(KeyAnswer::Unlocked { file, public })) => Ok(ReadyKey {
-                            file,
-                            public,
-                            fresh,
-                        }),
-                        Ok(Ok(_)) => Err("the key worker answered something else".into()),
-                        Ok(Err(e)) | Err(e) => Err(e),
-                    },
-                    Err(e) => Err(e),
-                };
+                let result = unlocked.map(|u| ReadyKey {
+                    file: u.file,
+                    public: u.public,
+                    fresh,
+                });
                 match result {
                     Ok(k) => {
                         fingerprint.set(Some(wire::fingerprint(&k.public)));
@@ -222,31 +205,23 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
                     hex::decode(&info.challenge).map_err(|_| "the challenge is not hex".to_owned())
                 }) {
                     Err(e) => Err(e),
-                    Ok(challenge) => {
-                        use workers::keys::{KeyAnswer, KeyRequest};
-                        match workers::ask::<workers::keys::KeyWorker>(KeyRequest::Prove {
-                            challenge,
-                        })
-                        .await
-                        {
-                            Ok(Ok(KeyAnswer::Proof(proof))) => {
-                                let acceptance = wire::Acceptance {
-                                    password: (!rekey).then(|| password.clone()),
-                                    key: Some(wire::KeyProof {
-                                        public_key: k.public,
-                                        proof,
-                                    }),
-                                };
-                                crate::custody::post_json::<_, wire::Account>(
-                                    &wire::paths::accept_invitation(&token),
-                                    &acceptance,
-                                )
-                                .await
-                            }
-                            Ok(Ok(_)) => Err("the key worker answered something else".into()),
-                            Ok(Err(e)) | Err(e) => Err(e),
+                    Ok(challenge) => match workers::keys::prove(challenge).await {
+                        Ok(proof) => {
+                            let acceptance = wire::Acceptance {
+                                password: (!rekey).then(|| password.clone()),
+                                key: Some(wire::KeyProof {
+                                    public_key: k.public,
+                                    proof,
+                                }),
+                            };
+                            crate::custody::post_json::<_, wire::Account>(
+                                &wire::paths::accept_invitation(&token),
+                                &acceptance,
+                            )
+                            .await
                         }
-                    }
+                        Err(e) => Err(e.to_string()),
+                    },
                 };
                 match result {
                     Ok(account) => {

@@ -15,6 +15,7 @@ mod guard;
 mod invite;
 #[cfg(feature = "ssr")]
 pub mod limit;
+mod loaded;
 mod miner;
 mod notice;
 mod roll;

@@ -10,6 +10,7 @@
 //! effects in the browser.
 
 use crate::explorer::election_param;
+use crate::loaded::loaded;
 use crate::voter::ballot;
 use ledger::{BlockHash, ElectionId};
 use leptos::prelude::*;
@@ -173,43 +174,27 @@ pub fn expected_time(difficulty: u8, rate: f64) -> String {
 pub fn MinerPage() -> impl IntoView {
     let election = election_param();
     let info = Resource::new(move || election.get(), ballot);
-    view! {
-        <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match info.await {
-                    Err(e) => {
-                        view! {
-                            <h1>"Mine"</h1>
-                            <p class="error" role="alert">{e.to_string()}</p>
-                        }
-                            .into_any()
+    loaded(info, "Loading…", "Mine", false, move |b| {
+        let id = election.get_untracked();
+        view! {
+            <h1>{format!("Mine for {}", b.title)}</h1>
+            <p class="lead">
+                "Lend this device's processor to the election: it searches for the proof of work that seals the next block of votes. Validators then check the block before it joins the chain. No account needed; mining stops when you close the tab."
+            </p>
+            <p class="links">
+                <a href=format!("/e/{id}/chain")>"Explore the chain"</a>
+            </p>
+            {(b.state == ElectionState::Setup)
+                .then(|| {
+                    view! {
+                        <p class="notice" role="status">
+                            "Voting has not opened in this election yet, so there is nothing to mine. Come back once it opens."
+                        </p>
                     }
-                    Ok(b) => {
-                        let id = election.get_untracked();
-                        view! {
-                            <h1>{format!("Mine for {}", b.title)}</h1>
-                            <p class="lead">
-                                "Lend this device's processor to the election: it searches for the proof of work that seals the next block of votes. Validators then check the block before it joins the chain. No account needed; mining stops when you close the tab."
-                            </p>
-                            <p class="links">
-                                <a href=format!("/e/{id}/chain")>"Explore the chain"</a>
-                            </p>
-                            {(b.state == ElectionState::Setup)
-                                .then(|| {
-                                    view! {
-                                        <p class="notice" role="status">
-                                            "Voting has not opened in this election yet, so there is nothing to mine. Come back once it opens."
-                                        </p>
-                                    }
-                                })}
-                            <MinerPanel election=id closed=b.state == ElectionState::Closed />
-                        }
-                            .into_any()
-                    }
-                }
-            })}
-        </Suspense>
-    }
+                })}
+            <MinerPanel election=id closed=b.state == ElectionState::Closed />
+        }
+    })
 }
 
 #[component]

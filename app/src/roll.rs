@@ -216,7 +216,6 @@ pub(crate) fn roll_section(
 /// for each voter: the voters to register (keys only) and the codes sheet.
 #[cfg(feature = "hydrate")]
 async fn make_codes(id: ElectionId) -> Result<(Vec<wire::NewVoter>, String), String> {
-    use workers::codes::{CodesAnswer, CodesRequest, CodesWorker};
     // Typed lines get a header row; their line numbers are counted without it.
     let (text, offset) = match crate::custody::chosen_text("roll-file").await? {
         Some(text) => (text, 0),
@@ -232,30 +231,18 @@ async fn make_codes(id: ElectionId) -> Result<(Vec<wire::NewVoter>, String), Str
             (format!("name,external_id\n{}", typed.join("\n")), 1)
         }
     };
-    match workers::ask::<CodesWorker>(CodesRequest::Roll {
-        election: id,
-        text,
-        offset,
-    })
-    .await?
-    {
-        Ok(CodesAnswer::Roll { voters, sheet }) => Ok((voters, sheet)),
-        Ok(_) => Err("the codes worker answered something else".into()),
-        Err(e) => Err(e),
-    }
+    workers::codes::roll_codes(id, text, offset)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Makes a new code for a voter who lost theirs and registers its key in place of the old
 /// one; the new code is shown once, here.
 #[cfg(feature = "hydrate")]
 async fn replace_code(id: ElectionId, voter: wire::VoterId) -> Result<String, String> {
-    use workers::codes::{CodesAnswer, CodesRequest, CodesWorker};
-    let (code, public_key) =
-        match workers::ask::<CodesWorker>(CodesRequest::One { election: id }).await? {
-            Ok(CodesAnswer::One { code, public_key }) => (code, public_key),
-            Ok(_) => return Err("the codes worker answered something else".into()),
-            Err(e) => return Err(e),
-        };
+    let (code, public_key) = workers::codes::one_code(id)
+        .await
+        .map_err(|e| e.to_string())?;
     let change = wire::KeyChange { public_key };
     let url = wire::paths::voter_key(id, voter);
     let response = gloo_net::http::Request::put(&url)

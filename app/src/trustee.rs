@@ -7,7 +7,7 @@
 //! storage) between turns; the server only ever relays signed messages. Without JavaScript
 //! the pages say how to do the same with `ballotchain trustee`.
 
-use crate::notice;
+use crate::loaded::loaded;
 use ledger::ceremony::Round;
 use ledger::ElectionId;
 use leptos::prelude::*;
@@ -58,20 +58,13 @@ pub fn TrusteeInvitePage() -> impl IntoView {
     let params = use_params_map();
     let token = Memo::new(move |_| params.read().get("token").unwrap_or_default());
     let data = Resource::new(move || token.get(), trustee_invitation_details);
-    view! {
-        <Suspense fallback=|| view! { <p class="notice">"Loading your invitation…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! {
-                        <h1>"Trustee invitation"</h1>
-                        <p class="error" role="alert">{notice::server_error_text(&e)}</p>
-                    }
-                    .into_any(),
-                    Ok(info) => enrolment(token.get_untracked(), info).into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(
+        data,
+        "Loading your invitation…",
+        "Trustee invitation",
+        false,
+        move |info| enrolment(token.get_untracked(), info),
+    )
 }
 
 #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
@@ -161,28 +154,19 @@ async fn enrol_here(
     election: ElectionId,
     step: RwSignal<Step>,
 ) -> Result<(String, String), String> {
-    use workers::keys::{KeyAnswer, KeyRequest, KeyWorker};
     let phrase = crate::custody::field("tr-passphrase");
     if phrase != crate::custody::field("tr-passphrase2") {
         return Err("the two passphrases differ".into());
     }
     let challenge = hex::decode(challenge).map_err(|_| "the challenge is not hex".to_owned())?;
     step.set(Step::Working("Making your keys…".into()));
-    let file = match workers::ask::<KeyWorker>(KeyRequest::Generate {
-        label: format!("trustee {name}"),
-        passphrase: phrase,
-    })
-    .await?
-    {
-        Ok(KeyAnswer::Unlocked { file, .. }) => file,
-        Ok(_) => return Err("the key worker answered something else".into()),
-        Err(e) => return Err(e),
-    };
-    let enrolment = match workers::ask::<KeyWorker>(KeyRequest::Enrol { challenge }).await? {
-        Ok(KeyAnswer::Enrolment(e)) => e,
-        Ok(_) => return Err("the key worker answered something else".into()),
-        Err(e) => return Err(e),
-    };
+    let file = workers::keys::generate(format!("trustee {name}"), phrase)
+        .await
+        .map_err(|e| e.to_string())?
+        .file;
+    let enrolment = workers::keys::enrol(challenge)
+        .await
+        .map_err(|e| e.to_string())?;
     step.set(Step::Working("Enrolling your keys…".into()));
     crate::custody::post_json::<_, wire::TrusteeInfo>(
         &wire::paths::accept_trustee_invitation(token),
@@ -206,23 +190,13 @@ pub fn CeremonyPage() -> impl IntoView {
         |(e, _)| ceremony_view(e),
     );
     view! {
-        <Suspense fallback=|| view! { <p class="notice">"Loading the ceremony…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! {
-                        <h1>"Key ceremony"</h1>
-                        <p class="error" role="alert">{notice::server_error_text(&e)}</p>
-                    }
-                    .into_any(),
-                    Ok((title, board)) => view! {
-                        <h1>{format!("Key ceremony: {title}")}</h1>
-                        {board_view(&board)}
-                        <YourPart election=election.get_untracked() board />
-                    }
-                    .into_any(),
-                }
-            })}
-        </Suspense>
+        {loaded(data, "Loading the ceremony…", "Key ceremony", false, move |(title, board)| {
+            view! {
+                <h1>{format!("Key ceremony: {title}")}</h1>
+                {board_view(&board)}
+                <YourPart election=election.get_untracked() board />
+            }
+        })}
         <TurnForm election=election.get_untracked() version />
     }
 }
@@ -482,8 +456,6 @@ async fn turn_here(
     remembered: bool,
     step: RwSignal<Step>,
 ) -> Result<(String, Option<String>), String> {
-    use workers::keys::{KeyAnswer, KeyRequest, KeyWorker};
-    let ask = |request| workers::ask::<KeyWorker>(request);
     if !opened.get_untracked() {
         let file = if remembered {
             crate::custody::remembered_trustee(election)
@@ -494,16 +466,10 @@ async fn turn_here(
                 .ok_or("choose your key file first")?
         };
         step.set(Step::Working("Opening your key file…".into()));
-        match ask(KeyRequest::Open {
-            file,
-            passphrase: crate::custody::field("turn-passphrase"),
-        })
-        .await?
-        {
-            Ok(KeyAnswer::Unlocked { .. }) => opened.set(true),
-            Ok(_) => return Err("the key worker answered something else".into()),
-            Err(e) => return Err(e),
-        }
+        workers::keys::open(file, crate::custody::field("turn-passphrase"))
+            .await
+            .map_err(|e| e.to_string())?;
+        opened.set(true);
     }
     step.set(Step::Working("Reading the board…".into()));
     let detail: wire::ElectionDetail = crate::fetch_json(wire::paths::election(election)).await?;
@@ -525,23 +491,19 @@ async fn turn_here(
         ));
     }
     step.set(Step::Working("Taking your turn…".into()));
-    let (posts, file, joined) = match ask(KeyRequest::Turn {
+    let workers::keys::TurnTaken {
+        posts,
+        file,
+        joined,
+    } = workers::keys::turn(
         election,
-        ceremony: c.id,
-        seats: c.seats.iter().map(|s| s.seat.clone()).collect(),
-        threshold: c.threshold,
-        board: c.messages.clone(),
-    })
-    .await?
-    {
-        Ok(KeyAnswer::Turn {
-            posts,
-            file,
-            joined,
-        }) => (posts, file, joined),
-        Ok(_) => return Err("the key worker answered something else".into()),
-        Err(e) => return Err(e),
-    };
+        c.id,
+        c.seats.iter().map(|s| s.seat.clone()).collect(),
+        c.threshold,
+        c.messages.clone(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     // Kept before posting: a turn cut after posting finds its side; one cut before finds
     // the messages in its outbox.
     if remembered {
@@ -557,11 +519,10 @@ async fn turn_here(
     step.set(Step::Working("Posting…".into()));
     let after: CeremonyBoard =
         crate::custody::post_json(&wire::paths::ceremony_messages(election), &posts).await?;
-    let file = match ask(KeyRequest::Posted).await? {
-        Ok(KeyAnswer::Unlocked { file, .. }) => file,
-        Ok(_) => return Err("the key worker answered something else".into()),
-        Err(e) => return Err(e),
-    };
+    let file = workers::keys::posted()
+        .await
+        .map_err(|e| e.to_string())?
+        .file;
     if remembered {
         crate::custody::remember_trustee(election, &file)?;
     }
@@ -591,11 +552,11 @@ async fn turn_here(
 /// alarm when they differ.
 #[cfg(feature = "hydrate")]
 async fn own_key_here(board_key: ledger::GroupKey) -> Result<String, String> {
-    use workers::keys::{KeyAnswer, KeyRequest, KeyWorker};
-    let own = match workers::ask::<KeyWorker>(KeyRequest::ElectionKey).await? {
-        Ok(KeyAnswer::ElectionKey(key)) => key,
-        Ok(_) => return Err("the key worker answered something else".into()),
-        Err(e) => return Err(format!("ATTENTION: the board says the ceremony is complete, but {e}: use the key file saved after your last turn")),
+    use workers::keys::KeyError;
+    let own = match workers::keys::election_key().await {
+        Ok(key) => key,
+        Err(e @ (KeyError::Unfinished | KeyError::NoCeremony)) => return Err(format!("ATTENTION: the board says the ceremony is complete, but {e}: use the key file saved after your last turn")),
+        Err(e) => return Err(e.to_string()),
     };
     if own != board_key {
         return Err(format!(
@@ -613,7 +574,6 @@ async fn own_key_here(board_key: ledger::GroupKey) -> Result<String, String> {
 /// `ATTENTION:` alarm.
 #[cfg(feature = "hydrate")]
 async fn check_genesis_here(election: ElectionId) -> Result<String, String> {
-    use workers::keys::{KeyAnswer, KeyRequest, KeyWorker};
     let alarm = |why: String| {
         format!(
             "ATTENTION: the genesis block of this election does not seal the key ceremony you took part in: {why}. Do not publish its hash: tell the election office and the other trustees, and warn the voters."
@@ -625,19 +585,14 @@ async fn check_genesis_here(election: ElectionId) -> Result<String, String> {
         return Err(alarm(format!("it is election {}'s", genesis.election)));
     }
     let hash = genesis.hash();
-    match workers::ask::<KeyWorker>(KeyRequest::CheckSealed {
-        election,
-        sealed: genesis.sealed_trustees(),
-    })
-    .await?
-    {
-        Ok(KeyAnswer::ElectionKey(key)) => Ok(format!(
+    match workers::keys::check_sealed(election, genesis.sealed_trustees()).await {
+        Ok(key) => Ok(format!(
             "The genesis block {hash} seals your key with exactly the set your key ceremony made (any {} of {} trustees, election key {key}). Publish this hash beside the office's: voters pin it when they vote.",
             genesis.trustees.threshold,
             genesis.trustees.trustees.len()
         )),
-        Ok(_) => Err("the key worker answered something else".into()),
-        Err(e) => Err(alarm(e)),
+        Err(workers::keys::KeyError::Sealed(why)) => Err(alarm(why)),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -695,18 +650,9 @@ pub fn TallyPage() -> impl IntoView {
         |(e, _)| count_view(e),
     );
     view! {
-        <Suspense fallback=|| view! { <p class="notice">"Loading the count…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! {
-                        <h1>"The count"</h1>
-                        <p class="error" role="alert">{notice::server_error_text(&e)}</p>
-                    }
-                    .into_any(),
-                    Ok(v) => count_card(election.get_untracked(), &v).into_any(),
-                }
-            })}
-        </Suspense>
+        {loaded(data, "Loading the count…", "The count", false, move |v| {
+            count_card(election.get_untracked(), &v)
+        })}
         <ShareForm election=election.get_untracked() version />
     }
 }
@@ -884,8 +830,6 @@ async fn share_here(
     step: RwSignal<Step>,
     own_sums: RwSignal<Option<String>>,
 ) -> Result<(ledger::result::SignedShare, String), String> {
-    use workers::checker::{CheckAnswer, CheckRequest, CheckWorker};
-    use workers::keys::{KeyAnswer, KeyRequest, KeyWorker};
     let expected =
         match crate::custody::field("share-expect").trim() {
             "" => None,
@@ -909,16 +853,10 @@ async fn share_here(
     step.set(Step::Working(
         "Verifying this browser's copy of the chain…".into(),
     ));
-    let copy = match workers::ask::<CheckWorker>(CheckRequest::Check {
-        election,
-        blocks: Vec::new(),
-    })
-    .await?
-    {
-        CheckAnswer::Checked { copy, .. } => *copy,
-        CheckAnswer::Failed(e) => return Err(e),
-        _ => return Err("the checker answered something else".into()),
-    };
+    let copy = workers::checker::check(election, Vec::new())
+        .await
+        .map_err(|e| e.to_string())?
+        .copy;
     if let Some(alarm) = copy.alarm {
         return Err(format!(
             "the served chain does not hold this browser's copy ({alarm}): posting nothing"
@@ -926,16 +864,10 @@ async fn share_here(
     }
     own_sums.set(Some(hex::encode(copy.sums.to_bytes())));
     step.set(Step::Working("Opening your key file…".into()));
-    let trustee = match workers::ask::<KeyWorker>(KeyRequest::Open {
-        file,
-        passphrase: crate::custody::field("share-passphrase"),
-    })
-    .await?
-    {
-        Ok(KeyAnswer::Unlocked { public, .. }) => public,
-        Ok(_) => return Err("the key worker answered something else".into()),
-        Err(e) => return Err(e),
-    };
+    let trustee = workers::keys::open(file, crate::custody::field("share-passphrase"))
+        .await
+        .map_err(|e| e.to_string())?
+        .public;
     // The same rule as the command line's: a final count, at the head given, exactly
     // this browser's copy, and the one count this browser recorded, if any.
     let recorded = crate::custody::recorded_count(&copy.genesis, &trustee)?;
@@ -952,18 +884,10 @@ async fn share_here(
     })
     .map_err(|e| format!("{e}: posting nothing"))?;
     step.set(Step::Working("Decrypting your share…".into()));
-    let (share, file) = match workers::ask::<KeyWorker>(KeyRequest::Share {
-        election,
-        trustees: copy.trustees,
-        head: copy.tip,
-        sums: copy.sums,
-    })
-    .await?
-    {
-        Ok(KeyAnswer::Share { share, file }) => (share, file),
-        Ok(_) => return Err("the key worker answered something else".into()),
-        Err(e) => return Err(format!("{e}: posting nothing")),
-    };
+    let workers::keys::Shared { share, file } =
+        workers::keys::share(election, copy.trustees, copy.tip, copy.sums)
+            .await
+            .map_err(|e| format!("{e}: posting nothing"))?;
     // Kept before posting, here and in the key file: this trustee decrypts this count
     // only.
     crate::custody::record_count(&record)?;

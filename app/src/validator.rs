@@ -11,6 +11,7 @@
 //! key, so without JavaScript the page points to the command line (`ballotchain
 //! approve|reject`).
 
+use crate::loaded::loaded;
 use crate::notice;
 use ledger::{BlockHash, ElectionId, PublicKey};
 use leptos::prelude::*;
@@ -170,30 +171,21 @@ pub fn ValidatorPage() -> impl IntoView {
     // Leaving the page ends the key worker, and the key unlocked in it.
     #[cfg(feature = "hydrate")]
     on_cleanup(workers::dismiss::<workers::keys::KeyWorker>);
-    view! {
-        <Suspense fallback=|| view! { <p class="notice">"Loading your queue…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => {
-                        view! {
-                            <h1>"Validator dashboard"</h1>
-                            <p class="error" role="alert">{notice::server_error_text(&e)}</p>
-                            <p><a href="/login">"Sign in"</a></p>
-                        }
-                            .into_any()
-                    }
-                    Ok(d) => view! {
-                        <h1>"Validator dashboard"</h1>
-                        <crate::signin::SignOutButton username=d.username.clone() />
-                        {move || notice::view(notice.get())}
-                        {key_panel(d.username.clone(), d.public_key, desk)}
-                        {dashboard(d, desk)}
-                    }
-                    .into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(
+        data,
+        "Loading your queue…",
+        "Validator dashboard",
+        true,
+        move |d| {
+            view! {
+                <h1>"Validator dashboard"</h1>
+                <crate::signin::SignOutButton username=d.username.clone() />
+                {move || notice::view(notice.get())}
+                {key_panel(d.username.clone(), d.public_key, desk)}
+                {dashboard(d, desk)}
+            }
+        },
+    )
 }
 
 /// The public half of the key unlocked in the key worker (the key itself stays there,
@@ -204,12 +196,6 @@ struct Desk {
     key: RwSignal<Option<PublicKey>>,
     outcome: RwSignal<Option<Outcome>>,
     refresh: RwSignal<u32>,
-}
-
-/// Asks the key worker; its refusal, or a worker that went away, is the error.
-#[cfg(feature = "hydrate")]
-async fn ask_key(request: workers::keys::KeyRequest) -> Result<workers::keys::KeyAnswer, String> {
-    workers::ask::<workers::keys::KeyWorker>(request).await?
 }
 
 /// Unlocking the key: from the copy remembered in this browser or from the key file.
@@ -229,7 +215,6 @@ fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl 
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            use workers::keys::{KeyAnswer, KeyRequest};
             let username = name.get_value();
             let remembered = crate::custody::remembered(&username);
             let file = match &remembered {
@@ -240,20 +225,13 @@ fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl 
             };
             status.set(Some(Ok("Opening your key…".into())));
             let opened = match file {
-                Ok(file) => {
-                    ask_key(KeyRequest::Open {
-                        file,
-                        passphrase: crate::custody::field("key-passphrase"),
-                    })
+                Ok(file) => workers::keys::open(file, crate::custody::field("key-passphrase"))
                     .await
-                }
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             };
-            let (file, public) = match opened {
-                Ok(KeyAnswer::Unlocked { file, public }) => (file, public),
-                Ok(_) => {
-                    return status.set(Some(Err("the key worker answered something else".into())))
-                }
+            let workers::keys::Unlocked { file, public } = match opened {
+                Ok(unlocked) => unlocked,
                 Err(e) => return status.set(Some(Err(e))),
             };
             let mut problems = Vec::new();
@@ -270,7 +248,7 @@ fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl 
                         "The copy remembered in this browser is forgotten; load your key file."
                             .into(),
                     );
-                    let _ = ask_key(KeyRequest::Lock).await;
+                    let _ = workers::keys::lock().await;
                     return status.set(Some(Err(problems.join(" "))));
                 }
             }
@@ -311,7 +289,7 @@ fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl 
                         desk.key.set(None);
                         #[cfg(feature = "hydrate")]
                         leptos::task::spawn_local(async {
-                            let _ = ask_key(workers::keys::KeyRequest::Lock).await;
+                            let _ = workers::keys::lock().await;
                         });
                     }>"Lock"</button>
                 }
@@ -484,10 +462,7 @@ fn copies_section(
                         let forget = move |_| {
                             #[cfg(feature = "hydrate")]
                             leptos::task::spawn_local(async move {
-                                let _ = workers::ask::<workers::checker::CheckWorker>(
-                                    workers::checker::CheckRequest::Forget { election },
-                                )
-                                .await;
+                                let _ = workers::checker::forget(election).await;
                                 desk.refresh.update(|n| *n += 1);
                             });
                         };
@@ -576,25 +551,21 @@ enum BrowserVerdict {
 /// blocks after that), then each awaiting block is checked against it.
 #[cfg(feature = "hydrate")]
 fn check_in_browser(elections: Vec<(ElectionId, RwSignal<CopyState>)>, blocks: Vec<Watched>) {
-    use workers::checker::{CheckAnswer, CheckRequest, CheckWorker};
     leptos::task::spawn_local(async move {
         for (election, state) in elections {
             let mine: Vec<_> = blocks.iter().filter(|b| b.0 == election).collect();
-            let answer = workers::ask::<CheckWorker>(CheckRequest::Check {
-                election,
-                blocks: mine.iter().map(|b| b.1).collect(),
-            })
-            .await;
-            let (copy, verdicts) = match answer {
-                Ok(CheckAnswer::Checked { copy, verdicts }) => (copy, verdicts),
-                Ok(CheckAnswer::Failed(e)) | Err(e) => {
+            let answer =
+                workers::checker::check(election, mine.iter().map(|b| b.1).collect()).await;
+            let workers::checker::Checked { copy, verdicts } = match answer {
+                Ok(checked) => checked,
+                Err(e) => {
+                    let e = e.to_string();
                     state.set(CopyState::Failed(e.clone()));
                     for (_, _, verdict, _) in &mine {
                         verdict.set(BrowserVerdict::Failed(e.clone()));
                     }
                     continue;
                 }
-                Ok(_) => continue,
             };
             state.set(match &copy.alarm {
                 Some(alarm) => CopyState::Alarm(alarm.clone()),
@@ -680,10 +651,17 @@ fn decide(
             ))));
             return;
         }
-        use workers::keys::{KeyAnswer, KeyRequest};
-        let sent = match &reason {
-            None => match ask_key(KeyRequest::Approve { block: hash }).await {
-                Ok(KeyAnswer::Approval(a)) => {
+        // The worker forgot the key (its bundle reloaded): the key panel asks again.
+        let refused = |e: workers::keys::KeyError| {
+            if e == workers::keys::KeyError::Locked {
+                desk.key.set(None);
+            }
+            e.to_string()
+        };
+        let sent = async {
+            match &reason {
+                None => {
+                    let a = workers::keys::approve(hash).await.map_err(refused)?;
                     let body = wire::SignedApproval {
                         validator: a.validator,
                         signature: a.signature,
@@ -694,16 +672,10 @@ fn decide(
                     )
                     .await
                 }
-                Ok(_) => Err("the key worker answered something else".into()),
-                Err(e) => Err(e),
-            },
-            Some(reason) => match ask_key(KeyRequest::Reject {
-                block: hash,
-                reason: reason.clone(),
-            })
-            .await
-            {
-                Ok(KeyAnswer::Rejection(r)) => {
+                Some(reason) => {
+                    let r = workers::keys::reject(hash, reason.clone())
+                        .await
+                        .map_err(refused)?;
                     let body = wire::SignedRejection {
                         validator: r.validator,
                         signature: r.signature,
@@ -715,23 +687,15 @@ fn decide(
                     )
                     .await
                 }
-                Ok(_) => Err("the key worker answered something else".into()),
-                Err(e) => Err(e),
-            },
-        };
+            }
+        }
+        .await;
         // A block this approval appended: the served chain must keep it from now on. A
         // server that says it appended a block where this browser verified another is
         // said so.
         if let Ok(b) = &sent {
             if reason.is_none() && b.status == wire::BlockStatus::Appended {
-                use workers::checker::{CheckAnswer, CheckRequest, CheckWorker};
-                let pinned = workers::ask::<CheckWorker>(CheckRequest::Pin {
-                    election,
-                    height: b.index,
-                    hash,
-                })
-                .await;
-                if let Ok(CheckAnswer::Failed(e)) | Err(e) = pinned {
+                if let Err(e) = workers::checker::pin(election, b.index, hash).await {
                     desk.outcome.set(Some(Outcome::Refused(format!(
                         "Approved, but this browser could not keep the block: {e}."
                     ))));

@@ -13,7 +13,10 @@
 //! reveals the choice and the seed of the encryption; `/e/{election}/audit` (and
 //! `ballotchain audit`) re-encrypts it and compares the bytes.
 
+mod machine;
+
 use crate::explorer::{election_param, receipt_view, ReceiptInfo};
+use crate::loaded::loaded;
 use crate::notice::{self, Notice};
 use ledger::{Candidate, ElectionId};
 use leptos::prelude::*;
@@ -113,17 +116,9 @@ pub fn BallotPage() -> impl IntoView {
     let election = election_param();
     let notice = notice::from_query();
     let data = Resource::new(move || election.get(), ballot);
-    view! {
-        <Suspense fallback=|| view! { <p class="notice">"Loading the ballot…"</p> }>
-            {move || Suspend::new(async move {
-                let id = election.get_untracked();
-                match data.await {
-                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                    Ok(b) => ballot_page(id, b, notice).into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(data, "Loading the ballot…", "Ballot", false, move |b| {
+        ballot_page(election.get_untracked(), b, notice)
+    })
 }
 
 fn ballot_page(id: ElectionId, b: BallotInfo, notice: Memo<Option<Notice>>) -> impl IntoView {
@@ -162,108 +157,141 @@ fn ballot_page(id: ElectionId, b: BallotInfo, notice: Memo<Option<Notice>>) -> i
     }
 }
 
-/// Where the ballot of this page is.
-#[derive(Debug, Clone, PartialEq)]
+/// The ballot form's state machine ([`machine::Ballot`]) with what carrying out its
+/// effects takes: the election, the ballot's order and sealed trustees, the code field and
+/// the page's navigation.
+#[derive(Clone)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-enum Sealing {
-    /// Choosing.
-    Open,
-    /// Sealed in the ballot worker: its bytes' hash, and the milliseconds sealing took
-    /// there. Cast it, or audit it.
-    Sealed(ledger::TxId, u64),
-    /// Revealed for audit (never cast): the audit's JSON text.
-    Audited(String),
+struct BallotDesk<N> {
+    id: ElectionId,
+    state: RwSignal<machine::Ballot>,
+    candidates: StoredValue<Vec<ledger::CandidateId>>,
+    sealed: StoredValue<Option<ledger::SealedTrustees>>,
+    code: NodeRef<leptos::html::Input>,
+    navigate: N,
+}
+
+impl<N> BallotDesk<N>
+where
+    N: Fn(&str, leptos_router::NavigateOptions) + Clone + 'static,
+{
+    /// Moves the machine on and carries out what it asks.
+    fn send(&self, event: machine::Event) {
+        let effects = self.state.try_update(|b| b.step(event)).unwrap_or_default();
+        for effect in effects {
+            self.carry_out(effect);
+        }
+    }
+
+    /// One effect, in the browser: the worker's or the server's answer comes back as the
+    /// next event.
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    fn carry_out(&self, effect: machine::Effect) {
+        use machine::Effect;
+        let id = self.id;
+        match effect {
+            Effect::ToReceipt { receipt, already } => {
+                let again = if already { "?already=1" } else { "" };
+                (self.navigate)(
+                    &format!("/e/{id}/receipt/{receipt}{again}"),
+                    Default::default(),
+                );
+            }
+            Effect::Restart(notice) => {
+                (self.navigate)(&notice.on(&format!("/e/{id}")), Default::default());
+            }
+            #[cfg(feature = "hydrate")]
+            effect => {
+                let desk = self.clone();
+                leptos::task::spawn_local(async move {
+                    use machine::Event;
+                    let event = match effect {
+                        Effect::SealInWorker(choice) => Event::Sealed(
+                            seal_here(
+                                id,
+                                desk.candidates.get_value(),
+                                desk.sealed.get_value(),
+                                choice,
+                            )
+                            .await,
+                        ),
+                        Effect::CastSealed => {
+                            let code = desk
+                                .code
+                                .get_untracked()
+                                .map(|input| input.value())
+                                .unwrap_or_default();
+                            Event::CastAnswer(cast_sealed(id, code).await)
+                        }
+                        _ => Event::Audited(
+                            workers::ballot::audit()
+                                .await
+                                .ok()
+                                .and_then(|audit| serde_json::to_string_pretty(&audit).ok())
+                                .ok_or(Notice::Failed),
+                        ),
+                    };
+                    desk.send(event);
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            _ => {}
+        }
+    }
 }
 
 /// The ballot sealed and signed in this browser: the code stays here; only the signed vote
 /// is sent. The choice is sealed first; only then does the voter cast it or audit it
 /// (cast-or-audit), so the code that sealed it cannot know which.
-#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
 fn signing_form(
     id: ElectionId,
     candidates: Vec<Candidate>,
     sealed: Option<ledger::SealedTrustees>,
 ) -> impl IntoView {
-    let ballot: Vec<ledger::CandidateId> = candidates.iter().map(|c| c.id).collect();
-    let sending = RwSignal::new(false);
-    let sealing = RwSignal::new(Sealing::Open);
-    let failed = RwSignal::new(None::<Notice>);
+    use machine::{Event, Phase};
+    let state = RwSignal::new(machine::Ballot::default());
+    let choice = RwSignal::new(None::<ledger::CandidateId>);
+    let confirm = NodeRef::<leptos::html::Input>::new();
+    let desk = BallotDesk {
+        id,
+        state,
+        candidates: StoredValue::new(candidates.iter().map(|c| c.id).collect()),
+        sealed: StoredValue::new(sealed),
+        code: NodeRef::new(),
+        navigate: leptos_router::hooks::use_navigate(),
+    };
     #[cfg(feature = "hydrate")]
     on_cleanup(workers::dismiss::<workers::ballot::BallotWorker>);
-    let navigate = leptos_router::hooks::use_navigate();
-    let seal = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        #[cfg(feature = "hydrate")]
-        let (ballot, sealed) = (ballot.clone(), sealed.clone());
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            sending.set(true);
-            failed.set(None);
-            match seal_here(id, ballot, sealed).await {
-                Ok((hash, millis)) => sealing.set(Sealing::Sealed(hash, millis)),
-                Err(notice) => failed.set(Some(notice)),
-            }
-            sending.set(false);
-        });
+    let seal = {
+        let desk = desk.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            desk.send(Event::Seal {
+                choice: choice.get_untracked(),
+                confirmed: confirm.get_untracked().is_some_and(|c| c.checked()),
+            });
+        }
     };
-    let cast = move |_| {
-        #[cfg(feature = "hydrate")]
-        let navigate = navigate.clone();
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            sending.set(true);
-            match cast_sealed(id).await {
-                Ok((receipt, already)) => {
-                    let again = if already { "?already=1" } else { "" };
-                    navigate(
-                        &format!("/e/{id}/receipt/{receipt}{again}"),
-                        Default::default(),
-                    );
-                }
-                // A mistyped code keeps the sealed ballot: the voter corrects the code.
-                Err(Notice::MalformedCode) => failed.set(Some(Notice::MalformedCode)),
-                Err(notice) => {
-                    sealing.set(Sealing::Open);
-                    navigate(&notice.on(&format!("/e/{id}")), Default::default());
-                }
-            }
-            sending.set(false);
-        });
-    };
-    let audit = move |_| {
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
-            sending.set(true);
-            match workers::ask::<BallotWorker>(BallotRequest::Audit).await {
-                Ok(BallotAnswer::Audited(audit)) => sealing.set(Sealing::Audited(
-                    serde_json::to_string_pretty(&audit).unwrap_or_default(),
-                )),
-                _ => {
-                    sealing.set(Sealing::Open);
-                    failed.set(Some(Notice::Failed));
-                }
-            }
-            sending.set(false);
-        });
-    };
-    let locked = move || sending.get() || sealing.with(|s| matches!(s, Sealing::Sealed(..)));
+    let busy = move || state.with(|b| b.busy());
+    let code = desk.code;
     view! {
         <form class="ballot" on:submit=seal>
             <label for="code">"Your voting code"</label>
-            <input id="code" type="text" required autocomplete="off"
+            <input id="code" type="text" required autocomplete="off" node_ref=code
                 autocapitalize="characters" spellcheck="false"
                 placeholder="24 letters and digits" />
-            <fieldset disabled=move || sealing.with(|s| matches!(s, Sealing::Sealed(..)))>
+            <fieldset disabled=move || state.with(|b| b.sealed())>
                 <legend>"Choose one candidate"</legend>
                 {candidates
                     .iter()
                     .map(|c| {
                         let input_id = format!("candidate-{}", c.id);
+                        let this = c.id;
                         view! {
                             <div class="choice">
                                 <input type="radio" name="candidate_id" id=input_id.clone()
-                                    value=c.id.to_string() required />
+                                    value=c.id.to_string() required
+                                    on:change=move |_| choice.set(Some(this)) />
                                 <label for=input_id>
                                     <strong>{c.name.clone()}</strong>
                                     {(!c.description.is_empty())
@@ -275,96 +303,86 @@ fn signing_form(
                     .collect_view()}
             </fieldset>
             <div class="choice confirm">
-                <input type="checkbox" id="confirm" required />
+                <input type="checkbox" id="confirm" required node_ref=confirm />
                 <label for="confirm">"I have checked my choice. A vote cannot be changed once cast."</label>
             </div>
             <p class="hint">"Your browser encrypts your choice for the trustees, who decrypt only the totals, and signs your vote with a key made from your code: neither the code nor your choice is sent."</p>
-            <button type="submit" disabled=locked>"Seal my ballot"</button>
-            {move || failed.get().map(|n| notice::view(Some(n)))}
+            <button type="submit" disabled=move || busy() || state.with(|b| b.sealed())>"Seal my ballot"</button>
+            {move || state.with(|b| b.notice).map(|n| notice::view(Some(n)))}
         </form>
-        {move || match sealing.get() {
-            Sealing::Open => ().into_any(),
-            Sealing::Sealed(hash, millis) => {
-                // Copy on the server, where it navigates nowhere; a clone in the browser.
-                #[allow(clippy::clone_on_copy)]
-                let cast = cast.clone();
-                view! {
-                <section class="sealed" aria-labelledby="sealed-h" data-sealed=hash.to_hex() data-millis=millis>
-                    <h2 id="sealed-h">"Your ballot is sealed"</h2>
-                    <p>"Its fingerprint: "<span class="hash">{hash.to_hex()}</span></p>
-                    <p class="hint">
-                        "Cast it, or audit it instead: an audit reveals the choice sealed in it and how it was encrypted, so you (or anyone you trust) can check this browser encrypted what you chose. An audited ballot is never cast; you then seal a new one."
-                    </p>
-                    <button type="button" on:click=cast disabled=move || sending.get()>"Cast my vote"</button>
-                    " "
-                    <button type="button" class="secondary" on:click=audit disabled=move || sending.get()>"Audit this ballot instead"</button>
-                </section>
-                }
-                .into_any()
-            }
-            Sealing::Audited(text) => {
-                #[cfg(feature = "hydrate")]
-                let href = crate::custody::download_href(&text);
-                #[cfg(not(feature = "hydrate"))]
-                let href = String::new();
-                view! {
-                    <section class="audited" aria-labelledby="audited-h">
-                        <h2 id="audited-h">"Audited: this ballot will never be cast"</h2>
-                        <p>
-                            "Check it on "<a href=format!("/e/{id}/audit")>"the audit page"</a>
-                            ", on another device, or with "<code>"ballotchain audit ballot-audit.json --server <this site>"</code>
-                            ". Then seal a new ballot to vote: it is encrypted afresh."
-                        </p>
-                        <label for="audit-text">"The audit"</label>
-                        <textarea id="audit-text" class="hash" readonly rows="8">{text.clone()}</textarea>
-                        <p><a class="button" href=href download="ballot-audit.json">"Download the audit"</a></p>
-                        <button type="button" on:click=move |_| sealing.set(Sealing::Open)>"Seal a new ballot"</button>
-                    </section>
-                }
-                .into_any()
-            }
+        {move || match state.with(|b| b.phase.clone()) {
+            Phase::Sealed(s) | Phase::Casting(s) => sealed_card(s, desk.clone(), busy).into_any(),
+            Phase::Audited(text) => audited_card(id, text, desk.clone()).into_any(),
+            _ => ().into_any(),
         }}
     }
 }
 
-/// Reads the choice from the page; the ballot worker checks the election key and seals
-/// the choice: the sealed ballot's hash, or the notice that says why not.
+/// The sealed ballot: cast it, or audit it instead.
+fn sealed_card<N>(
+    s: machine::SealedBallot,
+    desk: BallotDesk<N>,
+    busy: impl Fn() -> bool + Copy + Send + Sync + 'static,
+) -> impl IntoView
+where
+    N: Fn(&str, leptos_router::NavigateOptions) + Clone + Send + Sync + 'static,
+{
+    let (cast, audit) = (desk.clone(), desk);
+    view! {
+        <section class="sealed" aria-labelledby="sealed-h" data-sealed=s.hash.to_hex() data-millis=s.millis>
+            <h2 id="sealed-h">"Your ballot is sealed"</h2>
+            <p>"Its fingerprint: "<span class="hash">{s.hash.to_hex()}</span></p>
+            <p class="hint">
+                "Cast it, or audit it instead: an audit reveals the choice sealed in it and how it was encrypted, so you (or anyone you trust) can check this browser encrypted what you chose. An audited ballot is never cast; you then seal a new one."
+            </p>
+            <button type="button" on:click=move |_| cast.send(machine::Event::Cast) disabled=busy>"Cast my vote"</button>
+            " "
+            <button type="button" class="secondary" on:click=move |_| audit.send(machine::Event::Audit) disabled=busy>"Audit this ballot instead"</button>
+        </section>
+    }
+}
+
+/// A ballot revealed for audit: never cast.
+fn audited_card<N>(id: ElectionId, text: String, desk: BallotDesk<N>) -> impl IntoView
+where
+    N: Fn(&str, leptos_router::NavigateOptions) + Clone + Send + Sync + 'static,
+{
+    #[cfg(feature = "hydrate")]
+    let href = crate::custody::download_href(&text);
+    #[cfg(not(feature = "hydrate"))]
+    let href = String::new();
+    view! {
+        <section class="audited" aria-labelledby="audited-h">
+            <h2 id="audited-h">"Audited: this ballot will never be cast"</h2>
+            <p>
+                "Check it on "<a href=format!("/e/{id}/audit")>"the audit page"</a>
+                ", on another device, or with "<code>"ballotchain audit ballot-audit.json --server <this site>"</code>
+                ". Then seal a new ballot to vote: it is encrypted afresh."
+            </p>
+            <label for="audit-text">"The audit"</label>
+            <textarea id="audit-text" class="hash" readonly rows="8">{text}</textarea>
+            <p><a class="button" href=href download="ballot-audit.json">"Download the audit"</a></p>
+            <button type="button" on:click=move |_| desk.send(machine::Event::Again)>"Seal a new ballot"</button>
+        </section>
+    }
+}
+
+/// The ballot worker checks the election key and seals the choice: the sealed ballot's
+/// hash and the milliseconds sealing took, or the notice that says why not.
 #[cfg(feature = "hydrate")]
 async fn seal_here(
     id: ElectionId,
     candidates: Vec<ledger::CandidateId>,
     sealed: Option<ledger::SealedTrustees>,
+    candidate: ledger::CandidateId,
 ) -> Result<(ledger::TxId, u64), Notice> {
-    use wasm_bindgen::JsCast;
-    use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
-    if !crate::custody::ticked("confirm") {
-        return Err(Notice::Unconfirmed);
-    }
-    let candidate = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| {
-            d.query_selector("input[name=candidate_id]:checked")
-                .ok()
-                .flatten()
-        })
-        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .and_then(|i| i.value().parse().ok())
-        .map(ledger::CandidateId)
-        .ok_or(Notice::NoCandidate)?;
+    use workers::ballot::BallotError;
     let sealed = sealed.ok_or(Notice::VotingClosed)?;
-    match workers::ask::<BallotWorker>(BallotRequest::Seal {
-        election: id,
-        sealed,
-        candidates,
-        candidate,
-    })
-    .await
-    .map_err(|_| Notice::Failed)?
-    {
-        BallotAnswer::Sealed { hash, millis } => Ok((hash, millis.max(0.0) as u64)),
-        BallotAnswer::NoCandidate => Err(Notice::NoCandidate),
-        BallotAnswer::UntrustedKey(_) => Err(Notice::UntrustedKey),
-        _ => Err(Notice::Failed),
+    match workers::ballot::seal(id, sealed, candidates, candidate).await {
+        Ok((hash, millis)) => Ok((hash, millis.max(0.0) as u64)),
+        Err(BallotError::NoCandidate) => Err(Notice::NoCandidate),
+        Err(BallotError::UntrustedKey(_)) => Err(Notice::UntrustedKey),
+        Err(_) => Err(Notice::Failed),
     }
 }
 
@@ -372,18 +390,13 @@ async fn seal_here(
 /// sends it: the receipt (and whether it is of a vote this code had cast before), or the
 /// notice that says why not.
 #[cfg(feature = "hydrate")]
-async fn cast_sealed(id: ElectionId) -> Result<(ledger::TxId, bool), Notice> {
-    use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
-    let signed = workers::ask::<BallotWorker>(BallotRequest::Cast {
-        code: crate::custody::field("code"),
-        timestamp: js_sys::Date::now() as u64,
-    })
-    .await
-    .map_err(|_| Notice::Failed)?;
+async fn cast_sealed(id: ElectionId, code: String) -> Result<(ledger::TxId, bool), Notice> {
+    use workers::ballot::BallotError;
+    let signed = workers::ballot::cast(code, js_sys::Date::now() as u64).await;
     let vote = match signed {
-        BallotAnswer::Signed(vote) => vote,
-        BallotAnswer::MalformedCode => return Err(Notice::MalformedCode),
-        _ => return Err(Notice::Failed),
+        Ok(vote) => vote,
+        Err(BallotError::MalformedCode) => return Err(Notice::MalformedCode),
+        Err(_) => return Err(Notice::Failed),
     };
     let ballot = wire::Ballot::Signed { vote };
     match crate::custody::post_answer::<_, wire::CastReceipt>(&wire::paths::votes(id), &ballot)
@@ -444,25 +457,22 @@ pub fn ReceiptPage() -> impl IntoView {
         move || (election.get(), receipt.get()),
         |(e, r)| receipt_view(e, r),
     );
-    view! {
-        <Suspense fallback=|| view! { <p class="notice">"Looking up your receipt…"</p> }>
-            {move || Suspend::new(async move {
-                let id = election.get_untracked();
-                match data.await {
-                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                    Ok(r) => view! {
-                        {already().then(|| view! {
-                            <p class="notice" role="status">
-                                "This code had voted already, and a vote cannot be changed: this is the receipt of that vote."
-                            </p>
-                        })}
-                        {receipt_body(id, r)}
-                    }
-                    .into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(
+        data,
+        "Looking up your receipt…",
+        "Receipt",
+        false,
+        move |r| {
+            view! {
+                {already().then(|| view! {
+                    <p class="notice" role="status">
+                        "This code had voted already, and a vote cannot be changed: this is the receipt of that vote."
+                    </p>
+                })}
+                {receipt_body(election.get_untracked(), r)}
+            }
+        },
+    )
 }
 
 fn receipt_body(id: ElectionId, r: ReceiptInfo) -> impl IntoView {
@@ -505,17 +515,9 @@ fn receipt_body(id: ElectionId, r: ReceiptInfo) -> impl IntoView {
 pub fn AuditPage() -> impl IntoView {
     let election = election_param();
     let data = Resource::new(move || election.get(), ballot);
-    view! {
-        <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let id = election.get_untracked();
-                match data.await {
-                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                    Ok(b) => audit_form(id, b).into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(data, "Loading…", "Ballot audit", false, move |b| {
+        audit_form(election.get_untracked(), b)
+    })
 }
 
 #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
@@ -527,7 +529,6 @@ fn audit_form(id: ElectionId, b: BallotInfo) -> impl IntoView {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            use workers::ballot::{BallotAnswer, BallotRequest, BallotWorker};
             let text = crate::custody::field("audit-input");
             let result = match (
                 serde_json::from_str::<ledger::audit::BallotAudit>(text.trim()),
@@ -545,15 +546,11 @@ fn audit_form(id: ElectionId, b: BallotInfo) -> impl IntoView {
                             .find(|c| c.id == audit.choice)
                             .map_or_else(|| audit.choice.to_string(), |c| c.name.clone())
                     });
-                    match workers::ask::<BallotWorker>(BallotRequest::Check { sealed, audit })
-                        .await
-                    {
-                        Ok(BallotAnswer::Checked(Ok(()))) => Ok(format!(
+                    match workers::ballot::check(sealed, audit).await {
+                        Ok(()) => Ok(format!(
                             "The sealed ballot is the encryption of {name}, under the trustees' election key."
                         )),
-                        Ok(BallotAnswer::Checked(Err(e))) => Err(e),
-                        Ok(_) => Err("the ballot worker answered something else".into()),
-                        Err(e) => Err(e),
+                        Err(e) => Err(e.to_string()),
                     }
                 }
             };

@@ -173,6 +173,97 @@ impl Worker for BallotWorker {
     }
 }
 
+/// Why the ballot worker sealed, signed or revealed nothing: what the ballot page matches
+/// on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BallotError {
+    /// No ballot is sealed (cast or audited already).
+    #[error("no ballot is sealed here: it was cast or audited already")]
+    NotSealed,
+    /// The code is not a voting code (mistyped); the sealed ballot stays.
+    #[error("this is not a voting code")]
+    MalformedCode,
+    /// The choice is not on the ballot.
+    #[error("the choice is not on the ballot")]
+    NoCandidate,
+    /// The election key served is not the trustees': nothing was encrypted.
+    #[error("the election key cannot be trusted: {0}")]
+    UntrustedKey(String),
+    /// An audit that does not hold: the ballot is not the encryption of its choice, or
+    /// not under the trustees' key.
+    #[error("{0}")]
+    Audit(String),
+    /// The worker is gone, or answered out of turn (an older copy of its bundle).
+    #[error("{0}")]
+    Worker(String),
+}
+
+/// Asks the ballot worker (spawned on first use); its refusals are errors.
+async fn call(request: BallotRequest) -> Result<BallotAnswer, BallotError> {
+    match crate::ask::<BallotWorker>(request)
+        .await
+        .map_err(BallotError::Worker)?
+    {
+        BallotAnswer::NotSealed => Err(BallotError::NotSealed),
+        BallotAnswer::MalformedCode => Err(BallotError::MalformedCode),
+        BallotAnswer::NoCandidate => Err(BallotError::NoCandidate),
+        BallotAnswer::UntrustedKey(why) => Err(BallotError::UntrustedKey(why)),
+        BallotAnswer::Checked(Err(why)) => Err(BallotError::Audit(why)),
+        answer => Ok(answer),
+    }
+}
+
+fn out_of_turn() -> BallotError {
+    BallotError::Worker(
+        "the ballot worker answered another request (an older copy of it?): reload the page".into(),
+    )
+}
+
+/// Seals the choice `candidate` ([`BallotRequest::Seal`]): the sealed ballot's hash and
+/// the milliseconds encrypting and proving took.
+pub async fn seal(
+    election: ElectionId,
+    sealed: SealedTrustees,
+    candidates: Vec<CandidateId>,
+    candidate: CandidateId,
+) -> Result<(TxId, f64), BallotError> {
+    match call(BallotRequest::Seal {
+        election,
+        sealed,
+        candidates,
+        candidate,
+    })
+    .await?
+    {
+        BallotAnswer::Sealed { hash, millis } => Ok((hash, millis)),
+        _ => Err(out_of_turn()),
+    }
+}
+
+/// Signs the sealed ballot with the key the code gives, then forgets both.
+pub async fn cast(code: String, timestamp: u64) -> Result<Vote, BallotError> {
+    match call(BallotRequest::Cast { code, timestamp }).await? {
+        BallotAnswer::Signed(vote) => Ok(vote),
+        _ => Err(out_of_turn()),
+    }
+}
+
+/// Reveals the sealed ballot for audit and forgets it: it is never cast.
+pub async fn audit() -> Result<BallotAudit, BallotError> {
+    match call(BallotRequest::Audit).await? {
+        BallotAnswer::Audited(audit) => Ok(audit),
+        _ => Err(out_of_turn()),
+    }
+}
+
+/// Checks an audit someone revealed against the sealed trustees' election key.
+pub async fn check(sealed: SealedTrustees, audit: BallotAudit) -> Result<(), BallotError> {
+    match call(BallotRequest::Check { sealed, audit }).await? {
+        BallotAnswer::Checked(Ok(())) => Ok(()),
+        _ => Err(out_of_turn()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,6 +111,75 @@ pub enum CheckAnswer {
     Failed(String),
 }
 
+/// Why a check gave no copy: what the pages match on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// The check could not run (server unreachable, storage refused, a chain that does
+    /// not verify from its genesis block).
+    #[error("{0}")]
+    Failed(String),
+    /// The worker is gone, or answered out of turn (an older copy of its bundle).
+    #[error("{0}")]
+    Worker(String),
+}
+
+/// A check's outcome: the copy, and a verdict per awaiting block in the order asked (the
+/// rule it breaks, or what it passed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    pub copy: CopyReport,
+    pub verdicts: Vec<Result<String, String>>,
+}
+
+async fn call(request: CheckRequest) -> Result<CheckAnswer, CheckError> {
+    match crate::ask::<CheckWorker>(request).await {
+        Ok(CheckAnswer::Failed(e)) => Err(CheckError::Failed(e)),
+        Ok(answer) => Ok(answer),
+        Err(e) => Err(CheckError::Worker(e)),
+    }
+}
+
+fn out_of_turn() -> CheckError {
+    CheckError::Worker(
+        "the checker answered another request (an older copy of it?): reload the page".into(),
+    )
+}
+
+/// Brings this browser's copy of `election`'s chain to the served head, then checks each
+/// of these awaiting blocks against it.
+pub async fn check(election: ElectionId, blocks: Vec<BlockHash>) -> Result<Checked, CheckError> {
+    match call(CheckRequest::Check { election, blocks }).await? {
+        CheckAnswer::Checked { copy, verdicts } => Ok(Checked {
+            copy: *copy,
+            verdicts,
+        }),
+        _ => Err(out_of_turn()),
+    }
+}
+
+/// This browser's approval appended block `hash` at `height`: the served chain must keep
+/// it.
+pub async fn pin(election: ElectionId, height: u64, hash: BlockHash) -> Result<(), CheckError> {
+    match call(CheckRequest::Pin {
+        election,
+        height,
+        hash,
+    })
+    .await?
+    {
+        CheckAnswer::Pinned => Ok(()),
+        _ => Err(out_of_turn()),
+    }
+}
+
+/// Forgets this browser's copy of `election`'s chain.
+pub async fn forget(election: ElectionId) -> Result<(), CheckError> {
+    match call(CheckRequest::Forget { election }).await? {
+        CheckAnswer::Forgotten => Ok(()),
+        _ => Err(out_of_turn()),
+    }
+}
+
 /// This browser's copy of one election's chain, as kept in IndexedDB.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Copy {

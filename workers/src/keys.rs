@@ -100,6 +100,57 @@ pub enum KeyAnswer {
     },
 }
 
+/// Why the key worker did not do what the page asked: what the pages match on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum KeyError {
+    /// No key is unlocked in the worker.
+    #[error("unlock your key first")]
+    Locked,
+    /// The passphrase does not open the key file (or the file was altered: the two look
+    /// the same).
+    #[error("wrong passphrase, or the key file was altered")]
+    WrongPassphrase,
+    /// A passphrase too short to seal a key under.
+    #[error("{0}")]
+    WeakPassphrase(String),
+    /// Not a key file, or what it keeps does not read.
+    #[error("{0}")]
+    NotAKeyFile(String),
+    /// The key file keeps no key ceremony.
+    #[error("this key file keeps no key ceremony: it holds no key share")]
+    NoCeremony,
+    /// This trustee's side of the ceremony is not finished.
+    #[error("your side of the key ceremony is not finished: it holds no key share yet")]
+    Unfinished,
+    /// The ceremony's board or seats refused (a message, a key, a threshold).
+    #[error("ceremony {ceremony}: {reason}")]
+    Ceremony { ceremony: u64, reason: String },
+    /// The genesis block's sealed trustees are not this trustee's own set: an alarm.
+    #[error("{0}")]
+    Sealed(String),
+    /// No decryption share of these sums from this key file.
+    #[error("{0}")]
+    Share(String),
+    /// The key file could not be saved with its new state: nothing changed.
+    #[error("{0}")]
+    Unsaved(String),
+    /// The worker is gone, or answered out of turn (an older copy of its bundle).
+    #[error("{0}")]
+    Worker(String),
+}
+
+impl From<keyfile::KeyFileError> for KeyError {
+    fn from(e: keyfile::KeyFileError) -> Self {
+        use keyfile::KeyFileError as F;
+        match e {
+            F::WrongPassphrase => Self::WrongPassphrase,
+            F::WeakPassphrase => Self::WeakPassphrase(e.to_string()),
+            F::Format(_) => Self::NotAKeyFile(e.to_string()),
+            F::Randomness(_) | F::Unsaved(_) => Self::Unsaved(e.to_string()),
+        }
+    }
+}
+
 /// The key worker.
 pub struct KeyWorker {
     key: Option<ed25519_dalek::SigningKey>,
@@ -116,24 +167,21 @@ struct Sealing {
 
 impl Job for KeyWorker {
     type Request = KeyRequest;
-    type Answer = Result<KeyAnswer, String>;
+    type Answer = Result<KeyAnswer, KeyError>;
     type Codec = crate::Json;
     const BUNDLE: &'static str = "keys";
 }
 
 impl KeyWorker {
-    fn answer(&mut self, request: KeyRequest) -> Result<KeyAnswer, String> {
-        let unlocked = |key: &Option<ed25519_dalek::SigningKey>| {
-            key.clone()
-                .ok_or_else(|| "unlock your key first".to_owned())
-        };
+    fn answer(&mut self, request: KeyRequest) -> Result<KeyAnswer, KeyError> {
+        let unlocked =
+            |key: &Option<ed25519_dalek::SigningKey>| key.clone().ok_or(KeyError::Locked);
         Ok(match request {
             KeyRequest::Generate { label, passphrase } => {
-                let (file, key) =
-                    KeyFile::generate(&label, &passphrase).map_err(|e| e.to_string())?;
+                let (file, key) = KeyFile::generate(&label, &passphrase)?;
                 self.key = Some(key);
                 let answer = KeyAnswer::Unlocked {
-                    file: file.to_json().map_err(|e| e.to_string())?,
+                    file: file.to_json()?,
                     public: file.public_key,
                 };
                 self.sealing = Some(Sealing {
@@ -144,14 +192,15 @@ impl KeyWorker {
                 answer
             }
             KeyRequest::Open { file, passphrase } => {
-                let file = KeyFile::from_json(&file).map_err(|e| e.to_string())?;
-                let (key, state) = file
-                    .open_with_state(&passphrase)
-                    .map_err(|e| e.to_string())?;
-                let kept = state.map(|s| KeptSide::from_bytes(&s)).transpose()?;
+                let file = KeyFile::from_json(&file)?;
+                let (key, state) = file.open_with_state(&passphrase)?;
+                let kept = state
+                    .map(|s| KeptSide::from_bytes(&s))
+                    .transpose()
+                    .map_err(KeyError::NotAKeyFile)?;
                 self.key = Some(key);
                 let answer = KeyAnswer::Unlocked {
-                    file: file.to_json().map_err(|e| e.to_string())?,
+                    file: file.to_json()?,
                     public: file.public_key,
                 };
                 self.sealing = Some(Sealing {
@@ -162,9 +211,7 @@ impl KeyWorker {
                 answer
             }
             KeyRequest::Inspect { file } => KeyAnswer::Inspected {
-                public: KeyFile::from_json(&file)
-                    .map_err(|e| e.to_string())?
-                    .public_key,
+                public: KeyFile::from_json(&file)?.public_key,
             },
             KeyRequest::Lock => {
                 self.key = None;
@@ -195,7 +242,7 @@ impl KeyWorker {
                 board,
             } => {
                 let key = unlocked(&self.key)?;
-                let sealing = self.sealing.as_mut().ok_or("unlock your key first")?;
+                let sealing = self.sealing.as_mut().ok_or(KeyError::Locked)?;
                 let turn = KeptSide::turn(
                     sealing.kept.clone(),
                     &key,
@@ -206,7 +253,10 @@ impl KeyWorker {
                     &board,
                     &mut rand_core::OsRng,
                 )
-                .map_err(|e| format!("ceremony {ceremony}: {e}"))?;
+                .map_err(|e| KeyError::Ceremony {
+                    ceremony,
+                    reason: e.to_string(),
+                })?;
                 let posts = turn.kept.outbox.clone();
                 let file = sealing.seal(turn.kept)?;
                 KeyAnswer::Turn {
@@ -222,11 +272,8 @@ impl KeyWorker {
                 sums,
             } => {
                 let key = unlocked(&self.key)?;
-                let sealing = self.sealing.as_mut().ok_or("unlock your key first")?;
-                let mut kept = sealing
-                    .kept
-                    .clone()
-                    .ok_or("this key file keeps no key ceremony: it holds no key share")?;
+                let sealing = self.sealing.as_mut().ok_or(KeyError::Locked)?;
+                let mut kept = sealing.kept.clone().ok_or(KeyError::NoCeremony)?;
                 let share = kept
                     .decrypt_share(
                         &key,
@@ -236,39 +283,42 @@ impl KeyWorker {
                         &sums,
                         &mut rand_core::OsRng,
                     )
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| KeyError::Share(e.to_string()))?;
                 let file = sealing.seal(kept)?;
                 KeyAnswer::Share { share, file }
             }
             KeyRequest::ElectionKey => {
-                let sealing = self.sealing.as_ref().ok_or("unlock your key first")?;
+                let sealing = self.sealing.as_ref().ok_or(KeyError::Locked)?;
                 let key = sealing
                     .kept
                     .as_ref()
                     .and_then(|k| k.trustee.election_key())
-                    .ok_or(
-                        "your side of the key ceremony is not finished: it holds no key share yet",
-                    )?;
+                    .ok_or(KeyError::Unfinished)?;
                 KeyAnswer::ElectionKey(key)
             }
             KeyRequest::CheckSealed { election, sealed } => {
                 let key = unlocked(&self.key)?;
-                let sealing = self.sealing.as_ref().ok_or("unlock your key first")?;
-                let kept = sealing.kept.as_ref().ok_or(
-                    "this key file keeps no key ceremony, yet the genesis block is to seal this trustee",
-                )?;
+                let sealing = self.sealing.as_ref().ok_or(KeyError::Locked)?;
+                let kept = sealing.kept.as_ref().ok_or_else(|| {
+                    KeyError::Sealed(
+                        "this key file keeps no key ceremony, yet the genesis block is to seal this trustee"
+                            .into(),
+                    )
+                })?;
                 // The format version here; the trustees' rules inside `check_sealed`.
                 ledger::check_version(sealed.version).map_err(|e| {
-                    format!("the genesis block's sealed trustees break a rule: {e}")
+                    KeyError::Sealed(format!(
+                        "the genesis block's sealed trustees break a rule: {e}"
+                    ))
                 })?;
                 let me = PublicKey(key.verifying_key().to_bytes());
                 kept.check_sealed(&me, election, &sealed.trustees)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| KeyError::Sealed(e.to_string()))?;
                 KeyAnswer::ElectionKey(sealed.trustees.election_key)
             }
             KeyRequest::Posted => {
-                let sealing = self.sealing.as_mut().ok_or("unlock your key first")?;
-                let mut kept = sealing.kept.clone().ok_or("no ceremony is kept here")?;
+                let sealing = self.sealing.as_mut().ok_or(KeyError::Locked)?;
+                let mut kept = sealing.kept.clone().ok_or(KeyError::NoCeremony)?;
                 kept.outbox.clear();
                 let file = sealing.seal(kept)?;
                 KeyAnswer::Unlocked {
@@ -284,13 +334,12 @@ impl Sealing {
     /// Seals `kept` into the key file (its JSON text, returned once it reads back and
     /// opens with the passphrase to exactly this state) and keeps both; on any failure
     /// the file and side kept here stay as they were.
-    fn seal(&mut self, kept: KeptSide) -> Result<String, String> {
-        let state = kept.to_bytes().map_err(|e| e.to_string())?;
-        let json = self
-            .file
-            .sealed_json(&self.passphrase, &state)
-            .map_err(|e| e.to_string())?;
-        self.file = KeyFile::from_json(&json).map_err(|e| e.to_string())?;
+    fn seal(&mut self, kept: KeptSide) -> Result<String, KeyError> {
+        let state = kept
+            .to_bytes()
+            .map_err(|e| KeyError::Unsaved(e.to_string()))?;
+        let json = self.file.sealed_json(&self.passphrase, &state)?;
+        self.file = KeyFile::from_json(&json)?;
         self.kept = Some(kept);
         Ok(json)
     }
@@ -299,7 +348,7 @@ impl Sealing {
 impl Worker for KeyWorker {
     type Message = ();
     type Input = (u32, KeyRequest);
-    type Output = (u32, Result<KeyAnswer, String>);
+    type Output = (u32, Result<KeyAnswer, KeyError>);
 
     fn create(_: &WorkerScope<Self>) -> Self {
         Self {
@@ -316,6 +365,139 @@ impl Worker for KeyWorker {
     }
 }
 
+/// A key unlocked in the key worker: its key file (the JSON text to download or remember)
+/// and public half.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unlocked {
+    pub file: String,
+    pub public: PublicKey,
+}
+
+/// A trustee's turn taken in the key worker: the messages to post, the key file with the
+/// side sealed in it, and whether this turn joined the ceremony.
+#[derive(Debug, Clone)]
+pub struct TurnTaken {
+    pub posts: Vec<CeremonyMessage>,
+    pub file: String,
+    pub joined: bool,
+}
+
+/// A decryption share made in the key worker, with the key file that records it.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    pub share: ledger::result::SignedShare,
+    pub file: String,
+}
+
+/// Asks the key worker (spawned on first use).
+async fn call(request: KeyRequest) -> Result<KeyAnswer, KeyError> {
+    crate::ask::<KeyWorker>(request)
+        .await
+        .map_err(KeyError::Worker)?
+}
+
+/// An answer of another kind than the request's: an older copy of the worker's bundle.
+fn out_of_turn() -> KeyError {
+    KeyError::Worker(
+        "the key worker answered another request (an older copy of it?): reload the page".into(),
+    )
+}
+
+/// The answer of `request`, of the one kind it has.
+macro_rules! answered {
+    ($request:expr, $kind:pat => $value:expr) => {
+        match call($request).await? {
+            $kind => Ok($value),
+            _ => Err(out_of_turn()),
+        }
+    };
+}
+
+/// Makes a new key, sealed in a key file under `passphrase`, and keeps it unlocked.
+pub async fn generate(label: String, passphrase: String) -> Result<Unlocked, KeyError> {
+    answered!(KeyRequest::Generate { label, passphrase },
+        KeyAnswer::Unlocked { file, public } => Unlocked { file, public })
+}
+
+/// Opens a key file (its JSON text) with its passphrase and keeps the key unlocked.
+pub async fn open(file: String, passphrase: String) -> Result<Unlocked, KeyError> {
+    answered!(KeyRequest::Open { file, passphrase },
+        KeyAnswer::Unlocked { file, public } => Unlocked { file, public })
+}
+
+/// A key file's public half, without opening it.
+pub async fn inspect(file: String) -> Result<PublicKey, KeyError> {
+    answered!(KeyRequest::Inspect { file }, KeyAnswer::Inspected { public } => public)
+}
+
+/// Forgets the unlocked key.
+pub async fn lock() -> Result<(), KeyError> {
+    answered!(KeyRequest::Lock, KeyAnswer::Locked => ())
+}
+
+/// The unlocked key's proof of possession over an enrolment challenge.
+pub async fn prove(challenge: Vec<u8>) -> Result<Signature, KeyError> {
+    answered!(KeyRequest::Prove { challenge }, KeyAnswer::Proof(proof) => proof)
+}
+
+/// The unlocked key's approval of a block.
+pub async fn approve(block: BlockHash) -> Result<Approval, KeyError> {
+    answered!(KeyRequest::Approve { block }, KeyAnswer::Approval(approval) => approval)
+}
+
+/// The unlocked key's rejection of a block, with its reason.
+pub async fn reject(block: BlockHash, reason: String) -> Result<Rejection, KeyError> {
+    answered!(KeyRequest::Reject { block, reason }, KeyAnswer::Rejection(rejection) => rejection)
+}
+
+/// A trustee's enrolment with the unlocked key, over the invitation's challenge.
+pub async fn enrol(challenge: Vec<u8>) -> Result<wire::TrusteeEnrolment, KeyError> {
+    answered!(KeyRequest::Enrol { challenge }, KeyAnswer::Enrolment(enrolment) => enrolment)
+}
+
+/// A trustee's turn on a ceremony's board ([`KeyRequest::Turn`]).
+pub async fn turn(
+    election: ElectionId,
+    ceremony: u64,
+    seats: Vec<Seat>,
+    threshold: u16,
+    board: Vec<CeremonyMessage>,
+) -> Result<TurnTaken, KeyError> {
+    answered!(KeyRequest::Turn { election, ceremony, seats, threshold, board },
+        KeyAnswer::Turn { posts, file, joined } => TurnTaken { posts, file, joined })
+}
+
+/// The board has the turn's messages: they leave the key file's outbox. The key file
+/// after.
+pub async fn posted() -> Result<Unlocked, KeyError> {
+    answered!(KeyRequest::Posted, KeyAnswer::Unlocked { file, public } => Unlocked { file, public })
+}
+
+/// The election key this trustee's own key share gives.
+pub async fn election_key() -> Result<ledger::GroupKey, KeyError> {
+    answered!(KeyRequest::ElectionKey, KeyAnswer::ElectionKey(key) => key)
+}
+
+/// Checks that the genesis block's sealed trustees are this trustee's own set
+/// ([`KeyRequest::CheckSealed`]): the election key, or the alarm.
+pub async fn check_sealed(
+    election: ElectionId,
+    sealed: ledger::SealedTrustees,
+) -> Result<ledger::GroupKey, KeyError> {
+    answered!(KeyRequest::CheckSealed { election, sealed }, KeyAnswer::ElectionKey(key) => key)
+}
+
+/// A trustee's signed decryption share ([`KeyRequest::Share`]).
+pub async fn share(
+    election: ElectionId,
+    trustees: ledger::genesis::Trustees,
+    head: BlockHash,
+    sums: ledger::secret::EncryptedSums,
+) -> Result<Shared, KeyError> {
+    answered!(KeyRequest::Share { election, trustees, head, sums },
+        KeyAnswer::Share { share, file } => Shared { share, file })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,7 +509,10 @@ mod tests {
             sealing: None,
         };
         let block = BlockHash([3; 32]);
-        assert!(w.answer(KeyRequest::Approve { block }).is_err());
+        assert!(matches!(
+            w.answer(KeyRequest::Approve { block }),
+            Err(KeyError::Locked)
+        ));
         let Ok(KeyAnswer::Unlocked { file, public }) = w.answer(KeyRequest::Generate {
             label: "v".into(),
             passphrase: "a long enough passphrase".into(),
@@ -350,10 +535,7 @@ mod tests {
             file: file.clone(),
             passphrase: "not the passphrase".into(),
         });
-        assert_eq!(
-            wrong.unwrap_err(),
-            "wrong passphrase, or the key file was altered"
-        );
+        assert_eq!(wrong.unwrap_err(), KeyError::WrongPassphrase);
         assert!(w.answer(KeyRequest::Prove { challenge: vec![1] }).is_err());
         let Ok(KeyAnswer::Unlocked { public: again, .. }) = w.answer(KeyRequest::Open {
             file: file.clone(),
@@ -478,7 +660,10 @@ mod trustee_tests {
                 Ok(KeyAnswer::ElectionKey(k)) if k == sealed.election_key
             ));
             let old = check(&mut w, genesis(3, &sealed)).unwrap_err();
-            assert!(old.contains("version 3"), "{old}");
+            assert!(
+                matches!(&old, KeyError::Sealed(why) if why.contains("version 3")),
+                "{old}"
+            );
             let mut fewer = sealed.clone();
             fewer.trustees.pop();
             assert!(check(&mut w, genesis(ledger::GENESIS_VERSION, &fewer)).is_err());
@@ -516,7 +701,10 @@ mod trustee_tests {
         assert!(share(&mut w, &sums).is_ok());
         sums.add(&ballot).unwrap();
         let refused = share(&mut w, &sums).unwrap_err();
-        assert!(refused.contains("only one count"), "{refused}");
+        assert!(
+            matches!(&refused, KeyError::Share(why) if why.contains("only one count")),
+            "{refused}"
+        );
         // A stranger's key has no seat.
         let mut w = KeyWorker {
             key: None,
@@ -534,6 +722,9 @@ mod trustee_tests {
             threshold: 2,
             board,
         });
-        assert!(refused.unwrap_err().contains("no seat"));
+        assert!(matches!(
+            refused.unwrap_err(),
+            KeyError::Ceremony { ceremony: 1, reason } if reason.contains("no seat")
+        ));
     }
 }

@@ -9,9 +9,10 @@
 //! - [`codes`]: the officer's voting codes, made from the roll;
 //! - [`ballot`]: the voter's signature, with a key made from their code.
 //!
-//! The page bundle links this library for the messages and to spawn the workers
-//! ([`ask`]); a worker's work is reached only from its bundle's entry point, so the page
-//! a voter downloads carries none of it. Work runs off the page's thread, so the page
+//! The page bundle links this library for the messages and to spawn the workers: each
+//! worker's module has one typed async function per request (e.g. [`keys::open`]), whose
+//! error is that worker's own enum. A worker's work is reached only from its bundle's
+//! entry point, so the page a voter downloads carries none of it. Work runs off the page's thread, so the page
 //! stays responsive while argon2 or a chain check runs.
 
 pub mod ballot;
@@ -21,7 +22,8 @@ pub mod keys;
 pub mod signatures;
 
 mod client;
-pub use client::{ask, ask_on, dismiss};
+pub use client::dismiss;
+pub(crate) use client::{ask, ask_on};
 
 use gloo_worker::Worker;
 use serde::{de::DeserializeOwned, Serialize};
