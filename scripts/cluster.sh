@@ -14,7 +14,7 @@
 # Without --db a private cluster is made in DIR/pg with a database `ballotchain`. With
 # --demo the first instance seeds a demo election in the empty database before the others
 # start. The binary is $BALLOTCHAIN_BIN, or target/release/ballotchain (build it and the
-# site first: scripts/run.sh does, or `cargo leptos build --release --split`), serving the
+# site first: `cargo leptos build --release --split`), serving the
 # site in $LEPTOS_SITE_ROOT (target/site). DIR/cluster.env says where everything is.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

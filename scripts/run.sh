@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 scripts/build-workers.sh
-cargo leptos build --release --split
+# The debug profile, as the tests build it: a first run takes minutes less, a machine that
+# ran the tests has it built already, and the hashing, signatures and argon2 are optimised
+# in it anyway (Cargo.toml). A deployment builds `--release` (Dockerfile).
+cargo leptos build --split
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export LEPTOS_SITE_ROOT=target/site
-exec "$target_dir/release/ballotchain" serve --demo "$@"
+exec "$target_dir/debug/ballotchain" serve --demo "$@"

@@ -14,15 +14,16 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 if ! cargo leptos --version 2>/dev/null | grep -q " ${CARGO_LEPTOS_VERSION}$"; then
-  echo "installing cargo-leptos ${CARGO_LEPTOS_VERSION} (slow on 2 cores, done once)"
-  # Its own release profile asks for full LTO and one codegen unit: most of its build
-  # time, for a tool that mostly starts other programs. Plain release settings instead.
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install cargo-leptos --locked --version "${CARGO_LEPTOS_VERSION}" --features no_downloads
+  echo "installing cargo-leptos ${CARGO_LEPTOS_VERSION} (a few minutes, done once)"
+  # Built unoptimised: its own release profile (full LTO, one codegen unit) took 14 of a
+  # newcomer's first 32 minutes, for a tool that mostly starts other programs (cargo,
+  # wasm-bindgen, wasm-opt). Its own work (splitting the wasm, the CSS) takes seconds.
+  CARGO_PROFILE_DEV_DEBUG=false \
+    cargo install cargo-leptos --locked --debug --version "${CARGO_LEPTOS_VERSION}" --features no_downloads
 fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}$"; then
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
+  CARGO_PROFILE_DEV_DEBUG=false \
+    cargo install wasm-bindgen-cli --debug --version "${WASM_BINDGEN_VERSION}" --force
 fi
 
 # wasm-opt shrinks the release WebAssembly; cargo-leptos takes it from PATH (scripts put

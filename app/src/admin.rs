@@ -442,25 +442,34 @@ pub fn AdminElectionPage() -> impl IntoView {
     })
 }
 
+/// Every form of the election's page names the election and echoes the session's token.
+#[derive(Clone, Copy)]
+struct FormToken {
+    csrf: StoredValue<String>,
+    id: ElectionId,
+}
+
+impl FormToken {
+    fn fields(self) -> impl IntoView {
+        view! {
+            <input type="hidden" name="csrf" value=self.csrf.get_value() />
+            <input type="hidden" name="election" value=self.id.to_string() />
+        }
+    }
+}
+
 fn manage(
     e: ManagedElection,
     notice: Memo<Option<Notice>>,
     actions: OfficeActions,
 ) -> impl IntoView {
-    let id = e.id;
-    let setup = e.state == ElectionState::Setup;
-    let csrf = StoredValue::new(e.csrf.clone());
-    // Every form of the page names the election and echoes the session's token. Copy,
-    // so each form's children can take their own.
-    let token = move || {
-        view! {
-            <input type="hidden" name="csrf" value=csrf.get_value() />
-            <input type="hidden" name="election" value=id.to_string() />
-        }
+    let token = FormToken {
+        csrf: StoredValue::new(e.csrf.clone()),
+        id: e.id,
     };
     let trustees = crate::seats::section(
         &e,
-        move || token().into_any(),
+        move || token.fields().into_any(),
         actions.start_ceremony,
         actions.finalise,
     );
@@ -468,161 +477,205 @@ fn manage(
         <p><a href="/admin">"← All elections"</a></p>
         <h1>{e.title.clone()}</h1>
         {move || notice::view(notice.get())}
-        <section aria-labelledby="status-h">
-            <h2 id="status-h">"Status"</h2>
-            <dl class="facts">
-                <dt>"State"</dt><dd>{e.state.label()}</dd>
-                <dt>"Registered voters"</dt><dd>{e.voters}</dd>
-                <dt>"Votes cast"</dt><dd>{e.votes}</dd>
-                <dt>"Pending votes"</dt><dd>{e.pending}</dd>
-                <dt>"Blocks on chain"</dt><dd>{e.height.map_or_else(|| "not sealed".to_owned(), |h| h.to_string())}</dd>
-                <dt>"Awaiting approval"</dt><dd>{e.awaiting}</dd>
-                <dt>"Rules"</dt><dd>{format!("{} bits of work, {} approvals per block", e.difficulty_bits, e.quorum)}</dd>
-            </dl>
-            {match e.state {
-                ElectionState::Setup => view! {
-                    <ActionForm action=actions.open>
-                        {token()}
-                        <button type="submit">"Seal the genesis block and open voting"</button>
-                    </ActionForm>
-                }.into_any(),
-                ElectionState::Open => view! {
-                    <ActionForm action=actions.close>
-                        {token()}
-                        <button type="submit" class="danger">"Close voting"</button>
-                    </ActionForm>
-                }.into_any(),
-                ElectionState::Closed => ().into_any(),
-            }}
-            <p><a href=format!("/e/{id}/chain")>"Explorer"</a>" · "<a href=format!("/e/{id}")>"Ballot"</a></p>
-        </section>
-        <section aria-labelledby="cand-h">
-            <h2 id="cand-h">"Candidates"</h2>
-            <ul class="history">
-                {e.candidates.iter().cloned().map(|c| {
-                    if setup {
-                        view! {
-                            <li>
-                                <ActionForm action=actions.change_candidate attr:class="inline-form">
-                                    {token()}
-                                    <input type="hidden" name="candidate" value=c.id.to_string() />
-                                    <label for=format!("cn-{}", c.id) class="visually-hidden">"Name"</label>
-                                    <input id=format!("cn-{}", c.id) name="name" type="text" required value=c.name />
-                                    <label for=format!("cd-{}", c.id) class="visually-hidden">"Description"</label>
-                                    <input id=format!("cd-{}", c.id) name="description" type="text" value=c.description />
-                                    <button type="submit" class="secondary">"Save"</button>
-                                    <button type="submit" name="remove" value="yes" class="danger" formnovalidate>"Remove"</button>
-                                </ActionForm>
-                            </li>
-                        }.into_any()
-                    } else {
-                        view! {
-                            <li>
-                                {if c.description.is_empty() {
-                                    c.name.clone()
-                                } else {
-                                    format!("{} — {}", c.name, c.description)
-                                }}
-                            </li>
-                        }
-                            .into_any()
-                    }
-                }).collect_view()}
-            </ul>
-            {setup.then(|| view! {
-                <ActionForm action=actions.add_candidate attr:class="ballot">
-                    {token()}
-                    <label for="cand-name">"Candidate name"</label>
-                    <input id="cand-name" name="name" type="text" required maxlength="200" />
-                    <label for="cand-desc">"Party or description"</label>
-                    <input id="cand-desc" name="description" type="text" maxlength="1000" />
-                    <button type="submit">"Add candidate"</button>
+        {status_section(&e, token, actions)}
+        {candidates_section(&e, token, actions)}
+        {voters_section(&e, token, actions)}
+        {validators_section(&e, token, actions)}
+        {trustees}
+    }
+}
+
+/// The election's figures and the button that moves it on (open, close).
+fn status_section(e: &ManagedElection, token: FormToken, actions: OfficeActions) -> impl IntoView {
+    let id = e.id;
+    view! {
+    <section aria-labelledby="status-h">
+        <h2 id="status-h">"Status"</h2>
+        <dl class="facts">
+            <dt>"State"</dt><dd>{e.state.label()}</dd>
+            <dt>"Registered voters"</dt><dd>{e.voters}</dd>
+            <dt>"Votes cast"</dt><dd>{e.votes}</dd>
+            <dt>"Pending votes"</dt><dd>{e.pending}</dd>
+            <dt>"Blocks on chain"</dt><dd>{e.height.map_or_else(|| "not sealed".to_owned(), |h| h.to_string())}</dd>
+            <dt>"Awaiting approval"</dt><dd>{e.awaiting}</dd>
+            <dt>"Rules"</dt><dd>{format!("{} bits of work, {} approvals per block", e.difficulty_bits, e.quorum)}</dd>
+        </dl>
+        {match e.state {
+            ElectionState::Setup => view! {
+                <ActionForm action=actions.open>
+                    {token.fields()}
+                    <button type="submit">"Seal the genesis block and open voting"</button>
                 </ActionForm>
-            })}
-        </section>
-        <section aria-labelledby="voters-h">
-            <h2 id="voters-h">{format!("Voters ({})", e.voters)}</h2>
-            {if setup {
-                crate::roll::roll_section(id, e.roll.clone(), e.roll_list.clone(), csrf.get_value(), actions.remove_voter, actions.refresh, actions.said).into_any()
-            } else {
-                view! {
-                    <p class="notice">"The voter registry is sealed in the genesis block."</p>
-                    <p class="roll" data-roll=e.roll.shown_hash()>
-                        {format!("Roll: {} voters · hash ", e.roll.voters)}
-                        <span class="hash">{e.roll.shown_hash()}</span>
-                    </p>
-                }.into_any()
-            }}
-        </section>
-        <section aria-labelledby="val-h">
-            <h2 id="val-h">"Validators"</h2>
-            {if e.validators.is_empty() {
-                view! { <p>"None enrolled yet."</p> }.into_any()
-            } else {
-                view! {
-                    <ul class="validators">
-                        {e.validators.iter().map(|v| {
-                            let name = v.username.clone();
-                            view! {
-                                <li data-validator=name.clone()>
-                                    <strong>{name.clone()}</strong>
-                                    {match &v.public_key {
-                                        Some(key) => format!(" · key {}", wire::fingerprint(key)),
-                                        None => " · no key: waiting for them to re-enrol".to_owned(),
-                                    }}
-                                    {setup.then(|| {
-                                        let (label, text) = match v.public_key {
-                                            Some(_) => (format!("Replace {name}'s key"), "Replace key"),
-                                            None => (format!("New re-enrolment link for {name}"), "New re-enrolment link"),
-                                        };
-                                        view! {
-                                            <form method="post" class="inline-form" action=format!("/admin/e/{id}/validators/{name}/rekey")>
-                                                {token()}
-                                                <button type="submit" class="danger" aria-label=label>{text}</button>
-                                            </form>
-                                        }
-                                    })}
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                }.into_any()
-            }}
-            {(setup && e.validators.len() == usize::from(e.quorum)).then(|| view! {
-                <p class="notice" role="status">
-                    {format!(
-                        "Exactly {} validators for a quorum of {}: if one of them is absent, no block can be appended. Enrol at least one more.",
-                        e.quorum, e.quorum,
-                    )}
-                </p>
-            })}
-            {setup.then(|| view! {
-                {if e.other_validators.is_empty() {
+            }.into_any(),
+            ElectionState::Open => view! {
+                <ActionForm action=actions.close>
+                    {token.fields()}
+                    <button type="submit" class="danger">"Close voting"</button>
+                </ActionForm>
+            }.into_any(),
+            ElectionState::Closed => ().into_any(),
+        }}
+        <p><a href=format!("/e/{id}/chain")>"Explorer"</a>" · "<a href=format!("/e/{id}")>"Ballot"</a></p>
+    </section>
+    }
+}
+
+/// The ballot: edited while the election is being set up, listed after.
+fn candidates_section(
+    e: &ManagedElection,
+    token: FormToken,
+    actions: OfficeActions,
+) -> impl IntoView {
+    let setup = e.state == ElectionState::Setup;
+    view! {
+    <section aria-labelledby="cand-h">
+        <h2 id="cand-h">"Candidates"</h2>
+        <ul class="history">
+            {e.candidates.iter().cloned().map(|c| {
+                if setup {
                     view! {
-                        <p class="notice">
-                            "Every validator account is enrolled. Invite another validator from "
-                            <a href="/admin#invite-h">"the office page"</a>
-                            "; once they have made their key, enrol them here."
-                        </p>
+                        <li>
+                            <ActionForm action=actions.change_candidate attr:class="inline-form">
+                                {token.fields()}
+                                <input type="hidden" name="candidate" value=c.id.to_string() />
+                                <label for=format!("cn-{}", c.id) class="visually-hidden">"Name"</label>
+                                <input id=format!("cn-{}", c.id) name="name" type="text" required value=c.name />
+                                <label for=format!("cd-{}", c.id) class="visually-hidden">"Description"</label>
+                                <input id=format!("cd-{}", c.id) name="description" type="text" value=c.description />
+                                <button type="submit" class="secondary">"Save"</button>
+                                <button type="submit" name="remove" value="yes" class="danger" formnovalidate>"Remove"</button>
+                            </ActionForm>
+                        </li>
                     }.into_any()
                 } else {
                     view! {
-                        <ActionForm action=actions.enrol attr:class="inline-form">
-                            {token()}
-                            <label for="enrol">"Enrol a validator"</label>
-                            <select id="enrol" name="username">
-                                {e.other_validators.iter().map(|v| view! { <option value=v.clone()>{v.clone()}</option> }).collect_view()}
-                            </select>
-                            <button type="submit">"Enrol"</button>
-                        </ActionForm>
-                    }.into_any()
-                }}
-                <p class="hint">
-                    "Replacing a key withdraws it now and gives you a re-enrolment link for that validator; the election cannot be opened until they have enrolled a new key."
+                        <li>
+                            {if c.description.is_empty() {
+                                c.name.clone()
+                            } else {
+                                format!("{} — {}", c.name, c.description)
+                            }}
+                        </li>
+                    }
+                        .into_any()
+                }
+            }).collect_view()}
+        </ul>
+        {setup.then(|| view! {
+            <ActionForm action=actions.add_candidate attr:class="ballot">
+                {token.fields()}
+                <label for="cand-name">"Candidate name"</label>
+                <input id="cand-name" name="name" type="text" required maxlength="200" />
+                <label for="cand-desc">"Party or description"</label>
+                <input id="cand-desc" name="description" type="text" maxlength="1000" />
+                <button type="submit">"Add candidate"</button>
+            </ActionForm>
+        })}
+    </section>
+    }
+}
+
+/// The roll: made on the office's machine while being set up, its hash once sealed.
+fn voters_section(e: &ManagedElection, token: FormToken, actions: OfficeActions) -> impl IntoView {
+    let (id, setup) = (e.id, e.state == ElectionState::Setup);
+    view! {
+    <section aria-labelledby="voters-h">
+        <h2 id="voters-h">{format!("Voters ({})", e.voters)}</h2>
+        {if setup {
+            crate::roll::roll_section(id, e.roll.clone(), e.roll_list.clone(), token.csrf.get_value(), actions.remove_voter, actions.refresh, actions.said).into_any()
+        } else {
+            view! {
+                <p class="notice">"The voter registry is sealed in the genesis block."</p>
+                <p class="roll" data-roll=e.roll.shown_hash()>
+                    {format!("Roll: {} voters · hash ", e.roll.voters)}
+                    <span class="hash">{e.roll.shown_hash()}</span>
                 </p>
-            })}
-        </section>
-        {trustees}
+            }.into_any()
+        }}
+    </section>
+    }
+}
+
+/// The validators enrolled, their keys, and enrolling or replacing one.
+fn validators_section(
+    e: &ManagedElection,
+    token: FormToken,
+    actions: OfficeActions,
+) -> impl IntoView {
+    let (id, setup) = (e.id, e.state == ElectionState::Setup);
+    // Made here: the form's children are built later, when `e` is gone.
+    let options = e
+        .other_validators
+        .iter()
+        .map(|v| view! { <option value=v.clone()>{v.clone()}</option> })
+        .collect_view();
+    view! {
+    <section aria-labelledby="val-h">
+        <h2 id="val-h">"Validators"</h2>
+        {if e.validators.is_empty() {
+            view! { <p>"None enrolled yet."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="validators">
+                    {e.validators.iter().map(|v| {
+                        let name = v.username.clone();
+                        view! {
+                            <li data-validator=name.clone()>
+                                <strong>{name.clone()}</strong>
+                                {match &v.public_key {
+                                    Some(key) => format!(" · key {}", wire::fingerprint(key)),
+                                    None => " · no key: waiting for them to re-enrol".to_owned(),
+                                }}
+                                {setup.then(|| {
+                                    let (label, text) = match v.public_key {
+                                        Some(_) => (format!("Replace {name}'s key"), "Replace key"),
+                                        None => (format!("New re-enrolment link for {name}"), "New re-enrolment link"),
+                                    };
+                                    view! {
+                                        <form method="post" class="inline-form" action=format!("/admin/e/{id}/validators/{name}/rekey")>
+                                            {token.fields()}
+                                            <button type="submit" class="danger" aria-label=label>{text}</button>
+                                        </form>
+                                    }
+                                })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        }}
+        {(setup && e.validators.len() == usize::from(e.quorum)).then(|| view! {
+            <p class="notice" role="status">
+                {format!(
+                    "Exactly {} validators for a quorum of {}: if one of them is absent, no block can be appended. Enrol at least one more.",
+                    e.quorum, e.quorum,
+                )}
+            </p>
+        })}
+        {setup.then(|| view! {
+            {if e.other_validators.is_empty() {
+                view! {
+                    <p class="notice">
+                        "Every validator account is enrolled. Invite another validator from "
+                        <a href="/admin#invite-h">"the office page"</a>
+                        "; once they have made their key, enrol them here."
+                    </p>
+                }.into_any()
+            } else {
+                view! {
+                    <ActionForm action=actions.enrol attr:class="inline-form">
+                        {token.fields()}
+                        <label for="enrol">"Enrol a validator"</label>
+                        <select id="enrol" name="username">{options}</select>
+                        <button type="submit">"Enrol"</button>
+                    </ActionForm>
+                }.into_any()
+            }}
+            <p class="hint">
+                "Replacing a key withdraws it now and gives you a re-enrolment link for that validator; the election cannot be opened until they have enrolled a new key."
+            </p>
+        })}
+    </section>
     }
 }
 

@@ -4,6 +4,7 @@
 //! validator's passphrase before it is offered for download or remembered here), the
 //! fields of a form, chosen files, and JSON posted to this server.
 
+use leptos::prelude::{GetUntracked, NodeRef};
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::JsCast;
 
@@ -180,11 +181,26 @@ pub async fn chosen_text(input_id: &str) -> Result<Option<String>, String> {
     else {
         return Ok(None);
     };
+    file_text(file).await.map(Some)
+}
+
+/// The text of the file chosen in this file input, if one is.
+pub async fn text_of(input: NodeRef<leptos::html::Input>) -> Result<Option<String>, String> {
+    let Some(file) = input
+        .get_untracked()
+        .and_then(|i| i.files())
+        .and_then(|f| f.get(0))
+    else {
+        return Ok(None);
+    };
+    file_text(file).await.map(Some)
+}
+
+async fn file_text(file: web_sys::File) -> Result<String, String> {
     wasm_bindgen_futures::JsFuture::from(file.text())
         .await
         .map_err(|_| "the file could not be read".to_owned())?
         .as_string()
-        .map(Some)
         .ok_or_else(|| "the file is not text".to_owned())
 }
 

@@ -440,11 +440,6 @@ fn explorer_body(
     receipt: Resource<Result<Option<ReceiptInfo>, ServerFnError>>,
 ) -> impl IntoView {
     let id = v.id;
-    let older = v
-        .blocks
-        .last()
-        .filter(|b| b.index > 1 && v.blocks.len() == PAGE as usize)
-        .map(|b| format!("/e/{id}/chain?from={}", b.index - 1));
     let problem = v.integrity_problem.clone().unwrap_or_default();
     let (verified, class) = match v.chain_check {
         wire::ChainCheck::Verified => ("Chain verified at server start".to_owned(), "ok"),
@@ -480,148 +475,184 @@ fn explorer_body(
 
         {head_section(&v)}
 
-        <section aria-labelledby="receipt-h">
-            <h2 id="receipt-h">"Look up a receipt"</h2>
-            <form method="get" action=format!("/e/{id}/chain") class="inline-form">
-                <label for="receipt">"Receipt"</label>
-                <input id="receipt" name="receipt" type="text" inputmode="text" autocomplete="off"
-                    spellcheck="false" placeholder="64 hexadecimal digits" required />
-                <button type="submit">"Look up"</button>
-            </form>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match receipt.await {
-                        Ok(None) => ().into_any(),
-                        Ok(Some(r)) => receipt_card(id, r).into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </section>
+        {receipt_section(id, receipt)}
+        {tally_section(&v)}
+        {blocks_section(&v)}
+        {rules_section(&v)}
+    }
+}
 
-        <section aria-labelledby="tally-h">
-            <h2 id="tally-h">"Tally"</h2>
-            {if !v.sealed {
-                view! { <p class="notice">"The ballot is not sealed yet."</p> }.into_any()
-            } else if v.tally.is_empty() {
-                view! {
-                    <p class="turnout" data-turnout=v.turnout>
-                        {format!(
-                            "Turnout: {} {} on the appended chain.",
-                            v.turnout,
-                            if v.turnout == 1 { "ballot" } else { "ballots" },
-                        )}
-                    </p>
-                    <p class="notice">
-                        "Every ballot is encrypted: nobody, the server included, can read a choice. The trustees decrypt only the totals, together, after voting closes."
-                    </p>
+/// Looking up a receipt, and the receipt asked for.
+fn receipt_section(
+    id: ElectionId,
+    receipt: Resource<Result<Option<ReceiptInfo>, ServerFnError>>,
+) -> impl IntoView {
+    view! {
+    <section aria-labelledby="receipt-h">
+        <h2 id="receipt-h">"Look up a receipt"</h2>
+        <form method="get" action=format!("/e/{id}/chain") class="inline-form">
+            <label for="receipt">"Receipt"</label>
+            <input id="receipt" name="receipt" type="text" inputmode="text" autocomplete="off"
+                spellcheck="false" placeholder="64 hexadecimal digits" required />
+            <button type="submit">"Look up"</button>
+        </form>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match receipt.await {
+                    Ok(None) => ().into_any(),
+                    Ok(Some(r)) => receipt_card(id, r).into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
-                    .into_any()
-            } else {
-                view! { <TallyChart bars=v.tally.clone() total=v.turnout /> }.into_any()
-            }}
-            {v.final_head.clone().map(|f| final_card(id, &f, &v.shares))}
-        </section>
+            })}
+        </Suspense>
+    </section>
+    }
+}
 
-        <section aria-labelledby="blocks-h">
-            <h2 id="blocks-h">"Blocks, newest first"</h2>
-            {if v.blocks.is_empty() {
-                view! { <p class="notice">"No block has been appended yet."</p> }.into_any()
-            } else {
-                view! {
-                    <ol class="block-list">
-                        {v.blocks
-                            .iter()
-                            .map(|b| {
-                                view! {
-                                    <li>
-                                        <a href=format!("/e/{id}/block/{}", b.hash)>
-                                            {format!("Block {}", b.index)}
-                                        </a>
-                                        <span class="hash">{b.hash.to_hex()}</span>
-                                        <span class="meta">
-                                            {format!(
-                                                "{} vote{} · {} approval{}{}",
-                                                b.votes,
-                                                if b.votes == 1 { "" } else { "s" },
-                                                b.approvals,
-                                                if b.approvals == 1 { "" } else { "s" },
-                                                if b.miner_tag.is_empty() {
-                                                    String::new()
-                                                } else {
-                                                    format!(" · mined by {}", b.miner_tag)
-                                                },
-                                            )}
-                                        </span>
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ol>
-                }
-                    .into_any()
-            }}
-            {older.map(|href| view! { <a class="pager" href=href>"Older blocks"</a> })}
-        </section>
-
-        <section aria-labelledby="rules-h">
-            <h2 id="rules-h">"Genesis and rules"</h2>
-            <dl class="facts">
-                <dt>"Genesis hash"</dt>
-                <dd class="hash">{v.genesis_hash.map_or_else(|| "not sealed".into(), |h| h.to_hex())}</dd>
-                <dt>"Proof of work"</dt>
-                <dd>{format!("{} leading zero bits", v.difficulty_bits)}</dd>
-                <dt>"Voter roll"</dt>
-                <dd data-roll=v.roll.shown_hash()>
+/// The turnout, then the result once decrypted, and where the count ends.
+fn tally_section(v: &ChainOverview) -> impl IntoView {
+    let id = v.id;
+    view! {
+    <section aria-labelledby="tally-h">
+        <h2 id="tally-h">"Tally"</h2>
+        {if !v.sealed {
+            view! { <p class="notice">"The ballot is not sealed yet."</p> }.into_any()
+        } else if v.tally.is_empty() {
+            view! {
+                <p class="turnout" data-turnout=v.turnout>
                     {format!(
-                        "{} voter key{}{} · hash ",
-                        v.roll.voters,
-                        if v.roll.voters == 1 { "" } else { "s" },
-                        if v.genesis_hash.is_some() { " in the genesis block" } else { " registered so far" },
+                        "Turnout: {} {} on the appended chain.",
+                        v.turnout,
+                        if v.turnout == 1 { "ballot" } else { "ballots" },
                     )}
-                    <span class="hash">{v.roll.shown_hash()}</span>
-                </dd>
-                <dt>"Quorum"</dt>
-                <dd>{format!("{} of {} validators", v.quorum, v.validators.len())}</dd>
-                <dt>"Validators"</dt>
-                <dd>
-                    <ul class="validators">
-                        {v.validators
-                            .iter()
-                            .map(|val| {
-                                let key = val
-                                    .public_key
-                                    .as_ref()
-                                    .map_or_else(|| "no key".to_owned(), wire::fingerprint);
-                                let sealed = if val.in_genesis { " (in the genesis block)" } else { "" };
-                                view! {
-                                    <li data-validator=val.username.clone()>
-                                        <strong>{val.username.clone()}</strong>
-                                        " · key "
-                                        <span class="fingerprint">{key}</span>
-                                        {sealed}
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ul>
-                </dd>
-            </dl>
-            <p>
-                <a href=wire::paths::export(id) download=format!("election-{id}-chain.json")>
-                    "Download the chain"
-                </a>
-                " and re-check it offline with "
-                <code>{format!("ballotchain verify election-{id}-chain.json")}</code>
-            </p>
-            <p>
-                <a href=format!("/e/{id}/trustees")>"The trustees and their key ceremony"</a>
-                " · "
-                <a href=format!("/e/{id}/tally")>"The count and the trustees' shares"</a>
-                " · "
-                <a href=format!("/e/{id}/audit")>"Check a ballot audit"</a>
-            </p>
-        </section>
+                </p>
+                <p class="notice">
+                    "Every ballot is encrypted: nobody, the server included, can read a choice. The trustees decrypt only the totals, together, after voting closes."
+                </p>
+            }
+                .into_any()
+        } else {
+            view! { <TallyChart bars=v.tally.clone() total=v.turnout /> }.into_any()
+        }}
+        {v.final_head.clone().map(|f| final_card(id, &f, &v.shares))}
+    </section>
+    }
+}
+
+/// A page of appended blocks, newest first.
+fn blocks_section(v: &ChainOverview) -> impl IntoView {
+    let id = v.id;
+    let older = v
+        .blocks
+        .last()
+        .filter(|b| b.index > 1 && v.blocks.len() == PAGE as usize)
+        .map(|b| format!("/e/{id}/chain?from={}", b.index - 1));
+    view! {
+    <section aria-labelledby="blocks-h">
+        <h2 id="blocks-h">"Blocks, newest first"</h2>
+        {if v.blocks.is_empty() {
+            view! { <p class="notice">"No block has been appended yet."</p> }.into_any()
+        } else {
+            view! {
+                <ol class="block-list">
+                    {v.blocks
+                        .iter()
+                        .map(|b| {
+                            view! {
+                                <li>
+                                    <a href=format!("/e/{id}/block/{}", b.hash)>
+                                        {format!("Block {}", b.index)}
+                                    </a>
+                                    <span class="hash">{b.hash.to_hex()}</span>
+                                    <span class="meta">
+                                        {format!(
+                                            "{} vote{} · {} approval{}{}",
+                                            b.votes,
+                                            if b.votes == 1 { "" } else { "s" },
+                                            b.approvals,
+                                            if b.approvals == 1 { "" } else { "s" },
+                                            if b.miner_tag.is_empty() {
+                                                String::new()
+                                            } else {
+                                                format!(" · mined by {}", b.miner_tag)
+                                            },
+                                        )}
+                                    </span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ol>
+            }
+                .into_any()
+        }}
+        {older.map(|href| view! { <a class="pager" href=href>"Older blocks"</a> })}
+    </section>
+    }
+}
+
+/// The genesis block's rules, the validators, and where to check it all offline.
+fn rules_section(v: &ChainOverview) -> impl IntoView {
+    let id = v.id;
+    view! {
+    <section aria-labelledby="rules-h">
+        <h2 id="rules-h">"Genesis and rules"</h2>
+        <dl class="facts">
+            <dt>"Genesis hash"</dt>
+            <dd class="hash">{v.genesis_hash.map_or_else(|| "not sealed".into(), |h| h.to_hex())}</dd>
+            <dt>"Proof of work"</dt>
+            <dd>{format!("{} leading zero bits", v.difficulty_bits)}</dd>
+            <dt>"Voter roll"</dt>
+            <dd data-roll=v.roll.shown_hash()>
+                {format!(
+                    "{} voter key{}{} · hash ",
+                    v.roll.voters,
+                    if v.roll.voters == 1 { "" } else { "s" },
+                    if v.genesis_hash.is_some() { " in the genesis block" } else { " registered so far" },
+                )}
+                <span class="hash">{v.roll.shown_hash()}</span>
+            </dd>
+            <dt>"Quorum"</dt>
+            <dd>{format!("{} of {} validators", v.quorum, v.validators.len())}</dd>
+            <dt>"Validators"</dt>
+            <dd>
+                <ul class="validators">
+                    {v.validators
+                        .iter()
+                        .map(|val| {
+                            let key = val
+                                .public_key
+                                .as_ref()
+                                .map_or_else(|| "no key".to_owned(), wire::fingerprint);
+                            let sealed = if val.in_genesis { " (in the genesis block)" } else { "" };
+                            view! {
+                                <li data-validator=val.username.clone()>
+                                    <strong>{val.username.clone()}</strong>
+                                    " · key "
+                                    <span class="fingerprint">{key}</span>
+                                    {sealed}
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </dd>
+        </dl>
+        <p>
+            <a href=wire::paths::export(id) download=format!("election-{id}-chain.json")>
+                "Download the chain"
+            </a>
+            " and re-check it offline with "
+            <code>{format!("ballotchain verify election-{id}-chain.json")}</code>
+        </p>
+        <p>
+            <a href=format!("/e/{id}/trustees")>"The trustees and their key ceremony"</a>
+            " · "
+            <a href=format!("/e/{id}/tally")>"The count and the trustees' shares"</a>
+            " · "
+            <a href=format!("/e/{id}/audit")>"Check a ballot audit"</a>
+        </p>
+    </section>
     }
 }
 

@@ -15,11 +15,11 @@ use wire::{RegisteredVoter, Roll};
 #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
 pub const LISTED: usize = 1000;
 
-/// How far making codes got; it finishes with how many were made and their keys' roll hash.
-type Step = crate::task::Task<(usize, String)>;
+mod machine;
+
+use machine::{Event, Phase};
 
 /// The voters section of an election in set-up.
-#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
 pub(crate) fn roll_section(
     id: ElectionId,
     roll: Roll,
@@ -29,72 +29,152 @@ pub(crate) fn roll_section(
     refresh: RwSignal<usize>,
     said: RwSignal<Option<Result<String, String>>>,
 ) -> impl IntoView {
-    let step = RwSignal::new(Step::Loading);
-    let download = RwSignal::new(None::<String>);
-    let downloaded = RwSignal::new(false);
-    #[cfg(feature = "hydrate")]
-    let made: StoredValue<Vec<wire::NewVoter>> = StoredValue::new(Vec::new());
-    Effect::new(move |_| step.set(Step::Ready));
+    let desk = Codes {
+        id,
+        phase: RwSignal::new(Phase::Ready),
+        alive: RwSignal::new(false),
+        said,
+        refresh,
+    };
+    Effect::new(move |_| desk.alive.set(true));
+    let csrf = StoredValue::new(csrf);
+    let list = (!voters.is_empty()).then(|| roll_list(id, &roll, voters, csrf, remove, desk));
+    view! {
+        {move || said.get().map(|r| match r {
+            Ok(text) => view! { <p class="ok" role="status">{text}</p> }.into_any(),
+            Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
+        })}
+        <p class="roll" data-roll=roll.shown_hash()>
+            {format!("Roll: {} voter{} · hash ", roll.voters, if roll.voters == 1 { "" } else { "s" })}
+            <span class="hash">{roll.shown_hash()}</span>
+        </p>
+        {codes_maker(desk)}
+        {keys_upload(id, csrf, said)}
+        {list}
+    }
+}
 
-    let make = move |_| {
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            step.set(Step::Working("Making codes…".into()));
-            match make_codes(id).await {
-                Ok((voters, sheet)) => {
-                    let keys: Vec<_> = voters.iter().map(|v| v.public_key).collect();
-                    let summary = Roll::of(&keys);
-                    match crate::custody::download_text("text/csv", &sheet) {
-                        Ok(href) => {
-                            download.set(Some(href));
-                            downloaded.set(false);
-                            made.set_value(voters);
-                            step.set(Step::Finished((
-                                summary.voters as usize,
-                                summary.shown_hash(),
-                            )));
-                        }
-                        Err(e) => step.set(Step::Failed(e)),
-                    }
+/// The codes machine of the page ([`machine::Phase`]) with what carrying out its effects
+/// takes.
+#[derive(Clone, Copy)]
+struct Codes {
+    id: ElectionId,
+    phase: RwSignal<Phase>,
+    /// The page is live (the codes need its WebAssembly).
+    alive: RwSignal<bool>,
+    said: RwSignal<Option<Result<String, String>>>,
+    refresh: RwSignal<usize>,
+}
+
+impl Codes {
+    /// Moves the codes on and carries out what the machine asks.
+    fn send(self, event: Event) {
+        let effects = self.phase.try_update(|p| p.step(event)).unwrap_or_default();
+        for effect in effects {
+            self.carry_out(effect);
+        }
+    }
+
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    fn carry_out(self, effect: machine::Effect) {
+        use machine::Effect;
+        match effect {
+            Effect::Said(words) => self.said.set(Some(words)),
+            Effect::Refresh => self.refresh.update(|n| *n += 1),
+            #[cfg(feature = "hydrate")]
+            Effect::MakeCodes => leptos::task::spawn_local(async move {
+                let made = make_codes(self.id).await.and_then(|(voters, sheet)| {
+                    crate::custody::download_text("text/csv", &sheet).map(|href| (voters, href))
+                });
+                self.send(Event::Made(made));
+            }),
+            #[cfg(feature = "hydrate")]
+            Effect::Register(voters) => leptos::task::spawn_local(async move {
+                let url = wire::paths::voters(self.id);
+                let sent = crate::custody::post_json::<_, wire::Registration>(&url, &voters)
+                    .await
+                    .map(|r| {
+                        format!(
+                            "{} voter(s) registered. The roll now holds {} voters, hash {}.",
+                            r.voters.len(),
+                            r.roll.voters,
+                            r.roll.shown_hash()
+                        )
+                    });
+                self.send(Event::Registered(sent));
+            }),
+            #[cfg(not(feature = "hydrate"))]
+            _ => {}
+        }
+    }
+
+    /// Whether the buttons wait (working, or the page not live yet).
+    fn busy(self) -> bool {
+        !self.alive.get() || self.phase.with(Phase::busy)
+    }
+}
+
+/// Making codes in this browser: the roll typed or chosen, the sheet to download, then
+/// registering the voters.
+fn codes_maker(desk: Codes) -> impl IntoView {
+    let id = desk.id;
+    let phase = desk.phase;
+    view! {
+        <h3>"Make voting codes in this browser"</h3>
+        <p>
+            "Codes are made here, on this computer. You download the codes sheet for the voters; the server receives only names, external ids and the codes' public keys. Needs JavaScript; without it, use "
+            <code>{format!("ballotchain codes --roll roll.csv --election {id} --out codes.csv --keys keys.csv")}</code>
+            " and upload the keys file below."
+        </p>
+        <div class="ballot">
+            <label for="roll-file">"Roll: a CSV file with a header row name,external_id"</label>
+            <input id="roll-file" type="file" accept=".csv,text/csv" />
+            <label for="roll-text">"Or type voters, one per line: name, external id (optional)"</label>
+            <textarea id="roll-text" rows="4"></textarea>
+            <button type="button" on:click=move |_| desk.send(Event::Make) disabled=move || desk.busy()>"Make codes"</button>
+            {move || match phase.get() {
+                Phase::Made(m) | Phase::Registering(m) => view! {
+                    <p class="ok" role="status">
+                        {format!("{} code(s) made. Their roll hash: {}. Download the codes sheet first: the codes are shown nowhere else.", m.count, m.hash)}
+                    </p>
+                    <p>
+                        <a class="button" href=m.sheet download=format!("voting-codes-election-{id}.csv")
+                            on:click=move |_| desk.send(Event::Downloaded)>
+                            "Download the codes sheet"
+                        </a>
+                    </p>
+                    {m.downloaded.then(|| view! {
+                        <button type="button" on:click=move |_| desk.send(Event::Register) disabled=move || desk.busy()>
+                            "Register these voters"
+                        </button>
+                    })}
                 }
-                Err(e) => step.set(Step::Failed(e)),
-            }
-        });
-    };
-    let register = move |_| {
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let before = step.get_untracked();
-            step.set(Step::Working("Registering the voters…".into()));
-            let voters = made.get_value();
-            let url = wire::paths::voters(id);
-            match crate::custody::post_json::<_, wire::Registration>(&url, &voters).await {
-                Ok(r) => {
-                    made.set_value(Vec::new());
-                    download.set(None);
-                    step.set(Step::Ready);
-                    said.set(Some(Ok(format!(
-                        "{} voter(s) registered. The roll now holds {} voters, hash {}.",
-                        r.voters.len(),
-                        r.roll.voters,
-                        r.roll.shown_hash()
-                    ))));
-                    refresh.update(|n| *n += 1);
-                }
-                Err(e) => {
-                    // The same codes can be sent again once the problem is fixed.
-                    said.set(Some(Err(format!("Nothing was registered: {e}"))));
-                    step.set(before);
-                }
-            }
-        });
-    };
-    // A codes sheet chosen where the keys file goes is caught here, before it is sent.
+                .into_any(),
+                Phase::Making => view! { <p class="notice" role="status">"Making codes…"</p> }.into_any(),
+                Phase::Failed(why) => view! { <p class="error" role="alert">{why}</p> }.into_any(),
+                Phase::Ready => ().into_any(),
+            }}
+            {move || matches!(phase.get(), Phase::Registering(_)).then(|| view! {
+                <p class="notice" role="status">"Registering the voters…"</p>
+            })}
+        </div>
+    }
+}
+
+/// Uploading the keys file `ballotchain codes` made offline (a plain form: it works
+/// without JavaScript). A codes sheet chosen instead is caught before it is sent.
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn keys_upload(
+    id: ElectionId,
+    csrf: StoredValue<String>,
+    said: RwSignal<Option<Result<String, String>>>,
+) -> impl IntoView {
     let sheet_chosen = RwSignal::new(false);
+    let file = NodeRef::<leptos::html::Input>::new();
     let check_keys_file = move |_| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let header = crate::custody::chosen_text("keys-file")
+            let header = crate::custody::text_of(file)
                 .await
                 .ok()
                 .flatten()
@@ -109,106 +189,74 @@ pub(crate) fn roll_section(
             }
         });
     };
-    let busy = move || step.with(|s| s.busy());
-    let hidden = {
-        let csrf = StoredValue::new(csrf.clone());
-        move || {
-            view! {
-                <input type="hidden" name="csrf" value=csrf.get_value() />
-                <input type="hidden" name="election" value=id.to_string() />
-            }
-        }
-    };
-    let total = voters.len();
     view! {
-        {move || said.get().map(|r| match r {
-            Ok(text) => view! { <p class="ok" role="status">{text}</p> }.into_any(),
-            Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
-        })}
-        <p class="roll" data-roll=roll.shown_hash()>
-            {format!("Roll: {} voter{} · hash ", roll.voters, if roll.voters == 1 { "" } else { "s" })}
-            <span class="hash">{roll.shown_hash()}</span>
-        </p>
-        <h3>"Make voting codes in this browser"</h3>
-        <p>
-            "Codes are made here, on this computer. You download the codes sheet for the voters; the server receives only names, external ids and the codes' public keys. Needs JavaScript; without it, use "
-            <code>{format!("ballotchain codes --roll roll.csv --election {id} --out codes.csv --keys keys.csv")}</code>
-            " and upload the keys file below."
-        </p>
-        <div class="ballot">
-            <label for="roll-file">"Roll: a CSV file with a header row name,external_id"</label>
-            <input id="roll-file" type="file" accept=".csv,text/csv" />
-            <label for="roll-text">"Or type voters, one per line: name, external id (optional)"</label>
-            <textarea id="roll-text" rows="4"></textarea>
-            <button type="button" on:click=make disabled=busy>"Make codes"</button>
-            {move || match step.get() {
-                Step::Finished((n, hash)) => view! {
-                    <p class="ok" role="status">
-                        {format!("{n} code(s) made. Their roll hash: {hash}. Download the codes sheet first: the codes are shown nowhere else.")}
-                    </p>
-                }
-                .into_any(),
-                other => other.status().into_any(),
-            }}
-            {move || download.get().map(|href| view! {
-                <p>
-                    <a class="button" href=href download=format!("voting-codes-election-{id}.csv")
-                        on:click=move |_| downloaded.set(true)>
-                        "Download the codes sheet"
-                    </a>
-                </p>
-            })}
-            {move || (matches!(step.get(), Step::Finished(_)) && downloaded.get()).then(|| view! {
-                <button type="button" on:click=register>"Register these voters"</button>
-            })}
-        </div>
         <form method="post" action=format!("/admin/e/{id}/voters") enctype="multipart/form-data" class="ballot">
-            {hidden()}
+            <input type="hidden" name="csrf" value=csrf.get_value() />
+            <input type="hidden" name="election" value=id.to_string() />
             <label for="keys-file">"Keys file from ballotchain codes: name,external_id,public_key"</label>
-            <input id="keys-file" name="file" type="file" accept=".csv,text/csv" required on:change=check_keys_file />
+            <input id="keys-file" name="file" type="file" accept=".csv,text/csv" required node_ref=file on:change=check_keys_file />
             <button type="submit" disabled=move || sheet_chosen.get()>"Upload keys file"</button>
         </form>
-        {(total > 0).then(|| view! {
-            <details class="roll-list">
-                <summary>{format!("The roll ({} voter{}{})", roll.voters, if roll.voters == 1 { "" } else { "s" }, if roll.voters as usize > total { format!(", first {total} listed") } else { String::new() })}</summary>
-                <table class="checks">
-                    <thead>
-                        <tr><th scope="col">"Voter"</th><th scope="col">"External id"</th><th scope="col">"Key"</th><th scope="col">"Correct"</th></tr>
-                    </thead>
-                    <tbody>
-                        {voters.into_iter().map(|v| {
-                            let vid = v.voter_id;
-                            let name = v.name.clone();
-                            let replace = move |_| {
-                                #[cfg(feature = "hydrate")]
-                                leptos::task::spawn_local(async move {
-                                    said.set(Some(replace_code(id, vid).await));
-                                    refresh.update(|n| *n += 1);
-                                });
-                            };
-                            view! {
-                                <tr data-voter=vid.to_string()>
-                                    <td>{format!("{} (#{vid})", v.name)}</td>
-                                    <td>{v.external_id.clone().unwrap_or_default()}</td>
-                                    <td class="hash">{wire::fingerprint(&v.public_key)}</td>
-                                    <td>
-                                        <ActionForm action=remove attr:class="inline-form">
-                                            {hidden()}
-                                            <input type="hidden" name="voter" value=vid.to_string() />
-                                            <button type="submit" class="danger" aria-label=format!("Remove {name}")>"Remove"</button>
-                                        </ActionForm>
-                                        <button type="button" class="secondary" disabled=busy on:click=replace
-                                            aria-label=format!("New code for {}", v.name)>
-                                            "New code"
-                                        </button>
-                                    </td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </details>
-        })}
+    }
+}
+
+/// The roll as registered (the first [`LISTED`]): take a voter off, or give one who lost
+/// their code a new one.
+fn roll_list(
+    id: ElectionId,
+    roll: &Roll,
+    voters: Vec<RegisteredVoter>,
+    csrf: StoredValue<String>,
+    remove: ServerAction<RemoveVoter>,
+    desk: Codes,
+) -> impl IntoView {
+    let total = voters.len();
+    let listed = if roll.voters as usize > total {
+        format!(", first {total} listed")
+    } else {
+        String::new()
+    };
+    view! {
+        <details class="roll-list">
+            <summary>{format!("The roll ({} voter{}{listed})", roll.voters, if roll.voters == 1 { "" } else { "s" })}</summary>
+            <table class="checks">
+                <thead>
+                    <tr><th scope="col">"Voter"</th><th scope="col">"External id"</th><th scope="col">"Key"</th><th scope="col">"Correct"</th></tr>
+                </thead>
+                <tbody>
+                    {voters.into_iter().map(|v| {
+                        let vid = v.voter_id;
+                        let name = v.name.clone();
+                        let replace = move |_| {
+                            #[cfg(feature = "hydrate")]
+                            leptos::task::spawn_local(async move {
+                                desk.said.set(Some(replace_code(id, vid).await));
+                                desk.refresh.update(|n| *n += 1);
+                            });
+                        };
+                        view! {
+                            <tr data-voter=vid.to_string()>
+                                <td>{format!("{} (#{vid})", v.name)}</td>
+                                <td>{v.external_id.clone().unwrap_or_default()}</td>
+                                <td class="hash">{wire::fingerprint(&v.public_key)}</td>
+                                <td>
+                                    <ActionForm action=remove attr:class="inline-form">
+                                        <input type="hidden" name="csrf" value=csrf.get_value() />
+                                        <input type="hidden" name="election" value=id.to_string() />
+                                        <input type="hidden" name="voter" value=vid.to_string() />
+                                        <button type="submit" class="danger" aria-label=format!("Remove {name}")>"Remove"</button>
+                                    </ActionForm>
+                                    <button type="button" class="secondary" disabled=move || desk.busy() on:click=replace
+                                        aria-label=format!("New code for {}", v.name)>
+                                        "New code"
+                                    </button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </details>
     }
 }
 

@@ -7,6 +7,8 @@
 //! storage) between turns; the server only ever relays signed messages. Without JavaScript
 //! the pages say how to do the same with `ballotchain trustee`.
 
+mod machine;
+
 use crate::loaded::loaded;
 use ledger::ceremony::Round;
 use ledger::ElectionId;
@@ -726,60 +728,31 @@ fn count_card(election: ElectionId, v: &CountData) -> impl IntoView {
 /// rather than remembered here is offered for download first: the share is posted only
 /// once the trustee has taken the updated file, which records the count.
 #[component]
-#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
 fn ShareForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
-    let step = RwSignal::new(Step::Loading);
+    use machine::{Event, Phase};
     #[cfg(feature = "hydrate")]
     on_cleanup(workers::dismiss::<workers::keys::KeyWorker>);
+    let desk = ShareDesk {
+        election,
+        phase: RwSignal::new(Phase::Ready),
+        version,
+        own_sums: RwSignal::new(None),
+    };
+    let (phase, own_sums) = (desk.phase, desk.own_sums);
     let remembered = RwSignal::new(false);
-    let own_sums = RwSignal::new(None::<String>);
-    // A share made with a chosen key file, waiting for the trustee to save the updated
-    // file: the share, and that file's download link.
-    let pending = RwSignal::new(None::<(ledger::result::SignedShare, String)>);
-    let saved = RwSignal::new(false);
+    let alive = RwSignal::new(false);
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         remembered.set(crate::custody::remembered_trustee(election).is_some());
-        step.set(Step::Ready);
+        alive.set(true);
     });
-    let finish = move |posted: Result<String, String>| match posted {
-        Ok(said) => {
-            step.set(Step::Finished(said));
-            version.update(|v| *v += 1);
-        }
-        Err(e) => step.set(Step::Failed(e)),
-    };
     let make = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let remembered = remembered.get_untracked();
-            match share_here(election, remembered, step, own_sums).await {
-                Ok((share, _)) if remembered => finish(post_share(election, &share, step).await),
-                Ok((share, file)) => {
-                    saved.set(false);
-                    pending.set(Some((share, crate::custody::download_href(&file))));
-                    step.set(Step::Ready);
-                }
-                Err(e) => step.set(Step::Failed(e)),
-            }
+        desk.send(Event::Make {
+            remembered: remembered.get_untracked(),
         });
     };
-    let post_pending = move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some((share, _)) = pending.get_untracked() {
-            leptos::task::spawn_local(async move {
-                let posted = post_share(election, &share, step).await;
-                if posted.is_ok() {
-                    pending.set(None);
-                }
-                finish(posted);
-            });
-        }
-    };
-    let busy = move || {
-        step.with(|s| s.busy() || matches!(s, Step::Finished(_))) || pending.with(Option::is_some)
-    };
+    let busy = move || !alive.get() || phase.with(Phase::busy);
     view! {
         <section aria-labelledby="share-h">
             <h2 id="share-h">"Your decryption share, as a trustee"</h2>
@@ -797,25 +770,89 @@ fn ShareForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
                     "), not from the election office alone: a share is posted only for that head. Leave it empty to decrypt the head this server shows."
                 </p>
                 <button type="submit" disabled=busy>"Check the count and post my share"</button>
-                {move || step.with(|s| s.status())}
+                {move || phase.with(|p| match p {
+                    Phase::Working(_, words) => Some(view! { <p class="notice" role="status">{words.clone()}</p> }.into_any()),
+                    Phase::Failed(why) => Some(view! { <p class="error" role="alert">{why.clone()}</p> }.into_any()),
+                    _ => None,
+                })}
             </form>
             {move || own_sums.get().map(|s| view! {
                 <p>"The sums this browser recomputed: "<span class="hash" data-own-sums=s.clone()>{s.clone()}</span></p>
             })}
-            {move || pending.get().map(|(_, href)| view! {
-                <div class="notice" role="status" data-share="save-first">
-                    <p>"Your share is made, and this browser has recorded the count. Your key file now records it too: download it and replace your earlier copy before your share is posted (an earlier copy would let the key decrypt another count)."</p>
-                    <p>
-                        <a class="button" href=href download="ballotchain-trustee.key" on:click=move |_| saved.set(true)>"Download your updated key file"</a>
-                    </p>
-                    <button type="button" disabled=move || !saved.get() on:click=post_pending>"I have saved it: post my share"</button>
-                </div>
-            })}
-            {move || match step.get() {
-                Step::Finished(text) => view! { <p class="ok" role="status" data-share="posted">{text}</p> }.into_any(),
+            {move || match phase.get() {
+                Phase::SaveFirst { made, saved, refused } => save_first(desk, made.file.unwrap_or_default(), saved, refused).into_any(),
+                Phase::Posted(text) => view! { <p class="ok" role="status" data-share="posted">{text}</p> }.into_any(),
                 _ => ().into_any(),
             }}
         </section>
+    }
+}
+
+/// A share made with a chosen key file: the updated file to take before it is posted.
+fn save_first(
+    desk: ShareDesk,
+    href: String,
+    saved: bool,
+    refused: Option<String>,
+) -> impl IntoView {
+    view! {
+        <div class="notice" role="status" data-share="save-first">
+            <p>"Your share is made, and this browser has recorded the count. Your key file now records it too: download it and replace your earlier copy before your share is posted (an earlier copy would let the key decrypt another count)."</p>
+            <p>
+                <a class="button" href=href download="ballotchain-trustee.key" on:click=move |_| desk.send(machine::Event::Saved)>"Download your updated key file"</a>
+            </p>
+            <button type="button" disabled=!saved on:click=move |_| desk.send(machine::Event::Post)>"I have saved it: post my share"</button>
+            {refused.map(|why| view! { <p class="error" role="alert">{why}</p> })}
+        </div>
+    }
+}
+
+/// The share form's machine ([`machine::Phase`]) with what carrying out its effects takes.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct ShareDesk {
+    election: ElectionId,
+    phase: RwSignal<machine::Phase>,
+    /// Bumped to load the count again.
+    version: RwSignal<u32>,
+    /// The sums this browser recomputed, hex.
+    own_sums: RwSignal<Option<String>>,
+}
+
+impl ShareDesk {
+    /// Moves the share on and carries out what the machine asks.
+    fn send(self, event: machine::Event) {
+        let effects = self.phase.try_update(|p| p.step(event)).unwrap_or_default();
+        for effect in effects {
+            self.carry_out(effect);
+        }
+    }
+
+    fn carry_out(self, effect: machine::Effect) {
+        use machine::Effect;
+        match effect {
+            Effect::Refresh => self.version.update(|v| *v += 1),
+            #[cfg(feature = "hydrate")]
+            Effect::MakeShare { remembered } => leptos::task::spawn_local(async move {
+                use machine::{Event, Made};
+                let progress = move |words: &str| self.send(Event::Progress(words.to_owned()));
+                let made = share_here(self.election, remembered, progress, self.own_sums)
+                    .await
+                    .map(|(share, file)| Made {
+                        share,
+                        file: (!remembered).then(|| crate::custody::download_href(&file)),
+                    });
+                self.send(Event::Made(made));
+            }),
+            #[cfg(feature = "hydrate")]
+            Effect::Post(share) => leptos::task::spawn_local(async move {
+                self.send(machine::Event::Posted(
+                    post_share(self.election, &share).await,
+                ));
+            }),
+            #[cfg(not(feature = "hydrate"))]
+            _ => {}
+        }
     }
 }
 
@@ -827,7 +864,7 @@ fn ShareForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
 async fn share_here(
     election: ElectionId,
     remembered: bool,
-    step: RwSignal<Step>,
+    progress: impl Fn(&str),
     own_sums: RwSignal<Option<String>>,
 ) -> Result<(ledger::result::SignedShare, String), String> {
     let expected =
@@ -845,14 +882,12 @@ async fn share_here(
             .await?
             .ok_or("choose your key file first")?
     };
-    step.set(Step::Working("Reading the count…".into()));
+    progress("Reading the count…");
     let report: wire::TallyReport = crate::fetch_json(wire::paths::tally(election)).await?;
     if report.final_head.is_none() {
         return Err(ledger::result::ShareRefusal::NotFinal.to_string());
     }
-    step.set(Step::Working(
-        "Verifying this browser's copy of the chain…".into(),
-    ));
+    progress("Verifying this browser's copy of the chain…");
     let copy = workers::checker::check(election, Vec::new())
         .await
         .map_err(|e| e.to_string())?
@@ -863,7 +898,7 @@ async fn share_here(
         ));
     }
     own_sums.set(Some(hex::encode(copy.sums.to_bytes())));
-    step.set(Step::Working("Opening your key file…".into()));
+    progress("Opening your key file…");
     let trustee = workers::keys::open(file, crate::custody::field("share-passphrase"))
         .await
         .map_err(|e| e.to_string())?
@@ -883,7 +918,7 @@ async fn share_here(
         recorded: recorded.as_ref(),
     })
     .map_err(|e| format!("{e}: posting nothing"))?;
-    step.set(Step::Working("Decrypting your share…".into()));
+    progress("Decrypting your share…");
     let workers::keys::Shared { share, file } =
         workers::keys::share(election, copy.trustees, copy.tip, copy.sums)
             .await
@@ -902,9 +937,7 @@ async fn share_here(
 async fn post_share(
     election: ElectionId,
     share: &ledger::result::SignedShare,
-    step: RwSignal<Step>,
 ) -> Result<String, String> {
-    step.set(Step::Working("Posting your share…".into()));
     let after: wire::TallyReport =
         crate::custody::post_json(&wire::paths::tally_shares(election), share).await?;
     Ok(match after.result {

@@ -11,6 +11,8 @@
 //! key, so without JavaScript the page points to the command line (`ballotchain
 //! approve|reject`).
 
+mod machine;
+
 use crate::loaded::loaded;
 use crate::notice;
 use ledger::{BlockHash, ElectionId, PublicKey};
@@ -136,14 +138,6 @@ pub async fn validator_dashboard(page: usize) -> Result<Dashboard, ServerFnError
     })
 }
 
-/// What happened to the last decision sent from this page.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-enum Outcome {
-    Sent(String),
-    Refused(String),
-}
-
 /// `/validator`
 #[component]
 pub fn ValidatorPage() -> impl IntoView {
@@ -165,7 +159,7 @@ pub fn ValidatorPage() -> impl IntoView {
     // Live for the page's lifetime, across reloads of the queue.
     let desk = Desk {
         key: RwSignal::new(None),
-        outcome: RwSignal::new(None),
+        decision: RwSignal::new(machine::Desk::default()),
         refresh,
     };
     // Leaving the page ends the key worker, and the key unlocked in it.
@@ -194,7 +188,7 @@ pub fn ValidatorPage() -> impl IntoView {
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 struct Desk {
     key: RwSignal<Option<PublicKey>>,
-    outcome: RwSignal<Option<Outcome>>,
+    decision: RwSignal<machine::Desk>,
     refresh: RwSignal<u32>,
 }
 
@@ -370,9 +364,9 @@ fn dashboard(d: Dashboard, desk: Desk) -> impl IntoView {
         }
     };
     view! {
-        {move || desk.outcome.get().map(|o| match o {
-            Outcome::Sent(text) => view! { <p class="ok" role="status">{text}</p> }.into_any(),
-            Outcome::Refused(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
+        {move || desk.decision.with(|d| d.outcome.clone()).map(|o| match o {
+            machine::Outcome::Sent(text) => view! { <p class="ok" role="status">{text}</p> }.into_any(),
+            machine::Outcome::Refused(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
         })}
         {(!copies.is_empty()).then(|| copies_section(copies.clone(), desk))}
         <section aria-labelledby="queue-h">
@@ -618,109 +612,86 @@ fn copy_summary(copy: &workers::checker::CopyReport) -> String {
     )
 }
 
-/// Signs a decision on this block with the unlocked key, sends it, and reloads the queue:
-/// an approval, or a rejection with the reason typed in the field `reason_field`. Refused
-/// here, before signing, when no key is unlocked or the genesis does not list it.
-#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
-fn decide(
-    desk: Desk,
-    election: ElectionId,
-    hash: BlockHash,
-    listed: RwSignal<Vec<PublicKey>>,
-    reason_field: Option<String>,
-) {
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        let reason = reason_field.map(|id| crate::custody::field(&id));
-        let Some(public) = desk.key.get_untracked() else {
-            desk.outcome.set(Some(Outcome::Refused(
-                "Unlock your key first (above).".into(),
-            )));
-            return;
-        };
-        if listed.with_untracked(|keys| keys.is_empty()) {
-            desk.outcome.set(Some(Outcome::Refused(
-                "This browser could not verify the chain, so nothing was signed.".into(),
-            )));
-            return;
+impl Desk {
+    /// Moves the decision on and carries out what it asks.
+    fn send(self, event: machine::Event) {
+        let effects = self
+            .decision
+            .try_update(|d| d.step(event))
+            .unwrap_or_default();
+        for effect in effects {
+            self.carry_out(effect);
         }
-        if !listed.get_untracked().contains(&public) {
-            desk.outcome.set(Some(Outcome::Refused(format!(
-                "The genesis block of election {election} does not list your key ({}); nothing was signed.",
-                wire::fingerprint(&public)
-            ))));
-            return;
-        }
-        // The worker forgot the key (its bundle reloaded): the key panel asks again.
-        let refused = |e: workers::keys::KeyError| {
-            if e == workers::keys::KeyError::Locked {
-                desk.key.set(None);
-            }
-            e.to_string()
-        };
-        let sent = async {
-            match &reason {
-                None => {
-                    let a = workers::keys::approve(hash).await.map_err(refused)?;
-                    let body = wire::SignedApproval {
-                        validator: a.validator,
-                        signature: a.signature,
-                    };
-                    crate::custody::post_json::<_, wire::BlockSummary>(
-                        &wire::paths::approve(election, hash),
-                        &body,
-                    )
+    }
+
+    /// One effect, in the browser: the key worker's, the server's or the checker's answer
+    /// comes back as the next event.
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    fn carry_out(self, effect: machine::Effect) {
+        use machine::Effect;
+        match effect {
+            Effect::Relock => self.key.set(None),
+            Effect::Refresh => self.refresh.update(|n| *n += 1),
+            #[cfg(feature = "hydrate")]
+            Effect::SignAndSend(on) => leptos::task::spawn_local(async move {
+                self.send(machine::Event::Sent(sign_and_send(on).await));
+            }),
+            #[cfg(feature = "hydrate")]
+            Effect::Pin {
+                election,
+                height,
+                hash,
+            } => leptos::task::spawn_local(async move {
+                let kept = workers::checker::pin(election, height, hash)
                     .await
-                }
-                Some(reason) => {
-                    let r = workers::keys::reject(hash, reason.clone())
-                        .await
-                        .map_err(refused)?;
-                    let body = wire::SignedRejection {
-                        validator: r.validator,
-                        signature: r.signature,
-                        reason: r.reason,
-                    };
-                    crate::custody::post_json::<_, wire::BlockSummary>(
-                        &wire::paths::reject(election, hash),
-                        &body,
-                    )
-                    .await
-                }
-            }
+                    .map_err(|e| e.to_string());
+                self.send(machine::Event::Pinned(kept));
+            }),
+            #[cfg(not(feature = "hydrate"))]
+            _ => {}
         }
-        .await;
-        // A block this approval appended: the served chain must keep it from now on. A
-        // server that says it appended a block where this browser verified another is
-        // said so.
-        if let Ok(b) = &sent {
-            if reason.is_none() && b.status == wire::BlockStatus::Appended {
-                if let Err(e) = workers::checker::pin(election, b.index, hash).await {
-                    desk.outcome.set(Some(Outcome::Refused(format!(
-                        "Approved, but this browser could not keep the block: {e}."
-                    ))));
-                    desk.refresh.update(|n| *n += 1);
-                    return;
-                }
-            }
+    }
+
+    /// Approve or Reject pressed on a block: the decision with what this page knows.
+    fn decide(self, on: machine::OnBlock, listed: RwSignal<Vec<PublicKey>>) {
+        self.send(machine::Event::Decide {
+            on,
+            key: self.key.get_untracked(),
+            listed: listed.get_untracked(),
+        });
+    }
+}
+
+/// Signs the decision in the key worker and sends it: the block after, or why not.
+#[cfg(feature = "hydrate")]
+async fn sign_and_send(on: machine::OnBlock) -> Result<wire::BlockSummary, machine::NotSent> {
+    use machine::{Decision, NotSent};
+    use workers::keys::KeyError;
+    let refused = |e: KeyError| match e {
+        KeyError::Locked => NotSent::Locked,
+        e => NotSent::Refused(e.to_string()),
+    };
+    let (election, hash) = (on.election, on.hash);
+    let sent = match on.decision {
+        Decision::Approve => {
+            let a = workers::keys::approve(hash).await.map_err(refused)?;
+            let body = wire::SignedApproval {
+                validator: a.validator,
+                signature: a.signature,
+            };
+            crate::custody::post_json(&wire::paths::approve(election, hash), &body).await
         }
-        desk.outcome.set(Some(match sent {
-            Ok(b) => Outcome::Sent(format!(
-                "{} block {}: {} ({} approval{}).",
-                if reason.is_none() {
-                    "Approved"
-                } else {
-                    "Rejected"
-                },
-                b.index,
-                b.status.label(),
-                b.approvals,
-                if b.approvals == 1 { "" } else { "s" },
-            )),
-            Err(e) => Outcome::Refused(e),
-        }));
-        desk.refresh.update(|n| *n += 1);
-    });
+        Decision::Reject(reason) => {
+            let r = workers::keys::reject(hash, reason).await.map_err(refused)?;
+            let body = wire::SignedRejection {
+                validator: r.validator,
+                signature: r.signature,
+                reason: r.reason,
+            };
+            crate::custody::post_json(&wire::paths::reject(election, hash), &body).await
+        }
+    };
+    sent.map_err(NotSent::Refused)
 }
 
 fn queue_block(
@@ -752,7 +723,13 @@ fn queue_block(
         },
     );
     let (election, hash) = (b.election, b.hash);
-    let reason_id = format!("reason-{}", b.hash);
+    let on = move |decision| machine::OnBlock {
+        election,
+        hash,
+        decision,
+    };
+    let reason = NodeRef::<leptos::html::Input>::new();
+    let busy = move || desk.decision.with(|d| d.busy());
     view! {
         <article class="queue-block" data-block=b.hash.to_hex()>
             <h3>
@@ -808,19 +785,20 @@ fn queue_block(
                                     // by the served chain, its check of the block passed
                                     // and the key is unlocked.
                                     <button type="button" class="approve"
-                                        disabled=move || !browser_ok() || !unlocked()
-                                        on:click=move |_| decide(desk, election, hash, listed, None)>
+                                        disabled=move || !browser_ok() || !unlocked() || busy()
+                                        on:click=move |_| desk.decide(on(machine::Decision::Approve), listed)>
                                         "Approve"
                                     </button>
                                 }
                             })}
                         <form class="inline-form" on:submit=move |ev: leptos::ev::SubmitEvent| {
                             ev.prevent_default();
-                            decide(desk, election, hash, listed, Some(reason_id.clone()));
+                            let why = reason.get_untracked().map(|i| i.value()).unwrap_or_default();
+                            desk.decide(on(machine::Decision::Reject(why)), listed);
                         }>
                             <label for=format!("reason-{}", b.hash)>"Reason"</label>
-                            <input id=format!("reason-{}", b.hash) type="text" required maxlength="500" />
-                            <button type="submit" class="danger" disabled=move || !unlocked()>"Reject"</button>
+                            <input id=format!("reason-{}", b.hash) type="text" required maxlength="500" node_ref=reason />
+                            <button type="submit" class="danger" disabled=move || !unlocked() || busy()>"Reject"</button>
                         </form>
                     </div>
                 }

@@ -12,6 +12,12 @@ use rand_core::SeedableRng;
 /// The id of the fixture's key ceremony.
 pub const CEREMONY: u64 = 9;
 
+/// A seeded random number generator: the same numbers for the same seed, so a fixture
+/// made twice comes out the same.
+pub fn rng(seed: u64) -> rand_chacha::ChaCha12Rng {
+    rand_chacha::ChaCha12Rng::seed_from_u64(seed)
+}
+
 /// The public halves of identity keys.
 pub fn public(keys: &[SigningKey]) -> Vec<PublicKey> {
     keys.iter()
