@@ -603,12 +603,6 @@ fn validators_section(
     actions: OfficeActions,
 ) -> impl IntoView {
     let (id, setup) = (e.id, e.state == ElectionState::Setup);
-    // Made here: the form's children are built later, when `e` is gone.
-    let options = e
-        .other_validators
-        .iter()
-        .map(|v| view! { <option value=v.clone()>{v.clone()}</option> })
-        .collect_view();
     view! {
     <section aria-labelledby="val-h">
         <h2 id="val-h">"Validators"</h2>
@@ -644,38 +638,57 @@ fn validators_section(
                 </ul>
             }.into_any()
         }}
-        {(setup && e.validators.len() == usize::from(e.quorum)).then(|| view! {
-            <p class="notice" role="status">
-                {format!(
-                    "Exactly {} validators for a quorum of {}: if one of them is absent, no block can be appended. Enrol at least one more.",
-                    e.quorum, e.quorum,
-                )}
-            </p>
-        })}
-        {setup.then(|| view! {
-            {if e.other_validators.is_empty() {
-                view! {
-                    <p class="notice">
-                        "Every validator account is enrolled. Invite another validator from "
-                        <a href="/admin#invite-h">"the office page"</a>
-                        "; once they have made their key, enrol them here."
-                    </p>
-                }.into_any()
-            } else {
-                view! {
-                    <ActionForm action=actions.enrol attr:class="inline-form">
-                        {token.fields()}
-                        <label for="enrol">"Enrol a validator"</label>
-                        <select id="enrol" name="username">{options}</select>
-                        <button type="submit">"Enrol"</button>
-                    </ActionForm>
-                }.into_any()
-            }}
-            <p class="hint">
-                "Replacing a key withdraws it now and gives you a re-enrolment link for that validator; the election cannot be opened until they have enrolled a new key."
-            </p>
-        })}
+        {quorum_warning(e)}
+        {setup.then(|| enrol_form(e, token, actions))}
     </section>
+    }
+}
+
+/// A quorum equal to the validators enrolled: one absent validator stops the chain.
+fn quorum_warning(e: &ManagedElection) -> Option<impl IntoView> {
+    let exact = e.state == ElectionState::Setup && e.validators.len() == usize::from(e.quorum);
+    let quorum = e.quorum;
+    exact.then(|| view! {
+        <p class="notice" role="status">
+            {format!(
+                "Exactly {} validators for a quorum of {}: if one of them is absent, no block can be appended. Enrol at least one more.",
+                quorum, quorum,
+            )}
+        </p>
+    })
+}
+
+/// Enrolling another validator account, or where to invite one.
+fn enrol_form(e: &ManagedElection, token: FormToken, actions: OfficeActions) -> impl IntoView {
+    // Made here: the form's children are built later, when `e` is gone.
+    let options = e
+        .other_validators
+        .iter()
+        .map(|v| view! { <option value=v.clone()>{v.clone()}</option> })
+        .collect_view();
+    let none = e.other_validators.is_empty();
+    view! {
+        {if none {
+            view! {
+                <p class="notice">
+                    "Every validator account is enrolled. Invite another validator from "
+                    <a href="/admin#invite-h">"the office page"</a>
+                    "; once they have made their key, enrol them here."
+                </p>
+            }.into_any()
+        } else {
+            view! {
+                <ActionForm action=actions.enrol attr:class="inline-form">
+                    {token.fields()}
+                    <label for="enrol">"Enrol a validator"</label>
+                    <select id="enrol" name="username">{options}</select>
+                    <button type="submit">"Enrol"</button>
+                </ActionForm>
+            }.into_any()
+        }}
+        <p class="hint">
+            "Replacing a key withdraws it now and gives you a re-enrolment link for that validator; the election cannot be opened until they have enrolled a new key."
+        </p>
     }
 }
 

@@ -6,7 +6,6 @@
 
 use leptos::prelude::{GetUntracked, NodeRef};
 use serde::{de::DeserializeOwned, Serialize};
-use wasm_bindgen::JsCast;
 
 /// Where a remembered key file lives in this browser's storage.
 fn storage_key(username: &str) -> String {
@@ -133,33 +132,6 @@ pub fn download_href(file: &str) -> String {
     )
 }
 
-fn input(id: &str) -> Option<web_sys::HtmlInputElement> {
-    web_sys::window()?
-        .document()?
-        .get_element_by_id(id)?
-        .dyn_into::<web_sys::HtmlInputElement>()
-        .ok()
-}
-
-/// What the field with this id holds now. Read from the page when it is needed, not
-/// kept in a signal: a person may type before the page has come alive.
-pub fn field(id: &str) -> String {
-    if let Some(i) = input(id) {
-        return i.value();
-    }
-    web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-        .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
-        .map(|t| t.value())
-        .unwrap_or_default()
-}
-
-/// Whether the checkbox or radio button with this id is ticked.
-pub fn ticked(id: &str) -> bool {
-    input(id).is_some_and(|i| i.checked())
-}
-
 /// A link that downloads `text` as a file of this type: an object URL over a `Blob`, so a
 /// codes sheet of a hundred thousand voters downloads whole (a `data:` URL that long does
 /// not).
@@ -173,18 +145,8 @@ pub fn download_text(mime: &str, text: &str) -> Result<String, String> {
         .map_err(|_| "the browser could not offer the file".to_owned())
 }
 
-/// The text of the file chosen in the file input with this id; none when none is chosen.
-pub async fn chosen_text(input_id: &str) -> Result<Option<String>, String> {
-    let Some(file) = input(input_id)
-        .and_then(|i| i.files())
-        .and_then(|f| f.get(0))
-    else {
-        return Ok(None);
-    };
-    file_text(file).await.map(Some)
-}
-
-/// The text of the file chosen in this file input, if one is.
+/// The text of the file chosen in this file input, if one is. Read from the page when it
+/// is needed, not kept in a signal: a person may choose before the page has come alive.
 pub async fn text_of(input: NodeRef<leptos::html::Input>) -> Result<Option<String>, String> {
     let Some(file) = input
         .get_untracked()

@@ -4,12 +4,15 @@
 //! by signing the invitation's challenge and sends only the public key and that proof.
 //! Without JavaScript the page says how to do it from the command line.
 
+mod machine;
+
 use crate::loaded::loaded;
 use crate::notice;
 #[cfg(feature = "ssr")]
 use crate::notice::Notice;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+use machine::{Enrolment, Event, Phase, Source};
 use wire::{InvitationInfo, Role};
 
 /// What the invitation asks for; a used, expired or unknown one is refused in words.
@@ -89,162 +92,174 @@ fn officer_form(token: String) -> impl IntoView {
     }
 }
 
-/// Where the validator's key comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    New,
-    File,
+/// The enrolment's machine ([`machine::Enrolment`]) with what carrying out its effects
+/// takes: the invitation, the account's name and the form's fields.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct EnrolDesk {
+    token: StoredValue<String>,
+    username: StoredValue<String>,
+    state: RwSignal<Enrolment>,
+    source: RwSignal<Source>,
+    fields: Fields,
 }
 
-/// How far the enrolment got; it finishes with the words that say so.
-type Step = crate::task::Task<String>;
-
-/// A key made or opened in the key worker (where it stays), with its (encrypted) key
-/// file's JSON text and public half.
-#[cfg(feature = "hydrate")]
-#[derive(Clone)]
-struct ReadyKey {
-    file: String,
-    public: ledger::PublicKey,
-    fresh: bool,
+/// The enrolment form's inputs.
+#[derive(Clone, Copy)]
+struct Fields {
+    password: NodeRef<leptos::html::Input>,
+    confirm: NodeRef<leptos::html::Input>,
+    source_file: NodeRef<leptos::html::Input>,
+    keyfile: NodeRef<leptos::html::Input>,
+    passphrase: NodeRef<leptos::html::Input>,
+    passphrase2: NodeRef<leptos::html::Input>,
+    remember: NodeRef<leptos::html::Input>,
 }
 
-#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+/// The text of an input (empty when it is not on the page).
+fn value(input: NodeRef<leptos::html::Input>) -> String {
+    input.get_untracked().map(|i| i.value()).unwrap_or_default()
+}
+
+impl EnrolDesk {
+    /// Moves the enrolment on and carries out what the machine asks.
+    fn send(self, event: Event) {
+        crate::machine::drive(self.state, event, |effect| self.carry_out(effect));
+    }
+
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    fn carry_out(self, effect: machine::Effect) {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            use machine::Effect;
+            let event = match effect {
+                Effect::MakeKey(source) => Event::KeyMade(self.make_key(source).await),
+                Effect::Enrol(key) => Event::Sent(self.enrol(key).await),
+            };
+            self.send(event);
+        });
+    }
+
+    /// Makes the key, or opens the key file chosen, in the key worker.
+    #[cfg(feature = "hydrate")]
+    async fn make_key(self, source: Source) -> Result<(String, ledger::PublicKey), String> {
+        let phrase = value(self.fields.passphrase);
+        let unlocked = match source {
+            Source::New => workers::keys::generate(self.username.get_value(), phrase).await,
+            Source::File => {
+                let file = crate::custody::text_of(self.fields.keyfile)
+                    .await?
+                    .ok_or("choose your key file first")?;
+                workers::keys::open(file, phrase).await
+            }
+        };
+        unlocked
+            .map(|u| (u.file, u.public))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Proves the key over the invitation's challenge and enrols it; remembers its key
+    /// file in this browser when asked to.
+    #[cfg(feature = "hydrate")]
+    async fn enrol(self, key: machine::Key) -> Result<(), String> {
+        let token = self.token.get_value();
+        let rekey = self.state.with_untracked(|e| e.rekey);
+        let info: InvitationInfo = crate::fetch_json(wire::paths::invitation(&token)).await?;
+        let challenge =
+            hex::decode(&info.challenge).map_err(|_| "the challenge is not hex".to_owned())?;
+        let proof = workers::keys::prove(challenge)
+            .await
+            .map_err(|e| e.to_string())?;
+        let acceptance = wire::Acceptance {
+            password: (!rekey).then(|| value(self.fields.password)),
+            key: Some(wire::KeyProof {
+                public_key: key.public,
+                proof,
+            }),
+        };
+        let account: wire::Account =
+            crate::custody::post_json(&wire::paths::accept_invitation(&token), &acceptance).await?;
+        if self
+            .fields
+            .remember
+            .get_untracked()
+            .is_some_and(|r| r.checked())
+        {
+            crate::custody::remember(&account.username, &key.file)?;
+        }
+        Ok(())
+    }
+}
+
 fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
-    let step = RwSignal::new(Step::Loading);
-    let source = RwSignal::new(Source::New);
+    let rekey = info.rekey;
+    let fields = Fields {
+        password: NodeRef::new(),
+        confirm: NodeRef::new(),
+        source_file: NodeRef::new(),
+        keyfile: NodeRef::new(),
+        passphrase: NodeRef::new(),
+        passphrase2: NodeRef::new(),
+        remember: NodeRef::new(),
+    };
+    let desk = EnrolDesk {
+        token: StoredValue::new(token.clone()),
+        username: StoredValue::new(info.username.clone()),
+        state: RwSignal::new(Enrolment::new(rekey)),
+        source: RwSignal::new(Source::New),
+        fields,
+    };
+    let (state, source) = (desk.state, desk.source);
+    let alive = RwSignal::new(false);
     // Leaving the page ends the key worker, and the key made or opened in it.
     #[cfg(feature = "hydrate")]
     on_cleanup(workers::dismiss::<workers::keys::KeyWorker>);
-    // The key's public half and the key file's download link, once there is a key.
-    let fingerprint = RwSignal::new(None::<String>);
-    let download = RwSignal::new(None::<String>);
-    let downloaded = RwSignal::new(false);
-    #[cfg(feature = "hydrate")]
-    let ready: RwSignal<Option<ReadyKey>> = RwSignal::new(None);
     Effect::new(move |_| {
         // A choice made before the page came alive counts.
-        #[cfg(feature = "hydrate")]
-        if crate::custody::ticked("inv-source-file") {
+        if fields.source_file.get().is_some_and(|i| i.checked()) {
             source.set(Source::File);
         }
-        step.set(Step::Ready);
+        alive.set(true);
     });
-    let rekey = info.rekey;
-    let username = info.username.clone();
-    let link_text = format!("/invite/{token}");
-
-    let make_key = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let username = username.clone();
-            leptos::task::spawn_local(async move {
-                let phrase = crate::custody::field("inv-passphrase");
-                let fresh = source.get_untracked() == Source::New;
-                let unlocked = match source.get_untracked() {
-                    Source::New => {
-                        if phrase != crate::custody::field("inv-passphrase2") {
-                            Err("the two passphrases differ".to_owned())
-                        } else {
-                            step.set(Step::Working("Making your key…".into()));
-                            workers::keys::generate(username.clone(), phrase)
-                                .await
-                                .map_err(|e| e.to_string())
-                        }
-                    }
-                    Source::File => match crate::custody::chosen_text("inv-keyfile").await {
-                        Ok(Some(file)) => {
-                            step.set(Step::Working("Opening your key file…".into()));
-                            workers::keys::open(file, phrase)
-                                .await
-                                .map_err(|e| e.to_string())
-                        }
-                        Ok(None) => Err("choose your key file first".to_owned()),
-                        Err(e) => Err(e),
-                    },
-                };
-                let result = unlocked.map(|u| ReadyKey {
-                    file: u.file,
-                    public: u.public,
-                    fresh,
-                });
-                match result {
-                    Ok(k) => {
-                        fingerprint.set(Some(wire::fingerprint(&k.public)));
-                        download.set(Some(crate::custody::download_href(&k.file)));
-                        downloaded.set(!k.fresh);
-                        ready.set(Some(k));
-                        step.set(Step::Ready);
-                    }
-                    Err(e) => step.set(Step::Failed(e)),
-                }
-            });
-        }
-    };
-
-    let token_for_send = token.clone();
     let send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        #[cfg(feature = "hydrate")]
-        {
-            let token = token_for_send.clone();
-            leptos::task::spawn_local(async move {
-                let Some(k) = ready.get_untracked() else {
-                    step.set(Step::Failed("make or open your key first".into()));
-                    return;
-                };
-                let password = crate::custody::field("inv-password");
-                if !rekey && password != crate::custody::field("inv-confirm") {
-                    step.set(Step::Failed("the two passwords differ".into()));
-                    return;
-                }
-                step.set(Step::Working("Enrolling your key…".into()));
-                let info: Result<InvitationInfo, String> =
-                    crate::fetch_json(wire::paths::invitation(&token)).await;
-                let result = match info.and_then(|info| {
-                    hex::decode(&info.challenge).map_err(|_| "the challenge is not hex".to_owned())
-                }) {
-                    Err(e) => Err(e),
-                    Ok(challenge) => match workers::keys::prove(challenge).await {
-                        Ok(proof) => {
-                            let acceptance = wire::Acceptance {
-                                password: (!rekey).then(|| password.clone()),
-                                key: Some(wire::KeyProof {
-                                    public_key: k.public,
-                                    proof,
-                                }),
-                            };
-                            crate::custody::post_json::<_, wire::Account>(
-                                &wire::paths::accept_invitation(&token),
-                                &acceptance,
-                            )
-                            .await
-                        }
-                        Err(e) => Err(e.to_string()),
-                    },
-                };
-                match result {
-                    Ok(account) => {
-                        if crate::custody::ticked("inv-remember") {
-                            if let Err(e) = crate::custody::remember(&account.username, &k.file) {
-                                step.set(Step::Failed(e));
-                                return;
-                            }
-                        }
-                        step.set(Step::Finished(if rekey {
-                            "Your new key is enrolled.".into()
-                        } else {
-                            "Your account is ready.".into()
-                        }));
-                    }
-                    Err(e) => step.set(Step::Failed(e)),
-                }
-            });
-        }
+        desk.send(Event::Send {
+            passwords_agree: value(fields.password) == value(fields.confirm),
+        });
     };
+    let busy = move || !alive.get() || state.with(Enrolment::busy);
+    let saved = move || state.with(|e| e.key().is_some_and(|k| k.saved));
+    view! {
+        {enrolment_intro(rekey, format!("/invite/{token}"))}
+        {move || state.with(|e| match &e.phase {
+            Phase::Enrolled(text) => Some(view! {
+                <p class="ok" role="status">{text.clone()}" "<a href="/login">"Sign in"</a>" to see your validator dashboard."</p>
+            }),
+            _ => None,
+        })}
+        <form class="ballot enrol" on:submit=send>
+            {(!rekey).then(|| view! {
+                <label for="inv-password">"Sign-in password (at least 12 characters)"</label>
+                <input id="inv-password" type="password" required minlength="12" autocomplete="new-password" node_ref=fields.password />
+                <label for="inv-confirm">"The same password again"</label>
+                <input id="inv-confirm" type="password" required minlength="12" autocomplete="new-password" node_ref=fields.confirm />
+            })}
+            {key_fieldset(desk, busy)}
+            <button type="submit" disabled=move || busy() || !saved()>
+                {if rekey { "Enrol my new key" } else { "Create my account" }}
+            </button>
+            {move || state.with(|e| match (&e.phase, &e.refused) {
+                (Phase::Making(_), _) => Some(view! { <p class="notice" role="status">"Opening or making your key…"</p> }.into_any()),
+                (Phase::Sending(_), _) => Some(view! { <p class="notice" role="status">"Enrolling your key…"</p> }.into_any()),
+                (_, Some(why)) => Some(view! { <p class="error" role="alert">{why.clone()}</p> }.into_any()),
+                _ => None,
+            })}
+        </form>
+    }
+}
 
-    let busy = move || step.with(|s| s.busy() || matches!(s, Step::Finished(_)));
-    let has_key = move || fingerprint.get().is_some();
+/// What the invitation asks, and the command line for a browser without JavaScript.
+fn enrolment_intro(rekey: bool, link: String) -> impl IntoView {
     view! {
         <p>
             {if rekey {
@@ -257,69 +272,72 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
             "Your key is made and kept on this device: the server receives only its public half and a signature proving you hold it. It needs JavaScript (WebAssembly). Without it, use the command line: "
             <code>{"ballotchain key new --out my.key"}</code>
             " then "
-            <code>{format!("ballotchain accept --server <this site> --invitation {link_text} --key my.key")}</code>
+            <code>{format!("ballotchain accept --server <this site> --invitation {link} --key my.key")}</code>
             "."
         </p>
-        {move || match step.get() {
-            Step::Finished(text) => view! {
-                <p class="ok" role="status">{text}" "<a href="/login">"Sign in"</a>" to see your validator dashboard."</p>
-            }
-            .into_any(),
-            _ => ().into_any(),
-        }}
-        <form class="ballot enrol" on:submit=send>
-            {(!rekey).then(|| view! {
-                <label for="inv-password">"Sign-in password (at least 12 characters)"</label>
-                <input id="inv-password" type="password" required minlength="12" autocomplete="new-password" />
-                <label for="inv-confirm">"The same password again"</label>
-                <input id="inv-confirm" type="password" required minlength="12" autocomplete="new-password" />
-            })}
-            <fieldset>
-                <legend>"Your signing key"</legend>
-                <label class="choice">
-                    <input id="inv-source-new" type="radio" name="source" checked=true
-                        on:change=move |_| source.set(Source::New) />
-                    "Make a new key here"
-                </label>
-                <label class="choice">
-                    <input id="inv-source-file" type="radio" name="source"
-                        on:change=move |_| source.set(Source::File) />
-                    "Use a key file I already have"
-                </label>
-                {move || (source.get() == Source::File).then(|| view! {
-                    <label for="inv-keyfile">"Key file"</label>
-                    <input id="inv-keyfile" type="file" accept=".key,.json,application/json" />
-                })}
-                <label for="inv-passphrase">"Key file passphrase (at least 12 characters; it encrypts the key file)"</label>
-                <input id="inv-passphrase" type="password" minlength="12" autocomplete="new-password" />
-                {move || (source.get() == Source::New).then(|| view! {
-                    <label for="inv-passphrase2">"The same passphrase again"</label>
-                    <input id="inv-passphrase2" type="password" minlength="12" autocomplete="new-password" />
-                })}
-                <label class="choice">
-                    <input id="inv-remember" type="checkbox" />
-                    "Also remember the key in this browser (encrypted under the same passphrase)"
-                </label>
-                <button type="button" on:click=make_key disabled=busy>
-                    {move || if source.get() == Source::New { "Make my key" } else { "Open my key file" }}
-                </button>
-            </fieldset>
-            {move || fingerprint.get().map(|f| view! {
-                <p class="ok" role="status">{format!("Your key is ready. Fingerprint: {f}")}</p>
-            })}
-            {move || download.get().filter(|_| source.get() == Source::New).map(|href| view! {
+    }
+}
+
+/// The signing key: made here or opened from a file, its fingerprint, and a new key's
+/// file to download.
+fn key_fieldset(
+    desk: EnrolDesk,
+    busy: impl Fn() -> bool + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let (state, source, fields) = (desk.state, desk.source, desk.fields);
+    let make = move |_| {
+        let source = source.get_untracked();
+        desk.send(Event::Make {
+            source,
+            passphrases_agree: value(fields.passphrase) == value(fields.passphrase2),
+        });
+    };
+    view! {
+        <fieldset>
+            <legend>"Your signing key"</legend>
+            <label class="choice">
+                <input id="inv-source-new" type="radio" name="source" checked=true
+                    on:change=move |_| source.set(Source::New) />
+                "Make a new key here"
+            </label>
+            <label class="choice">
+                <input id="inv-source-file" type="radio" name="source" node_ref=fields.source_file
+                    on:change=move |_| source.set(Source::File) />
+                "Use a key file I already have"
+            </label>
+            <label for="inv-keyfile" hidden=move || source.get() != Source::File>"Key file"</label>
+            <input id="inv-keyfile" type="file" accept=".key,.json,application/json" node_ref=fields.keyfile
+                hidden=move || source.get() != Source::File />
+            <label for="inv-passphrase">"Key file passphrase (at least 12 characters; it encrypts the key file)"</label>
+            <input id="inv-passphrase" type="password" minlength="12" autocomplete="new-password" node_ref=fields.passphrase />
+            <label for="inv-passphrase2" hidden=move || source.get() != Source::New>"The same passphrase again"</label>
+            <input id="inv-passphrase2" type="password" minlength="12" autocomplete="new-password" node_ref=fields.passphrase2
+                hidden=move || source.get() != Source::New />
+            <label class="choice">
+                <input id="inv-remember" type="checkbox" node_ref=fields.remember />
+                "Also remember the key in this browser (encrypted under the same passphrase)"
+            </label>
+            <button type="button" on:click=make disabled=busy>
+                {move || if source.get() == Source::New { "Make my key" } else { "Open my key file" }}
+            </button>
+        </fieldset>
+        {move || state.with(|e| e.key().map(|k| view! {
+            <p class="ok" role="status">{format!("Your key is ready. Fingerprint: {}", wire::fingerprint(&k.public))}</p>
+        }))}
+        {move || state.with(|e| e.key().cloned()).filter(|_| source.get() == Source::New).map(|k| {
+            #[cfg(feature = "hydrate")]
+            let href = crate::custody::download_href(&k.file);
+            #[cfg(not(feature = "hydrate"))]
+            let href = { let _ = k; String::new() };
+            view! {
                 <p>
                     <a class="button" href=href download="ballotchain-validator.key"
-                        on:click=move |_| downloaded.set(true)>
+                        on:click=move |_| desk.send(Event::Downloaded)>
                         "Download your key file"
                     </a>
                     " Keep it safe: it is the only copy besides this browser's, if you chose to remember it. Losing it means asking the office for a new invitation."
                 </p>
-            })}
-            <button type="submit" disabled=move || busy() || !has_key() || !downloaded.get()>
-                {if rekey { "Enrol my new key" } else { "Create my account" }}
-            </button>
-            {move || step.with(|s| s.status())}
-        </form>
+            }
+        })}
     }
 }

@@ -16,6 +16,7 @@ mod invite;
 #[cfg(feature = "ssr")]
 pub mod limit;
 mod loaded;
+mod machine;
 mod miner;
 mod notice;
 mod roll;
@@ -109,73 +110,19 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
                     <Route path=StaticSegment("setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async />
                     <Route path=StaticSegment("account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
-                    <Route
-                        path=(StaticSegment("invite"), ParamSegment("token"))
-                        view={Lazy::<InviteRoute>::new()}
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=(StaticSegment("trustee"), ParamSegment("token"))
-                        view={Lazy::<TrusteeInviteRoute>::new()}
-                        ssr=SsrMode::Async
-                    />
+                    <Route path=(StaticSegment("invite"), ParamSegment("token")) view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("trustee"), ParamSegment("token")) view={Lazy::<TrusteeInviteRoute>::new()} ssr=SsrMode::Async />
                     <Route path=StaticSegment("validator") view={Lazy::<ValidatorRoute>::new()} ssr=SsrMode::Async />
                     <Route path=StaticSegment("admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
-                    <Route
-                        path=(StaticSegment("admin"), StaticSegment("e"), ParamSegment("election"))
-                        view={Lazy::<AdminElectionRoute>::new()}
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=(StaticSegment("e"), ParamSegment("election"))
-                        view={Lazy::<BallotRoute>::new()}
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=(
-                            StaticSegment("e"),
-                            ParamSegment("election"),
-                            StaticSegment("receipt"),
-                            ParamSegment("receipt"),
-                        )
-                        view={Lazy::<ReceiptRoute>::new()}
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("mine"))
-                        view={Lazy::<MinerRoute>::new()}
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("audit"))
-                        view={Lazy::<AuditRoute>::new()}
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("tally"))
-                        view={Lazy::<TallyRoute>::new()}
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("trustees"))
-                        view={Lazy::<CeremonyRoute>::new()}
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("chain"))
-                        view={Lazy::<ExplorerRoute>::new()}
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=(
-                            StaticSegment("e"),
-                            ParamSegment("election"),
-                            StaticSegment("block"),
-                            ParamSegment("block"),
-                        )
-                        view={Lazy::<BlockRoute>::new()}
-                        ssr=SsrMode::Async
-                    />
+                    <Route path=(StaticSegment("admin"), StaticSegment("e"), ParamSegment("election")) view={Lazy::<AdminElectionRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("e"), ParamSegment("election")) view={Lazy::<BallotRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("receipt"), ParamSegment("receipt")) view={Lazy::<ReceiptRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("mine")) view={Lazy::<MinerRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("audit")) view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("tally")) view={Lazy::<TallyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("trustees")) view={Lazy::<CeremonyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("chain")) view={Lazy::<ExplorerRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("e"), ParamSegment("election"), StaticSegment("block"), ParamSegment("block")) view={Lazy::<BlockRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -209,56 +209,23 @@ fn MinerPanel(election: ElectionId, closed: bool) -> impl IntoView {
     };
     #[cfg(not(feature = "hydrate"))]
     let _ = (election, closed);
-    let start = move |_| {
+    let start = move || {
         #[cfg(feature = "hydrate")]
         client::Controller::start(&controller);
     };
-    let stop = move |_| {
+    let stop = move || {
         #[cfg(feature = "hydrate")]
         client::Controller::stop(&controller);
     };
-    let speed_test = move |_| {
+    let speed_test = move || {
         #[cfg(feature = "hydrate")]
         client::Controller::speed_test(&controller);
     };
-    let rate = move || ui.rate();
     view! {
         <noscript>
             <p class="error">"Mining runs in your browser: it needs JavaScript and WebAssembly."</p>
         </noscript>
-        <form class="miner-controls" on:submit=|ev| ev.prevent_default()>
-            <label for="miner-workers">"Workers (threads)"</label>
-            <input
-                id="miner-workers"
-                type="number"
-                min="1"
-                max=MAX_WORKERS.to_string()
-                placeholder="one per processor core"
-                prop:value=move || ui.worker_count.get()
-                on:input=move |ev| ui.worker_count.set(event_target_value(&ev))
-                prop:disabled=move || ui.running.get()
-            />
-            <label for="miner-tag">"Miner tag (optional, shown in the explorer, up to 16 bytes)"</label>
-            <input
-                id="miner-tag"
-                type="text"
-                maxlength="16"
-                prop:value=move || ui.tag.get()
-                on:input=move |ev| ui.tag.set(event_target_value(&ev))
-                prop:disabled=move || ui.running.get()
-            />
-            <div class="button-row">
-                <button id="miner-start" type="button" on:click=start prop:disabled=move || ui.running.get()>
-                    "Start mining"
-                </button>
-                <button id="miner-stop" type="button" class="secondary" on:click=stop prop:disabled=move || !ui.running.get()>
-                    "Stop"
-                </button>
-                <button id="speed-test" type="button" class="secondary" on:click=speed_test prop:disabled=move || ui.running.get()>
-                    "Speed test (5 s)"
-                </button>
-            </div>
-        </form>
+        {miner_controls(ui, start, stop, speed_test)}
         <p id="miner-status" class="notice" role="status">{move || ui.status.get()}</p>
         {move || ui.problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
         {move || {
@@ -276,94 +243,160 @@ fn MinerPanel(election: ElectionId, closed: bool) -> impl IntoView {
                     }
                 })
         }}
-        <dl class="miner-stats">
-            <dt>"Hashrate"</dt>
-            <dd id="miner-rate" data-rate=move || rate().to_string()>{move || format_rate(rate())}</dd>
-            <dt>"Hashes tried"</dt>
-            <dd id="miner-tried" data-tried=move || ui.tried.get().to_string()>
-                {move || format_count(ui.tried.get())}
-            </dd>
-            <dt>"Difficulty"</dt>
-            <dd>
-                {move || {
-                    ui.difficulty
-                        .get()
-                        .map(|d| format!("{d} leading zero bits (best so far: {})", ui.best.get()))
-                        .unwrap_or_else(|| "—".to_owned())
-                }}
-            </dd>
-            <dt>"Expected time to a block"</dt>
-            <dd id="miner-eta">
-                {move || {
-                    ui.difficulty
-                        .get()
-                        .filter(|_| ui.running.get())
-                        .map(|d| expected_time(d, rate()))
-                        .unwrap_or_else(|| "—".to_owned())
-                }}
-            </dd>
-        </dl>
-        <section aria-labelledby="workers-h">
-            <h2 id="workers-h">"Workers"</h2>
+        {miner_stats(ui)}
+        {workers_section(ui)}
+        {found_section(election, ui)}
+    }
+}
+
+/// The workers' count, the miner tag, and the buttons.
+fn miner_controls(
+    ui: MinerUi,
+    start: impl Fn() + Copy + 'static,
+    stop: impl Fn() + Copy + 'static,
+    speed_test: impl Fn() + Copy + 'static,
+) -> impl IntoView {
+    view! {
+    <form class="miner-controls" on:submit=|ev| ev.prevent_default()>
+        <label for="miner-workers">"Workers (threads)"</label>
+        <input
+            id="miner-workers"
+            type="number"
+            min="1"
+            max=MAX_WORKERS.to_string()
+            placeholder="one per processor core"
+            prop:value=move || ui.worker_count.get()
+            on:input=move |ev| ui.worker_count.set(event_target_value(&ev))
+            prop:disabled=move || ui.running.get()
+        />
+        <label for="miner-tag">"Miner tag (optional, shown in the explorer, up to 16 bytes)"</label>
+        <input
+            id="miner-tag"
+            type="text"
+            maxlength="16"
+            prop:value=move || ui.tag.get()
+            on:input=move |ev| ui.tag.set(event_target_value(&ev))
+            prop:disabled=move || ui.running.get()
+        />
+        <div class="button-row">
+            <button id="miner-start" type="button" on:click=move |_| start() prop:disabled=move || ui.running.get()>
+                "Start mining"
+            </button>
+            <button id="miner-stop" type="button" class="secondary" on:click=move |_| stop() prop:disabled=move || !ui.running.get()>
+                "Stop"
+            </button>
+            <button id="speed-test" type="button" class="secondary" on:click=move |_| speed_test() prop:disabled=move || ui.running.get()>
+                "Speed test (5 s)"
+            </button>
+        </div>
+    </form>
+    }
+}
+
+/// The hashrate, the hashes tried, the difficulty and the expected time to a block.
+fn miner_stats(ui: MinerUi) -> impl IntoView {
+    let rate = move || ui.rate();
+    view! {
+    <dl class="miner-stats">
+        <dt>"Hashrate"</dt>
+        <dd id="miner-rate" data-rate=move || rate().to_string()>{move || format_rate(rate())}</dd>
+        <dt>"Hashes tried"</dt>
+        <dd id="miner-tried" data-tried=move || ui.tried.get().to_string()>
+            {move || format_count(ui.tried.get())}
+        </dd>
+        <dt>"Difficulty"</dt>
+        <dd>
             {move || {
-                let lines = ui.workers.get();
-                if lines.is_empty() {
-                    view! { <p class="notice">"None running."</p> }.into_any()
-                } else {
-                    view! {
-                        <ol id="worker-list" class="worker-list">
-                            {lines
-                                .into_iter()
-                                .map(|l| {
-                                    view! {
-                                        <li data-rate=l.rate.to_string() data-ok=l.ok.to_string()>
-                                            {format!(
-                                                "{} · {}",
-                                                format_rate(l.rate),
-                                                if l.kernel.is_empty() { "starting…" } else { l.kernel.as_str() },
-                                            )}
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ol>
-                    }
-                        .into_any()
-                }
+                ui.difficulty
+                    .get()
+                    .map(|d| format!("{d} leading zero bits (best so far: {})", ui.best.get()))
+                    .unwrap_or_else(|| "—".to_owned())
             }}
-        </section>
-        <section aria-labelledby="found-h">
-            <h2 id="found-h">"Blocks found here"</h2>
+        </dd>
+        <dt>"Expected time to a block"</dt>
+        <dd id="miner-eta">
             {move || {
-                let found = ui.found.get();
-                if found.is_empty() {
-                    view! { <p class="notice">"None yet."</p> }.into_any()
-                } else {
-                    view! {
-                        <ul id="found-list" class="history">
-                            {found
-                                .into_iter()
-                                .rev()
-                                .map(|f| {
-                                    let label = f.fate.label();
-                                    let text = if f.reason.is_empty() {
-                                        format!("Block {} · {label}", f.index)
-                                    } else {
-                                        format!("Block {} · {label}: {}", f.index, f.reason)
-                                    };
-                                    view! {
-                                        <li data-hash=f.hash.to_hex() data-status=f.fate.name()>
-                                            <a href=format!("/e/{election}/block/{}", f.hash)>{text}</a>
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ul>
-                    }
-                        .into_any()
-                }
+                ui.difficulty
+                    .get()
+                    .filter(|_| ui.running.get())
+                    .map(|d| expected_time(d, rate()))
+                    .unwrap_or_else(|| "—".to_owned())
             }}
-        </section>
+        </dd>
+    </dl>
+    }
+}
+
+/// Each worker's rate and kernel.
+fn workers_section(ui: MinerUi) -> impl IntoView {
+    view! {
+    <section aria-labelledby="workers-h">
+        <h2 id="workers-h">"Workers"</h2>
+        {move || {
+            let lines = ui.workers.get();
+            if lines.is_empty() {
+                view! { <p class="notice">"None running."</p> }.into_any()
+            } else {
+                view! {
+                    <ol id="worker-list" class="worker-list">
+                        {lines
+                            .into_iter()
+                            .map(|l| {
+                                view! {
+                                    <li data-rate=l.rate.to_string() data-ok=l.ok.to_string()>
+                                        {format!(
+                                            "{} · {}",
+                                            format_rate(l.rate),
+                                            if l.kernel.is_empty() { "starting…" } else { l.kernel.as_str() },
+                                        )}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ol>
+                }
+                    .into_any()
+            }
+        }}
+    </section>
+    }
+}
+
+/// The blocks found on this page, newest first, and what became of each.
+fn found_section(election: ElectionId, ui: MinerUi) -> impl IntoView {
+    view! {
+    <section aria-labelledby="found-h">
+        <h2 id="found-h">"Blocks found here"</h2>
+        {move || {
+            let found = ui.found.get();
+            if found.is_empty() {
+                view! { <p class="notice">"None yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul id="found-list" class="history">
+                        {found
+                            .into_iter()
+                            .rev()
+                            .map(|f| {
+                                let label = f.fate.label();
+                                let text = if f.reason.is_empty() {
+                                    format!("Block {} · {label}", f.index)
+                                } else {
+                                    format!("Block {} · {label}: {}", f.index, f.reason)
+                                };
+                                view! {
+                                    <li data-hash=f.hash.to_hex() data-status=f.fate.name()>
+                                        <a href=format!("/e/{election}/block/{}", f.hash)>{text}</a>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                    .into_any()
+            }
+        }}
+    </section>
     }
 }
 

@@ -35,6 +35,8 @@ pub(crate) fn roll_section(
         alive: RwSignal::new(false),
         said,
         refresh,
+        file: NodeRef::new(),
+        typed: NodeRef::new(),
     };
     Effect::new(move |_| desk.alive.set(true));
     let csrf = StoredValue::new(csrf);
@@ -64,15 +66,15 @@ struct Codes {
     alive: RwSignal<bool>,
     said: RwSignal<Option<Result<String, String>>>,
     refresh: RwSignal<usize>,
+    /// The roll chosen, or typed.
+    file: NodeRef<leptos::html::Input>,
+    typed: NodeRef<leptos::html::Textarea>,
 }
 
 impl Codes {
     /// Moves the codes on and carries out what the machine asks.
     fn send(self, event: Event) {
-        let effects = self.phase.try_update(|p| p.step(event)).unwrap_or_default();
-        for effect in effects {
-            self.carry_out(effect);
-        }
+        crate::machine::drive(self.phase, event, |effect| self.carry_out(effect));
     }
 
     #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
@@ -83,7 +85,7 @@ impl Codes {
             Effect::Refresh => self.refresh.update(|n| *n += 1),
             #[cfg(feature = "hydrate")]
             Effect::MakeCodes => leptos::task::spawn_local(async move {
-                let made = make_codes(self.id).await.and_then(|(voters, sheet)| {
+                let made = make_codes(self).await.and_then(|(voters, sheet)| {
                     crate::custody::download_text("text/csv", &sheet).map(|href| (voters, href))
                 });
                 self.send(Event::Made(made));
@@ -128,9 +130,9 @@ fn codes_maker(desk: Codes) -> impl IntoView {
         </p>
         <div class="ballot">
             <label for="roll-file">"Roll: a CSV file with a header row name,external_id"</label>
-            <input id="roll-file" type="file" accept=".csv,text/csv" />
+            <input id="roll-file" type="file" accept=".csv,text/csv" node_ref=desk.file />
             <label for="roll-text">"Or type voters, one per line: name, external id (optional)"</label>
-            <textarea id="roll-text" rows="4"></textarea>
+            <textarea id="roll-text" rows="4" node_ref=desk.typed></textarea>
             <button type="button" on:click=move |_| desk.send(Event::Make) disabled=move || desk.busy()>"Make codes"</button>
             {move || match phase.get() {
                 Phase::Made(m) | Phase::Registering(m) => view! {
@@ -263,12 +265,17 @@ fn roll_list(
 /// Reads the roll from the file chosen or the lines typed; the codes worker makes a code
 /// for each voter: the voters to register (keys only) and the codes sheet.
 #[cfg(feature = "hydrate")]
-async fn make_codes(id: ElectionId) -> Result<(Vec<wire::NewVoter>, String), String> {
+async fn make_codes(desk: Codes) -> Result<(Vec<wire::NewVoter>, String), String> {
     // Typed lines get a header row; their line numbers are counted without it.
-    let (text, offset) = match crate::custody::chosen_text("roll-file").await? {
+    let (text, offset) = match crate::custody::text_of(desk.file).await? {
         Some(text) => (text, 0),
         None => {
-            let typed: Vec<String> = crate::custody::field("roll-text")
+            let typed = desk
+                .typed
+                .get_untracked()
+                .map(|t| t.value())
+                .unwrap_or_default();
+            let typed: Vec<String> = typed
                 .lines()
                 .filter(|l| !l.trim().is_empty())
                 .map(str::to_owned)
@@ -279,7 +286,7 @@ async fn make_codes(id: ElectionId) -> Result<(Vec<wire::NewVoter>, String), Str
             (format!("name,external_id\n{}", typed.join("\n")), 1)
         }
     };
-    workers::codes::roll_codes(id, text, offset)
+    workers::codes::roll_codes(desk.id, text, offset)
         .await
         .map_err(|e| e.to_string())
 }

@@ -163,51 +163,8 @@ pub(crate) fn section(
     let board: &CeremonyBoard = &e.trustees;
     let enrolled = board.trustees.iter().filter(|t| t.seat.is_some()).count();
     let n = board.trustees.len();
-    let csrf = e.csrf.clone();
-    let seats = board
-        .trustees
-        .iter()
-        .map(|t| {
-            let keys = t.seat.as_ref().map_or_else(
-                || "invitation not accepted yet".to_owned(),
-                |s| format!("enrolled · identity key {}", wire::fingerprint(&s.identity)),
-            );
-            let replace = setup.then(|| {
-                view! {
-                    <form method="post" action=format!("/admin/e/{id}/trustees/{}/replace", t.id) class="inline-form">
-                        <input type="hidden" name="csrf" value=csrf.clone() />
-                        <button type="submit" class="danger" aria-label=format!("Replace {}", t.name)>"Replace"</button>
-                    </form>
-                }
-            });
-            view! {
-                <li data-trustee=t.name.clone()>
-                    <strong>{t.name.clone()}</strong>" · "{keys}
-                    {replace}
-                </li>
-            }
-        })
-        .collect_view();
-    let ceremony = match &board.ceremony {
-        None if n == 0 => "No trustee yet: invite at least one (three, any two of whom decrypt, is a sound start).".to_owned(),
-        None => "The key ceremony has not started.".to_owned(),
-        Some(c) => match (&c.election_key, &c.problem, &c.waiting) {
-            (Some(_), _, _) => format!(
-                "The key ceremony is complete: any {} of the {} trustees can decrypt the tally.",
-                c.threshold,
-                c.seats.len()
-            ),
-            (None, Some(problem), _) => format!("The key ceremony failed: {problem}. Restart it."),
-            (None, None, Some(w)) => format!(
-                "Key ceremony {} (any {} of {}): {}.",
-                c.id,
-                c.threshold,
-                c.seats.len(),
-                crate::trustee::waiting_for(c, w)
-            ),
-            (None, None, None) => "Every message is in; the board checks the ceremony.".to_owned(),
-        },
-    };
+    let seats = seat_list(e);
+    let ceremony = ceremony_words(board);
     let started = board.ceremony.is_some();
     let default = majority(enrolled);
     view! {
@@ -255,6 +212,61 @@ pub(crate) fn section(
             })}
             {e.tally.clone().map(|t| count_view(e, &t, token, finalise))}
         </section>
+    }
+}
+
+/// Each trustee's seat: enrolled (with the identity key's fingerprint) or invited, and,
+/// while the election is set up, a way to replace them.
+fn seat_list(e: &ManagedElection) -> impl IntoView {
+    let (id, setup) = (e.id, e.state == ElectionState::Setup);
+    e.trustees
+        .trustees
+        .iter()
+        .map(|t| {
+            let keys = t.seat.as_ref().map_or_else(
+                || "invitation not accepted yet".to_owned(),
+                |s| format!("enrolled · identity key {}", wire::fingerprint(&s.identity)),
+            );
+            let replace = setup.then(|| {
+                view! {
+                    <form method="post" action=format!("/admin/e/{id}/trustees/{}/replace", t.id) class="inline-form">
+                        <input type="hidden" name="csrf" value=e.csrf.clone() />
+                        <button type="submit" class="danger" aria-label=format!("Replace {}", t.name)>"Replace"</button>
+                    </form>
+                }
+            });
+            view! {
+                <li data-trustee=t.name.clone()>
+                    <strong>{t.name.clone()}</strong>" · "{keys}
+                    {replace}
+                </li>
+            }
+        })
+        .collect_view()
+}
+
+/// Where the key ceremony is, in the officer's words.
+fn ceremony_words(board: &CeremonyBoard) -> String {
+    let n = board.trustees.len();
+    match &board.ceremony {
+        None if n == 0 => "No trustee yet: invite at least one (three, any two of whom decrypt, is a sound start).".to_owned(),
+        None => "The key ceremony has not started.".to_owned(),
+        Some(c) => match (&c.election_key, &c.problem, &c.waiting) {
+            (Some(_), _, _) => format!(
+                "The key ceremony is complete: any {} of the {} trustees can decrypt the tally.",
+                c.threshold,
+                c.seats.len()
+            ),
+            (None, Some(problem), _) => format!("The key ceremony failed: {problem}. Restart it."),
+            (None, None, Some(w)) => format!(
+                "Key ceremony {} (any {} of {}): {}.",
+                c.id,
+                c.threshold,
+                c.seats.len(),
+                crate::trustee::waiting_for(c, w)
+            ),
+            (None, None, None) => "Every message is in; the board checks the ceremony.".to_owned(),
+        },
     }
 }
 

@@ -53,6 +53,7 @@ pub async fn ceremony_view(election: ElectionId) -> Result<(String, CeremonyBoar
 
 /// How far a trustee's task in this browser got; it finishes with the words that say so.
 type Step = crate::task::Task<String>;
+use crate::task::{send, TaskEvent};
 
 /// `/trustee/{token}`
 #[component]
@@ -71,11 +72,18 @@ pub fn TrusteeInvitePage() -> impl IntoView {
 
 #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
 fn enrolment(token: String, info: TrusteeInvitationInfo) -> impl IntoView {
+    let fields = EnrolFields {
+        passphrase: NodeRef::new(),
+        passphrase2: NodeRef::new(),
+        remember: NodeRef::new(),
+    };
     let step = RwSignal::new(Step::Loading);
     #[cfg(feature = "hydrate")]
     on_cleanup(workers::dismiss::<workers::keys::KeyWorker>);
     let download = RwSignal::new(None::<String>);
-    Effect::new(move |_| step.set(Step::Ready));
+    Effect::new(move |_| {
+        send(step, TaskEvent::Alive);
+    });
     let election = info.election;
     let name = info.name.clone();
     let challenge = info.challenge.clone();
@@ -85,18 +93,21 @@ fn enrolment(token: String, info: TrusteeInvitationInfo) -> impl IntoView {
     let enrol = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
-        {
+        if send(step, TaskEvent::Start { again: false }) {
             let (token, name, challenge) = (token.clone(), name.clone(), challenge.clone());
             leptos::task::spawn_local(async move {
-                match enrol_here(&token, &name, &challenge, election, step).await {
-                    Ok((file, fingerprint)) => {
+                let progress = move |words: &str| {
+                    send(step, TaskEvent::Progress(words.to_owned()));
+                };
+                let done = enrol_here(&token, &name, &challenge, election, fields, progress)
+                    .await
+                    .map(|(file, fingerprint)| {
                         download.set(Some(crate::custody::download_href(&file)));
-                        step.set(Step::Finished(format!(
+                        format!(
                             "You are enrolled. Your identity key's fingerprint is {fingerprint}: check that the election office lists it beside your name."
-                        )));
-                    }
-                    Err(e) => step.set(Step::Failed(e)),
-                }
+                        )
+                    });
+                send(step, TaskEvent::Done(done));
             });
         }
     };
@@ -116,11 +127,11 @@ fn enrolment(token: String, info: TrusteeInvitationInfo) -> impl IntoView {
         </p>
         <form class="ballot enrol" on:submit=enrol>
             <label for="tr-passphrase">"Key file passphrase (at least 12 characters; it encrypts your key file and your part of the ceremony)"</label>
-            <input id="tr-passphrase" type="password" required minlength="12" autocomplete="new-password" />
+            <input id="tr-passphrase" type="password" required minlength="12" autocomplete="new-password" node_ref=fields.passphrase />
             <label for="tr-passphrase2">"The same passphrase again"</label>
-            <input id="tr-passphrase2" type="password" required minlength="12" autocomplete="new-password" />
+            <input id="tr-passphrase2" type="password" required minlength="12" autocomplete="new-password" node_ref=fields.passphrase2 />
             <label class="choice">
-                <input id="tr-remember" type="checkbox" checked=true />
+                <input id="tr-remember" type="checkbox" checked=true node_ref=fields.remember />
                 "Also remember the key file in this browser (encrypted under the same passphrase), for the ceremony's turns"
             </label>
             <button type="submit" disabled=busy>"Make my keys and enrol"</button>
@@ -146,6 +157,21 @@ fn enrolment(token: String, info: TrusteeInvitationInfo) -> impl IntoView {
     }
 }
 
+/// The trustee's enrolment form's inputs.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct EnrolFields {
+    passphrase: NodeRef<leptos::html::Input>,
+    passphrase2: NodeRef<leptos::html::Input>,
+    remember: NodeRef<leptos::html::Input>,
+}
+
+/// The text of an input (empty when it is not on the page).
+#[cfg(feature = "hydrate")]
+fn value(input: NodeRef<leptos::html::Input>) -> String {
+    input.get_untracked().map(|i| i.value()).unwrap_or_default()
+}
+
 /// Makes the keys in the key worker, proves them over the challenge and enrols them; the
 /// key file (JSON text) and the identity key's fingerprint.
 #[cfg(feature = "hydrate")]
@@ -154,14 +180,15 @@ async fn enrol_here(
     name: &str,
     challenge: &str,
     election: ElectionId,
-    step: RwSignal<Step>,
+    fields: EnrolFields,
+    progress: impl Fn(&str),
 ) -> Result<(String, String), String> {
-    let phrase = crate::custody::field("tr-passphrase");
-    if phrase != crate::custody::field("tr-passphrase2") {
+    let phrase = value(fields.passphrase);
+    if phrase != value(fields.passphrase2) {
         return Err("the two passphrases differ".into());
     }
     let challenge = hex::decode(challenge).map_err(|_| "the challenge is not hex".to_owned())?;
-    step.set(Step::Working("Making your keys…".into()));
+    progress("Making your keys…");
     let file = workers::keys::generate(format!("trustee {name}"), phrase)
         .await
         .map_err(|e| e.to_string())?
@@ -169,13 +196,13 @@ async fn enrol_here(
     let enrolment = workers::keys::enrol(challenge)
         .await
         .map_err(|e| e.to_string())?;
-    step.set(Step::Working("Enrolling your keys…".into()));
+    progress("Enrolling your keys…");
     crate::custody::post_json::<_, wire::TrusteeInfo>(
         &wire::paths::accept_trustee_invitation(token),
         &enrolment,
     )
     .await?;
-    if crate::custody::ticked("tr-remember") {
+    if fields.remember.get_untracked().is_some_and(|r| r.checked()) {
         crate::custody::remember_trustee(election, &file)?;
     }
     Ok((file, wire::fingerprint(&enrolment.seat.identity)))
@@ -307,20 +334,32 @@ fn board_view(board: &CeremonyBoard) -> impl IntoView {
 
 /// Where a trustee's key comes from in a form whose fields are named `{prefix}-…`: the key
 /// file remembered in this browser, or one chosen; and its passphrase.
-fn key_fields(prefix: &'static str, remembered: RwSignal<bool>) -> impl IntoView {
+fn key_fields(prefix: &'static str, remembered: RwSignal<bool>, key: KeyInputs) -> impl IntoView {
     let (file, phrase) = (format!("{prefix}-keyfile"), format!("{prefix}-passphrase"));
     view! {
-        {move || if remembered.get() {
-            view! { <p>"Your key file is remembered in this browser."</p> }.into_any()
-        } else {
-            view! {
-                <label for=file.clone()>"Your key file"</label>
-                <input id=file.clone() type="file" accept=".key,.json,application/json" />
-            }
-            .into_any()
-        }}
+        <p hidden=move || !remembered.get()>"Your key file is remembered in this browser."</p>
+        <label for=file.clone() hidden=move || remembered.get()>"Your key file"</label>
+        <input id=file type="file" accept=".key,.json,application/json" node_ref=key.file
+            hidden=move || remembered.get() />
         <label for=phrase.clone()>"Key file passphrase"</label>
-        <input id=phrase type="password" autocomplete="current-password" />
+        <input id=phrase type="password" autocomplete="current-password" node_ref=key.passphrase />
+    }
+}
+
+/// A key file's inputs: the file chosen and its passphrase.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct KeyInputs {
+    file: NodeRef<leptos::html::Input>,
+    passphrase: NodeRef<leptos::html::Input>,
+}
+
+impl KeyInputs {
+    fn new() -> Self {
+        Self {
+            file: NodeRef::new(),
+            passphrase: NodeRef::new(),
+        }
     }
 }
 
@@ -393,6 +432,7 @@ fn TurnForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     on_cleanup(workers::dismiss::<workers::keys::KeyWorker>);
     let remembered = RwSignal::new(false);
+    let key = KeyInputs::new();
     let download = RwSignal::new(None::<String>);
     // Turns taken on this page (a page that stays open takes several).
     let turns = RwSignal::new(0u32);
@@ -401,22 +441,27 @@ fn TurnForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         remembered.set(crate::custody::remembered_trustee(election).is_some());
-        step.set(Step::Ready);
+        send(step, TaskEvent::Alive);
     });
     let take_turn = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            match turn_here(election, opened, remembered.get_untracked(), step).await {
-                Ok((said, file)) => {
-                    download.set(file.map(|f| crate::custody::download_href(&f)));
-                    step.set(Step::Finished(said));
-                    turns.update(|t| *t += 1);
-                    version.update(|v| *v += 1);
-                }
-                Err(e) => step.set(Step::Failed(e)),
-            }
-        });
+        if send(step, TaskEvent::Start { again: true }) {
+            leptos::task::spawn_local(async move {
+                let progress = move |words: &str| {
+                    send(step, TaskEvent::Progress(words.to_owned()));
+                };
+                let done = turn_here(election, opened, remembered.get_untracked(), key, progress)
+                    .await
+                    .map(|(said, file)| {
+                        download.set(file.map(|f| crate::custody::download_href(&f)));
+                        turns.update(|t| *t += 1);
+                        version.update(|v| *v += 1);
+                        said
+                    });
+                send(step, TaskEvent::Done(done));
+            });
+        }
     };
     let busy = move || step.with(|s| s.busy());
     view! {
@@ -427,7 +472,7 @@ fn TurnForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
                 <code>{format!("ballotchain trustee ceremony --server <this site> --election {election} --key trustee.key --wait 600")}</code>
             </p>
             <form class="ballot" on:submit=take_turn>
-                {key_fields("turn", remembered)}
+                {key_fields("turn", remembered, key)}
                 <button type="submit" disabled=busy>"Take my turn"</button>
                 {move || step.with(|s| s.status())}
             </form>
@@ -456,27 +501,18 @@ async fn turn_here(
     election: ElectionId,
     opened: RwSignal<bool>,
     remembered: bool,
-    step: RwSignal<Step>,
+    key: KeyInputs,
+    progress: impl Fn(&str),
 ) -> Result<(String, Option<String>), String> {
     if !opened.get_untracked() {
-        let file = if remembered {
-            crate::custody::remembered_trustee(election)
-                .ok_or("this browser no longer remembers your key file")?
-        } else {
-            crate::custody::chosen_text("turn-keyfile")
-                .await?
-                .ok_or("choose your key file first")?
-        };
-        step.set(Step::Working("Opening your key file…".into()));
-        workers::keys::open(file, crate::custody::field("turn-passphrase"))
-            .await
-            .map_err(|e| e.to_string())?;
+        progress("Opening your key file…");
+        open_trustee_key(election, remembered, key).await?;
         opened.set(true);
     }
-    step.set(Step::Working("Reading the board…".into()));
+    progress("Reading the board…");
     let detail: wire::ElectionDetail = crate::fetch_json(wire::paths::election(election)).await?;
     if detail.state != wire::ElectionState::Setup {
-        step.set(Step::Working("Checking the sealed genesis block…".into()));
+        progress("Checking the sealed genesis block…");
         return Ok((check_genesis_here(election).await?, None));
     }
     let board: CeremonyBoard = crate::fetch_json(wire::paths::ceremony(election)).await?;
@@ -492,7 +528,7 @@ async fn turn_here(
             None,
         ));
     }
-    step.set(Step::Working("Taking your turn…".into()));
+    progress("Taking your turn…");
     let workers::keys::TurnTaken {
         posts,
         file,
@@ -518,7 +554,7 @@ async fn turn_here(
             Some(file),
         ));
     }
-    step.set(Step::Working("Posting…".into()));
+    progress("Posting…");
     let after: CeremonyBoard =
         crate::custody::post_json(&wire::paths::ceremony_messages(election), &posts).await?;
     let file = workers::keys::posted()
@@ -528,25 +564,62 @@ async fn turn_here(
     if remembered {
         crate::custody::remember_trustee(election, &file)?;
     }
+    Ok((posted_words(&posts, joined, &after).await?, Some(file)))
+}
+
+/// What a turn posted and where the ceremony is after it, in words.
+#[cfg(feature = "hydrate")]
+async fn posted_words(
+    posts: &[ledger::ceremony::CeremonyMessage],
+    joined: bool,
+    after: &CeremonyBoard,
+) -> Result<String, String> {
     let rounds: std::collections::BTreeSet<Round> = posts.iter().map(|m| m.round).collect();
     let rounds: Vec<String> = rounds.iter().map(Round::to_string).collect();
-    let complete = after
-        .ceremony
-        .as_ref()
-        .is_some_and(|c| c.election_key.is_some());
     let mut said = format!("Posted {}.", rounds.join(" and "));
     if joined {
         said.push_str(" You joined the ceremony: check the names and fingerprints above against the ones the election office published.");
     }
-    if let Some(board_key) = after.ceremony.as_ref().and_then(|c| c.election_key) {
-        said.push_str(" The ceremony is complete. ");
-        said.push_str(&own_key_here(board_key).await?);
-    } else if complete {
-        said.push_str(" The ceremony is complete.");
-    } else {
-        said.push_str(" Take your turn again when the board moves.");
+    match after.ceremony.as_ref().and_then(|c| c.election_key) {
+        Some(board_key) => {
+            said.push_str(" The ceremony is complete. ");
+            said.push_str(&own_key_here(board_key).await?);
+        }
+        None => said.push_str(" Take your turn again when the board moves."),
     }
-    Ok((said, Some(file)))
+    Ok(said)
+}
+
+/// The trustee's key file: the copy remembered here, or the file chosen.
+#[cfg(feature = "hydrate")]
+async fn trustee_key_file(
+    election: ElectionId,
+    remembered: bool,
+    key: KeyInputs,
+) -> Result<String, String> {
+    if remembered {
+        return crate::custody::remembered_trustee(election)
+            .ok_or_else(|| "this browser no longer remembers your key file".to_owned());
+    }
+    crate::custody::text_of(key.file)
+        .await?
+        .ok_or_else(|| "choose your key file first".to_owned())
+}
+
+/// Opens the trustee's key file (remembered here, or chosen) in the key worker: its
+/// identity key's public half.
+#[cfg(feature = "hydrate")]
+async fn open_trustee_key(
+    election: ElectionId,
+    remembered: bool,
+    key: KeyInputs,
+) -> Result<ledger::PublicKey, String> {
+    let file = trustee_key_file(election, remembered, key).await?;
+    let passphrase = value(key.passphrase);
+    workers::keys::open(file, passphrase)
+        .await
+        .map(|u| u.public)
+        .map_err(|e| e.to_string())
 }
 
 /// The election key this trustee's own key share gives (asked of the key worker, where the
@@ -737,7 +810,10 @@ fn ShareForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
         phase: RwSignal::new(Phase::Ready),
         version,
         own_sums: RwSignal::new(None),
+        key: KeyInputs::new(),
+        expect: NodeRef::new(),
     };
+    let key = desk.key;
     let (phase, own_sums) = (desk.phase, desk.own_sums);
     let remembered = RwSignal::new(false);
     let alive = RwSignal::new(false);
@@ -761,9 +837,9 @@ fn ShareForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
                 <code>{format!("ballotchain trustee tally --server <this site> --election {election} --key trustee.key --genesis <published genesis hash> --expect-final <HEIGHT:HASH>")}</code>
             </p>
             <form class="ballot" on:submit=make>
-                {key_fields("share", remembered)}
+                {key_fields("share", remembered, key)}
                 <label for="share-expect">"The final head you were given (HEIGHT:HASH)"</label>
-                <input id="share-expect" type="text" inputmode="text" autocomplete="off" spellcheck="false" aria-describedby="share-expect-help" />
+                <input id="share-expect" type="text" inputmode="text" autocomplete="off" spellcheck="false" aria-describedby="share-expect-help" node_ref=desk.expect />
                 <p id="share-expect-help" class="help">
                     "Take it from an observer's own copy of the chain (a pinned head, a validator's dashboard, "
                     <code>"ballotchain validate"</code>
@@ -817,15 +893,15 @@ struct ShareDesk {
     version: RwSignal<u32>,
     /// The sums this browser recomputed, hex.
     own_sums: RwSignal<Option<String>>,
+    key: KeyInputs,
+    /// The final head the trustee was given.
+    expect: NodeRef<leptos::html::Input>,
 }
 
 impl ShareDesk {
     /// Moves the share on and carries out what the machine asks.
     fn send(self, event: machine::Event) {
-        let effects = self.phase.try_update(|p| p.step(event)).unwrap_or_default();
-        for effect in effects {
-            self.carry_out(effect);
-        }
+        crate::machine::drive(self.phase, event, |effect| self.carry_out(effect));
     }
 
     fn carry_out(self, effect: machine::Effect) {
@@ -836,7 +912,7 @@ impl ShareDesk {
             Effect::MakeShare { remembered } => leptos::task::spawn_local(async move {
                 use machine::{Event, Made};
                 let progress = move |words: &str| self.send(Event::Progress(words.to_owned()));
-                let made = share_here(self.election, remembered, progress, self.own_sums)
+                let made = share_here(self, remembered, progress)
                     .await
                     .map(|(share, file)| Made {
                         share,
@@ -862,26 +938,20 @@ impl ShareDesk {
 /// the key file that records it, ready to post.
 #[cfg(feature = "hydrate")]
 async fn share_here(
-    election: ElectionId,
+    desk: ShareDesk,
     remembered: bool,
     progress: impl Fn(&str),
-    own_sums: RwSignal<Option<String>>,
 ) -> Result<(ledger::result::SignedShare, String), String> {
+    let (election, own_sums) = (desk.election, desk.own_sums);
+    let given = value(desk.expect);
     let expected =
-        match crate::custody::field("share-expect").trim() {
+        match given.trim() {
             "" => None,
             text => Some(wire::pinned_head(text).map_err(|e| {
                 format!("the final head you were given: {e}; write it as HEIGHT:HASH")
             })?),
         };
-    let file = if remembered {
-        crate::custody::remembered_trustee(election)
-            .ok_or("this browser no longer remembers your key file")?
-    } else {
-        crate::custody::chosen_text("share-keyfile")
-            .await?
-            .ok_or("choose your key file first")?
-    };
+    let file = trustee_key_file(election, remembered, desk.key).await?;
     progress("Reading the count…");
     let report: wire::TallyReport = crate::fetch_json(wire::paths::tally(election)).await?;
     if report.final_head.is_none() {
@@ -899,7 +969,8 @@ async fn share_here(
     }
     own_sums.set(Some(hex::encode(copy.sums.to_bytes())));
     progress("Opening your key file…");
-    let trustee = workers::keys::open(file, crate::custody::field("share-passphrase"))
+    let passphrase = value(desk.key.passphrase);
+    let trustee = workers::keys::open(file, passphrase)
         .await
         .map_err(|e| e.to_string())?
         .public;

@@ -205,55 +205,23 @@ fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl 
     Effect::new(move |_| {
         has_copy.set(crate::custody::remembered(&name.get_value()).is_some());
     });
+    let fields = KeyFields {
+        file: NodeRef::new(),
+        remember: NodeRef::new(),
+        passphrase: NodeRef::new(),
+    };
     let unlock = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let username = name.get_value();
-            let remembered = crate::custody::remembered(&username);
-            let file = match &remembered {
-                Some(file) => Ok(file.clone()),
-                None => crate::custody::chosen_text("key-file")
-                    .await
-                    .and_then(|f| f.ok_or_else(|| "choose your key file first".to_owned())),
-            };
             status.set(Some(Ok("Opening your key…".into())));
-            let opened = match file {
-                Ok(file) => workers::keys::open(file, crate::custody::field("key-passphrase"))
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            };
-            let workers::keys::Unlocked { file, public } = match opened {
-                Ok(unlocked) => unlocked,
-                Err(e) => return status.set(Some(Err(e))),
-            };
-            let mut problems = Vec::new();
-            if enrolled != Some(public) {
-                problems.push(format!(
-                    "This key ({}) is not the one enrolled for your account.",
-                    wire::fingerprint(&public)
-                ));
-                if remembered.as_ref() == Some(&file) {
-                    // A copy of an old key (withdrawn since): make way for the key file.
-                    crate::custody::forget(&username);
-                    has_copy.set(false);
-                    problems.push(
-                        "The copy remembered in this browser is forgotten; load your key file."
-                            .into(),
-                    );
-                    let _ = workers::keys::lock().await;
-                    return status.set(Some(Err(problems.join(" "))));
+            match unlock_here(name.get_value(), enrolled, has_copy, fields).await {
+                Ok((public, problems)) => {
+                    status.set((!problems.is_empty()).then(|| Err(problems.join(" "))));
+                    desk.key.set(Some(public));
                 }
+                Err(why) => status.set(Some(Err(why))),
             }
-            if crate::custody::ticked("key-remember") {
-                match crate::custody::remember(&username, &file) {
-                    Ok(()) => has_copy.set(true),
-                    Err(e) => problems.push(e),
-                }
-            }
-            status.set((!problems.is_empty()).then(|| Err(problems.join(" "))));
-            desk.key.set(Some(public));
         });
     };
     let forget = move |_| {
@@ -275,40 +243,8 @@ fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl 
                 "Decisions are signed in this page with your key; the server never holds it."
             </p>
             {move || match desk.key.get() {
-                Some(public) => view! {
-                    <p class="ok" role="status" data-key="unlocked">
-                        {format!("Key {} is unlocked in this page.", wire::fingerprint(&public))}
-                    </p>
-                    <button type="button" class="secondary" on:click=move |_| {
-                        desk.key.set(None);
-                        #[cfg(feature = "hydrate")]
-                        leptos::task::spawn_local(async {
-                            let _ = workers::keys::lock().await;
-                        });
-                    }>"Lock"</button>
-                }
-                .into_any(),
-                None => view! {
-                    <form class="ballot" on:submit=unlock>
-                        {move || if has_copy.get() {
-                            view! { <p>"A copy of your key file is remembered in this browser (encrypted)."</p> }.into_any()
-                        } else {
-                            view! {
-                                <label for="key-file">"Key file"</label>
-                                <input id="key-file" type="file" accept=".key,.json,application/json" />
-                                <label class="choice">
-                                    <input id="key-remember" type="checkbox" />
-                                    "Remember it in this browser (encrypted under its passphrase)"
-                                </label>
-                            }
-                            .into_any()
-                        }}
-                        <label for="key-passphrase">"Key file passphrase"</label>
-                        <input id="key-passphrase" type="password" autocomplete="current-password" />
-                        <button type="submit" disabled=move || !alive.get()>"Unlock my key"</button>
-                    </form>
-                }
-                .into_any(),
+                Some(public) => unlocked(public, desk).into_any(),
+                None => unlock_form(has_copy, alive, fields, unlock).into_any(),
             }}
             {move || has_copy.get().then(|| view! {
                 <button type="button" class="secondary" on:click=forget>"Forget the remembered copy"</button>
@@ -324,6 +260,111 @@ fn key_panel(username: String, enrolled: Option<PublicKey>, desk: Desk) -> impl 
             </p>
         </section>
     }
+}
+
+/// The key panel's inputs.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct KeyFields {
+    file: NodeRef<leptos::html::Input>,
+    remember: NodeRef<leptos::html::Input>,
+    passphrase: NodeRef<leptos::html::Input>,
+}
+
+/// The key unlocked in this page, and the button that locks it.
+fn unlocked(public: PublicKey, desk: Desk) -> impl IntoView {
+    view! {
+        <p class="ok" role="status" data-key="unlocked">
+            {format!("Key {} is unlocked in this page.", wire::fingerprint(&public))}
+        </p>
+        <button type="button" class="secondary" on:click=move |_| {
+            desk.key.set(None);
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async {
+                let _ = workers::keys::lock().await;
+            });
+        }>"Lock"</button>
+    }
+}
+
+/// Unlocking the key: the copy remembered here, or a key file, and its passphrase.
+fn unlock_form(
+    has_copy: RwSignal<bool>,
+    alive: RwSignal<bool>,
+    fields: KeyFields,
+    unlock: impl Fn(leptos::ev::SubmitEvent) + 'static,
+) -> impl IntoView {
+    view! {
+        <form class="ballot" on:submit=unlock>
+            {move || if has_copy.get() {
+                view! { <p>"A copy of your key file is remembered in this browser (encrypted)."</p> }.into_any()
+            } else {
+                view! {
+                    <label for="key-file">"Key file"</label>
+                    <input id="key-file" type="file" accept=".key,.json,application/json" node_ref=fields.file />
+                    <label class="choice">
+                        <input id="key-remember" type="checkbox" node_ref=fields.remember />
+                        "Remember it in this browser (encrypted under its passphrase)"
+                    </label>
+                }
+                .into_any()
+            }}
+            <label for="key-passphrase">"Key file passphrase"</label>
+            <input id="key-passphrase" type="password" autocomplete="current-password" node_ref=fields.passphrase />
+            <button type="submit" disabled=move || !alive.get()>"Unlock my key"</button>
+        </form>
+    }
+}
+
+/// Opens the copy remembered here, or the key file chosen, in the key worker: its public
+/// half and what the validator should know (another key than the one enrolled, a copy
+/// that could not be remembered). A remembered copy of another key is forgotten.
+#[cfg(feature = "hydrate")]
+async fn unlock_here(
+    username: String,
+    enrolled: Option<PublicKey>,
+    has_copy: RwSignal<bool>,
+    fields: KeyFields,
+) -> Result<(PublicKey, Vec<String>), String> {
+    let remembered = crate::custody::remembered(&username);
+    let file = match &remembered {
+        Some(file) => file.clone(),
+        None => crate::custody::text_of(fields.file)
+            .await?
+            .ok_or("choose your key file first")?,
+    };
+    let passphrase = fields
+        .passphrase
+        .get_untracked()
+        .map(|i| i.value())
+        .unwrap_or_default();
+    let workers::keys::Unlocked { file, public } = workers::keys::open(file, passphrase)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut problems = Vec::new();
+    if enrolled != Some(public) {
+        problems.push(format!(
+            "This key ({}) is not the one enrolled for your account.",
+            wire::fingerprint(&public)
+        ));
+        if remembered.as_ref() == Some(&file) {
+            // A copy of an old key (withdrawn since): make way for the key file.
+            crate::custody::forget(&username);
+            has_copy.set(false);
+            problems.push(
+                "The copy remembered in this browser is forgotten; load your key file.".into(),
+            );
+            let _ = workers::keys::lock().await;
+            return Err(problems.join(" "));
+        }
+    }
+    if fields.remember.get_untracked().is_some_and(|r| r.checked()) {
+        match crate::custody::remember(&username, &file) {
+            Ok(()) => has_copy.set(true),
+            Err(e) => problems.push(e),
+        }
+    }
+    Ok((public, problems))
 }
 
 fn dashboard(d: Dashboard, desk: Desk) -> impl IntoView {
@@ -386,35 +427,42 @@ fn dashboard(d: Dashboard, desk: Desk) -> impl IntoView {
                     .into_any()
             }}
         </section>
-        <section aria-labelledby="history-h">
-            <h2 id="history-h">"Your decisions"</h2>
-            {if d.history.is_empty() {
-                view! { <p class="notice">"None yet."</p> }.into_any()
-            } else {
-                view! {
-                    <ul class="history">
-                        {d.history
-                            .into_iter()
-                            .map(|h| {
-                                view! {
-                                    <li>
-                                        <a href=format!("/e/{}/block/{}", h.election, h.hash)>
-                                            {format!("Election {} · block {}", h.election, h.index)}
-                                        </a>
-                                        {if h.decision.approve {
-                                            " · approved".to_owned()
-                                        } else {
-                                            format!(" · rejected: {}", h.decision.reason.unwrap_or_default())
-                                        }}
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ul>
-                }
-                    .into_any()
-            }}
-        </section>
+        {history_section(d.history)}
+    }
+}
+
+/// The validator's own decisions, newest first.
+fn history_section(history: Vec<wire::PastDecision>) -> impl IntoView {
+    view! {
+    <section aria-labelledby="history-h">
+        <h2 id="history-h">"Your decisions"</h2>
+        {if history.is_empty() {
+            view! { <p class="notice">"None yet."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="history">
+                    {history
+                        .into_iter()
+                        .map(|h| {
+                            view! {
+                                <li>
+                                    <a href=format!("/e/{}/block/{}", h.election, h.hash)>
+                                        {format!("Election {} · block {}", h.election, h.index)}
+                                    </a>
+                                    {if h.decision.approve {
+                                        " · approved".to_owned()
+                                    } else {
+                                        format!(" · rejected: {}", h.decision.reason.unwrap_or_default())
+                                    }}
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            }
+                .into_any()
+        }}
+    </section>
     }
 }
 
@@ -615,13 +663,7 @@ fn copy_summary(copy: &workers::checker::CopyReport) -> String {
 impl Desk {
     /// Moves the decision on and carries out what it asks.
     fn send(self, event: machine::Event) {
-        let effects = self
-            .decision
-            .try_update(|d| d.step(event))
-            .unwrap_or_default();
-        for effect in effects {
-            self.carry_out(effect);
-        }
+        crate::machine::drive(self.decision, event, |effect| self.carry_out(effect));
     }
 
     /// One effect, in the browser: the key worker's, the server's or the checker's answer
@@ -694,6 +736,70 @@ async fn sign_and_send(on: machine::OnBlock) -> Result<wire::BlockSummary, machi
     sent.map_err(NotSent::Refused)
 }
 
+/// "1 of 2 approvals (alice) · rejected by bob".
+fn approvals(b: &QueueBlock) -> String {
+    let by = |names: &[String], before: &str, after: &str| {
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!("{before}{}{after}", names.join(", "))
+        }
+    };
+    format!(
+        "{} of {} approvals{}{}",
+        b.approved_by.len(),
+        b.quorum,
+        by(&b.approved_by, " (", ")"),
+        by(&b.rejected_by, " · rejected by ", ""),
+    )
+}
+
+/// The server's checks of a block against the current tip.
+fn checks_table(checks: Vec<ledger::Check>) -> impl IntoView {
+    view! {
+        <table class="checks">
+            <caption>"Checks run against the current tip"</caption>
+            <thead>
+                <tr><th scope="col">"Check"</th><th scope="col">"Result"</th><th scope="col">"Details"</th></tr>
+            </thead>
+            <tbody>
+                {checks
+                    .into_iter()
+                    .map(|c| {
+                        view! {
+                            <tr class=if c.passed { "pass" } else { "fail" }>
+                                <td>{c.name}</td>
+                                <td>{if c.passed { "✓ pass" } else { "✗ fail" }}</td>
+                                <td class="detail">{c.detail}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// This browser's own check of a block.
+fn browser_check(verdict: RwSignal<BrowserVerdict>) -> impl IntoView {
+    view! {
+        <p class="browser-check" data-verdict=move || match verdict.get() {
+            BrowserVerdict::Checking => "checking",
+            BrowserVerdict::Passed(_) => "passed",
+            BrowserVerdict::Failed(_) => "failed",
+        }>
+            <strong>"Your browser's own check (WebAssembly): "</strong>
+            {move || match verdict.get() {
+                BrowserVerdict::Checking => {
+                    "checking this block against this browser's copy of the chain… (needs JavaScript)".to_owned()
+                }
+                BrowserVerdict::Passed(m) => format!("✓ passed: {m}."),
+                BrowserVerdict::Failed(m) => format!("✗ failed: {m}."),
+            }}
+        </p>
+    }
+}
+
 fn queue_block(
     b: QueueBlock,
     verdict: RwSignal<BrowserVerdict>,
@@ -707,21 +813,7 @@ fn queue_block(
             && matches!(copy.get(), CopyState::Verified { .. })
     };
     let unlocked = move || desk.key.with(|k| k.is_some());
-    let progress = format!(
-        "{} of {} approvals{}{}",
-        b.approved_by.len(),
-        b.quorum,
-        if b.approved_by.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", b.approved_by.join(", "))
-        },
-        if b.rejected_by.is_empty() {
-            String::new()
-        } else {
-            format!(" · rejected by {}", b.rejected_by.join(", "))
-        },
-    );
+    let progress = approvals(&b);
     let (election, hash) = (b.election, b.hash);
     let on = move |decision| machine::OnBlock {
         election,
@@ -739,40 +831,8 @@ fn queue_block(
             </h3>
             <p class="hash">{b.hash.to_hex()}</p>
             <p>{format!("{} vote{} · {progress}", b.votes, if b.votes == 1 { "" } else { "s" })}</p>
-            <table class="checks">
-                <caption>"Checks run against the current tip"</caption>
-                <thead>
-                    <tr><th scope="col">"Check"</th><th scope="col">"Result"</th><th scope="col">"Details"</th></tr>
-                </thead>
-                <tbody>
-                    {b.checks
-                        .into_iter()
-                        .map(|c| {
-                            view! {
-                                <tr class=if c.passed { "pass" } else { "fail" }>
-                                    <td>{c.name}</td>
-                                    <td>{if c.passed { "✓ pass" } else { "✗ fail" }}</td>
-                                    <td class="detail">{c.detail}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-            <p class="browser-check" data-verdict=move || match verdict.get() {
-                BrowserVerdict::Checking => "checking",
-                BrowserVerdict::Passed(_) => "passed",
-                BrowserVerdict::Failed(_) => "failed",
-            }>
-                <strong>"Your browser's own check (WebAssembly): "</strong>
-                {move || match verdict.get() {
-                    BrowserVerdict::Checking => {
-                        "checking this block against this browser's copy of the chain… (needs JavaScript)".to_owned()
-                    }
-                    BrowserVerdict::Passed(m) => format!("✓ passed: {m}."),
-                    BrowserVerdict::Failed(m) => format!("✗ failed: {m}."),
-                }}
-            </p>
+            {checks_table(b.checks)}
+            {browser_check(verdict)}
             {if b.decided_by_me {
                 view! { <p class="notice">"You have decided on this block."</p> }.into_any()
             } else {

@@ -177,10 +177,7 @@ where
 {
     /// Moves the machine on and carries out what it asks.
     fn send(&self, event: machine::Event) {
-        let effects = self.state.try_update(|b| b.step(event)).unwrap_or_default();
-        for effect in effects {
-            self.carry_out(effect);
-        }
+        crate::machine::drive(self.state, event, |effect| self.carry_out(effect));
     }
 
     /// One effect, in the browser: the worker's or the server's answer comes back as the
@@ -525,11 +522,12 @@ fn audit_form(id: ElectionId, b: BallotInfo) -> impl IntoView {
     let verdict = RwSignal::new(None::<Result<String, String>>);
     let candidates = StoredValue::new(b.candidates.clone());
     let sealed = StoredValue::new(b.sealed.clone());
+    let input = NodeRef::<leptos::html::Textarea>::new();
     let check = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let text = crate::custody::field("audit-input");
+            let text = input.get_untracked().map(|t| t.value()).unwrap_or_default();
             let result = match (
                 serde_json::from_str::<ledger::audit::BallotAudit>(text.trim()),
                 sealed.get_value(),
@@ -568,7 +566,7 @@ fn audit_form(id: ElectionId, b: BallotInfo) -> impl IntoView {
         </p>
         <form class="ballot" on:submit=check>
             <label for="audit-input">"The audit (JSON)"</label>
-            <textarea id="audit-input" class="hash" rows="10" required></textarea>
+            <textarea id="audit-input" class="hash" rows="10" required node_ref=input></textarea>
             <button type="submit">"Check the audit"</button>
         </form>
         {move || verdict.get().map(|v| match v {

@@ -173,23 +173,34 @@ impl Job for KeyWorker {
 }
 
 impl KeyWorker {
+    /// Keeps this key unlocked, with its file, passphrase and kept side to seal into.
+    fn unlock(
+        &mut self,
+        file: KeyFile,
+        key: ed25519_dalek::SigningKey,
+        passphrase: String,
+        kept: Option<KeptSide>,
+    ) -> Result<KeyAnswer, KeyError> {
+        let answer = KeyAnswer::Unlocked {
+            file: file.to_json()?,
+            public: file.public_key,
+        };
+        self.key = Some(key);
+        self.sealing = Some(Sealing {
+            file,
+            passphrase: passphrase.into(),
+            kept,
+        });
+        Ok(answer)
+    }
+
     fn answer(&mut self, request: KeyRequest) -> Result<KeyAnswer, KeyError> {
         let unlocked =
             |key: &Option<ed25519_dalek::SigningKey>| key.clone().ok_or(KeyError::Locked);
         Ok(match request {
             KeyRequest::Generate { label, passphrase } => {
                 let (file, key) = KeyFile::generate(&label, &passphrase)?;
-                self.key = Some(key);
-                let answer = KeyAnswer::Unlocked {
-                    file: file.to_json()?,
-                    public: file.public_key,
-                };
-                self.sealing = Some(Sealing {
-                    file,
-                    passphrase: passphrase.into(),
-                    kept: None,
-                });
-                answer
+                self.unlock(file, key, passphrase, None)?
             }
             KeyRequest::Open { file, passphrase } => {
                 let file = KeyFile::from_json(&file)?;
@@ -198,17 +209,7 @@ impl KeyWorker {
                     .map(|s| KeptSide::from_bytes(&s))
                     .transpose()
                     .map_err(KeyError::NotAKeyFile)?;
-                self.key = Some(key);
-                let answer = KeyAnswer::Unlocked {
-                    file: file.to_json()?,
-                    public: file.public_key,
-                };
-                self.sealing = Some(Sealing {
-                    file,
-                    passphrase: passphrase.into(),
-                    kept,
-                });
-                answer
+                self.unlock(file, key, passphrase, kept)?
             }
             KeyRequest::Inspect { file } => KeyAnswer::Inspected {
                 public: KeyFile::from_json(&file)?.public_key,

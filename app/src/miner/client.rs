@@ -121,6 +121,41 @@ fn dispatch(weak: &Weak<RefCell<State>>, event: Event) {
     }
 }
 
+/// The speed test's two timers: its measured window opens after the warm-up, and closes
+/// with the figures to report.
+fn speed_timers(weak: &Weak<RefCell<State>>) -> Vec<Timeout> {
+    let (open, close) = (weak.clone(), weak.clone());
+    let mark = Timeout::new(SPEED_WARMUP_MS, move || {
+        let Some(tried) = open
+            .upgrade()
+            .map(|rc| rc.borrow().ui.tried.get_untracked())
+        else {
+            return;
+        };
+        let at = now_ms() as u64;
+        dispatch(&open, Event::SpeedMark { tried, at });
+    });
+    let end = Timeout::new(SPEED_WARMUP_MS + SPEED_WINDOW_MS, move || {
+        let Some(rc) = close.upgrade() else { return };
+        let event = {
+            let st = rc.borrow();
+            let kernel = st.ui.workers.with_untracked(|w| {
+                w.first()
+                    .map(|l| l.kernel.split(',').next().unwrap_or_default().to_owned())
+                    .unwrap_or_default()
+            });
+            Event::SpeedEnd {
+                tried: st.ui.tried.get_untracked(),
+                at: now_ms() as u64,
+                workers: st.bridges.len(),
+                kernel,
+            }
+        };
+        dispatch(&close, event);
+    });
+    vec![mark, end]
+}
+
 fn perform(rc: &Rc<RefCell<State>>, effect: Effect) {
     let weak = Rc::downgrade(rc);
     let mut st = rc.borrow_mut();
@@ -145,38 +180,7 @@ fn perform(rc: &Rc<RefCell<State>>, effect: Effect) {
             drop(st);
             dispatch(&weak, Event::PollDue);
         }
-        Effect::SpeedTimers => {
-            let (open, close) = (weak.clone(), weak.clone());
-            let mark = Timeout::new(SPEED_WARMUP_MS, move || {
-                let Some(tried) = open
-                    .upgrade()
-                    .map(|rc| rc.borrow().ui.tried.get_untracked())
-                else {
-                    return;
-                };
-                let at = now_ms() as u64;
-                dispatch(&open, Event::SpeedMark { tried, at });
-            });
-            let end = Timeout::new(SPEED_WARMUP_MS + SPEED_WINDOW_MS, move || {
-                let Some(rc) = close.upgrade() else { return };
-                let event = {
-                    let st = rc.borrow();
-                    let kernel = st.ui.workers.with_untracked(|w| {
-                        w.first()
-                            .map(|l| l.kernel.split(',').next().unwrap_or_default().to_owned())
-                            .unwrap_or_default()
-                    });
-                    Event::SpeedEnd {
-                        tried: st.ui.tried.get_untracked(),
-                        at: now_ms() as u64,
-                        workers: st.bridges.len(),
-                        kernel,
-                    }
-                };
-                dispatch(&close, event);
-            });
-            st.timers = vec![mark, end];
-        }
+        Effect::SpeedTimers => st.timers = speed_timers(&weak),
         Effect::FetchWork(etag) => {
             st.last_poll = now_ms();
             let awaiting = awaiting_blocks(&st.ui);

@@ -20,6 +20,7 @@
 
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
+use crate::machine::Machine;
 use wire::NewVoter;
 
 /// Codes made in this browser: the voters to register (keys only), the codes sheet's
@@ -81,9 +82,14 @@ impl Phase {
     pub fn busy(&self) -> bool {
         matches!(self, Self::Making | Self::Registering(_))
     }
+}
+
+impl Machine for Phase {
+    type Event = Event;
+    type Effect = Effect;
 
     /// Takes one event; the effects to carry out (see the module's table).
-    pub fn step(&mut self, event: Event) -> Vec<Effect> {
+    fn step(&mut self, event: Event) -> Vec<Effect> {
         let phase = std::mem::replace(self, Self::Ready);
         let (phase, effects) = match (phase, event) {
             (Self::Ready | Self::Failed(_) | Self::Made(_), Event::Make) => {

@@ -24,6 +24,7 @@
 
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
+use crate::machine::Machine;
 use ledger::result::SignedShare;
 
 /// A share made and not yet posted, with the download link of the key file that records
@@ -88,9 +89,14 @@ impl Phase {
     pub fn busy(&self) -> bool {
         !matches!(self, Self::Ready | Self::Failed(_))
     }
+}
+
+impl Machine for Phase {
+    type Event = Event;
+    type Effect = Effect;
 
     /// Takes one event; the effects to carry out (see the module's table).
-    pub fn step(&mut self, event: Event) -> Vec<Effect> {
+    fn step(&mut self, event: Event) -> Vec<Effect> {
         let phase = std::mem::replace(self, Self::Ready);
         let (phase, effects) = match (phase, event) {
             (Self::Ready | Self::Failed(_), Event::Make { remembered }) => (

@@ -21,6 +21,7 @@
 
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
+use crate::machine::Machine;
 use ledger::{BlockHash, ElectionId, PublicKey};
 use wire::{BlockStatus, BlockSummary};
 
@@ -154,9 +155,14 @@ impl Desk {
     pub fn busy(&self) -> bool {
         self.phase != Phase::Idle
     }
+}
+
+impl Machine for Desk {
+    type Event = Event;
+    type Effect = Effect;
 
     /// Takes one event; the effects to carry out (see the module's table).
-    pub fn step(&mut self, event: Event) -> Vec<Effect> {
+    fn step(&mut self, event: Event) -> Vec<Effect> {
         let phase = std::mem::replace(&mut self.phase, Phase::Idle);
         let (phase, outcome, effects) = match (phase, event) {
             (Phase::Idle, Event::Decide { on, key, listed }) => {

@@ -27,6 +27,7 @@
 // The server build renders the form but never moves it: the answers are the browser's.
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
+use crate::machine::Machine;
 use crate::notice::Notice;
 use ledger::{CandidateId, TxId};
 
@@ -125,9 +126,14 @@ impl Ballot {
     pub fn sealed(&self) -> bool {
         matches!(self.phase, Phase::Sealed(_) | Phase::Casting(_))
     }
+}
+
+impl Machine for Ballot {
+    type Event = Event;
+    type Effect = Effect;
 
     /// Takes one event; the effects to carry out (see the module's table).
-    pub fn step(&mut self, event: Event) -> Vec<Effect> {
+    fn step(&mut self, event: Event) -> Vec<Effect> {
         let phase = std::mem::replace(&mut self.phase, Phase::Choosing);
         let (phase, notice, effects) = match (phase, event) {
             (
