@@ -81,6 +81,8 @@ pub struct ChainOverview {
 /// Where a receipt's vote is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReceiptInfo {
+    /// The election's title.
+    pub election_title: String,
     /// The receipt.
     pub receipt: TxId,
     /// Where the vote is.
@@ -212,11 +214,14 @@ pub async fn receipt_view(
         .parse()
         .map_err(|_| ServerFnError::new("a receipt is 64 hexadecimal digits"))?;
     // A receipt not found is an answer on the chain page, which exists: no 404.
-    let r = node()?
+    let node = node()?;
+    let r = node
         .receipt(election, &tx)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let title = node.election(election).await.map_err(fail)?.title;
     Ok(ReceiptInfo {
+        election_title: title,
         receipt: r.receipt,
         status: r.status,
         block_index: r.block_index,
@@ -724,7 +729,9 @@ pub(crate) fn receipt_card(election: ElectionId, r: ReceiptInfo) -> impl IntoVie
         (ReceiptStatus::Uncounted, _) => {
             "Not counted: the count was finalised before this vote reached the chain.".to_owned()
         }
-        _ => "Pending: received and stored, waiting to be mined into a block.".to_owned(),
+        _ => {
+            "Pending: received and stored, waiting to be added to a block of the chain.".to_owned()
+        }
     };
     view! {
         <div class="receipt" data-status=r.status.as_str() role="status">

@@ -331,7 +331,7 @@ fn key_fieldset(
             let href = { let _ = k; String::new() };
             view! {
                 <p>
-                    <a class="button" href=href download="ballotchain-validator.key"
+                    <a class="button" href=href download=crate::key_file_name(&desk.username.get_value())
                         on:click=move |_| desk.send(Event::Downloaded)>
                         "Download your key file"
                     </a>

@@ -92,6 +92,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The name a downloaded key file gets: `ballotchain-HOLDER.key`, the holder's name kept
+/// to letters, digits and dashes, so two people's (or two elections') files do not land
+/// under one name.
+pub(crate) fn key_file_name(holder: &str) -> String {
+    let name: String = holder
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("ballotchain-{}.key", name.trim_matches('-'))
+}
+
 /// The application: header, routes, footer.
 #[component]
 pub fn App() -> impl IntoView {
@@ -234,7 +245,7 @@ fn HomePage() -> impl IntoView {
     view! {
         <h1>"Elections"</h1>
         <p class="lead">
-            "Every vote is a signed transaction on a proof-of-work chain, appended only after validators approve it."
+            "Elections you can check. Your vote is encrypted on your own device and kept in a public record that volunteers and independent validators build together; anyone can check the record, and only the totals are ever decrypted."
         </p>
         <Suspense fallback=|| view! { <p class="notice">"Loading elections…"</p> }>
             {move || Suspend::new(async move {
@@ -276,5 +287,24 @@ fn HomePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_key_file_is_named_for_its_holder_in_letters_digits_and_dashes() {
+        assert_eq!(
+            super::key_file_name("validator1"),
+            "ballotchain-validator1.key"
+        );
+        assert_eq!(
+            super::key_file_name("trustee-election-7"),
+            "ballotchain-trustee-election-7.key"
+        );
+        assert_eq!(
+            super::key_file_name("../Grace Hopper/"),
+            "ballotchain-Grace-Hopper.key"
+        );
     }
 }

@@ -231,6 +231,7 @@ impl Limits {
                     | EngineError::Invalid(_)
                     | EngineError::Forbidden(_)
                     | EngineError::Rule(_)
+                    | EngineError::Vote(_)
             ) {
                 self.codes.record_failure(client);
             }

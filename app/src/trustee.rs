@@ -138,22 +138,26 @@ fn enrolment(token: String, info: TrusteeInvitationInfo) -> impl IntoView {
             {move || step.with(|s| s.status())}
         </form>
         {move || match step.get() {
-            Step::Finished(text) => view! {
-                <p class="ok" role="status">{text}</p>
-                {download.get().map(|href| view! {
-                    <p>
-                        <a class="button" href=href download="ballotchain-trustee.key">"Download your key file"</a>
-                        " Keep it safe: with its passphrase it is your part of the election key. Losing both this browser's copy and the file means the office must replace you before the ceremony ends."
-                    </p>
-                })}
-                <p>
-                    "When the election office starts the key ceremony, take your turns on "
-                    <a href=format!("/e/{election}/trustees")>"the ceremony page"</a>"."
-                </p>
-            }
-            .into_any(),
+            Step::Finished(text) => enrolled(election, text, download.get()).into_any(),
             _ => ().into_any(),
         }}
+    }
+}
+
+/// Enrolled: the key file to keep, and where the ceremony's turns are taken.
+fn enrolled(election: ElectionId, said: String, download: Option<String>) -> impl IntoView {
+    view! {
+        <p class="ok" role="status">{said}</p>
+        {download.map(|href| view! {
+            <p>
+                <a class="button" href=href download=crate::key_file_name(&format!("trustee-election-{election}"))>"Download your key file"</a>
+                " Keep it safe: with its passphrase it is your part of the election key. Losing both this browser's copy and the file means the office must replace you before the ceremony ends."
+            </p>
+        })}
+        <p>
+            "When the election office starts the key ceremony, take your turns on "
+            <a href=format!("/e/{election}/trustees")>"the ceremony page"</a>"."
+        </p>
     }
 }
 
@@ -481,7 +485,7 @@ fn TurnForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
                     <p class="ok" role="status" data-turn="done">{text}</p>
                     {download.get().map(|href| view! {
                         <p>
-                            <a class="button" href=href download="ballotchain-trustee.key">"Download your key file"</a>
+                            <a class="button" href=href download=crate::key_file_name(&format!("trustee-election-{election}"))>"Download your key file"</a>
                             " It now keeps your part of the ceremony: replace your earlier copy with it."
                         </p>
                     })}
@@ -875,7 +879,7 @@ fn save_first(
         <div class="notice" role="status" data-share="save-first">
             <p>"Your share is made, and this browser has recorded the count. Your key file now records it too: download it and replace your earlier copy before your share is posted (an earlier copy would let the key decrypt another count)."</p>
             <p>
-                <a class="button" href=href download="ballotchain-trustee.key" on:click=move |_| desk.send(machine::Event::Saved)>"Download your updated key file"</a>
+                <a class="button" href=href download=crate::key_file_name(&format!("trustee-election-{}", desk.election)) on:click=move |_| desk.send(machine::Event::Saved)>"Download your updated key file"</a>
             </p>
             <button type="button" disabled=!saved on:click=move |_| desk.send(machine::Event::Post)>"I have saved it: post my share"</button>
             {refused.map(|why| view! { <p class="error" role="alert">{why}</p> })}

@@ -147,13 +147,34 @@ fn ballot_page(id: ElectionId, b: BallotInfo, notice: Memo<Option<Notice>>) -> i
                 .into_any()
         } else {
             view! {
-                {move || {
-                    alive.get().then(|| signing_form(id, candidates.get_value(), sealed.get_value()))
+                // First, so that without JavaScript its fields are the ones the labels name.
+                <noscript inner_html=fallback.clone() />
+                {move || if alive.get() {
+                    signing_form(id, candidates.get_value(), sealed.get_value()).into_any()
+                } else {
+                    preparing(fallback.clone()).into_any()
                 }}
-                <noscript inner_html=fallback />
             }
                 .into_any()
         }}
+    }
+}
+
+/// What the ballot shows until the page is live: that the secure ballot is being prepared;
+/// and, if it has not come alive after 8 seconds (its module blocked or failing), the
+/// server's form, with the words a browser without JavaScript shows (style/main.css
+/// reveals it).
+fn preparing(fallback: String) -> impl IntoView {
+    view! {
+        <div class="preparing">
+            <p class="notice" role="status">
+                "Preparing the secure ballot: your browser encrypts and signs your vote itself…"
+            </p>
+            <div class="late">
+                <p class="notice">"The secure ballot has not loaded. You can still vote with the server's form:"</p>
+                <div inner_html=fallback></div>
+            </div>
+        </div>
     }
 }
 
@@ -168,6 +189,9 @@ struct BallotDesk<N> {
     candidates: StoredValue<Vec<ledger::CandidateId>>,
     sealed: StoredValue<Option<ledger::SealedTrustees>>,
     code: NodeRef<leptos::html::Input>,
+    /// The sealed ballot's card and its Cast button, brought into view once sealed.
+    card: NodeRef<leptos::html::Section>,
+    cast: NodeRef<leptos::html::Button>,
     navigate: N,
 }
 
@@ -196,6 +220,21 @@ where
             }
             Effect::Restart(notice) => {
                 (self.navigate)(&notice.on(&format!("/e/{id}")), Default::default());
+            }
+            Effect::ShowSealed => {
+                // Once the card is on the page (the next turn of the event loop).
+                let (card, cast) = (self.card, self.cast);
+                set_timeout(
+                    move || {
+                        if let Some(card) = card.get_untracked() {
+                            card.scroll_into_view();
+                        }
+                        if let Some(cast) = cast.get_untracked() {
+                            let _ = cast.focus();
+                        }
+                    },
+                    std::time::Duration::ZERO,
+                );
             }
             #[cfg(feature = "hydrate")]
             effect => {
@@ -255,15 +294,24 @@ fn signing_form(
         candidates: StoredValue::new(candidates.iter().map(|c| c.id).collect()),
         sealed: StoredValue::new(sealed),
         code: NodeRef::new(),
+        card: NodeRef::new(),
+        cast: NodeRef::new(),
         navigate: leptos_router::hooks::use_navigate(),
     };
+    let names = StoredValue::new(candidates.clone());
     #[cfg(feature = "hydrate")]
     on_cleanup(workers::dismiss::<workers::ballot::BallotWorker>);
     let seal = {
         let desk = desk.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
+            let code = desk
+                .code
+                .get_untracked()
+                .map(|i| i.value())
+                .unwrap_or_default();
             desk.send(Event::Seal {
+                code_reads: ledger::VotingCode::parse(&code).is_ok(),
                 choice: choice.get_untracked(),
                 confirmed: confirm.get_untracked().is_some_and(|c| c.checked()),
             });
@@ -308,7 +356,14 @@ fn signing_form(
             {move || state.with(|b| b.notice).map(|n| notice::view(Some(n)))}
         </form>
         {move || match state.with(|b| b.phase.clone()) {
-            Phase::Sealed(s) | Phase::Casting(s) => sealed_card(s, desk.clone(), busy).into_any(),
+            Phase::Sealed(s) | Phase::Casting(s) => {
+                let name = names.with_value(|c| {
+                    c.iter()
+                        .find(|c| c.id == s.choice)
+                        .map_or_else(|| s.choice.to_string(), |c| c.name.clone())
+                });
+                sealed_card(s, name, desk.clone(), busy).into_any()
+            }
             Phase::Audited(text) => audited_card(id, text, desk.clone()).into_any(),
             _ => ().into_any(),
         }}
@@ -318,23 +373,26 @@ fn signing_form(
 /// The sealed ballot: cast it, or audit it instead.
 fn sealed_card<N>(
     s: machine::SealedBallot,
+    name: String,
     desk: BallotDesk<N>,
     busy: impl Fn() -> bool + Copy + Send + Sync + 'static,
 ) -> impl IntoView
 where
     N: Fn(&str, leptos_router::NavigateOptions) + Clone + Send + Sync + 'static,
 {
+    let (card, button) = (desk.card, desk.cast);
     let (cast, audit) = (desk.clone(), desk);
     view! {
-        <section class="sealed" aria-labelledby="sealed-h" data-sealed=s.hash.to_hex() data-millis=s.millis>
+        <section class="sealed" aria-labelledby="sealed-h" data-sealed=s.hash.to_hex() data-millis=s.millis node_ref=card>
             <h2 id="sealed-h">"Your ballot is sealed"</h2>
+            <p class="chosen">"You chose "<strong>{name}</strong>"."</p>
+            <button type="button" on:click=move |_| cast.send(machine::Event::Cast) disabled=busy node_ref=button>"Cast my vote"</button>
+            " "
+            <button type="button" class="secondary" on:click=move |_| audit.send(machine::Event::Audit) disabled=busy>"Audit this ballot instead"</button>
             <p>"Its fingerprint: "<span class="hash">{s.hash.to_hex()}</span></p>
             <p class="hint">
                 "Cast it, or audit it instead: an audit reveals the choice sealed in it and how it was encrypted, so you (or anyone you trust) can check this browser encrypted what you chose. An audited ballot is never cast; you then seal a new one."
             </p>
-            <button type="button" on:click=move |_| cast.send(machine::Event::Cast) disabled=busy>"Cast my vote"</button>
-            " "
-            <button type="button" class="secondary" on:click=move |_| audit.send(machine::Event::Audit) disabled=busy>"Audit this ballot instead"</button>
         </section>
     }
 }
@@ -473,12 +531,32 @@ pub fn ReceiptPage() -> impl IntoView {
 }
 
 fn receipt_body(id: ElectionId, r: ReceiptInfo) -> impl IntoView {
+    use wire::ReceiptStatus;
     let link = format!("/e/{id}/receipt/{}", r.receipt);
+    let block = r.block_index.map_or_else(String::new, |i| format!(" {i}"));
+    let (headline, lead) = match r.status {
+        ReceiptStatus::Pending => (
+            "Your vote is recorded",
+            "It waits to be added to a block of the chain. Nothing is counted before the tally, which the trustees decrypt after voting closes.".to_owned(),
+        ),
+        ReceiptStatus::AwaitingApproval => (
+            "Your vote is recorded",
+            format!("It is in block{block}, which the validators are checking before it joins the chain. Nothing is counted before the tally."),
+        ),
+        ReceiptStatus::Appended => (
+            "Your vote is recorded on the chain",
+            format!("It is in block{block} of the chain, and counts in the tally the trustees decrypt after voting closes."),
+        ),
+        ReceiptStatus::Uncounted => (
+            "Your vote was not counted",
+            "The election office finalised the count before this vote reached the chain.".to_owned(),
+        ),
+    };
     view! {
-        <h1>"Your receipt"</h1>
-        <p class="lead">
-            "Keep this receipt: it shows your vote is counted without revealing it to anyone else."
-        </p>
+        <p><a href=format!("/e/{id}")>{format!("← {}", r.election_title)}</a></p>
+        <h1>{headline}</h1>
+        <p class="lead">{lead}</p>
+        <p>"Keep this receipt: it lets you find your vote later without showing anyone how you voted."</p>
         <label for="receipt-text">"Receipt"</label>
         <input id="receipt-text" class="hash receipt-text" type="text" readonly value=r.receipt.to_hex() />
         <p>
@@ -486,8 +564,8 @@ fn receipt_body(id: ElectionId, r: ReceiptInfo) -> impl IntoView {
             " (bookmark it to check later)"
         </p>
         {crate::explorer::receipt_card(id, r)}
-        <section aria-labelledby="check-h">
-            <h2 id="check-h">"Check your vote yourself"</h2>
+        <details class="experts">
+            <summary>"For experts: check your vote yourself"</summary>
             <ol class="steps">
                 <li>
                     "Open "<a href=format!("/e/{id}/chain")>"the explorer"</a>
@@ -501,7 +579,7 @@ fn receipt_body(id: ElectionId, r: ReceiptInfo) -> impl IntoView {
                     <code>{format!("ballotchain verify <this site>/api/elections/{id}/export")}</code>"."
                 </li>
             </ol>
-        </section>
+        </details>
     }
 }
 

@@ -77,7 +77,7 @@ test('every page passes the axe audit at phone and desktop widths', async () => 
   const pages = [
     ['home', `${base}/`, heading('Elections')],
     ['ballot', `${base}/e/${e.id}`, heading('Audited election')],
-    ['receipt', `${base}/e/${e.id}/receipt/${receipt}`, heading('Your receipt')],
+    ['receipt', `${base}/e/${e.id}/receipt/${receipt}`, heading('Your vote is recorded')],
     ['explorer', `${base}/e/${e.id}/chain`, heading('Audited election')],
     ['block', `${base}/e/${e.id}/block/${block.hash}`, heading('Block 1')],
     ['miner', `${base}/e/${e.id}/mine`, heading('Mine for')],

@@ -149,6 +149,44 @@ test('a voter votes through the ballot page and gets a receipt, with and without
   assert.equal(await voteCount(e), before);
 });
 
+test('the ballot on a phone: a code that does not read is flagged before sealing, and a ballot whose module does not load falls back to the server form', async () => {
+  const e = await election('Ballot on a phone', 3);
+  const viewport = { width: 390, height: 844 };
+  let context = await browser.newContext({ viewport });
+  let page = await context.newPage();
+  await page.goto(`${base}/e/${e.id}`);
+  await page.waitForLoadState('networkidle');
+  await page.getByLabel('Your voting code').fill('not a code');
+  await page.getByRole('radio', { name: /Ada Lovelace/ }).check();
+  await page.getByRole('checkbox').check();
+  await page.getByRole('button', { name: 'Seal my ballot' }).click();
+  assert.match(await page.getByRole('alert').innerText(), /does not look like a voting code/);
+  assert.equal(await page.locator('section.sealed').count(), 0, 'nothing is sealed');
+  await context.close();
+
+  // The ballot module blocked: the page says it is preparing, then offers the server's
+  // form with the words a browser without JavaScript shows; a vote cast through it counts.
+  context = await browser.newContext({ viewport });
+  await context.route(/\.wasm$/, (route) => route.abort());
+  page = await context.newPage();
+  await page.goto(`${base}/e/${e.id}`);
+  const preparing = page.locator('.preparing');
+  assert.match(await preparing.getByRole('status').innerText(), /Preparing the secure ballot/);
+  const late = preparing.locator('.late');
+  assert.equal(await late.isVisible(), false, 'the fallback waits');
+  await late.getByLabel('Your voting code').waitFor({ state: 'visible', timeout: 15_000 });
+  assert.match(await late.innerText(), /Without JavaScript your voting code and your choice are sent to the server/);
+  const before = await voteCount(e);
+  await late.getByLabel('Your voting code').fill(e.codes[0]);
+  await late.getByRole('radio', { name: /Grace Hopper/ }).check();
+  await late.getByRole('checkbox').check();
+  await late.getByRole('button', { name: 'Cast my vote' }).click();
+  await page.waitForURL(new RegExp(`/e/${e.id}/receipt/[0-9a-f]{64}`));
+  assert.equal(await voteCount(e), before + 1);
+  await page.screenshot({ path: join(ARTIFACTS, 'ballot-fallback-phone.png'), fullPage: true });
+  await context.close();
+});
+
 test('a vote mined and approved shows in the explorer, with and without JavaScript', async () => {
   const e = await election('Explorer', 1);
   const cast = await fetch(`${base}/api/elections/${e.id}/votes`, {

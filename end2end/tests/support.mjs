@@ -229,6 +229,19 @@ export async function castBallot(page) {
   if ((await button.innerText()).trim() === 'Seal my ballot') {
     await button.click();
     await page.locator('section.sealed').waitFor();
+    // The sealed ballot restates the choice and is brought into view, Cast first: on a
+    // phone it would otherwise appear below the fold.
+    const checked = await page.locator('input[name=candidate_id]:checked').getAttribute('id');
+    const chosen = await page.locator(`label[for="${checked}"] strong`).innerText();
+    const sealed = await page.locator('section.sealed .chosen').innerText();
+    if (sealed !== `You chose ${chosen}.`) throw new Error(`the sealed ballot says "${sealed}", not the choice ${chosen}`);
+    const cast = page.getByRole('button', { name: 'Cast my vote' });
+    const view = page.viewportSize();
+    const inView = async () => {
+      const box = await cast.boundingBox();
+      return box && box.y >= 0 && box.y + box.height <= view.height;
+    };
+    await until(inView, 3000, 'Cast my vote in view after sealing');
   }
   await page.getByRole('button', { name: 'Cast my vote' }).click();
 }

@@ -60,9 +60,12 @@ pub enum EngineError {
     /// The stored chain failed re-verification and is not served for writes.
     #[error("the stored chain failed verification: {0}")]
     Integrity(String),
-    /// The block (or a vote) breaks a chain rule.
+    /// The block breaks a chain rule.
     #[error("{0}")]
     Rule(#[from] RuleError),
+    /// A vote cast on its own breaks a chain rule (in the vote's words).
+    #[error("{}", .0.of_one_vote())]
+    Vote(RuleError),
     /// The block carries a vote the pool does not have.
     #[error("vote {0} of the block is not in the pending pool")]
     UnknownVote(usize),
@@ -94,7 +97,7 @@ impl EngineError {
             Self::TooMany(_) => ErrorCode::RateLimited,
             Self::NothingToMine => ErrorCode::NothingToMine,
             Self::Integrity(_) => ErrorCode::ChainIntegrity,
-            Self::Rule(rule) => ErrorCode::from(rule),
+            Self::Rule(rule) | Self::Vote(rule) => ErrorCode::from(rule),
             Self::UnknownVote(_) => ErrorCode::UnknownVote,
             Self::Database(_) => ErrorCode::Database,
             Self::Internal(_) => ErrorCode::Internal,

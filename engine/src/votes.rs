@@ -161,7 +161,7 @@ async fn commit_group(
             } else if voted.is_some() {
                 Err(EngineError::AlreadyVoted(None))
             } else {
-                Err(EngineError::Rule(RuleError::CopiedBallot { index: 0 }))
+                Err(EngineError::Vote(RuleError::CopiedBallot { index: 0 }))
             }
         });
     }
@@ -253,7 +253,7 @@ impl Node {
             let ciphertexts = checked.map_err(|rule| match rule {
                 RuleError::AlreadyVoted { .. } => EngineError::AlreadyVoted(None),
                 RuleError::IneligibleVoter { .. } => not_registered,
-                other => EngineError::Rule(other),
+                other => EngineError::Vote(other),
             })?;
             let receipt = vote.tx_id();
             self.inner.votes.submit(election, vote, ciphertexts).await?;

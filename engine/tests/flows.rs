@@ -960,8 +960,23 @@ async fn a_code_votes_once_and_a_wrong_code_never() {
     refused!(
         node,
         node.cast_vote(e, Ballot::Signed { vote }),
-        EngineError::Rule(RuleError::BadSignature { .. })
+        EngineError::Vote(RuleError::BadSignature { .. })
     );
+    // In the vote's words, not a block's.
+    let said = node
+        .cast_vote(
+            e,
+            Ballot::Signed {
+                vote: Vote {
+                    signature: Signature([2; 64]),
+                    ..Vote::sign(&key, e, sealed_ballot(node, e, 0).await, 1)
+                },
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(said, "the vote's signature is invalid");
     // A ballot marking two candidates, one under another key, bytes that are no ballot:
     // each refused by its rule, nothing stored.
     let genesis = node.genesis(e).await.unwrap();
@@ -1003,7 +1018,7 @@ async fn a_code_votes_once_and_a_wrong_code_never() {
         refused!(
             node,
             node.cast_vote(e, Ballot::Signed { vote }),
-            EngineError::Rule(RuleError::BadBallot { .. })
+            EngineError::Vote(RuleError::BadBallot { .. })
         );
     }
     let signed = Vote::sign(&key, e, sealed_ballot(node, e, 2).await, 1);
@@ -1024,7 +1039,7 @@ async fn a_code_votes_once_and_a_wrong_code_never() {
     refused!(
         node,
         node.cast_vote(e, Ballot::Signed { vote: copy }),
-        EngineError::Rule(RuleError::CopiedBallot { .. })
+        EngineError::Vote(RuleError::CopiedBallot { .. })
     );
 
     node.close_election(e).await.unwrap();

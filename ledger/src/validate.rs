@@ -133,6 +133,22 @@ impl RuleError {
             Self::AlreadyVoted { .. } => "already_voted",
         }
     }
+
+    /// The rule in words for one vote cast on its own (a block's words name the vote's
+    /// position in the block, which a voter has no use for).
+    pub fn of_one_vote(&self) -> String {
+        match self {
+            Self::WrongElection => "the vote belongs to another election".into(),
+            Self::BadBallot { reason, .. } => format!("the ballot is refused: {reason}"),
+            Self::CopiedBallot { .. } => "the ballot copies another vote's ciphertexts".into(),
+            Self::IneligibleVoter { .. } => "the vote is from a voter not in the registry".into(),
+            Self::BadSignature { .. } => "the vote's signature is invalid".into(),
+            Self::AlreadyVoted { .. } | Self::DuplicateVoteInBlock { .. } => {
+                "this voter has voted already".into()
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 /// Everything validation needs to know about the appended chain so far, in a compact

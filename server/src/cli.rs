@@ -246,8 +246,12 @@ pub struct AcceptArgs {
     #[command(flatten)]
     pub taken: InvitationArgs,
     /// Read the account's new sign-in password from this file's first line instead of a
-    /// prompt (not asked when re-enrolling a key).
-    #[arg(long)]
+    /// prompt (not asked when re-enrolling a key). `--passphrase-file` is the key file's.
+    #[arg(
+        long = "account-password-file",
+        alias = "password-file",
+        value_name = "FILE"
+    )]
     pub password_file: Option<PathBuf>,
 }
 

@@ -326,7 +326,7 @@ async fn validators_enrol_and_decide_from_the_command_line_and_their_keys_never_
                 Holder::arg(&h.key),
                 "--passphrase-file",
                 Holder::arg(&h.passphrase),
-                "--password-file",
+                "--account-password-file",
                 Holder::arg(&h.password),
             ])
         };

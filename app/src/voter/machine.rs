@@ -6,10 +6,11 @@
 //!
 //! | phase     | event                              | effects             | then      |
 //! |-----------|------------------------------------|---------------------|-----------|
+//! | Choosing  | Seal, a code that does not read    | (notice MalformedCode)| Choosing |
 //! | Choosing  | Seal, not confirmed                | (notice Unconfirmed)| Choosing  |
 //! | Choosing  | Seal, no choice                    | (notice NoCandidate)| Choosing  |
 //! | Choosing  | Seal, confirmed, a choice          | SealInWorker        | Sealing   |
-//! | Sealing   | Sealed(Ok)                         |                     | Sealed    |
+//! | Sealing   | Sealed(Ok)                         | ShowSealed          | Sealed    |
 //! | Sealing   | Sealed(Err(notice))                | (notice)            | Choosing  |
 //! | Sealed    | Cast                               | CastSealed          | Casting   |
 //! | Sealed    | Audit                              | RevealSealed        | Revealing |
@@ -21,8 +22,11 @@
 //! | Audited   | Again                              |                     | Choosing  |
 //! | any other | any other (a second click, a late answer) | nothing      | unchanged |
 //!
-//! A mistyped code keeps the sealed ballot, so the voter corrects the code; any other
-//! refusal of the cast starts again from a fresh page, with the notice that says why.
+//! A code that does not read as a voting code is flagged before anything is sealed; one
+//! mistyped after sealing keeps the sealed ballot, so the voter corrects the code. Any
+//! other refusal of the cast starts again from a fresh page, with the notice that says
+//! why. A sealed ballot is brought into view with its choice restated, Cast first: on a
+//! phone it would otherwise appear below the fold.
 
 // The server build renders the form but never moves it: the answers are the browser's.
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -62,8 +66,10 @@ pub enum Phase {
 /// Something that happened to the ballot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// "Seal my ballot", with the choice and the confirmation as the form has them.
+    /// "Seal my ballot", with what the form has: whether the code typed reads as a voting
+    /// code, the choice, and the confirmation.
     Seal {
+        code_reads: bool,
         choice: Option<CandidateId>,
         confirmed: bool,
     },
@@ -87,6 +93,8 @@ pub enum Event {
 pub enum Effect {
     /// Seal this choice in the ballot worker.
     SealInWorker(CandidateId),
+    /// Bring the sealed ballot into view, its Cast button first.
+    ShowSealed,
     /// Sign the sealed ballot in the ballot worker with the code typed, and send it.
     CastSealed,
     /// Reveal the sealed ballot from the ballot worker.
@@ -139,6 +147,12 @@ impl Machine for Ballot {
             (
                 Phase::Choosing,
                 Event::Seal {
+                    code_reads: false, ..
+                },
+            ) => (Phase::Choosing, Some(Notice::MalformedCode), vec![]),
+            (
+                Phase::Choosing,
+                Event::Seal {
                     confirmed: false, ..
                 },
             ) => (Phase::Choosing, Some(Notice::Unconfirmed), vec![]),
@@ -163,7 +177,7 @@ impl Machine for Ballot {
                     choice,
                 }),
                 None,
-                vec![],
+                vec![Effect::ShowSealed],
             ),
             (Phase::Sealing(_), Event::Sealed(Err(notice))) => {
                 (Phase::Choosing, Some(notice), vec![])
@@ -226,7 +240,11 @@ mod tests {
     }
 
     fn seal(choice: Option<CandidateId>, confirmed: bool) -> Event {
-        Event::Seal { choice, confirmed }
+        Event::Seal {
+            code_reads: true,
+            choice,
+            confirmed,
+        }
     }
 
     /// One row of the table: from `phase`, `event` gives `effects` and `then` with
@@ -237,6 +255,21 @@ mod tests {
         assert_eq!(got, effects, "{phase:?} on {event:?}");
         assert_eq!(b.phase, then, "{phase:?} on {event:?}");
         assert_eq!(b.notice, notice, "{phase:?} on {event:?}");
+    }
+
+    #[test]
+    fn a_code_that_does_not_read_is_flagged_before_sealing() {
+        row(
+            Phase::Choosing,
+            Event::Seal {
+                code_reads: false,
+                choice: Some(CHOICE),
+                confirmed: true,
+            },
+            vec![],
+            Phase::Choosing,
+            Some(Notice::MalformedCode),
+        );
     }
 
     #[test]
@@ -277,7 +310,7 @@ mod tests {
         row(
             Phase::Sealing(CHOICE),
             Event::Sealed(Ok((HASH, 40))),
-            vec![],
+            vec![Effect::ShowSealed],
             Phase::Sealed(sealed()),
             None,
         );

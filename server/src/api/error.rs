@@ -62,9 +62,10 @@ fn status_of(e: &EngineError) -> StatusCode {
         | EngineError::Integrity(_) => StatusCode::CONFLICT,
         EngineError::Gone(_) => StatusCode::GONE,
         EngineError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-        EngineError::Rule(_) | EngineError::UnknownVote(_) | EngineError::BadSignature(_) => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        EngineError::Rule(_)
+        | EngineError::Vote(_)
+        | EngineError::UnknownVote(_)
+        | EngineError::BadSignature(_) => StatusCode::UNPROCESSABLE_ENTITY,
         EngineError::Database(_) | EngineError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
