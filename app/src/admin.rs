@@ -622,7 +622,7 @@ fn validators_section(
                                 }}
                                 {setup.then(|| {
                                     let (label, text) = match v.public_key {
-                                        Some(_) => (format!("Replace {name}'s key"), "Replace key"),
+                                        Some(_) => (format!("Replace key of {name}"), "Replace key"),
                                         None => (format!("New re-enrolment link for {name}"), "New re-enrolment link"),
                                     };
                                     view! {
@@ -667,11 +667,17 @@ fn enrol_form(e: &ManagedElection, token: FormToken, actions: OfficeActions) -> 
         .map(|v| view! { <option value=v.clone()>{v.clone()}</option> })
         .collect_view();
     let none = e.other_validators.is_empty();
+    // With none enrolled yet, "every account is enrolled" would contradict the list.
+    let first = if e.validators.is_empty() {
+        "There is no validator account yet. Invite validators from "
+    } else {
+        "Every validator account is enrolled. Invite another validator from "
+    };
     view! {
         {if none {
             view! {
                 <p class="notice">
-                    "Every validator account is enrolled. Invite another validator from "
+                    {first}
                     <a href="/admin#invite-h">"the office page"</a>
                     "; once they have made their key, enrol them here."
                 </p>

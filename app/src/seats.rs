@@ -122,12 +122,12 @@ fn seat_page(
     let link = format!("{}{}", site.base_url(headers), issued.path);
     let what = if replaced {
         format!(
-            "The previous seat of {} is withdrawn for good and the key ceremony under way has ended. With this link the trustee enrols new keys; then start the ceremony again.",
+            "The previous seat of {} is withdrawn for good and a key ceremony under way, if any, has ended. With this link the trustee enrols new keys; then start the ceremony again.",
             issued.name
         )
     } else {
         format!(
-            "With this link {} makes their keys on their own device and enrols them. A key ceremony under way has ended: start it again once every trustee has enrolled.",
+            "With this link {} makes their keys on their own device and enrols them. If a key ceremony was under way, it has ended: start it again once every trustee has enrolled.",
             issued.name
         )
     };
@@ -324,7 +324,7 @@ fn count_view(
             format!("The result is published: {}.", counts.join(", "))
         }
         None => format!(
-            "{shares} of the {threshold} decryption shares needed are in. Each trustee posts theirs from their own copy of the chain (`ballotchain trustee tally`)."
+            "{shares} of the {threshold} decryption shares needed are in. Each trustee posts theirs from their own copy of the chain, on the count page or with the command line (ballotchain trustee tally)."
         ),
     };
     view! {
@@ -342,6 +342,10 @@ fn count_view(
             )}
         </p>
         <p role="status" data-shares=shares>{progress}</p>
+        <p>
+            <a href=format!("/e/{}/tally", e.id)>"The count page"</a>
+            ": send this link to the trustees."
+        </p>
     }
     .into_any()
 }
