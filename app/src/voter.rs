@@ -327,25 +327,7 @@ fn signing_form(
                 placeholder="24 letters and digits" />
             <fieldset disabled=move || state.with(|b| b.sealed())>
                 <legend>"Choose one candidate"</legend>
-                {candidates
-                    .iter()
-                    .map(|c| {
-                        let input_id = format!("candidate-{}", c.id);
-                        let this = c.id;
-                        view! {
-                            <div class="choice">
-                                <input type="radio" name="candidate_id" id=input_id.clone()
-                                    value=c.id.to_string() required
-                                    on:change=move |_| choice.set(Some(this)) />
-                                <label for=input_id>
-                                    <strong>{c.name.clone()}</strong>
-                                    {(!c.description.is_empty())
-                                        .then(|| view! { <span class="party">{c.description.clone()}</span> })}
-                                </label>
-                            </div>
-                        }
-                    })
-                    .collect_view()}
+                {choices(&candidates, choice)}
             </fieldset>
             <div class="choice confirm">
                 <input type="checkbox" id="confirm" required node_ref=confirm />
@@ -368,6 +350,32 @@ fn signing_form(
             _ => ().into_any(),
         }}
     }
+}
+
+/// One radio button per candidate; the choice goes to `choice`.
+fn choices(
+    candidates: &[Candidate],
+    choice: RwSignal<Option<ledger::CandidateId>>,
+) -> impl IntoView {
+    candidates
+        .iter()
+        .map(|c| {
+            let input_id = format!("candidate-{}", c.id);
+            let this = c.id;
+            view! {
+                <div class="choice">
+                    <input type="radio" name="candidate_id" id=input_id.clone()
+                        value=c.id.to_string() required
+                        on:change=move |_| choice.set(Some(this)) />
+                    <label for=input_id>
+                        <strong>{c.name.clone()}</strong>
+                        {(!c.description.is_empty())
+                            .then(|| view! { <span class="party">{c.description.clone()}</span> })}
+                    </label>
+                </div>
+            }
+        })
+        .collect_view()
 }
 
 /// The sealed ballot: cast it, or audit it instead.
