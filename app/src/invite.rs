@@ -116,11 +116,6 @@ struct Fields {
     remember: NodeRef<leptos::html::Input>,
 }
 
-/// The text of an input (empty when it is not on the page).
-fn value(input: NodeRef<leptos::html::Input>) -> String {
-    input.get_untracked().map(|i| i.value()).unwrap_or_default()
-}
-
 impl EnrolDesk {
     /// Moves the enrolment on and carries out what the machine asks.
     fn send(self, event: Event) {
@@ -143,7 +138,7 @@ impl EnrolDesk {
     /// Makes the key, or opens the key file chosen, in the key worker.
     #[cfg(feature = "hydrate")]
     async fn make_key(self, source: Source) -> Result<(String, ledger::PublicKey), String> {
-        let phrase = value(self.fields.passphrase);
+        let phrase = crate::input_value(self.fields.passphrase);
         let unlocked = match source {
             Source::New => workers::keys::generate(self.username.get_value(), phrase).await,
             Source::File => {
@@ -171,7 +166,7 @@ impl EnrolDesk {
             .await
             .map_err(|e| e.to_string())?;
         let acceptance = wire::Acceptance {
-            password: (!rekey).then(|| value(self.fields.password)),
+            password: (!rekey).then(|| crate::input_value(self.fields.password)),
             key: Some(wire::KeyProof {
                 public_key: key.public,
                 proof,
@@ -224,7 +219,8 @@ fn validator_enrolment(token: String, info: InvitationInfo) -> impl IntoView {
     let send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         desk.send(Event::Send {
-            passwords_agree: value(fields.password) == value(fields.confirm),
+            passwords_agree: crate::input_value(fields.password)
+                == crate::input_value(fields.confirm),
         });
     };
     let busy = move || !alive.get() || state.with(Enrolment::busy);
@@ -289,7 +285,8 @@ fn key_fieldset(
         let source = source.get_untracked();
         desk.send(Event::Make {
             source,
-            passphrases_agree: value(fields.passphrase) == value(fields.passphrase2),
+            passphrases_agree: crate::input_value(fields.passphrase)
+                == crate::input_value(fields.passphrase2),
         });
     };
     view! {

@@ -92,6 +92,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The text an input holds now (empty when it is not on the page), read from the page
+/// when needed: a person may type before the page has come alive.
+pub(crate) fn input_value(input: NodeRef<leptos::html::Input>) -> String {
+    input.get_untracked().map(|i| i.value()).unwrap_or_default()
+}
+
 /// The name a downloaded key file gets: `ballotchain-HOLDER.key`, the holder's name kept
 /// to letters, digits and dashes, so two people's (or two elections') files do not land
 /// under one name.

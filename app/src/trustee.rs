@@ -170,12 +170,6 @@ struct EnrolFields {
     remember: NodeRef<leptos::html::Input>,
 }
 
-/// The text of an input (empty when it is not on the page).
-#[cfg(feature = "hydrate")]
-fn value(input: NodeRef<leptos::html::Input>) -> String {
-    input.get_untracked().map(|i| i.value()).unwrap_or_default()
-}
-
 /// Makes the keys in the key worker, proves them over the challenge and enrols them; the
 /// key file (JSON text) and the identity key's fingerprint.
 #[cfg(feature = "hydrate")]
@@ -187,8 +181,8 @@ async fn enrol_here(
     fields: EnrolFields,
     progress: impl Fn(&str),
 ) -> Result<(String, String), String> {
-    let phrase = value(fields.passphrase);
-    if phrase != value(fields.passphrase2) {
+    let phrase = crate::input_value(fields.passphrase);
+    if phrase != crate::input_value(fields.passphrase2) {
         return Err("the two passphrases differ".into());
     }
     let challenge = hex::decode(challenge).map_err(|_| "the challenge is not hex".to_owned())?;
@@ -619,7 +613,7 @@ async fn open_trustee_key(
     key: KeyInputs,
 ) -> Result<ledger::PublicKey, String> {
     let file = trustee_key_file(election, remembered, key).await?;
-    let passphrase = value(key.passphrase);
+    let passphrase = crate::input_value(key.passphrase);
     workers::keys::open(file, passphrase)
         .await
         .map(|u| u.public)
@@ -947,7 +941,7 @@ async fn share_here(
     progress: impl Fn(&str),
 ) -> Result<(ledger::result::SignedShare, String), String> {
     let (election, own_sums) = (desk.election, desk.own_sums);
-    let given = value(desk.expect);
+    let given = crate::input_value(desk.expect);
     let expected =
         match given.trim() {
             "" => None,
@@ -973,7 +967,7 @@ async fn share_here(
     }
     own_sums.set(Some(hex::encode(copy.sums.to_bytes())));
     progress("Opening your key file…");
-    let passphrase = value(desk.key.passphrase);
+    let passphrase = crate::input_value(desk.key.passphrase);
     let trustee = workers::keys::open(file, passphrase)
         .await
         .map_err(|e| e.to_string())?

@@ -333,11 +333,7 @@ async fn unlock_here(
             .await?
             .ok_or("choose your key file first")?,
     };
-    let passphrase = fields
-        .passphrase
-        .get_untracked()
-        .map(|i| i.value())
-        .unwrap_or_default();
+    let passphrase = crate::input_value(fields.passphrase);
     let workers::keys::Unlocked { file, public } = workers::keys::open(file, passphrase)
         .await
         .map_err(|e| e.to_string())?;
@@ -853,7 +849,7 @@ fn queue_block(
                             })}
                         <form class="inline-form" on:submit=move |ev: leptos::ev::SubmitEvent| {
                             ev.prevent_default();
-                            let why = reason.get_untracked().map(|i| i.value()).unwrap_or_default();
+                            let why = crate::input_value(reason);
                             desk.decide(on(machine::Decision::Reject(why)), listed);
                         }>
                             <label for=format!("reason-{}", b.hash)>"Reason"</label>

@@ -252,11 +252,7 @@ where
                             .await,
                         ),
                         Effect::CastSealed => {
-                            let code = desk
-                                .code
-                                .get_untracked()
-                                .map(|input| input.value())
-                                .unwrap_or_default();
+                            let code = crate::input_value(desk.code);
                             Event::CastAnswer(cast_sealed(id, code).await)
                         }
                         _ => Event::Audited(
@@ -305,11 +301,7 @@ fn signing_form(
         let desk = desk.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            let code = desk
-                .code
-                .get_untracked()
-                .map(|i| i.value())
-                .unwrap_or_default();
+            let code = crate::input_value(desk.code);
             desk.send(Event::Seal {
                 code_reads: ledger::VotingCode::parse(&code).is_ok(),
                 choice: choice.get_untracked(),

@@ -220,20 +220,16 @@ impl Api {
     ) -> ApiResult<wire::CeremonyBoard> {
         loop {
             match self.get(&paths::ceremony(id)) {
-                Err(ApiError::Refused {
-                    status: 429,
-                    retry_after,
-                    code,
-                    message,
-                }) => {
+                Err(
+                    refused @ ApiError::Refused {
+                        status: 429,
+                        retry_after,
+                        ..
+                    },
+                ) => {
                     let wait = retry_after.unwrap_or(5);
                     if Instant::now() + Duration::from_secs(wait) > deadline {
-                        return Err(ApiError::Refused {
-                            status: 429,
-                            retry_after,
-                            code,
-                            message,
-                        });
+                        return Err(refused);
                     }
                     tracing::info!(wait, "the server asks to read less often: waiting");
                     std::thread::sleep(Duration::from_secs(wait));
