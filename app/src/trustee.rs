@@ -151,7 +151,7 @@ fn enrolled(election: ElectionId, said: String, download: Option<String>) -> imp
         {download.map(|href| view! {
             <p>
                 <a class="button" href=href download=crate::key_file_name(&format!("trustee-election-{election}"))>"Download your key file"</a>
-                " Keep it safe: with its passphrase it is your part of the election key. Losing both this browser's copy and the file means the office must replace you before the ceremony ends."
+                " Keep it safe, with its passphrase: it is the one file you need. Your turns in the key ceremony, and your part of the election key after it, are re-made from it and the public board, on any computer; the copies offered after your turns work too. Losing both this browser's copy and the file means the office must replace you."
             </p>
         })}
         <p>
@@ -311,7 +311,7 @@ fn board_view(board: &CeremonyBoard) -> impl IntoView {
                             .iter()
                             .map(|&r| {
                                 let done = has_posted(&c, r, s.position);
-                                view! { <td data-posted=done.to_string()>{if done { "posted" } else { "—" }}</td> }
+                                view! { <td data-posted=done.to_string() data-round=r.to_string()>{if done { "posted" } else { "—" }}</td> }
                             })
                             .collect_view();
                         view! {
@@ -332,15 +332,43 @@ fn board_view(board: &CeremonyBoard) -> impl IntoView {
 
 /// Where a trustee's key comes from in a form whose fields are named `{prefix}-…`: the key
 /// file remembered in this browser, or one chosen; and its passphrase.
-fn key_fields(prefix: &'static str, remembered: RwSignal<bool>, key: KeyInputs) -> impl IntoView {
+fn key_fields(
+    prefix: &'static str,
+    election: ElectionId,
+    remembered: RwSignal<bool>,
+    key: KeyInputs,
+) -> impl IntoView {
     let (file, phrase) = (format!("{prefix}-keyfile"), format!("{prefix}-passphrase"));
     view! {
-        <p hidden=move || !remembered.get()>"Your key file is remembered in this browser."</p>
+        <p hidden=move || !remembered.get()>
+            "Your key file is remembered in this browser. "
+            <a href="#" download=crate::key_file_name(&format!("trustee-election-{election}")) on:click=move |ev| save_remembered(&ev, election)>
+                "Download it"
+            </a>
+            " to take your part on another computer."
+        </p>
         <label for=file.clone() hidden=move || remembered.get()>"Your key file"</label>
         <input id=file type="file" accept=".key,.json,application/json" node_ref=key.file
             hidden=move || remembered.get() />
         <label for=phrase.clone()>"Key file passphrase"</label>
         <input id=phrase type="password" autocomplete="current-password" node_ref=key.passphrase />
+    }
+}
+
+/// Points the clicked link at the key file this browser remembers now (it changes with
+/// each turn), just before the browser follows it.
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn save_remembered(ev: &leptos::ev::MouseEvent, election: ElectionId) {
+    #[cfg(feature = "hydrate")]
+    if let Some(file) = crate::custody::remembered_trustee(election) {
+        use wasm_bindgen::JsCast;
+        if let Some(link) = ev
+            .current_target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        {
+            // A link that cannot be pointed stays at "#": nothing is downloaded.
+            let _ = link.set_attribute("href", &crate::custody::download_href(&file));
+        }
     }
 }
 
@@ -449,12 +477,18 @@ fn TurnForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
                 let progress = move |words: &str| {
                     send(step, TaskEvent::Progress(words.to_owned()));
                 };
-                let done = turn_here(election, opened, remembered.get_untracked(), key, progress)
+                let watch = Watch {
+                    progress,
+                    moved: move || {
+                        turns.update(|t| *t += 1);
+                        version.update(|v| *v += 1);
+                    },
+                    alive: move || step.try_with_untracked(|_| ()).is_some(),
+                };
+                let done = turn_here(election, opened, remembered.get_untracked(), key, watch)
                     .await
                     .map(|(said, file)| {
                         download.set(file.map(|f| crate::custody::download_href(&f)));
-                        turns.update(|t| *t += 1);
-                        version.update(|v| *v += 1);
                         said
                     });
                 send(step, TaskEvent::Done(done));
@@ -466,11 +500,11 @@ fn TurnForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
         <section aria-labelledby="turn-h" data-turns=move || turns.get()>
             <h2 id="turn-h">"Your turn, as a trustee"</h2>
             <p class="notice">
-                "Your part runs in this browser (WebAssembly): it reads the board, checks every message it uses, and posts only messages signed by your key. Once the ceremony is complete it shows the election key your own key share gives; once voting is open, the same button checks that the sealed genesis block holds exactly the keys your ceremony made and gives you its hash to publish. Without JavaScript: "
+                "Press once: your part runs in this browser (WebAssembly) until the ceremony is complete, taking each round as the board moves, so keep this page open. It checks every message it uses and posts only messages signed by your key; the key file you saved at enrolment is all it needs. Once the ceremony is complete it shows the election key your own key share gives; once voting is open, the same button checks that the sealed genesis block holds exactly the keys your ceremony made and gives you its hash to publish. Without JavaScript: "
                 <code>{format!("ballotchain trustee ceremony --server <this site> --election {election} --key trustee.key --wait 600")}</code>
             </p>
             <form class="ballot" on:submit=take_turn>
-                {key_fields("turn", remembered, key)}
+                {key_fields("turn", election, remembered, key)}
                 <button type="submit" disabled=busy>"Take my turn"</button>
                 {move || step.with(|s| s.status())}
             </form>
@@ -480,7 +514,7 @@ fn TurnForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
                     {download.get().map(|href| view! {
                         <p>
                             <a class="button" href=href download=crate::key_file_name(&format!("trustee-election-{election}"))>"Download your key file"</a>
-                            " It now keeps your part of the ceremony: replace your earlier copy with it."
+                            " This copy keeps your finished part of the ceremony, so it opens faster. The file you saved at enrolment works as well: your part is re-made from it and the public board."
                         </p>
                     })}
                 }
@@ -491,42 +525,103 @@ fn TurnForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
     }
 }
 
-/// One turn: opens the key (once per page), reads the board, takes the turn in the key
-/// worker, keeps the sealed key file, posts, and empties the outbox. What happened, in
-/// words, and the key file as it is now (none when nothing changed).
+/// How often a trustee's page reads the board while the ceremony runs, in ms.
+#[cfg(feature = "hydrate")]
+const BOARD_EVERY_MS: u32 = 3_000;
+
+/// What a trustee's page does while its part runs: says the step it is at, says the
+/// board moved (the page reads it again), and asks whether the page is still open.
+#[cfg(feature = "hydrate")]
+struct Watch<P, M, A> {
+    progress: P,
+    moved: M,
+    alive: A,
+}
+
+/// The trustee's part, from one press until it is done: opens the key (once per page),
+/// then reads the board every 3 s and, each time it moved, takes the turn in the key
+/// worker (which re-makes the trustee's side from the key and the board when the key file
+/// keeps none), keeps the sealed key file and posts what is owed. Ends when the ceremony
+/// is complete (with the election key the trustee's own share gives) or, once voting is
+/// open, with the check of the sealed genesis block; a refusal, or leaving the page, ends
+/// it too. What happened, in words, and the key file as it is now.
 #[cfg(feature = "hydrate")]
 async fn turn_here(
     election: ElectionId,
     opened: RwSignal<bool>,
     remembered: bool,
     key: KeyInputs,
-    progress: impl Fn(&str),
+    watch: Watch<impl Fn(&str), impl Fn(), impl Fn() -> bool>,
 ) -> Result<(String, Option<String>), String> {
     if !opened.get_untracked() {
-        progress("Opening your key file…");
+        (watch.progress)("Opening your key file…");
         open_trustee_key(election, remembered, key).await?;
         opened.set(true);
     }
-    progress("Reading the board…");
-    let detail: wire::ElectionDetail = crate::fetch_json(wire::paths::election(election)).await?;
-    if detail.state != wire::ElectionState::Setup {
-        progress("Checking the sealed genesis block…");
-        return Ok((check_genesis_here(election).await?, None));
-    }
-    let board: CeremonyBoard = crate::fetch_json(wire::paths::ceremony(election)).await?;
-    let Some(c) = board.ceremony else {
-        return Err("the election office has not started the key ceremony yet".into());
-    };
-    if let Some(board_key) = c.election_key {
-        return Ok((
-            format!(
-                "The ceremony is complete. {} Once the office opens voting, come back and press the button again: this page then checks the sealed genesis block and gives you its hash to publish.",
+    let (mut said, mut file, mut seen) = (Vec::new(), None, None);
+    loop {
+        let detail: wire::ElectionDetail =
+            crate::fetch_json(wire::paths::election(election)).await?;
+        let board: CeremonyBoard = crate::fetch_json(wire::paths::ceremony(election)).await?;
+        let sealed = detail.state != wire::ElectionState::Setup;
+        let Some(mut c) = board.ceremony else {
+            return Err("the election office has not started the key ceremony yet".into());
+        };
+        if seen != Some(c.messages.len()) {
+            (watch.progress)("Taking your turn…");
+            let taken = one_turn(election, &c, remembered, !sealed).await?;
+            file = Some(taken.file);
+            said.extend(taken.said);
+            c = taken.after.unwrap_or(c);
+            seen = Some(c.messages.len());
+            (watch.moved)();
+        }
+        if sealed {
+            (watch.progress)("Checking the sealed genesis block…");
+            return Ok((check_genesis_here(election).await?, file));
+        }
+        if let Some(board_key) = c.election_key {
+            said.push(format!(
+                "The ceremony is complete. {}",
                 own_key_here(board_key).await?
-            ),
-            None,
+            ));
+            return Ok((said.join(" "), file));
+        }
+        if let Some(problem) = &c.problem {
+            return Err(format!("the ceremony failed: {problem}"));
+        }
+        let waiting = c.waiting.as_ref().map(|w| waiting_for(&c, w));
+        (watch.progress)(&format!(
+            "{} {}. This page takes your next turn by itself when the board moves: keep it open.",
+            said.join(" "),
+            waiting.unwrap_or_else(|| "The board checks the ceremony".into())
         ));
+        gloo_timers::future::TimeoutFuture::new(BOARD_EVERY_MS).await;
+        if !(watch.alive)() {
+            return Err("the page was left before your part was done".into());
+        }
     }
-    progress("Taking your turn…");
+}
+
+/// One turn taken: the board after posting (if anything was posted), what was posted in
+/// words, and the key file as it is now.
+#[cfg(feature = "hydrate")]
+struct Taken {
+    after: Option<CeremonyInfo>,
+    said: Option<String>,
+    file: String,
+}
+
+/// One turn on the board `c`: the key worker takes it and seals the side into the key
+/// file, remembered here (if chosen) before anything is posted; when `post`, what the
+/// turn owes is posted and leaves the key file's outbox.
+#[cfg(feature = "hydrate")]
+async fn one_turn(
+    election: ElectionId,
+    c: &CeremonyInfo,
+    remembered: bool,
+    post: bool,
+) -> Result<Taken, String> {
     let workers::keys::TurnTaken {
         posts,
         file,
@@ -545,14 +640,13 @@ async fn turn_here(
     if remembered {
         crate::custody::remember_trustee(election, &file)?;
     }
-    if posts.is_empty() {
-        return Ok((
-            "Nothing to post now: the ceremony waits for other trustees. Come back and take your turn again when the board moves."
-                .into(),
-            Some(file),
-        ));
+    if posts.is_empty() || !post {
+        return Ok(Taken {
+            after: None,
+            said: None,
+            file,
+        });
     }
-    progress("Posting…");
     let after: CeremonyBoard =
         crate::custody::post_json(&wire::paths::ceremony_messages(election), &posts).await?;
     let file = workers::keys::posted()
@@ -562,30 +656,17 @@ async fn turn_here(
     if remembered {
         crate::custody::remember_trustee(election, &file)?;
     }
-    Ok((posted_words(&posts, joined, &after).await?, Some(file)))
-}
-
-/// What a turn posted and where the ceremony is after it, in words.
-#[cfg(feature = "hydrate")]
-async fn posted_words(
-    posts: &[ledger::ceremony::CeremonyMessage],
-    joined: bool,
-    after: &CeremonyBoard,
-) -> Result<String, String> {
     let rounds: std::collections::BTreeSet<Round> = posts.iter().map(|m| m.round).collect();
     let rounds: Vec<String> = rounds.iter().map(Round::to_string).collect();
     let mut said = format!("Posted {}.", rounds.join(" and "));
     if joined {
         said.push_str(" You joined the ceremony: check the names and fingerprints above against the ones the election office published.");
     }
-    match after.ceremony.as_ref().and_then(|c| c.election_key) {
-        Some(board_key) => {
-            said.push_str(" The ceremony is complete. ");
-            said.push_str(&own_key_here(board_key).await?);
-        }
-        None => said.push_str(" Take your turn again when the board moves."),
-    }
-    Ok(said)
+    Ok(Taken {
+        after: after.ceremony,
+        said: Some(said),
+        file,
+    })
 }
 
 /// The trustee's key file: the copy remembered here, or the file chosen.
@@ -628,7 +709,7 @@ async fn own_key_here(board_key: ledger::GroupKey) -> Result<String, String> {
     use workers::keys::KeyError;
     let own = match workers::keys::election_key().await {
         Ok(key) => key,
-        Err(e @ (KeyError::Unfinished | KeyError::NoCeremony)) => return Err(format!("ATTENTION: the board says the ceremony is complete, but {e}: use the key file saved after your last turn")),
+        Err(e @ (KeyError::Unfinished | KeyError::NoCeremony)) => return Err(format!("ATTENTION: the board says the ceremony is complete, but {e}: tell the election office and the other trustees")),
         Err(e) => return Err(e.to_string()),
     };
     if own != board_key {
@@ -835,7 +916,7 @@ fn ShareForm(election: ElectionId, version: RwSignal<u32>) -> impl IntoView {
                 <code>{format!("ballotchain trustee tally --server <this site> --election {election} --key trustee.key --genesis <published genesis hash> --expect-final <HEIGHT:HASH>")}</code>
             </p>
             <form class="ballot" on:submit=make>
-                {key_fields("share", remembered, key)}
+                {key_fields("share", election, remembered, key)}
                 <label for="share-expect">"The final head you were given (HEIGHT:HASH)"</label>
                 <input id="share-expect" type="text" inputmode="text" autocomplete="off" spellcheck="false" aria-describedby="share-expect-help" node_ref=desk.expect />
                 <p id="share-expect-help" class="help">
@@ -987,6 +1068,8 @@ async fn share_here(
         recorded: recorded.as_ref(),
     })
     .map_err(|e| format!("{e}: posting nothing"))?;
+    progress("Reading your part of the key ceremony…");
+    remake_here(election, copy.trustees.ceremony).await?;
     progress("Decrypting your share…");
     let workers::keys::Shared { share, file } =
         workers::keys::share(election, copy.trustees, copy.tip, copy.sums)
@@ -999,6 +1082,28 @@ async fn share_here(
         crate::custody::remember_trustee(election, &file)?;
     }
     Ok((share, file))
+}
+
+/// Takes this trustee's side of the sealed ceremony up in the key worker: a key file that
+/// keeps it is used as it is; one that keeps none (the file saved at enrolment) or
+/// another ceremony's has it re-made from the key and the public board. Whatever the
+/// board says, the share is then made only for the set the genesis block seals.
+#[cfg(feature = "hydrate")]
+async fn remake_here(election: ElectionId, sealed: u64) -> Result<(), String> {
+    let board: CeremonyBoard = crate::fetch_json(wire::paths::ceremony(election)).await?;
+    let Some(c) = board.ceremony.filter(|c| c.id == sealed) else {
+        return Ok(());
+    };
+    workers::keys::turn(
+        election,
+        c.id,
+        c.seats.iter().map(|s| s.seat.clone()).collect(),
+        c.threshold,
+        c.messages,
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| format!("{e}: posting nothing"))
 }
 
 /// Posts a trustee's share; what happened, in words.

@@ -110,10 +110,7 @@ fn step(
                 ceremony.id
             )
         })?;
-    let kept = state
-        .map(|bytes| KeptSide::from_bytes(&bytes))
-        .transpose()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let kept = read_kept(path, state)?;
     let seats: Vec<Seat> = ceremony.seats.iter().map(|s| s.seat.clone()).collect();
     let Turn { mut kept, joined } = KeptSide::turn(
         kept,
@@ -123,7 +120,6 @@ fn step(
         &seats,
         ceremony.threshold,
         &ceremony.messages,
-        &mut rand::rngs::OsRng,
     )
     .map_err(|e| format!("ceremony {}: {e}", ceremony.id))?;
     if joined {
@@ -178,11 +174,12 @@ fn check_genesis(api: &Api, path: &Path, passphrase: &str, election: ElectionId)
     genesis
         .check_rules()
         .map_err(|e| alarm(Some(hash), e.to_string()))?;
-    let kept = state
-        .map(|bytes| KeptSide::from_bytes(&bytes))
-        .transpose()
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .ok_or_else(|| alarm(Some(hash), "this key file keeps no key ceremony".into()))?;
+    if !genesis.trustees.trustees.iter().any(|t| t.identity == me) {
+        let listed = ledger::ceremony::ShareError::NotListed;
+        return Err(alarm(Some(hash), listed.to_string()));
+    }
+    let kept = read_kept(path, state)?;
+    let kept = sealed_side(api, election, &key, kept, genesis.trustees.ceremony)?;
     let seat = kept
         .check_sealed(&me, election, &genesis.trustees)
         .map_err(|e| alarm(Some(hash), e.to_string()))?;
@@ -198,6 +195,65 @@ fn check_genesis(api: &Api, path: &Path, passphrase: &str, election: ElectionId)
         "publish this hash beside the office's: voters pin it with `ballotchain vote --genesis {hash}`, and anyone with `ballotchain verify --genesis {hash}`"
     );
     Ok(())
+}
+
+/// The ceremony side a key file keeps, if any.
+fn read_kept(path: &Path, state: Option<impl AsRef<[u8]>>) -> CliResult<Option<KeptSide>> {
+    Ok(state
+        .map(|bytes| KeptSide::from_bytes(bytes.as_ref()))
+        .transpose()
+        .map_err(|e| format!("{}: {e}", path.display()))?)
+}
+
+/// This trustee's finished side of ceremony `sealed` (the one the genesis block seals):
+/// the one the key file keeps, or, when it keeps none (the file saved at enrolment) or
+/// another ceremony's, the side re-made from the key and the public board
+/// (`KeptSide::remake`). Whatever the board says, `check_sealed` then holds the side to
+/// the genesis block.
+fn sealed_side(
+    api: &Api,
+    election: ElectionId,
+    key: &ed25519_dalek::SigningKey,
+    kept: Option<KeptSide>,
+    sealed: u64,
+) -> CliResult<KeptSide> {
+    if let Some(kept) = kept.as_ref().filter(|k| {
+        k.trustee.election == election
+            && k.trustee.ceremony == sealed
+            && k.trustee.key_share().is_some()
+    }) {
+        return Ok(kept.clone());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let board = api.ceremony_polling(election, deadline)?;
+    let ceremony = board
+        .ceremony
+        .filter(|c| c.id == sealed)
+        .ok_or_else(|| format!("this key file keeps no finished side of ceremony {sealed}, the one the genesis block seals, and the board does not show that ceremony to re-make it from: open the key file you saved after your last turn"))?;
+    let seats: Vec<Seat> = ceremony.seats.iter().map(|s| s.seat.clone()).collect();
+    let remade = KeptSide::remake(
+        key,
+        election,
+        sealed,
+        &seats,
+        ceremony.threshold,
+        &ceremony.messages,
+    );
+    match (remade, kept) {
+        (Ok(side), _) => {
+            tracing::info!(
+                ceremony = sealed,
+                "key share re-made from the key and the board"
+            );
+            Ok(side)
+        }
+        // The side kept, of another ceremony: its check against the genesis block names
+        // what is wrong.
+        (Err(_), Some(kept)) => Ok(kept),
+        (Err(e), None) => {
+            Err(format!("your key share cannot be re-made from this key file: {e}").into())
+        }
+    }
 }
 
 /// An alarm for the trustee: printed on its own line starting `ATTENTION:` (as every line
@@ -354,10 +410,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     let passphrase = crate::key::passphrase(args.keyfile.passphrase_file.as_deref(), false)?;
     let _held = hold(&args.keyfile.key)?;
     let (file, key, state) = crate::key::open_kept(&args.keyfile.key, &passphrase)?;
-    let mut kept = KeptSide::from_bytes(
-        &state.ok_or("this key file keeps no key ceremony: it holds no key share")?,
-    )
-    .map_err(|e| format!("{}: {e}", args.keyfile.key.display()))?;
+    let kept = read_kept(&args.keyfile.key, state)?;
     let export = api.export(election)?;
     if export.genesis_hash != args.genesis {
         return Err(format!(
@@ -368,6 +421,7 @@ pub fn tally(args: TrusteeTallyArgs) -> CliResult<()> {
     }
     let chain = ledger::replay(&export).map_err(|e| format!("the chain does not verify: {e}"))?;
     let sealed = &chain.genesis().trustees;
+    let mut kept = sealed_side(&api, election, &key, kept, sealed.ceremony)?;
     let report = api.tally(election)?;
     // One count per trustee, recorded beyond the key file: a copy of the key file used
     // on this machine is refused for another count.

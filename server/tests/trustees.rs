@@ -281,6 +281,9 @@ async fn three_trustees_run_the_ceremony_from_the_command_line_with_their_state_
         );
         homes.push((key, passphrase));
     }
+    // Carol also keeps the key file as it was at enrolment, before any turn.
+    let enrolled = (dir.path().join("carol-enrolled.key"), homes[2].1.clone());
+    std::fs::copy(&homes[2].0, &enrolled.0).unwrap();
     let ceremony = |home: &(std::path::PathBuf, std::path::PathBuf), wait: &str| {
         let mut command = Command::new(BIN);
         command
@@ -403,7 +406,9 @@ async fn three_trustees_run_the_ceremony_from_the_command_line_with_their_state_
     }
     office.open(id).await;
     let hash = office.election(id).await.unwrap().genesis_hash.unwrap();
-    for home in &homes {
+    // The copy from enrolment checks it too: the side is re-made from the key and the
+    // board.
+    for home in homes.iter().chain([&enrolled]) {
         let out = pass(home);
         assert!(out.status.success(), "{}", text(&out));
         assert!(

@@ -252,7 +252,6 @@ impl KeyWorker {
                     &seats,
                     threshold,
                     &board,
-                    &mut rand_core::OsRng,
                 )
                 .map_err(|e| KeyError::Ceremony {
                     ceremony,

@@ -47,8 +47,15 @@ impl KeptSide {
     /// (in trustee order) and threshold are given: joins it when `kept` is of no ceremony
     /// or another one (a restarted ceremony, another election), drops from the outbox
     /// what the board already has, and adds whatever this trustee can send now.
-    #[allow(clippy::too_many_arguments)]
-    pub fn turn<R: rand_core::CryptoRng + rand_core::RngCore>(
+    ///
+    /// Every random choice of the side is drawn from [`seeded`] randomness, so the key
+    /// file made at enrolment re-makes the side from the public board at any time: with
+    /// `kept` of no ceremony, a board that already has this trustee's messages gives the
+    /// same messages again (checked one by one; none is posted twice) and, once the
+    /// ceremony is through, the same key share. A board whose messages from this trustee
+    /// are not the ones its key makes (a side joined by a version before the seeded one,
+    /// or a message the server altered) is refused ([`CeremonyError::NotRemade`]).
+    pub fn turn(
         kept: Option<KeptSide>,
         identity: &SigningKey,
         election: ElectionId,
@@ -56,8 +63,8 @@ impl KeptSide {
         seats: &[Seat],
         threshold: u16,
         board: &[CeremonyMessage],
-        rng: &mut R,
     ) -> Result<Turn, CeremonyError> {
+        let rng = |round| seeded(identity, election, ceremony, round);
         let me = PublicKey(identity.verifying_key().to_bytes());
         let kept =
             kept.filter(|k| k.trustee.election == election && k.trustee.ceremony == ceremony);
@@ -70,27 +77,99 @@ impl KeptSide {
                     .position(|s| s.identity == me)
                     .and_then(|i| u16::try_from(i).ok())
                     .ok_or(CeremonyError::NoSeat)?;
-                let (trustee, first) =
-                    Trustee::join(identity, election, ceremony, index, seats, threshold, rng)?;
+                let (trustee, first) = Trustee::join(
+                    identity,
+                    election,
+                    ceremony,
+                    index,
+                    seats,
+                    threshold,
+                    &mut rng(Round::Commitments),
+                )?;
                 KeptSide {
                     trustee,
-                    outbox: vec![first],
+                    outbox: remade(vec![first], board)?,
                     decrypted: None,
                 }
             }
         };
-        let on_board = |m: &CeremonyMessage| {
-            board
-                .iter()
-                .any(|b| (b.round, b.from, b.to) == (m.round, m.from, m.to))
-        };
-        kept.outbox.retain(|m| !on_board(m));
+        kept.outbox.retain(|m| on_board(m, board).is_none());
         let mut all = board.to_vec();
         all.extend(kept.outbox.iter().cloned());
-        let next = kept.trustee.step(identity, &all, rng)?;
-        kept.outbox.extend(next);
+        let next = kept.trustee.step(identity, &all, &mut rng(Round::Shares))?;
+        kept.outbox.extend(remade(next, board)?);
         Ok(Turn { kept, joined })
     }
+
+    /// Re-makes this trustee's side of the ceremony `ceremony` of `election` from its key
+    /// alone and the public board, which must hold every message of this trustee's, up to
+    /// its confirmation ([`KeptSide::turn`] with nothing kept): the side with its key
+    /// share, for a key file that keeps no ceremony, or another.
+    pub fn remake(
+        identity: &SigningKey,
+        election: ElectionId,
+        ceremony: u64,
+        seats: &[Seat],
+        threshold: u16,
+        board: &[CeremonyMessage],
+    ) -> Result<KeptSide, CeremonyError> {
+        let Turn { kept, .. } =
+            Self::turn(None, identity, election, ceremony, seats, threshold, board)?;
+        match (kept.trustee.key_share(), kept.outbox.first()) {
+            (Some(_), None) => Ok(kept),
+            (_, Some(next)) => Err(CeremonyError::NotPosted { round: next.round }),
+            (None, None) => Err(CeremonyError::Missing {
+                round: Round::Confirmations,
+                from: kept.trustee.index,
+            }),
+        }
+    }
+}
+
+/// The message on `board` in `m`'s place (its round, sender and recipient), if any.
+fn on_board<'a>(m: &CeremonyMessage, board: &'a [CeremonyMessage]) -> Option<&'a CeremonyMessage> {
+    board
+        .iter()
+        .find(|b| (b.round, b.from, b.to) == (m.round, m.from, m.to))
+}
+
+/// What of the messages this trustee just made is still to post: those whose place on
+/// the board is empty. A place the board fills with another message than the one made
+/// now means the side was not made from this key's seeded randomness.
+fn remade(
+    made: Vec<CeremonyMessage>,
+    board: &[CeremonyMessage],
+) -> Result<Vec<CeremonyMessage>, CeremonyError> {
+    let mut out = Vec::new();
+    for m in made {
+        match on_board(&m, board) {
+            None => out.push(m),
+            Some(posted) if *posted == m => {}
+            Some(_) => return Err(CeremonyError::NotRemade { round: m.round }),
+        }
+    }
+    Ok(out)
+}
+
+/// The randomness a trustee's side of ceremony `ceremony` of `election` draws in `round`
+/// (its polynomial when it joins, the nonces sealing its shares): derived from its
+/// identity key's seed, never drawn anew, so the key made at enrolment re-makes every
+/// message and the key share from the public board. As secret as the identity key, and
+/// another for every ceremony (a restarted one draws a new polynomial).
+pub fn seeded(
+    identity: &SigningKey,
+    election: ElectionId,
+    ceremony: u64,
+    round: Round,
+) -> rand_chacha::ChaCha20Rng {
+    use rand_core::SeedableRng;
+    let mut w = Writer::default();
+    w.raw(SEEDED_DOMAIN)
+        .raw(identity.as_bytes())
+        .u64(election.0)
+        .u64(ceremony)
+        .u8(round as u8);
+    rand_chacha::ChaCha20Rng::from_seed(sha256(&w.bytes))
 }
 
 /// Why a trustee will not decrypt its share of the sums it is shown.

@@ -42,6 +42,7 @@ const CEREMONY_DOMAIN: &[u8] = b"ballotchain/ceremony/v1";
 const TRANSCRIPT_DOMAIN: &[u8] = b"ballotchain/transcript/v1";
 const RECEIVING_DOMAIN: &[u8] = b"ballotchain/trustee-receiving/v1";
 const RECEIVING_PROOF_DOMAIN: &[u8] = b"ballotchain/trustee-receiving-key/v1";
+const SEEDED_DOMAIN: &[u8] = b"ballotchain/ceremony-randomness/v1";
 
 /// Why a ceremony is not complete, or not sound.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,6 +89,15 @@ pub enum CeremonyError {
     /// recipient.
     #[error("the share does not open: altered, or not sealed by that trustee to this one")]
     Share,
+    /// The board holds a message of this trustee's that its key does not make again: the
+    /// side was joined from another copy of the key file by a version that drew its
+    /// randomness anew (before the seeded side), or the message was altered.
+    #[error("{round}: your message on the board is not the one this key file makes: your part of the ceremony was taken with another copy of the key file, by a version that did not re-make it from the key alone; open the key file you saved after your last turn, or ask the election office to restart the ceremony")]
+    NotRemade { round: Round },
+    /// The board lacks a message of this trustee's, so its key share cannot be re-made
+    /// from it: the trustee's part of the ceremony is not finished.
+    #[error("{round}: the board has no such message of yours yet: your part of the ceremony is not finished, so your key share cannot be re-made; take your turn on the ceremony page")]
+    NotPosted { round: Round },
     /// Something this trustee made did not turn into bytes: nothing is posted or kept.
     #[error("cannot encode {what}: {reason}")]
     Encode { what: &'static str, reason: String },

@@ -51,7 +51,7 @@ fn turns_kept_as_bytes_finish_the_ceremony_even_when_a_post_is_lost_or_it_restar
     let stranger = SigningKey::generate(&mut OsRng);
     let turn = |kept: Option<&Vec<u8>>, key: &SigningKey, ceremony, board: &[_]| {
         let kept = kept.map(|b| KeptSide::from_bytes(b).unwrap());
-        KeptSide::turn(kept, key, ELECTION, ceremony, &seats, 2, board, &mut OsRng)
+        KeptSide::turn(kept, key, ELECTION, ceremony, &seats, 2, board)
     };
     assert!(matches!(
         turn(None, &stranger, CEREMONY, &[]),
@@ -77,6 +77,114 @@ fn turns_kept_as_bytes_finish_the_ceremony_even_when_a_post_is_lost_or_it_restar
     }
     assert_eq!(board.len(), 3 + 3 + 6 + 3);
     check_ceremony(ELECTION, CEREMONY, &public(&ids), 2, &board).unwrap();
+}
+
+/// Every trustee's turns, through a board, until nobody posts: the board, and each
+/// trustee's kept side at the end.
+fn turns_until_done(ids: &[SigningKey], seats: &[Seat]) -> (Vec<CeremonyMessage>, Vec<KeptSide>) {
+    let mut board: Vec<CeremonyMessage> = Vec::new();
+    let mut kept: Vec<Option<KeptSide>> = vec![None; ids.len()];
+    loop {
+        let before = board.len();
+        for (i, key) in ids.iter().enumerate() {
+            let t =
+                KeptSide::turn(kept[i].take(), key, ELECTION, CEREMONY, seats, 2, &board).unwrap();
+            let mut side = t.kept;
+            board.append(&mut side.outbox);
+            kept[i] = Some(side);
+        }
+        if board.len() == before {
+            return (board, kept.into_iter().map(Option::unwrap).collect());
+        }
+    }
+}
+
+#[test]
+fn the_key_alone_and_the_board_remake_a_trustees_side_and_a_side_drawn_anew_is_named() {
+    let ids: Vec<_> = (0..3).map(|_| SigningKey::generate(&mut OsRng)).collect();
+    let seats: Vec<_> = ids.iter().map(Seat::of).collect();
+    let (board, sides) = turns_until_done(&ids, &seats);
+    assert_eq!(board.len(), 3 + 3 + 6 + 3);
+    let set = check_ceremony(ELECTION, CEREMONY, &public(&ids), 2, &board).unwrap();
+    // The key file made at enrolment (no side kept) re-makes the very same side: the
+    // same messages (nothing to post) and the same key share.
+    let again = KeptSide::remake(&ids[1], ELECTION, CEREMONY, &seats, 2, &board).unwrap();
+    assert_eq!(again.trustee.election_key(), Some(set.election_key));
+    assert_eq!(
+        again
+            .trustee
+            .key_share()
+            .unwrap()
+            .secret_share()
+            .expose_scalar(),
+        sides[1]
+            .trustee
+            .key_share()
+            .unwrap()
+            .secret_share()
+            .expose_scalar()
+    );
+    let turn = KeptSide::turn(None, &ids[1], ELECTION, CEREMONY, &seats, 2, &board).unwrap();
+    assert!(turn.kept.outbox.is_empty() && turn.joined);
+    // A board part-way: the key re-makes what is there and makes the next round, as the
+    // kept side would have.
+    let first_two_rounds: Vec<_> = board
+        .iter()
+        .filter(|m| m.round <= Round::Polynomials)
+        .cloned()
+        .collect();
+    let turn = KeptSide::turn(
+        None,
+        &ids[0],
+        ELECTION,
+        CEREMONY,
+        &seats,
+        2,
+        &first_two_rounds,
+    )
+    .unwrap();
+    let made: Vec<_> = board
+        .iter()
+        .filter(|m| m.round == Round::Shares && m.from == 0)
+        .cloned()
+        .collect();
+    assert_eq!(turn.kept.outbox, made);
+    assert_eq!(
+        KeptSide::remake(&ids[0], ELECTION, CEREMONY, &seats, 2, &first_two_rounds).unwrap_err(),
+        CeremonyError::NotPosted {
+            round: Round::Shares
+        }
+    );
+    // Another ceremony (a restart) draws another polynomial.
+    let other = KeptSide::turn(None, &ids[0], ELECTION, CEREMONY + 1, &seats, 2, &[]).unwrap();
+    assert_ne!(other.kept.outbox[0].payload, board[0].payload);
+    // A side whose messages were drawn from other randomness (a version before the seeded
+    // side, or an altered message) is named, not followed.
+    let (drawn, _) = run_all(ELECTION, CEREMONY, &ids, 2, &mut OsRng).unwrap();
+    assert_eq!(
+        KeptSide::remake(&ids[2], ELECTION, CEREMONY, &seats, 2, &drawn).unwrap_err(),
+        CeremonyError::NotRemade {
+            round: Round::Commitments
+        }
+    );
+    // ... while that side's own kept copy carries on as before.
+    let (drawn_board, drawn_sides) = run_all(ELECTION, CEREMONY, &ids, 2, &mut OsRng).unwrap();
+    let kept = KeptSide {
+        trustee: drawn_sides[2].clone(),
+        outbox: Vec::new(),
+        decrypted: None,
+    };
+    let turn = KeptSide::turn(
+        Some(kept),
+        &ids[2],
+        ELECTION,
+        CEREMONY,
+        &seats,
+        2,
+        &drawn_board,
+    )
+    .unwrap();
+    assert!(turn.kept.outbox.is_empty() && !turn.joined);
 }
 
 #[test]
