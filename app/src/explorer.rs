@@ -62,6 +62,7 @@ pub struct ChainOverview {
     pub validators: Vec<wire::ValidatorInfo>,
     /// Votes not yet on chain.
     pub pending_votes: u64,
+    pub awaiting_votes: u64,
     /// Blocks awaiting validators.
     pub awaiting_blocks: u64,
     /// Whether the ballot is sealed (the genesis block exists).
@@ -193,6 +194,7 @@ pub async fn chain_view(
         roll: d.roll,
         validators: node.validators(election).await.map_err(fail)?,
         pending_votes: d.pending_votes,
+        awaiting_votes: d.awaiting_votes,
         awaiting_blocks: d.awaiting_blocks,
         tally,
         final_head,
@@ -460,11 +462,12 @@ fn explorer_body(
         <h1>{v.title.clone()}</h1>
         <p class="lead">
             {format!(
-                "{} · height {} · {} registered voters · {} pending votes · {} blocks awaiting approval",
+                "{} · height {} · {} registered voters · {} votes waiting for a block · {} votes in {} blocks awaiting approval",
                 v.state.label(),
                 v.height.map_or_else(|| "not sealed".to_owned(), |h| h.to_string()),
                 v.voters,
                 v.pending_votes,
+                v.awaiting_votes,
                 v.awaiting_blocks,
             )}
         </p>

@@ -25,8 +25,12 @@ pub const MAX_WORKERS: u32 = 32;
 pub struct WorkerLine {
     /// Kernel and self-check, once the worker is ready.
     pub kernel: String,
-    /// Hashes per second at the last report.
+    /// Hashes per second at the last report while hashing: kept while the worker waits
+    /// (at a low difficulty a block is found within one report, and the page then waits
+    /// for the next template), so the page shows what this browser does.
     pub rate: f64,
+    /// Whether the worker is hashing now (not paused between templates).
+    pub hashing: bool,
     /// Whether the self-check passed.
     pub ok: bool,
 }
@@ -38,6 +42,8 @@ pub enum Fate {
     Block(BlockStatus),
     /// Found on a template that changed before it could be sent: never submitted.
     Discarded,
+    /// Not needed: a block awaiting validators already carries the same votes.
+    Duplicate,
     /// The server refused it for another reason.
     Refused,
 }
@@ -48,6 +54,7 @@ impl Fate {
         match self {
             Self::Block(status) => status.as_str(),
             Self::Discarded => "discarded",
+            Self::Duplicate => "duplicate",
             Self::Refused => "refused",
         }
     }
@@ -57,6 +64,7 @@ impl Fate {
         match self {
             Self::Block(status) => status.label(),
             Self::Discarded => "not submitted (the template changed)",
+            Self::Duplicate => "not needed (a block awaiting the validators already has these votes)",
             Self::Refused => "refused by the server",
         }
     }
@@ -296,10 +304,16 @@ fn miner_controls(
 /// The hashrate, the hashes tried, the difficulty and the expected time to a block.
 fn miner_stats(ui: MinerUi) -> impl IntoView {
     let rate = move || ui.rate();
+    let hashing = move || ui.workers.with(|w| w.iter().any(|l| l.hashing));
     view! {
     <dl class="miner-stats">
         <dt>"Hashrate"</dt>
-        <dd id="miner-rate" data-rate=move || rate().to_string()>{move || format_rate(rate())}</dd>
+        <dd id="miner-rate" data-rate=move || rate().to_string() data-hashing=move || hashing().to_string()>
+            {move || match (rate(), hashing()) {
+                (r, false) if r > 0.0 => format!("{} (while hashing; waiting now)", format_rate(r)),
+                (r, _) => format_rate(r),
+            }}
+        </dd>
         <dt>"Hashes tried"</dt>
         <dd id="miner-tried" data-tried=move || ui.tried.get().to_string()>
             {move || format_count(ui.tried.get())}

@@ -113,8 +113,23 @@ test('a block mined in the browser is approved in two dashboards and shown with 
   assert.ok(statuses.some((s) => /Block 1 found and submitted/.test(s)), statuses.join(' | '));
   assert.equal(await page.locator('#worker-list li').count(), 2);
   assert.deepEqual(submissions, [202]);
-  // Submitted: the workers wait for the validators (no competing block on the same votes).
-  await page.waitForFunction(() => Number(document.querySelector('#miner-rate')?.dataset.rate) === 0);
+  // Submitted: the workers wait for the validators (no competing block on the same votes),
+  // and the page still shows the rate it measured while hashing.
+  await page.waitForFunction(() => document.querySelector('#miner-rate')?.dataset.hashing === 'false');
+  assert.ok(await rate(page) > 0, 'the rate measured while hashing stays shown');
+  assert.match(await page.locator('#miner-rate').innerText(), /H\/s \(while hashing; waiting now\)/);
+  // A second volunteer opens the page while the block awaits: there is nothing new to
+  // mine, said as such, and nothing is submitted.
+  {
+    const second = await openMiner(`/e/${e.id}/mine`, 1, 'second');
+    await second.page.getByText(/Nothing to mine right now: every waiting vote is already in block 1 \([0-9a-f]{64}\), which awaits the validators/).waitFor();
+    await second.page.waitForTimeout(3_000);
+    assert.deepEqual(second.submissions, []);
+    assert.deepEqual(second.errors, []);
+    await second.page.close();
+  }
+  const detail = (await api(base, `/elections/${e.id}`)).body;
+  assert.deepEqual([detail.pending_votes, detail.awaiting_votes], [0, 2]);
 
   // A dashboard whose server lies about the block (a ballot altered) sees it fail in the
   // browser's own check and gets no Approve.

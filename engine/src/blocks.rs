@@ -141,15 +141,58 @@ impl Node {
         // Read before the pool is: a vote that lands meanwhile makes this entry old.
         let generation = self.pool_generation(election);
         let cached = self.templates().get(&election).cloned();
-        if let Some((tip, made_at, work)) = cached {
-            if tip == chain.tip() && made_at == generation {
-                return Ok(work);
+        let work = match cached {
+            Some((tip, made_at, work)) if tip == chain.tip() && made_at == generation => work,
+            _ => {
+                let work = Arc::new(self.new_template(&chain, election).await?);
+                self.templates()
+                    .insert(election, (chain.tip(), generation, work.clone()));
+                work
+            }
+        };
+        if let Some(block) = self.covering_block(election, &work).await? {
+            return Err(EngineError::AllAwaiting {
+                index: work.index,
+                block,
+            });
+        }
+        Ok(work)
+    }
+
+    /// A block awaiting validators at the template's height that carries every vote of
+    /// the template: mined again, the template could only make a duplicate
+    /// ([`Node::make_room`] refuses a vote set an awaiting block carries). Asked on every
+    /// request for work, since blocks are submitted and decided by any instance.
+    async fn covering_block(
+        &self,
+        election: ElectionId,
+        work: &WorkTemplate,
+    ) -> Result<Option<BlockHash>> {
+        let candidates: Vec<BlockHash> = sqlx::query_scalar(
+            "SELECT b.hash FROM blocks b WHERE b.election_id = $1 AND b.idx = $2 AND b.status = $3
+               AND (SELECT count(*) FROM block_votes bv WHERE bv.block_hash = b.hash) >= $4
+             ORDER BY b.submitted_at, b.rowid",
+        )
+        .bind(election)
+        .bind(db_time(work.index))
+        .bind(BlockStatus::Awaiting)
+        .bind(work.votes.len() as i64)
+        .fetch_all(&self.inner.read)
+        .await?;
+        let wanted: HashSet<TxId> = work.votes.iter().map(Vote::tx_id).collect();
+        for hash in candidates {
+            let carried: HashSet<TxId> =
+                sqlx::query_scalar("SELECT tx_id FROM block_votes WHERE block_hash = $1")
+                    .bind(hash)
+                    .fetch_all(&self.inner.read)
+                    .await?
+                    .into_iter()
+                    .collect();
+            if wanted.is_subset(&carried) {
+                return Ok(Some(hash));
             }
         }
-        let work = Arc::new(self.new_template(&chain, election).await?);
-        self.templates()
-            .insert(election, (chain.tip(), generation, work.clone()));
-        Ok(work)
+        Ok(None)
     }
 
     fn templates(

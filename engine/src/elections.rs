@@ -26,8 +26,12 @@ struct ElectionRow {
     opened_at: Option<i64>,
     closed_at: Option<i64>,
     genesis_hash: Option<ledger::BlockHash>,
+    /// Votes not on the chain yet, those in awaiting blocks included.
     #[sqlx(try_from = "i64")]
     pending: u64,
+    /// Of those, the votes some block awaiting validators carries.
+    #[sqlx(try_from = "i64")]
+    in_awaiting: u64,
     #[sqlx(try_from = "i64")]
     awaiting: u64,
 }
@@ -141,10 +145,13 @@ impl Node {
         let row: ElectionRow = sqlx::query_as(
             "SELECT title, description, state, difficulty_bits, quorum, opened_at, closed_at, genesis_hash,
                     (SELECT count(*) FROM votes x WHERE x.election_id = e.id AND x.block_hash IS NULL) AS pending,
-                    (SELECT count(*) FROM blocks b WHERE b.election_id = e.id AND b.status = $2) AS awaiting
+                    (SELECT count(DISTINCT bv.tx_id) FROM block_votes bv JOIN blocks b ON b.hash = bv.block_hash
+                      WHERE b.election_id = e.id AND b.status = $2) AS in_awaiting,
+                    (SELECT count(*) FROM blocks b WHERE b.election_id = e.id AND b.status = $3) AS awaiting
              FROM elections e WHERE id = $1",
         )
         .bind(id)
+        .bind(wire::BlockStatus::Awaiting)
         .bind(wire::BlockStatus::Awaiting)
         .fetch_optional(&self.inner.read)
         .await?
@@ -193,7 +200,9 @@ impl Node {
             roll,
             validators,
             votes,
-            pending_votes: row.pending,
+            // An awaiting block carries only votes still pending (it builds on the tip).
+            pending_votes: row.pending.saturating_sub(row.in_awaiting),
+            awaiting_votes: row.in_awaiting,
             awaiting_blocks: row.awaiting,
             height: chain.as_ref().map(|c| c.height()),
             tip: chain.as_ref().map(|c| c.tip()),

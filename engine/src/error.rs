@@ -52,8 +52,12 @@ pub enum EngineError {
     #[error("{0}")]
     TooMany(String),
     /// No pending votes, so there is no block to mine.
-    #[error("there are no pending votes to mine")]
+    #[error("no votes are waiting for a block")]
     NothingToMine,
+    /// Every pending vote of the template is in a block already awaiting validators at
+    /// its height: mining it again could only make a duplicate.
+    #[error("every waiting vote is already in block {index} ({block}), which awaits the validators; there is nothing new to mine until they decide or new votes arrive")]
+    AllAwaiting { index: u64, block: ledger::BlockHash },
     /// The stored chain was written in an earlier format this version does not read.
     #[error("{0}")]
     OldFormat(String),
@@ -95,7 +99,7 @@ impl EngineError {
             Self::Stale(_) => ErrorCode::Stale,
             Self::Crowded(_) => ErrorCode::Crowded,
             Self::TooMany(_) => ErrorCode::RateLimited,
-            Self::NothingToMine => ErrorCode::NothingToMine,
+            Self::NothingToMine | Self::AllAwaiting { .. } => ErrorCode::NothingToMine,
             Self::Integrity(_) => ErrorCode::ChainIntegrity,
             Self::Rule(rule) | Self::Vote(rule) => ErrorCode::from(rule),
             Self::UnknownVote(_) => ErrorCode::UnknownVote,

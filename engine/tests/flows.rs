@@ -1105,6 +1105,27 @@ async fn a_mined_block_awaits_validators_and_a_bad_one_is_refused_with_its_rule(
     assert_eq!(awaiting.len(), 1);
     assert_eq!(awaiting[0].votes, 2);
     assert_eq!(awaiting[0].miner_tag, "flows");
+    // Every waiting vote is in that block: no work is offered that could only duplicate
+    // it, and the election counts those votes apart from the ones waiting for a block.
+    refused!(
+        node,
+        node.work(e),
+        EngineError::AllAwaiting { index: 1, .. }
+    );
+    let detail = node.election(e).await.unwrap();
+    assert_eq!(
+        (detail.votes, detail.pending_votes, detail.awaiting_votes),
+        (2, 0, 2)
+    );
+    // A new vote: the template carries it with the awaiting ones (a block of all three
+    // would displace the smaller one).
+    cast_all(&f, 2..3).await;
+    assert_eq!(node.work(e).await.unwrap().votes.len(), 3);
+    let detail = node.election(e).await.unwrap();
+    assert_eq!(
+        (detail.votes, detail.pending_votes, detail.awaiting_votes),
+        (3, 1, 2)
+    );
 }
 
 #[tokio::test]

@@ -74,8 +74,11 @@ pub struct ElectionDetail {
     pub validators: Vec<String>,
     /// Votes accepted.
     pub votes: u64,
-    /// Votes not yet on chain.
+    /// Votes waiting for a block: not on the chain, and in no block awaiting validators.
     pub pending_votes: u64,
+    /// Votes in a block awaiting validators (not on the chain yet either).
+    #[serde(default)]
+    pub awaiting_votes: u64,
     /// Blocks awaiting validators.
     pub awaiting_blocks: u64,
     /// Height of the chain (0 = genesis only); absent before sealing.

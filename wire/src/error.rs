@@ -179,13 +179,13 @@ mod tests {
     fn an_error_body_without_details_has_no_details_field() {
         let body = ErrorBody {
             error: ErrorCode::NothingToMine,
-            message: "there are no pending votes to mine".into(),
+            message: "no votes are waiting for a block".into(),
             details: Vec::new(),
         };
         let json = serde_json::to_value(&body).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"error": "nothing_to_mine", "message": "there are no pending votes to mine"})
+            serde_json::json!({"error": "nothing_to_mine", "message": "no votes are waiting for a block"})
         );
         assert_eq!(serde_json::from_value::<ErrorBody>(json).unwrap(), body);
     }

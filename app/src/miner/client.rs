@@ -102,8 +102,8 @@ async fn submit(election: ElectionId, block: Block) -> Submission {
     match sent {
         Ok(resp) if resp.status() == 202 => Submission::Accepted,
         Ok(resp) => {
-            let status = resp.status();
-            Submission::Refused(status, failure(resp).await.message)
+            let body = failure(resp).await;
+            Submission::Refused(body.error, body.message)
         }
         Err(e) => Submission::Unreachable(e),
     }
@@ -167,7 +167,7 @@ fn perform(rc: &Rc<RefCell<State>>, effect: Effect) {
         Effect::Pause => {
             st.ui
                 .workers
-                .update(|w| w.iter_mut().for_each(|l| l.rate = 0.0));
+                .update(|w| w.iter_mut().for_each(|l| l.hashing = false));
             for b in &st.bridges {
                 b.send(ToMiner::Stop);
             }
@@ -427,12 +427,15 @@ fn report(st: &State, worker: usize, msg: FromMiner) -> Option<Event> {
                 } else {
                     0.0
                 };
-                line(&|l| l.rate = rate);
+                line(&|l| {
+                    l.rate = rate;
+                    l.hashing = true;
+                });
             }
             None
         }
         FromMiner::Stopped | FromMiner::Exhausted { .. } => {
-            line(&|l| l.rate = 0.0);
+            line(&|l| l.hashing = false);
             None
         }
         FromMiner::Found { job, nonce, hash } => Some(Event::Found { job, nonce, hash }),

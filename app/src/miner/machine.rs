@@ -66,8 +66,9 @@ pub enum Poll {
 pub enum Submission {
     /// Stored; it awaits the validators.
     Accepted,
-    /// Refused with this HTTP status and message (409: another block came first).
-    Refused(u16, String),
+    /// Refused, with the server's code and message (`stale`: another block came first;
+    /// `duplicate`: an awaiting block carries the same votes).
+    Refused(ErrorCode, String),
     /// The server could not be reached.
     Unreachable(String),
 }
@@ -471,11 +472,11 @@ impl Machine {
                 ],
                 Waits,
             ),
-            Submission::Refused(status, message) => {
-                let fate = if status == 409 {
-                    Fate::Block(BlockStatus::Stale)
-                } else {
-                    Fate::Refused
+            Submission::Refused(code, message) => {
+                let fate = match code {
+                    ErrorCode::Stale => Fate::Block(BlockStatus::Stale),
+                    ErrorCode::Duplicate => Fate::Duplicate,
+                    _ => Fate::Refused,
                 };
                 (vec![found(fate, message)], Refetch)
             }
@@ -514,7 +515,7 @@ use After::{Refetch, Waits};
 fn refusal_text(f: &ErrorBody, closed: bool) -> String {
     match f.error {
         ErrorCode::NothingToMine if closed => "Voting has closed and every vote is already in a block: nothing is left to mine. Thank you for helping.".to_owned(),
-        ErrorCode::NothingToMine => "Nothing to mine right now: no votes are waiting for a block. This page checks every second and starts again as soon as votes arrive.".to_owned(),
+        ErrorCode::NothingToMine => format!("Nothing to mine right now: {}. This page checks every second and starts again as soon as new votes arrive.", f.message),
         ErrorCode::WrongState => "Voting has not opened in this election yet, so there is no chain to mine. This page keeps checking.".to_owned(),
         ErrorCode::NotFound => "There is no such election.".to_owned(),
         _ => f.message.clone(),
@@ -711,7 +712,12 @@ mod tests {
 
     #[test]
     fn a_stale_or_refused_block_is_recorded_and_mining_starts_over() {
-        for (status, fate) in [(409, Fate::Block(BlockStatus::Stale)), (422, Fate::Refused)] {
+        let outcomes = [
+            (ErrorCode::Stale, Fate::Block(BlockStatus::Stale)),
+            (ErrorCode::Duplicate, Fate::Duplicate),
+            (ErrorCode::BadMerkleRoot, Fate::Refused),
+        ];
+        for (code, fate) in outcomes {
             let mut m = hashing();
             let found = solve(&m);
             m.step(found);
@@ -721,7 +727,7 @@ mod tests {
             let effects = m.step(Event::Submitted {
                 hash: block.hash(),
                 index: 1,
-                outcome: Submission::Refused(status, "no".into()),
+                outcome: Submission::Refused(code, "no".into()),
             });
             assert!(matches!(&effects[0], Effect::Found(f) if f.fate == fate && f.reason == "no"));
             assert_eq!(m.phase(), &Phase::Fetching);

@@ -59,6 +59,7 @@ fn status_of(e: &EngineError) -> StatusCode {
         | EngineError::Stale(_)
         | EngineError::Crowded(_)
         | EngineError::NothingToMine
+        | EngineError::AllAwaiting { .. }
         | EngineError::Integrity(_) => StatusCode::CONFLICT,
         EngineError::Gone(_) => StatusCode::GONE,
         EngineError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
