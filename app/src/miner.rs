@@ -64,7 +64,9 @@ impl Fate {
         match self {
             Self::Block(status) => status.label(),
             Self::Discarded => "not submitted (the template changed)",
-            Self::Duplicate => "not needed (a block awaiting the validators already has these votes)",
+            Self::Duplicate => {
+                "not needed (a block awaiting the validators already has these votes)"
+            }
             Self::Refused => "refused by the server",
         }
     }

@@ -668,6 +668,11 @@ impl Node {
         Ok(self.chain(election).await?.genesis().clone())
     }
 
+    /// The hash of an open election's genesis block (no copy of the block).
+    pub async fn genesis_hash(&self, election: ElectionId) -> Result<BlockHash> {
+        Ok(self.chain(election).await?.genesis_hash())
+    }
+
     /// The chain export read in one snapshot, a block at a time, into `parts`: whoever
     /// writes it holds as many blocks as the channel does, however long the chain.
     /// Returns the height and hash it ends at, and whether it carries the published

@@ -57,7 +57,10 @@ pub enum EngineError {
     /// Every pending vote of the template is in a block already awaiting validators at
     /// its height: mining it again could only make a duplicate.
     #[error("every waiting vote is already in block {index} ({block}), which awaits the validators; there is nothing new to mine until they decide or new votes arrive")]
-    AllAwaiting { index: u64, block: ledger::BlockHash },
+    AllAwaiting {
+        index: u64,
+        block: ledger::BlockHash,
+    },
     /// The stored chain was written in an earlier format this version does not read.
     #[error("{0}")]
     OldFormat(String),

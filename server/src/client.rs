@@ -269,6 +269,35 @@ impl Api {
     }
 
     /// The genesis block of `election` as the server sends it in its canonical encoding.
+    /// The genesis block's canonical bytes: `kept` (a copy this machine holds) while the
+    /// server says it is current (a bodiless 304, which the server does not count as an
+    /// export), otherwise the bytes served. The caller hashes whichever it gets.
+    pub(crate) fn genesis_bytes_since(
+        &self,
+        election: ElectionId,
+        kept: Option<Vec<u8>>,
+    ) -> CliResult<Vec<u8>> {
+        let url = self.url(&paths::genesis(election));
+        let mut request = self
+            .agent
+            .get(&url)
+            .set("Accept", "application/octet-stream");
+        if let Some(kept) = &kept {
+            let hash = ledger::BlockHash(ledger::hash::sha256(kept));
+            request = request.set("If-None-Match", &wire::genesis_etag(&hash, true));
+        }
+        let response = request.call().map_err(ApiError::from)?;
+        if response.status() == 304 {
+            return kept.ok_or_else(|| {
+                format!("{url} answered 304 to a request that named no copy").into()
+            });
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes)
+            .map_err(|e| format!("cannot read the genesis block from {url}: {e}"))?;
+        Ok(bytes)
+    }
+
     pub(crate) fn genesis_bytes(&self, election: ElectionId) -> CliResult<Vec<u8>> {
         let url = self.url(&paths::genesis(election));
         let response = self

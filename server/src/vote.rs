@@ -29,7 +29,12 @@ pub fn vote(args: VoteArgs) -> CliResult<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let bytes = api.genesis_bytes(election)?;
+    let cache = genesis_cache(api.base(), election);
+    let kept = cache.as_ref().and_then(|path| std::fs::read(path).ok());
+    let bytes = api.genesis_bytes_since(election, kept.clone())?;
+    if let Some(path) = cache.filter(|_| kept.as_ref() != Some(&bytes)) {
+        keep_genesis(&path, &bytes);
+    }
     // The hash of the bytes as served (a genesis block's hash is taken over its canonical
     // encoding), compared before anything is read of them.
     let hash = ledger::BlockHash(ledger::hash::sha256(&bytes));
@@ -84,4 +89,37 @@ pub fn vote(args: VoteArgs) -> CliResult<()> {
     println!("vote accepted; receipt {own}");
     println!("check it at {}/e/{election}/receipt/{own}", api.base());
     Ok(())
+}
+
+/// Where this machine keeps the genesis block of `election` on the server at `base`, so
+/// the next vote asks only whether it is still current: under `$BALLOTCHAIN_CACHE_DIR`,
+/// or `$XDG_CACHE_HOME/ballotchain`, or `~/.cache/ballotchain`, one file per server and
+/// election. `None` when no such folder is known: every vote then fetches the block. A
+/// kept copy is trusted no more than a served one: its hash is checked the same way.
+fn genesis_cache(base: &str, election: ledger::ElectionId) -> Option<std::path::PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    let root = var("BALLOTCHAIN_CACHE_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| std::path::PathBuf::from(d).join("ballotchain")))
+        .or_else(|| var("HOME").map(|h| std::path::PathBuf::from(h).join(".cache/ballotchain")))
+        .filter(|root| root.is_absolute())?;
+    let server = hex::encode(&ledger::hash::sha256(base.as_bytes())[..12]);
+    Some(
+        root.join("genesis")
+            .join(format!("{server}-{election}.bin")),
+    )
+}
+
+/// Keeps the genesis block's bytes at `path` (written aside, then moved). A copy that
+/// cannot be kept costs only a download next time: said, and the vote goes on.
+fn keep_genesis(path: &std::path::Path, bytes: &[u8]) {
+    let aside = path.with_extension("partial");
+    let kept = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&aside, bytes))
+        .and_then(|()| std::fs::rename(&aside, path));
+    if let Err(e) = kept {
+        tracing::warn!(path = %path.display(), error = %e, "cannot keep the genesis block for the next vote");
+    }
 }

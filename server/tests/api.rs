@@ -1176,9 +1176,19 @@ async fn miners_poll_the_template_by_etag_and_validators_fetch_raw_blocks() {
     let block: ledger::Block = serde_json::from_value(raw).unwrap();
     assert_eq!(block.hash().to_string(), hash);
     assert_eq!(block.votes.len(), 2);
-    // While that block waits, the template is unchanged; once it is appended, the tip
-    // moved and the remaining pool is empty.
-    assert_eq!(poll(tag2.clone()).await.0, StatusCode::NOT_MODIFIED);
+    // While that block waits with every waiting vote, there is nothing new to mine: a
+    // second miner would only make a duplicate.
+    let (st, _, body) = poll(tag2.clone()).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"], "nothing_to_mine", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("already in block 1 ({hash})")),
+        "{body}"
+    );
     // Bad requests: malformed hash, unknown block, block of another election.
     let other = open_election(&s, &admin, "Other", 1, true).await.election;
     for (url, want) in [

@@ -8,6 +8,13 @@ use ledger::{
 };
 use serde::{Deserialize, Serialize};
 
+/// The entity tag `GET /api/elections/{id}/genesis` gives the genesis block of hash
+/// `hash`, in its compact (binary) encoding or as JSON: a client that keeps the block
+/// sends it back in `If-None-Match` and gets a bodiless 304 while it is current.
+pub fn genesis_etag(hash: &BlockHash, binary: bool) -> String {
+    format!("\"{hash}-{}\"", if binary { "bin" } else { "json" })
+}
+
 /// `POST /api/elections/{id}/votes`: a ballot as a voter submits it. No `Debug`: it may
 /// carry a voting code.
 #[derive(Clone, Serialize, Deserialize)]

@@ -22,10 +22,10 @@ pub use account::{
     KeyProof, NewInvitation, PasswordChange, ValidatorInfo,
 };
 pub use chain::{
-    pinned_head, BadBlockRef, Ballot, BlockDetail, BlockRef, BlockSummary, CandidateVotes,
-    CastReceipt, DecisionRecord, FinalHead, Finalise, Head, PastDecision, QueuedBlock,
-    ReceiptReport, ShareStatus, SignedApproval, SignedRejection, SubmitOutcome, TallyReport,
-    VoteInfo, WorkTemplate,
+    genesis_etag, pinned_head, BadBlockRef, Ballot, BlockDetail, BlockRef, BlockSummary,
+    CandidateVotes, CastReceipt, DecisionRecord, FinalHead, Finalise, Head, PastDecision,
+    QueuedBlock, ReceiptReport, ShareStatus, SignedApproval, SignedRejection, SubmitOutcome,
+    TallyReport, VoteInfo, WorkTemplate,
 };
 pub use election::{
     ElectionDetail, ElectionSummary, Enrolment, KeyChange, NewCandidate, NewElection, NewVoter,

@@ -241,18 +241,31 @@ async fn head(
 /// `/chain?since=0`): JSON, or its canonical encoding (`Genesis::encode`, the bytes its
 /// hash is taken over) for a client that accepts `application/octet-stream`. Counted as
 /// an export.
+/// `GET /genesis`. A sealed genesis block never changes: its entity tag is its hash (one
+/// per encoding), and a client that holds it already gets a bodiless 304, not counted as
+/// an export, so every voter behind one address (a NAT, a proxy) can check it before
+/// voting; the block itself is counted like an export.
 async fn genesis(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     ElectionPath(id): ElectionPath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let binary = accepts_compact(&headers);
+    let etag = wire::genesis_etag(&state.node.genesis_hash(id).await?, binary);
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+    ];
+    if client_has(&headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
     state.limits.exports.count(client)?;
     let genesis = state.node.genesis(id).await?;
-    Ok(if accepts_compact(&headers) {
-        compact(genesis.encode())
+    Ok(if binary {
+        (cache, compact(genesis.encode())).into_response()
     } else {
-        Json(genesis).into_response()
+        (cache, Json(genesis)).into_response()
     })
 }
 
