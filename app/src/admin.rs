@@ -6,6 +6,8 @@
 //! Voting codes are never made here: see the roll section (`roll.rs`), which makes them in
 //! the officer's browser.
 
+mod checklist;
+
 use crate::loaded::loaded;
 use crate::notice::{self, Notice};
 use ledger::{Candidate, CandidateId, ElectionId};
@@ -501,12 +503,7 @@ fn status_section(e: &ManagedElection, token: FormToken, actions: OfficeActions)
             <dt>"Rules"</dt><dd>{format!("{} bits of work, {} approvals per block", e.difficulty_bits, e.quorum)}</dd>
         </dl>
         {match e.state {
-            ElectionState::Setup => view! {
-                <ActionForm action=actions.open>
-                    {token.fields()}
-                    <button type="submit">"Seal the genesis block and open voting"</button>
-                </ActionForm>
-            }.into_any(),
+            ElectionState::Setup => setup_checklist(e, token, actions).into_any(),
             ElectionState::Open => view! {
                 <ActionForm action=actions.close>
                     {token.fields()}
@@ -517,6 +514,39 @@ fn status_section(e: &ManagedElection, token: FormToken, actions: OfficeActions)
         }}
         <p><a href=format!("/e/{id}/chain")>"Explorer"</a>" · "<a href=format!("/e/{id}")>"Ballot"</a></p>
     </section>
+    }
+}
+
+/// Before sealing: what the genesis block still needs, step by step, and sealing once
+/// every step is done (the server checks the same again).
+fn setup_checklist(e: &ManagedElection, token: FormToken, actions: OfficeActions) -> impl IntoView {
+    let steps = checklist::steps(e);
+    let ready = checklist::complete(&steps);
+    view! {
+        <h3 id="setup-h">"Before voting opens"</h3>
+        <ul class="checklist" aria-labelledby="setup-h">
+            {steps.into_iter().map(|s| view! {
+                <li data-step=s.key data-done=s.done.to_string()>
+                    <span aria-hidden="true">{if s.done { "✓ " } else { "○ " }}</span>
+                    <span class="visually-hidden">{if s.done { "Done: " } else { "To do: " }}</span>
+                    {s.said}
+                </li>
+            }).collect_view()}
+        </ul>
+        {if ready {
+            view! {
+                <ActionForm action=actions.open>
+                    {token.fields()}
+                    <button type="submit">"Seal the genesis block and open voting"</button>
+                </ActionForm>
+            }.into_any()
+        } else {
+            view! {
+                <p class="notice" data-seal="waiting">
+                    "Sealing the genesis block and opening voting is offered here once every step above is done."
+                </p>
+            }.into_any()
+        }}
     }
 }
 
@@ -669,19 +699,13 @@ fn enrol_form(e: &ManagedElection, token: FormToken, actions: OfficeActions) -> 
     let none = e.other_validators.is_empty();
     // With none enrolled yet, "every account is enrolled" would contradict the list.
     let first = if e.validators.is_empty() {
-        "There is no validator account yet. Invite validators from "
+        "There is no validator account yet: invite one below; once they have made their key, enrol them here."
     } else {
-        "Every validator account is enrolled. Invite another validator from "
+        "Every validator account is enrolled: invite another below; once they have made their key, enrol them here."
     };
     view! {
         {if none {
-            view! {
-                <p class="notice">
-                    {first}
-                    <a href="/admin#invite-h">"the office page"</a>
-                    "; once they have made their key, enrol them here."
-                </p>
-            }.into_any()
+            view! { <p class="notice">{first}</p> }.into_any()
         } else {
             view! {
                 <ActionForm action=actions.enrol attr:class="inline-form">
@@ -695,6 +719,13 @@ fn enrol_form(e: &ManagedElection, token: FormToken, actions: OfficeActions) -> 
         <p class="hint">
             "Replacing a key withdraws it now and gives you a re-enrolment link for that validator; the election cannot be opened until they have enrolled a new key."
         </p>
+        <form method="post" action="/admin/invitations" class="inline-form">
+            {token.fields()}
+            <input type="hidden" name="role" value="validator" />
+            <label for="invite-validator">"Invite a validator (their username)"</label>
+            <input id="invite-validator" name="username" type="text" required minlength="3" maxlength="40" autocomplete="off" />
+            <button type="submit" class="secondary">"Create invitation link"</button>
+        </form>
     }
 }
 
@@ -741,6 +772,9 @@ pub struct InviteForm {
     username: String,
     #[serde(default)]
     role: String,
+    /// The election page the form was sent from, if any: where the link page leads back.
+    #[serde(default)]
+    election: Option<ElectionId>,
 }
 
 /// `POST /admin/invitations`: an officer invites someone. Answers with the link, shown
@@ -754,8 +788,12 @@ pub async fn invite(
     axum::Form(form): axum::Form<InviteForm>,
 ) -> axum::response::Response {
     use axum::response::{IntoResponse, Redirect};
+    let (back, label) = match form.election {
+        Some(id) => (format!("/admin/e/{id}"), "Back to the election"),
+        None => ("/admin".to_owned(), "Back to the office"),
+    };
     let admin =
-        match crate::guard::check(&node, &session, Some(Role::Admin), &form.csrf, "/admin").await {
+        match crate::guard::check(&node, &session, Some(Role::Admin), &form.csrf, &back).await {
             Ok(account) => account,
             Err(to) => return Redirect::to(&to).into_response(),
         };
@@ -770,13 +808,8 @@ pub async fn invite(
         Err(_) => Err(engine::EngineError::Invalid("choose a role".into())),
     };
     match issued {
-        Ok(issued) => invitation_page(
-            &site,
-            &headers,
-            &issued,
-            ("/admin".into(), "Back to the office"),
-        ),
-        Err(e) => crate::guard::refused_back(e, "/admin"),
+        Ok(issued) => invitation_page(&site, &headers, &issued, (back, label)),
+        Err(e) => crate::guard::refused_back(e, &back),
     }
 }
 

@@ -236,12 +236,45 @@ impl Notice {
 /// navigation (an action's redirect with JavaScript on).
 pub fn from_query() -> Memo<Option<Notice>> {
     let query = use_query_map();
-    Memo::new(move |_| {
+    let notice = Memo::new(move |_| {
         let q = query.read();
         q.get("error")
             .or_else(|| q.get("done"))
             .and_then(|name| Notice::named(&name))
-    })
+    });
+    // Shown once: the address loses it, so a reload (or a bookmark) shows the page as it
+    // is, not an outcome of long ago.
+    Effect::new(move |_| {
+        if notice.get().is_some() {
+            #[cfg(feature = "hydrate")]
+            forget_in_address_bar();
+        }
+    });
+    notice
+}
+
+/// Takes `done` and `error` out of the address bar, keeping the history entry's state.
+#[cfg(feature = "hydrate")]
+fn forget_in_address_bar() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(url) = window
+        .location()
+        .href()
+        .and_then(|href| web_sys::Url::new(&href))
+    else {
+        return;
+    };
+    let params = url.search_params();
+    params.delete("done");
+    params.delete("error");
+    if let Ok(history) = window.history() {
+        let state = history.state().unwrap_or(wasm_bindgen::JsValue::NULL);
+        // A browser that refuses keeps the address: the outcome shows again on reload,
+        // as it did before.
+        let _ = history.replace_state_with_url(&state, "", Some(&url.href()));
+    }
 }
 
 /// The words of a page's refusal to load (a server function's error message).
@@ -256,9 +289,9 @@ pub fn server_error_text(e: &ServerFnError) -> String {
 pub fn view(notice: Option<Notice>) -> impl IntoView {
     notice.map(|n| {
         if n.is_error() {
-            view! { <p class="error" role="alert">{n.text()}</p> }.into_any()
+            view! { <p class="error" role="alert" data-notice=n.name()>{n.text()}</p> }.into_any()
         } else {
-            view! { <p class="ok" role="status">{n.text()}</p> }.into_any()
+            view! { <p class="ok" role="status" data-notice=n.name()>{n.text()}</p> }.into_any()
         }
     })
 }

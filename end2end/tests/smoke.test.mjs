@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, BIN, api, apiSession, castBallot, decideWithCli, demoKey, demoPassword, launchBrowser, openElection, signIn, startServer, trusteesReady, unlockKey, until } from './support.mjs';
+import { ARTIFACTS, BIN, api, apiSession, castBallot, decideWithCli, demoKey, demoPassword, launchBrowser, notice, openElection, signIn, startServer, trusteesReady, unlockKey, until } from './support.mjs';
 
 let server;
 let base;
@@ -82,7 +82,7 @@ test('a voter votes through the ballot page and gets a receipt, with and without
       await page.getByRole('radio', { name: /Ada Lovelace/ }).check();
       await page.getByRole('checkbox').check();
       await castBallot(page);
-      await page.waitForURL(/error=invalid_code/);
+      await notice(page, 'invalid_code');
       assert.match(await page.getByRole('alert').innerText(), /not valid for this election/);
       assert.equal(await voteCount(e), before);
 
@@ -271,7 +271,7 @@ test('two validators approve a block in their dashboards with their own keys; fo
   await anon.getByLabel('Username').fill('admin');
   await anon.getByLabel('Password').fill('wrong password!');
   await anon.getByRole('button', { name: 'Sign in' }).click();
-  await anon.waitForURL(/error=bad_credentials/);
+  await notice(anon, 'bad_credentials');
   assert.match(await anon.getByRole('alert').innerText(), /Wrong username or password/);
   await anon.getByLabel('Username').fill('admin');
   await anon.getByLabel('Password').fill(password('admin'));
@@ -363,7 +363,7 @@ test('the first-run link creates the first admin in the browser', async () => {
       await again.getByLabel('Username').fill('intruder');
       await again.getByLabel(/Password/).fill('another long password');
       await again.getByRole('button', { name: 'Create admin account' }).click();
-      await again.waitForURL(/error=invalid_token/);
+      await notice(again, 'invalid_token');
       assert.match(await again.getByRole('alert').innerText(), /works once/);
       await context.close();
     }
@@ -386,36 +386,50 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   await page.getByLabel('Title').fill('Board 2026');
   await page.getByLabel(/difficulty/).fill('8');
   await page.getByRole('button', { name: 'Create election' }).click();
-  await page.waitForURL(/\/admin\/e\/\d+\?done=created/);
+  await page.waitForURL(/\/admin\/e\/\d+/);
+  await notice(page, 'created');
   const id = page.url().match(/\/admin\/e\/(\d+)/)[1];
   const count = async (what) => (await (await fetch(`${base}/api/elections/${id}`)).json())[what];
+  // An empty election: the checklist names every missing step, and sealing is not offered.
+  const step = (key) => page.locator(`.checklist li[data-step="${key}"]`);
+  assert.equal(await step('ballot').getAttribute('data-done'), 'false');
+  assert.match(await step('ballot').innerText(), /no candidate yet; add at least two/);
+  assert.match(await step('validators').innerText(), /0 enrolled for a quorum of 2; enrol 2 more/);
+  assert.match(await step('trustees').innerText(), /none invited yet/);
+  assert.equal(await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).count(), 0);
+  await page.locator('[data-seal="waiting"]').waitFor();
+  // The outcome is said once: the address forgets it, so a reload does not repeat it.
+  await until(() => !page.url().includes('done='), 5_000, 'the address to forget the outcome');
+  await page.reload();
+  assert.equal(await page.locator('[data-notice]').count(), 0);
 
   for (const name of ['Ada', 'Grace']) {
     await page.getByLabel('Candidate name').fill(name);
     await page.getByRole('button', { name: 'Add candidate' }).click();
-    await page.waitForURL(/done=candidate_added/);
+    await until(async () => (await count('candidates')).some((c) => c.name === name), 10_000, `${name} on the ballot`);
   }
+  await notice(page, 'candidate_added');
   // Edit and remove while in set-up.
   await page.getByLabel('Candidate name').fill('Zed');
   await page.getByRole('button', { name: 'Add candidate' }).click();
-  await page.waitForURL(/done=candidate_added/);
+  await until(async () => (await count('candidates')).some((c) => c.name === 'Zed'), 10_000, 'Zed on the ballot');
   const zed = page.locator('form', { has: page.locator('input[value="Zed"]') });
   await zed.locator('input[name="name"]').fill('Zed Jones');
   await zed.getByRole('button', { name: 'Save' }).click();
-  await page.waitForURL(/done=candidate_saved/);
+  await notice(page, 'candidate_saved');
   assert.ok((await count('candidates')).some((c) => c.name === 'Zed Jones'));
   await page.locator('form', { has: page.locator('input[value="Zed Jones"]') }).getByRole('button', { name: 'Remove' }).click();
-  await page.waitForURL(/done=candidate_removed/);
+  await notice(page, 'candidate_removed');
   assert.deepEqual((await count('candidates')).map((c) => c.name), ['Ada', 'Grace']);
 
   // Bad input through the forms: a duplicate and a blank name are refused, nothing added.
   await page.getByLabel('Candidate name').fill('Ada');
   await page.getByRole('button', { name: 'Add candidate' }).click();
-  await page.waitForURL(/error=duplicate/);
+  await notice(page, 'duplicate');
   assert.match(await page.getByRole('alert').innerText(), /already taken/);
   await page.getByLabel('Candidate name').fill('   ');
   await page.getByRole('button', { name: 'Add candidate' }).click();
-  await page.waitForURL(/error=invalid_input/);
+  await notice(page, 'invalid_input');
   assert.equal((await count('candidates')).length, 2);
 
   // Codes are made in this browser: the page offers the codes sheet, and only once it is
@@ -469,7 +483,7 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   const openRoll = () => page.locator('details.roll-list').evaluate((d) => { d.open = true; });
   await openRoll();
   await page.getByRole('button', { name: 'Remove Voter 0', exact: true }).click();
-  await page.waitForURL(/done=voter_removed/);
+  await notice(page, 'voter_removed');
   assert.equal(await count('voters'), 300);
   await openRoll();
   await page.getByRole('button', { name: 'New code for Voter 1', exact: true }).click();
@@ -477,16 +491,18 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   assert.notEqual(newCode, codes300[1]);
 
 
-  // Opening too early is refused with a reason.
-  await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();
-  await page.waitForURL(/error=wrong_state/);
+  // The ballot and the roll are done; the checklist still waits for the validators.
+  assert.equal(await step('ballot').getAttribute('data-done'), 'true');
+  assert.match(await step('roll').innerText(), /Roll: 300 voters registered/);
+  assert.equal(await step('validators').getAttribute('data-done'), 'false');
+  assert.equal(await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).count(), 0);
 
-  // A new validator is invited: the officer gets a one-time link...
-  await page.goto(`${base}/admin`);
-  await page.getByLabel('Their username').fill('officer.val');
-  await page.getByLabel('Role').selectOption('validator');
+  // A new validator is invited from the election's page: the officer gets a one-time
+  // link, and a way back to the election...
+  await page.getByLabel('Invite a validator (their username)').fill('officer.val');
   await page.getByRole('button', { name: 'Create invitation link' }).click();
   await page.locator('h1', { hasText: 'Invitation for officer.val' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Back to the election' }).getAttribute('href'), `/admin/e/${id}`);
   const link = await page.getByLabel('Invitation link').inputValue();
   assert.match(link, /\/invite\/[0-9a-f]{64}$/);
   await page.screenshot({ path: join(ARTIFACTS, 'admin-invitation.png') });
@@ -540,16 +556,20 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
     // The URL says done after the first one already: wait for this one in the data.
     await until(async () => (await count('validators')).includes(who), 10_000, `${who} to be enrolled`);
   }
-  await page.waitForURL(/done=validator_enrolled/);
+  await notice(page, 'validator_enrolled');
   assert.deepEqual((await count('validators')).sort(), ['officer.val', 'validator1']);
   const rollHash = await page.locator('p.roll').getAttribute('data-roll');
-  // Sealing waits for the trustees' key ceremony, which a trustee runs from the CLI.
-  await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();
-  await page.waitForURL(/error=wrong_state/);
-  assert.match(await page.getByRole('alert').innerText(), /trustees' finished key ceremony/);
+  // Sealing waits for the trustees' key ceremony, which a trustee runs from the CLI: the
+  // checklist says so, and offers sealing once it is complete.
+  await page.goto(`${base}/admin/e/${id}`);
+  assert.equal(await step('validators').getAttribute('data-done'), 'true');
+  assert.equal(await step('ceremony').getAttribute('data-done'), 'false');
+  assert.equal(await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).count(), 0);
   await trusteesReady(base, await apiSession(base, 'admin', admin), id);
+  await page.goto(`${base}/admin/e/${id}`);
+  assert.equal(await page.locator('.checklist li[data-done="false"]').count(), 0);
   await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).click();
-  await page.waitForURL(/done=opened/);
+  await notice(page, 'opened');
   assert.equal(await count('state'), 'open');
   // Anyone sees the same roll in the genesis block; the lost code no longer votes, its
   // replacement does.
@@ -599,7 +619,7 @@ test('an officer sets up an election in the browser: ballot, voters by hand and 
   // Closing voting: the ballot says so and refuses votes.
   await page.goto(`${base}/admin/e/${id}`);
   await page.getByRole('button', { name: 'Close voting' }).click();
-  await page.waitForURL(/done=closed/);
+  await notice(page, 'closed');
   await page.goto(`${base}/e/${id}`);
   assert.match(await page.getByRole('status').innerText(), /Voting has closed/);
 
@@ -659,7 +679,7 @@ test('every form refuses bad input with its reason, JavaScript off', async () =>
   await refused('Sign in', 'bad_credentials', /Wrong username or password/);
 
   // The office: a blank title, a name already on the ballot, a username with a space,
-  // and sealing without the voters and validators a genesis block needs.
+  // and an election not ready to seal.
   await signIn(page, base, 'admin', demoPassword(serverOut, 'admin'), `${base}/admin`);
   await page.getByLabel('Title').fill('   ');
   await refused('Create election', 'invalid_input', /titles cannot be empty/);
@@ -675,7 +695,11 @@ test('every form refuses bad input with its reason, JavaScript off', async () =>
   await page.waitForURL(/done=candidate_added/);
   await page.getByLabel('Candidate name').fill('Ada');
   await refused('Add candidate', 'duplicate', /already taken/);
-  await refused('Seal the genesis block and open voting', 'wrong_state', /current state/);
+  // Sealing is not offered while the genesis block lacks what it needs: the checklist
+  // says what, without JavaScript too.
+  assert.equal(await page.getByRole('button', { name: 'Seal the genesis block and open voting' }).count(), 0);
+  assert.match(await page.locator('.checklist li[data-step="ballot"]').innerText(), /one candidate; add at least one more/);
+  await page.locator('[data-seal="waiting"]').waitFor();
 
   // The account page (linked beside "Sign out"): a wrong current password changes nothing.
   await page.goto(`${base}/admin`);

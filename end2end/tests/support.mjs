@@ -220,6 +220,15 @@ export async function until(condition, ms = 10_000, what = 'the condition') {
 }
 
 /**
+ * Waits for the outcome a form's action tells (`?done=name` or `?error=name` on the page
+ * it lands on). The page shows it once and takes it out of the address at once, so the
+ * outcome is looked for on the page, not in the URL.
+ */
+export async function notice(page, name) {
+  await page.locator(`[data-notice="${name}"]`).waitFor({ timeout: 30_000 });
+}
+
+/**
  * Casts the ballot filled in on the ballot page. With JavaScript the choice is sealed
  * first (cast-or-audit), then cast; without it the form posts at once.
  */
