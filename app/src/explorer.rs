@@ -344,9 +344,15 @@ pub fn ExplorerPage() -> impl IntoView {
     let query = use_query_map();
     let from = Memo::new(move |_| query.read().get("from").and_then(|s| s.parse::<u64>().ok()));
     let asked = Memo::new(move |_| query.read().get("receipt").filter(|r| !r.trim().is_empty()));
+    // Blocks, the head, the count and the state move what the explorer shows (votes
+    // joining the pool are shown with the next block: they come too often to re-read the
+    // page for each).
+    let live = crate::live::version(election.get_untracked(), |c| {
+        !matches!(c, wire::Change::Ceremony | wire::Change::Pool)
+    });
     let data = Resource::new(
-        move || (election.get(), from.get()),
-        |(e, f)| chain_view(e, f),
+        move || (election.get(), from.get(), live.get()),
+        |(e, f, _)| chain_view(e, f),
     );
     let receipt = Resource::new(
         move || (election.get(), asked.get()),

@@ -15,6 +15,7 @@ mod guard;
 mod invite;
 #[cfg(feature = "ssr")]
 pub mod limit;
+mod live;
 mod loaded;
 mod machine;
 mod miner;

@@ -20,7 +20,7 @@ where
     V: IntoView + 'static,
 {
     view! {
-        <Suspense fallback=move || view! { <p class="notice">{loading}</p> }>
+        <Transition fallback=move || view! { <p class="notice">{loading}</p> }>
             {move || {
                 let page = page.clone();
                 Suspend::new(async move {
@@ -35,6 +35,6 @@ where
                     }
                 })
             }}
-        </Suspense>
+        </Transition>
     }
 }

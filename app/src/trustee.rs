@@ -210,11 +210,14 @@ async fn enrol_here(
 #[component]
 pub fn CeremonyPage() -> impl IntoView {
     let election = crate::explorer::election_param();
-    // Bumped after each turn: the board is read again.
+    // Bumped after each turn: the board is read again; and as the board changes.
     let version = RwSignal::new(0u32);
+    let live = crate::live::version(election.get_untracked(), |c| {
+        matches!(c, wire::Change::Ceremony | wire::Change::State { .. })
+    });
     let data = Resource::new(
-        move || (election.get(), version.get()),
-        |(e, _)| ceremony_view(e),
+        move || (election.get(), version.get(), live.get()),
+        |(e, _, _)| ceremony_view(e),
     );
     view! {
         {loaded(data, "Loading the ceremony…", "Key ceremony", false, move |(title, board)| {
@@ -799,9 +802,18 @@ pub struct CountData {
 pub fn TallyPage() -> impl IntoView {
     let election = crate::explorer::election_param();
     let version = RwSignal::new(0u32);
+    let live = crate::live::version(election.get_untracked(), |c| {
+        matches!(
+            c,
+            wire::Change::Share { .. }
+                | wire::Change::Result
+                | wire::Change::State { .. }
+                | wire::Change::Head { .. }
+        )
+    });
     let data = Resource::new(
-        move || (election.get(), version.get()),
-        |(e, _)| count_view(e),
+        move || (election.get(), version.get(), live.get()),
+        |(e, _, _)| count_view(e),
     );
     view! {
         {loaded(data, "Loading the count…", "The count", false, move |v| {

@@ -508,9 +508,16 @@ pub fn ReceiptPage() -> impl IntoView {
     let receipt = Memo::new(move |_| params.read().get("receipt").unwrap_or_default());
     let query = leptos_router::hooks::use_query_map();
     let already = move || query.read().get("already").is_some();
+    // A block appended or decided, or the election's state: the receipt may have moved.
+    let live = crate::live::version(election.get_untracked(), |c| {
+        matches!(
+            c,
+            wire::Change::Head { .. } | wire::Change::Block { .. } | wire::Change::State { .. }
+        )
+    });
     let data = Resource::new(
-        move || (election.get(), receipt.get()),
-        |(e, r)| receipt_view(e, r),
+        move || (election.get(), receipt.get(), live.get()),
+        |(e, r, _)| receipt_view(e, r),
     );
     loaded(
         data,

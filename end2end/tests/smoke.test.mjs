@@ -199,9 +199,20 @@ test('a vote mined and approved shows in the explorer, with and without JavaScri
   execFileSync(BIN, ['mine', '--server', base, '--election', String(e.id), '--once', '--tag', 'e2e-miner']);
   const awaiting = await (await fetch(`${base}/api/elections/${e.id}/blocks?status=awaiting`)).json();
   assert.equal(awaiting.length, 1);
+  // The voter's receipt page, open on a phone while the validators decide, follows the
+  // election: it turns "appended" without a reload.
+  const watcher = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await watcher.goto(`${base}/e/${e.id}/receipt/${receipt}`);
+  await watcher.locator('html[data-live="open"]').waitFor();
+  assert.equal(await watcher.locator('.receipt').getAttribute('data-status'), 'awaiting_approval');
+  await watcher.evaluate(() => { window.stayed = true; });
   for (const v of ['validator1', 'validator2']) {
     await decideWithCli(base, { election: e.id, block: awaiting[0].hash, ...demoKey(dir, v) });
   }
+  await watcher.locator('.receipt[data-status="appended"]').waitFor({ timeout: 15_000 });
+  assert.equal(await watcher.evaluate(() => window.stayed), true, 'the page was not reloaded');
+  await watcher.getByRole('heading', { name: 'Your vote is recorded on the chain' }).waitFor();
+  await watcher.context().close();
 
   for (const [name, javaScriptEnabled] of [['js', true], ['nojs', false]]) {
     for (const [size, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 360, height: 740 }]]) {
@@ -215,7 +226,9 @@ test('a vote mined and approved shows in the explorer, with and without JavaScri
       // Turnout only: every ballot is encrypted, and the result waits for the trustees.
       assert.equal(await page.locator('.turnout').getAttribute('data-turnout'), '1');
       assert.equal(await page.locator('.tally').count(), 0);
-      if (javaScriptEnabled) await page.waitForLoadState('networkidle');
+      // The explorer follows the election: its event stream stays open, so the network
+      // never goes quiet; the page says when it is live.
+      if (javaScriptEnabled) await page.locator('html[data-live="open"]').waitFor();
       await page.screenshot({ path: join(ARTIFACTS, `explorer-${name}-${size}.png`), fullPage: true });
 
       await page.getByRole('textbox', { name: 'Receipt' }).fill(receipt);

@@ -293,9 +293,9 @@ impl Node {
                 "a block was appended while this one was checked".into(),
             ));
         }
-        if let Some(displaced) =
-            Self::make_room(&mut tx, election, &block, &votes, sender.as_deref()).await?
-        {
+        let displaced =
+            Self::make_room(&mut tx, election, &block, &votes, sender.as_deref()).await?;
+        if let Some(displaced) = displaced {
             sqlx::query(
                 "UPDATE blocks SET status = $1, decided_at = $2 WHERE hash = $3 AND status = $4",
             )
@@ -346,6 +346,18 @@ impl Node {
         }
         tx.commit().await?;
         tracing::info!(election = election.0, block = %hash, index = block.header.index, votes = block.votes.len(), "block awaiting approval");
+        if let Some(displaced) = displaced {
+            let stale = wire::Change::Block {
+                hash: displaced,
+                status: BlockStatus::Stale,
+            };
+            self.changed(election, stale).await;
+        }
+        let awaiting = wire::Change::Block {
+            hash,
+            status: BlockStatus::Awaiting,
+        };
+        self.changed(election, awaiting).await;
         Ok(SubmitOutcome {
             hash,
             index: block.header.index,

@@ -144,6 +144,11 @@ impl Node {
             "count finalised"
         );
         drop(_appending);
+        let finalised = wire::Change::State {
+            state: ElectionState::Closed,
+            finalised: true,
+        };
+        self.changed(election, finalised).await;
         self.tally(election).await
     }
 
@@ -274,12 +279,17 @@ impl Node {
             .execute(&self.inner.write)
             .await?;
             tracing::info!(election = election.0, "result decrypted and published");
+            self.changed(election, wire::Change::Result).await;
         }
         tracing::info!(
             election = election.0,
             trustee = share.trustee,
             "decryption share posted"
         );
+        let posted = wire::Change::Share {
+            trustee: share.trustee,
+        };
+        self.changed(election, posted).await;
         self.tally(election).await
     }
 

@@ -168,7 +168,19 @@ impl Node {
             self.set_chain(election, ChainSlot::Verified(Arc::new(next)));
             tracing::info!(election = election.0, block = %hash, index = block.header.index, "block appended");
         }
-        self.block_summary(election, hash).await
+        self.decided(election, hash).await
+    }
+
+    /// A decision recorded: the block as it stands now, also said to the pages that
+    /// follow the election.
+    async fn decided(&self, election: ElectionId, hash: &BlockHash) -> Result<BlockSummary> {
+        let summary = self.block_summary(election, hash).await?;
+        let change = wire::Change::Block {
+            hash: *hash,
+            status: summary.status,
+        };
+        self.changed(election, change).await;
+        Ok(summary)
     }
 
     /// Records a validator's signed rejection of an awaiting block, with its reason (1 to
@@ -220,7 +232,7 @@ impl Node {
                 .await?;
         }
         tx.commit().await?;
-        self.block_summary(election, hash).await
+        self.decided(election, hash).await
     }
 
     async fn set_status(&self, hash: &BlockHash, status: BlockStatus, now: i64) -> Result<()> {

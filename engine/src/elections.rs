@@ -470,6 +470,11 @@ impl Node {
             ChainSlot::Verified(Arc::new(ChainState::new(genesis))),
         );
         tracing::info!(election = election.0, genesis = %hash, "genesis sealed, voting open");
+        let opened = wire::Change::State {
+            state: ElectionState::Open,
+            finalised: false,
+        };
+        self.changed(election, opened).await;
         self.election(election).await
     }
 
@@ -491,6 +496,11 @@ impl Node {
             ));
         }
         tracing::info!(election = election.0, "voting closed");
+        let closed = wire::Change::State {
+            state: ElectionState::Closed,
+            finalised: false,
+        };
+        self.changed(election, closed).await;
         self.election(election).await
     }
 

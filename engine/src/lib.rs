@@ -13,6 +13,7 @@ mod elections;
 mod error;
 mod integrity;
 mod invitations;
+mod live;
 mod roll;
 mod store;
 mod sync;
@@ -95,6 +96,8 @@ struct Inner {
     counts_verified: Mutex<HashMap<ElectionId, [u8; 32]>>,
     /// On PostgreSQL, the task that hears other instances' events.
     listener: Option<tokio::task::AbortHandle>,
+    /// What changes, for the pages that follow an election live.
+    live: live::Live,
 }
 
 impl Drop for Inner {
@@ -149,6 +152,7 @@ impl Node {
                 rows_per_check: std::sync::atomic::AtomicU64::new(integrity::ROWS_PER_CHECK),
                 boards: Mutex::new(HashMap::new()),
                 board_checks: std::sync::atomic::AtomicU64::new(0),
+                live: live::Live::new(),
                 counts_verified: Mutex::new(HashMap::new()),
                 listener: events.map(|url| sync::listen(url, weak.clone())),
             }),
@@ -223,18 +227,37 @@ impl Node {
         generations.get(&id).copied().unwrap_or(0)
     }
 
-    /// A vote joined the pool of `id`.
+    /// A vote joined the pool of `id` (here, or on another instance).
     fn pool_grew(&self, id: ElectionId) {
-        let mut generations = self
-            .inner
-            .pool_generation
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        *generations.entry(id).or_insert(0) += 1;
+        {
+            let mut generations = self
+                .inner
+                .pool_generation
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            *generations.entry(id).or_insert(0) += 1;
+        }
+        self.inner.live.publish(id, wire::Change::Pool);
     }
 
+    /// Keeps `slot` as the chain of `id`; a verified chain with another head than before
+    /// (a block appended here or by another instance, or voting opened) is said to the
+    /// pages that follow the election.
     fn set_chain(&self, id: ElectionId, slot: ChainSlot) {
-        self.chains().insert(id, slot);
+        let head = match &slot {
+            ChainSlot::Verified(chain) => Some((chain.height(), chain.tip())),
+            _ => None,
+        };
+        let before = self.chains().insert(id, slot);
+        let moved = match (&before, head) {
+            (Some(ChainSlot::Verified(old)), Some((_, tip))) => old.tip() != tip,
+            (_, head) => head.is_some(),
+        };
+        if let (true, Some((height, hash))) = (moved, head) {
+            self.inner
+                .live
+                .publish(id, wire::Change::Head { height, hash });
+        }
     }
 
     fn integrity_problem(&self, id: ElectionId) -> Option<String> {

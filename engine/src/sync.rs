@@ -23,6 +23,8 @@ pub(crate) enum Event {
     Votes(ElectionId),
     /// This election's stored chain failed the integrity check, for this reason.
     Altered(ElectionId, String),
+    /// Something the pages that follow this election show changed (see `live`).
+    Live(ElectionId, wire::Change),
 }
 
 /// Longest reason an `Altered` event carries (PostgreSQL allows 8000 bytes).
@@ -104,6 +106,7 @@ async fn hear(url: &str, node: &Weak<Inner>) -> std::result::Result<(), sqlx::Er
                 }
             }
             Some(Some(Event::Votes(id))) => node.pool_grew(id),
+            Some(Some(Event::Live(id, change))) => node.heard_change(id, change),
             Some(Some(Event::Altered(id, why))) => {
                 if node.integrity_problem(id).is_none() {
                     tracing::error!(election = id.0, %why, "TAMPERING DETECTED by another instance's integrity check");

@@ -374,6 +374,7 @@ impl Node {
         let ended = end_running(&mut tx, election).await?;
         tx.commit().await?;
         tracing::info!(election = election.0, trustee = %issued.trustee, ended, "trustee invited");
+        self.changed(election, wire::Change::Ceremony).await;
         Ok(issued)
     }
 
@@ -401,6 +402,7 @@ impl Node {
         end_running(&mut tx, election).await?;
         tx.commit().await?;
         tracing::info!(election = election.0, replaced = %trustee, trustee = %issued.trustee, "trustee replaced");
+        self.changed(election, wire::Change::Ceremony).await;
         Ok(issued)
     }
 
@@ -483,6 +485,7 @@ impl Node {
             .await?;
         tx.commit().await?;
         tracing::info!(election = election.0, trustee = %id, "trustee enrolled");
+        self.changed(election, wire::Change::Ceremony).await;
         row.info()
     }
 
@@ -543,6 +546,7 @@ impl Node {
             trustees = seats.len(),
             "key ceremony started"
         );
+        self.changed(election, wire::Change::Ceremony).await;
         self.ceremony_board(election).await
     }
 
@@ -690,6 +694,7 @@ impl Node {
             posted = messages.len(),
             "ceremony messages posted"
         );
+        self.changed(election, wire::Change::Ceremony).await;
         self.ceremony_board(election).await
     }
 

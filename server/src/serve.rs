@@ -31,6 +31,10 @@ pub struct AppState {
     /// One-time token of the first-run link that creates the first admin; `None` once
     /// an admin exists.
     pub setup_token: SetupToken,
+    /// The event streams open, against their bounds.
+    pub streams: Arc<crate::api::live::Streams>,
+    /// Turns true when the server begins to shut down: every event stream ends.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -81,7 +85,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
 
     let mut leptos_options = get_configuration(None)?.leptos_options;
     leptos_options.site_addr = args.addr;
+    let limits = args.limits();
+    // Set when the shutdown signal comes: the event streams end, then the drain begins.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = AppState {
+        streams: crate::api::live::Streams::new(limits.connections),
+        stopping: stopping.clone(),
         node: node.clone(),
         leptos_options: leptos_options.clone(),
         limits: Arc::new(Limits::default()),
@@ -149,12 +158,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         *setup_token.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
     }
     println!("ballotchain listening on http://{addr}");
-    // Client addresses feed the failure rate limits.
-    let limits = args.limits();
     // The protections outermost: every answer carries them, a shed one too.
     let app = crate::listen::with_request_limits(app, limits)
         .layer(axum::middleware::from_fn_with_state(site.clone(), protect));
-    crate::listen::serve(listener, app, limits, shutdown_signal()).await?;
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    crate::listen::serve(listener, app, limits, shutdown).await?;
     Ok(())
 }
 

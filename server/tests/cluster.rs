@@ -325,3 +325,34 @@ async fn an_instance_killed_under_load_loses_no_acknowledged_vote_and_counts_non
     let counts = decrypted(&export.genesis, &tally, &e.trustees);
     assert_eq!(counts, [80, 80, 80]);
 }
+
+/// A page's event stream through nginx stays open while nothing happens for longer than
+/// nginx's `proxy_read_timeout` (60 s), the heartbeats keeping it, and still says the
+/// next change, made through whichever instance nginx picks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs BALLOTCHAIN_TEST_POSTGRES"]
+async fn an_event_stream_through_nginx_outlives_a_quiet_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, _admin, e) = cluster_with_election(dir.path(), "Quiet", 1).await;
+    let s = &c.server;
+    let id = ElectionId(e.election as u64);
+    let mut stream = EventStream::follow(s, id, None).await;
+    stream.drain().await;
+    // Quiet for 70 s: nothing but heartbeats.
+    assert_eq!(
+        stream.next(std::time::Duration::from_secs(70)).await,
+        None,
+        "no event in a quiet minute"
+    );
+    Api::anonymous(s)
+        .cast(id, &e.codes[0], ledger::CandidateId(e.candidates[0] as u32))
+        .await
+        .unwrap();
+    let pool = stream.until("pool").await;
+    assert_eq!(
+        pool.last().unwrap().change,
+        wire::Change::Pool,
+        "{}",
+        c.logs()
+    );
+}

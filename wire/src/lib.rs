@@ -13,6 +13,7 @@ pub mod cells;
 pub mod chain;
 pub mod election;
 pub mod error;
+pub mod live;
 pub mod paths;
 pub mod state;
 pub mod trustee;
@@ -32,6 +33,7 @@ pub use election::{
     RegisteredVoter, Registration, Roll, VoterId,
 };
 pub use error::{ErrorBody, ErrorCode};
+pub use live::{Change, LiveEvent};
 pub use names::UnknownName;
 /// A yes/no column as both database backends store it: 0 or 1. (sqlx's `Any` driver
 /// reads a SQLite integer as an integer, never as a bool.)

@@ -84,6 +84,11 @@ pub fn voter_key(id: ElectionId, voter: impl Display) -> String {
     format!("{}/voters/{voter}/key", election(id))
 }
 
+/// `/api/elections/{id}/events`: what changes in the election, as Server-Sent Events.
+pub fn events(id: ElectionId) -> String {
+    format!("{}/events", election(id))
+}
+
 /// `/api/elections/{id}/ceremony`: the key ceremony's board.
 pub fn ceremony(id: ElectionId) -> String {
     format!("{}/ceremony", election(id))
@@ -146,6 +151,7 @@ mod tests {
         assert_eq!(voter_key(e, 12), "/api/elections/7/voters/12/key");
         assert_eq!(tally_shares(e), "/api/elections/7/tally/shares");
         assert_eq!(ceremony_messages(e), "/api/elections/7/ceremony/messages");
+        assert_eq!(events(e), "/api/elections/7/events");
         assert_eq!(accept_invitation("t"), "/api/invitations/t/accept");
         assert_eq!(
             accept_trustee_invitation("t"),

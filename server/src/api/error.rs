@@ -43,6 +43,12 @@ impl ApiError {
     pub fn malformed(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, ErrorCode::Malformed, message)
     }
+
+    /// The same, asking the client to wait this many seconds (`Retry-After`).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
 }
 
 /// The HTTP status of each engine error.

@@ -5,6 +5,7 @@ mod chain;
 mod elections;
 mod error;
 mod extract;
+pub(crate) mod live;
 mod trustees;
 
 pub(crate) use chain::client_has;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(elections::router())
         .merge(chain::router())
         .merge(trustees::router())
+        .merge(live::router())
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

@@ -1319,3 +1319,102 @@ impl LyingServer {
         self.posts.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// An open event stream, read as it comes.
+pub struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl EventStream {
+    pub async fn open(
+        s: &Server,
+        id: ledger::ElectionId,
+        since: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = client().get(s.url(&wire::paths::events(id)));
+        if let Some(since) = since {
+            request = request.header("last-event-id", since);
+        }
+        request.send().await.expect("the stream answers")
+    }
+
+    pub async fn follow(s: &Server, id: ledger::ElectionId, since: Option<&str>) -> Self {
+        let response = Self::open(s, id, since).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        assert_eq!(response.headers()["x-accel-buffering"], "no");
+        Self {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event, or `None` when none comes within `wait` (or the stream ended).
+    pub async fn next(&mut self, wait: std::time::Duration) -> Option<wire::LiveEvent> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let data: String = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect();
+                let id = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("id:"))
+                    .map(str::trim_start);
+                if data.is_empty() {
+                    continue; // a heartbeat
+                }
+                let event: wire::LiveEvent = serde_json::from_str(&data).expect("an event's JSON");
+                assert_eq!(Some(event.id.as_str()), id, "the SSE id is the event's");
+                return Some(event);
+            }
+            let chunk = tokio::time::timeout(wait, self.response.chunk()).await;
+            match chunk {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Reads to the stream's end (heartbeats and events skipped): whether the server ended
+    /// it properly rather than the connection being cut.
+    pub async fn ends_cleanly(&mut self) -> bool {
+        loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(60), self.response.chunk())
+                .await
+            {
+                Ok(Ok(Some(_))) => {}
+                Ok(Ok(None)) => return true,
+                Ok(Err(_)) | Err(_) => return false,
+            }
+        }
+    }
+
+    /// Every event until none comes for a while.
+    pub async fn drain(&mut self) -> Vec<wire::LiveEvent> {
+        let mut events = Vec::new();
+        while let Some(event) = self.next(std::time::Duration::from_millis(700)).await {
+            events.push(event);
+        }
+        events
+    }
+
+    /// Events until one of `kind` (that one included), within 10 s.
+    pub async fn until(&mut self, kind: &str) -> Vec<wire::LiveEvent> {
+        let mut events = Vec::new();
+        while let Some(event) = self.next(std::time::Duration::from_secs(10)).await {
+            let done = event.change.kind() == kind;
+            events.push(event);
+            if done {
+                return events;
+            }
+        }
+        panic!("no {kind} event came; got {events:?}");
+    }
+}
