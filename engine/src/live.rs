@@ -134,7 +134,7 @@ impl Node {
         if self.inner.listener.is_none() {
             return;
         }
-        let event = crate::sync::Event::Live(election, change);
+        let event = crate::sync::Event::Live(election, self.inner.live.instance.clone(), change);
         let sent = async {
             let mut db = self.inner.write.acquire().await?;
             event.send(&mut db).await
@@ -144,8 +144,11 @@ impl Node {
         }
     }
 
-    /// A change another instance made: said to the streams on this one only.
-    pub(crate) fn heard_change(&self, election: ElectionId, change: Change) {
-        self.inner.live.publish(election, change);
+    /// A change an instance told of: said to the streams on this one, unless this one
+    /// told it (its streams have it already).
+    pub(crate) fn heard_change(&self, election: ElectionId, from: &str, change: Change) {
+        if from != self.inner.live.instance {
+            self.inner.live.publish(election, change);
+        }
     }
 }

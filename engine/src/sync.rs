@@ -23,8 +23,9 @@ pub(crate) enum Event {
     Votes(ElectionId),
     /// This election's stored chain failed the integrity check, for this reason.
     Altered(ElectionId, String),
-    /// Something the pages that follow this election show changed (see `live`).
-    Live(ElectionId, wire::Change),
+    /// Something the pages that follow this election show changed (see `live`), told by
+    /// the instance of this id (which has said it to its own streams already).
+    Live(ElectionId, String, wire::Change),
 }
 
 /// Longest reason an `Altered` event carries (PostgreSQL allows 8000 bytes).
@@ -106,7 +107,7 @@ async fn hear(url: &str, node: &Weak<Inner>) -> std::result::Result<(), sqlx::Er
                 }
             }
             Some(Some(Event::Votes(id))) => node.pool_grew(id),
-            Some(Some(Event::Live(id, change))) => node.heard_change(id, change),
+            Some(Some(Event::Live(id, from, change))) => node.heard_change(id, &from, change),
             Some(Some(Event::Altered(id, why))) => {
                 if node.integrity_problem(id).is_none() {
                     tracing::error!(election = id.0, %why, "TAMPERING DETECTED by another instance's integrity check");

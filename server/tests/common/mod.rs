@@ -1324,6 +1324,8 @@ impl LyingServer {
 pub struct EventStream {
     response: reqwest::Response,
     buffer: String,
+    /// Heartbeats read so far.
+    pub heartbeats: usize,
 }
 
 impl EventStream {
@@ -1346,15 +1348,22 @@ impl EventStream {
             response.headers()["content-type"].to_str().unwrap(),
             "text/event-stream"
         );
-        assert_eq!(response.headers()["x-accel-buffering"], "no");
         Self {
             response,
             buffer: String::new(),
+            heartbeats: 0,
         }
     }
 
     /// The next event, or `None` when none comes within `wait` (or the stream ended).
     pub async fn next(&mut self, wait: std::time::Duration) -> Option<wire::LiveEvent> {
+        self.read(wait).await.ok().flatten()
+    }
+
+    /// The next event within `wait` (heartbeats counted, not returned): `Ok(None)` when
+    /// none came in that time with the stream open, `Err(())` when the stream ended.
+    async fn read(&mut self, wait: std::time::Duration) -> Result<Option<wire::LiveEvent>, ()> {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -1368,18 +1377,24 @@ impl EventStream {
                     .find_map(|l| l.strip_prefix("id:"))
                     .map(str::trim_start);
                 if data.is_empty() {
-                    continue; // a heartbeat
+                    self.heartbeats += 1;
+                    continue;
                 }
                 let event: wire::LiveEvent = serde_json::from_str(&data).expect("an event's JSON");
                 assert_eq!(Some(event.id.as_str()), id, "the SSE id is the event's");
-                return Some(event);
+                return Ok(Some(event));
             }
-            let chunk = tokio::time::timeout(wait, self.response.chunk()).await;
-            match chunk {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
                 Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
-                _ => return None,
+                Ok(_) => return Err(()),
+                Err(_) => return Ok(None),
             }
         }
+    }
+
+    /// Whether the stream stays open with no event for `wait` (heartbeats only).
+    pub async fn stays_quiet(&mut self, wait: std::time::Duration) -> bool {
+        matches!(self.read(wait).await, Ok(None))
     }
 
     /// Reads to the stream's end (heartbeats and events skipped): whether the server ended
