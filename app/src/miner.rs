@@ -219,6 +219,24 @@ fn MinerPanel(election: ElectionId, closed: bool) -> impl IntoView {
     };
     #[cfg(not(feature = "hydrate"))]
     let _ = (election, closed);
+    // New votes, a new head or a block decided: ask for work now rather than at the next
+    // poll (the polls stay, should the stream be closed).
+    let live = crate::live::version(election, |c| {
+        matches!(
+            c,
+            wire::Change::Pool | wire::Change::Head { .. } | wire::Change::Block { .. }
+        )
+    });
+    Effect::new(move |seen: Option<u32>| {
+        let now = live.get();
+        #[cfg(feature = "hydrate")]
+        if seen.is_some_and(|seen| seen != now) {
+            client::Controller::poll_now(&controller);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = seen;
+        now
+    });
     let start = move || {
         #[cfg(feature = "hydrate")]
         client::Controller::start(&controller);

@@ -54,7 +54,7 @@ async function audit(page, url, ready) {
 }
 
 /** The pages that follow their election live (ends of their paths). */
-const LIVE = ['/chain', '/trustees', '/tally'];
+const LIVE = ['/chain', '/trustees', '/tally', '/mine'];
 const isReceipt = (url) => /\/receipt\/[0-9a-f]{64}$/.test(new URL(url).pathname);
 
 test('every page passes the axe audit at phone and desktop widths', async () => {

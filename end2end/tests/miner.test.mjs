@@ -36,7 +36,8 @@ async function openMiner(path, workers, tag) {
     if (r.request().method() === 'POST' && /\/blocks$/.test(new URL(r.url()).pathname)) submissions.push(r.status());
   });
   await page.goto(`${base}${path}`);
-  await page.waitForLoadState('networkidle');
+  // The page follows the election (its event stream stays open): it says when it is live.
+  await page.locator('html[data-live="open"]').waitFor();
   await page.getByLabel('Workers (threads)').fill(String(workers));
   if (tag) await page.getByLabel(/Miner tag/).fill(tag);
   // Record every hashrate and status the page shows: a block at low difficulty can be

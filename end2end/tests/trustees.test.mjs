@@ -290,7 +290,7 @@ test('a whole election through the pages: trustees in their browsers, votes with
   // A volunteer mines the pending votes in the browser.
   const miner = await (await browser.newContext()).newPage();
   await miner.goto(`${base}/e/${id}/mine`);
-  await miner.waitForLoadState('networkidle');
+  await miner.locator('html[data-live="open"]').waitFor();
   await miner.getByRole('button', { name: 'Start mining' }).click();
   let block;
   await until(async () => {

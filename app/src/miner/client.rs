@@ -263,6 +263,13 @@ impl Controller {
         }
     }
 
+    /// Asks the server now, as the next poll would (nothing while not mining).
+    pub fn poll_now(&self) {
+        if let Some(weak) = self.weak() {
+            dispatch(&weak, Event::PollDue);
+        }
+    }
+
     /// Stops every worker (they are terminated) and the polling.
     pub fn stop(&self) {
         if let Some(weak) = self.weak() {
