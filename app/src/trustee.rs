@@ -629,15 +629,7 @@ async fn one_turn(
         posts,
         file,
         joined,
-    } = workers::keys::turn(
-        election,
-        c.id,
-        c.seats.iter().map(|s| s.seat.clone()).collect(),
-        c.threshold,
-        c.messages.clone(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    } = turn_on(election, c).await.map_err(|e| e.to_string())?;
     // Kept before posting: a turn cut after posting finds its side; one cut before finds
     // the messages in its outbox.
     if remembered {
@@ -1096,6 +1088,16 @@ async fn share_here(
     Ok((share, file))
 }
 
+/// This trustee's turn on the ceremony `c` in the key worker ([`workers::keys::turn`]).
+#[cfg(feature = "hydrate")]
+async fn turn_on(
+    election: ElectionId,
+    c: &CeremonyInfo,
+) -> Result<workers::keys::TurnTaken, workers::keys::KeyError> {
+    let seats = c.seats.iter().map(|s| s.seat.clone()).collect();
+    workers::keys::turn(election, c.id, seats, c.threshold, c.messages.clone()).await
+}
+
 /// Takes this trustee's side of the sealed ceremony up in the key worker: a key file that
 /// keeps it is used as it is; one that keeps none (the file saved at enrolment) or
 /// another ceremony's has it re-made from the key and the public board. Whatever the
@@ -1106,16 +1108,10 @@ async fn remake_here(election: ElectionId, sealed: u64) -> Result<(), String> {
     let Some(c) = board.ceremony.filter(|c| c.id == sealed) else {
         return Ok(());
     };
-    workers::keys::turn(
-        election,
-        c.id,
-        c.seats.iter().map(|s| s.seat.clone()).collect(),
-        c.threshold,
-        c.messages,
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| format!("{e}: posting nothing"))
+    turn_on(election, &c)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{e}: posting nothing"))
 }
 
 /// Posts a trustee's share; what happened, in words.

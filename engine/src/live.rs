@@ -89,10 +89,9 @@ impl Node {
         since: Option<&str>,
     ) -> Result<Vec<LiveEvent>> {
         let live = &self.inner.live;
-        let after = since.and_then(|id| live.number_of(id)).unwrap_or(0);
-        let resumed = since.is_some_and(|id| live.number_of(id).is_some());
-        let mut kinds: HashMap<&'static str, (u64, LiveEvent)> =
-            live.latest().get(&election).cloned().unwrap_or_default();
+        // The number of the last event seen, when it is this instance's.
+        let after = since.and_then(|id| live.number_of(id));
+        let mut kinds: Latest = live.latest().get(&election).cloned().unwrap_or_default();
         let known = |change: Change| {
             (
                 0,
@@ -119,7 +118,7 @@ impl Node {
         }
         let mut events: Vec<(u64, LiveEvent)> = kinds
             .into_values()
-            .filter(|(number, _)| !resumed || *number > after)
+            .filter(|(number, _)| after.is_none_or(|after| *number > after))
             .collect();
         events.sort_by_key(|(number, _)| *number);
         Ok(events.into_iter().map(|(_, event)| event).collect())
